@@ -1,0 +1,3 @@
+@preprocessor typescript
+# placeholder; replaced by the parser work
+main -> null

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/**
+ * The mybuild CLI. Global options (`--root DIR`, `-H/--host ADDR`, `--debug`) may stand before
+ * or after the command. Without a known command the arguments are a `build` (as in
+ * `mybuild -f Dockerfile -t app:1 .`).
+ *
+ * One top-level catch tells user errors (BuildError: message, excerpt, hint, exit code by
+ * code) from bugs (anything else: "internal error", exit 70, stack only with --debug).
+ */
+import { COMMANDS } from './cli/commands.js';
+import { defaultRoot, type CliContext } from './cli/context.js';
+import { BuildError, UsageError, toBuildError } from './errors.js';
+import path from 'node:path';
+
+/** Removes the global options from argv; returns them and the remaining arguments. */
+export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { root: string; host?: string; debug: boolean; rest: string[] } {
+  let root: string | undefined;
+  let host: string | undefined = env.MYBUILD_HOST || undefined;
+  let debug = false;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const takeValue = (flag: string): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`flag needs an argument: ${flag}`);
+      return v;
+    };
+    if (a === '--root') root = takeValue(a);
+    else if (a.startsWith('--root=')) root = a.slice('--root='.length);
+    else if (a === '-H' || a === '--host') host = takeValue(a);
+    else if (a.startsWith('--host=')) host = a.slice('--host='.length);
+    else if (a === '--debug' || a === '-D') debug = true;
+    else rest.push(a);
+  }
+  return { root: root ? path.resolve(root) : defaultRoot(env), host, debug, rest };
+}
+
+export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' | 'stderr' | 'stdin' | 'env' | 'cwd'>> = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const stderr = io.stderr ?? process.stderr;
+  let debug = false;
+  try {
+    const g = splitGlobalOptions(argv, env);
+    debug = g.debug;
+    const ctx: CliContext = {
+      root: g.root,
+      host: g.host,
+      debug: g.debug,
+      stdout: io.stdout ?? process.stdout,
+      stderr,
+      stdin: io.stdin ?? process.stdin,
+      env,
+      cwd: io.cwd ?? process.cwd(),
+    };
+    let [name, ...args] = g.rest;
+    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+      ctx.stdout.write(usage());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-v') name = 'version';
+    if (!(name in COMMANDS)) {
+      if (!('build' in COMMANDS) || !(name.startsWith('-') || name === '.' || name.includes('/'))) {
+        throw new UsageError(`unknown command "${name}"`, { hint: suggestCommand(name) ?? 'run "mybuild help" for the list of commands' });
+      }
+      args = g.rest;
+      name = 'build';
+    }
+    const mod = await COMMANDS[name].load();
+    return await mod.main(args, ctx);
+  } catch (err) {
+    const e = toBuildError(err);
+    stderr.write(`error: ${e.format()}\n`);
+    if (e.code === 'INTERNAL') {
+      stderr.write('This is a bug in mybuild; please report it with the command you ran.\n');
+      if (debug && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
+    } else if (debug && e.cause instanceof Error && e.cause.stack) {
+      stderr.write(`${e.cause.stack}\n`);
+    }
+    return e.exitCode;
+  }
+}
+
+function usage(): string {
+  const names = Object.keys(COMMANDS).sort();
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Usage: mybuild [--root DIR] [-H HOST] COMMAND [ARGS…]',
+    '       mybuild [build options] PATH     (same as "mybuild build …")',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
+    '',
+    'Global options:',
+    '  --root DIR     store directory (default /var/lib/mybuild as root, $XDG_DATA_HOME/mybuild otherwise; MYBUILD_ROOT)',
+    '  -H, --host     daemon address (unix:///path.sock or tcp://host:port; MYBUILD_HOST)',
+    '  -D, --debug    print stack traces of internal errors',
+    '',
+  ].join('\n');
+}
+
+function suggestCommand(name: string): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of Object.keys(COMMANDS)) {
+    const d = editDistance(name.toLowerCase(), c);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best ? `did you mean "${best}"?` : undefined;
+}
+
+/** Levenshtein distance (small strings only). */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+// Run when executed directly (not when imported by tests).
+const invoked = process.argv[1] && (await import('node:fs')).realpathSync(process.argv[1]);
+if (invoked && invoked === (await import('node:url')).fileURLToPath(import.meta.url)) {
+  const code = await run(process.argv.slice(2));
+  process.exitCode = code;
+}

@@ -1,0 +1,12 @@
+/**
+ * The command table: name → lazily imported module. Each module exports `main: CommandMain`.
+ * Lazy imports keep `mybuild parse` from loading the runtime or the registry client.
+ */
+import type { CommandMain } from './context.js';
+
+type Loader = () => Promise<{ main: CommandMain }>;
+
+export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  parse: { summary: 'Parse a Dockerfile and print its AST or BuildKit dump', load: () => import('./commands/parse.js') },
+  version: { summary: 'Show version information', load: () => import('./commands/version.js') },
+};

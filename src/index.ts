@@ -1,0 +1,4 @@
+/** The package's public API. */
+export * from './errors.js';
+export type * from './parser/ast.js';
+export type * from './image/types.js';
