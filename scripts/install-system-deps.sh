@@ -5,9 +5,10 @@
 #   skopeo umoci    read mybuild's outputs back in the tests
 #   busybox-static  the fixture base image (scripts/make-busybox-base.sh)
 #   zstd pigz       zstd layers; pigz is the compression peer in bench/
+#   apache2-utils   htpasswd (bcrypt) for the registry auth tests
 #   tmux            drives the tty progress view in a pseudo-terminal in the tests
 set -euo pipefail
-PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl"
+PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils"
 missing=()
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
