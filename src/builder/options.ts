@@ -1,0 +1,163 @@
+/**
+ * Build options: what `mybuild build` flags, the daemon's POST /build and the library API
+ * `build(options)` all turn into. Parsing helpers here are pure.
+ */
+import { UsageError } from '../errors.js';
+
+export type OutputSpec =
+  | { type: 'image' } // the local store (with -t names)
+  | { type: 'oci'; dest: string; tar: boolean }
+  | { type: 'docker'; dest: string }
+  | { type: 'local'; dest: string }
+  | { type: 'tar'; dest: string };
+
+export interface SecretSpec {
+  id: string;
+  src?: string;
+  env?: string;
+}
+
+export interface BuildOptions {
+  /** The context directory (absolute). */
+  contextDir: string;
+  /** Path of the Dockerfile, or undefined when `dockerfileText` is given (`-f -`). */
+  dockerfilePath?: string;
+  dockerfileText?: string;
+  /** Name errors are reported against (default: the Dockerfile's path relative to cwd, or "Dockerfile"). */
+  dockerfileName?: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  labels: Record<string, string>;
+  platform?: string;
+  outputs: OutputSpec[];
+  iidfile?: string;
+  metadataFile?: string;
+  push: boolean;
+  network: 'default' | 'none' | 'host';
+  secrets: SecretSpec[];
+  /** OCI (default) or Docker schema2 media types. */
+  format: 'oci' | 'docker';
+  compression: 'gzip' | 'zstd';
+  /** SOURCE_DATE_EPOCH in seconds, when set. */
+  sourceDateEpoch?: number;
+  /** Entitlements (`--allow security.insecure`). */
+  allow: string[];
+  /** OCI runtime binary (default runc). */
+  runtime?: string;
+  explain: boolean;
+}
+
+export function defaultBuildOptions(contextDir: string): BuildOptions {
+  return {
+    contextDir,
+    tags: [],
+    buildArgs: {},
+    noCache: false,
+    pull: false,
+    labels: {},
+    outputs: [],
+    push: false,
+    network: 'default',
+    secrets: [],
+    format: 'oci',
+    compression: 'gzip',
+    allow: [],
+    explain: false,
+  };
+}
+
+/** Splits a CSV option value (`type=oci,dest=out.tar`) as docker does; quotes allowed. */
+export function parseCsv(value: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  for (const ch of value) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (quote) throw new UsageError(`unterminated quote in "${value}"`);
+  out.push(cur);
+  return out;
+}
+
+function csvFields(flag: string, value: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const f of parseCsv(value)) {
+    if (f === '') continue;
+    const i = f.indexOf('=');
+    if (i < 0) throw new UsageError(`invalid value for ${flag}: "${f}" is not key=value`, { hint: `e.g. ${flag} type=local,dest=out` });
+    m.set(f.slice(0, i).trim().toLowerCase(), f.slice(i + 1));
+  }
+  return m;
+}
+
+/** `--output` as docker buildx takes it: `type=…,dest=…[,tar=false]` or a bare path (type=local). */
+export function parseOutput(value: string): OutputSpec {
+  if (!value.includes('=')) {
+    if (value === '-') throw new UsageError('--output -: writing a tar to stdout is not supported; give type=tar,dest=FILE');
+    return { type: 'local', dest: value };
+  }
+  const f = csvFields('--output', value);
+  const type = f.get('type') ?? 'local';
+  const dest = f.get('dest');
+  const needDest = (): string => {
+    if (!dest) throw new UsageError(`--output type=${type} needs dest=PATH`);
+    return dest;
+  };
+  switch (type) {
+    case 'image':
+    case 'registry':
+      return { type: 'image' };
+    case 'oci': {
+      const tar = f.get('tar');
+      if (tar !== undefined && tar !== 'true' && tar !== 'false') throw new UsageError(`--output: tar must be true or false, got "${tar}"`);
+      return { type: 'oci', dest: needDest(), tar: tar !== 'false' };
+    }
+    case 'docker':
+      return { type: 'docker', dest: needDest() };
+    case 'local':
+      return { type: 'local', dest: needDest() };
+    case 'tar':
+      return { type: 'tar', dest: needDest() };
+    default:
+      throw new UsageError(`--output: unknown type "${type}"`, { hint: 'types: image, oci, docker, local, tar' });
+  }
+}
+
+/** `--secret id=x,src=path` / `id=x,env=VAR` / `id=x` (env var of the same name). */
+export function parseSecret(value: string): SecretSpec {
+  const f = csvFields('--secret', value);
+  const id = f.get('id');
+  if (!id) throw new UsageError(`--secret needs id=NAME: "${value}"`);
+  const src = f.get('src') ?? f.get('source');
+  const env = f.get('env');
+  if (src && env) throw new UsageError(`--secret ${id}: give src= or env=, not both`);
+  return { id, ...(src ? { src } : {}), ...(env ? { env } : env === undefined && !src ? { env: id } : {}) };
+}
+
+/** `K=V` → [K, V]; a bare `K` takes its value from `env` (docker's behaviour), or is dropped if unset. */
+export function parseKeyValue(flag: string, value: string, env: NodeJS.ProcessEnv): [string, string] | null {
+  const i = value.indexOf('=');
+  if (i === 0) throw new UsageError(`invalid ${flag} "${value}": empty name`);
+  if (i < 0) {
+    const v = env[value];
+    return v === undefined ? null : [value, v];
+  }
+  return [value.slice(0, i), value.slice(i + 1)];
+}
+
+/** SOURCE_DATE_EPOCH from the environment or a build arg, validated. */
+export function parseSourceDateEpoch(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`SOURCE_DATE_EPOCH must be a number of seconds, got "${value}"`);
+  return Number(value);
+}
