@@ -56,7 +56,7 @@ async function readTar(stream: Readable): Promise<ReadEntry[]> {
     for await (const e of ex) {
       const chunks: Buffer[] = [];
       for await (const c of e) chunks.push(c as Buffer);
-      const h = e.header as tar.Headers & { pax?: Record<string, string> | null };
+      const h = e.header as tar.Header & { pax?: Record<string, string> | null };
       out.push({ name: h.name, type: String(h.type), mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, linkname: h.linkname ?? null, uname: h.uname ?? '', body: Buffer.concat(chunks).toString(), pax: h.pax ?? null });
     }
   })();
