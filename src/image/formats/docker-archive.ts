@@ -1,0 +1,86 @@
+/**
+ * Exporting images in the `docker save` format.
+ *
+ * Layout written (the blob form Docker 25+ uses, minus its OCI index):
+ *
+ *     blobs/sha256/<config hex>      the config, byte for byte (so the image ID is unchanged)
+ *     blobs/sha256/<diffId hex>      each layer, uncompressed (as `docker save` writes them)
+ *     manifest.json                  [{"Config": …, "RepoTags": […], "Layers": […]}]
+ *
+ * `docker load` and `skopeo copy docker-archive:` read `manifest.json` and follow its paths.
+ * Layers are decompressed twice: once to learn the uncompressed size the tar header needs
+ * (and to check the diffId), once while streaming; nothing is held in memory.
+ */
+import type { Writable } from 'node:stream';
+import { BuildError, DigestMismatchError } from '../../errors.js';
+import type { ContentStore } from '../../store/types.js';
+import { goJson } from '../json.js';
+import { measureLayer, openLayer, verifyingTransform } from '../layer-reader.js';
+import { parseJsonBlob } from '../manifest.js';
+import type { Descriptor, Digest, ImageConfig, Platform } from '../types.js';
+import { writeArchive, type ArchiveFile } from './archive-tar.js';
+import { resolveImageManifest } from './walk.js';
+
+export interface DockerArchiveImage {
+  /** RepoTags, written as given (e.g. `app:1`, `registry:5000/x/y:tag`). May be empty. */
+  names: string[];
+  /** A manifest, or an index (the entry for `platform` is exported). */
+  descriptor: Descriptor;
+}
+
+/** One `manifest.json` entry of a docker save archive. */
+export interface DockerArchiveManifestEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+
+/**
+ * Writes `images` as a docker save tar to the file `dest` (atomically) or into a Writable.
+ * Deterministic for the same images and names. Throws NotFoundError for missing blobs and
+ * DigestMismatchError when a layer's uncompressed digest differs from the config's diff_id.
+ */
+export async function exportDockerArchive(store: ContentStore, images: DockerArchiveImage[], dest: string | Writable, opts: { platform?: Platform } = {}): Promise<void> {
+  if (images.length === 0) throw new BuildError('INVALID_ARGUMENT', 'nothing to save: no images given');
+  const files: ArchiveFile[] = [];
+  const written = new Set<string>();
+  const entries: DockerArchiveManifestEntry[] = [];
+  for (const img of images) {
+    const { manifest } = await resolveImageManifest(store, img.descriptor, opts.platform);
+    const configBytes = await store.readBytes(manifest.config.digest);
+    const config = parseJsonBlob<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw new BuildError('INVALID_ARGUMENT', `image ${img.descriptor.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
+    }
+    const configPath = `blobs/sha256/${manifest.config.digest.slice(7)}`;
+    if (!written.has(configPath)) {
+      written.add(configPath);
+      files.push({ path: configPath, data: configBytes });
+    }
+    const layerPaths: string[] = [];
+    for (const [i, layer] of manifest.layers.entries()) {
+      const diffId = diffIds[i] as Digest;
+      const p = `blobs/sha256/${diffId.slice(7)}`;
+      layerPaths.push(p);
+      if (written.has(p)) continue;
+      written.add(p);
+      const measured = await measureLayer(store, layer);
+      if (measured.diffId !== diffId) throw new DigestMismatchError(`layer ${layer.digest} uncompresses to ${measured.diffId}, but the config says ${diffId}`);
+      files.push({
+        path: p,
+        size: measured.size,
+        open: async () => {
+          const src = await openLayer(store, layer);
+          const check = verifyingTransform({ digest: diffId, size: measured.size }, `layer ${layer.digest}`);
+          src.on('error', (err) => check.destroy(err));
+          check.on('close', () => src.destroy());
+          return src.pipe(check);
+        },
+      });
+    }
+    entries.push({ Config: configPath, RepoTags: img.names.length ? [...img.names] : null, Layers: layerPaths });
+  }
+  files.push({ path: 'manifest.json', data: Buffer.from(`${goJson(entries)}\n`) });
+  await writeArchive(files, dest);
+}

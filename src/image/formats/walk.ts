@@ -1,0 +1,71 @@
+/**
+ * Walking the blobs an image or index references, shared by the exporters and importers.
+ */
+import { BuildError, NotFoundError } from '../../errors.js';
+import type { ContentStore } from '../../store/types.js';
+import { isIndexType, isManifestType, parseJsonBlob } from '../manifest.js';
+import type { Descriptor, Digest, Index, Manifest, Platform } from '../types.js';
+
+/** Reads a manifest or index blob and tells which one it is (by its mediaType field, else by shape). */
+export async function readManifestOrIndex(store: ContentStore, desc: Pick<Descriptor, 'digest' | 'mediaType'>): Promise<{ kind: 'manifest'; manifest: Manifest } | { kind: 'index'; index: Index }> {
+  const json = parseJsonBlob<Manifest & Index>(await store.readBytes(desc.digest), `manifest ${desc.digest}`);
+  const mt = json.mediaType ?? desc.mediaType;
+  if (isIndexType(mt) || (!mt && Array.isArray(json.manifests))) return { kind: 'index', index: json };
+  if (isManifestType(mt) || (!mt && json.config && Array.isArray(json.layers))) return { kind: 'manifest', manifest: json };
+  throw new BuildError('INVALID_ARGUMENT', `${desc.digest} has media type ${String(mt)}, expected an image manifest or index`);
+}
+
+/**
+ * Every blob reachable from `root` (the root itself, child manifests, configs, layers), each
+ * once, children before parents are not guaranteed: the list is sorted by digest. Throws
+ * NotFoundError (naming the blob) when one is missing from the store, and DigestMismatchError
+ * when a stored blob's size differs from its descriptor. Reads only manifests and indexes whole.
+ */
+export async function reachableBlobs(store: ContentStore, root: Descriptor): Promise<Descriptor[]> {
+  const seen = new Map<Digest, Descriptor>();
+  const visit = async (d: Descriptor, parent?: Digest): Promise<void> => {
+    if (seen.has(d.digest)) return;
+    const info = await store.info(d.digest);
+    if (!info) throw new NotFoundError(`blob ${d.digest} (${d.mediaType}) is missing${parent ? `; it is referenced by ${parent}` : ''}`);
+    if (info.size !== d.size) throw new BuildError('DIGEST_MISMATCH', `blob ${d.digest}: descriptor says ${d.size} bytes, stored blob has ${info.size}`);
+    seen.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+    if (isIndexType(d.mediaType) || isManifestType(d.mediaType)) {
+      const m = await readManifestOrIndex(store, d);
+      if (m.kind === 'index') for (const c of m.index.manifests) await visit(c, d.digest);
+      else {
+        await visit(m.manifest.config, d.digest);
+        for (const l of m.manifest.layers) await visit(l, d.digest);
+      }
+    }
+  };
+  await visit(root);
+  return [...seen.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+}
+
+/** The host platform in OCI terms (amd64, arm64, arm/v7, …). */
+export function hostPlatform(): Platform {
+  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const p: Platform = { os: process.platform === 'win32' ? 'windows' : 'linux', architecture: arch[process.arch] ?? process.arch };
+  if (process.arch === 'arm64') p.variant = 'v8';
+  return p;
+}
+
+/**
+ * The image manifest for `desc`: itself when it is a manifest; for an index, the entry for
+ * `platform` (default: the host's; variant ignored when it does not match), else the only
+ * entry. Throws NotFoundError when an index has no matching entry.
+ */
+export async function resolveImageManifest(store: ContentStore, desc: Descriptor, platform: Platform = hostPlatform()): Promise<{ descriptor: Descriptor; manifest: Manifest }> {
+  const m = await readManifestOrIndex(store, desc);
+  if (m.kind === 'manifest') return { descriptor: desc, manifest: m.manifest };
+  const images = m.index.manifests.filter((c) => isManifestType(c.mediaType));
+  const match =
+    images.find((c) => c.platform?.os === platform.os && c.platform?.architecture === platform.architecture && (c.platform?.variant ?? '') === (platform.variant ?? '')) ??
+    images.find((c) => c.platform?.os === platform.os && c.platform?.architecture === platform.architecture) ??
+    (images.length === 1 ? images[0] : undefined);
+  if (!match) {
+    const have = images.map((c) => (c.platform ? `${c.platform.os}/${c.platform.architecture}${c.platform.variant ? `/${c.platform.variant}` : ''}` : c.digest)).join(', ');
+    throw new NotFoundError(`index ${desc.digest} has no image for ${platform.os}/${platform.architecture}`, { hint: `it has: ${have || 'no images'}` });
+  }
+  return resolveImageManifest(store, match, platform);
+}
