@@ -60,8 +60,7 @@ async function readTar(stream: Readable): Promise<ReadEntry[]> {
       out.push({ name: h.name, type: String(h.type), mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, linkname: h.linkname ?? null, uname: h.uname ?? '', body: Buffer.concat(chunks).toString(), pax: h.pax ?? null });
     }
   })();
-  await pipeline(stream, ex);
-  await done;
+  await Promise.all([pipeline(stream, ex), done]);
   return out;
 }
 
@@ -181,6 +180,41 @@ describe('layer writer', () => {
         ['z/orig', 'link', 'a/link', ''],
       ],
     );
+  });
+
+  it('writes a gzip header without name or mtime (mtime 0, OS 3) and accepts async iterables', async () => {
+    async function* gen(): AsyncGenerator<LayerEntry> {
+      yield* sample();
+    }
+    const r = await writeLayer(gen(), store, { sourceDateEpoch: 1000 });
+    const same = await writeLayer(sample(), store, { sourceDateEpoch: 1000 });
+    assert.equal(r.descriptor.digest, same.descriptor.digest);
+    const raw = await fs.readFile(store.blobPath(r.descriptor.digest));
+    assert.deepEqual([...raw.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  });
+
+  it('fails reading a layer whose blob was corrupted', async () => {
+    const r = await writeLayer(sample(), store2, { compression: 'none' });
+    const p = store2.blobPath(r.descriptor.digest);
+    const raw = await fs.readFile(p);
+    raw[raw.indexOf('hello')] ^= 1; // content, not a header: only the digest check can notice
+    await fs.writeFile(p, raw);
+    await assert.rejects(readTar(await openLayer(store2, r.descriptor)), (e: unknown) => e instanceof BuildError && e.code === 'DIGEST_MISMATCH');
+    await store2.delete(r.descriptor.digest);
+  });
+
+  it('groups three hard links on the first path', async () => {
+    const link = (p: string, to: string): LayerEntry => ({ path: p, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, mtimeMs: T, linkname: to });
+    const sorted = sortLayerEntries([link('m', 'z'), file('z', 'data'), link('a', 'm')]);
+    assert.deepEqual(
+      sorted.map((e) => [e.path, e.type, e.linkname]),
+      [
+        ['a', 'file', undefined],
+        ['m', 'hardlink', 'a'],
+        ['z', 'hardlink', 'a'],
+      ],
+    );
+    assert.throws(() => sortLayerEntries([link('a', 'missing')]), /points to "missing", which is not in the layer/);
   });
 
   it('writes devices and fifos', async () => {
