@@ -7,8 +7,9 @@
 #   zstd pigz       zstd layers; pigz is the compression peer in bench/
 #   apache2-utils   htpasswd (bcrypt) for the registry auth tests
 #   tmux            drives the tty progress view in a pseudo-terminal in the tests
+#   attr            setfattr/getfattr: overlay opaque xattrs and PAX xattrs in src/runtime
 set -euo pipefail
-PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils"
+PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr"
 missing=()
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
