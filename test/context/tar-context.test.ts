@@ -10,7 +10,7 @@ import { extractContextTar, packContext } from '../../src/context/tar-context.js
 import { BuildError } from '../../src/errors.js';
 import { makeTree } from './make-tree.js';
 
-type Ent = tar.Headers & { body?: string };
+type Ent = Partial<tar.Header> & { name: string; body?: string };
 
 /** A tar stream of the given entries (built with tar-stream, so headers can be anything). */
 function tarOf(entries: Ent[]): Readable {
