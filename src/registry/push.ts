@@ -1,0 +1,292 @@
+/**
+ * `push`: upload an image (manifest or index) from a ContentStore to a registry.
+ *
+ * Per blob (config and layers, 3 at a time): `HEAD` it and skip it when the registry has it;
+ * else try a cross-repository mount from a repository on the same registry known (BlobSources)
+ * to hold it; else upload it:
+ *   - blobs up to `chunkSize` (default 16 MiB): `POST` an upload, one `PUT ?digest=` with the
+ *     whole body, streamed from `store.reader`;
+ *   - larger blobs: `PATCH` chunks with `Content-Range`; when a chunk fails (connection reset,
+ *     5xx), `GET` the upload URL to learn the received range (`Range: 0-N`) and continue from
+ *     byte N+1. When the registry lost the upload, the blob starts over in a new upload
+ *     (3 tries a blob). Memory use is one chunk.
+ * Then the manifest with its exact bytes and media type; for an index, each child manifest
+ * first (by digest), the index last (by tag).
+ *
+ * Idempotent: pushing an unchanged image again uploads no blob (only HEADs and the manifest).
+ */
+import pLimit from 'p-limit';
+import { BuildError, DigestMismatchError, NotFoundError, RegistryError } from '../errors.js';
+import { parseReference, type Reference } from '../image/reference.js';
+import { MediaTypes, type Descriptor, type Digest } from '../image/types.js';
+import type { ContentStore } from '../store/types.js';
+import { BlobSources } from './blob-sources.js';
+import { RegistryClient, repoScope, type ClientOptions } from './client.js';
+import { classifyManifest, withPrefix, type TransferProgress } from './pull.js';
+import { readBody, type HttpResponse } from './transport.js';
+
+export interface PushOptions {
+  onProgress?: (e: TransferProgress) => void;
+  client?: RegistryClient;
+  clientOptions?: ClientOptions;
+  /** Blobs uploaded at once (default 3). */
+  concurrency?: number;
+  /** Blobs larger than this go up in chunks of this size (default 16 MiB). */
+  chunkSize?: number;
+  /** Record of repositories holding blobs (for mounts); updated with what was pushed. */
+  sources?: BlobSources;
+}
+
+export interface PushResult {
+  /** The digest of the pushed top-level manifest or index. */
+  digest: Digest;
+  size: number;
+  mediaType: string;
+  reference: Reference;
+}
+
+const DEFAULT_CHUNK = 16 << 20;
+const UPLOAD_TRIES = 3;
+const CHUNK_TRIES = 5;
+
+interface Ctx {
+  client: RegistryClient;
+  ref: Reference;
+  store: ContentStore;
+  opts: PushOptions;
+  prefix: string;
+  sources?: BlobSources;
+  limit: ReturnType<typeof pLimit>;
+}
+
+function locationOf(ctx: Ctx, res: HttpResponse, what: string): URL {
+  const loc = res.headers.location;
+  if (!loc) throw new RegistryError(`${what}: the registry answered ${res.status} without a Location header`);
+  return ctx.client.transport.url(loc);
+}
+
+function isNetworkError(err: unknown): boolean {
+  if (err instanceof RegistryError) return /closed the connection|did not answer|request to registry .* failed/.test(err.message);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/** Uploads one blob unless the registry has it. Reports exists / mounted / uploading / done. */
+async function pushBlob(ctx: Ctx, desc: Descriptor, kind: TransferProgress['kind']): Promise<void> {
+  const { client, ref } = ctx;
+  const emit = (status: TransferProgress['status'], current: number): void => ctx.opts.onProgress?.({ kind, digest: desc.digest, status, current, total: desc.size });
+  const what = `${ctx.prefix}: ${kind} ${desc.digest}`;
+  const scopes = [repoScope(ref.path, ['pull', 'push'])];
+  if ((await client.blobSize(ref.path, desc.digest, scopes, what)) !== null) {
+    emit('exists', desc.size);
+    return;
+  }
+  const info = await ctx.store.info(desc.digest);
+  if (!info) throw new NotFoundError(`${what}: the blob is not in the local store`, { hint: 'the image is incomplete locally; pull or build it again' });
+  let session: URL | undefined;
+  for (const from of (await ctx.sources?.sources(desc.digest, ref.domain, ref.path)) ?? []) {
+    const res = await client.request('POST', `/v2/${ref.path}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`, { scopes: [...scopes, repoScope(from, ['pull'])] });
+    res.body.resume();
+    if (res.status === 201) {
+      emit('mounted', desc.size);
+      await ctx.sources?.add(desc.digest, ref.name);
+      return;
+    }
+    if (res.status === 202) {
+      // The registry could not mount and opened an ordinary upload instead.
+      session = locationOf(ctx, res, what);
+      break;
+    }
+  }
+  const chunkSize = ctx.opts.chunkSize ?? DEFAULT_CHUNK;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (!session) {
+        const res = await client.request('POST', `/v2/${ref.path}/blobs/uploads/`, { scopes });
+        if (res.status !== 202) throw await client.answerError(res, `${what}: start upload`);
+        res.body.resume();
+        session = locationOf(ctx, res, what);
+      }
+      emit('uploading', 0);
+      if (desc.size <= chunkSize) await monolithic(ctx, session, desc, what);
+      else await chunked(ctx, session, desc, what, chunkSize, (n) => emit('uploading', n));
+      emit('done', desc.size);
+      await ctx.sources?.add(desc.digest, ref.name);
+      return;
+    } catch (err) {
+      session = undefined;
+      const retry = attempt < UPLOAD_TRIES && (isNetworkError(err) || (err instanceof RegistryError && /\((5\d\d|429|404|416)\)$/.test(err.message)));
+      if (!retry) throw withPrefix(what, err);
+      emit('retrying', 0);
+    }
+  }
+}
+
+function withDigestParam(url: URL, digest: Digest): URL {
+  const u = new URL(url);
+  u.searchParams.set('digest', digest);
+  return u;
+}
+
+async function finish(ctx: Ctx, res: HttpResponse, desc: Descriptor, what: string): Promise<void> {
+  if (res.status !== 201 && res.status !== 204) {
+    const err = await ctx.client.answerError(res, `${what}: upload`);
+    if (/DIGEST_INVALID|digest invalid|does not match/i.test(err.message)) throw new DigestMismatchError(err.message, { cause: err });
+    throw err;
+  }
+  res.body.resume();
+  const got = res.headers['docker-content-digest'];
+  if (typeof got === 'string' && got !== desc.digest) throw new DigestMismatchError(`${what}: the registry stored the upload as ${got}`);
+}
+
+async function monolithic(ctx: Ctx, session: URL, desc: Descriptor, what: string): Promise<void> {
+  const res = await ctx.client.request('PUT', withDigestParam(session, desc.digest).toString(), {
+    scopes: [repoScope(ctx.ref.path, ['pull', 'push'])],
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+    body: () => ctx.store.reader({ digest: desc.digest, size: desc.size }),
+    noRetry: true,
+  });
+  await finish(ctx, res, desc, what);
+}
+
+/** The upload's received length from `GET <upload>` (`Range: 0-N` → N+1), or null when the registry lost it. */
+async function uploadedLength(ctx: Ctx, session: URL): Promise<number | null> {
+  const res = await ctx.client.request('GET', session.toString(), { scopes: [repoScope(ctx.ref.path, ['pull', 'push'])] });
+  const body = await readBody(res, 64 << 10).catch(() => Buffer.alloc(0));
+  void body;
+  if (res.status !== 204 && res.status !== 200) return null;
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? '').trim());
+  if (!m) return 0;
+  const end = Number(m[1]);
+  // distribution answers "0-0" for an empty upload too; an empty upload is the safer guess.
+  return end === 0 ? 0 : end + 1;
+}
+
+async function chunked(ctx: Ctx, start: URL, desc: Descriptor, what: string, chunkSize: number, progress: (n: number) => void): Promise<void> {
+  let session = start;
+  let offset = 0; // bytes the registry has
+  const scopes = [repoScope(ctx.ref.path, ['pull', 'push'])];
+  const sendChunk = async (chunk: Buffer, chunkStart: number): Promise<void> => {
+    let failures = 0;
+    while (offset < chunkStart + chunk.length) {
+      const from = offset - chunkStart;
+      if (from < 0) throw new RegistryError(`${what}: the registry has ${offset} bytes of the upload, fewer than were acknowledged`);
+      const part = chunk.subarray(from);
+      let res: HttpResponse | undefined;
+      let failure: unknown;
+      try {
+        res = await ctx.client.request('PATCH', session.toString(), {
+          scopes,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + part.length - 1}` },
+          body: part,
+          noRetry: true,
+        });
+      } catch (err) {
+        if (!isNetworkError(err)) throw err;
+        failure = err;
+      }
+      if (res && res.status === 202) {
+        res.body.resume();
+        session = locationOf(ctx, res, what);
+        offset += part.length;
+        progress(offset);
+        continue;
+      }
+      if (res && !(res.status >= 500 || res.status === 429 || res.status === 416)) throw await ctx.client.answerError(res, `${what}: upload chunk`);
+      if (res) failure = await ctx.client.answerError(res, `${what}: upload chunk`);
+      if (++failures >= CHUNK_TRIES) throw failure;
+      // Resume: ask the registry how much it has, then continue from there.
+      const have = await uploadedLength(ctx, session);
+      if (have === null) throw new RegistryError(`${what}: the registry lost the upload after an interrupted chunk (404)`, { cause: failure });
+      offset = have;
+    }
+  };
+  const reader = await ctx.store.reader({ digest: desc.digest, size: desc.size });
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  let chunkStart = 0;
+  try {
+    for await (const c of reader) {
+      let data = c as Buffer;
+      while (pendingLen + data.length >= chunkSize) {
+        const take = chunkSize - pendingLen;
+        pending.push(data.subarray(0, take));
+        data = data.subarray(take);
+        const chunk = Buffer.concat(pending);
+        pending = [];
+        pendingLen = 0;
+        await sendChunk(chunk, chunkStart);
+        chunkStart += chunk.length;
+      }
+      if (data.length) {
+        pending.push(data);
+        pendingLen += data.length;
+      }
+    }
+    if (pendingLen) {
+      const chunk = Buffer.concat(pending);
+      await sendChunk(chunk, chunkStart);
+      chunkStart += chunk.length;
+    }
+  } finally {
+    reader.destroy();
+  }
+  const res = await ctx.client.request('PUT', withDigestParam(session, desc.digest).toString(), { scopes, headers: { 'content-type': 'application/octet-stream' }, noRetry: true });
+  await finish(ctx, res, desc, what);
+}
+
+/** Pushes a manifest's blobs then the manifest; or an index's children then the index. */
+async function pushManifest(ctx: Ctx, desc: Descriptor, tag: string | undefined): Promise<Digest> {
+  const bytes = await ctx.store.readBytes(desc.digest);
+  const parsed = classifyManifest(bytes, desc.mediaType);
+  let mediaType = desc.mediaType;
+  try {
+    const mt = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType;
+    if (mt) mediaType = mt;
+  } catch {
+    // classifyManifest already parsed it
+  }
+  if (parsed.kind === 'index') {
+    if (!mediaType) mediaType = MediaTypes.OCI_INDEX;
+    for (const child of parsed.index.manifests) {
+      if (!(await ctx.store.info(child.digest))) {
+        throw new NotFoundError(`${ctx.prefix}: the index lists manifest ${child.digest}${child.platform ? ` (${child.platform.os}/${child.platform.architecture})` : ''}, which is not in the local store`, { hint: 'pull or build every platform of the image before pushing the index' });
+      }
+      await pushManifest(ctx, child, undefined);
+    }
+  } else {
+    if (!mediaType) mediaType = MediaTypes.OCI_MANIFEST;
+    const m = parsed.manifest;
+    const blobs: [Descriptor, TransferProgress['kind']][] = [[m.config, 'config'], ...m.layers.map((l): [Descriptor, TransferProgress['kind']] => [l, 'layer'])];
+    const seen = new Set<string>();
+    await Promise.all(blobs.filter(([d]) => !seen.has(d.digest) && seen.add(d.digest)).map(([d, kind]) => ctx.limit(() => pushBlob(ctx, d, kind))));
+  }
+  const digest = await ctx.client.putManifest(ctx.ref.path, tag ?? desc.digest, bytes, mediaType, ctx.prefix);
+  if (digest !== desc.digest) throw new DigestMismatchError(`${ctx.prefix}: manifest ${desc.digest} in the store hashes to ${digest}`);
+  ctx.opts.onProgress?.({ kind: parsed.kind === 'index' ? 'index' : 'manifest', digest, status: 'done', current: bytes.length, total: bytes.length });
+  return digest;
+}
+
+/**
+ * Pushes the image `manifestDescriptor` (a manifest or an index in `store`) as `ref` (its tag,
+ * or by digest when it has none). See the module comment. Throws RegistryError,
+ * DigestMismatchError, NotFoundError (a blob missing locally), each prefixed `push <ref>: `.
+ */
+export async function push(refInput: string | Reference, store: ContentStore, manifestDescriptor: Descriptor, opts: PushOptions = {}): Promise<PushResult> {
+  const ref = typeof refInput === 'string' ? parseReference(refInput) : refInput;
+  const prefix = `push ${ref.familiar()}`;
+  if (ref.digest && ref.digest !== manifestDescriptor.digest) {
+    throw new BuildError('INVALID_ARGUMENT', `${prefix}: the reference pins ${ref.digest} but the image is ${manifestDescriptor.digest}`);
+  }
+  const client = opts.client ?? new RegistryClient(ref.domain, opts.clientOptions);
+  const ctx: Ctx = { client, ref, store, opts, prefix, sources: opts.sources, limit: pLimit(opts.concurrency ?? 3) };
+  try {
+    const digest = await pushManifest(ctx, manifestDescriptor, ref.tag);
+    await ctx.sources?.save();
+    return { digest, size: manifestDescriptor.size, mediaType: manifestDescriptor.mediaType, reference: ref };
+  } catch (err) {
+    throw withPrefix(prefix, err);
+  } finally {
+    if (!opts.client) client.close();
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * HTTP(S) transport for registry calls, on node:http / node:https (so TLS roots and client
+ * certificates per registry work, and bodies stream both ways).
+ *
+ * - Scheme: https by default; plain http only for loopback registries (localhost, 127.0.0.0/8,
+ *   [::1]) and for registries listed in `insecureRegistries` (or MYBUILD_INSECURE_REGISTRIES).
+ * - TLS: `<certsDir>/<host:port>/` (default /etc/docker/certs.d) is honoured as Docker does:
+ *   every `*.crt` there is an extra CA, `client.cert` + `client.key` a client certificate.
+ * - Retries: `send` retries connection resets, timeouts, 429 and 5xx (500, 502, 503, 504) with
+ *   exponential backoff, honouring `Retry-After` (capped), at most `retries` times, and only
+ *   when the request body can be replayed (no body, a Buffer, or a body factory).
+ * - Redirects (301/302/303/307/308) are followed (at most 5); Authorization is dropped when the
+ *   redirect leaves the registry's host (blob storage backends).
+ *
+ * Failures that are not HTTP answers (DNS, connection refused, TLS) become RegistryError with a
+ * hint. HTTP answers, including errors, are returned to the caller, which owns the body stream:
+ * it must consume or destroy `res.body`.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RegistryError } from '../errors.js';
+
+/** How to reach registries. All fields optional. */
+export interface TransportOptions {
+  /** Registries (host[:port]) reached over plain http although they are not loopback. */
+  insecureRegistries?: string[];
+  /** Docker's per-registry certificate folder (default /etc/docker/certs.d). */
+  certsDir?: string;
+  /** Retries after the first try for retryable failures (default 4). */
+  retries?: number;
+  /** First backoff delay in ms, doubled per retry (default 200). */
+  retryBaseMs?: number;
+  /** Cap on a Retry-After wait in ms (default 10 000). */
+  maxRetryAfterMs?: number;
+  /** Socket idle timeout in ms (default 60 000). */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** The body; the caller consumes or destroys it. */
+  body: http.IncomingMessage;
+  /** The URL that answered (after redirects). */
+  url: URL;
+}
+
+/** A request body: bytes, or a function opening a fresh stream (called once per try). */
+export type RequestBody = Buffer | (() => Promise<Readable> | Readable);
+
+export interface SendOptions {
+  method: string;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  /** A streamed body that cannot be re-opened: never retried. */
+  once?: boolean;
+  /** Do not retry at all (the caller handles failures, e.g. resumable uploads). */
+  noRetry?: boolean;
+}
+
+/** The host part (without port) of `host[:port]` or `[v6]:port`. */
+export function hostOnly(domain: string): string {
+  if (domain.startsWith('[')) return domain.slice(1, domain.indexOf(']'));
+  const i = domain.lastIndexOf(':');
+  return i >= 0 ? domain.slice(0, i) : domain;
+}
+
+/** True for localhost, 127.0.0.0/8 and ::1 (with or without a port). */
+export function isLoopback(domain: string): boolean {
+  const h = hostOnly(domain).toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** `insecureRegistries` from MYBUILD_INSECURE_REGISTRIES (comma or space separated). */
+export function insecureRegistriesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.MYBUILD_INSECURE_REGISTRIES ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * One registry endpoint: base URL and agent. Create one per registry domain and reuse it (it
+ * keeps connections alive). `close()` releases the sockets; idempotent.
+ */
+export class Transport {
+  readonly domain: string;
+  readonly base: URL;
+  readonly secure: boolean;
+  private readonly agent: http.Agent;
+  private readonly opts: Required<Omit<TransportOptions, 'insecureRegistries' | 'certsDir' | 'userAgent'>> & { userAgent: string };
+
+  constructor(domain: string, opts: TransportOptions = {}) {
+    this.domain = domain;
+    const insecure = (opts.insecureRegistries ?? []).some((r) => r.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '') === domain);
+    this.secure = !(isLoopback(domain) || insecure);
+    this.base = new URL(`${this.secure ? 'https' : 'http'}://${domain}`);
+    this.opts = {
+      retries: opts.retries ?? 4,
+      retryBaseMs: opts.retryBaseMs ?? 200,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? 10_000,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      userAgent: opts.userAgent ?? 'mybuild/0.1',
+    };
+    if (this.secure) {
+      const tls: https.AgentOptions = { keepAlive: true, maxSockets: 8 };
+      const dir = path.join(opts.certsDir ?? '/etc/docker/certs.d', domain);
+      if (existsSync(dir)) {
+        const cas = readdirSync(dir).filter((f) => f.endsWith('.crt')).map((f) => readFileSync(path.join(dir, f)));
+        if (cas.length) tls.ca = [...cas, ...defaultCAs()];
+        if (existsSync(path.join(dir, 'client.cert')) && existsSync(path.join(dir, 'client.key'))) {
+          tls.cert = readFileSync(path.join(dir, 'client.cert'));
+          tls.key = readFileSync(path.join(dir, 'client.key'));
+        }
+      }
+      this.agent = new https.Agent(tls);
+    } else {
+      this.agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    }
+  }
+
+  /** An absolute URL on this registry for `pathOrUrl` (a path like `/v2/` or a Location header). */
+  url(pathOrUrl: string): URL {
+    return new URL(pathOrUrl, this.base);
+  }
+
+  /**
+   * Sends a request with retries and redirects (see the module comment). Returns the final
+   * answer whatever its status; throws RegistryError when no answer could be had.
+   */
+  async send(target: URL, o: SendOptions): Promise<HttpResponse> {
+    const replayable = !o.once && !o.noRetry;
+    let attempt = 0;
+    for (;;) {
+      let res: HttpResponse;
+      try {
+        res = await this.sendFollowing(target, o);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (replayable && attempt < this.opts.retries && RETRY_CODES.has(code)) {
+          await sleep(this.backoff(attempt++));
+          continue;
+        }
+        throw this.networkError(target, err);
+      }
+      if (replayable && attempt < this.opts.retries && RETRY_STATUS.has(res.status)) {
+        const wait = retryAfterMs(res.headers['retry-after']);
+        res.body.resume();
+        await sleep(wait !== undefined ? Math.min(wait, this.opts.maxRetryAfterMs) : this.backoff(attempt));
+        attempt++;
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /** Releases the keep-alive sockets. Idempotent. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private backoff(attempt: number): number {
+    return this.opts.retryBaseMs * 2 ** attempt;
+  }
+
+  private async sendFollowing(target: URL, o: SendOptions): Promise<HttpResponse> {
+    let url = target;
+    let headers = { ...(o.headers ?? {}) };
+    for (let hops = 0; ; hops++) {
+      const res = await this.sendOnce(url, o.method, headers, o.body);
+      if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location && hops < 5) {
+        res.body.resume();
+        const next = new URL(res.headers.location, url);
+        if (next.host !== url.host) {
+          headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+        }
+        url = next;
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private async sendOnce(url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
+    const stream = typeof body === 'function' ? await body() : undefined;
+    const lib = url.protocol === 'https:' ? https : http;
+    const agent = url.host === this.base.host && url.protocol === this.base.protocol ? this.agent : undefined;
+    return await new Promise<HttpResponse>((resolve, reject) => {
+      const h: Record<string, string> = { 'user-agent': this.opts.userAgent, ...headers };
+      if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
+      else if (body === undefined && method !== 'GET' && method !== 'HEAD' && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['content-length'] = '0';
+      const req = lib.request(url, { method, headers: h, agent, timeout: this.opts.timeoutMs });
+      let done = false;
+      const fail = (err: Error): void => {
+        if (done) return;
+        done = true;
+        stream?.destroy();
+        req.destroy();
+        reject(err);
+      };
+      req.on('timeout', () => fail(Object.assign(new Error(`no answer from ${url.host} within ${this.opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', fail);
+      req.on('response', (res) => {
+        done = true;
+        // The server answered before reading the whole body (e.g. 401 on an upload): stop sending.
+        if (stream && !stream.readableEnded) stream.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
+      });
+      if (stream) {
+        stream.on('error', fail);
+        stream.pipe(req);
+      } else {
+        req.end(body);
+      }
+    });
+  }
+
+  private networkError(url: URL, err: unknown): RegistryError {
+    if (err instanceof RegistryError) return err;
+    const e = err as NodeJS.ErrnoException;
+    const code = e.code ?? '';
+    const where = `${this.domain} (${url.protocol}//${url.host})`;
+    switch (code) {
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return new RegistryError(`cannot reach registry ${where}: host "${hostOnly(this.domain)}" not found (${code})`, { cause: err, hint: 'check the registry name in the image reference and your DNS' });
+      case 'ECONNREFUSED':
+        return new RegistryError(`cannot reach registry ${where}: connection refused`, { cause: err, hint: 'is the registry running and listening on that port?' });
+      case 'ECONNRESET':
+      case 'EPIPE':
+        return new RegistryError(`registry ${where} closed the connection (${code})`, { cause: err, hint: 'the registry or a proxy dropped the connection; try again' });
+      case 'ETIMEDOUT':
+        return new RegistryError(`registry ${where} did not answer: ${e.message}`, { cause: err });
+      case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      case 'SELF_SIGNED_CERT_IN_CHAIN':
+      case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      case 'CERT_HAS_EXPIRED':
+      case 'ERR_TLS_CERT_ALTNAME_INVALID':
+        return new RegistryError(`TLS error talking to registry ${where}: ${e.message} (${code})`, {
+          cause: err,
+          hint: `put the registry's CA certificate in /etc/docker/certs.d/${this.domain}/ca.crt, or mark it insecure with --insecure-registry ${this.domain}`,
+        });
+      case 'EPROTO':
+      case 'ERR_SSL_WRONG_VERSION_NUMBER':
+        return new RegistryError(`TLS error talking to registry ${where}: ${e.message}`, { cause: err, hint: `if the registry serves plain http, use --insecure-registry ${this.domain}` });
+      default:
+        return new RegistryError(`request to registry ${where} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`, { cause: err });
+    }
+  }
+}
+
+/** Node's bundled roots: kept when extra CAs are given, as Docker adds to the system pool. */
+function defaultCAs(): string[] {
+  return [...tls.rootCertificates];
+}
+
+/** Milliseconds to wait from a Retry-After header (seconds or an HTTP date), or undefined. */
+export function retryAfterMs(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s) return undefined;
+  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
+}
+
+/** Reads a (small) body whole, refusing more than `max` bytes. Destroys the stream on overflow. */
+export async function readBody(res: HttpResponse, max = 4 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body) {
+    n += (c as Buffer).length;
+    if (n > max) {
+      res.body.destroy();
+      throw new RegistryError(`registry ${res.url.host} sent more than ${max} bytes for ${res.url.pathname}`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
