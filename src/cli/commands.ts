@@ -9,4 +9,7 @@ type Loader = () => Promise<{ main: CommandMain }>;
 export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   parse: { summary: 'Parse a Dockerfile and print its AST or BuildKit dump', load: () => import('./commands/parse.js') },
   version: { summary: 'Show version information', load: () => import('./commands/version.js') },
+  load: { summary: 'Load images from a docker save tar or an OCI layout (file, directory or stdin)', load: () => import('./commands/load.js') },
+  save: { summary: 'Save images to a docker save tar (or --format oci)', load: () => import('./commands/save.js') },
+  import: { summary: 'Import a root filesystem tarball as an image', load: () => import('./commands/import.js') },
 };
