@@ -9,7 +9,9 @@ import { exportOciLayout } from '../../src/image/formats/oci-layout.js';
 import { exportDockerArchive } from '../../src/image/formats/docker-archive.js';
 import { importArchive, importRootfs } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
-import { readImage } from '../../src/image/manifest.js';
+import { readImage, serializeIndex, writeImage } from '../../src/image/manifest.js';
+import { appendHistory, withContainerConfig } from '../../src/image/config.js';
+import { hostPlatform } from '../../src/image/formats/walk.js';
 import { MediaTypes } from '../../src/image/types.js';
 import { BuildError } from '../../src/errors.js';
 import { DirStore } from './dir-store.js';
@@ -115,6 +117,44 @@ describe('image formats', () => {
         await other.cleanup();
       }
     }
+  });
+
+  it('writes deterministic docker archives, sharing layers between images, from an index', async () => {
+    const img = await smallImage(store);
+    const cfg2 = appendHistory(img.config, { created_by: 'LABEL second=1' });
+    const second = await writeImage(store, withContainerConfig(cfg2, { Labels: { second: '1' } }), [img.layer.descriptor]);
+    const index = await store.writeBytes(
+      serializeIndex({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: [{ ...second.manifestDescriptor, platform: hostPlatform() }, { ...img.manifestDescriptor, platform: { os: 'linux', architecture: 'made-up' } }] }),
+    );
+    const indexDesc = { mediaType: MediaTypes.OCI_INDEX, digest: index.digest, size: index.size };
+    const images = [
+      { names: ['app:1', 'app:latest'], descriptor: img.manifestDescriptor },
+      { names: [], descriptor: indexDesc },
+    ];
+    const a = path.join(tmp, 'two-a.tar');
+    const b = path.join(tmp, 'two-b.tar');
+    await exportDockerArchive(store, images, a);
+    await exportDockerArchive(store, images, b);
+    assert.deepEqual(await fs.readFile(a), await fs.readFile(b));
+    const listing = execFileSync('tar', ['-tf', a], { encoding: 'utf8' }).trim().split('\n');
+    const layerFile = `blobs/sha256/${img.config.rootfs.diff_ids[0].slice(7)}`;
+    assert.equal(listing.filter((l) => l === layerFile).length, 1, 'shared layer written once');
+    const other = await DirStore.create();
+    try {
+      const { images: got } = await importArchive(other, a);
+      assert.deepEqual(
+        got.map((g) => [g.names, g.configDigest]),
+        [
+          [['app:1', 'app:latest'], img.configDescriptor.digest],
+          [[], second.configDescriptor.digest],
+        ],
+      );
+      for (const g of got) await validateImage(other, g.manifestDescriptor.digest);
+    } finally {
+      await other.cleanup();
+    }
+    await assert.rejects(exportDockerArchive(store, [{ names: [], descriptor: { ...img.manifestDescriptor, digest: `sha256:${'2'.repeat(64)}` } }], path.join(tmp, 'missing.tar')), (e: unknown) => e instanceof BuildError && e.code === 'NOT_FOUND');
+    await assert.rejects(fs.stat(path.join(tmp, 'missing.tar')), 'no partial file');
   });
 
   it('rejects archives with corrupt or missing blobs', async () => {
