@@ -1,0 +1,67 @@
+/**
+ * The fixture base image for tests: an OCI layout made by scripts/make-busybox-base.sh from the
+ * host's busybox-static, built once per script version into
+ * `${TMPDIR:-/tmp}/mybuild-fixtures/busybox-oci-<sha256(script)[:16]>` and reused.
+ *
+ *     const skip = baseImageSkipReason();            // string when it cannot be built
+ *     const layout = await ensureBaseImage();         // use as `oci:${layout}:latest`
+ */
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from './paths.js';
+
+const run = promisify(execFile);
+
+/** The script that makes the image. */
+export const baseImageScript = path.join(repoRoot, 'scripts', 'make-busybox-base.sh');
+
+/** Where the cached layout lives for the current script version. */
+export function baseImageDir(): string {
+  const hash = createHash('sha256').update(readFileSync(baseImageScript)).digest('hex').slice(0, 16);
+  return path.join(process.env.TMPDIR || os.tmpdir(), 'mybuild-fixtures', `busybox-oci-${hash}`);
+}
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, tool)));
+}
+
+/** Why the base image cannot be built here (for `{ skip }`), or false when it can. */
+export function baseImageSkipReason(): string | false {
+  if (!existsSync(process.env.BUSYBOX ?? '/bin/busybox')) return '/bin/busybox is absent (install busybox-static: scripts/install-system-deps.sh)';
+  for (const tool of ['tar', 'gzip', 'jq', 'sha256sum', 'bash']) {
+    if (!onPath(tool)) return `${tool} is not on PATH (scripts/install-system-deps.sh)`;
+  }
+  return false;
+}
+
+let pending: Promise<string> | undefined;
+
+/**
+ * Returns the path of the busybox OCI layout (tag `latest`), building it on first use.
+ * Idempotent and safe across concurrent test processes (each builds into its own temp dir and
+ * renames it into place; the loser of the race discards its copy). Throws when the script fails.
+ */
+export function ensureBaseImage(): Promise<string> {
+  pending ??= (async () => {
+    const dir = baseImageDir();
+    if (existsSync(path.join(dir, 'index.json'))) return dir;
+    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+    await mkdir(path.dirname(dir), { recursive: true });
+    try {
+      await run('bash', [baseImageScript, tmp]);
+      await rename(tmp, dir);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      if (existsSync(path.join(dir, 'index.json'))) return dir;
+      throw err;
+    }
+    return dir;
+  })();
+  pending.catch(() => (pending = undefined));
+  return pending;
+}
