@@ -2,3 +2,4 @@
 export * from './errors.js';
 export type * from './parser/ast.js';
 export type * from './image/types.js';
+export { BuildContext, copyPlan, extractContextTar, hashSources, matchSources, packContext, StatCache } from './context/index.js';
