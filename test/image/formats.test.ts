@@ -51,6 +51,20 @@ describe('image formats', () => {
     const bundle = path.join(tmp, 'bundle');
     execFileSync('umoci', ['unpack', '--image', `${dir}:1`, bundle], { stdio: ['ignore', 'pipe', 'pipe'] });
     assert.equal(await fs.readFile(path.join(bundle, 'rootfs', 'etc', 'hello'), 'utf8'), 'hello from a test image\n');
+    // A second export into the same layout keeps the first tag and replaces a reused one.
+    // (skopeo's oci: transport only sees OCI-typed manifests, so the second image is OCI too.)
+    const second = await writeImage(store, withContainerConfig(img.config, { User: 'nobody' }), [img.layer.descriptor]);
+    await exportOciLayout(store, [{ name: 'app:2', descriptor: img.manifestDescriptor }], dir, { tar: false });
+    await exportOciLayout(store, [{ name: 'app:2', descriptor: second.manifestDescriptor }], dir, { tar: false });
+    const index = JSON.parse(await fs.readFile(path.join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    assert.deepEqual(
+      index.manifests.map((m) => [m.annotations['org.opencontainers.image.ref.name'], m.digest]),
+      [
+        ['1', img.manifestDescriptor.digest],
+        ['2', second.manifestDescriptor.digest],
+      ],
+    );
+    assert.equal((JSON.parse(skopeo('inspect', `oci:${dir}:2`)) as { Digest: string }).Digest, second.manifestDescriptor.digest);
   });
 
   it('exports a deterministic OCI layout tar that skopeo reads and we load back', { skip: noSkopeo }, async () => {

@@ -51,6 +51,28 @@ function layoutIndex(refs: LayoutRef[]): Index {
   };
 }
 
+/**
+ * The new index.json of an existing layout directory: its entries, minus those whose ref name
+ * is taken by `refs` (as `skopeo copy … oci:DIR:tag` replaces a tag), plus `refs`.
+ */
+async function mergeIndex(file: string, refs: LayoutRef[]): Promise<Buffer> {
+  const fresh = layoutIndex(refs);
+  let old: Index | null = null;
+  try {
+    old = JSON.parse(await fs.readFile(file, 'utf8')) as Index;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new BuildError('INVALID_ARGUMENT', `${file} exists but is not a valid index: ${(err as Error).message}`, { hint: 'export into an empty directory' });
+    }
+  }
+  const taken = new Set(fresh.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((n): n is string => n !== undefined));
+  const kept = (old?.manifests ?? []).filter((d) => {
+    const n = d.annotations?.[REF_NAME_ANNOTATION];
+    return n === undefined ? !fresh.manifests.some((f) => f.digest === d.digest) : !taken.has(n);
+  });
+  return serializeIndex({ ...fresh, manifests: [...kept, ...fresh.manifests] });
+}
+
 const OCI_LAYOUT_FILE = Buffer.from(goJson({ imageLayoutVersion: '1.0.0' }));
 
 async function allBlobs(store: ContentStore, refs: LayoutRef[]): Promise<Descriptor[]> {
@@ -61,8 +83,8 @@ async function allBlobs(store: ContentStore, refs: LayoutRef[]): Promise<Descrip
 
 /**
  * Writes the images `refs` (manifests or indexes, with every blob they reference) as an OCI
- * layout: a directory `dest` (created if needed; existing blobs are kept, `index.json` is
- * replaced) or, with `tar`, a tar file at `dest` or into a Writable. The tar is deterministic:
+ * layout: a directory `dest` (created if needed; existing blobs and index entries are kept,
+ * entries with the same ref name are replaced) or, with `tar`, a tar file at `dest` or into a Writable. The tar is deterministic:
  * `oci-layout`, `index.json`, then `blobs/sha256/…` sorted by digest, mtime 0, owner 0:0.
  * Blobs are verified against their digests as they are copied. Throws NotFoundError when a
  * referenced blob is missing (before anything is written).
@@ -70,8 +92,8 @@ async function allBlobs(store: ContentStore, refs: LayoutRef[]): Promise<Descrip
 export async function exportOciLayout(store: ContentStore, refs: LayoutRef[], dest: string | Writable, opts: { tar: boolean }): Promise<void> {
   if (refs.length === 0) throw new BuildError('INVALID_ARGUMENT', 'nothing to export: no images given');
   const blobs = await allBlobs(store, refs);
-  const index = serializeIndex(layoutIndex(refs));
   if (opts.tar) {
+    const index = serializeIndex(layoutIndex(refs));
     const files: ArchiveFile[] = [
       { path: 'oci-layout', data: OCI_LAYOUT_FILE },
       { path: 'index.json', data: index },
@@ -97,6 +119,6 @@ export async function exportOciLayout(store: ContentStore, refs: LayoutRef[], de
     }
   }
   await fs.writeFile(path.join(dest, 'oci-layout'), OCI_LAYOUT_FILE);
-  await fs.writeFile(path.join(dest, 'index.json.tmp'), index);
+  await fs.writeFile(path.join(dest, 'index.json.tmp'), await mergeIndex(path.join(dest, 'index.json'), refs));
   await fs.rename(path.join(dest, 'index.json.tmp'), path.join(dest, 'index.json'));
 }
