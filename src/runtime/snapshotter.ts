@@ -1,0 +1,444 @@
+/**
+ * Snapshots (containerd's lifecycle). A *key* names an active snapshot (writable, from
+ * `prepare`) or a view (read-only, from `view`); a *name* names a committed one. `commit(name,
+ * key)` turns an active snapshot into a committed one, which can then be the parent of others.
+ *
+ * Two implementations share this file's bookkeeping and pass the same suite
+ * (test/runtime/snapshotter-suite.ts):
+ * - `OverlaySnapshotter`: a committed snapshot holds ONE layer's content; an active one is an
+ *   overlay mount whose lowerdirs are the parent chain (top first), with a fresh upperdir and
+ *   workdir. Short numeric-free random ids keep the lowerdir option short.
+ * - `NativeSnapshotter`: copy-based fallback; `prepare` copies the parent's full tree
+ *   (`cp -a --reflink=auto`) and every snapshot is a full tree, mounted by bind.
+ * `createSnapshotter` picks overlay when an overlay mount can be made under the root.
+ *
+ * Layout under `root`: `meta/<sha256(key or name)>.json` (kind, id, parent, owner pid) and
+ * `s/<id>/fs` (+ `s/<id>/work` for overlay). Crash safety: metadata is written by link(2) of a
+ * complete temp file (atomic, exclusive); a snapshot directory is only ever removed once no
+ * metadata names it. A killed process leaves active snapshots owned by a dead pid and perhaps
+ * orphan directories; `cleanup()` removes both. Committed snapshots are never left half-done:
+ * content goes into an active snapshot that becomes committed only by the final link.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { AlreadyExistsError, BuildError, NotFoundError } from '../errors.js';
+import { execCapture, execChecked } from './exec.js';
+import { applyLayer } from './extract.js';
+import { unmountAll, type Mount } from './mount.js';
+
+export type { Mount } from './mount.js';
+
+export type SnapshotKind = 'active' | 'view' | 'committed';
+
+export interface SnapshotInfo {
+  /** The key (active, view) or name (committed). */
+  name: string;
+  kind: SnapshotKind;
+  /** Name of the committed parent, if any. */
+  parent?: string;
+  /** Milliseconds since the epoch when it was prepared. */
+  created: number;
+}
+
+/** Where a snapshot's bytes are, for the layer applier and the differ of this package. */
+export interface LayerDirs {
+  kind: 'overlay' | 'native';
+  /** Overlay: the upperdir (this snapshot's own changes). Native: the full tree. */
+  dir: string;
+  /** Native: the parent's full tree (absent for a snapshot without parent). */
+  parentDir?: string;
+  /** Overlay: the parent chain's layer dirs, top first. */
+  lowerDirs: string[];
+  /** When `prepare` finished copying (native): files changed later have a newer ctime. */
+  preparedAt: number;
+}
+
+export interface Snapshotter {
+  readonly type: 'overlay' | 'native';
+  /**
+   * Creates the active snapshot `key` on top of the committed `parent` (or empty) and returns the
+   * mounts that make its rootfs. Throws AlreadyExistsError when `key` exists, NotFoundError when
+   * `parent` does not exist or is not committed.
+   */
+  prepare(key: string, parent?: string): Promise<Mount[]>;
+  /** Like `prepare` but read-only; a view cannot be committed. */
+  view(key: string, parent?: string): Promise<Mount[]>;
+  /**
+   * Commits the active snapshot `key` (which must be unmounted) as `name`; `key` is gone after.
+   * Throws NotFoundError (no such active key), AlreadyExistsError (`name` taken; `key` is kept).
+   */
+  commit(name: string, key: string): Promise<void>;
+  /**
+   * Removes a snapshot (any kind). Throws NotFoundError when absent, BuildError
+   * INVALID_ARGUMENT when a committed snapshot still has children. Its mounts must be unmounted.
+   */
+  remove(keyOrName: string): Promise<void>;
+  /** The mounts of an active snapshot or view (same as `prepare`/`view` returned). */
+  mounts(key: string): Promise<Mount[]>;
+  /** Info on a snapshot; throws NotFoundError. */
+  stat(keyOrName: string): Promise<SnapshotInfo>;
+  /** Every snapshot. */
+  list(): Promise<SnapshotInfo[]>;
+  /** Directories behind an active snapshot (for applyLayer and diff). Throws NotFoundError. */
+  layerDirs(key: string): Promise<LayerDirs>;
+  /**
+   * Removes what crashed processes left: active snapshots and views whose owner process is gone
+   * (or all of them with `{ all: true }`), and directories no snapshot names. Idempotent.
+   */
+  cleanup(opts?: { all?: boolean }): Promise<void>;
+}
+
+interface Meta {
+  name: string;
+  kind: SnapshotKind;
+  id: string;
+  parent?: string;
+  pid?: number;
+  created: number;
+}
+
+abstract class BaseSnapshotter implements Snapshotter {
+  abstract readonly type: 'overlay' | 'native';
+  protected readonly metaDir: string;
+  protected readonly dataDir: string;
+
+  constructor(readonly root: string) {
+    this.metaDir = path.join(root, 'meta');
+    this.dataDir = path.join(root, 's');
+  }
+
+  protected abstract populate(id: string, parentChain: Meta[], kind: SnapshotKind): Promise<void>;
+  protected abstract mountsOf(meta: Meta, parentChain: Meta[]): Mount[];
+  protected abstract finishCommit(id: string): Promise<void>;
+
+  protected fsDir(id: string): string {
+    return path.join(this.dataDir, id, 'fs');
+  }
+
+  private metaPath(name: string): string {
+    return path.join(this.metaDir, createHash('sha256').update(name).digest('hex') + '.json');
+  }
+
+  private async readMeta(name: string): Promise<Meta | undefined> {
+    try {
+      return JSON.parse(await readFile(this.metaPath(name), 'utf8')) as Meta;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private async mustMeta(name: string): Promise<Meta> {
+    const m = await this.readMeta(name);
+    if (!m) throw new NotFoundError(`snapshot "${name}" not found`);
+    return m;
+  }
+
+  /** Writes the metadata exclusively: link(2) of a complete temp file. */
+  private async writeMeta(m: Meta): Promise<void> {
+    await mkdir(this.metaDir, { recursive: true });
+    const tmp = path.join(this.metaDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, JSON.stringify(m));
+    try {
+      await link(tmp, this.metaPath(m.name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(`snapshot "${m.name}" already exists`);
+      throw err;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  private async allMeta(): Promise<Meta[]> {
+    let files: string[];
+    try {
+      files = await readdir(this.metaDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: Meta[] = [];
+    for (const f of files) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(await readFile(path.join(this.metaDir, f), 'utf8')) as Meta);
+      } catch {
+        // removed concurrently
+      }
+    }
+    return out;
+  }
+
+  private async chain(parent: string | undefined): Promise<Meta[]> {
+    const out: Meta[] = [];
+    for (let p = parent; p !== undefined; ) {
+      const m = await this.readMeta(p);
+      if (!m || m.kind !== 'committed') throw new NotFoundError(`parent snapshot "${p}" not found (or not committed)`);
+      out.push(m);
+      p = m.parent;
+    }
+    return out;
+  }
+
+  private async create(kind: SnapshotKind, key: string, parent?: string): Promise<Mount[]> {
+    const chain = await this.chain(parent);
+    const meta: Meta = { name: key, kind, id: randomBytes(5).toString('hex'), parent, pid: process.pid, created: Date.now() };
+    await this.writeMeta(meta);
+    try {
+      await mkdir(path.join(this.dataDir, meta.id), { recursive: true });
+      await this.populate(meta.id, chain, kind);
+      await writeFile(path.join(this.dataDir, meta.id, 'prepared'), '');
+    } catch (err) {
+      await this.remove(key).catch(() => undefined);
+      throw err;
+    }
+    return this.mountsOf(meta, chain);
+  }
+
+  prepare(key: string, parent?: string): Promise<Mount[]> {
+    return this.create('active', key, parent);
+  }
+
+  view(key: string, parent?: string): Promise<Mount[]> {
+    return this.create('view', key, parent);
+  }
+
+  async commit(name: string, key: string): Promise<void> {
+    const m = await this.mustMeta(key);
+    if (m.kind !== 'active') throw new BuildError('INVALID_ARGUMENT', `snapshot "${key}" is ${m.kind === 'view' ? 'a view' : 'committed'}; only active snapshots can be committed`);
+    await this.finishCommit(m.id);
+    await this.writeMeta({ name, kind: 'committed', id: m.id, parent: m.parent, created: Date.now() });
+    await unlink(this.metaPath(key));
+  }
+
+  async remove(keyOrName: string): Promise<void> {
+    const m = await this.mustMeta(keyOrName);
+    const all = await this.allMeta();
+    if (m.kind === 'committed' && all.some((o) => o.parent === m.name)) {
+      throw new BuildError('INVALID_ARGUMENT', `snapshot "${keyOrName}" has children; remove them first`);
+    }
+    await unlink(this.metaPath(keyOrName));
+    if (!all.some((o) => o.id === m.id && o.name !== m.name)) await this.removeDir(m.id);
+  }
+
+  private async removeDir(id: string): Promise<void> {
+    const dir = path.join(this.dataDir, id);
+    await unmountAll(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const m = await this.mustMeta(key);
+    if (m.kind === 'committed') throw new BuildError('INVALID_ARGUMENT', `snapshot "${key}" is committed; prepare or view it to mount it`);
+    return this.mountsOf(m, await this.chain(m.parent));
+  }
+
+  async stat(keyOrName: string): Promise<SnapshotInfo> {
+    return info(await this.mustMeta(keyOrName));
+  }
+
+  async list(): Promise<SnapshotInfo[]> {
+    return (await this.allMeta()).map(info);
+  }
+
+  async layerDirs(key: string): Promise<LayerDirs> {
+    const m = await this.mustMeta(key);
+    const chain = await this.chain(m.parent);
+    return {
+      kind: this.type,
+      dir: this.fsDir(m.id),
+      parentDir: chain.length > 0 ? this.fsDir(chain[0].id) : undefined,
+      lowerDirs: chain.map((c) => this.fsDir(c.id)),
+      preparedAt: await stat(path.join(this.dataDir, m.id, 'prepared')).then((st) => st.mtimeMs, () => m.created),
+    };
+  }
+
+  async cleanup(opts: { all?: boolean } = {}): Promise<void> {
+    let metas = await this.allMeta();
+    for (const m of metas) {
+      if (m.kind === 'committed') continue;
+      if (opts.all || m.pid === undefined || !alive(m.pid)) {
+        await unlink(this.metaPath(m.name)).catch(() => undefined);
+      }
+    }
+    metas = await this.allMeta();
+    const used = new Set(metas.map((m) => m.id));
+    let ids: string[] = [];
+    try {
+      ids = await readdir(this.dataDir);
+    } catch {
+      // nothing yet
+    }
+    for (const id of ids) if (!used.has(id)) await this.removeDir(id);
+    for (const f of await readdir(this.metaDir).catch(() => [] as string[])) {
+      if (f.startsWith('.tmp-') && !alive(Number(f.split('-')[1]))) await unlink(path.join(this.metaDir, f)).catch(() => undefined);
+    }
+  }
+
+}
+
+function info(m: Meta): SnapshotInfo {
+  return { name: m.name, kind: m.kind, parent: m.parent, created: m.created };
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Overlayfs snapshots: one layer per committed snapshot (see the module comment). */
+export class OverlaySnapshotter extends BaseSnapshotter {
+  readonly type = 'overlay' as const;
+
+  protected async populate(id: string, chain: Meta[], kind: SnapshotKind): Promise<void> {
+    await mkdir(this.fsDir(id), { mode: 0o755 });
+    if (kind === 'active' && chain.length > 0) await mkdir(path.join(this.dataDir, id, 'work'), { mode: 0o700 });
+  }
+
+  protected mountsOf(meta: Meta, chain: Meta[]): Mount[] {
+    const lowers = chain.map((c) => this.fsDir(c.id));
+    if (meta.kind === 'view') {
+      if (lowers.length === 0) return [{ type: 'bind', source: this.fsDir(meta.id), options: ['rbind', 'ro'] }];
+      if (lowers.length === 1) return [{ type: 'bind', source: lowers[0], options: ['rbind', 'ro'] }];
+      return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
+    }
+    if (lowers.length === 0) return [{ type: 'bind', source: this.fsDir(meta.id), options: ['rbind', 'rw'] }];
+    return [
+      {
+        type: 'overlay',
+        source: 'overlay',
+        options: [`lowerdir=${lowers.join(':')}`, `upperdir=${this.fsDir(meta.id)}`, `workdir=${path.join(this.dataDir, meta.id, 'work')}`],
+      },
+    ];
+  }
+
+  protected async finishCommit(id: string): Promise<void> {
+    await rm(path.join(this.dataDir, id, 'work'), { recursive: true, force: true });
+  }
+}
+
+/** Copy-based snapshots: each one a full tree (see the module comment). */
+export class NativeSnapshotter extends BaseSnapshotter {
+  readonly type = 'native' as const;
+
+  protected async populate(id: string, chain: Meta[]): Promise<void> {
+    const fs = this.fsDir(id);
+    if (chain.length === 0) {
+      await mkdir(fs, { mode: 0o755 });
+      return;
+    }
+    await execChecked('cp', ['-a', '--reflink=auto', this.fsDir(chain[0].id), fs], { pkg: 'coreutils' });
+  }
+
+  protected mountsOf(meta: Meta): Mount[] {
+    return [{ type: 'bind', source: this.fsDir(meta.id), options: ['rbind', meta.kind === 'view' ? 'ro' : 'rw'] }];
+  }
+
+  protected async finishCommit(): Promise<void> {}
+}
+
+/**
+ * Whether an overlay mount works under `dir` (mounts and unmounts a tiny one). Never throws.
+ */
+export async function probeOverlay(dir: string): Promise<boolean> {
+  const base = path.join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
+    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
+    if (r.code !== 0) return false;
+    await unmountAll(`${base}/m`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await unmountAll(base).catch(() => undefined);
+    await rm(base, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Opens the snapshotter under `root` (created if missing): `<root>/overlay` or `<root>/native`.
+ * `type: 'auto'` (default) probes overlayfs. Does not clean up; call `cleanup()` at start-up.
+ */
+export async function createSnapshotter(root: string, opts: { type?: 'auto' | 'overlay' | 'native' } = {}): Promise<Snapshotter> {
+  await mkdir(root, { recursive: true });
+  let type = opts.type ?? 'auto';
+  if (type === 'auto') type = (await probeOverlay(root)) ? 'overlay' : 'native';
+  return type === 'overlay' ? new OverlaySnapshotter(path.join(root, 'overlay')) : new NativeSnapshotter(path.join(root, 'native'));
+}
+
+/** ChainID per the OCI image spec (config.md): chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */
+export function chainId(diffIds: string[]): string {
+  let chain = '';
+  for (const d of diffIds) chain = chain === '' ? d : `sha256:${createHash('sha256').update(`${chain} ${d}`).digest('hex')}`;
+  return chain;
+}
+
+export interface LayerSource {
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
+  /** Opens the uncompressed tar; the applier consumes it. */
+  open(): Promise<Readable>;
+}
+
+const inflight = new Map<string, Promise<void>>();
+
+/**
+ * Makes sure a committed snapshot exists for every prefix of `layers`, named by its ChainID, and
+ * returns the top one's name ('' for no layers). Layers already present are not re-extracted.
+ * Safe to call concurrently (in this process: one extraction per chain; across processes: both
+ * extract into private active snapshots and the loser of the commit race drops its copy).
+ * Crash-safe: an interrupted extraction leaves only an active snapshot, which `cleanup()` removes.
+ * Throws what applyLayer or the layer's `open()` throws (the partial snapshot is removed).
+ */
+export async function ensureLayerChain(sn: Snapshotter, layers: LayerSource[], opts: { allowDevices?: boolean } = {}): Promise<string> {
+  let parent: string | undefined;
+  const diffIds: string[] = [];
+  for (const layer of layers) {
+    diffIds.push(layer.diffId);
+    const name = chainId(diffIds);
+    const flightKey = `${sn.type}:${name}`;
+    let p = inflight.get(flightKey);
+    if (!p) {
+      p = extractOne(sn, name, parent, layer, opts).finally(() => inflight.delete(flightKey));
+      inflight.set(flightKey, p);
+    }
+    await p;
+    parent = name;
+  }
+  return parent ?? '';
+}
+
+async function extractOne(sn: Snapshotter, name: string, parent: string | undefined, layer: LayerSource, opts: { allowDevices?: boolean }): Promise<void> {
+  if (await exists(sn, name)) return;
+  const key = `extract-${process.pid}-${randomBytes(6).toString('hex')}-${name}`;
+  await sn.prepare(key, parent);
+  try {
+    // Apply straight into the snapshot's directory (no mount): the overlay upperdir with overlay
+    // whiteouts (as Docker's overlay2 driver does), or the native full tree with deletions.
+    const dirs = await sn.layerDirs(key);
+    const whiteouts = dirs.kind === 'overlay' && parent !== undefined ? 'overlay' : 'delete';
+    await applyLayer(await layer.open(), dirs.dir, { whiteouts, allowDevices: opts.allowDevices });
+    await sn.commit(name, key);
+  } catch (err) {
+    await sn.remove(key).catch(() => undefined);
+    if (err instanceof AlreadyExistsError) return; // another process committed the same chain first
+    throw err;
+  }
+}
+
+async function exists(sn: Snapshotter, name: string): Promise<boolean> {
+  try {
+    return (await sn.stat(name)).kind === 'committed';
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,32 @@
+import { NativeSnapshotter, OverlaySnapshotter, probeOverlay, createSnapshotter } from '../../src/runtime/snapshotter.js';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { chainId } from '../../src/runtime/snapshotter.js';
+import { describeSnapshotter, notRoot } from './snapshotter-suite.js';
+
+const overlaySkip = notRoot || ((await probeOverlay(os.tmpdir())) ? false : 'overlayfs cannot be mounted here');
+
+describeSnapshotter('overlay', async (root) => new OverlaySnapshotter(path.join(root, 'overlay')), overlaySkip);
+describeSnapshotter('native', async (root) => new NativeSnapshotter(path.join(root, 'native')));
+
+it('chainId follows the OCI image spec', () => {
+  const a = 'sha256:' + 'a'.repeat(64);
+  const b = 'sha256:' + 'b'.repeat(64);
+  assert.equal(chainId([a]), a);
+  // sha256("sha256:aaa… sha256:bbb…"), computed independently with sha256sum.
+  assert.equal(chainId([a, b]), 'sha256:ccd722928bd92476ba1745586fed6e45a102504185ad88cd89e01ff116fd146c');
+  assert.equal(chainId([]), '');
+});
+
+it('createSnapshotter picks overlay when it can be mounted', { skip: overlaySkip }, async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'mybuild-sn-auto-'));
+  try {
+    assert.equal((await createSnapshotter(root)).type, 'overlay');
+    assert.equal((await createSnapshotter(root, { type: 'native' })).type, 'native');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
