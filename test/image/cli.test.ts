@@ -13,17 +13,6 @@ import { validateImage } from '../../src/image/validate.js';
 import { DirStore } from './dir-store.js';
 import { smallImage } from './images.js';
 
-// The commands open the image store (src/store, another engineer's) at run time.
-async function storeMissing(): Promise<string | false> {
-  const spec = '../../src/store/index.js';
-  try {
-    const mod = (await import(spec)) as { ImageStore?: { open?: unknown } };
-    return typeof mod.ImageStore?.open === 'function' ? false : 'src/store/index.ts does not export ImageStore.open yet';
-  } catch {
-    return 'the image store (src/store/index.ts) has not landed yet';
-  }
-}
-const skip = await storeMissing();
 const noSkopeo = spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'skopeo is not installed';
 
 async function cli(args: string[], root: string, stdin?: NodeJS.ReadableStream): Promise<{ code: number; out: string; err: string }> {
@@ -37,7 +26,7 @@ async function cli(args: string[], root: string, stdin?: NodeJS.ReadableStream):
   return { code, out, err };
 }
 
-describe('load, save and import commands', { skip }, () => {
+describe('load, save and import commands', () => {
   let tmp: string;
   let root: string;
   let src: DirStore;

@@ -8,33 +8,12 @@ import { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import { importArchive } from '../../image/formats/import.js';
 import { parseReference } from '../../image/reference.js';
-import type { Descriptor, Digest } from '../../image/types.js';
-import type { ContentStore } from '../../store/types.js';
-import { InternalError } from '../../errors.js';
+import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain, CliContext } from '../context.js';
 
-/**
- * What load/save/import need from the image store (src/store/image-store.ts, another
- * engineer's; the API suggested in its brief). Until it lands, {@link openImages} finds it at
- * run time; replace the dynamic import with a static one when it exists.
- */
-export interface ImagesLike {
-  content: ContentStore;
-  setRef(name: string, desc: Descriptor): Promise<void>;
-  resolve(nameOrId: string): Promise<{ descriptor: Descriptor; configDigest: Digest }>;
-}
-
-/** Opens the image store under `root` (see {@link ImagesLike}). */
-export async function openImages(root: string): Promise<ImagesLike> {
-  const spec = '../../store/index.js';
-  let mod: { ImageStore?: { open(root: string): Promise<ImagesLike> } };
-  try {
-    mod = (await import(spec)) as typeof mod;
-  } catch (err) {
-    throw new InternalError('the image store (src/store) is not available in this build', { cause: err });
-  }
-  if (!mod.ImageStore?.open) throw new InternalError('src/store does not export ImageStore.open(root)');
-  return mod.ImageStore.open(root);
+/** Opens the image store under `root` (content store + refs). */
+export async function openImages(root: string): Promise<ImageStore> {
+  return ImageStore.open(root);
 }
 
 /** The full normalised name (`docker.io/library/app:1`) of a user-given or archived name. */
