@@ -20,8 +20,8 @@ export interface TarItem {
 export async function tarBuffer(items: TarItem[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => {
-    chunks.push(c);
+  pack.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
   });
   const done = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve);
