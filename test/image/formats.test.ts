@@ -96,6 +96,9 @@ describe('image formats', () => {
     skopeo('copy', `docker-archive:${file}`, `oci:${out}:x`);
     const info = JSON.parse(skopeo('inspect', '--config', `oci:${out}:x`)) as { rootfs: { diff_ids: string[] } };
     assert.deepEqual(info.rootfs.diff_ids, img.config.rootfs.diff_ids);
+    // It is an OCI layout too (as Docker 25+ writes), with uncompressed layers.
+    const asOci = JSON.parse(skopeo('inspect', `oci-archive:${file}:1`)) as { Layers: string[] };
+    assert.deepEqual(asOci.Layers, img.config.rootfs.diff_ids);
     const other = await DirStore.create();
     try {
       const { images } = await importArchive(other, createReadStream(file));

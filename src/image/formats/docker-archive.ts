@@ -1,23 +1,31 @@
 /**
  * Exporting images in the `docker save` format.
  *
- * Layout written (the blob form Docker 25+ uses, minus its OCI index):
+ * Layout written (the form Docker 25+ writes: a docker save archive that is also an OCI layout):
  *
  *     blobs/sha256/<config hex>      the config, byte for byte (so the image ID is unchanged)
  *     blobs/sha256/<diffId hex>      each layer, uncompressed (as `docker save` writes them)
+ *     blobs/sha256/<manifest hex>    an OCI manifest over those uncompressed layers
+ *     index.json                     the manifests, named by ref annotations, with platforms
  *     manifest.json                  [{"Config": …, "RepoTags": […], "Layers": […]}]
+ *     oci-layout
  *
- * `docker load` and `skopeo copy docker-archive:` read `manifest.json` and follow its paths.
+ * `docker load` and `skopeo copy docker-archive:` read `manifest.json` and follow its paths;
+ * `skopeo … oci-archive:` and other OCI tools read index.json. (The OCI manifest differs from
+ * the stored one, whose layers are compressed; the config, hence the image ID, is the same.)
  * Layers are decompressed twice: once to learn the uncompressed size the tar header needs
  * (and to check the diffId), once while streaming; nothing is held in memory.
  */
+import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { BuildError, DigestMismatchError } from '../../errors.js';
 import type { ContentStore } from '../../store/types.js';
 import { goJson } from '../json.js';
 import { measureLayer, openLayer, verifyingTransform } from '../layer-reader.js';
-import { parseJsonBlob } from '../manifest.js';
-import type { Descriptor, Digest, ImageConfig, Platform } from '../types.js';
+import { buildManifest, normalizeDescriptor, parseJsonBlob, serializeIndex, serializeManifest } from '../manifest.js';
+import { configPlatform } from '../config.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Platform } from '../types.js';
+import { refAnnotations } from './oci-layout.js';
 import { writeArchive, type ArchiveFile } from './archive-tar.js';
 import { resolveImageManifest } from './walk.js';
 
@@ -45,6 +53,8 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
   const files: ArchiveFile[] = [];
   const written = new Set<string>();
   const entries: DockerArchiveManifestEntry[] = [];
+  const index: Descriptor[] = [];
+  const sizes = new Map<Digest, Descriptor>();
   for (const img of images) {
     const { manifest } = await resolveImageManifest(store, img.descriptor, opts.platform);
     const configBytes = await store.readBytes(manifest.config.digest);
@@ -59,13 +69,20 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
       files.push({ path: configPath, data: configBytes });
     }
     const layerPaths: string[] = [];
+    const ociLayers: Descriptor[] = [];
     for (const [i, layer] of manifest.layers.entries()) {
       const diffId = diffIds[i] as Digest;
       const p = `blobs/sha256/${diffId.slice(7)}`;
       layerPaths.push(p);
-      if (written.has(p)) continue;
+      if (written.has(p)) {
+        ociLayers.push(sizes.get(diffId)!);
+        continue;
+      }
       written.add(p);
       const measured = await measureLayer(store, layer);
+      const ociLayer: Descriptor = { mediaType: MediaTypes.OCI_LAYER, digest: diffId, size: measured.size };
+      sizes.set(diffId, ociLayer);
+      ociLayers.push(ociLayer);
       if (measured.diffId !== diffId) throw new DigestMismatchError(`layer ${layer.digest} uncompresses to ${measured.diffId}, but the config says ${diffId}`);
       files.push({
         path: p,
@@ -80,7 +97,20 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
       });
     }
     entries.push({ Config: configPath, RepoTags: img.names.length ? [...img.names] : null, Layers: layerPaths });
+    // The same image as an OCI manifest over the uncompressed layers, for index.json.
+    const ociManifest = serializeManifest(buildManifest({ mediaType: MediaTypes.OCI_CONFIG, digest: manifest.config.digest, size: configBytes.length }, ociLayers, 'oci'));
+    const mDigest: Digest = `sha256:${createHash('sha256').update(ociManifest).digest('hex')}`;
+    const mPath = `blobs/sha256/${mDigest.slice(7)}`;
+    if (!written.has(mPath)) {
+      written.add(mPath);
+      files.push({ path: mPath, data: ociManifest });
+    }
+    const desc: Descriptor = { mediaType: MediaTypes.OCI_MANIFEST, digest: mDigest, size: ociManifest.length, platform: configPlatform(config) };
+    if (img.names.length === 0) index.push(normalizeDescriptor(desc));
+    for (const name of img.names) index.push(normalizeDescriptor({ ...desc, annotations: refAnnotations(name) }));
   }
+  files.push({ path: 'index.json', data: serializeIndex({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: index }) });
   files.push({ path: 'manifest.json', data: Buffer.from(`${goJson(entries)}\n`) });
+  files.push({ path: 'oci-layout', data: Buffer.from(goJson({ imageLayoutVersion: '1.0.0' })) });
   await writeArchive(files, dest);
 }
