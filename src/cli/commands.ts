@@ -12,4 +12,8 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   load: { summary: 'Load images from a docker save tar or an OCI layout (file, directory or stdin)', load: () => import('./commands/load.js') },
   save: { summary: 'Save images to a docker save tar (or --format oci)', load: () => import('./commands/save.js') },
   import: { summary: 'Import a root filesystem tarball as an image', load: () => import('./commands/import.js') },
+  pull: { summary: 'Download an image from a registry', load: () => import('./commands/pull.js') },
+  push: { summary: 'Upload an image to a registry', load: () => import('./commands/push.js') },
+  login: { summary: 'Log in to a registry', load: () => import('./commands/login.js') },
+  logout: { summary: 'Log out from a registry', load: () => import('./commands/logout.js') },
 };

@@ -10,28 +10,26 @@
  * - `startFaultProxy(target)`: an HTTP proxy on 127.0.0.1 in front of a registry that counts
  *   requests and injects faults (connection resets, statuses, Retry-After, truncated or
  *   corrupted bodies, a connection dropped in the middle of a request body).
- * - `makeStore(dir)`: the project's LocalContentStore when it exists, else a small verified
- *   directory store (`blobs/sha256/<hex>`, hash-while-write, rename on success).
+ * - `makeStore(dir)`: the project's LocalContentStore on a directory.
  * - `makeImage(store, …)`: a small image (tar layers + config + manifest) written into a store.
  *
  * `registryMissing` is a skip reason when docker-registry / htpasswd / openssl are absent.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes, sign } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes, sign } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { DigestMismatchError, NotFoundError } from '../../src/errors.js';
+import { LocalContentStore } from '../../src/store/content-store.js';
 import { writeTarLayer } from '../../src/image/layer-writer.js';
 import { writeImage } from '../../src/image/manifest.js';
 import type { Descriptor, Digest, ImageConfig } from '../../src/image/types.js';
-import type { BlobInfo, ContentStore } from '../../src/store/types.js';
+import type { ContentStore } from '../../src/store/types.js';
 
 const execFileP = promisify(execFile);
 
@@ -317,99 +315,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return proxy;
 }
 
-/** A small verified directory store, used only until the project's LocalContentStore exists. */
-class DirStore implements ContentStore {
-  constructor(readonly root: string) {}
-  private p(d: string): string {
-    return path.join(this.root, 'blobs', 'sha256', d.slice('sha256:'.length));
-  }
-  async reader(desc: { digest: Digest; size?: number }): Promise<Readable> {
-    const file = this.p(desc.digest);
-    if (!existsSync(file)) throw new NotFoundError(`blob ${desc.digest} not found`);
-    const h = createHash('sha256');
-    let n = 0;
-    const check = new Transform({
-      transform(c: Buffer, _e, cb) {
-        h.update(c);
-        n += c.length;
-        cb(null, c);
-      },
-      flush(cb) {
-        const got = `sha256:${h.digest('hex')}`;
-        if (got !== desc.digest || (desc.size !== undefined && n !== desc.size)) cb(new DigestMismatchError(`blob ${desc.digest} on disk is ${got}`));
-        else cb();
-      },
-    });
-    return createReadStream(file).on('error', (e) => check.destroy(e)).pipe(check);
-  }
-  async readBytes(digest: Digest, maxSize = 4 << 20): Promise<Buffer> {
-    const file = this.p(digest);
-    if (!existsSync(file)) throw new NotFoundError(`blob ${digest} not found`);
-    const b = await readFile(file);
-    if (b.length > maxSize) throw new Error('too big');
-    if (`sha256:${createHash('sha256').update(b).digest('hex')}` !== digest) throw new DigestMismatchError(`blob ${digest} is corrupt`);
-    return b;
-  }
-  async info(digest: Digest): Promise<BlobInfo | null> {
-    try {
-      return { digest, size: (await stat(this.p(digest))).size };
-    } catch {
-      return null;
-    }
-  }
-  async write(source: Readable | AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}): Promise<BlobInfo> {
-    await mkdir(path.join(this.root, 'ingest'), { recursive: true });
-    await mkdir(path.join(this.root, 'blobs', 'sha256'), { recursive: true });
-    const tmp = path.join(this.root, 'ingest', randomBytes(8).toString('hex'));
-    const h = createHash('sha256');
-    let n = 0;
-    const fh = await open(tmp, 'w');
-    try {
-      await pipeline(source, async function* (src: AsyncIterable<Buffer>) {
-        for await (const c of src) {
-          h.update(c);
-          n += c.length;
-          yield c;
-        }
-      }, fh.createWriteStream());
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    const digest = `sha256:${h.digest('hex')}` as Digest;
-    if ((expected.digest && expected.digest !== digest) || (expected.size !== undefined && expected.size !== n)) {
-      await rm(tmp, { force: true });
-      throw new DigestMismatchError(`expected ${expected.digest ?? '?'} (${expected.size ?? '?'} bytes), got ${digest} (${n} bytes)`);
-    }
-    await rename(tmp, this.p(digest));
-    return { digest, size: n };
-  }
-  async writeBytes(data: Uint8Array | string, expected?: { digest?: Digest; size?: number }): Promise<BlobInfo> {
-    return await this.write(Readable.from([Buffer.from(data)]), expected);
-  }
-  async delete(digest: Digest): Promise<void> {
-    await rm(this.p(digest), { force: true });
-  }
-  async *list(): AsyncIterable<Digest> {
-    try {
-      for (const f of await readdir(path.join(this.root, 'blobs', 'sha256'))) yield `sha256:${f}` as Digest;
-    } catch {
-      // empty
-    }
-  }
-}
-
-/** The project's LocalContentStore on `dir` when it exists, else DirStore. */
+/** The project's content store on `dir` (created). */
 export async function makeStore(dir: string): Promise<ContentStore> {
-  try {
-    const modPath = '../../src/store/content-store.js';
-    const mod = (await import(modPath)) as Record<string, unknown>;
-    const Ctor = mod.LocalContentStore as (new (root: string) => ContentStore) & { open?: (root: string) => Promise<ContentStore> };
-    if (typeof Ctor === 'function') return Ctor.open ? await Ctor.open(dir) : new Ctor(dir);
-  } catch {
-    // not there yet
-  }
-  return new DirStore(dir);
+  return await LocalContentStore.open(dir);
 }
 
 /** Bytes of a tar with the given files (regular files, mode 0644, mtime 0). */
