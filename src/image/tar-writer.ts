@@ -82,17 +82,16 @@ function writeBase256(buf: Buffer, n: number, off: number, len: number): void {
   }
 }
 
-/** Splits a long ASCII name into USTAR prefix (≤155) and name (≤100) at a `/`, as Go does. */
+/** Splits a long ASCII name into USTAR prefix (≤155) and name (≤100) at a `/`, as Go's splitUSTARPath. */
 function splitUstar(name: string): [prefix: string, name: string] | null {
-  const len = name.length;
-  if (len <= 100 || !isAscii(name)) return null;
-  let i = Math.min(len - 1, 155 + 1);
-  while (i > 0) {
-    i = name.lastIndexOf('/', i - 1);
-    if (i <= 0) return null;
-    if (i <= 155 && len - i - 1 <= 100 && len - i - 1 > 0) return [name.slice(0, i), name.slice(i + 1)];
-  }
-  return null;
+  let length = name.length;
+  if (length <= 100 || !isAscii(name)) return null;
+  if (length > 155 + 1) length = 155 + 1;
+  else if (name[length - 1] === '/') length--;
+  const i = name.slice(0, length).lastIndexOf('/');
+  const nlen = name.length - i - 1;
+  if (i <= 0 || nlen > 100 || nlen === 0 || i > 155) return null;
+  return [name.slice(0, i), name.slice(i + 1)];
 }
 
 /** The raw header fields of one tar entry. */

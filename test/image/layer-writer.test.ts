@@ -166,6 +166,16 @@ describe('layer writer', () => {
     assert.ok(raw.includes(rec), 'binary xattr record present');
   });
 
+  it('uses the USTAR prefix field (no PAX) for long ASCII names that split at a slash', async () => {
+    const mid = `${'p'.repeat(60)}/${'q'.repeat(90)}`;
+    const r = await writeLayer([file(mid, 'x')], store, { compression: 'none' });
+    const raw = await fs.readFile(store.blobPath(r.descriptor.digest));
+    assert.equal(raw.includes(Buffer.from('PaxHeaders')), false);
+    assert.equal(raw.subarray(345, 345 + 60).toString(), 'p'.repeat(60));
+    const got = await readTar(await openLayer(store, r.descriptor));
+    assert.deepEqual(got.map((e) => e.name), [mid]);
+  });
+
   it('keeps hard links and points them at the entry that comes first', async () => {
     const r = await writeLayer(
       [file('z/orig', 'same bytes'), { path: 'a/link', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, mtimeMs: T, linkname: 'z/orig' }],
