@@ -3,3 +3,5 @@ export * from './errors.js';
 export type * from './parser/ast.js';
 export type * from './image/types.js';
 export { BuildContext, copyPlan, extractContextTar, hashSources, matchSources, packContext, StatCache } from './context/index.js';
+export { parseReference, familiarName, normalizeRegistry, registryHost, type Reference } from './image/reference.js';
+export { pull, push, RegistryClient, BlobSources, loadCredentials, storeCredentials, eraseCredentials, type PullOptions, type PullResult, type PushOptions, type PushResult, type TransferProgress, type ClientOptions } from './registry/index.js';
