@@ -1,0 +1,282 @@
+/**
+ * LocalContentStore: blobs of an OCI image layout on disk.
+ *
+ * Layout of a store root (`ctx.root`, e.g. /var/lib/mybuild):
+ *
+ *     <root>/oci/oci-layout          {"imageLayoutVersion":"1.0.0"}      (image-layout.md)
+ *     <root>/oci/index.json          refs (see image-store.ts)
+ *     <root>/oci/blobs/sha256/<hex>  content, named by its digest
+ *     <root>/ingest/<pid>-<rand>…    in-progress writes (blobs, index.json, cache records, locks)
+ *     <root>/cache/<hex>.json        build cache records (cache-index.ts)
+ *
+ * `<root>/oci` is a plain OCI image layout (skopeo/umoci can read it); everything mybuild needs
+ * besides lives beside it, on the same filesystem so that renames are atomic.
+ *
+ * Lifecycle of a blob: `write` streams into `ingest/<pid>-<rand>` while hashing and counting,
+ * fsyncs, checks the expected digest/size (DigestMismatchError, the ingest file is removed),
+ * then renames into `blobs/sha256/<hex>`. If the blob already exists with the same size, the
+ * ingest file is dropped instead (idempotent; concurrent writers of the same blob all succeed
+ * and write identical bytes). A writer that dies leaves only its ingest file, which
+ * `removeStaleIngest` (called by prune and check) deletes once its pid is dead or it is old.
+ * Readers verify digest and size as the last byte passes.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
+import type { Digest } from '../image/types.js';
+import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, syncDir, tempName } from './fs-util.js';
+import type { BlobInfo, ContentStore } from './types.js';
+
+/** Default cap of `readBytes` (manifests and configs). */
+export const DEFAULT_MAX_READ_BYTES = 4 << 20;
+/** An ingest file untouched this long is stale even if its pid seems alive (pid reuse). */
+export const DEFAULT_STALE_INGEST_MS = 60 * 60 * 1000;
+
+/** The directories of a store root. */
+export interface StorePaths {
+  root: string;
+  /** `<root>/oci`: the OCI image layout. */
+  layout: string;
+  blobs: string;
+  ingest: string;
+  cache: string;
+}
+
+/** The directory names under a store root (see the file comment). */
+export function storePaths(root: string): StorePaths {
+  const layout = path.join(root, 'oci');
+  return { root, layout, blobs: path.join(layout, 'blobs', 'sha256'), ingest: path.join(root, 'ingest'), cache: path.join(root, 'cache') };
+}
+
+/** A pass-through that hashes and counts; `fail` makes it error out early. */
+class Hasher extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  constructor(private readonly limit?: number) {
+    super();
+  }
+  override _transform(chunk: Buffer | string, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.size += b.length;
+    if (this.limit !== undefined && this.size > this.limit) {
+      cb(new DigestMismatchError(`blob is larger than the expected ${this.limit} bytes`));
+      return;
+    }
+    this.hash.update(b);
+    cb(null, b);
+  }
+}
+
+/**
+ * A transform that passes bytes through and fails with DigestMismatchError when they do not
+ * hash to `want.digest` or their count differs from `want.size` (checked at the end, and for
+ * size also as soon as it is exceeded).
+ */
+export function verifier(want: { digest: Digest; size?: number }, what: string): Transform {
+  const h = createHash('sha256');
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length;
+      if (want.size !== undefined && n > want.size) {
+        cb(new DigestMismatchError(`${what}: more than the expected ${want.size} bytes`, { hint: 'the stored blob is corrupt; run "mybuild system check"' }));
+        return;
+      }
+      h.update(chunk);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const got = `sha256:${h.digest('hex')}`;
+      if (want.size !== undefined && n !== want.size) {
+        cb(new DigestMismatchError(`${what}: expected ${want.size} bytes, read ${n}`, { hint: 'the stored blob is corrupt; run "mybuild system check"' }));
+      } else if (got !== want.digest) {
+        cb(new DigestMismatchError(`${what}: content hashes to ${got}`, { hint: 'the stored blob is corrupt; run "mybuild system check"' }));
+      } else cb();
+    },
+  });
+}
+
+function expectedMismatch(expected: { digest?: Digest; size?: number }, got: BlobInfo): DigestMismatchError | null {
+  if (expected.size !== undefined && expected.size !== got.size) {
+    return new DigestMismatchError(`blob size mismatch: expected ${expected.size} bytes${expected.digest ? ` for ${expected.digest}` : ''}, received ${got.size} bytes (${got.digest})`);
+  }
+  if (expected.digest !== undefined && expected.digest !== got.digest) {
+    return new DigestMismatchError(`blob digest mismatch: expected ${expected.digest}, received content hashing to ${got.digest} (${got.size} bytes)`);
+  }
+  return null;
+}
+
+/** The files `removeStaleIngest` deleted. */
+export interface StaleIngest {
+  name: string;
+  size: number;
+}
+
+export class LocalContentStore implements ContentStore {
+  readonly paths: StorePaths;
+
+  /** Use `LocalContentStore.open(root)`, which creates the directories. */
+  constructor(root: string) {
+    this.paths = storePaths(root);
+  }
+
+  /**
+   * Opens (creating when needed) the blob directories of the store at `root` and the layout's
+   * `oci-layout` file. Idempotent. Throws BuildError IO when the directories cannot be made.
+   */
+  static async open(root: string): Promise<LocalContentStore> {
+    const s = new LocalContentStore(root);
+    try {
+      await fs.mkdir(s.paths.blobs, { recursive: true });
+      await fs.mkdir(s.paths.ingest, { recursive: true });
+    } catch (err) {
+      throw ioError(err);
+    }
+    return s;
+  }
+
+  /** Path of a blob file (the digest is validated first). */
+  blobPath(digest: Digest): string {
+    return path.join(this.paths.blobs, checkDigest(digest).slice('sha256:'.length));
+  }
+
+  async reader(desc: { digest: Digest; size?: number }): Promise<Readable> {
+    const p = this.blobPath(desc.digest);
+    let h: fs.FileHandle;
+    try {
+      h = await fs.open(p, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${desc.digest} not found in the store`);
+      throw ioError(err);
+    }
+    // The stream owns the handle: it closes it at end, error or destroy.
+    const rs = createReadStream('', { fd: h });
+    const check = verifier(desc, `blob ${desc.digest}`);
+    pipelineCb(rs, check, () => undefined);
+    return check;
+  }
+
+  async readBytes(digest: Digest, maxSize: number = DEFAULT_MAX_READ_BYTES): Promise<Buffer> {
+    const p = this.blobPath(digest);
+    let h: fs.FileHandle | undefined;
+    try {
+      h = await fs.open(p, 'r');
+      const st = await h.stat();
+      if (st.size > maxSize) {
+        throw new BuildError('INVALID_ARGUMENT', `blob ${digest} is ${st.size} bytes, more than the ${maxSize}-byte limit for reading it whole`, {
+          hint: 'manifests and configs are small; this blob is probably a layer',
+        });
+      }
+      const data = await h.readFile();
+      const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+      if (got !== digest) throw new DigestMismatchError(`blob ${digest}: content hashes to ${got}`, { hint: 'the stored blob is corrupt; run "mybuild system check"' });
+      return data;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${digest} not found in the store`);
+      throw ioError(err);
+    } finally {
+      await h?.close().catch(() => undefined);
+    }
+  }
+
+  async info(digest: Digest): Promise<BlobInfo | null> {
+    try {
+      const st = await fs.stat(this.blobPath(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw ioError(err);
+    }
+  }
+
+  /**
+   * See ContentStore.write. Errors: DigestMismatchError (expected digest/size differ; when the
+   * expected size is exceeded the write stops early), BuildError IO (disk full, permissions),
+   * or the source stream's own error. In every failure the ingest file is removed and no blob
+   * becomes visible. The source is consumed (and destroyed on failure by `pipeline`).
+   */
+  async write(source: Readable | AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}): Promise<BlobInfo> {
+    if (expected.digest !== undefined) checkDigest(expected.digest, 'expected digest');
+    const tmp = path.join(this.paths.ingest, tempName('blob'));
+    const hasher = new Hasher(expected.size);
+    try {
+      await pipeline(source, hasher, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true }));
+      const got: BlobInfo = { digest: `sha256:${hasher.hash.digest('hex')}`, size: hasher.size };
+      const mismatch = expectedMismatch(expected, got);
+      if (mismatch) throw mismatch;
+      const dest = this.blobPath(got.digest);
+      const existing = await fs.stat(dest).catch(() => null);
+      if (existing && existing.size === got.size) {
+        // Already stored: keep the existing file, refresh its mtime (prune's grace period).
+        await fs.rm(tmp, { force: true });
+        const now = new Date();
+        await fs.utimes(dest, now, now).catch(() => undefined);
+      } else {
+        // New, or a truncated/corrupt copy of the wrong size: the rename replaces it atomically.
+        await fs.rename(tmp, dest);
+        await syncDir(this.paths.blobs);
+      }
+      return got;
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw ioError(err);
+    }
+  }
+
+  async writeBytes(data: Uint8Array | string, expected?: { digest?: Digest; size?: number }): Promise<BlobInfo> {
+    return this.write(Readable.from([typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), expected);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    try {
+      await fs.rm(this.blobPath(digest), { force: true });
+    } catch (err) {
+      throw ioError(err);
+    }
+  }
+
+  async *list(): AsyncIterable<Digest> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.paths.blobs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw ioError(err);
+    }
+    for (const n of names) {
+      const d = `sha256:${n}`;
+      if (isDigest(d)) yield d;
+    }
+  }
+
+  /**
+   * Deletes ingest files left by dead writers: the pid in the name is not running, or the file
+   * was not modified for `staleMs` (default one hour). Files of live writers are kept. Returns
+   * what was removed. Safe to run while other processes write.
+   */
+  async removeStaleIngest(staleMs: number = DEFAULT_STALE_INGEST_MS, now: number = Date.now()): Promise<StaleIngest[]> {
+    const removed: StaleIngest[] = [];
+    let names: string[];
+    try {
+      names = await fs.readdir(this.paths.ingest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return removed;
+      throw ioError(err);
+    }
+    for (const name of names) {
+      const p = path.join(this.paths.ingest, name);
+      const st = await fs.lstat(p).catch(() => null);
+      if (!st) continue;
+      const pid = pidOfTempName(name);
+      const stale = pid === null || !pidAlive(pid) || now - st.mtimeMs > staleMs;
+      if (!stale) continue;
+      await fs.rm(p, { force: true, recursive: true }).catch(() => undefined);
+      removed.push({ name, size: st.size });
+    }
+    return removed;
+  }
+}

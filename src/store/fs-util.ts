@@ -1,0 +1,213 @@
+/**
+ * Small filesystem helpers shared by the on-disk store: digest checks, temp-file names in the
+ * ingest directory, atomic whole-file writes (temp + fsync + rename), and the cross-process
+ * lock file used around `index.json` read-modify-write.
+ *
+ * Temp names are `<pid>-<random>[.<what>]`: the pid lets `prune`/`check` tell a live writer's
+ * file from one a SIGKILLed process left behind.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BuildError, toBuildError } from '../errors.js';
+import type { Digest } from '../image/types.js';
+
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** True when `d` is a well-formed `sha256:<64 lowercase hex>` digest. */
+export function isDigest(d: unknown): d is Digest {
+  return typeof d === 'string' && SHA256_DIGEST.test(d);
+}
+
+/**
+ * Returns `d` when it is a well-formed sha256 digest; otherwise throws BuildError
+ * INVALID_ARGUMENT. Checked before any digest becomes a path, so `sha256:../../x` can never
+ * escape the blobs directory.
+ */
+export function checkDigest(d: string, what = 'digest'): Digest {
+  if (!isDigest(d)) {
+    throw new BuildError('INVALID_ARGUMENT', `invalid ${what} "${d}": expected sha256: followed by 64 lowercase hex digits`);
+  }
+  return d;
+}
+
+/** A fresh temp-file name `<pid>-<random hex>` with an optional suffix. */
+export function tempName(suffix = ''): string {
+  return `${process.pid}-${randomBytes(8).toString('hex')}${suffix ? `.${suffix}` : ''}`;
+}
+
+/** The pid encoded at the head of a temp-file name, or null. */
+export function pidOfTempName(name: string): number | null {
+  const m = /^(\d+)-/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Whether a process with this pid exists (EPERM counts as alive: it exists, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Errno codes that mean "the disk or the permissions", reported as BuildError IO. */
+const IO_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT', 'EIO']);
+
+/**
+ * Turns filesystem errors about space/permissions into BuildError IO (via toBuildError); passes
+ * BuildErrors and anything else (e.g. a source stream's own error) through unchanged.
+ */
+export function ioError(err: unknown): unknown {
+  if (err instanceof BuildError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && IO_CODES.has(code)) {
+    const e = toBuildError(err);
+    if (e.code === 'IO') return e;
+    if (code === 'EDQUOT') return new BuildError('IO', `disk quota exceeded${(err as NodeJS.ErrnoException).path ? `: ${(err as NodeJS.ErrnoException).path}` : ''}`, { cause: err });
+    return new BuildError('IO', `I/O error: ${(err as Error).message}`, { cause: err });
+  }
+  return err;
+}
+
+/** fsyncs a directory so a rename into it survives a crash (best effort: some filesystems refuse). */
+export async function syncDir(dir: string): Promise<void> {
+  let h: fs.FileHandle | undefined;
+  try {
+    h = await fs.open(dir, 'r');
+    await h.sync();
+  } catch {
+    // EISDIR/EINVAL on some filesystems: durability is best effort, atomicity is not affected.
+  } finally {
+    await h?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Writes `data` to `dest` atomically: a temp file in `tmpDir` (same filesystem), fsync, rename.
+ * A reader sees the old file or the new one, never a partial one; a SIGKILL leaves at most a
+ * temp file, which `prune`/`check` remove. Disk-full and permission errors become BuildError IO.
+ */
+export async function writeFileAtomic(dest: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
+  const tmp = path.join(tmpDir, tempName(path.basename(dest)));
+  let h: fs.FileHandle | undefined;
+  try {
+    h = await fs.open(tmp, 'wx', 0o644);
+    await h.writeFile(data);
+    await h.sync();
+    await h.close();
+    h = undefined;
+    await fs.rename(tmp, dest);
+  } catch (err) {
+    await h?.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw ioError(err);
+  }
+  await syncDir(path.dirname(dest));
+}
+
+/** Options of `withLock`. */
+export interface LockOptions {
+  /** Give up after this long (default 60 s) with BuildError IO naming the holder. */
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface LockContent {
+  pid: number;
+  token: string;
+}
+
+async function readLock(file: string): Promise<LockContent | null | 'missing'> {
+  try {
+    const text = await fs.readFile(file, 'utf8');
+    const v = JSON.parse(text) as Partial<LockContent>;
+    return typeof v.pid === 'number' && typeof v.token === 'string' ? { pid: v.pid, token: v.token } : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    return null;
+  }
+}
+
+/**
+ * Runs `fn` while holding the exclusive lock file `lockFile` (shared by all processes using the
+ * store). The lock appears atomically with its content (temp file `link`ed into place, which
+ * fails if the lock exists) and holds `{ pid, token }`. Waiters retry with backoff (2 ms → 50 ms).
+ * A lock whose pid is dead is stale: it is renamed aside, re-checked and removed (a lock taken
+ * over in between is put back with `link`). Released in `finally`, only if it is still ours.
+ *
+ * Not reentrant. Throws BuildError IO after `timeoutMs`; errors of `fn` pass through.
+ */
+export async function withLock<T>(lockFile: string, tmpDir: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const token = randomBytes(12).toString('hex');
+  const content = JSON.stringify({ pid: process.pid, token });
+  const start = Date.now();
+  let delay = 2;
+  for (;;) {
+    const tmp = path.join(tmpDir, tempName('lock'));
+    let acquired = false;
+    try {
+      await fs.writeFile(tmp, content, { flag: 'wx' });
+      await fs.link(tmp, lockFile);
+      acquired = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        await fs.rm(tmp, { force: true }).catch(() => undefined);
+        throw ioError(err);
+      }
+    }
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    if (acquired) break;
+
+    const holder = await readLock(lockFile);
+    if (holder !== 'missing' && (holder === null ? await olderThan(lockFile, 10_000) : !pidAlive(holder.pid))) {
+      await breakStaleLock(lockFile, tmpDir, holder);
+      continue;
+    }
+    if (Date.now() - start > timeoutMs) {
+      throw new BuildError('IO', `timed out after ${timeoutMs} ms waiting for the store lock ${lockFile}${holder && holder !== 'missing' ? ` (held by pid ${holder.pid})` : ''}`, {
+        hint: 'another mybuild process is using the store; if none is running, remove the lock file',
+      });
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  try {
+    return await fn();
+  } finally {
+    const now = await readLock(lockFile);
+    if (now !== 'missing' && now !== null && now.token === token) await fs.rm(lockFile, { force: true });
+  }
+}
+
+async function olderThan(file: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await fs.stat(file)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes a stale lock without ever removing a live one taken in the meantime (see withLock). */
+async function breakStaleLock(lockFile: string, tmpDir: string, seen: LockContent | null): Promise<void> {
+  const aside = path.join(tmpDir, tempName('stale-lock'));
+  try {
+    await fs.rename(lockFile, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else broke it
+    throw ioError(err);
+  }
+  const got = await readLock(aside);
+  const same = seen === null ? got === null : got !== null && got !== 'missing' && got.token === seen.token;
+  if (!same) {
+    // We moved a lock that was taken after we looked: put it back (fails only if yet another
+    // process took the free lock in this instant; then the mover's owner loses its release).
+    await fs.link(aside, lockFile).catch(() => undefined);
+  }
+  await fs.rm(aside, { force: true }).catch(() => undefined);
+}

@@ -1,0 +1,234 @@
+/**
+ * Garbage collection and consistency checks of a store.
+ *
+ * `prune` marks every blob reachable from a ref (index → manifests, manifest → config and
+ * layers) and every blob a build cache record names, then deletes the other blobs and stale
+ * ingest files. It runs under the store lock, and `ImageStore.setRef` checks under the same lock
+ * that the whole image is present, so a ref never ends up pointing at a swept blob. Blobs that
+ * a concurrent build wrote but has not referenced yet are unprotected unless they are younger
+ * than `gracePeriodMs`; builders that run alongside prune should pass a grace period.
+ *
+ * `check` reads everything back: every blob's digest and size, every ref's blobs, every cache
+ * record's layer. It also removes stale ingest files (they are invisible, not problems).
+ */
+import fs from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { BuildError } from '../errors.js';
+import { isIndexType, isManifestType } from '../image/manifest.js';
+import type { Descriptor, Digest, Index, Manifest } from '../image/types.js';
+import { DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
+import { isDigest, withLock } from './fs-util.js';
+import type { ImageStore } from './image-store.js';
+import type { ContentStore } from './types.js';
+
+export interface PruneOptions {
+  /** Also delete every build cache record (and so the layers only the cache kept). */
+  all?: boolean;
+  /** Keep unreferenced blobs modified less than this long ago (default 0: none kept). */
+  gracePeriodMs?: number;
+  /** Ingest files untouched this long are stale even if their writer seems alive (default 1 h). */
+  staleIngestMs?: number;
+  /** The clock, for tests. */
+  now?: number;
+}
+
+export interface PruneResult {
+  /** Deleted blobs. */
+  blobs: { digest: Digest; size: number }[];
+  /** Deleted stale ingest files. */
+  ingest: StaleIngest[];
+  /** Deleted cache records (keys): all with `all`, else those whose layer blob is gone. */
+  cacheRecords: string[];
+  /** Bytes of deleted blobs and ingest files. */
+  bytesFreed: number;
+}
+
+/** A problem `check` found. */
+export interface Problem {
+  kind: 'blob' | 'ref' | 'cache' | 'index';
+  /** The blob digest, ref name, cache key or file concerned. */
+  subject: string;
+  message: string;
+}
+
+/** Every digest-looking string anywhere in `v` (cache records may name blobs in `extra`). */
+function digestsIn(v: unknown, out: Set<Digest>): void {
+  if (typeof v === 'string') {
+    if (isDigest(v)) out.add(v);
+  } else if (Array.isArray(v)) {
+    for (const x of v) digestsIn(x, out);
+  } else if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) digestsIn(x, out);
+  }
+}
+
+/**
+ * Marks `desc` and what it references. Missing or unreadable manifests mark only themselves
+ * (`check` reports them); layers are never read.
+ */
+async function mark(content: ContentStore, desc: Descriptor, marked: Set<Digest>): Promise<void> {
+  if (!isDigest(desc.digest) || marked.has(desc.digest)) return;
+  marked.add(desc.digest);
+  const mt = desc.mediaType;
+  if (!isManifestType(mt) && !isIndexType(mt)) return;
+  let json: Partial<Manifest & Index>;
+  try {
+    json = JSON.parse((await content.readBytes(desc.digest)).toString('utf8')) as Partial<Manifest & Index>;
+  } catch {
+    return;
+  }
+  if (Array.isArray(json.manifests)) for (const c of json.manifests) await mark(content, c, marked);
+  if (json.config) await mark(content, json.config, marked);
+  if (Array.isArray(json.layers)) for (const l of json.layers) await mark(content, l, marked);
+  if (json.subject) await mark(content, json.subject, marked);
+}
+
+/**
+ * Deletes unreferenced blobs and stale ingest files (and with `all` every cache record).
+ * Idempotent; safe alongside other processes (see the file comment about grace periods).
+ * Throws BuildError IO on disk errors.
+ */
+export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise<PruneResult> {
+  const now = opts.now ?? Date.now();
+  const grace = opts.gracePeriodMs ?? 0;
+  const result: PruneResult = { blobs: [], ingest: [], cacheRecords: [], bytesFreed: 0 };
+  await withLock(store.lockPath, store.content.paths.ingest, async () => {
+    const marked = new Set<Digest>();
+    for (const r of await store.listRefs()) await mark(store.content, r.descriptor, marked);
+    for (const key of await store.cache.keys()) {
+      let rec;
+      try {
+        rec = await store.cache.get(key);
+      } catch {
+        rec = null; // malformed record: useless to the builder, drop it
+      }
+      const layerGone = rec?.layer && !(await store.content.info(rec.layer.digest));
+      if (opts.all || !rec || layerGone) {
+        await store.cache.delete(key);
+        result.cacheRecords.push(key);
+        continue;
+      }
+      digestsIn(rec, marked);
+    }
+    for await (const d of store.content.list()) {
+      if (marked.has(d)) continue;
+      let st;
+      try {
+        st = await fs.stat(store.content.blobPath(d));
+      } catch {
+        continue;
+      }
+      if (now - st.mtimeMs < grace) continue;
+      await store.content.delete(d);
+      result.blobs.push({ digest: d, size: st.size });
+      result.bytesFreed += st.size;
+    }
+  });
+  result.ingest = await store.content.removeStaleIngest(opts.staleIngestMs ?? DEFAULT_STALE_INGEST_MS, now);
+  for (const f of result.ingest) result.bytesFreed += f.size;
+  result.blobs.sort((a, b) => (a.digest < b.digest ? -1 : 1));
+  return result;
+}
+
+/** Streams `digest` through the store's verifying reader; the error message when it fails, else null. */
+async function verifyBlob(content: ContentStore, digest: Digest, size: number): Promise<string | null> {
+  try {
+    const rs = await content.reader({ digest, size });
+    await pipeline(rs, new Writable({ write: (_c, _e, cb) => cb() }));
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** Verifies every blob of any ContentStore (digest and size). Returns the problems found. */
+export async function checkBlobs(content: ContentStore): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for await (const d of content.list()) {
+    const info = await content.info(d);
+    if (!info) continue; // deleted meanwhile
+    const msg = await verifyBlob(content, d, info.size);
+    if (msg) problems.push({ kind: 'blob', subject: d, message: `blob ${d} is corrupt: ${msg}` });
+  }
+  return problems;
+}
+
+/** Checks that `desc` and everything it references is present with the right size. */
+async function checkTree(content: ContentStore, ref: string, desc: Descriptor, seen: Set<Digest>, problems: Problem[], parent?: Digest): Promise<void> {
+  if (seen.has(desc.digest)) return;
+  seen.add(desc.digest);
+  const where = parent ? ` (referenced by ${parent})` : '';
+  if (!isDigest(desc.digest)) {
+    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: invalid digest "${String(desc.digest)}"${where}` });
+    return;
+  }
+  const info = await content.info(desc.digest);
+  if (!info) {
+    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: blob ${desc.digest} (${desc.mediaType}) is missing${where}` });
+    return;
+  }
+  if (info.size !== desc.size) {
+    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: blob ${desc.digest} has ${info.size} bytes, its descriptor says ${desc.size}${where}` });
+    return;
+  }
+  if (!isManifestType(desc.mediaType) && !isIndexType(desc.mediaType)) return;
+  let json: Partial<Manifest & Index>;
+  try {
+    json = JSON.parse((await content.readBytes(desc.digest)).toString('utf8')) as Partial<Manifest & Index>;
+  } catch (err) {
+    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: cannot read ${desc.digest}: ${(err as Error).message}` });
+    return;
+  }
+  if (isIndexType(desc.mediaType)) {
+    for (const c of json.manifests ?? []) await checkTree(content, ref, c, seen, problems, desc.digest);
+    return;
+  }
+  if (!json.config || !Array.isArray(json.layers)) {
+    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: ${desc.digest} is not an image manifest (no config or layers)` });
+    return;
+  }
+  await checkTree(content, ref, json.config, seen, problems, desc.digest);
+  for (const l of json.layers) await checkTree(content, ref, l, seen, problems, desc.digest);
+}
+
+/**
+ * Problems of the image tree under `desc` (named `ref` in messages): missing blobs, wrong
+ * sizes, unreadable manifests. Reads manifests and indexes only; empty = complete.
+ */
+export async function checkImageTree(content: ContentStore, ref: string, desc: Descriptor): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  await checkTree(content, ref, desc, new Set(), problems);
+  return problems;
+}
+
+/**
+ * Verifies the whole store: index.json parses, every blob hashes to its name, every ref's
+ * blobs are present with the sizes their descriptors give, every cache record parses and its
+ * layer is present. Removes stale ingest files first. Returns the problems (empty = clean).
+ * Never modifies blobs, refs or cache records.
+ */
+export async function check(store: ImageStore, opts: { staleIngestMs?: number; now?: number } = {}): Promise<Problem[]> {
+  await store.content.removeStaleIngest(opts.staleIngestMs ?? DEFAULT_STALE_INGEST_MS, opts.now ?? Date.now());
+  const problems: Problem[] = [];
+  problems.push(...(await checkBlobs(store.content)));
+  try {
+    for (const r of await store.listRefs()) await checkTree(store.content, r.name, r.descriptor, new Set(), problems);
+  } catch (err) {
+    if (!(err instanceof BuildError)) throw err;
+    problems.push({ kind: 'index', subject: store.indexPath, message: err.message });
+  }
+  for (const key of await store.cache.keys()) {
+    try {
+      const rec = await store.cache.get(key);
+      if (rec?.layer) {
+        const info = await store.content.info(rec.layer.digest);
+        if (!info) problems.push({ kind: 'cache', subject: key, message: `cache record ${key}: layer ${rec.layer.digest} is missing` });
+        else if (info.size !== rec.layer.size) problems.push({ kind: 'cache', subject: key, message: `cache record ${key}: layer ${rec.layer.digest} has ${info.size} bytes, the record says ${rec.layer.size}` });
+      }
+    } catch (err) {
+      problems.push({ kind: 'cache', subject: key, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return problems;
+}
