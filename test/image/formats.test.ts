@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { exportOciLayout } from '../../src/image/formats/oci-layout.js';
+import { exportOciLayout, refAnnotations } from '../../src/image/formats/oci-layout.js';
 import { exportDockerArchive } from '../../src/image/formats/docker-archive.js';
 import { importArchive, importRootfs } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
@@ -172,6 +172,13 @@ describe('image formats', () => {
     }
     await assert.rejects(exportDockerArchive(store, [{ names: [], descriptor: { ...img.manifestDescriptor, digest: `sha256:${'2'.repeat(64)}` } }], path.join(tmp, 'missing.tar')), (e: unknown) => e instanceof BuildError && e.code === 'NOT_FOUND');
     await assert.rejects(fs.stat(path.join(tmp, 'missing.tar')), 'no partial file');
+  });
+
+  it('names layout entries as BuildKit does', () => {
+    assert.deepEqual(refAnnotations('x'), { 'org.opencontainers.image.ref.name': 'x' });
+    assert.deepEqual(refAnnotations('app:1'), { 'io.containerd.image.name': 'docker.io/library/app:1', 'org.opencontainers.image.ref.name': '1' });
+    assert.deepEqual(refAnnotations('localhost:5000/a/b'), { 'io.containerd.image.name': 'localhost:5000/a/b:latest', 'org.opencontainers.image.ref.name': 'latest' });
+    assert.deepEqual(refAnnotations(`app@sha256:${'a'.repeat(64)}`), { 'io.containerd.image.name': `docker.io/library/app@sha256:${'a'.repeat(64)}` });
   });
 
   it('rejects archives with corrupt or missing blobs', async () => {

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../../errors.js';
 import type { ContentStore } from '../../store/types.js';
 import { goJson } from '../json.js';
+import { parseReference } from '../reference.js';
 import { normalizeDescriptor, serializeIndex } from '../manifest.js';
 import { MediaTypes, type Descriptor, type Index } from '../types.js';
 import { writeArchive, type ArchiveFile } from './archive-tar.js';
@@ -21,23 +22,36 @@ export const IMAGE_NAME_ANNOTATION = 'io.containerd.image.name';
 
 export interface LayoutRef {
   /**
-   * The image name. A full reference (`docker.io/library/app:1`, `app:1`) gives ref.name `1`
-   * and io.containerd.image.name the full name, as BuildKit writes; a bare word (`x`) is used
-   * as ref.name as is (what `skopeo … oci:DIR:x` looks up).
+   * The image name. A reference (`docker.io/library/app:1`, `app:1`) gives ref.name `1` and
+   * io.containerd.image.name the normalised full name, as BuildKit writes; a bare word (`x`) is
+   * used as ref.name as is (what `skopeo … oci:DIR:x` looks up).
    */
   name?: string;
   descriptor: Descriptor;
 }
 
-/** The annotations of an index.json entry for `name` (see {@link LayoutRef.name}). */
+/**
+ * The annotations of an index.json entry for `name` (see {@link LayoutRef.name}): a bare word
+ * is the ref name as is; a reference gives its tag as ref name and its normalised full form
+ * (`docker.io/library/app:1`) as io.containerd.image.name, as BuildKit and Docker 25+ write.
+ */
 export function refAnnotations(name: string | undefined): Record<string, string> {
   if (!name) return {};
   if (!name.includes('/') && !name.includes(':') && !name.includes('@')) return { [REF_NAME_ANNOTATION]: name };
-  const at = name.indexOf('@');
-  const base = at >= 0 ? name.slice(0, at) : name;
-  const colon = base.lastIndexOf(':');
-  const tag = colon > base.lastIndexOf('/') ? base.slice(colon + 1) : at >= 0 ? undefined : 'latest';
-  return tag ? { [IMAGE_NAME_ANNOTATION]: name, [REF_NAME_ANNOTATION]: tag } : { [IMAGE_NAME_ANNOTATION]: name };
+  let full = name;
+  let tag: string | undefined;
+  try {
+    const ref = parseReference(name);
+    full = ref.toString();
+    tag = ref.tag;
+  } catch {
+    // Not a Docker reference (e.g. an uppercase name): keep it as given.
+    const at = name.indexOf('@');
+    const base = at >= 0 ? name.slice(0, at) : name;
+    const colon = base.lastIndexOf(':');
+    tag = colon > base.lastIndexOf('/') ? base.slice(colon + 1) : undefined;
+  }
+  return tag ? { [IMAGE_NAME_ANNOTATION]: full, [REF_NAME_ANNOTATION]: tag } : { [IMAGE_NAME_ANNOTATION]: full };
 }
 
 function layoutIndex(refs: LayoutRef[]): Index {
