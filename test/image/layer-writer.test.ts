@@ -254,6 +254,19 @@ describe('layer writer', () => {
     assert.equal(got.find((e) => e.name === 'a/b')!.body, 'hello\n');
   });
 
+  it('streams several MB through zstd both ways (backpressure through the child process)', async () => {
+    const data = Buffer.alloc(8 << 20);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const r = await writeLayer([file('blob', '', { size: data.length, open: () => Readable.from([data.subarray(0, 3 << 20), data.subarray(3 << 20)]) })], store, { compression: 'zstd' });
+    const h = createHash('sha256');
+    const ex = tar.extract();
+    const done = (async () => {
+      for await (const e of ex) for await (const c of e) h.update(c as Buffer);
+    })();
+    await Promise.all([pipeline(await openLayer(store, r.descriptor), ex), done]);
+    assert.equal(h.digest('hex'), createHash('sha256').update(data).digest('hex'));
+  });
+
   it('fails clearly when a file changes size while read', async () => {
     const tmp = path.join(store.root, 'growing');
     await fs.writeFile(tmp, 'twelve bytes');
