@@ -24,3 +24,4 @@ export { exportOciLayout, refAnnotations, REF_NAME_ANNOTATION, IMAGE_NAME_ANNOTA
 export { exportDockerArchive, type DockerArchiveImage, type DockerArchiveManifestEntry } from './formats/docker-archive.js';
 export { importArchive, importRootfs, type ImportedImage, type ImportRootfsOptions } from './formats/import.js';
 export { reachableBlobs, resolveImageManifest, readManifestOrIndex, hostPlatform } from './formats/walk.js';
+export * from './reference.js';
