@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, unlink, writeFile, link, utimes } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import type { LayerEntry } from '../../src/image/layer-entry.js';
+import { diffSnapshot } from '../../src/runtime/diff.js';
+import { mountAll, unmountAll } from '../../src/runtime/mount.js';
+import { ensureLayerChain, NativeSnapshotter, OverlaySnapshotter, probeOverlay, type Snapshotter } from '../../src/runtime/snapshotter.js';
+import { notRoot } from './snapshotter-suite.js';
+import { tarBuffer } from './tar-helpers.js';
+
+const overlaySkip = notRoot || ((await probeOverlay(os.tmpdir())) ? false : 'overlayfs cannot be mounted here');
+
+function summary(entries: LayerEntry[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) out[e.path] = e.type === 'hardlink' ? `hardlink:${e.linkname}` : e.type;
+  return out;
+}
+
+for (const [name, make, skip] of [
+  ['overlay', (r: string) => new OverlaySnapshotter(r), overlaySkip],
+  ['native', (r: string) => new NativeSnapshotter(r), notRoot],
+] as const) {
+  describe(`diffSnapshot (${name})`, { skip }, () => {
+    const dirs: string[] = [];
+    after(async () => {
+      for (const d of dirs) {
+        await unmountAll(d);
+        await rm(d, { recursive: true, force: true });
+      }
+    });
+
+    async function changed(fn: (root: string) => Promise<void>): Promise<{ sn: Snapshotter; entries: LayerEntry[] }> {
+      const base = await mkdtemp(path.join(os.tmpdir(), `mybuild-diff-${name}-`));
+      dirs.push(base);
+      const sn = make(path.join(base, 'sn'));
+      const l1 = await tarBuffer([
+        { name: 'etc/', type: 'directory' },
+        { name: 'etc/keep', content: 'keep' },
+        { name: 'etc/edit', content: 'old' },
+        { name: 'etc/gone', content: 'gone' },
+        { name: 'etc/mode', content: 'm' },
+        { name: 'tree/', type: 'directory' },
+        { name: 'tree/a', content: 'a' },
+        { name: 'tree/sub/', type: 'directory' },
+        { name: 'tree/sub/b', content: 'b' },
+        { name: 'opq/', type: 'directory' },
+        { name: 'opq/old', content: 'o' },
+        { name: 'same/', type: 'directory' },
+        { name: 'same/file', content: 'aaaa', mtime: new Date(1_000_000_000) },
+      ]);
+      const parent = await ensureLayerChain(sn, [{ diffId: 'sha256:' + 'd'.repeat(64), open: async () => Readable.from([l1]) }]);
+      await sn.prepare('work', parent);
+      const mnt = path.join(base, 'mnt');
+      await mkdir(mnt);
+      await mountAll(await sn.mounts('work'), mnt);
+      try {
+        await fn(mnt);
+      } finally {
+        await unmountAll(mnt);
+      }
+      return { sn, entries: await diffSnapshot(sn, 'work') };
+    }
+
+    it('reports added, modified and deleted paths, whiteouts and hardlinks', async () => {
+      const { entries } = await changed(async (r) => {
+        await writeFile(path.join(r, 'etc/edit'), 'new content');
+        await unlink(path.join(r, 'etc/gone'));
+        await chmod(path.join(r, 'etc/mode'), 0o600);
+        await rm(path.join(r, 'tree'), { recursive: true });
+        await mkdir(path.join(r, 'new/deep'), { recursive: true });
+        await writeFile(path.join(r, 'new/deep/f'), 'f');
+        await link(path.join(r, 'new/deep/f'), path.join(r, 'new/deep/g'));
+        await rm(path.join(r, 'opq'), { recursive: true });
+        await mkdir(path.join(r, 'opq'));
+        await writeFile(path.join(r, 'opq/fresh'), 'x');
+        // Same size and mtime, different bytes: only the content check can see it.
+        await writeFile(path.join(r, 'same/file'), 'bbbb');
+        await utimes(path.join(r, 'same/file'), new Date(1_000_000_000), new Date(1_000_000_000));
+      });
+      const got = summary(entries);
+      const want: Record<string, string> = {
+        etc: 'directory',
+        'etc/edit': 'file',
+        'etc/.wh.gone': 'file',
+        'etc/mode': 'file',
+        '.wh.tree': 'file',
+        new: 'directory',
+        'new/deep': 'directory',
+        'new/deep/f': 'file',
+        'new/deep/g': 'hardlink:new/deep/f',
+        opq: 'directory',
+        'opq/fresh': 'file',
+        same: 'directory',
+        'same/file': 'file',
+      };
+      if (name === 'overlay') want['opq/.wh..wh..opq'] = 'file';
+      else want['opq/.wh.old'] = 'file';
+      assert.deepEqual(got, want);
+      const edit = entries.find((e) => e.path === 'etc/edit')!;
+      assert.equal(edit.size, 'new content'.length);
+      assert.ok(edit.source && edit.source.endsWith('etc/edit'));
+      assert.equal(entries.find((e) => e.path === 'etc/mode')!.mode, 0o600);
+      const wh = entries.find((e) => e.path === 'etc/.wh.gone')!;
+      assert.equal(wh.size, 0);
+      assert.equal(entries.some((e) => Object.keys(e.xattrs ?? {}).some((k) => k.startsWith('trusted.overlay.'))), false, 'overlay bookkeeping xattrs stay out');
+    });
+
+    it('reports nothing for an untouched snapshot', async () => {
+      const { entries } = await changed(async () => undefined);
+      assert.deepEqual(entries, []);
+    });
+  });
+}
