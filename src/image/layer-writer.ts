@@ -121,8 +121,20 @@ export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, s
   });
   const out = new PassThrough();
   const source = tar instanceof Readable ? tar : Readable.from(tar, { objectMode: false });
-  const [piped, written] = await Promise.allSettled([pipeline(source, hasher, createCompressor(compression, opts), out), store.write(out)]);
-  if (piped.status === 'rejected') throw piped.reason;
+  // Whichever side fails first holds the real error; the other side is then torn down (a store
+  // that stops reading must not leave the tar producer waiting on backpressure forever).
+  let first: unknown;
+  const fail = (err: unknown): never => {
+    if (first === undefined) first = err;
+    throw err;
+  };
+  const piping = pipeline(source, hasher, createCompressor(compression, opts), out).catch(fail);
+  const writing = store.write(out).catch((err: unknown) => {
+    out.destroy(err instanceof Error ? err : new Error(String(err)));
+    return fail(err);
+  });
+  const [, written] = await Promise.allSettled([piping, writing]);
+  if (first !== undefined) throw first;
   if (written.status === 'rejected') throw written.reason;
   return {
     descriptor: { mediaType: layerMediaType(compression), digest: written.value.digest, size: written.value.size },

@@ -280,6 +280,18 @@ describe('layer writer', () => {
     );
   });
 
+  it('reports a store failure instead of hanging when the store stops reading', { timeout: 20_000 }, async () => {
+    const failing = Object.create(store) as DirStore;
+    failing.write = async () => {
+      throw new BuildError('IO', 'no space left on device');
+    };
+    const data = Buffer.alloc(4 << 20, 7);
+    await assert.rejects(
+      writeLayer([file('big', '', { size: data.length, open: () => Readable.from([data]) })], failing, { compression: 'none' }),
+      /no space left on device/,
+    );
+  });
+
   it('rejects duplicate and invalid paths', () => {
     assert.throws(() => sortLayerEntries([file('a', 'x'), file('a', 'y')]), /duplicate layer path "a"/);
     assert.throws(() => sortLayerEntries([file('../etc/passwd', 'x')]), /invalid layer path/);
