@@ -1,0 +1,944 @@
+/**
+ * Typed commands from AST nodes, as BuildKit's `frontend/dockerfile/instructions/parse.go`
+ * (`parseRun` → `RunCommand`, …). Pure: no expansion happens here (see expand.ts), except that
+ * `<<-` heredoc bodies lose their leading tabs, as BuildKit does when it builds the instruction.
+ *
+ * Every check BuildKit makes at this stage is made here, with BuildKit's messages: allowed flags
+ * per instruction, argument counts, HEALTHCHECK durations, SHELL in JSON form, ONBUILD triggers,
+ * RUN --mount specs. All failures are PlanErrors carrying the node's (or flag's) range.
+ */
+import { PlanError } from '../errors.js';
+import type {
+  AddNode,
+  ArgNode,
+  CmdNode,
+  CopyNode,
+  Dockerfile,
+  EntrypointNode,
+  EnvNode,
+  ExposeNode,
+  Flag,
+  FromNode,
+  HealthcheckNode,
+  Heredoc,
+  Instruction,
+  LabelNode,
+  MaintainerNode,
+  OnbuildNode,
+  Range,
+  RunNode,
+  ShellNode,
+  StopsignalNode,
+  UnknownNode,
+  UserNode,
+  VolumeNode,
+  WorkdirNode,
+} from '../parser/ast.js';
+import { unknownInstructionError } from '../parser/index.js';
+
+/** Where commands come from: the AST (for its file name) and, optionally, the text for excerpts. */
+export interface ParseContext {
+  ast: Dockerfile;
+  /** The Dockerfile text: attached to errors so `format()` prints the source line. */
+  text?: string;
+}
+
+/** A PlanError pointing at `range` in the Dockerfile. */
+export function planError(ctx: ParseContext, range: Range, message: string, hint?: string): PlanError {
+  return new PlanError(message, { source: { file: ctx.ast.file, range, ...(ctx.text !== undefined ? { text: ctx.text } : {}) }, ...(hint ? { hint } : {}) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument-count helpers, named after the condition (BuildKit's errExactlyOneArgument, …).
+
+export function exactlyOneArgument(cmd: string): string {
+  return `${cmd} requires exactly one argument`;
+}
+export function atLeastOneArgument(cmd: string): string {
+  return `${cmd} requires at least one argument`;
+}
+export function noDestinationArgument(cmd: string): string {
+  return `${cmd} requires at least two arguments, but only one was provided. Destination could not be determined`;
+}
+export function blankCommandNames(cmd: string): string {
+  return `${cmd} names can not be blank`;
+}
+export function tooManyArguments(cmd: string): string {
+  return `Bad input to ${cmd}, too many arguments`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command types
+
+/** A heredoc as a command sees it: the body with `<<-` tabs already removed. */
+export interface HeredocFile {
+  name: string;
+  /** The body; expanded (if `expand`) only when the builder runs the command. */
+  data: string;
+  /** False when the delimiter was quoted. */
+  expand: boolean;
+  fileDescriptor: number;
+}
+
+export type MountType = 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
+export type MountSharing = 'shared' | 'private' | 'locked';
+
+/** One `RUN --mount=…`, as BuildKit's `Mount`. */
+export interface MountSpec {
+  type: MountType;
+  from?: string;
+  source?: string;
+  target?: string;
+  readOnly: boolean;
+  /** `id=` (cache id, secret id, ssh id). */
+  id?: string;
+  sharing?: MountSharing;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  required: boolean;
+  /** tmpfs size limit in bytes. */
+  size?: number;
+}
+
+export interface RunCommand {
+  kind: 'RUN';
+  node: RunNode;
+  /** Exec form: the argv. Shell form: one element, the command line (run with the SHELL). */
+  args: string[];
+  /** True for shell form (the builder prepends SHELL). */
+  prependShell: boolean;
+  heredocs: HeredocFile[];
+  /** The raw `--mount` values, in order (expand.ts expands them). */
+  mountFlags: string[];
+  /**
+   * The parsed mounts. Null when a mount value refers to variables: expandCommand fills it in.
+   */
+  mounts: MountSpec[] | null;
+  /** The `from=` of each mount that has one (never variable: BuildKit forbids it). */
+  mountFroms: string[];
+  /** `--network`: `default`, `none` or `host`. */
+  network?: 'default' | 'none' | 'host';
+  /** `--security`: `sandbox` or `insecure`. */
+  security?: 'sandbox' | 'insecure';
+}
+
+export interface CmdCommand {
+  kind: 'CMD';
+  node: CmdNode;
+  args: string[];
+  prependShell: boolean;
+}
+
+export interface EntrypointCommand {
+  kind: 'ENTRYPOINT';
+  node: EntrypointNode;
+  args: string[];
+  prependShell: boolean;
+}
+
+export interface ShellCommand {
+  kind: 'SHELL';
+  node: ShellNode;
+  shell: string[];
+}
+
+export interface CopySource {
+  /** Source paths (raw until expanded). */
+  paths: string[];
+  /** Inline files from heredocs (`COPY <<EOF /dest`). */
+  contents: HeredocFile[];
+  dest: string;
+}
+
+export interface CopyCommand extends CopySource {
+  kind: 'COPY';
+  node: CopyNode;
+  from?: string;
+  chown?: string;
+  chmod?: string;
+  link: boolean;
+  parents: boolean;
+  exclude: string[];
+}
+
+export interface AddCommand extends CopySource {
+  kind: 'ADD';
+  node: AddNode;
+  chown?: string;
+  chmod?: string;
+  link: boolean;
+  checksum?: string;
+  keepGitDir: boolean;
+  exclude: string[];
+  /** `--unpack` (undefined: the default, unpack local archives only). */
+  unpack?: boolean;
+}
+
+export interface VolumeCommand {
+  kind: 'VOLUME';
+  node: VolumeNode;
+  volumes: string[];
+}
+
+export interface ExposeCommand {
+  kind: 'EXPOSE';
+  node: ExposeNode;
+  /** Raw words; after expansion each is `port[/proto]` or `start-end[/proto]`. */
+  ports: string[];
+}
+
+export interface ArgDecl {
+  name: string;
+  /** The raw default (quotes kept until expansion); undefined when none was given. */
+  value?: string;
+}
+
+export interface ArgCommand {
+  kind: 'ARG';
+  node: ArgNode;
+  args: ArgDecl[];
+}
+
+export interface MaintainerCommand {
+  kind: 'MAINTAINER';
+  node: MaintainerNode;
+  maintainer: string;
+}
+
+export interface UserCommand {
+  kind: 'USER';
+  node: UserNode;
+  user: string;
+}
+
+export interface WorkdirCommand {
+  kind: 'WORKDIR';
+  node: WorkdirNode;
+  path: string;
+}
+
+export interface StopsignalCommand {
+  kind: 'STOPSIGNAL';
+  node: StopsignalNode;
+  signal: string;
+}
+
+export interface KeyValuePair {
+  key: string;
+  value: string;
+}
+
+export interface EnvCommand {
+  kind: 'ENV';
+  node: EnvNode;
+  env: KeyValuePair[];
+}
+
+export interface LabelCommand {
+  kind: 'LABEL';
+  node: LabelNode;
+  labels: KeyValuePair[];
+}
+
+/** The image config `Healthcheck`, durations in nanoseconds (0 = inherit/default). */
+export interface HealthConfig {
+  /** `["NONE"]`, `["CMD", argv…]` or `["CMD-SHELL", line]`. */
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
+}
+
+export interface HealthcheckCommand {
+  kind: 'HEALTHCHECK';
+  node: HealthcheckNode;
+  health: HealthConfig;
+}
+
+export interface OnbuildCommand {
+  kind: 'ONBUILD';
+  node: OnbuildNode;
+  /** The trigger as written (`RUN echo hi`), heredoc bodies appended as BuildKit does. */
+  expression: string;
+}
+
+/** Every instruction except FROM (a stage header, see `FromHeader`). */
+export type Command =
+  | RunCommand
+  | CmdCommand
+  | EntrypointCommand
+  | ShellCommand
+  | CopyCommand
+  | AddCommand
+  | VolumeCommand
+  | ExposeCommand
+  | ArgCommand
+  | MaintainerCommand
+  | UserCommand
+  | WorkdirCommand
+  | StopsignalCommand
+  | EnvCommand
+  | LabelCommand
+  | HealthcheckCommand
+  | OnbuildCommand;
+
+/** `FROM [--platform=p] image [AS name]`, unexpanded. `name` is lower-cased. */
+export interface FromHeader {
+  node: FromNode;
+  image: string;
+  name?: string;
+  platform?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+type FlagType = 'string' | 'strings' | 'bool';
+type FlagSpec = Record<string, FlagType>;
+type FlagValues = Map<string, { type: FlagType; value: string | string[] | boolean; flag: Flag }>;
+
+/** Flags each instruction accepts (everything else is `unknown flag`). */
+export const ALLOWED_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  FROM: { platform: 'string' },
+  RUN: { mount: 'strings', network: 'string', security: 'string' },
+  COPY: { from: 'string', chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' },
+  ADD: { chown: 'string', chmod: 'string', link: 'bool', checksum: 'string', 'keep-git-dir': 'bool', exclude: 'strings', unpack: 'bool' },
+  HEALTHCHECK: { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' },
+};
+
+function parseFlags(ctx: ParseContext, kind: string, flags: Flag[]): FlagValues {
+  const spec = ALLOWED_FLAGS[kind] ?? {};
+  const out: FlagValues = new Map();
+  for (const f of flags) {
+    const type = Object.prototype.hasOwnProperty.call(spec, f.name) ? spec[f.name] : undefined;
+    if (!type) {
+      const allowed = Object.keys(spec).map((n) => `--${n}`);
+      const near = suggest(f.name, Object.keys(spec));
+      const hint = allowed.length === 0 ? `${kind} takes no flags` : `${near ? `did you mean --${near}? ` : ''}${kind} accepts ${allowed.join(', ')}`;
+      throw planError(ctx, f.range, `unknown flag: --${f.name}`, hint);
+    }
+    const prev = out.get(f.name);
+    if (prev && type !== 'strings') throw planError(ctx, f.range, `duplicate flag specified: --${f.name}`);
+    if (type === 'bool') {
+      if (f.value === '') throw planError(ctx, f.range, `missing a value on flag: --${f.name}`);
+      const v = (f.value ?? 'true').toLowerCase();
+      if (v !== 'true' && v !== 'false') throw planError(ctx, f.range, `expecting boolean value for flag ${f.name}, not: ${f.value}`, 'use true or false');
+      out.set(f.name, { type, value: v === 'true', flag: f });
+    } else {
+      if (f.value === null) throw planError(ctx, f.range, `missing a value on flag: --${f.name}`, `write --${f.name}=<value>`);
+      if (type === 'strings') {
+        const list = prev ? (prev.value as string[]) : [];
+        list.push(f.value);
+        out.set(f.name, { type, value: list, flag: f });
+      } else {
+        out.set(f.name, { type, value: f.value, flag: f });
+      }
+    }
+  }
+  return out;
+}
+
+function str(v: FlagValues, name: string): string | undefined {
+  const e = v.get(name);
+  return e ? (e.value as string) : undefined;
+}
+function strs(v: FlagValues, name: string): string[] {
+  const e = v.get(name);
+  return e ? (e.value as string[]) : [];
+}
+function bool(v: FlagValues, name: string): boolean | undefined {
+  const e = v.get(name);
+  return e ? (e.value as boolean) : undefined;
+}
+
+/** The closest candidate by edit distance (≤ max(1, len/3)), for "did you mean" hints. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  const w = word.toLowerCase();
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions (`form` → `from`). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heredocs
+
+/** BuildKit's ChompHeredocContent: remove leading tabs from every line. */
+export function chompHeredocContent(content: string): string {
+  return content.replace(/^\t+/gm, '');
+}
+
+function heredocFile(h: Heredoc): HeredocFile {
+  return { name: h.name, data: h.chomp ? chompHeredocContent(h.content) : h.content, expand: h.expand, fileDescriptor: h.fileDescriptor };
+}
+
+const HEREDOC_WORD = /^(\d*)<<(-?)\s*(.+)$/s;
+
+// ---------------------------------------------------------------------------------------------
+// RUN --mount
+
+/** Go's encoding/csv for one record (default settings). Throws a string on malformed input. */
+function readCsvRecord(s: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (s[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= s.length) throw 'extraneous or missing " in quoted-field';
+        if (s[i] === '"') {
+          if (s[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        field += s[i++];
+      }
+      if (i < s.length && s[i] !== ',') throw 'extraneous or missing " in quoted-field';
+    } else {
+      while (i < s.length && s[i] !== ',') {
+        if (s[i] === '"') throw 'bare " in non-quoted-field';
+        field += s[i++];
+      }
+    }
+    fields.push(field);
+    if (i >= s.length) return fields;
+    i++; // the comma
+  }
+}
+
+/** Go's strconv.ParseBool. */
+function parseGoBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+/** docker/go-units RAMInBytes: `64m`, `1g`, `512k`, `1024` (binary units, optional `b`/`ib`). */
+function ramInBytes(v: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(v.trim());
+  if (!m) return undefined;
+  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+  return Math.floor(Number(m[1]) * mult[m[2]!.toLowerCase()]!);
+}
+
+const MOUNT_TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
+const SHARING: readonly MountSharing[] = ['shared', 'private', 'locked'];
+const MOUNT_KEYS = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'size'];
+
+/** A mount spec error: message and optional hint (the caller adds the range). */
+export class MountSpecError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses one `--mount` value (already expanded) into a MountSpec, with BuildKit's validation
+ * (commands_runmount.go). Throws MountSpecError.
+ */
+export function parseMount(value: string): MountSpec {
+  let fields: string[];
+  try {
+    fields = readCsvRecord(value);
+  } catch (e) {
+    throw new MountSpecError(`failed to parse csv mounts: ${String(e)}`);
+  }
+  const m: MountSpec = { type: 'bind', readOnly: false, required: false };
+  let roAuto = true;
+  for (const field of fields) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    const val = eq < 0 ? '' : field.slice(eq + 1);
+    if (eq < 0) {
+      switch (key) {
+        case 'readonly':
+        case 'ro':
+          m.readOnly = true;
+          roAuto = false;
+          continue;
+        case 'readwrite':
+        case 'rw':
+          m.readOnly = false;
+          roAuto = false;
+          continue;
+        case 'required':
+          if (m.type === 'secret' || m.type === 'ssh') {
+            m.required = true;
+            continue;
+          }
+          throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
+        default:
+          throw new MountSpecError(`invalid field '${field}' must be a key=value pair`);
+      }
+    }
+    switch (key) {
+      case 'type': {
+        const t = val.toLowerCase() as MountType;
+        if (!MOUNT_TYPES.includes(t)) {
+          const near = suggest(val, MOUNT_TYPES);
+          throw new MountSpecError(`unsupported mount type ${JSON.stringify(val)}`, near ? `did you mean ${near}?` : `one of ${MOUNT_TYPES.join(', ')}`);
+        }
+        m.type = t;
+        break;
+      }
+      case 'from':
+        m.from = val;
+        break;
+      case 'source':
+      case 'src':
+        m.source = val;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        m.target = val;
+        break;
+      case 'readonly':
+      case 'ro':
+      case 'readwrite':
+      case 'rw': {
+        const b = parseGoBool(val);
+        if (b === undefined) throw new MountSpecError(`invalid value for ${key}: ${val}`);
+        m.readOnly = key === 'readonly' || key === 'ro' ? b : !b;
+        roAuto = false;
+        break;
+      }
+      case 'required': {
+        if (m.type !== 'secret' && m.type !== 'ssh') throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
+        const b = parseGoBool(val);
+        if (b === undefined) throw new MountSpecError(`invalid value for ${key}: ${val}`);
+        m.required = b;
+        break;
+      }
+      case 'size': {
+        if (m.type !== 'tmpfs') throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
+        const n = ramInBytes(val);
+        if (n === undefined) throw new MountSpecError(`invalid value for ${key}: ${val}`);
+        m.size = n;
+        break;
+      }
+      case 'id':
+        m.id = val;
+        break;
+      case 'sharing': {
+        const s = val.toLowerCase() as MountSharing;
+        if (!SHARING.includes(s)) throw new MountSpecError(`unsupported sharing value ${JSON.stringify(val)}`, `one of ${SHARING.join(', ')}`);
+        m.sharing = s;
+        break;
+      }
+      case 'mode': {
+        if (!/^[0-7]+$/.test(val) || parseInt(val, 8) > 0xffffffff) throw new MountSpecError(`invalid value ${val} for mode`);
+        m.mode = parseInt(val, 8);
+        break;
+      }
+      case 'uid':
+      case 'gid': {
+        if (!/^[0-9]+$/.test(val) || Number(val) > 0xffffffff) throw new MountSpecError(`invalid value ${val} for ${key}`);
+        m[key] = Number(val);
+        break;
+      }
+      default: {
+        const near = suggest(key, MOUNT_KEYS);
+        throw new MountSpecError(`unexpected key '${key}' in '${field}'`, near ? `did you mean ${near}?` : undefined);
+      }
+    }
+  }
+  // validateMount
+  const fileInfoAllowed = m.type === 'secret' || m.type === 'ssh' || m.type === 'cache';
+  if (!fileInfoAllowed) {
+    if (m.mode !== undefined) throw new MountSpecError(`mode not allowed for ${JSON.stringify(m.type)} type mounts`);
+    if (m.uid !== undefined) throw new MountSpecError(`uid not allowed for ${JSON.stringify(m.type)} type mounts`);
+    if (m.gid !== undefined) throw new MountSpecError(`gid not allowed for ${JSON.stringify(m.type)} type mounts`);
+  }
+  if (roAuto) m.readOnly = !(m.type === 'cache' || m.type === 'tmpfs');
+  if (m.type === 'secret') {
+    if (m.from) throw new MountSpecError('secret mount should not have a from');
+    if (m.sharing) throw new MountSpecError('secret mount should not define sharing');
+    if (!m.source && !m.target && !m.id) throw new MountSpecError('invalid secret mount. one of source, target required');
+    if (m.source && m.id) throw new MountSpecError("both source and id can't be set");
+  }
+  if (m.sharing && m.type !== 'cache') throw new MountSpecError(`invalid cache sharing set for ${m.type} mount`);
+  return m;
+}
+
+/** The `from=` of a raw mount value, checking it has no variable (BuildKit forbids it). */
+function mountFrom(raw: string): string | undefined {
+  let fields: string[];
+  try {
+    fields = readCsvRecord(raw);
+  } catch (e) {
+    throw new MountSpecError(`failed to parse csv mounts: ${String(e)}`);
+  }
+  let from: string | undefined;
+  for (const field of fields) {
+    const eq = field.indexOf('=');
+    if (eq < 0 || field.slice(0, eq).toLowerCase() !== 'from') continue;
+    const v = field.slice(eq + 1);
+    if (/\$./s.test(v)) throw new MountSpecError("'from' doesn't support variable expansion, define alias stage instead");
+    from = v;
+  }
+  return from;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durations (Go time.ParseDuration)
+
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** Go's time.ParseDuration, in nanoseconds. Throws a string (Go's message) when invalid. */
+export function parseGoDuration(s: string): number {
+  const orig = s;
+  const bad = `time: invalid duration ${JSON.stringify(orig)}`;
+  let neg = false;
+  if (s[0] === '-' || s[0] === '+') {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw bad;
+  let total = 0;
+  while (s !== '') {
+    const m = /^(\d*)(?:\.(\d*))?/.exec(s)!;
+    if (m[0] === '' || m[0] === '.') throw bad;
+    s = s.slice(m[0].length);
+    const u = /^[^\d.]+/.exec(s);
+    if (!u) throw `time: missing unit in duration ${JSON.stringify(orig)}`;
+    const unit = UNIT_NS[u[0]];
+    if (unit === undefined) throw `time: unknown unit ${JSON.stringify(u[0])} in duration ${JSON.stringify(orig)}`;
+    s = s.slice(u[0].length);
+    total += Number(m[1] || '0') * unit + (m[2] ? Math.floor(Number(`0.${m[2]}`) * unit) : 0);
+  }
+  return neg ? -total : total;
+}
+
+const MIN_DURATION_NS = 1e6;
+
+function parseInterval(ctx: ParseContext, v: FlagValues, name: string): number {
+  const e = v.get(name);
+  if (!e || e.value === '') return 0;
+  let d: number;
+  try {
+    d = parseGoDuration(e.value as string);
+  } catch (msg) {
+    throw planError(ctx, e.flag.range, String(msg), 'a Go duration such as 30s, 1m30s or 500ms');
+  }
+  if (d === 0) return 0;
+  if (d < MIN_DURATION_NS) throw planError(ctx, e.flag.range, `Interval ${JSON.stringify(name)} cannot be less than 1ms`);
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-instruction parsers
+
+function argValues(node: { args: { value: string }[] }): string[] {
+  return node.args.map((a) => a.value);
+}
+
+function noFlags(ctx: ParseContext, kind: string, node: { flags: Flag[] }): void {
+  parseFlags(ctx, kind, node.flags);
+}
+
+/** BuildKit's parseBuildStageName and parseFrom. */
+export function parseFrom(node: FromNode, ctx: ParseContext): FromHeader {
+  const flags = parseFlags(ctx, 'FROM', node.flags);
+  const args = argValues(node);
+  let name: string | undefined;
+  if (args.length === 3 && args[1]!.toLowerCase() === 'as') {
+    name = args[2]!.toLowerCase();
+    if (!/^[a-z][a-z0-9-_.]*$/.test(name)) {
+      throw planError(ctx, node.args[2]!.range, `invalid name for build stage: ${JSON.stringify(args[2])}, name can't start with a number or contain symbols`, 'a stage name starts with a letter and has only letters, digits, "-", "_" and "."');
+    }
+  } else if (args.length !== 1) {
+    throw planError(ctx, node.range, 'FROM requires either one or three arguments', args.length === 3 ? 'write FROM <image> AS <name>' : undefined);
+  }
+  const platform = str(flags, 'platform');
+  return { node, image: args[0]!, ...(name !== undefined ? { name } : {}), ...(platform !== undefined ? { platform } : {}) };
+}
+
+function parseRun(node: RunNode, ctx: ParseContext): RunCommand {
+  const flags = parseFlags(ctx, 'RUN', node.flags);
+  const args = argValues(node);
+  if (args.length === 0 && node.heredocs.length === 0) throw planError(ctx, node.range, atLeastOneArgument('RUN'));
+  const mountFlags = strs(flags, 'mount');
+  const mountEntries = flags.get('mount');
+  const mountFroms: string[] = [];
+  let mounts: MountSpec[] | null = [];
+  for (const raw of mountFlags) {
+    try {
+      const from = mountFrom(raw);
+      if (from !== undefined && from !== '') mountFroms.push(from);
+      if (mounts && !raw.includes('$')) mounts.push(parseMount(raw));
+      else mounts = null;
+    } catch (e) {
+      if (e instanceof MountSpecError) throw planError(ctx, mountFlagRange(node, raw) ?? mountEntries!.flag.range, e.message, e.hint);
+      throw e;
+    }
+  }
+  const cmd: RunCommand = {
+    kind: 'RUN',
+    node,
+    args,
+    prependShell: !node.json,
+    heredocs: node.heredocs.map(heredocFile),
+    mountFlags,
+    mounts,
+    mountFroms,
+  };
+  const network = str(flags, 'network');
+  if (network !== undefined) {
+    if (network !== 'default' && network !== 'none' && network !== 'host') {
+      throw planError(ctx, flags.get('network')!.flag.range, `unsupported network mode ${JSON.stringify(network)}`, 'one of default, none, host');
+    }
+    cmd.network = network;
+  }
+  const security = str(flags, 'security');
+  if (security !== undefined) {
+    if (security !== 'sandbox' && security !== 'insecure') {
+      throw planError(ctx, flags.get('security')!.flag.range, `unsupported security mode ${JSON.stringify(security)}`, 'one of sandbox, insecure');
+    }
+    cmd.security = security;
+  }
+  return cmd;
+}
+
+/** The range of the `--mount` flag whose value is `raw` (for errors). */
+export function mountFlagRange(node: { flags: Flag[] }, raw: string): Range | undefined {
+  return node.flags.find((f) => f.name === 'mount' && f.value === raw)?.range;
+}
+
+function parseSourcesAndDest(node: CopyNode | AddNode, ctx: ParseContext, kind: 'COPY' | 'ADD'): CopySource {
+  const args = argValues(node);
+  if (args.length < 2) throw planError(ctx, node.range, noDestinationArgument(kind), `write ${kind} <src>... <dest>`);
+  const dest = args[args.length - 1]!;
+  if (!node.json && HEREDOC_WORD.test(dest) && node.heredocs.length > 0) {
+    throw planError(ctx, node.args[args.length - 1]!.range, `${kind} cannot accept a heredoc as a destination`);
+  }
+  const paths: string[] = [];
+  const contents: HeredocFile[] = [];
+  let h = 0;
+  for (const src of args.slice(0, -1)) {
+    if (!node.json && HEREDOC_WORD.test(src) && h < node.heredocs.length) contents.push(heredocFile(node.heredocs[h++]!));
+    else paths.push(src);
+  }
+  return { paths, contents, dest };
+}
+
+function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
+  const flags = parseFlags(ctx, 'COPY', node.flags);
+  const sd = parseSourcesAndDest(node, ctx, 'COPY');
+  const from = str(flags, 'from');
+  const chown = str(flags, 'chown');
+  const chmod = str(flags, 'chmod');
+  return {
+    kind: 'COPY',
+    node,
+    ...sd,
+    ...(from !== undefined && from !== '' ? { from } : {}),
+    ...(chown !== undefined && chown !== '' ? { chown } : {}),
+    ...(chmod !== undefined && chmod !== '' ? { chmod } : {}),
+    link: bool(flags, 'link') ?? false,
+    parents: bool(flags, 'parents') ?? false,
+    exclude: strs(flags, 'exclude'),
+  };
+}
+
+function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
+  const flags = parseFlags(ctx, 'ADD', node.flags);
+  const sd = parseSourcesAndDest(node, ctx, 'ADD');
+  const chown = str(flags, 'chown');
+  const chmod = str(flags, 'chmod');
+  const checksum = str(flags, 'checksum');
+  if (checksum !== undefined && checksum !== '' && sd.paths.length + sd.contents.length > 1) {
+    throw planError(ctx, flags.get('checksum')!.flag.range, 'checksum can\'t be specified for multiple sources');
+  }
+  const unpack = bool(flags, 'unpack');
+  return {
+    kind: 'ADD',
+    node,
+    ...sd,
+    ...(chown !== undefined && chown !== '' ? { chown } : {}),
+    ...(chmod !== undefined && chmod !== '' ? { chmod } : {}),
+    ...(checksum !== undefined && checksum !== '' ? { checksum } : {}),
+    link: bool(flags, 'link') ?? false,
+    keepGitDir: bool(flags, 'keep-git-dir') ?? false,
+    exclude: strs(flags, 'exclude'),
+    ...(unpack !== undefined ? { unpack } : {}),
+  };
+}
+
+function parseKvps(ctx: ParseContext, node: EnvNode | LabelNode, kind: 'ENV' | 'LABEL'): KeyValuePair[] {
+  if (node.pairs.length === 0) throw planError(ctx, node.range, atLeastOneArgument(kind));
+  return node.pairs.map((p) => {
+    if (p.key.length === 0) throw planError(ctx, p.range, blankCommandNames(kind));
+    return { key: p.key, value: p.value };
+  });
+}
+
+function exactlyOne(ctx: ParseContext, node: { args: { value: string }[]; range: Range }, kind: string): string {
+  if (node.args.length !== 1) throw planError(ctx, node.range, exactlyOneArgument(kind));
+  return node.args[0]!.value;
+}
+
+function parseHealthcheck(node: HealthcheckNode, ctx: ParseContext): HealthcheckCommand {
+  const args = argValues(node);
+  if (args.length === 0) throw planError(ctx, node.range, atLeastOneArgument('HEALTHCHECK'), 'write HEALTHCHECK [options] CMD <command> or HEALTHCHECK NONE');
+  const typ = args[0]!.toUpperCase();
+  if (typ === 'NONE') {
+    if (args.length !== 1) throw planError(ctx, node.range, 'HEALTHCHECK NONE takes no arguments');
+    // BuildKit accepts no flags with NONE either (they would be ignored); report them as unknown.
+    if (node.flags.length > 0) throw planError(ctx, node.flags[0]!.range, `unknown flag: --${node.flags[0]!.name}`, 'HEALTHCHECK NONE takes no flags');
+    return { kind: 'HEALTHCHECK', node, health: { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 } };
+  }
+  if (typ !== 'CMD') throw planError(ctx, node.args[0]!.range, `Unknown type ${JSON.stringify(typ)} in HEALTHCHECK (try CMD)`);
+  const flags = parseFlags(ctx, 'HEALTHCHECK', node.flags);
+  const cmdArgs = args.slice(1);
+  if (cmdArgs.length === 0) throw planError(ctx, node.range, 'Missing command after HEALTHCHECK CMD');
+  const test = node.json ? ['CMD', ...cmdArgs] : ['CMD-SHELL', ...cmdArgs];
+  const health: HealthConfig = {
+    test,
+    interval: parseInterval(ctx, flags, 'interval'),
+    timeout: parseInterval(ctx, flags, 'timeout'),
+    startPeriod: parseInterval(ctx, flags, 'start-period'),
+    startInterval: parseInterval(ctx, flags, 'start-interval'),
+    retries: 0,
+  };
+  const r = flags.get('retries');
+  if (r && r.value !== '') {
+    const s = r.value as string;
+    if (!/^[+-]?\d+$/.test(s) || Math.abs(Number(s)) > 2 ** 31 - 1) {
+      throw planError(ctx, r.flag.range, `strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`, '--retries takes a whole number');
+    }
+    const n = Number(s);
+    if (n < 0) throw planError(ctx, r.flag.range, `--retries cannot be negative (${n})`);
+    health.retries = n;
+  }
+  return { kind: 'HEALTHCHECK', node, health };
+}
+
+function parseArg(node: ArgNode, ctx: ParseContext): ArgCommand {
+  if (node.args.length === 0) throw planError(ctx, node.range, atLeastOneArgument('ARG'), 'write ARG <name>[=<default>]');
+  const args = node.args.map((a): ArgDecl => {
+    const eq = a.value.indexOf('=');
+    if (eq < 0) return { name: a.value };
+    if (eq === 0) throw planError(ctx, a.range, blankCommandNames('ARG'));
+    return { name: a.value.slice(0, eq), value: a.value.slice(eq + 1) };
+  });
+  return { kind: 'ARG', node, args };
+}
+
+function parseOnbuild(node: OnbuildNode, ctx: ParseContext): OnbuildCommand {
+  const trigger = node.trigger;
+  if (!trigger) throw planError(ctx, node.range, atLeastOneArgument('ONBUILD'));
+  const kw = trigger.keyword.toUpperCase();
+  if (kw === 'ONBUILD') throw planError(ctx, trigger.keywordRange, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+  if (kw === 'FROM' || kw === 'MAINTAINER') throw planError(ctx, trigger.keywordRange, `${kw} isn't allowed as an ONBUILD trigger`);
+  let expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+  const heredocs = trigger.heredocs.length > 0 ? trigger.heredocs : node.heredocs;
+  for (const h of heredocs) expression += `\n${h.content}${h.name}`;
+  return { kind: 'ONBUILD', node, expression };
+}
+
+function parseUnknown(node: UnknownNode, ctx: ParseContext): never {
+  const e = unknownInstructionError(node, ctx.ast);
+  if (ctx.text !== undefined && e.source && e.source.text === undefined) {
+    throw new PlanError(e.message, { source: { ...e.source, text: ctx.text }, ...(e.hint ? { hint: e.hint } : {}) });
+  }
+  throw e;
+}
+
+/**
+ * Builds the typed command for one instruction. FROM is not a command (use `parseFrom`); an
+ * unknown keyword throws the parser's `unknownInstructionError`. Throws PlanError for any invalid
+ * instruction, with the range of the node (or of the offending flag/argument).
+ */
+export function parseCommand(node: Instruction, ctx: ParseContext): Command {
+  switch (node.kind) {
+    case 'FROM':
+      throw planError(ctx, node.range, 'FROM is a stage header, not a command', 'use parseFrom');
+    case 'RUN':
+      return parseRun(node, ctx);
+    case 'CMD':
+    case 'ENTRYPOINT':
+      noFlags(ctx, node.kind, node);
+      if (node.kind === 'CMD') return { kind: 'CMD', node, args: argValues(node), prependShell: !node.json };
+      return { kind: 'ENTRYPOINT', node, args: argValues(node), prependShell: !node.json };
+    case 'SHELL': {
+      noFlags(ctx, 'SHELL', node);
+      if (!node.json) throw planError(ctx, node.range, 'SHELL requires the arguments to be in JSON form', 'write SHELL ["/bin/sh", "-c"]');
+      if (node.args.length === 0) throw planError(ctx, node.range, atLeastOneArgument('SHELL'));
+      return { kind: 'SHELL', node, shell: argValues(node) };
+    }
+    case 'COPY':
+      return parseCopy(node, ctx);
+    case 'ADD':
+      return parseAdd(node, ctx);
+    case 'VOLUME': {
+      noFlags(ctx, 'VOLUME', node);
+      if (node.args.length === 0) throw planError(ctx, node.range, atLeastOneArgument('VOLUME'));
+      return { kind: 'VOLUME', node, volumes: argValues(node) };
+    }
+    case 'EXPOSE':
+      noFlags(ctx, 'EXPOSE', node);
+      if (node.args.length === 0) throw planError(ctx, node.range, atLeastOneArgument('EXPOSE'));
+      return { kind: 'EXPOSE', node, ports: argValues(node) };
+    case 'ARG':
+      noFlags(ctx, 'ARG', node);
+      return parseArg(node, ctx);
+    case 'MAINTAINER':
+      noFlags(ctx, 'MAINTAINER', node);
+      return { kind: 'MAINTAINER', node, maintainer: exactlyOne(ctx, node, 'MAINTAINER') };
+    case 'USER':
+      noFlags(ctx, 'USER', node);
+      return { kind: 'USER', node, user: exactlyOne(ctx, node, 'USER') };
+    case 'WORKDIR':
+      noFlags(ctx, 'WORKDIR', node);
+      return { kind: 'WORKDIR', node, path: exactlyOne(ctx, node, 'WORKDIR') };
+    case 'STOPSIGNAL':
+      noFlags(ctx, 'STOPSIGNAL', node);
+      return { kind: 'STOPSIGNAL', node, signal: exactlyOne(ctx, node, 'STOPSIGNAL') };
+    case 'ENV':
+      noFlags(ctx, 'ENV', node);
+      return { kind: 'ENV', node, env: parseKvps(ctx, node, 'ENV') };
+    case 'LABEL':
+      noFlags(ctx, 'LABEL', node);
+      return { kind: 'LABEL', node, labels: parseKvps(ctx, node, 'LABEL') };
+    case 'HEALTHCHECK':
+      return parseHealthcheck(node, ctx);
+    case 'ONBUILD':
+      noFlags(ctx, 'ONBUILD', node);
+      return parseOnbuild(node, ctx);
+    case 'UNKNOWN':
+      return parseUnknown(node, ctx);
+  }
+}

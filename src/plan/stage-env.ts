@@ -1,0 +1,133 @@
+/**
+ * ARG/ENV scoping inside one build stage, as BuildKit's dispatchArg/dispatchEnv keep it.
+ *
+ * - A stage starts with the base image's Env and no ARGs.
+ * - `ARG name` re-declares a global ARG (or a predefined one such as TARGETPLATFORM) and takes
+ *   its value; `--build-arg name=v` overrides any default; `ARG name=default` expands its default
+ *   with the variables in scope.
+ * - ENV always wins over an ARG of the same name when words are expanded.
+ * - Proxy args (HTTP_PROXY, …) given as build args are usable in RUN without an ARG and are never
+ *   written to history.
+ *
+ * Not thread-safe; one instance per stage per build.
+ */
+import type { ArgCommand, EnvCommand } from './instructions.js';
+import { expandCommand, type ExpandOptions, type ExpandResult } from './expand.js';
+import type { Command } from './instructions.js';
+import type { ShellLex } from './shell-lex.js';
+
+/** The proxy args Docker accepts without an ARG declaration (excluded from history). */
+export const PROXY_ARGS: readonly string[] = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+export function isProxyArg(name: string): boolean {
+  return PROXY_ARGS.includes(name);
+}
+
+export interface StageEnvOptions extends ExpandOptions {
+  lex: ShellLex;
+  /**
+   * The global scope: ARGs declared before the first FROM (value after build args and
+   * expansion; undefined when declared without a value) and the predefined platform args.
+   */
+  globalArgs: ReadonlyMap<string, string | undefined>;
+  buildArgs?: Readonly<Record<string, string>>;
+  /** The base image's config Env (`K=V` strings), in order. */
+  imageEnv?: readonly string[];
+}
+
+/** One ARG after applyArg: its effective value (undefined: declared without any value). */
+export interface ResolvedArg {
+  name: string;
+  value?: string;
+}
+
+/** Keeps the running environment of one stage. See the file comment for the rules. */
+export class StageEnv {
+  private readonly lex: ShellLex;
+  private readonly globalArgs: ReadonlyMap<string, string | undefined>;
+  private readonly buildArgs: Readonly<Record<string, string>>;
+  private readonly opts: ExpandOptions;
+  private readonly envMap = new Map<string, string>();
+  private readonly argMap = new Map<string, string>();
+  /** Build-arg names this stage consumed (declared with ARG, or proxy args). */
+  readonly usedBuildArgs = new Set<string>();
+
+  constructor(opts: StageEnvOptions) {
+    this.lex = opts.lex;
+    this.globalArgs = opts.globalArgs;
+    this.buildArgs = opts.buildArgs ?? {};
+    this.opts = { ...(opts.file !== undefined ? { file: opts.file } : {}), ...(opts.text !== undefined ? { text: opts.text } : {}) };
+    for (const kv of opts.imageEnv ?? []) {
+      const eq = kv.indexOf('=');
+      if (eq < 0) this.envMap.set(kv, '');
+      else this.envMap.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    for (const p of PROXY_ARGS) if (Object.prototype.hasOwnProperty.call(this.buildArgs, p)) this.usedBuildArgs.add(p);
+  }
+
+  /** Variables for word expansion: ARGs in scope, overridden by Env (image Env + ENV). */
+  get vars(): ReadonlyMap<string, string> {
+    const m = new Map(this.argMap);
+    for (const [k, v] of this.envMap) m.set(k, v);
+    return m;
+  }
+
+  /** The config Env (image Env + ENV), in insertion order. */
+  get env(): ReadonlyMap<string, string> {
+    return this.envMap;
+  }
+
+  /** ARG values in scope (declared in this stage and given a value). */
+  get args(): ReadonlyMap<string, string> {
+    return this.argMap;
+  }
+
+  /** Proxy build args, which RUN sees without an ARG and history never records. */
+  get proxyArgs(): ReadonlyMap<string, string> {
+    const m = new Map<string, string>();
+    for (const p of PROXY_ARGS) {
+      const v = this.buildArgs[p];
+      if (v !== undefined) m.set(p, v);
+    }
+    return m;
+  }
+
+  /**
+   * Applies an ARG (unexpanded, as parseCommand returns it). Returns each arg's effective value.
+   * Throws PlanError when a default does not expand.
+   */
+  applyArg(cmd: ArgCommand): ResolvedArg[] {
+    const out: ResolvedArg[] = [];
+    for (const a of cmd.args) {
+      const hasBuildArg = Object.prototype.hasOwnProperty.call(this.buildArgs, a.name);
+      let value: string | undefined;
+      if (hasBuildArg) {
+        value = this.buildArgs[a.name];
+        this.usedBuildArgs.add(a.name);
+      } else if (a.value !== undefined) {
+        const one: ArgCommand = { ...cmd, args: [a] };
+        value = expandCommand(one, this.lex, this.vars, this.opts).cmd.args[0]!.value;
+      } else if (this.globalArgs.has(a.name)) {
+        value = this.globalArgs.get(a.name);
+      }
+      if (value !== undefined) this.argMap.set(a.name, value);
+      else this.argMap.delete(a.name);
+      out.push(value === undefined ? { name: a.name } : { name: a.name, value });
+    }
+    return out;
+  }
+
+  /** Expands and applies an ENV; returns the expanded command. Throws PlanError. */
+  applyEnv(cmd: EnvCommand): EnvCommand {
+    // All pairs of one line see the variables as they were before it (Docker's documented rule:
+    // `ENV abc=bye def=$abc` gives def the old abc). A key already set keeps its position.
+    const { env } = expandCommand(cmd, this.lex, this.vars, this.opts).cmd;
+    for (const p of env) this.envMap.set(p.key, p.value);
+    return { ...cmd, env };
+  }
+
+  /** expandCommand with this stage's variables. */
+  expand<C extends Command>(cmd: C): ExpandResult<C> {
+    return expandCommand(cmd, this.lex, this.vars, this.opts);
+  }
+}

@@ -1,0 +1,147 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertPlanError, ast } from './helpers.js';
+import { buildPlan, type PlanOptions } from '../../src/plan/plan.js';
+import { BuildError } from '../../src/errors.js';
+
+const amd64 = { os: 'linux', architecture: 'amd64' };
+const armv7 = { os: 'linux', architecture: 'arm', variant: 'v7' };
+
+function plan(text: string, opts: PlanOptions = {}) {
+  return buildPlan(ast(text), { buildPlatform: amd64, text, ...opts });
+}
+
+describe('buildPlan: stages and graph', () => {
+  const df = [
+    'ARG BASE=alpine:3.19',
+    'FROM ${BASE} AS Base',
+    'RUN echo base',
+    'FROM base AS build',
+    'RUN make',
+    'FROM scratch AS docs',
+    'COPY README /',
+    'FROM busybox AS test',
+    'COPY --from=build /out /out',
+    'FROM scratch',
+    'COPY --from=build /bin/app /app',
+    'COPY --from=0 /etc/os-release /',
+    'COPY --from=nginx:latest /etc/nginx /etc/nginx',
+    'RUN --mount=from=docs,target=/docs true',
+    '',
+  ].join('\n');
+
+  it('bases, names (lower-cased), deps, external images', () => {
+    const p = plan(df);
+    assert.equal(p.stages.length, 5);
+    assert.deepEqual(p.stages.map((s) => s.name), ['base', 'build', 'docs', 'test', undefined]);
+    assert.deepEqual(p.stages.map((s) => s.base), [
+      { kind: 'image', ref: 'alpine:3.19' },
+      { kind: 'stage', index: 0 },
+      { kind: 'scratch' },
+      { kind: 'image', ref: 'busybox' },
+      { kind: 'scratch' },
+    ]);
+    assert.deepEqual(p.stages.map((s) => s.deps), [[], [0], [], [1], [0, 1, 2]]);
+    assert.deepEqual(p.stages[4]!.externalImages, ['nginx:latest']);
+    assert.equal(p.target, 4);
+    assert.deepEqual(p.order, [0, 1, 2, 4]);
+    assert.equal(p.stages[1]!.commands.length, 1);
+    assert.equal(p.stages[1]!.fromNode.range.start.line, 4);
+  });
+
+  it('--target selects a stage (case-insensitive) and only what it needs', () => {
+    const p = plan(df, { target: 'TEST' });
+    assert.equal(p.target, 3);
+    assert.deepEqual(p.order, [0, 1, 3]);
+  });
+
+  it('unknown --target: did-you-mean hint listing the stages', () => {
+    let err: unknown;
+    try {
+      plan(df, { target: 'buld' });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof BuildError && err.code === 'PLAN');
+    assert.equal(err.message, 'target stage "buld" could not be found');
+    assert.match(err.hint ?? '', /did you mean build\?/);
+    assert.match(err.hint ?? '', /base, build, docs, test/);
+  });
+
+  it('duplicate stage names (case-insensitive)', () => {
+    assertPlanError(() => plan('FROM a AS x\nFROM b AS X\n'), 'duplicate stage name "x"', '2:11');
+  });
+
+  it('COPY --from a later stage', () => {
+    assertPlanError(() => plan('FROM a AS one\nCOPY --from=two /a /b\nFROM b AS two\n'), /refers to stage "two" \(1\), which is defined after this stage/, '2:6');
+  });
+
+  it('COPY --from itself (by name and index)', () => {
+    assertPlanError(() => plan('FROM a AS one\nCOPY --from=one /a /b\n'), /refers to the stage it is in/, '2:6');
+    assertPlanError(() => plan('FROM a\nFROM b\nCOPY --from=1 /a /b\n'), /refers to the stage it is in/, '3:6');
+  });
+
+  it('COPY --from index out of range', () => {
+    assertPlanError(() => plan('FROM a\nCOPY --from=5 /a /b\n'), /index out of bounds/, '2:6');
+  });
+
+  it('COPY --from expanded with the stage ARGs', () => {
+    const p = plan('FROM a AS one\nFROM b\nARG SRC=one\nCOPY --from=$SRC /a /b\n');
+    assert.deepEqual(p.stages[1]!.deps, [0]);
+  });
+
+  it('FROM naming a later stage is an image', () => {
+    const p = plan('FROM later\nFROM x AS later\n');
+    assert.deepEqual(p.stages[0]!.base, { kind: 'image', ref: 'later' });
+  });
+
+  it('commands before FROM', () => {
+    assertPlanError(() => plan('RUN x\nFROM a\n'), 'no build stage in current context', '1:1');
+  });
+
+  it('no FROM at all', () => {
+    assert.throws(() => plan('ARG X=1\n'), (e: unknown) => e instanceof BuildError && e.code === 'PLAN' && /no FROM/.test(e.message));
+  });
+
+  it('errors of instructions come with their range', () => {
+    assertPlanError(() => plan('FROM a\nWORKDIR\n'), 'WORKDIR requires exactly one argument', '2:1');
+  });
+});
+
+describe('buildPlan: ARGs', () => {
+  it('global ARG in FROM, overridden by --build-arg', () => {
+    const df = 'ARG TAG=3.19\nARG IMG=alpine:${TAG}\nFROM $IMG\n';
+    assert.deepEqual(plan(df).stages[0]!.base, { kind: 'image', ref: 'alpine:3.19' });
+    assert.deepEqual(plan(df, { buildArgs: { TAG: '3.20' } }).stages[0]!.base, { kind: 'image', ref: 'alpine:3.20' });
+    assert.deepEqual(plan(df, { buildArgs: { IMG: 'debian' } }).stages[0]!.base, { kind: 'image', ref: 'debian' });
+  });
+
+  it('a build arg without a global ARG does not reach FROM', () => {
+    assertPlanError(() => plan('FROM ${BASE}\n', { buildArgs: { BASE: 'alpine' } }), /base name \(\$\{BASE\}\) should not be blank/, '1:6');
+  });
+
+  it('FROM --platform and predefined args', () => {
+    const p = plan('FROM --platform=$BUILDPLATFORM golang AS b\nFROM --platform=${TARGETOS}/${TARGETARCH} alpine\n', { platform: armv7 });
+    assert.equal(p.stages[0]!.platform, 'linux/amd64');
+    assert.equal(p.stages[1]!.platform, 'linux/arm');
+    assert.equal(p.predefinedArgs.get('TARGETPLATFORM'), 'linux/arm/v7');
+    assert.equal(p.predefinedArgs.get('TARGETVARIANT'), 'v7');
+    assert.equal(p.predefinedArgs.get('BUILDARCH'), 'amd64');
+    assert.equal(p.predefinedArgs.get('BUILDVARIANT'), '');
+  });
+
+  it('global args are in plan.globalArgs (declared without value: undefined)', () => {
+    const p = plan('ARG A=1\nARG B\nFROM x\n');
+    assert.equal(p.globalArgs.get('A'), '1');
+    assert.ok(p.globalArgs.has('B'));
+    assert.equal(p.globalArgs.get('B'), undefined);
+  });
+
+  it('unused build args are reported, consumed ones (global, stage, proxy) are not', () => {
+    const p = plan('ARG G\nFROM x\nARG S\nFROM y AS other\nARG O\n', { buildArgs: { G: '1', S: '2', O: '3', ZZ: '4', AA: '5', HTTP_PROXY: 'p' } });
+    // Stage "other" is the target (last), so stage 0's S is not consumed.
+    assert.deepEqual(p.warnings, ['[Warning] One or more build-args [AA S ZZ] were not consumed']);
+    const q = plan('ARG G\nFROM x\nARG S\n', { buildArgs: { G: '1', S: '2' } });
+    assert.deepEqual(q.warnings, []);
+  });
+});
