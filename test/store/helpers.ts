@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { Digest } from '../../src/image/types.js';
+import { MediaTypes, type Descriptor, type Digest } from '../../src/image/types.js';
+import type { ContentStore } from '../../src/store/types.js';
 import { repoRoot } from '../helpers/paths.js';
 
 export async function tempRoot(prefix = 'mybuild-store-test-'): Promise<string> {
@@ -80,4 +81,41 @@ export class Sink {
     this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
     return true;
   }
+}
+
+/** What `writeImage` stored. */
+export interface TestImage {
+  descriptor: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
+/**
+ * Writes a small OCI image (config + one layer of `layerSize` pseudo-random bytes per entry of
+ * `layerSizes`) into `store`; returns the manifest descriptor. Same seed, same digests.
+ */
+export async function writeImage(store: ContentStore, seed: number, layerSize: number | number[], extra: Record<string, unknown> = {}): Promise<Descriptor> {
+  return (await writeTestImage(store, seed, layerSize, extra)).descriptor;
+}
+
+export async function writeTestImage(store: ContentStore, seed: number, layerSize: number | number[], extra: Record<string, unknown> = {}): Promise<TestImage> {
+  const sizes = Array.isArray(layerSize) ? layerSize : [layerSize];
+  const layers: Descriptor[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    const l = await store.writeBytes(bytes(seed * 31 + i, sizes[i]));
+    layers.push({ mediaType: MediaTypes.OCI_LAYER, digest: l.digest, size: l.size });
+  }
+  const configJson = {
+    created: '2024-01-01T00:00:00Z',
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Env: ['PATH=/usr/bin:/bin'], Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    history: layers.map(() => ({ created: '2024-01-01T00:00:00Z', created_by: `seed ${seed}` })),
+    ...extra,
+  };
+  const c = await store.writeBytes(JSON.stringify(configJson));
+  const config: Descriptor = { mediaType: MediaTypes.OCI_CONFIG, digest: c.digest, size: c.size };
+  const m = await store.writeBytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OCI_MANIFEST, config, layers }));
+  return { descriptor: { mediaType: MediaTypes.OCI_MANIFEST, digest: m.digest, size: m.size }, config, layers };
 }
