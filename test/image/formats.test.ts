@@ -223,6 +223,13 @@ describe('image formats', () => {
       importRootfs(store, path.join(tmp, 'rootfs', 'bin', 'tool'), { platform: { os: 'linux', architecture: 'amd64' } }),
       /is not a tar archive/,
     );
+    const gz = await fs.readFile(path.join(tmp, 'rootfs.tar.gz'));
+    const truncated = path.join(tmp, 'truncated.tar.gz');
+    await fs.writeFile(truncated, gz.subarray(0, gz.length - 20));
+    await assert.rejects(
+      importRootfs(store, truncated, { platform: { os: 'linux', architecture: 'amd64' } }),
+      (e: unknown) => e instanceof BuildError && e.code === 'INVALID_ARGUMENT' && /could not read .*truncated\.tar\.gz \(gzip\)/.test(e.message),
+    );
     await assert.rejects(importRootfs(store, path.join(tmp, 'rootfs.tar.gz'), { platform: { os: 'linux', architecture: 'amd64' }, changes: ['RUN x'] }), /RUN is not allowed/);
   });
 });

@@ -279,6 +279,7 @@ export async function importRootfs(store: ContentStore, input: string | Readable
   const kind = detectCompression(head);
   const decompressed = stream.pipe(createDecompressor(kind));
   stream.on('error', (err) => decompressed.destroy(err));
+  decompressed.on('close', () => stream.destroy());
   const tarHead = await peek(decompressed as unknown as Readable, 512);
   if (tarHead.head.length < 512 || tarHead.head.toString('latin1', 257, 262) !== 'ustar') {
     tarHead.stream.destroy();
@@ -286,7 +287,13 @@ export async function importRootfs(store: ContentStore, input: string | Readable
       hint: 'docker import takes a root filesystem tarball (tar, tar.gz, tar.bz2, tar.xz or tar.zst)',
     });
   }
-  const layer = await writeTarLayer(tarHead.stream, store, { compression: 'gzip' });
+  const layer = await writeTarLayer(tarHead.stream, store, { compression: 'gzip' }).catch((err: unknown) => {
+    if (err instanceof BuildError) throw err;
+    throw new BuildError('INVALID_ARGUMENT', `could not read ${typeof input === 'string' ? input : 'the input'}${kind === 'none' ? '' : ` (${kind})`}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'the tarball may be truncated or corrupt',
+    });
+  });
   const message = opts.message ?? `Imported from ${typeof input === 'string' ? input : '-'}`;
   const config = appendLayer(base, layer, { created_by: '', comment: message }, opts);
   const cleaned = { ...config, history: config.history?.map(({ created_by: _c, ...h }) => h) };
