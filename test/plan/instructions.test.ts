@@ -68,6 +68,7 @@ describe('parseCommand: typed commands', () => {
     },
     { name: 'HEALTHCHECK CMD exec', input: 'HEALTHCHECK CMD ["/check", "-q"]', want: { health: { test: ['CMD', '/check', '-q'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 } } },
     { name: 'HEALTHCHECK NONE', input: 'HEALTHCHECK NONE', want: { health: { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 } } },
+    { name: 'HEALTHCHECK NONE ignores flags, as BuildKit', input: 'HEALTHCHECK --interval=5s NONE', want: { health: { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 } } },
     { name: 'ONBUILD keeps the trigger text', input: 'ONBUILD RUN echo "hi there"', want: { kind: 'ONBUILD', expression: 'RUN echo "hi there"' } },
     { name: 'ONBUILD trigger with flags', input: 'onbuild COPY --from=build /a /b', want: { expression: 'COPY --from=build /a /b' } },
   ];
@@ -95,6 +96,11 @@ describe('parseCommand: heredocs', () => {
       { name: 'B', data: 'b $X\n', expand: false, fileDescriptor: 0 },
     ]);
     assert.equal(cmd.dest, '/dst/');
+  });
+  it('ONBUILD trigger with a heredoc keeps the body, as BuildKit', () => {
+    const [cmd] = commands('FROM scratch\nONBUILD RUN <<EOF\necho hi\nEOF\n');
+    if (cmd!.kind !== 'ONBUILD') return assert.fail('ONBUILD expected');
+    assert.equal(cmd.expression, 'RUN <<EOF\necho hi\nEOF');
   });
   it('heredoc as COPY destination is an error', () => {
     assertPlanError(() => commands('FROM scratch\nCOPY a <<EOF\nx\nEOF\n'), 'COPY cannot accept a heredoc as a destination', '2:8');
