@@ -5,3 +5,4 @@ export type * from './image/types.js';
 export { BuildContext, copyPlan, extractContextTar, hashSources, matchSources, packContext, StatCache } from './context/index.js';
 export { parseReference, familiarName, normalizeRegistry, registryHost, type Reference } from './image/reference.js';
 export { pull, push, RegistryClient, BlobSources, loadCredentials, storeCredentials, eraseCredentials, type PullOptions, type PullResult, type PushOptions, type PushResult, type TransferProgress, type ClientOptions } from './registry/index.js';
+export { buildPlan, parseCommand, parseFrom, expandCommand, ShellLex, StageEnv, type Plan, type PlanOptions, type Stage, type StageBase, type Command, type FromHeader, type MountSpec } from './plan/index.js';
