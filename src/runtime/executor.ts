@@ -1,0 +1,252 @@
+/**
+ * Runs a process in a container through an OCI runtime (runc by default; `--runtime PATH` for
+ * any other). One `run` = one bundle under `<root>/bundles/<id>`: the rootfs mounts are mounted
+ * at `<bundle>/rootfs`, config.json (spec.ts) and the generated /etc files are written beside it,
+ * and `runc --root <root>/runc run --bundle <bundle> <id>` runs in the foreground with stdio on
+ * pipes. Afterwards — on success, failure or abort — the container is deleted, mount-point stubs
+ * runc had to create in the rootfs are removed (so they do not land in the layer; like
+ * BuildKit's MountStubsCleaner), the rootfs is unmounted and the bundle deleted.
+ * `cleanupStale(root)` removes what a killed mybuild left (containers, mounts, bundles).
+ *
+ * The network is `none` (own empty network namespace; runc brings up `lo`) or `host`; nothing
+ * here touches the host network.
+ */
+import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access, lstat, mkdir, readdir, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { BuildError } from '../errors.js';
+import { execCapture } from './exec.js';
+import { mountAll, unmountAll, type Mount } from './mount.js';
+import { secureJoinParent } from './secure-join.js';
+import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
+
+export type { ExecSpec } from './spec.js';
+
+export interface ExitStatus {
+  exitCode: number;
+  /** Set when the process was killed by the executor (abort). */
+  signal?: string;
+}
+
+export interface Executor {
+  /**
+   * Runs `spec` on a rootfs made of `rootfsMounts` (e.g. a snapshot's mounts) and resolves with
+   * the exit status (non-zero is not an error). Throws BuildError `RUNTIME` when the runtime is
+   * missing or fails to start the container, `CANCELED` when `signal` aborts (the container is
+   * killed and removed first). Never leaves mounts or containers behind. `spec.stdout`/`stderr`
+   * are written but not ended.
+   */
+  run(spec: ExecSpec, rootfsMounts: Mount[], signal?: AbortSignal): Promise<ExitStatus>;
+}
+
+export interface RuncExecutorOptions {
+  /** State directory (e.g. `<store>/runtime`): bundles and runc's `--root` live here. */
+  root: string;
+  /** Runtime binary: a name looked up in PATH (+ /usr/sbin, /sbin) or a path. Default `runc`. */
+  runtime?: string;
+}
+
+/**
+ * Finds the runtime binary. Throws BuildError `RUNTIME` with hint `install it: apt-get install
+ * runc` when it is missing or not executable.
+ */
+export async function resolveRuntime(runtime = 'runc'): Promise<string> {
+  const candidates = runtime.includes('/')
+    ? [path.resolve(runtime)]
+    : [...(process.env.PATH ?? '').split(':').filter((d) => d !== ''), '/usr/local/sbin', '/usr/sbin', '/sbin'].map((d) => path.join(d, runtime));
+  for (const c of candidates) {
+    try {
+      await access(c, fsConstants.X_OK);
+      return c;
+    } catch {
+      // next
+    }
+  }
+  throw new BuildError('RUNTIME', `OCI runtime "${runtime}" not found${runtime.includes('/') ? '' : ' in PATH'}`, {
+    hint: 'install it: apt-get install runc',
+  });
+}
+
+/** runc (or compatible) executor; see the module comment. */
+export class RuncExecutor implements Executor {
+  readonly root: string;
+  readonly runtime: string;
+
+  constructor(opts: RuncExecutorOptions) {
+    this.root = path.resolve(opts.root);
+    this.runtime = opts.runtime ?? 'runc';
+  }
+
+  private get stateDir(): string {
+    return path.join(this.root, 'runc');
+  }
+
+  async run(spec: ExecSpec, rootfsMounts: Mount[], signal?: AbortSignal): Promise<ExitStatus> {
+    const runtime = await resolveRuntime(this.runtime);
+    if (signal?.aborted) throw canceled();
+    const id = `mybuild-${randomBytes(8).toString('hex')}`;
+    const bundle = path.join(this.root, 'bundles', id);
+    const rootfs = path.join(bundle, 'rootfs');
+    await mkdir(rootfs, { recursive: true });
+    await mkdir(this.stateDir, { recursive: true });
+    let stubs: string[] = [];
+    let mounted = false;
+    try {
+      await mountAll(rootfsMounts, rootfs);
+      mounted = true;
+      const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
+      await writeFile(etc.hosts, hostsFile(spec.hostname));
+      await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
+      await writeFile(etc.hostname, spec.hostname + '\n');
+      const config = generateSpec(spec, rootfs, etc, { maxOpenFiles: await hardNofileLimit() });
+      stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
+      await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      return await this.runContainer(runtime, id, bundle, spec, signal);
+    } finally {
+      await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
+      if (mounted) await removeStubs(stubs).catch(() => undefined);
+      await unmountAll(rootfs);
+      await rm(bundle, { recursive: true, force: true });
+    }
+  }
+
+  private runContainer(runtime: string, id: string, bundle: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExitStatus> {
+    const log = path.join(bundle, 'runc.log');
+    const child = spawn(runtime, ['--root', this.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, id], {
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    if (spec.stdin && child.stdin) {
+      child.stdin.on('error', () => undefined); // the process may exit before reading it all
+      spec.stdin.pipe(child.stdin);
+    }
+    if (spec.stdout) child.stdout!.pipe(spec.stdout, { end: false });
+    else child.stdout!.resume();
+    if (spec.stderr) child.stderr!.pipe(spec.stderr, { end: false });
+    else child.stderr!.resume();
+
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const kill = (): void => {
+      aborted = true;
+      // The container may not exist yet: retry until runc exits.
+      const once = (): void => {
+        void execCapture(runtime, ['--root', this.stateDir, 'kill', id, 'KILL']).then((r) => {
+          if (r.code !== 0 && child.exitCode === null) child.kill('SIGKILL');
+        });
+      };
+      once();
+      killTimer = setInterval(once, 250);
+    };
+    signal?.addEventListener('abort', kill, { once: true });
+
+    return new Promise<ExitStatus>((resolve, reject) => {
+      child.on('error', (err) => reject(new BuildError('RUNTIME', `cannot start ${runtime}: ${err.message}`, { cause: err, hint: 'install it: apt-get install runc' })));
+      child.on('close', (code, sig) => {
+        signal?.removeEventListener('abort', kill);
+        if (killTimer) clearInterval(killTimer);
+        if (spec.stdin && child.stdin) spec.stdin.unpipe(child.stdin);
+        if (aborted) {
+          reject(canceled());
+          return;
+        }
+        void runtimeError(log).then((msg) => {
+          if (msg) {
+            reject(new BuildError('RUNTIME', `${path.basename(runtime)} failed to run the container: ${msg}`));
+            return;
+          }
+          resolve({ exitCode: code ?? 128 + (sig ? 9 : 0) });
+        });
+      });
+    });
+  }
+}
+
+/** Our own hard RLIMIT_NOFILE (from /proc/self/limits); undefined when unknown or unlimited. */
+export async function hardNofileLimit(): Promise<number | undefined> {
+  const text = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const m = /^Max open files\s+\S+\s+(\d+)/m.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+function canceled(): BuildError {
+  return new BuildError('CANCELED', 'canceled');
+}
+
+/** The runtime's own error (from its JSON log), if it logged one: container setup failed. */
+async function runtimeError(log: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(log, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    try {
+      const rec = JSON.parse(line) as { level?: string; msg?: string };
+      if (rec.level === 'error' || rec.level === 'fatal') return rec.msg ?? line;
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
+/** Every path component of `dests` that does not exist in the rootfs yet, outermost first. */
+async function missingPaths(rootfs: string, dests: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dests) {
+    const parts = d.split('/').filter((p) => p !== '');
+    for (let i = 1; i <= parts.length; i++) {
+      const abs = await secureJoinParent(rootfs, parts.slice(0, i).join('/'));
+      try {
+        await lstat(abs);
+      } catch {
+        if (!out.includes(abs)) out.push(abs);
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes stubs (deepest first) that are still empty files or empty directories. */
+async function removeStubs(stubs: string[]): Promise<void> {
+  for (const p of [...stubs].sort((a, b) => b.length - a.length)) {
+    try {
+      const st = await lstat(p);
+      if (st.isDirectory()) {
+        if ((await readdir(p)).length === 0) await rmdir(p);
+      } else if (st.isFile() && st.size === 0) await unlink(p);
+    } catch {
+      // gone or busy: leave it
+    }
+  }
+}
+
+/**
+ * Removes what killed runs left under `root` (an executor root): every container in runc's state
+ * dir there (`runc list`, `runc delete -f`), every mount below `root`, and the bundles.
+ * Idempotent; safe while no other mybuild process uses `root`.
+ */
+export async function cleanupStale(root: string, runtime = 'runc'): Promise<void> {
+  const abs = path.resolve(root);
+  const state = path.join(abs, 'runc');
+  let bin: string | undefined;
+  try {
+    bin = await resolveRuntime(runtime);
+  } catch {
+    bin = undefined;
+  }
+  if (bin) {
+    const r = await execCapture(bin, ['--root', state, 'list', '-q']);
+    if (r.code === 0) {
+      for (const id of r.stdout.toString('utf8').split('\n').map((s) => s.trim()).filter((s) => s !== '')) {
+        await execCapture(bin, ['--root', state, 'kill', id, 'KILL']);
+        await execCapture(bin, ['--root', state, 'delete', '-f', id]);
+      }
+    }
+  }
+  await unmountAll(abs);
+  await rm(path.join(abs, 'bundles'), { recursive: true, force: true });
+}

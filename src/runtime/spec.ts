@@ -1,0 +1,161 @@
+/**
+ * The OCI runtime-spec `config.json` of a RUN step, with the defaults Docker (moby
+ * oci/defaults.go) and BuildKit (executor/oci/spec.go) use: the default capability set, masked
+ * and read-only /proc and /sys paths, new mount/pid/ipc/uts (and network, unless host)
+ * namespaces, /proc, a tmpfs /dev with devpts, shm and mqueue, a read-only /sys, no new
+ * privileges, and /etc/hosts, /etc/resolv.conf and /etc/hostname bind-mounted read-only from the
+ * bundle so they never land in the layer. runc itself creates the standard devices (null, zero,
+ * full, random, urandom, tty, ptmx) in /dev and allows only them in the device cgroup.
+ * No seccomp profile is applied (Docker's default profile is not bundled).
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Mount } from './mount.js';
+
+/** What a RUN (or `mybuild run`) executes. */
+export interface ExecSpec {
+  args: string[];
+  /** `KEY=value` pairs; a default PATH is added when none is given. */
+  env: string[];
+  /** Absolute working directory in the container (created by runc if missing). */
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  hostname: string;
+  network: 'none' | 'host';
+  /** Extra mounts (RUN --mount): each with `target` (absolute, in the container). */
+  mounts?: Mount[];
+  /** Fed to the process' stdin (not closed by the executor when it ends first); else /dev/null. */
+  stdin?: Readable;
+  /** Receive the process' output; never ended by the executor. */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Run with a pseudo-terminal (stdout and stderr then arrive merged on `stdout`). */
+  tty?: boolean;
+}
+
+/** Where the generated /etc files are on the host (bind sources). */
+export interface EtcFiles {
+  hosts: string;
+  resolvConf: string;
+  hostname: string;
+}
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** moby oci/caps/defaults.go DefaultCapabilities. */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+export const MASKED_PATHS = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** The subset of the runtime-spec we write (see opencontainers/runtime-spec config.md). */
+export interface RuntimeSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+    rlimits: { type: string; hard: number; soft: number }[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  linux: {
+    namespaces: { type: string }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    resources: { devices: { allow: boolean; access: string }[] };
+  };
+}
+
+/**
+ * Builds the config for `spec` with the rootfs at `rootfs` (a path; runc takes it relative to
+ * the bundle or absolute). Pure. Non-root users get the bounding set only (no effective or
+ * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
+ * limit: see `hardNofileLimit` in executor.ts).
+ */
+export function generateSpec(spec: ExecSpec, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number } = {}): RuntimeSpec {
+  // Docker's 1048576, but never above what we may grant (raising a hard limit needs CAP_SYS_RESOURCE).
+  const nofile = Math.min(1048576, opts.maxOpenFiles ?? 1048576);
+  const env = spec.env.some((e) => e.startsWith('PATH=')) ? [...spec.env] : [DEFAULT_PATH, ...spec.env];
+  if (spec.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  const root = spec.user.uid === 0;
+  const mounts: RuntimeSpec['mounts'] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    // sysfs can only be mounted in a network namespace we own; with the host's, bind it.
+    spec.network === 'host'
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'ro'] },
+    { destination: '/etc/resolv.conf', type: 'bind', source: etc.resolvConf, options: ['rbind', 'ro'] },
+    { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'ro'] },
+  ];
+  for (const m of spec.mounts ?? []) {
+    const isBind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
+    mounts.push({ destination: m.target ?? '/', type: isBind ? 'bind' : m.type, source: m.source, options: isBind && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['rbind', ...m.options] : [...m.options] });
+  }
+  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (spec.network !== 'host') namespaces.push({ type: 'network' });
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: spec.tty === true,
+      user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids?.length ? { additionalGids: spec.user.additionalGids } : {}) },
+      args: spec.args,
+      env,
+      cwd: spec.cwd || '/',
+      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: root ? DEFAULT_CAPABILITIES : [], permitted: root ? DEFAULT_CAPABILITIES : [] },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
+      noNewPrivileges: true,
+    },
+    root: { path: rootfs, readonly: false },
+    hostname: spec.hostname,
+    mounts,
+    linux: {
+      namespaces,
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+    },
+  };
+}
+
+/** /etc/hosts for the container: loopback names and the hostname. */
+export function hostsFile(hostname: string): string {
+  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ''].join('\n');
+}
