@@ -199,7 +199,9 @@ describe('Bearer token registry', { skip: registryMissing }, () => {
       const n = issuer.requests.length;
       await client.manifestDigest('tok/app', '1');
       await client.manifestDigest('tok/app', '1');
-      assert.equal(issuer.requests.length, n + 2);
+      // Each call fetched a new token (an idle keep-alive socket closed by the issuer can make
+      // the transport retry a token request, so more than 2 is possible under load).
+      assert.ok(issuer.requests.length >= n + 2, JSON.stringify(issuer.requests.slice(n)));
       client.close();
     } finally {
       issuer.expiresIn = 300;
