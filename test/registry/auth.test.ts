@@ -185,7 +185,9 @@ describe('Bearer token registry', { skip: registryMissing }, () => {
     const before = issuer.requests.length;
     const res = await pull(`${reg.domain}/tok/app:1`, store2, undefined, { client: anon, platform: 'linux/amd64' });
     assert.equal(res.descriptor.digest, img.manifest.digest);
-    assert.deepEqual(issuer.requests.slice(before).map((r) => [r.user, r.scopes]), [[undefined, ['repository:tok/app:pull']]]);
+    const anonRequests = issuer.requests.slice(before);
+    assert.ok(anonRequests.length >= 1);
+    for (const r of anonRequests) assert.deepEqual([r.user, r.scopes], [undefined, ['repository:tok/app:pull']]);
     // Anonymous users may not push: the registry refuses with 401 and we say so.
     await assert.rejects(push(`${reg.domain}/tok/other:1`, store, img.manifest, { client: anon }), /^RegistryError: push 127\.0\.0\.1:\d+\/tok\/other:1: .*\((401|403)\)/);
     anon.close();
