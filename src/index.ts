@@ -6,3 +6,4 @@ export { BuildContext, copyPlan, extractContextTar, hashSources, matchSources, p
 export { parseReference, familiarName, normalizeRegistry, registryHost, type Reference } from './image/reference.js';
 export { pull, push, RegistryClient, BlobSources, loadCredentials, storeCredentials, eraseCredentials, type PullOptions, type PullResult, type PushOptions, type PushResult, type TransferProgress, type ClientOptions } from './registry/index.js';
 export { buildPlan, parseCommand, parseFrom, expandCommand, ShellLex, StageEnv, type Plan, type PlanOptions, type Stage, type StageBase, type Command, type FromHeader, type MountSpec } from './plan/index.js';
+export { applyLayer, createSnapshotter, ensureLayerChain, chainId, diffSnapshot, RuncExecutor, cleanupStale, resolveUser, type Snapshotter, type Executor, type ExecSpec, type ExitStatus, type ResolvedUser } from './runtime/index.js';

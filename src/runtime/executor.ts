@@ -114,7 +114,14 @@ export class RuncExecutor implements Executor {
 
   private runContainer(runtime: string, id: string, bundle: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExitStatus> {
     const log = path.join(bundle, 'runc.log');
-    const child = spawn(runtime, ['--root', this.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, id], {
+    const runcArgs = ['--root', this.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, id];
+    // runc's foreground terminal mode needs a controlling terminal of its own; receiving the pty
+    // master over --console-socket needs SCM_RIGHTS, which Node lacks. So in tty mode runc runs
+    // under util-linux `script`, which owns a pty and relays it to our pipes (-e: runc's status).
+    const [cmd, args] = spec.tty
+      ? ['script', ['-q', '-e', '-c', [runtime, ...runcArgs].map(shellQuote).join(' '), '/dev/null']]
+      : [runtime, runcArgs];
+    const child = spawn(cmd, args, {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     if (spec.stdin && child.stdin) {
@@ -168,6 +175,10 @@ export async function hardNofileLimit(): Promise<number | undefined> {
   const text = await readFile('/proc/self/limits', 'utf8').catch(() => '');
   const m = /^Max open files\s+\S+\s+(\d+)/m.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function canceled(): BuildError {

@@ -90,6 +90,12 @@ describe('RuncExecutor', { skip }, () => {
     assert.equal(r.stdout, 'hello stdin');
   });
 
+  it('tty mode gives the process a terminal', async () => {
+    const r = await run(['sh', '-c', 'test -t 1 && echo is-a-tty'], { tty: true });
+    assert.equal(r.status.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /is-a-tty/);
+  });
+
   it('cannot see host files or processes; network none has only lo', async () => {
     const marker = `/root/mybuild-marker-${randomBytes(4).toString('hex')}`;
     await writeFile(marker, 'host');
