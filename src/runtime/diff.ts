@@ -10,7 +10,8 @@
  *
  * Native: the full tree is compared with the parent's: a path is changed when type, mode, owner,
  * size, mtime, link target or xattrs differ, or — the doubtful case of equal metadata — when its
- * ctime is newer than the end of `prepare`'s copy and its bytes differ. Deleted paths become
+ * ctime is not older than the end of `prepare`'s copy (timestamps are coarse: a clock tick) and
+ * its bytes differ. Deleted paths become
  * whiteouts (only the top-most deleted one). Parent directories of every entry are included so the
  * layer is self-contained, as BuildKit's differ does.
  *
@@ -212,6 +213,6 @@ async function differs(n: Node, o: Node, xn: Record<string, Buffer> | undefined,
   if (a.rdev !== b.rdev) return true;
   if (a.size !== b.size || a.mtimeMs !== b.mtimeMs) return true;
   // Equal metadata: only a file touched after the copy can still differ (e.g. `touch -r`).
-  if (a.isFile() && a.ctimeMs > preparedAt) return !(await sameContent(n.abs, o.abs));
+  if (a.isFile() && a.ctimeMs >= preparedAt) return !(await sameContent(n.abs, o.abs));
   return false;
 }
