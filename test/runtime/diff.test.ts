@@ -1,17 +1,40 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, unlink, writeFile, link, utimes } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, unlink, writeFile, link, utimes, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { LayerEntry } from '../../src/image/layer-entry.js';
 import { diffSnapshot } from '../../src/runtime/diff.js';
+import { writeLayer } from '../../src/image/layer-writer.js';
+import { openLayer } from '../../src/image/layer-reader.js';
+import { LocalContentStore } from '../../src/store/content-store.js';
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { mountAll, unmountAll } from '../../src/runtime/mount.js';
 import { ensureLayerChain, NativeSnapshotter, OverlaySnapshotter, probeOverlay, type Snapshotter } from '../../src/runtime/snapshotter.js';
 import { notRoot } from './snapshotter-suite.js';
 import { tarBuffer } from './tar-helpers.js';
 
 const overlaySkip = notRoot || ((await probeOverlay(os.tmpdir())) ? false : 'overlayfs cannot be mounted here');
+
+/** Path → type and content (files), target (symlinks), mode bits. */
+async function treeOf(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function rec(rel: string): Promise<void> {
+    for (const n of (await readdir(path.join(root, rel))).sort()) {
+      const r = rel ? `${rel}/${n}` : n;
+      const st = await lstat(path.join(root, r));
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isDirectory()) {
+        out[r] = `dir ${mode}`;
+        await rec(r);
+      } else if (st.isSymbolicLink()) out[r] = `link ${await readlink(path.join(root, r))}`;
+      else out[r] = `file ${mode} ${await readFile(path.join(root, r), 'utf8')}`;
+    }
+  }
+  await rec('');
+  return out;
+}
 
 function summary(entries: LayerEntry[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -106,6 +129,38 @@ for (const [name, make, skip] of [
       const wh = entries.find((e) => e.path === 'etc/.wh.gone')!;
       assert.equal(wh.size, 0);
       assert.equal(entries.some((e) => Object.keys(e.xattrs ?? {}).some((k) => k.startsWith('trusted.overlay.'))), false, 'overlay bookkeeping xattrs stay out');
+    });
+
+    it('round trip: diff → writeLayer → ensureLayerChain reproduces the RUN result', async () => {
+      let merged: Record<string, string> = {};
+      const { sn, entries } = await changed(async (r) => {
+        await writeFile(path.join(r, 'etc/edit'), 'edited');
+        await rm(path.join(r, 'tree'), { recursive: true });
+        await rm(path.join(r, 'opq'), { recursive: true });
+        await mkdir(path.join(r, 'opq'));
+        await writeFile(path.join(r, 'opq/fresh'), 'x');
+        await symlink('etc/keep', path.join(r, 'ln'));
+        merged = await treeOf(r);
+      });
+      const base = path.dirname((await sn.layerDirs('work')).dir);
+      const store = await LocalContentStore.open(path.join(base, 'store'));
+      const layer = await writeLayer(entries, store, { compression: 'none' });
+      const parent = (await sn.stat('work')).parent!;
+      const parentDiffId = 'sha256:' + 'd'.repeat(64);
+      const top = await ensureLayerChain(sn, [
+        { diffId: parentDiffId, open: async () => { throw new Error('the parent layer is cached'); } },
+        { diffId: layer.diffId, open: () => openLayer(store, layer.descriptor) },
+      ]);
+      assert.equal(parent, parentDiffId);
+      await sn.view('rt-view', top);
+      const mnt = path.join(base, 'rt-mnt');
+      await mkdir(mnt);
+      await mountAll(await sn.mounts('rt-view'), mnt);
+      try {
+        assert.deepEqual(await treeOf(mnt), merged);
+      } finally {
+        await unmountAll(mnt);
+      }
     });
 
     it('reports nothing for an untouched snapshot', async () => {
