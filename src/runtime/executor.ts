@@ -237,10 +237,11 @@ async function removeStubs(stubs: string[]): Promise<void> {
 
 /**
  * Removes what killed runs left under `root` (an executor root): every container in runc's state
- * dir there (`runc list`, `runc delete -f`), every mount below `root`, and the bundles.
- * Idempotent; safe while no other mybuild process uses `root`.
+ * dir there (`runc list`, `runc delete -f`), every mount below `root` and below each of
+ * `alsoUnmount` (e.g. the snapshotter root), and the bundles. Idempotent; call it at start-up,
+ * while no other mybuild process uses `root`. Never throws for a missing runtime.
  */
-export async function cleanupStale(root: string, runtime = 'runc'): Promise<void> {
+export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: string[] = []): Promise<void> {
   const abs = path.resolve(root);
   const state = path.join(abs, 'runc');
   let bin: string | undefined;
@@ -259,5 +260,6 @@ export async function cleanupStale(root: string, runtime = 'runc'): Promise<void
     }
   }
   await unmountAll(abs);
+  for (const d of alsoUnmount) await unmountAll(d);
   await rm(path.join(abs, 'bundles'), { recursive: true, force: true });
 }

@@ -145,8 +145,12 @@ describe('RuncExecutor', { skip }, () => {
     await mkdir(stale, { recursive: true });
     await execCapture('mount', ['-t', 'tmpfs', 'tmpfs', stale]);
     assert.equal((await mountPointsUnder(stale)).length, 1);
-    await cleanupStale(path.join(base, 'exec'));
+    const snapMount = path.join(base, 'snapshots', 'stale-mnt');
+    await mkdir(snapMount, { recursive: true });
+    await execCapture('mount', ['-t', 'tmpfs', 'tmpfs', snapMount]);
+    await cleanupStale(path.join(base, 'exec'), 'runc', [path.join(base, 'snapshots')]);
     assert.deepEqual(await mountPointsUnder(path.join(base, 'exec')), []);
+    assert.deepEqual(await mountPointsUnder(path.join(base, 'snapshots')), []);
     assert.equal(existsSync(stale), false);
   });
 });

@@ -4,6 +4,7 @@
  * Needs root (mounts); skips otherwise.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
@@ -102,6 +103,22 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
       const names = (await sn.list()).map((i) => i.name).sort();
       assert.deepEqual(names, ['n1', 'n2']);
       assert.equal((await readdir(path.join(root, 's'))).length, 2, 'one directory per committed snapshot');
+    });
+
+    it('cleanup() without options removes only active snapshots of dead processes', async () => {
+      await sn.prepare('mine', 'n1');
+      await sn.prepare('crashed', 'n1');
+      // Simulate a killed build: give "crashed" the pid of a process that has exited.
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+      const metaDir = path.join(base, sn.type, 'meta');
+      for (const f of await readdir(metaDir)) {
+        const m = JSON.parse(await readFile(path.join(metaDir, f), 'utf8')) as { name: string; pid?: number };
+        if (m.name === 'crashed') await writeFile(path.join(metaDir, f), JSON.stringify({ ...m, pid: Number(dead) }));
+      }
+      await sn.cleanup();
+      await assert.rejects(sn.stat('crashed'), NotFoundError);
+      assert.equal((await sn.stat('mine')).kind, 'active');
+      await sn.remove('mine');
     });
 
     it('ensureLayerChain extracts each layer once, names snapshots by ChainID, applies whiteouts', async () => {
