@@ -180,11 +180,13 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   return { ast, warnings };
 }
 
+/** Start of the last line of the file (a final `\n` does not open a new line), for "no instructions". */
 function endPosition(text: string): Position {
-  const nl = text.lastIndexOf('\n');
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
   let line = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
-  return { line, col: text.length - nl, offset: text.length };
+  for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) line++;
+  const offset = body.lastIndexOf('\n') + 1;
+  return { line, col: 1, offset };
 }
 
 /** The AST as plain JSON (ranges included), for `mybuild parse --json`. */

@@ -1,7 +1,68 @@
+/**
+ * `mybuild parse [-f FILE] [--dump | --json]`: parses a Dockerfile and prints BuildKit's dump
+ * (default, or `--dump`) or the AST with ranges as JSON (`--json`). `-f -` reads stdin; the
+ * default file is ./Dockerfile in the working directory. Without `--dump`, an unknown
+ * instruction is an error (as the planner would report it). Parse errors are thrown (exit 3).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import type { CommandMain } from '../context.js';
-import { UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import { dump, parseDockerfile, toJSON, unknownInstructionError } from '../../parser/index.js';
+import type { Instruction, UnknownNode } from '../../parser/ast.js';
 
-// Placeholder until the parser lands (issue 2): replaced by the real command.
-export const main: CommandMain = async () => {
-  throw new UsageError('parse: not implemented yet');
+async function readStream(s: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function firstUnknown(list: Instruction[]): UnknownNode | undefined {
+  for (const n of list) {
+    if (n.kind === 'UNKNOWN') return n;
+    if (n.kind === 'ONBUILD' && n.trigger) {
+      const u = firstUnknown([n.trigger]);
+      if (u) return u;
+    }
+  }
+  return undefined;
+}
+
+export const main: CommandMain = async (args, ctx) => {
+  let values: { file?: string; dump?: boolean; json?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { file: { type: 'string', short: 'f' }, dump: { type: 'boolean' }, json: { type: 'boolean' } },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`parse: ${(err as Error).message}`, { hint: 'usage: mybuild parse [-f FILE] [--dump | --json]' });
+  }
+  if (values.dump && values.json) throw new UsageError('parse: --dump and --json cannot be used together');
+  const arg = values.file ?? 'Dockerfile';
+  let text: string;
+  let file: string;
+  if (arg === '-') {
+    text = await readStream(ctx.stdin);
+    file = 'Dockerfile';
+  } else {
+    const p = path.resolve(ctx.cwd, arg);
+    file = arg;
+    try {
+      text = await readFile(p, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`Dockerfile not found: ${p}`, { cause: err, hint: 'pass the file with -f FILE' });
+      throw err;
+    }
+  }
+  const { ast } = parseDockerfile(text, { file });
+  if (!values.dump) {
+    const u = firstUnknown(ast.instructions);
+    if (u) throw unknownInstructionError(u, ast, text);
+  }
+  ctx.stdout.write(values.json ? `${toJSON(ast)}\n` : dump(ast));
+  return 0;
 };
