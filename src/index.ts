@@ -7,3 +7,4 @@ export { parseReference, familiarName, normalizeRegistry, registryHost, type Ref
 export { pull, push, RegistryClient, BlobSources, loadCredentials, storeCredentials, eraseCredentials, type PullOptions, type PullResult, type PushOptions, type PushResult, type TransferProgress, type ClientOptions } from './registry/index.js';
 export { buildPlan, parseCommand, parseFrom, expandCommand, ShellLex, StageEnv, type Plan, type PlanOptions, type Stage, type StageBase, type Command, type FromHeader, type MountSpec } from './plan/index.js';
 export { applyLayer, createSnapshotter, ensureLayerChain, chainId, diffSnapshot, RuncExecutor, cleanupStale, resolveUser, type Snapshotter, type Executor, type ExecSpec, type ExitStatus, type ResolvedUser } from './runtime/index.js';
+export { parseDockerfile, dump, dumpInstruction, toJSON, suggestInstruction, unknownInstructionError, type ParseOptions } from './parser/index.js';
