@@ -314,7 +314,16 @@ export class OverlaySnapshotter extends BaseSnapshotter {
       {
         type: 'overlay',
         source: 'overlay',
-        options: [`lowerdir=${lowers.join(':')}`, `upperdir=${this.fsDir(meta.id)}`, `workdir=${path.join(this.dataDir, meta.id, 'work')}`],
+        // index/redirect_dir/metacopy off, whatever the module defaults: the differ (diff.ts)
+        // reads the upperdir as plain files plus whiteouts and opaque dirs only.
+        options: [
+          `lowerdir=${lowers.join(':')}`,
+          `upperdir=${this.fsDir(meta.id)}`,
+          `workdir=${path.join(this.dataDir, meta.id, 'work')}`,
+          'index=off',
+          'redirect_dir=off',
+          'metacopy=off',
+        ],
       },
     ];
   }

@@ -1,6 +1,7 @@
 import { NativeSnapshotter, OverlaySnapshotter, probeOverlay, createSnapshotter } from '../../src/runtime/snapshotter.js';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mountOne, unmountAll } from '../../src/runtime/mount.js';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -27,6 +28,27 @@ it('createSnapshotter picks overlay when it can be mounted', { skip: overlaySkip
     assert.equal((await createSnapshotter(root)).type, 'overlay');
     assert.equal((await createSnapshotter(root, { type: 'native' })).type, 'native');
   } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+it('mounts overlays whose lowerdir list is longer than a page', { skip: overlaySkip }, async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'mybuild-long-lowerdir-' + 'x'.repeat(40) + '-'));
+  try {
+    const lowers: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const d = path.join(root, 'layers', `layer-with-a-rather-long-name-${i}`);
+      await mkdir(d, { recursive: true });
+      await writeFile(path.join(d, `f${i}`), String(i));
+      lowers.push(d);
+    }
+    for (const d of ['u', 'w', 'm']) await mkdir(path.join(root, d));
+    const opt = `lowerdir=${lowers.join(':')}`;
+    assert.ok(opt.length > 4096);
+    await mountOne({ type: 'overlay', source: 'overlay', options: [opt, `upperdir=${root}/u`, `workdir=${root}/w`] }, path.join(root, 'm'));
+    assert.equal((await readdir(path.join(root, 'm'))).length, 100);
+  } finally {
+    await unmountAll(root);
     await rm(root, { recursive: true, force: true });
   }
 });
