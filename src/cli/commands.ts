@@ -16,4 +16,10 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   push: { summary: 'Upload an image to a registry', load: () => import('./commands/push.js') },
   login: { summary: 'Log in to a registry', load: () => import('./commands/login.js') },
   logout: { summary: 'Log out from a registry', load: () => import('./commands/logout.js') },
+  images: { summary: 'List images', load: () => import('./commands/images.js') },
+  inspect: { summary: 'Display detailed information on one or more images', load: () => import('./commands/inspect.js') },
+  tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: () => import('./commands/tag.js') },
+  rmi: { summary: 'Remove one or more images (untag; blobs are reclaimed by prune)', load: () => import('./commands/rmi.js') },
+  prune: { summary: 'Remove unused blobs and stale writes (-a: also the build cache)', load: () => import('./commands/prune.js') },
+  system: { summary: 'Store maintenance: check, df, prune', load: () => import('./commands/system.js') },
 };

@@ -218,6 +218,24 @@ export class ImageStore {
   }
 
   /**
+   * Every ref resolved to its image (for `images`, `inspect`), sorted by name. Refs that do not
+   * resolve (missing blobs; `check` reports them) are returned in `broken` with their error.
+   */
+  async listImages(platform?: Platform): Promise<{ images: ImageSummary[]; broken: { name: string; error: Error }[] }> {
+    const images: ImageSummary[] = [];
+    const broken: { name: string; error: Error }[] = [];
+    for (const r of await this.listRefs()) {
+      try {
+        const image = await this.resolveDescriptor(r.descriptor, platform, r.name);
+        images.push({ name: r.name, image, size: image.manifest.layers.reduce((n, l) => n + l.size, 0) });
+      } catch (err) {
+        broken.push({ name: r.name, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+    return { images, broken };
+  }
+
+  /**
    * Finds an image by
    * - ref name, exactly as stored, else in its normalised form (`app:1` → `docker.io/library/app:1`);
    * - `sha256:<hex>`: an image ID (config digest, as Docker uses) or a manifest/index digest,
@@ -270,6 +288,14 @@ export class ImageStore {
     }
     throw new NotFoundError(`No such image: ${input}`, { hint: 'run "mybuild images" to list the stored images' });
   }
+}
+
+/** One ref with its resolved image, for listings. */
+export interface ImageSummary {
+  name: string;
+  image: ResolvedImage;
+  /** Sum of the (compressed) layer sizes of the platform manifest. */
+  size: number;
 }
 
 /** The normalised form of `input` as a reference, or undefined when it is not a valid reference. */

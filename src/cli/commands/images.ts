@@ -1,0 +1,102 @@
+/**
+ * `mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]`: lists
+ * the tagged images like `docker images`: REPOSITORY TAG [DIGEST] IMAGE ID CREATED SIZE, newest
+ * first. IMAGE ID is the config digest (12 digits unless --no-trunc); SIZE sums the layers.
+ * `--format json` prints one JSON object per line with Docker's keys.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../../errors.js';
+import { ImageStore, type ImageSummary } from '../../store/image-store.js';
+import { createdSince, humanSize, shortId, splitName, table } from '../../store/display.js';
+import type { CliContext, CommandMain } from '../context.js';
+
+const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]';
+
+/** Parses args with node:util parseArgs, turning its errors into UsageError with the command's usage. */
+export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, usage: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs<T>(config);
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message}`, { hint: usage });
+  }
+}
+
+/** Go's time.Time String() form Docker prints in CreatedAt: `2024-01-02 03:04:05 +0000 UTC`. */
+function goTime(created: string | undefined): string {
+  const t = created ? new Date(created) : undefined;
+  if (!t || Number.isNaN(t.getTime())) return '';
+  return `${t.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+function matches(filter: string | undefined, s: ImageSummary): boolean {
+  if (!filter) return true;
+  const n = splitName(s.name);
+  const colon = filter.lastIndexOf(':');
+  const [repo, tag] = colon > filter.lastIndexOf('/') ? [filter.slice(0, colon), filter.slice(colon + 1)] : [filter, undefined];
+  const full = splitName(`${repo}:x`).repository; // normalised familiar repository of the filter
+  return (n.repository === repo || n.repository === full) && (tag === undefined || n.tag === tag);
+}
+
+export const main: CommandMain = async (args: string[], ctx: CliContext) => {
+  const { values, positionals } = parseCommandArgs('images', USAGE, {
+    args,
+    options: {
+      quiet: { type: 'boolean', short: 'q' },
+      digests: { type: 'boolean' },
+      'no-trunc': { type: 'boolean' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    ctx.stdout.write(`${USAGE}\n\nList images\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`"mybuild images" takes at most 1 argument, got ${positionals.length}`, { hint: USAGE });
+  const format = values.format ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`images: unknown --format "${format}"`, { hint: 'expected "table" or "json"' });
+
+  const store = await ImageStore.open(ctx.root);
+  const { images, broken } = await store.listImages();
+  for (const b of broken) ctx.stderr.write(`warning: ${b.name}: ${b.error.message} (run "mybuild system check")\n`);
+  const now = Date.now();
+  const rows = images
+    .filter((s) => matches(positionals[0], s))
+    .sort((a, b) => (Date.parse(b.image.config.created ?? '') || 0) - (Date.parse(a.image.config.created ?? '') || 0) || (a.name < b.name ? -1 : 1));
+  const id = (s: ImageSummary) => (values['no-trunc'] ? s.image.configDigest : shortId(s.image.configDigest));
+
+  if (values.quiet) {
+    for (const s of rows) ctx.stdout.write(`${id(s)}\n`);
+    return 0;
+  }
+  if (format === 'json') {
+    for (const s of rows) {
+      const n = splitName(s.name);
+      ctx.stdout.write(
+        `${JSON.stringify({
+          Containers: 'N/A',
+          CreatedAt: goTime(s.image.config.created),
+          CreatedSince: createdSince(s.image.config.created, now),
+          Digest: s.image.descriptor.digest,
+          ID: id(s),
+          Repository: n.repository,
+          SharedSize: 'N/A',
+          Size: humanSize(s.size),
+          Tag: n.tag,
+          UniqueSize: 'N/A',
+          VirtualSize: humanSize(s.size),
+        })}\n`,
+      );
+    }
+    return 0;
+  }
+  const header = ['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
+  const body = rows.map((s) => {
+    const n = splitName(s.name);
+    return [n.repository, n.tag, ...(values.digests ? [s.image.descriptor.digest] : []), id(s), createdSince(s.image.config.created, now), humanSize(s.size)];
+  });
+  ctx.stdout.write(table([header, ...body]));
+  return 0;
+};

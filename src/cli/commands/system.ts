@@ -1,0 +1,60 @@
+/**
+ * `mybuild system check`: verifies every blob, ref and cache record of the store (see
+ * src/store/gc.ts `check`); prints one line per problem and exits 1, or a summary and 0.
+ * `mybuild system prune [-a]` is `mybuild prune`; `mybuild system df` shows disk usage.
+ */
+import { UsageError } from '../../errors.js';
+import { check } from '../../store/gc.js';
+import { ImageStore } from '../../store/image-store.js';
+import { humanSize, table } from '../../store/display.js';
+import type { CliContext, CommandMain } from '../context.js';
+import { parseCommandArgs } from './images.js';
+
+const USAGE = 'Usage: mybuild system check | df | prune [-a]';
+
+export const main: CommandMain = async (args: string[], ctx: CliContext) => {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
+    ctx.stdout.write(`${USAGE}\n\n  check   verify every blob, ref and build cache record\n  df      show disk usage\n  prune   remove unused blobs (same as "mybuild prune")\n`);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === 'prune') return (await import('./prune.js')).main(rest, ctx);
+  if (sub === 'check') {
+    const { positionals } = parseCommandArgs('system check', USAGE, { args: rest, options: {}, allowPositionals: true, strict: true });
+    if (positionals.length) throw new UsageError(`"mybuild system check" takes no arguments, got "${positionals.join(' ')}"`);
+    const store = await ImageStore.open(ctx.root);
+    const problems = await check(store);
+    for (const p of problems) ctx.stdout.write(`${p.kind}: ${p.message}\n`);
+    if (problems.length) {
+      ctx.stderr.write(`${problems.length} problem(s) found in ${ctx.root}\n`);
+      return 1;
+    }
+    ctx.stdout.write(`No problems found in ${ctx.root}\n`);
+    return 0;
+  }
+  if (sub === 'df') {
+    parseCommandArgs('system df', USAGE, { args: rest, options: {}, allowPositionals: false, strict: true });
+    const store = await ImageStore.open(ctx.root);
+    const { images } = await store.listImages();
+    const ids = new Set(images.map((i) => i.image.configDigest));
+    let total = 0;
+    const sizes = new Map<string, number>();
+    for await (const d of store.content.list()) {
+      const info = await store.content.info(d);
+      if (info) sizes.set(d, info.size);
+      total += info?.size ?? 0;
+    }
+    const records = await store.cache.list();
+    const cacheBytes = records.reduce((n, r) => n + (r.layer ? (sizes.get(r.layer.digest) ?? 0) : 0), 0);
+    ctx.stdout.write(
+      table([
+        ['TYPE', 'TOTAL', 'SIZE'],
+        ['Images', String(ids.size), humanSize(images.reduce((n, i) => n + i.size, 0))],
+        ['Build Cache', String(records.length), humanSize(cacheBytes)],
+        ['Blobs', String(sizes.size), humanSize(total)],
+      ]),
+    );
+    return 0;
+  }
+  throw new UsageError(`unknown command "system ${sub}"`, { hint: USAGE });
+};
