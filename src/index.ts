@@ -8,3 +8,4 @@ export { pull, push, RegistryClient, BlobSources, loadCredentials, storeCredenti
 export { buildPlan, parseCommand, parseFrom, expandCommand, ShellLex, StageEnv, type Plan, type PlanOptions, type Stage, type StageBase, type Command, type FromHeader, type MountSpec } from './plan/index.js';
 export { applyLayer, createSnapshotter, ensureLayerChain, chainId, diffSnapshot, RuncExecutor, cleanupStale, resolveUser, type Snapshotter, type Executor, type ExecSpec, type ExitStatus, type ResolvedUser } from './runtime/index.js';
 export { parseDockerfile, dump, dumpInstruction, toJSON, suggestInstruction, unknownInstructionError, type ParseOptions } from './parser/index.js';
+export { ImageStore, LocalContentStore, MemoryContentStore, CacheIndex, prune, check, type ContentStore, type BlobInfo, type ImageRef, type CacheRecord, type ResolvedImage, type PruneOptions, type PruneResult, type Problem } from './store/index.js';
