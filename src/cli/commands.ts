@@ -7,6 +7,7 @@ import type { CommandMain } from './context.js';
 type Loader = () => Promise<{ main: CommandMain }>;
 
 export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  build: { summary: 'Build an image from a Dockerfile', load: () => import('./commands/build.js') },
   parse: { summary: 'Parse a Dockerfile and print its AST or BuildKit dump', load: () => import('./commands/parse.js') },
   version: { summary: 'Show version information', load: () => import('./commands/version.js') },
   load: { summary: 'Load images from a docker save tar or an OCI layout (file, directory or stdin)', load: () => import('./commands/load.js') },

@@ -1,0 +1,329 @@
+/**
+ * `build(request)`: Dockerfile text to an image in the store, daemonless.
+ *
+ * parse (src/parser) → plan (src/plan: stages, args, target) → run the stages the target needs,
+ * independent ones concurrently, each instruction through its handler (./instructions) and the
+ * cache (./step.ts) → write config and manifest → tag, export (--output), push.
+ *
+ * Every failure is a BuildError; the store stays consistent (blobs and refs are only made
+ * visible whole, see src/store). Cancellation (the signal) stops running steps and kills their
+ * containers.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
+import { parseDockerfile } from '../parser/index.js';
+import { buildPlan, parseCommand, ShellLex, StageEnv, type Command, type Plan, type Stage } from '../plan/index.js';
+import { ImageStore } from '../store/image-store.js';
+import { StepHistory } from '../cache/history.js';
+import { emptyConfig, normalizeConfig, withContainerConfig } from '../image/config.js';
+import { writeImage } from '../image/manifest.js';
+import { parseReference } from '../image/reference.js';
+import { exportOciLayout } from '../image/formats/oci-layout.js';
+import { exportDockerArchive } from '../image/formats/docker-archive.js';
+import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
+import { pull } from '../registry/pull.js';
+import { push } from '../registry/push.js';
+import { parsePlatform, hostPlatform } from '../registry/platform.js';
+import { cacheKey } from '../cache/key.js';
+import type { BuildEvent, EventSink, StepInfo } from './events.js';
+import { BuildSession, type BuildRequest } from './session.js';
+import { runLayerStep } from './step.js';
+import { HANDLERS } from './instructions/index.js';
+import type { Handler, SourceFs, StepContext } from './instructions/handler.js';
+import type { StageState } from './state.js';
+
+export type { BuildRequest } from './session.js';
+
+export interface BuildResult {
+  /** The image ID: the config digest, as docker shows it. */
+  imageId: string;
+  manifestDescriptor: Descriptor;
+  config: ImageConfig;
+  tags: string[];
+  /** What --metadata-file writes. */
+  metadata: Record<string, unknown>;
+}
+
+export interface BuildRunOptions {
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Builds the Dockerfile of `req` (see the module comment). Throws BuildError. */
+export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promise<BuildResult> {
+  const started = Date.now();
+  const emit: EventSink = run.onEvent ?? (() => {});
+  const file = req.dockerfileName ?? 'Dockerfile';
+  const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
+  // Tags are checked before any work.
+  const tags = req.tags.map((t) => parseReference(t));
+  const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
+
+  const { ast, warnings } = parseDockerfile(text, { file });
+  for (const w of warnings) emit({ type: 'warning', message: w.message, rule: w.rule, file, range: w.range });
+  const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
+  for (const w of plan.warnings) emit({ type: 'warning', message: w });
+
+  const store = await ImageStore.open(req.root);
+  await mkdir(path.join(req.root, 'tmp'), { recursive: true });
+  const history = await StepHistory.open(req.root, store.content.paths.ingest);
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(run.signal?.reason);
+  run.signal?.addEventListener('abort', onAbort, { once: true });
+  const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history);
+
+  try {
+    const steps = numberSteps(plan);
+    emit({ type: 'build-start', steps: [...steps.values()].flat() });
+    const results = new Map<number, Promise<StageState>>();
+    const runStage = (i: number): Promise<StageState> => {
+      let p = results.get(i);
+      if (!p) {
+        p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform);
+        results.set(i, p);
+        p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
+      }
+      return p;
+    };
+    const all = plan.order.map(runStage);
+    await Promise.all(all);
+    const st = await runStage(plan.target);
+
+    let config = st.config;
+    if (Object.keys(req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...req.labels } });
+    const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
+    config = normalizeConfig({ ...config, ...(created ? { created } : {}) });
+    const written = await writeImage(store.content, config, st.layers.map((l) => l.descriptor), { format: req.format });
+    const imageId = written.configDescriptor.digest;
+
+    for (const t of tags) await store.setRef(t.toString(), written.manifestDescriptor);
+    await exportOutputs(b, req, written.manifestDescriptor, st, tags.map((t) => t.toString()));
+    const pushed: Record<string, string> = {};
+    if (req.push) {
+      if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
+      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor)).digest;
+    }
+    const cacheHits = b.stepResults.filter((s) => s.cached).length;
+    const size = st.layers.reduce((n, l) => n + l.descriptor.size, 0);
+    emit({ type: 'result', imageId, manifestDigest: written.manifestDescriptor.digest, tags: tags.map((t) => t.familiar()), size, steps: b.stepResults.length, cacheHits, durationMs: Date.now() - started });
+    return {
+      imageId,
+      manifestDescriptor: written.manifestDescriptor,
+      config: written.config,
+      tags: tags.map((t) => t.toString()),
+      metadata: {
+        'containerimage.digest': written.manifestDescriptor.digest,
+        'containerimage.config.digest': imageId,
+        'containerimage.descriptor': written.manifestDescriptor,
+        'image.name': tags.map((t) => t.toString()).join(','),
+        ...(req.push ? { pushed } : {}),
+        'mybuild.steps': b.stepResults,
+        'mybuild.cache': { hits: cacheHits, misses: b.stepResults.filter((s) => !s.cached).length },
+        'mybuild.durationMs': Date.now() - started,
+      },
+    };
+  } finally {
+    run.signal?.removeEventListener('abort', onAbort);
+    await b.finish().catch(() => undefined);
+  }
+}
+
+async function readDockerfile(p: string): Promise<string> {
+  try {
+    return await readFile(p, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new UsageError(`cannot read the Dockerfile: ${p} does not exist`, { hint: 'give its path with -f' });
+    if (e.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${p} is a directory`);
+    throw err;
+  }
+}
+
+/** Step numbers as BuildKit prints them (`#N`), FROM included, per stage in build order. */
+function numberSteps(plan: Plan): Map<number, StepInfo[]> {
+  const out = new Map<number, StepInfo[]>();
+  let n = 1;
+  for (const i of plan.order) {
+    const s = plan.stages[i];
+    const name = s.name ?? `stage-${i}`;
+    const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
+    out.set(
+      i,
+      nodes.map((node, k) => ({ step: n++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range })),
+    );
+  }
+  return out;
+}
+
+/** Resolves an image from the store, pulling it when missing (or always with --pull). */
+async function resolveImage(b: BuildSession, ref: string, platform: Platform, range: import('../parser/ast.js').Range) {
+  const source = b.source(range);
+  let parsed;
+  try {
+    parsed = parseReference(ref);
+  } catch (err) {
+    throw new PlanError((err as Error).message, { source, cause: err });
+  }
+  if (!b.req.pull) {
+    try {
+      return await b.store.resolve(parsed.toString(), platform);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+  try {
+    await pull(parsed, b.store.content, b.store, { platform, sources: undefined });
+  } catch (err) {
+    if (err instanceof BuildError && err.code === 'REGISTRY') {
+      throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
+    }
+    throw err;
+  }
+  return b.store.resolve(parsed.toString(), platform);
+}
+
+function stageRunner(
+  b: BuildSession,
+  plan: Plan,
+  index: number,
+  steps: StepInfo[],
+  runStage: (i: number) => Promise<StageState>,
+  platform: Platform,
+): Promise<StageState> {
+  return (async () => {
+    const stage = plan.stages[index];
+    const fromInfo = steps[0];
+    const t0 = Date.now();
+    b.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
+    let st: StageState;
+    try {
+      st = await baseState(b, plan, stage, runStage, platform);
+    } catch (err) {
+      b.emit({ type: 'step-error', step: fromInfo.step, message: (err as Error).message });
+      throw err;
+    }
+    b.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
+
+    const from = async (name: string): Promise<SourceFs> => {
+      const lower = name.toLowerCase();
+      const byName = plan.stages.find((s) => s.name === lower);
+      const idx = byName ? byName.index : /^\d+$/.test(name) ? Number(name) : -1;
+      if (idx >= 0 && idx < plan.stages.length) {
+        const s = await runStage(idx);
+        return { fsKey: s.fsKey, layers: s.layers, config: s.config };
+      }
+      const img = await resolveImage(b, name, platform, stage.fromNode.range);
+      return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
+    };
+
+    // ONBUILD triggers of the base image run first (and are not inherited further).
+    const triggers = st.config.config?.OnBuild ?? [];
+    if (triggers.length) st.config = withContainerConfig(st.config, { OnBuild: undefined });
+    const commands: { cmd: Command; info: StepInfo }[] = [];
+    for (const t of triggers) {
+      const parsed = parseDockerfile(t, { file: `${b.file} (ONBUILD of ${stage.from.image})` });
+      for (const node of parsed.ast.instructions) {
+        commands.push({ cmd: parseCommand(node, { ast: parsed.ast, text: t }), info: { ...fromInfo, instruction: `ONBUILD ${node.original}` } });
+      }
+    }
+    stage.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
+
+    for (const { cmd, info } of commands) {
+      b.throwIfAborted();
+      const s0 = Date.now();
+      b.emit({ type: 'step-start', step: info.step, info });
+      try {
+        const handler = HANDLERS[cmd.kind] as Handler<Command>;
+        const ctx: StepContext<Command> = { b, st, cmd, info, from };
+        const layerStep = await handler.apply(ctx);
+        let cached = false;
+        if (layerStep) {
+          cached = await runLayerStep(b, st, { step: info.step, identity: `${b.file}:${stage.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
+        }
+        const durationMs = Date.now() - s0;
+        b.stepResults.push({ step: info.step, cached: !!layerStep && cached, durationMs });
+        b.emit({ type: 'step-end', step: info.step, cached: !!layerStep && cached, durationMs });
+      } catch (err) {
+        b.emit({ type: 'step-error', step: info.step, message: err instanceof BuildError ? err.message : String(err) });
+        throw err;
+      }
+    }
+    return st;
+  })();
+}
+
+async function baseState(b: BuildSession, plan: Plan, stage: Stage, runStage: (i: number) => Promise<StageState>, platform: Platform): Promise<StageState> {
+  const name = stage.name ?? `stage-${stage.index}`;
+  let config: ImageConfig;
+  let layers: StageState['layers'] = [];
+  let fsKey: string;
+  let created: string | undefined;
+  const time = b.sourceDateEpoch !== undefined ? { sourceDateEpoch: b.sourceDateEpoch } : {};
+  if (stage.base.kind === 'scratch') {
+    config = emptyConfig(platform, time);
+    fsKey = cacheKey(['base=scratch', `platform=${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`]).digest;
+  } else if (stage.base.kind === 'stage') {
+    const s = await runStage(stage.base.index);
+    config = s.config;
+    layers = [...s.layers];
+    fsKey = s.fsKey;
+    created = s.created;
+  } else {
+    const img = await resolveImage(b, stage.base.ref, platform, stage.fromNode.range);
+    config = img.config;
+    layers = img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] }));
+    fsKey = img.manifestDescriptor.digest;
+    created = img.config.created;
+  }
+  // BuildKit gives every image a PATH.
+  const env = config.config?.Env ?? [];
+  if (!env.some((e) => e.startsWith('PATH='))) config = withContainerConfig(config, { Env: [...env, DEFAULT_PATH] });
+  const stageEnv = new StageEnv({ lex: b.lex, globalArgs: plan.globalArgs, buildArgs: b.req.buildArgs, imageEnv: config.config?.Env ?? [], file: b.file, text: b.text });
+  return { name, index: stage.index, config, layers, fsKey, env: stageEnv, created };
+}
+
+/** --output: OCI layout dir/tar, docker archive, the root filesystem as a directory or tar. */
+async function exportOutputs(b: BuildSession, req: BuildRequest, manifest: Descriptor, st: StageState, names: string[]): Promise<void> {
+  for (const out of req.outputs) {
+    switch (out.type) {
+      case 'image':
+        break;
+      case 'oci':
+        await exportOciLayout(b.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
+        break;
+      case 'docker':
+        await exportDockerArchive(b.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
+        break;
+      case 'local':
+      case 'tar': {
+        const rootfs = await b.rootfs();
+        await rootfs.withView(st.layers, async (dir) => {
+          if (out.type === 'local') {
+            await mkdir(out.dest, { recursive: true });
+            await runTool('cp', ['-a', '--', `${dir}/.`, out.dest]);
+          } else {
+            await runTool('tar', ['--sort=name', '--numeric-owner', '-C', dir, '-cf', out.dest, '.']);
+          }
+        });
+        break;
+      }
+    }
+  }
+}
+
+function runTool(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new BuildError('IO', `${cmd} failed: ${err.trim()}`))));
+  });
+}
+
+export type { BuildEvent };

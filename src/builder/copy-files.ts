@@ -1,0 +1,159 @@
+/**
+ * The work shared by COPY and ADD: find the sources (build context, an earlier stage or an
+ * image), key them by content, and on a miss write the layer of copied files with their parent
+ * directories. Docker's destination rules come from src/context/sources.ts (copyPlan).
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { BuildContext } from '../context/context.js';
+import { hashSources } from '../context/hash.js';
+import { copyPlan, matchSources, type SourceMatch } from '../context/sources.js';
+import { PlanError } from '../errors.js';
+import type { LayerEntry } from '../image/layer-entry.js';
+import { writeLayer, type LayerResult } from '../image/layer-writer.js';
+import type { HeredocFile } from '../plan/index.js';
+import type { Range } from '../parser/ast.js';
+import { resolveUser } from '../runtime/user.js';
+import { entryFromDisk, isDirIn, parentEntries, parseChmod, type Owner } from './fs-entries.js';
+import type { LayerStep, SourceFs, StepContext } from './instructions/handler.js';
+import { workdir } from './state.js';
+import type { Command } from '../plan/index.js';
+
+export interface CopySpec {
+  kind: 'COPY' | 'ADD';
+  paths: string[];
+  contents: HeredocFile[];
+  dest: string;
+  from?: string;
+  chown?: string;
+  chmod?: string;
+  parents: boolean;
+  exclude: string[];
+  /** Words for the history line (flags and arguments as expanded). */
+  words: string[];
+  range: Range;
+  /**
+   * ADD: turns a matched local file into entries itself (archive extraction); returns null to
+   * copy the file as is.
+   */
+  transform?: (hostPath: string, dest: string, owner: Owner | undefined) => Promise<LayerEntry[] | null>;
+  /** Extra key parts (ADD's unpack mode). */
+  extraParts?: string[];
+}
+
+/** Per-file key parts are listed up to this many files (beyond, only the digest over all). */
+const MAX_FILE_PARTS = 5000;
+
+/** Expands `$VAR`/`${VAR…}` in a heredoc body, keeping its quotes and backslashes (BuildKit's raw mode). */
+export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: string): string {
+  const vars = ctx.st.env.vars;
+  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.b.lex.processWord(m, vars));
+}
+
+export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: CopySpec): Promise<LayerStep> {
+  const { b, st } = ctx;
+  const source = b.source(spec.range);
+  let mode: number | undefined;
+  if (spec.chmod !== undefined) {
+    const m = parseChmod(spec.chmod);
+    if (m === null) throw new PlanError(`invalid chmod parameter: ${JSON.stringify(spec.chmod)}: expected an octal mode such as 0644`, { source });
+    mode = m;
+  }
+  const wd = workdir(st);
+  const parts = [`cmd=${spec.kind} ${JSON.stringify([...spec.paths, spec.dest])}`, `workdir=${wd}`];
+  if (spec.chown !== undefined) parts.push(`chown=${spec.chown}`);
+  if (mode !== undefined) parts.push(`chmod=${mode.toString(8)}`);
+  if (spec.parents) parts.push('parents=true');
+  if (spec.exclude.length) parts.push(`exclude=${JSON.stringify(spec.exclude)}`);
+  parts.push(...(spec.extraParts ?? []));
+  const contents = spec.contents.map((c) => ({ name: c.name, data: c.expand ? expandHeredoc(ctx, c.data) : c.data }));
+  for (const c of contents) parts.push(`content:${c.name}=sha256:${createHash('sha256').update(c.data).digest('hex')}`);
+
+  let srcFs: SourceFs | undefined;
+  let contextMatches: SourceMatch[] | undefined;
+  if (spec.paths.length) {
+    if (spec.from !== undefined) {
+      srcFs = await ctx.from(spec.from);
+      parts.push(`from=${srcFs.fsKey}`);
+    } else {
+      const bc = await b.context();
+      contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, source });
+      const hash = await hashSources(bc, contextMatches, { statCache: await b.statCache() });
+      parts.push(`sources=${hash.digest}`);
+      if (hash.files.length <= MAX_FILE_PARTS) for (const f of hash.files) parts.push(`file:${f.path}=${f.digest}`);
+    }
+  }
+
+  const produce = async (): Promise<LayerResult | null> => {
+    const rootfs = await b.rootfs();
+    return rootfs.withView(st.layers, async (base) => {
+      const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
+      const build = async (srcRoot: BuildContext | null, matches: SourceMatch[]): Promise<LayerResult | null> => {
+        const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+        const entries: LayerEntry[] = [];
+        const now = Date.now();
+        if (matches.length && srcRoot) {
+          const planSources = await Promise.all(
+            matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
+          );
+          const resolvedOf = new Map(matches.map((m) => [m.path, m.resolved]));
+          const destIsDir = await isDirIn(base, absDest);
+          const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
+          for (const t of targets) {
+            const top = resolvedOf.get(t.src);
+            const host = srcRoot.abs(top ?? t.src);
+            if (spec.transform && t.type === 'file') {
+              const extracted = await spec.transform(host, t.dest, owner);
+              if (extracted) {
+                entries.push(...extracted);
+                continue;
+              }
+            }
+            const e = await entryFromDisk(host, t.dest, {
+              ...(owner ? { owner } : srcFs ? {} : { owner: { uid: 0, gid: 0 } }),
+              ...(mode !== undefined ? { mode } : {}),
+              followSymlink: top !== undefined,
+            });
+            if (e && e.path !== '') entries.push(e);
+          }
+        }
+        if (contents.length) {
+          const destIsDir = spec.dest.endsWith('/') || contents.length > 1 || (await isDirIn(base, absDest));
+          for (const c of contents) {
+            const p = destIsDir ? path.posix.join(absDest, c.name) : absDest;
+            const data = Buffer.from(c.data);
+            entries.push({
+              path: p.replace(/^\/+/, ''),
+              type: 'file',
+              mode: mode ?? 0o664,
+              uid: owner?.uid ?? 0,
+              gid: owner?.gid ?? 0,
+              size: data.length,
+              mtimeMs: 0,
+              open: async () => (await import('node:stream')).Readable.from([data]),
+            });
+          }
+        }
+        const parents = await parentEntries(entries, base, owner ?? { uid: 0, gid: 0 }, now);
+        return writeLayer([...parents, ...entries], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+      };
+      if (!spec.paths.length) return build(null, []);
+      if (contextMatches) return build(await b.context(), contextMatches);
+      return rootfs.withView(srcFs!.layers, async (srcDir) => {
+        const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
+        const matches = await matchSources(srcCtx, spec.paths, { excludes: spec.exclude, source });
+        return build(srcCtx, matches);
+      });
+    });
+  };
+  return { parts, createdBy: `${spec.kind} ${spec.words.join(' ')} # buildkit`, produce };
+}
+
+async function resolveChown(base: string, spec: string, source: ReturnType<StepContext<Command>['b']['source']>): Promise<Owner> {
+  try {
+    const u = await resolveUser(base, spec);
+    return { uid: u.uid, gid: u.gid };
+  } catch (err) {
+    throw new PlanError(`invalid --chown=${spec}: ${(err as Error).message}`, { source, cause: err, hint: 'the user and group must exist in the image\'s /etc/passwd and /etc/group, or be numeric' });
+  }
+}

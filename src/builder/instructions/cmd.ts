@@ -1,0 +1,13 @@
+import type { CmdCommand } from '../../plan/index.js';
+import { shell } from '../state.js';
+import { goQuoteList, type Handler } from './handler.js';
+import { commitMetadata } from './metadata.js';
+
+/** CMD: shell form is wrapped in the SHELL; marks CMD as set in this stage (see ENTRYPOINT). */
+export const cmdHandler: Handler<CmdCommand> = {
+  async apply({ b, st, cmd }) {
+    const args = cmd.prependShell ? [...shell(st), ...cmd.args] : [...cmd.args];
+    st.cmdSet = true;
+    commitMetadata(b, st, { Cmd: args }, `CMD ${goQuoteList(args)}`);
+  },
+};

@@ -1,0 +1,30 @@
+import type { ExposeCommand } from '../../plan/index.js';
+import type { Handler } from './handler.js';
+import { commitMetadata } from './metadata.js';
+
+/** `80` → `80/tcp`; `8000-8002/udp` → each port of the range (Docker's nat.ParsePortSpecs). */
+export function exposedPorts(spec: string): string[] {
+  const [ports, proto = 'tcp'] = spec.split('/');
+  const p = proto.toLowerCase();
+  const dash = ports.indexOf('-');
+  if (dash < 0) return [`${Number(ports)}/${p}`];
+  const start = Number(ports.slice(0, dash));
+  const end = Number(ports.slice(dash + 1));
+  const out: string[] = [];
+  for (let i = start; i <= end; i++) out.push(`${i}/${p}`);
+  return out;
+}
+
+/** EXPOSE: add ports to ExposedPorts. */
+export const exposeHandler: Handler<ExposeCommand> = {
+  async apply({ b, st, cmd }) {
+    const { ports } = st.env.expand(cmd).cmd;
+    const merged: Record<string, Record<string, never>> = { ...(st.config.config?.ExposedPorts ?? {}) };
+    const added: string[] = [];
+    for (const spec of ports) for (const p of exposedPorts(spec)) {
+      merged[p] = {};
+      added.push(p);
+    }
+    commitMetadata(b, st, { ExposedPorts: merged }, `EXPOSE map[${[...new Set(added)].sort().map((p) => `${p}:{}`).join(' ')}]`);
+  },
+};

@@ -1,0 +1,11 @@
+import type { OnbuildCommand } from '../../plan/index.js';
+import type { Handler } from './handler.js';
+import { commitMetadata } from './metadata.js';
+
+/** ONBUILD: stored in the config; run when a later build uses this image as its base. */
+export const onbuildHandler: Handler<OnbuildCommand> = {
+  async apply({ b, st, cmd }) {
+    const list = [...(st.config.config?.OnBuild ?? []), cmd.expression];
+    commitMetadata(b, st, { OnBuild: list }, `ONBUILD ${cmd.expression}`);
+  },
+};

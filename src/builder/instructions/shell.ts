@@ -1,0 +1,9 @@
+import type { ShellCommand } from '../../plan/index.js';
+import type { Handler } from './handler.js';
+import { commitMetadata } from './metadata.js';
+
+export const shellHandler: Handler<ShellCommand> = {
+  async apply({ b, st, cmd }) {
+    commitMetadata(b, st, { Shell: [...cmd.shell] }, `SHELL [${cmd.shell.join(' ')}]`);
+  },
+};

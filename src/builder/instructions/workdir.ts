@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { withContainerConfig } from '../../image/config.js';
+import { writeLayer } from '../../image/layer-writer.js';
+import type { WorkdirCommand } from '../../plan/index.js';
+import { resolveUser } from '../../runtime/user.js';
+import { isDirIn, parentEntries } from '../fs-entries.js';
+import { workdir } from '../state.js';
+import type { Handler } from './handler.js';
+
+/**
+ * WORKDIR: sets WorkingDir (relative paths join the current one) and, as BuildKit does, creates
+ * the directory when it is missing, owned by the current USER: a layer with the new directories.
+ */
+export const workdirHandler: Handler<WorkdirCommand> = {
+  async apply({ b, st, cmd }) {
+    const p = st.env.expand(cmd).cmd.path;
+    const abs = path.posix.resolve(workdir(st), p);
+    st.config = withContainerConfig(st.config, { WorkingDir: abs });
+    const user = st.config.config?.User || 'root';
+    const layers = st.layers;
+    return {
+      parts: [`cmd=WORKDIR ${abs}`, `user=${user}`],
+      createdBy: `WORKDIR ${abs}`,
+      produce: async () => {
+        if (abs === '/') return null;
+        const rootfs = await b.rootfs();
+        return rootfs.withView(layers, async (base) => {
+          if (await isDirIn(base, abs)) return null;
+          const u = await resolveUser(base, user);
+          const owner = { uid: u.uid, gid: u.gid };
+          const dir = { path: abs.slice(1), type: 'directory' as const, mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs: Date.now() };
+          const parents = await parentEntries([dir], base, owner, dir.mtimeMs);
+          return writeLayer([...parents, dir], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+        });
+      },
+    };
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * A BuildSession holds what every step of one build shares: options, the store, the cache, the
+ * build context, the lexer, lazily created runtime parts, and the event sink.
+ */
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { BuildOptions } from './options.js';
+import type { EventSink, StepInfo } from './events.js';
+import type { ImageStore } from '../store/image-store.js';
+import type { ShellLex } from '../plan/index.js';
+import { BuildContext } from '../context/context.js';
+import { StatCache } from '../context/hash.js';
+import { createSnapshotter } from '../runtime/snapshotter.js';
+import { RootfsManager } from './rootfs.js';
+import type { StepHistory } from '../cache/history.js';
+import type { SourceLocation } from '../errors.js';
+import type { Range } from '../parser/ast.js';
+
+export interface BuildRequest extends BuildOptions {
+  /** Store root. */
+  root: string;
+}
+
+export class BuildSession {
+  private contextP?: Promise<BuildContext>;
+  private statCacheP?: Promise<StatCache>;
+  private rootfsP?: Promise<RootfsManager>;
+  /** Steps whose cache was hit / missed, for the summary and metadata. */
+  readonly stepResults: { step: number; cached: boolean; durationMs: number; key?: string }[] = [];
+
+  constructor(
+    readonly req: BuildRequest,
+    readonly store: ImageStore,
+    readonly lex: ShellLex,
+    readonly file: string,
+    readonly text: string,
+    readonly emit: EventSink,
+    readonly signal: AbortSignal,
+    readonly history: StepHistory,
+  ) {}
+
+  /** The build context (opened on first use). */
+  context(): Promise<BuildContext> {
+    this.contextP ??= BuildContext.open(this.req.contextDir, { dockerfilePath: this.req.dockerfilePath });
+    return this.contextP;
+  }
+
+  /** The persistent stat cache of this context (see src/context/hash.ts). */
+  statCache(): Promise<StatCache> {
+    this.statCacheP ??= this.context().then((ctx) => StatCache.open(path.join(this.req.root, 'context-cache'), ctx.root));
+    return this.statCacheP;
+  }
+
+  /** Snapshots and views (created on first use: metadata-only builds never need them). */
+  rootfs(): Promise<RootfsManager> {
+    this.rootfsP ??= (async () => {
+      const tmp = path.join(this.req.root, 'tmp');
+      await mkdir(tmp, { recursive: true });
+      const sn = await createSnapshotter(path.join(this.req.root, 'snapshots'));
+      await sn.cleanup();
+      return new RootfsManager(sn, this.store.content, tmp);
+    })();
+    return this.rootfsP;
+  }
+
+  /** Saves what must persist after the build (the stat cache). */
+  async finish(): Promise<void> {
+    if (this.statCacheP) await (await this.statCacheP).save();
+  }
+
+  /** A SourceLocation for errors about `range`. */
+  source(range: Range): SourceLocation {
+    return { file: this.file, range, text: this.text };
+  }
+
+  /** Time options for configs and history: SOURCE_DATE_EPOCH when set. */
+  get sourceDateEpoch(): number | undefined {
+    return this.req.sourceDateEpoch;
+  }
+
+  throwIfAborted(): void {
+    if (this.signal.aborted) throw this.signal.reason instanceof Error ? this.signal.reason : new Error('canceled');
+  }
+}
+
+export type { StepInfo };

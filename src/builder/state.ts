@@ -1,0 +1,39 @@
+/**
+ * The state of one stage while it builds: the image config so far, its layers, and the cache
+ * identity of its filesystem (`fsKey`). Steps replace fields; nothing here does I/O.
+ */
+import type { Descriptor, Digest, ImageConfig } from '../image/types.js';
+import type { StageEnv } from '../plan/index.js';
+
+export interface LayerRef {
+  descriptor: Descriptor;
+  diffId: Digest;
+}
+
+export interface StageState {
+  /** Display name: the stage's `AS` name or `stage-N`. */
+  name: string;
+  index: number;
+  config: ImageConfig;
+  layers: LayerRef[];
+  /**
+   * Cache identity of the filesystem: `scratch`/the base image's manifest digest to start with,
+   * then each filesystem step's cache key. Steps that only change the config keep it.
+   */
+  fsKey: string;
+  env: StageEnv;
+  /** CMD was set in this stage (ENTRYPOINT then keeps it). */
+  cmdSet?: boolean;
+  /** Newest creation time among the cache records used (history time without SOURCE_DATE_EPOCH). */
+  created?: string;
+}
+
+/** The stage's working directory (default `/`). */
+export function workdir(st: StageState): string {
+  return st.config.config?.WorkingDir || '/';
+}
+
+/** The shell for shell-form commands (SHELL, default `/bin/sh -c`). */
+export function shell(st: StageState): string[] {
+  return st.config.config?.Shell?.length ? st.config.config.Shell : ['/bin/sh', '-c'];
+}

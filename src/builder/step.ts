@@ -1,0 +1,84 @@
+/**
+ * Running one filesystem step through the cache: compute the key from the parent's filesystem
+ * key and the step's readable parts, reuse a stored result on a hit, otherwise produce the layer
+ * and record it. Metadata-only steps (ENV, LABEL, …) never come here: they only change the
+ * config, and their effect on later steps is in those steps' own parts.
+ */
+import { cacheKey, describeChanges, diffParts, type CacheKey } from '../cache/key.js';
+import { appendHistory, appendLayer } from '../image/config.js';
+import type { LayerResult } from '../image/layer-writer.js';
+import type { CacheRecord } from '../store/cache-index.js';
+import type { BuildSession } from './session.js';
+import type { StageState } from './state.js';
+
+export interface LayerStepOptions {
+  step: number;
+  /** The step's own key parts (the parent filesystem key is added first). */
+  parts: string[];
+  /** History `created_by`. */
+  createdBy: string;
+  /** Makes the layer; null when the step changed nothing (an empty-layer history entry). */
+  produce: () => Promise<LayerResult | null>;
+  /** A stable name for this step across builds, to explain misses (`Dockerfile:stage:index`). */
+  identity: string;
+}
+
+/** Runs a filesystem step (see the module comment); returns whether it was a cache hit. */
+export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStepOptions): Promise<boolean> {
+  const key = cacheKey([`parent=${st.fsKey}`, ...o.parts]);
+  let record: CacheRecord | null = null;
+  let hit = false;
+  if (!b.req.noCache) {
+    record = await b.store.cache.get(key.digest);
+    if (record && record.layer && !(await b.store.content.info(record.layer.digest))) record = null;
+    hit = record !== null;
+  }
+  if (hit) {
+    b.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source: 'local' });
+  } else {
+    b.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: b.req.noCache ? '--no-cache' : await explainMiss(b, o.identity, key) });
+    b.throwIfAborted();
+    const layer = await o.produce();
+    record = await b.store.cache.put(key.digest, {
+      parts: key.parts,
+      ...(layer ? { layer: { digest: layer.descriptor.digest, diffId: layer.diffId, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType } } : {}),
+      extra: { createdBy: o.createdBy },
+    });
+  }
+  await rememberIdentity(b, o.identity, key);
+  const rec = record!;
+  const time = b.sourceDateEpoch !== undefined ? { sourceDateEpoch: b.sourceDateEpoch } : { created: rec.createdAt };
+  if (rec.layer) {
+    const descriptor = { mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size };
+    st.config = appendLayer(st.config, { diffId: rec.layer.diffId }, { created_by: o.createdBy }, time);
+    st.layers = [...st.layers, { descriptor, diffId: rec.layer.diffId }];
+  } else {
+    st.config = appendHistory(st.config, { created_by: o.createdBy }, time);
+  }
+  if (b.sourceDateEpoch === undefined && rec.createdAt && (!st.created || rec.createdAt > st.created)) st.created = rec.createdAt;
+  st.fsKey = key.digest;
+  return hit;
+}
+
+/**
+ * Why a step missed: diff its parts against the last key this step identity had. The identity
+ * file lives in the cache dir (`<root>/cache/last/<sha(identity)>`), so the explanation survives
+ * across processes.
+ */
+async function explainMiss(b: BuildSession, identity: string, key: CacheKey): Promise<string> {
+  const last = await b.history.get(identity);
+  if (!last) return 'no previous build of this step';
+  const prev = await b.store.cache.get(last);
+  if (!prev) return 'the previous result was pruned';
+  const changes = diffParts(prev.parts, key.parts);
+  if (changes.length === 0) return 'the previous result was pruned';
+  if (changes.some((c) => c.name === 'parent')) {
+    const others = changes.filter((c) => c.name !== 'parent');
+    return others.length ? `${describeChanges(others)}; its parent changed` : 'its parent changed';
+  }
+  return describeChanges(changes);
+}
+
+async function rememberIdentity(b: BuildSession, identity: string, key: CacheKey): Promise<void> {
+  await b.history.set(identity, key.digest);
+}

@@ -1,0 +1,41 @@
+/**
+ * The last cache key each step identity had (`Dockerfile:stage:index` → key digest), so a miss
+ * can be explained by diffing the new key's parts with the previous ones. One small file per
+ * identity under `<root>/cache-last/`, written atomically; losing one only loses an explanation.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../store/fs-util.js';
+
+export class StepHistory {
+  private constructor(
+    private readonly dir: string,
+    private readonly tmpDir: string,
+  ) {}
+
+  /** Opens (creating) `<root>/cache-last`; `tmpDir` must be on the same filesystem. */
+  static async open(root: string, tmpDir: string): Promise<StepHistory> {
+    const dir = path.join(root, 'cache-last');
+    await mkdir(dir, { recursive: true });
+    return new StepHistory(dir, tmpDir);
+  }
+
+  private file(identity: string): string {
+    return path.join(this.dir, createHash('sha256').update(identity).digest('hex'));
+  }
+
+  /** The last key recorded for `identity`, or undefined. */
+  async get(identity: string): Promise<string | undefined> {
+    try {
+      return (await readFile(this.file(identity), 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records `key` as the latest for `identity`. */
+  async set(identity: string, key: string): Promise<void> {
+    await writeFileAtomic(this.file(identity), key, this.tmpDir);
+  }
+}
