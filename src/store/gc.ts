@@ -8,8 +8,8 @@
  * a concurrent build wrote but has not referenced yet are unprotected unless they are younger
  * than `gracePeriodMs`; builders that run alongside prune should pass a grace period.
  *
- * `check` reads everything back: every blob's digest and size, every ref's blobs, every cache
- * record's layer. It also removes stale ingest files (they are invisible, not problems).
+ * `check` reads everything back: every blob's digest and size, every ref's blobs (an index may
+ * lack some platforms' manifests, not all), every cache record's layer. It also removes stale ingest files (they are invisible, not problems).
  */
 import fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -50,6 +50,8 @@ export interface Problem {
   /** The blob digest, ref name, cache key or file concerned. */
   subject: string;
   message: string;
+  /** True when the problem is absent content (a blob that should be stored is not). */
+  missing?: boolean;
 }
 
 /** Every digest-looking string anywhere in `v` (cache records may name blobs in `extra`). */
@@ -165,7 +167,7 @@ async function checkTree(content: ContentStore, ref: string, desc: Descriptor, s
   }
   const info = await content.info(desc.digest);
   if (!info) {
-    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: blob ${desc.digest} (${desc.mediaType}) is missing${where}` });
+    problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: blob ${desc.digest} (${desc.mediaType}) is missing${where}`, missing: true });
     return;
   }
   if (info.size !== desc.size) {
@@ -181,7 +183,16 @@ async function checkTree(content: ContentStore, ref: string, desc: Descriptor, s
     return;
   }
   if (isIndexType(desc.mediaType)) {
-    for (const c of json.manifests ?? []) await checkTree(content, ref, c, seen, problems, desc.digest);
+    // A multi-platform image may be stored partially (only the platforms that were pulled or
+    // loaded): a missing child is fine, a present one must be complete.
+    const children = json.manifests ?? [];
+    let present = 0;
+    for (const c of children) {
+      if (isDigest(c.digest) && !(await content.info(c.digest))) continue;
+      present++;
+      await checkTree(content, ref, c, seen, problems, desc.digest);
+    }
+    if (children.length > 0 && present === 0) problems.push({ kind: 'ref', subject: ref, message: `ref ${ref}: none of the ${children.length} manifests of index ${desc.digest} is stored`, missing: true });
     return;
   }
   if (!json.config || !Array.isArray(json.layers)) {

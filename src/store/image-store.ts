@@ -152,7 +152,7 @@ export class ImageStore {
       // Under the lock that prune holds while sweeping: the image is complete now and stays so.
       const problems = await checkImageTree(this.content, name, desc);
       if (problems.length) {
-        const missing = problems.some((p) => p.message.includes('is missing'));
+        const missing = problems.some((p) => p.missing);
         const msg = `cannot tag ${name}: ${problems[0].message.replace(`ref ${name}: `, '')}`;
         throw missing ? new NotFoundError(msg) : new BuildError('INVALID_ARGUMENT', msg);
       }

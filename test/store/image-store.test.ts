@@ -242,3 +242,17 @@ describe('ImageStore refs', () => {
   });
 });
 
+
+describe('ImageStore partial indexes', () => {
+  it('tags an index with only some platforms stored, but not one with none', async () => {
+    const store = await newStore();
+    const host = await writeTestImage(store.content, 30, 100);
+    const absent = { mediaType: MediaTypes.OCI_MANIFEST, digest: sha256('not stored'), size: 10, platform: { os: 'linux', architecture: 'riscv64' } };
+    const partial = await store.content.writeBytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: [absent, { ...host.descriptor, platform: hostPlatform() }] }));
+    await store.setRef('partial:1', { mediaType: MediaTypes.OCI_INDEX, digest: partial.digest, size: partial.size });
+    assert.deepEqual(await check(store), []);
+    assert.equal((await store.resolve('partial:1')).configDigest, host.config.digest);
+    const none = await store.content.writeBytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: [absent] }));
+    await assert.rejects(store.setRef('none:1', { mediaType: MediaTypes.OCI_INDEX, digest: none.digest, size: none.size }), (e: unknown) => e instanceof NotFoundError && /none of the 1 manifests/.test(e.message));
+  });
+});
