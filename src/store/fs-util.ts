@@ -115,6 +115,9 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
+/** A lock held longer than this is stale whatever its pid (see withLock). */
+export const LOCK_MAX_AGE_MS = 10 * 60 * 1000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface LockContent {
@@ -137,7 +140,7 @@ async function readLock(file: string): Promise<LockContent | null | 'missing'> {
  * Runs `fn` while holding the exclusive lock file `lockFile` (shared by all processes using the
  * store). The lock appears atomically with its content (temp file `link`ed into place, which
  * fails if the lock exists) and holds `{ pid, token }`. Waiters retry with backoff (2 ms → 50 ms).
- * A lock whose pid is dead is stale: it is renamed aside, re-checked and removed (a lock taken
+ * A lock whose pid is dead (or that is older than LOCK_MAX_AGE_MS) is stale: it is renamed aside, re-checked and removed (a lock taken
  * over in between is put back with `link`). Released in `finally`, only if it is still ours.
  *
  * Not reentrant. Throws BuildError IO after `timeoutMs`; errors of `fn` pass through.
@@ -165,7 +168,9 @@ export async function withLock<T>(lockFile: string, tmpDir: string, fn: () => Pr
     if (acquired) break;
 
     const holder = await readLock(lockFile);
-    if (holder !== 'missing' && (holder === null ? await olderThan(lockFile, 10_000) : !pidAlive(holder.pid))) {
+    // Stale: unreadable for 10 s, its pid is dead, or held far longer than any store operation
+    // takes (the pid was reused by an unrelated process).
+    if (holder !== 'missing' && (holder === null ? await olderThan(lockFile, 10_000) : !pidAlive(holder.pid) || (await olderThan(lockFile, LOCK_MAX_AGE_MS)))) {
       await breakStaleLock(lockFile, tmpDir, holder);
       continue;
     }

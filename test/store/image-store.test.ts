@@ -256,3 +256,15 @@ describe('ImageStore partial indexes', () => {
     await assert.rejects(store.setRef('none:1', { mediaType: MediaTypes.OCI_INDEX, digest: none.digest, size: none.size }), (e: unknown) => e instanceof NotFoundError && /none of the 1 manifests/.test(e.message));
   });
 });
+
+describe('ImageStore lock age', () => {
+  it('breaks a lock held far too long even if its pid is alive (pid reuse)', async () => {
+    const store = await newStore();
+    await fs.writeFile(store.lockPath, JSON.stringify({ pid: process.ppid, token: 'ancient' }));
+    const old = new Date(Date.now() - 3_600_000);
+    await fs.utimes(store.lockPath, old, old);
+    const desc = await writeImage(store.content, 40, 10);
+    await store.setRef('after-old-lock', desc);
+    assert.deepEqual(await store.getRef('after-old-lock'), desc);
+  });
+});
