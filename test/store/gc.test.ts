@@ -161,3 +161,26 @@ describe('a full disk', () => {
     }
   });
 });
+
+describe('prune alongside writers', () => {
+  it('never leaves a ref to a swept blob (a writer may fail, the store stays consistent)', async () => {
+    const store = await newStore();
+    const w = spawnWorker(['tag', store.root, 'race', '15']);
+    let exited = false;
+    const done = w.done.then((o) => {
+      exited = true;
+      return o;
+    });
+    let prunes = 0;
+    while (!exited) {
+      await prune(store);
+      prunes++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const o = await done;
+    // The writer either finished or failed with NotFoundError at setRef (its blobs were swept first).
+    if (o.code !== 0) assert.match(o.stderr, /cannot tag race-\d+: blob sha256:[0-9a-f]{64} .*is missing/);
+    assert.ok(prunes > 0);
+    assert.deepEqual(await check(store), []);
+  });
+});
