@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Quick start, step 1: installs everything mybuild needs on Debian 12 (as root), builds it, and
+# runs a real build of fixtures/quickstart on a busybox base image made from Debian's
+# busybox-static, then runs the result.
+#   bash scripts/setup.sh            store in $MYBUILD_ROOT (default /var/lib/mybuild)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh
+npm ci
+M="node dist/src/cli.js"
+base=$(mktemp -d "${TMPDIR:-/tmp}/mybuild-base.XXXXXX")
+trap 'rm -rf "$base"' EXIT
+bash scripts/make-busybox-base.sh "$base/oci" >/dev/null
+$M load -i "$base/oci" >/dev/null
+$M tag latest:latest busybox:latest
+echo "setup: building fixtures/quickstart as quickstart:latest"
+$M build --progress plain -t quickstart:latest fixtures/quickstart
+$M images
+echo "setup: running it:"
+$M run --rm quickstart:latest
