@@ -110,6 +110,15 @@ function expectedMismatch(expected: { digest?: Digest; size?: number }, got: Blo
   return null;
 }
 
+/** Extra control over `LocalContentStore.write` (used by leases, see lease.ts). */
+export interface WriteHooks {
+  /**
+   * Wraps the step that makes the verified blob visible (rename, or drop when it exists):
+   * must call `commit` exactly once. Leases record the digest and commit under the store lock.
+   */
+  commit?: (digest: Digest, commit: () => Promise<void>) => Promise<void>;
+}
+
 /** The files `removeStaleIngest` deleted. */
 export interface StaleIngest {
   name: string;
@@ -199,7 +208,7 @@ export class LocalContentStore implements ContentStore {
    * or the source stream's own error. In every failure the ingest file is removed and no blob
    * becomes visible. The source is consumed (and destroyed on failure by `pipeline`).
    */
-  async write(source: Readable | AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}): Promise<BlobInfo> {
+  async write(source: Readable | AsyncIterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}, hooks: WriteHooks = {}): Promise<BlobInfo> {
     if (expected.digest !== undefined) checkDigest(expected.digest, 'expected digest');
     const tmp = path.join(this.paths.ingest, tempName('blob'));
     const hasher = new Hasher(expected.size);
@@ -209,17 +218,21 @@ export class LocalContentStore implements ContentStore {
       const mismatch = expectedMismatch(expected, got);
       if (mismatch) throw mismatch;
       const dest = this.blobPath(got.digest);
-      const existing = await fs.stat(dest).catch(() => null);
-      if (existing && existing.size === got.size) {
-        // Already stored: keep the existing file, refresh its mtime (prune's grace period).
-        await fs.rm(tmp, { force: true });
-        const now = new Date();
-        await fs.utimes(dest, now, now).catch(() => undefined);
-      } else {
-        // New, or a truncated/corrupt copy of the wrong size: the rename replaces it atomically.
-        await fs.rename(tmp, dest);
-        await syncDir(this.paths.blobs);
-      }
+      const commit = async (): Promise<void> => {
+        const existing = await fs.stat(dest).catch(() => null);
+        if (existing && existing.size === got.size) {
+          // Already stored: keep the existing file, refresh its mtime (prune's grace period).
+          await fs.rm(tmp, { force: true });
+          const now = new Date();
+          await fs.utimes(dest, now, now).catch(() => undefined);
+        } else {
+          // New, or a truncated/corrupt copy of the wrong size: the rename replaces it atomically.
+          await fs.rename(tmp, dest);
+          await syncDir(this.paths.blobs);
+        }
+      };
+      if (hooks.commit) await hooks.commit(got.digest, commit);
+      else await commit();
       return got;
     } catch (err) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);

@@ -2,11 +2,12 @@
  * Garbage collection and consistency checks of a store.
  *
  * `prune` marks every blob reachable from a ref (index → manifests, manifest → config and
- * layers) and every blob a build cache record names, then deletes the other blobs and stale
- * ingest files. It runs under the store lock, and `ImageStore.setRef` checks under the same lock
- * that the whole image is present, so a ref never ends up pointing at a swept blob. Blobs that
- * a concurrent build wrote but has not referenced yet are unprotected unless they are younger
- * than `gracePeriodMs`; builders that run alongside prune should pass a grace period.
+ * layers), every blob a build cache record names and every blob a live lease pins (lease.ts),
+ * then deletes the other blobs and stale ingest files. It runs under the store lock;
+ * `ImageStore.setRef` checks under the same lock that the whole image is present, and leased
+ * writes commit under it, so a ref never points at a swept blob and a build holding a lease
+ * never loses one. Blobs written without a lease and not yet referenced are unprotected unless
+ * they are younger than `gracePeriodMs`.
  *
  * `check` reads everything back: every blob's digest and size, every ref's blobs (an index may
  * lack some platforms' manifests, not all), every cache record's layer. It also removes stale ingest files (they are invisible, not problems).
@@ -19,6 +20,7 @@ import { isIndexType, isManifestType } from '../image/manifest.js';
 import type { Descriptor, Digest, Index, Manifest } from '../image/types.js';
 import { DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
 import { isDigest, withLock } from './fs-util.js';
+import { leasedDigests } from './lease.js';
 import type { ImageStore } from './image-store.js';
 import type { ContentStore } from './types.js';
 
@@ -96,7 +98,7 @@ export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise
   const grace = opts.gracePeriodMs ?? 0;
   const result: PruneResult = { blobs: [], ingest: [], cacheRecords: [], bytesFreed: 0 };
   await withLock(store.lockPath, store.content.paths.ingest, async () => {
-    const marked = new Set<Digest>();
+    const marked = await leasedDigests(store.root);
     for (const r of await store.listRefs()) await mark(store.content, r.descriptor, marked);
     for (const key of await store.cache.keys()) {
       let rec;

@@ -24,6 +24,7 @@ import { CacheIndex } from './cache-index.js';
 import { LocalContentStore } from './content-store.js';
 import { checkDigest, ioError, isDigest, withLock, writeFileAtomic } from './fs-util.js';
 import { checkImageTree } from './gc.js';
+import { createLease, type Lease } from './lease.js';
 import type { ImageRef } from './types.js';
 
 /** The annotation holding a ref's name in index.json. */
@@ -96,6 +97,14 @@ export class ImageStore {
 
   private withIndexLock<T>(fn: () => Promise<T>): Promise<T> {
     return withLock(this.lockPath, this.content.paths.ingest, fn, { timeoutMs: this.opts.lockTimeoutMs });
+  }
+
+  /**
+   * A lease for a build (see lease.ts): blobs written through `lease.content` or pinned with
+   * `lease.add` survive `prune` until `lease.release()` (or the process dies). The caller releases it.
+   */
+  lease(): Promise<Lease> {
+    return createLease(this.root, this.content, this.lockPath);
   }
 
   /** Reads index.json (no lock needed: it is replaced atomically). Throws BuildError on a malformed file. */

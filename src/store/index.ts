@@ -7,3 +7,5 @@ export { CacheIndex, type CacheRecord } from './cache-index.js';
 export { prune, check, checkBlobs, checkImageTree, type PruneOptions, type PruneResult, type Problem } from './gc.js';
 export { withLock, writeFileAtomic, checkDigest, isDigest, type LockOptions } from './fs-util.js';
 export { humanSize, humanDuration, createdSince, shortId, splitName, table } from './display.js';
+export { Lease, leasedDigests, leasesDir } from './lease.js';
+export type { WriteHooks } from './content-store.js';

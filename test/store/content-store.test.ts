@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import { LocalContentStore } from '../../src/store/content-store.js';
 import { MemoryContentStore } from '../../src/store/memory-content-store.js';
+import { ImageStore } from '../../src/store/image-store.js';
 import { describeContentStore } from './content-store-suite.js';
 import { tempRoot } from './helpers.js';
 
@@ -31,5 +32,25 @@ describeContentStore('MemoryContentStore', async () => {
       store.corrupt(digest, data);
     },
     async cleanup() {},
+  };
+});
+
+describeContentStore('LeasedContentStore (ImageStore.lease().content)', async () => {
+  const root = await tempRoot();
+  const images = await ImageStore.open(root);
+  const lease = await images.lease();
+  return {
+    store: lease.content,
+    root,
+    async corrupt(digest, data) {
+      await fs.writeFile(images.content.blobPath(digest), data);
+    },
+    async ingestFiles() {
+      return fs.readdir(images.content.paths.ingest);
+    },
+    async cleanup() {
+      await lease.release();
+      await fs.rm(root, { recursive: true, force: true });
+    },
   };
 });

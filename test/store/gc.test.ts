@@ -184,3 +184,56 @@ describe('prune alongside writers', () => {
     assert.deepEqual(await check(store), []);
   });
 });
+
+describe('leases', () => {
+  it('keep written and pinned blobs through prune until released', async () => {
+    const store = await newStore();
+    const lease = await store.lease();
+    const written = await lease.content.writeBytes('written under a lease');
+    const other = await store.content.writeBytes('pinned later');
+    await lease.add(other.digest);
+    const loose = await store.content.writeBytes('nobody needs me');
+    let res = await prune(store);
+    assert.deepEqual(res.blobs.map((b) => b.digest), [loose.digest]);
+    assert.ok(await store.content.info(written.digest));
+    assert.ok(await store.content.info(other.digest));
+    await lease.release();
+    await lease.release();
+    res = await prune(store);
+    assert.deepEqual(res.blobs.map((b) => b.digest).sort(), [written.digest, other.digest].sort());
+    await assert.rejects(lease.content.writeBytes('after release'), /released/);
+  });
+
+  it('of dead processes are dropped by prune', async () => {
+    const store = await newStore();
+    const blob = await store.content.writeBytes('leased by a dead process');
+    await fs.mkdir(path.join(store.root, 'leases'), { recursive: true });
+    const file = path.join(store.root, 'leases', `${await deadPid()}-0123.lease`);
+    await fs.writeFile(file, `${blob.digest}\n`);
+    const res = await prune(store);
+    assert.deepEqual(res.blobs.map((b) => b.digest), [blob.digest]);
+    await assert.rejects(fs.access(file));
+  });
+
+  it('let a build tag its images while prune runs in a loop', async () => {
+    const store = await newStore();
+    const w = spawnWorker(['tag-leased', store.root, 'leased', '15']);
+    let exited = false;
+    const done = w.done.then((o) => {
+      exited = true;
+      return o;
+    });
+    let prunes = 0;
+    while (!exited) {
+      await prune(store);
+      prunes++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const o = await done;
+    assert.equal(o.code, 0, o.stderr);
+    assert.ok(prunes > 1);
+    assert.equal((await store.listRefs()).length, 15);
+    assert.deepEqual(await check(store), []);
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'leases')), [], 'the lease was released');
+  });
+});

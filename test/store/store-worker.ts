@@ -3,6 +3,7 @@
  *
  *     write-blob ROOT SEED SIZE        write one deterministic blob, print its digest
  *     tag ROOT PREFIX COUNT            write COUNT small images and tag them PREFIX-<i>
+ *     tag-leased ROOT PREFIX COUNT     the same, writing through a lease
  *     loop ROOT SEED                   write blobs, images and refs forever (killed by the test);
  *                                      prints "ready" once the first ref is set
  */
@@ -19,6 +20,13 @@ if (mode === 'write-blob') {
     const desc = await writeImage(store.content, i + 1, 1000 + i);
     await store.setRef(`${a}-${i}`, desc);
   }
+} else if (mode === 'tag-leased') {
+  const lease = await store.lease();
+  for (let i = 0; i < Number(b); i++) {
+    const desc = await writeImage(lease.content, i + 1, 1000 + i);
+    await store.setRef(`${a}-${i}`, desc);
+  }
+  await lease.release();
 } else if (mode === 'loop') {
   const r = rng(Number(a));
   for (let i = 0; ; i++) {
