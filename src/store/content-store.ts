@@ -8,6 +8,8 @@
  *     <root>/oci/blobs/sha256/<hex>  content, named by its digest
  *     <root>/ingest/<pid>-<rand>…    in-progress writes (blobs, index.json, cache records, locks)
  *     <root>/cache/<hex>.json        build cache records (cache-index.ts)
+ *     <root>/leases/<pid>-<rand>…    blobs pinned by running builds (lease.ts)
+ *     <root>/index.lock              the store lock: index.json updates, prune, leased commits
  *
  * `<root>/oci` is a plain OCI image layout (skopeo/umoci can read it); everything mybuild needs
  * besides lives beside it, on the same filesystem so that renames are atomic.

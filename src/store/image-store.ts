@@ -250,7 +250,8 @@ export class ImageStore {
    * - `sha256:<hex>`: an image ID (config digest, as Docker uses) or a manifest/index digest,
    *   of a ref, or a manifest blob in the store;
    * - a hex prefix (at least 4 digits, `sha256:` optional) of an image ID or a ref's manifest digest,
-   *   like Docker's 12-digit short IDs.
+   *   like Docker's 12-digit short IDs;
+   * - `name@sha256:<manifest digest>`: a ref of that repository with that digest, else the blob.
    * Throws NotFoundError (`No such image`), or BuildError INVALID_ARGUMENT when a prefix is ambiguous.
    */
   async resolve(input: string, platform?: Platform): Promise<ResolvedImage> {
@@ -262,8 +263,17 @@ export class ImageStore {
       if (norm) hit = byName(norm);
     }
     if (hit) return this.resolveDescriptor(hit.descriptor, platform, hit.name);
+    // `name@sha256:…` not stored under that exact name: any ref of the repository with that
+    // digest, else the manifest blob itself.
+    const byDigest = parseDigestRef(input);
+    let query = input;
+    if (byDigest) {
+      const same = refs.find((r) => r.descriptor.digest === byDigest.digest && refRepository(r.name) === byDigest.name);
+      if (same) return this.resolveDescriptor(same.descriptor, platform, same.name);
+      query = byDigest.digest;
+    }
 
-    const hex = /^(?:sha256:)?([a-f0-9]{4,64})$/.exec(input)?.[1];
+    const hex = /^(?:sha256:)?([a-f0-9]{4,64})$/.exec(query)?.[1];
     if (hex) {
       const matches = new Map<string, ResolvedImage>();
       for (const r of refs) {
@@ -287,7 +297,9 @@ export class ImageStore {
           const head = (await this.content.readBytes(full).catch(() => null))?.toString('utf8');
           let mt: string | undefined;
           try {
-            mt = head ? (JSON.parse(head) as { mediaType?: string }).mediaType : undefined;
+            const j = head ? (JSON.parse(head) as { mediaType?: string; manifests?: unknown; config?: unknown; layers?: unknown }) : undefined;
+            // OCI manifests may omit mediaType: tell them by shape.
+            mt = j?.mediaType ?? (Array.isArray(j?.manifests) ? MediaTypes.OCI_INDEX : j?.config && Array.isArray(j?.layers) ? MediaTypes.OCI_MANIFEST : undefined);
           } catch {
             mt = undefined; // not JSON: not an image
           }
@@ -311,6 +323,24 @@ export interface ImageSummary {
 export function normalizedName(input: string): string | undefined {
   try {
     return parseReference(input).toString();
+  } catch {
+    return undefined;
+  }
+}
+
+function parseDigestRef(input: string): { name: string; digest: Digest } | undefined {
+  if (!input.includes('@')) return undefined;
+  try {
+    const r = parseReference(input);
+    return r.digest ? { name: r.name, digest: r.digest } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function refRepository(name: string): string | undefined {
+  try {
+    return parseReference(name).name;
   } catch {
     return undefined;
   }

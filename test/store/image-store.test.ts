@@ -268,3 +268,17 @@ describe('ImageStore lock age', () => {
     assert.deepEqual(await store.getRef('after-old-lock'), desc);
   });
 });
+
+describe('ImageStore resolve by name@digest', () => {
+  it('finds a ref of the repository with that digest, or the manifest blob', async () => {
+    const store = await newStore();
+    const a = await writeTestImage(store.content, 50, 100);
+    await store.setRef('docker.io/library/app:1', a.descriptor);
+    const r = await store.resolve(`app@${a.descriptor.digest}`);
+    assert.equal(r.name, 'docker.io/library/app:1');
+    assert.equal(r.configDigest, a.config.digest);
+    const untagged = await writeTestImage(store.content, 51, 100);
+    assert.equal((await store.resolve(`other@${untagged.descriptor.digest}`)).configDigest, untagged.config.digest);
+    await assert.rejects(store.resolve(`app@sha256:${'e'.repeat(64)}`), (e: unknown) => e instanceof NotFoundError && e.message.includes(`app@sha256:${'e'.repeat(64)}`));
+  });
+});
