@@ -136,8 +136,9 @@ export class LocalContentStore implements ContentStore {
   }
 
   /**
-   * Opens (creating when needed) the blob directories of the store at `root` and the layout's
-   * `oci-layout` file. Idempotent. Throws BuildError IO when the directories cannot be made.
+   * Opens (creating when needed) the blob and ingest directories of the store at `root`.
+   * `oci-layout` and `index.json` are ImageStore's. Idempotent. Throws BuildError IO when the
+   * directories cannot be made.
    */
   static async open(root: string): Promise<LocalContentStore> {
     const s = new LocalContentStore(root);
