@@ -11,6 +11,7 @@ import { COMMANDS } from './cli/commands.js';
 import { defaultRoot, type CliContext } from './cli/context.js';
 import { BuildError, UsageError, toBuildError } from './errors.js';
 import path from 'node:path';
+import { closest } from './util/suggest.js';
 
 /** Removes the global options from argv; returns them and the remaining arguments. */
 export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { root: string; host?: string; debug: boolean; rest: string[] } {
@@ -103,31 +104,8 @@ function usage(): string {
 }
 
 function suggestCommand(name: string): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of Object.keys(COMMANDS)) {
-    const d = editDistance(name.toLowerCase(), c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
+  const best = closest(name, Object.keys(COMMANDS), () => 2);
   return best ? `did you mean "${best}"?` : undefined;
-}
-
-/** Levenshtein distance (small strings only). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
 }
 
 // Run when executed directly (not when imported by tests).

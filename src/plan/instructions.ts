@@ -7,6 +7,7 @@
  * per instruction, argument counts, HEALTHCHECK durations, SHELL in JSON form, ONBUILD triggers,
  * RUN --mount specs. All failures are PlanErrors carrying the node's (or flag's) range.
  */
+import { closest } from '../util/suggest.js';
 import { PlanError } from '../errors.js';
 import type {
   AddNode,
@@ -356,31 +357,7 @@ function bool(v: FlagValues, name: string): boolean | undefined {
 
 /** The closest candidate by edit distance (≤ max(1, len/3)), for "did you mean" hints. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  const w = word.toLowerCase();
-  for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-/** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions (`form` → `from`). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
+  return closest(word, candidates, (w) => Math.max(1, Math.floor(w.length / 3)));
 }
 
 // ---------------------------------------------------------------------------------------------
