@@ -5,8 +5,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { run } from '../../src/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { exportDockerArchive } from '../../src/image/formats/docker-archive.js';
 import { importArchive } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
@@ -15,15 +14,8 @@ import { smallImage } from './images.js';
 
 const noSkopeo = spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'skopeo is not installed';
 
-async function cli(args: string[], root: string, stdin?: NodeJS.ReadableStream): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await run(['--root', root, ...args], { stdout, stderr, stdin: stdin ?? new PassThrough(), env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
-  return { code, out, err };
+function cli(args: string[], root: string, stdin?: NodeJS.ReadableStream) {
+  return runCli(['--root', root, ...args], { stdin, env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
 }
 
 describe('load, save and import commands', () => {

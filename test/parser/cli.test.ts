@@ -4,18 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { run } from '../../src/cli.js';
+import { runCli } from '../helpers/cli.js';
 
-async function cli(args: string[], opts: { stdin?: string; cwd?: string } = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await run(args, { stdout, stderr, stdin: Readable.from([Buffer.from(opts.stdin ?? '')]), cwd: opts.cwd ?? process.cwd(), env: {} });
-  return { code, out, err };
+function cli(args: string[], opts: { stdin?: string; cwd?: string } = {}) {
+  return runCli(args, { stdin: opts.stdin, cwd: opts.cwd ?? process.cwd() });
 }
 
 describe('mybuild parse', () => {

@@ -3,20 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { run } from '../../src/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { makeImage, registryMissing, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await run(argv, { stdout, stderr, env, stdin: Readable.from([stdin]) });
-  return { code, out, err };
+function cli(argv: string[], env: NodeJS.ProcessEnv, stdin = '') {
+  return runCli(argv, { env, stdin });
 }
 
 describe('mybuild login / push / pull / logout', { skip: registryMissing }, () => {
