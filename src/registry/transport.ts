@@ -2,10 +2,17 @@
  * HTTP(S) transport for registry calls, on node:http / node:https (so TLS roots and client
  * certificates per registry work, and bodies stream both ways).
  *
- * - Scheme: https by default; plain http only for loopback registries (localhost, 127.0.0.0/8,
- *   [::1]) and for registries listed in `insecureRegistries` (or MYBUILD_INSECURE_REGISTRIES).
- * - TLS: `<certsDir>/<host:port>/` (default /etc/docker/certs.d) is honoured as Docker does:
- *   every `*.crt` there is an extra CA, `client.cert` + `client.key` a client certificate.
+ * - Scheme: https, always, for ordinary registries. For loopback registries (localhost,
+ *   127.0.0.0/8, [::1]) and registries listed in `insecureRegistries` (or
+ *   MYBUILD_INSECURE_REGISTRIES) the first call probes `GET /v2/` over https and falls back to
+ *   plain http when the server does not speak TLS (the handshake fails with "wrong version
+ *   number" or the connection is reset), as Docker does; the choice is kept for the life of the
+ *   Transport. Loopback registries still get their certificate verified (so a TLS registry on
+ *   127.0.0.1 with an unknown CA is an error, not a silent downgrade); listed insecure
+ *   registries do not (Docker's `--insecure-registry`: any certificate, or plain http).
+ * - TLS: `<certsDir>/<host:port>/` (certsDir: the option, else MYBUILD_CERTS_DIR, else
+ *   /etc/docker/certs.d) is honoured as Docker does: every `*.crt` there is an extra CA (added
+ *   to Node's bundled roots), `client.cert` + `client.key` a client certificate (mutual TLS).
  * - Retries: `send` retries connection resets, timeouts, 429 and 5xx (500, 502, 503, 504) with
  *   exponential backoff, honouring `Retry-After` (capped), at most `retries` times, and only
  *   when the request body can be replayed (no body, a Buffer, or a body factory).
@@ -29,8 +36,10 @@ import { RegistryError } from '../errors.js';
 export interface TransportOptions {
   /** Registries (host[:port]) reached over plain http although they are not loopback. */
   insecureRegistries?: string[];
-  /** Docker's per-registry certificate folder (default /etc/docker/certs.d). */
+  /** Docker's per-registry certificate folder (default: MYBUILD_CERTS_DIR, else /etc/docker/certs.d). */
   certsDir?: string;
+  /** Environment for MYBUILD_CERTS_DIR (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Retries after the first try for retryable failures (default 4). */
   retries?: number;
   /** First backoff delay in ms, doubled per retry (default 200). */
@@ -85,22 +94,56 @@ export function insecureRegistriesFromEnv(env: NodeJS.ProcessEnv = process.env):
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 
+/** The default certs.d folder: MYBUILD_CERTS_DIR, else Docker's /etc/docker/certs.d. */
+export function defaultCertsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MYBUILD_CERTS_DIR || '/etc/docker/certs.d';
+}
+
+/** True when `domain` is listed (as host[:port], optionally with a scheme or path) in `list`. */
+export function isListedInsecure(domain: string, list: string[] = []): boolean {
+  return list.some((r) => r.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '') === domain);
+}
+
+/** TLS handshake failures that mean "the server speaks plain http" (OpenSSL's wrong version number etc.). */
+function looksLikePlainHttp(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException;
+  const code = e?.code ?? '';
+  if (code === 'ECONNRESET' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || code === 'ERR_SSL_HTTP_REQUEST') return true;
+  return code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(e.message ?? '');
+}
+
+/** Any TLS handshake failure (for listed insecure registries, which fall back on all of them). */
+function isTlsFailure(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code ?? '';
+  return looksLikePlainHttp(err) || code === 'EPROTO' || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_');
+}
+
 /**
- * One registry endpoint: base URL and agent. Create one per registry domain and reuse it (it
- * keeps connections alive). `close()` releases the sockets; idempotent.
+ * One registry endpoint: scheme, base URL and agents. Create one per registry domain and reuse
+ * it (it keeps connections alive and remembers the scheme it probed). `close()` releases the
+ * sockets; idempotent.
  */
 export class Transport {
   readonly domain: string;
-  readonly base: URL;
-  readonly secure: boolean;
-  private readonly agent: http.Agent;
-  private readonly opts: Required<Omit<TransportOptions, 'insecureRegistries' | 'certsDir' | 'userAgent'>> & { userAgent: string };
+  /** Listed with --insecure-registry: TLS is not verified, plain http is allowed. */
+  readonly insecure: boolean;
+  /** Loopback or insecure: https is probed first, plain http is the fallback. */
+  readonly mayUseHttp: boolean;
+  /** The certs.d folder consulted for this registry (`<certsDir>/<domain>`). */
+  readonly certsPath: string;
+  private scheme: 'https' | 'http';
+  private decided: boolean;
+  private probing?: Promise<void>;
+  private readonly httpsAgent: https.Agent;
+  private readonly httpAgent: http.Agent;
+  private readonly opts: Required<Omit<TransportOptions, 'insecureRegistries' | 'certsDir' | 'userAgent' | 'env'>> & { userAgent: string };
 
   constructor(domain: string, opts: TransportOptions = {}) {
     this.domain = domain;
-    const insecure = (opts.insecureRegistries ?? []).some((r) => r.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '') === domain);
-    this.secure = !(isLoopback(domain) || insecure);
-    this.base = new URL(`${this.secure ? 'https' : 'http'}://${domain}`);
+    this.insecure = isListedInsecure(domain, opts.insecureRegistries);
+    this.mayUseHttp = this.insecure || isLoopback(domain);
+    this.scheme = 'https';
+    this.decided = !this.mayUseHttp;
     this.opts = {
       retries: opts.retries ?? 4,
       retryBaseMs: opts.retryBaseMs ?? 200,
@@ -108,21 +151,62 @@ export class Transport {
       timeoutMs: opts.timeoutMs ?? 60_000,
       userAgent: opts.userAgent ?? 'mybuild/0.1',
     };
-    if (this.secure) {
-      const tls: https.AgentOptions = { keepAlive: true, maxSockets: 8 };
-      const dir = path.join(opts.certsDir ?? '/etc/docker/certs.d', domain);
-      if (existsSync(dir)) {
-        const cas = readdirSync(dir).filter((f) => f.endsWith('.crt')).map((f) => readFileSync(path.join(dir, f)));
-        if (cas.length) tls.ca = [...cas, ...defaultCAs()];
-        if (existsSync(path.join(dir, 'client.cert')) && existsSync(path.join(dir, 'client.key'))) {
-          tls.cert = readFileSync(path.join(dir, 'client.cert'));
-          tls.key = readFileSync(path.join(dir, 'client.key'));
-        }
+    const tlsOpts: https.AgentOptions = { keepAlive: true, maxSockets: 8 };
+    this.certsPath = path.join(opts.certsDir ?? defaultCertsDir(opts.env ?? process.env), domain);
+    if (existsSync(this.certsPath)) {
+      const cas = readdirSync(this.certsPath).filter((f) => f.endsWith('.crt')).sort().map((f) => readFileSync(path.join(this.certsPath, f)));
+      if (cas.length) tlsOpts.ca = [...cas, ...defaultCAs()];
+      const cert = path.join(this.certsPath, 'client.cert');
+      const key = path.join(this.certsPath, 'client.key');
+      if (existsSync(cert) && existsSync(key)) {
+        tlsOpts.cert = readFileSync(cert);
+        tlsOpts.key = readFileSync(key);
+      } else if (existsSync(cert) !== existsSync(key)) {
+        throw new RegistryError(`registry ${domain}: ${this.certsPath} has ${existsSync(cert) ? 'client.cert but no client.key' : 'client.key but no client.cert'}`, { hint: 'a client certificate needs both files (as Docker expects)' });
       }
-      this.agent = new https.Agent(tls);
-    } else {
-      this.agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     }
+    if (this.insecure) tlsOpts.rejectUnauthorized = false;
+    this.httpsAgent = new https.Agent(tlsOpts);
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  }
+
+  /** The base URL (`https://domain` until a probe chose plain http). */
+  get base(): URL {
+    return new URL(`${this.scheme}://${this.domain}`);
+  }
+
+  /** True when calls go over TLS (after `resolveScheme`, the probed answer). */
+  get secure(): boolean {
+    return this.scheme === 'https';
+  }
+
+  /**
+   * Decides the scheme (see the module comment): immediately for ordinary registries, by one
+   * `GET /v2/` over https for loopback / insecure ones. Idempotent (the probe runs once; a
+   * failed probe is retried by the next call). Throws RegistryError when the registry cannot be
+   * reached at all, or (loopback, not insecure) its certificate is not trusted.
+   */
+  async resolveScheme(): Promise<'https' | 'http'> {
+    if (this.decided) return this.scheme;
+    this.probing ??= (async () => {
+      const url = new URL(`https://${this.domain}/v2/`);
+      try {
+        const res = await this.sendOnce(url, 'GET', {}, undefined);
+        res.body.resume();
+        this.scheme = 'https';
+      } catch (err) {
+        if (!(this.insecure ? isTlsFailure(err) : looksLikePlainHttp(err))) throw this.networkError(url, err);
+        this.scheme = 'http';
+      }
+      this.decided = true;
+    })();
+    try {
+      await this.probing;
+    } catch (err) {
+      this.probing = undefined;
+      throw err;
+    }
+    return this.scheme;
   }
 
   /** An absolute URL on this registry for `pathOrUrl` (a path like `/v2/` or a Location header). */
@@ -135,6 +219,11 @@ export class Transport {
    * answer whatever its status; throws RegistryError when no answer could be had.
    */
   async send(target: URL, o: SendOptions): Promise<HttpResponse> {
+    await this.resolveScheme();
+    if (target.host === this.base.host && target.protocol !== `${this.scheme}:`) {
+      // Built before the probe chose plain http (or a Location with the other scheme).
+      target = new URL(target.href.replace(/^https?:/, `${this.scheme}:`));
+    }
     const replayable = !o.once && !o.noRetry;
     let attempt = 0;
     for (;;) {
@@ -162,7 +251,8 @@ export class Transport {
 
   /** Releases the keep-alive sockets. Idempotent. */
   close(): void {
-    this.agent.destroy();
+    this.httpsAgent.destroy();
+    this.httpAgent.destroy();
   }
 
   private backoff(attempt: number): number {
@@ -190,7 +280,8 @@ export class Transport {
   private async sendOnce(url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined): Promise<HttpResponse> {
     const stream = typeof body === 'function' ? await body() : undefined;
     const lib = url.protocol === 'https:' ? https : http;
-    const agent = url.host === this.base.host && url.protocol === this.base.protocol ? this.agent : undefined;
+    const own = url.host === new URL(`https://${this.domain}`).host;
+    const agent = own ? (url.protocol === 'https:' ? this.httpsAgent : this.httpAgent) : undefined;
     return await new Promise<HttpResponse>((resolve, reject) => {
       const h: Record<string, string> = { 'user-agent': this.opts.userAgent, ...headers };
       if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
@@ -240,12 +331,24 @@ export class Transport {
       case 'DEPTH_ZERO_SELF_SIGNED_CERT':
       case 'SELF_SIGNED_CERT_IN_CHAIN':
       case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      case 'UNABLE_TO_GET_ISSUER_CERT':
       case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-      case 'CERT_HAS_EXPIRED':
-      case 'ERR_TLS_CERT_ALTNAME_INVALID':
-        return new RegistryError(`TLS error talking to registry ${where}: ${e.message} (${code})`, {
+        return new RegistryError(`registry ${where}: its TLS certificate is not trusted (${e.message}, ${code})`, {
           cause: err,
-          hint: `put the registry's CA certificate in /etc/docker/certs.d/${this.domain}/ca.crt, or mark it insecure with --insecure-registry ${this.domain}`,
+          hint: `put the CA certificate that signed it in ${path.join(this.certsPath, 'ca.crt')}, or mark the registry insecure with --insecure-registry ${this.domain}`,
+        });
+      case 'CERT_HAS_EXPIRED':
+      case 'CERT_NOT_YET_VALID':
+        return new RegistryError(`registry ${where}: its TLS certificate is not valid now (${e.message}, ${code})`, { cause: err, hint: `renew the registry's certificate (or check this machine's clock), or use --insecure-registry ${this.domain}` });
+      case 'ERR_TLS_CERT_ALTNAME_INVALID':
+        return new RegistryError(`registry ${where}: its TLS certificate is for another name (${e.message})`, { cause: err, hint: `the certificate must name "${hostOnly(this.domain)}" in its subjectAltName; or use --insecure-registry ${this.domain}` });
+      case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
+      case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
+      case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
+      case 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE':
+        return new RegistryError(`registry ${where} refused the TLS handshake: it wants a client certificate it trusts (${code})`, {
+          cause: err,
+          hint: `put the client certificate and its key in ${path.join(this.certsPath, 'client.cert')} and ${path.join(this.certsPath, 'client.key')}`,
         });
       case 'EPROTO':
       case 'ERR_SSL_WRONG_VERSION_NUMBER':
