@@ -7,6 +7,10 @@
  *   Node server on 127.0.0.1 that signs RS256 JWTs with a key and self-signed certificate made
  *   with openssl; the JWT header carries the certificate as `x5c`, which distribution verifies
  *   against `rootcertbundle` (registry/auth/token/token.go, parseAndVerifyCertChain)).
+ * - `startRegistry(mode, { tls: true | 'mutual' })`: the same registry serving https
+ *   (`http.tls.certificate/key`; with `'mutual'` also `http.tls.clientcas`, so it demands a
+ *   client certificate signed by the test CA). `makeTestCA(dir)` makes the CA, a server
+ *   certificate for 127.0.0.1/localhost and a client certificate with openssl (EC P-256).
  * - `startFaultProxy(target)`: an HTTP proxy on 127.0.0.1 in front of a registry that counts
  *   requests and injects faults (connection resets, statuses, Retry-After, truncated or
  *   corrupted bodies, a connection dropped in the middle of a request body).
@@ -17,9 +21,10 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, sign } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,9 +66,56 @@ export async function freePort(): Promise<number> {
 
 export type RegistryMode = 'anonymous' | 'basic' | 'token';
 
+/** Files of the test CA (see makeTestCA). */
+export interface TestCA {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/**
+ * A CA, a server certificate (subjectAltName IP:127.0.0.1, DNS:localhost; serverAuth) and a
+ * client certificate (clientAuth), all signed by the CA, made with openssl in `dir`.
+ */
+export async function makeTestCA(dir: string): Promise<TestCA> {
+  const f = (n: string): string => path.join(dir, n);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await execFileP('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=mybuild-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  for (const [name, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'],
+    ['client', 'extendedKeyUsage=clientAuth\n'],
+  ] as const) {
+    await execFileP('openssl', ['req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=mybuild-test-${name}`]);
+    await writeFile(f(`${name}.ext`), ext);
+    await execFileP('openssl', ['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`)]);
+  }
+  return { dir, caCert: f('ca.crt'), caKey: f('ca.key'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
+}
+
+/**
+ * A Docker-style certs.d folder under `dir` for `domain`: `<dir>/<domain>/ca.crt` and, with
+ * `client`, `client.cert` + `client.key`. Returns `dir` (use as certsDir / MYBUILD_CERTS_DIR).
+ */
+export async function makeCertsDir(dir: string, domain: string, ca: TestCA, opts: { ca?: boolean; client?: boolean } = {}): Promise<string> {
+  const d = path.join(dir, domain);
+  await mkdir(d, { recursive: true });
+  if (opts.ca ?? true) await copyFile(ca.caCert, path.join(d, 'ca.crt'));
+  if (opts.client) {
+    await copyFile(ca.clientCert, path.join(d, 'client.cert'));
+    await copyFile(ca.clientKey, path.join(d, 'client.key'));
+  }
+  return dir;
+}
+
 export interface TestRegistry {
   /** `127.0.0.1:PORT` */
   domain: string;
+  /** With `tls`: the CA and certificates the registry uses. */
+  ca?: TestCA;
   port: number;
   mode: RegistryMode;
   /** Users accepted (basic/token modes): user → password. */
@@ -152,8 +204,15 @@ async function startTokenIssuer(dir: string, service: string, issuerName: string
 }
 
 /** Starts the real registry (see the module comment). Call `stop()` in an `after` hook. */
-export async function startRegistry(mode: RegistryMode = 'anonymous'): Promise<TestRegistry> {
+export async function startRegistry(mode: RegistryMode = 'anonymous', opts: { tls?: boolean | 'mutual' } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mybuild-registry-'));
+  let ca: TestCA | undefined;
+  let tlsYaml = '';
+  if (opts.tls) {
+    await mkdir(path.join(dir, 'ca'));
+    ca = await makeTestCA(path.join(dir, 'ca'));
+    tlsYaml = `  tls:\n    certificate: ${ca.serverCert}\n    key: ${ca.serverKey}\n${opts.tls === 'mutual' ? `    clientcas:\n      - ${ca.caCert}\n` : ''}`;
+  }
   const port = await freePort();
   const users: Record<string, string> = mode === 'anonymous' ? {} : { alice: 'wonderland', bob: 's3cret' };
   let authYaml = '';
@@ -181,6 +240,7 @@ export async function startRegistry(mode: RegistryMode = 'anonymous'): Promise<T
     'http:',
     `  addr: 127.0.0.1:${port}`,
     '  secret: mybuild-test-secret',
+    tlsYaml,
     authYaml,
   ].join('\n');
   const cfgPath = path.join(dir, 'config.yml');
@@ -194,7 +254,17 @@ export async function startRegistry(mode: RegistryMode = 'anonymous'): Promise<T
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${stderr}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/v2/' }, (res) => {
+      const target = { host: '127.0.0.1', port, path: '/v2/' };
+      const onRes = (res: http.IncomingMessage): void => {
+        res.resume();
+        resolve(res.statusCode === 200 || res.statusCode === 401);
+      };
+      if (ca) {
+        const req = https.get({ ...target, ca: readFileSync(ca.caCert), cert: readFileSync(ca.clientCert), key: readFileSync(ca.clientKey) }, onRes);
+        req.on('error', () => resolve(false));
+        return;
+      }
+      const req = http.get(target, (res) => {
         res.resume();
         resolve(res.statusCode === 200 || res.statusCode === 401);
       });
@@ -209,6 +279,7 @@ export async function startRegistry(mode: RegistryMode = 'anonymous'): Promise<T
   }
   return {
     domain: `127.0.0.1:${port}`,
+    ca,
     port,
     mode,
     users,
