@@ -23,4 +23,5 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   rmi: { summary: 'Remove one or more images (untag; blobs are reclaimed by prune)', load: () => import('./commands/rmi.js') },
   prune: { summary: 'Remove unused blobs and stale writes (-a: also the build cache)', load: () => import('./commands/prune.js') },
   system: { summary: 'Store maintenance: check, df, prune', load: () => import('./commands/system.js') },
+  cache: { summary: 'Show the build cache (ls) and why an image was built as it was (explain)', load: () => import('./commands/cache.js') },
 };

@@ -1,0 +1,156 @@
+/**
+ * `mybuild cache ls [--no-trunc] [--format table|json]`: the build cache records (key, created,
+ * layer size, created_by), newest first.
+ *
+ * `mybuild cache explain [--format table|json] IMAGE`: how IMAGE was built: every step of its
+ * last build with hit or miss and the reason, from the build record
+ * `<root>/builds/<config-hex>.json` that `build()` writes.
+ *
+ * Read-only; neither takes the store lock.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NotFoundError, UsageError, BuildError } from '../../errors.js';
+import { ImageStore } from '../../store/image-store.js';
+import { createdSince, humanSize, table } from '../../store/display.js';
+import type { CliContext, CommandMain } from '../context.js';
+import { parseCommandArgs } from './images.js';
+import { shortKey } from '../progress/format.js';
+
+const USAGE = 'Usage: mybuild cache ls [--no-trunc] [--format table|json]\n       mybuild cache explain [--format table|json] IMAGE';
+
+/** One step of a build record (written by the builder; see /work/notes/wave2.md). */
+export interface BuildRecordStep {
+  step: number;
+  stage: string;
+  index: number;
+  instruction: string;
+  kind?: string;
+  cached: boolean;
+  key?: string;
+  reason?: string;
+  durationMs?: number;
+}
+
+/** `<root>/builds/<config-hex>.json`. */
+export interface BuildRecord {
+  imageId: string;
+  manifestDigest?: string;
+  dockerfile?: string;
+  contextDir?: string;
+  tags?: string[];
+  createdAt?: string;
+  steps: BuildRecordStep[];
+}
+
+/** Reads the build record of image ID `imageId`; NotFoundError when there is none. */
+export async function readBuildRecord(root: string, imageId: string): Promise<BuildRecord> {
+  const hex = imageId.replace(/^sha256:/, '');
+  const file = path.join(root, 'builds', `${hex}.json`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError(`no build record for image ${imageId}`, { hint: 'only images built by "mybuild build" with this --root have one (loaded, pulled and imported images do not)' });
+    }
+    throw err;
+  }
+  let rec: BuildRecord;
+  try {
+    rec = JSON.parse(text) as BuildRecord;
+  } catch (err) {
+    throw new BuildError('INVALID_ARGUMENT', `build record ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (!rec || typeof rec !== 'object' || !Array.isArray(rec.steps)) {
+    throw new BuildError('INVALID_ARGUMENT', `build record ${file} is malformed: expected an object with a "steps" array`);
+  }
+  return rec;
+}
+
+/** The explanation of one recorded step: `CACHED`, `MISS: reason`, or what kind of step it was. */
+export function recordStepStatus(s: BuildRecordStep): string {
+  if (s.cached) return 'CACHED';
+  if (s.key) return `MISS: ${s.reason ?? 'no reason recorded'}`;
+  if (s.index === 1 || /^FROM\b/i.test(s.instruction)) return 'base image';
+  return 'config only (no cache lookup)';
+}
+
+export const main: CommandMain = async (argv: string[], ctx: CliContext) => {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    ctx.stdout.write(`${USAGE}\n`);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === 'ls' || sub === 'list') return list(rest, ctx);
+  if (sub === 'explain') return explain(rest, ctx);
+  throw new UsageError(`cache: unknown subcommand "${sub}"`, { hint: USAGE });
+};
+
+function formatFlag(v: string | undefined): 'table' | 'json' {
+  if (v === undefined || v === 'table') return 'table';
+  if (v === 'json') return 'json';
+  throw new UsageError(`--format must be table or json, got "${v}"`);
+}
+
+async function list(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('cache ls', USAGE, {
+    args,
+    options: { 'no-trunc': { type: 'boolean' }, format: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length) throw new UsageError(`cache ls takes no arguments, got: ${positionals.join(' ')}`, { hint: USAGE });
+  const format = formatFlag(values.format);
+  const store = await ImageStore.open(ctx.root);
+  const records = (await store.cache.list()).sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || a.key.localeCompare(b.key));
+  const createdBy = (r: (typeof records)[number]) => (typeof r.extra?.createdBy === 'string' ? r.extra.createdBy : '');
+  if (format === 'json') {
+    for (const r of records) {
+      ctx.stdout.write(`${JSON.stringify({ key: r.key, createdAt: r.createdAt, size: r.layer?.size ?? 0, layer: r.layer?.digest ?? null, createdBy: createdBy(r) })}\n`);
+    }
+    return 0;
+  }
+  const trunc = !values['no-trunc'];
+  const rows = [['KEY', 'CREATED', 'SIZE', 'CREATED BY']];
+  for (const r of records) {
+    const by = createdBy(r).replace(/\s+/g, ' ');
+    rows.push([trunc ? shortKey(r.key).slice('sha256:'.length) : r.key, createdSince(r.createdAt), r.layer ? humanSize(r.layer.size) : '0B', trunc && by.length > 60 ? `${by.slice(0, 59)}…` : by]);
+  }
+  ctx.stdout.write(table(rows));
+  return 0;
+}
+
+async function explain(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('cache explain', USAGE, {
+    args,
+    options: { format: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError(`cache explain requires exactly 1 argument (an image), got ${positionals.length}`, { hint: USAGE });
+  const format = formatFlag(values.format);
+  const store = await ImageStore.open(ctx.root);
+  const img = await store.resolve(positionals[0]);
+  const rec = await readBuildRecord(ctx.root, img.configDigest);
+  if (format === 'json') {
+    ctx.stdout.write(`${JSON.stringify(rec)}\n`);
+    return 0;
+  }
+  const steps = [...rec.steps].sort((a, b) => a.step - b.step);
+  const hits = steps.filter((s) => s.cached).length;
+  const misses = steps.filter((s) => !s.cached && s.key).length;
+  const out = [
+    `Image ${rec.imageId}${rec.tags?.length ? ` (${rec.tags.join(', ')})` : ''}`,
+    `Built ${rec.createdAt ? createdSince(rec.createdAt) : 'at an unknown time'} from ${rec.dockerfile ?? 'Dockerfile'}${rec.contextDir ? ` in ${rec.contextDir}` : ''}: ${steps.length} steps, ${hits} cached, ${misses} rebuilt`,
+    '',
+  ];
+  ctx.stdout.write(`${out.join('\n')}\n`);
+  const rows = [['STEP', 'INSTRUCTION', 'CACHE']];
+  for (const s of steps) {
+    const label = `[${s.stage} ${s.index}] ${s.instruction.replace(/\s+/g, ' ')}`;
+    rows.push([`#${s.step}`, label.length > 50 ? `${label.slice(0, 49)}…` : label, recordStepStatus(s)]);
+  }
+  ctx.stdout.write(table(rows));
+  return 0;
+}
