@@ -283,13 +283,26 @@ export class RegistryClient {
 
   /**
    * `GET /v2/<repo>/blobs/<digest>`: the body stream (the caller consumes or destroys it and
-   * verifies the digest, e.g. through ContentStore.write). Throws RegistryError on non-200.
+   * verifies the digest, e.g. through ContentStore.write). With `from` > 0 it asks for the rest
+   * of the blob (`Range: bytes=<from>-`): `offset` is then where the body starts, `from` when
+   * the registry honoured the range (206) or 0 when it sent the whole blob (200; the caller
+   * skips what it has). Throws RegistryError on any other answer, or a 206 for another range.
    */
-  async blobStream(repo: string, digest: Digest, context = `${this.domain}/${repo}: blob ${digest}`): Promise<{ body: Readable; size: number | undefined }> {
-    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, { scopes: [repoScope(repo, ['pull'])] });
-    if (res.status !== 200) throw await this.answerError(res, context);
+  async blobStream(repo: string, digest: Digest, context = `${this.domain}/${repo}: blob ${digest}`, from = 0): Promise<{ body: Readable; size: number | undefined; offset: number }> {
+    const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
+    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, { scopes: [repoScope(repo, ['pull'])], headers });
     const len = res.headers['content-length'];
-    return { body: res.body, size: len !== undefined ? Number(len) : undefined };
+    const size = len !== undefined ? Number(len) : undefined;
+    if (res.status === 200) return { body: res.body, size, offset: 0 };
+    if (res.status === 206 && from > 0) {
+      const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
+      if (!m || Number(m[1]) !== from) {
+        res.body.destroy();
+        throw new RegistryError(`${context}: asked for bytes ${from}- and the registry answered Content-Range "${String(res.headers['content-range'] ?? '')}"`);
+      }
+      return { body: res.body, size, offset: from };
+    }
+    throw await this.answerError(res, context);
   }
 
   /** `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type; returns the digest the registry reports (or ours). */

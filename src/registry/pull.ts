@@ -7,13 +7,16 @@
  * 3. Fetch the config and layers in parallel (3 at a time), each streamed into
  *    `store.write(body, { digest, size })`, which verifies while streaming: a blob with the
  *    wrong digest is rejected and never stored. Blobs already stored (`store.info`) are
- *    skipped. Interrupted or truncated downloads are retried (3 tries a blob).
+ *    skipped. A download cut short resumes where it stopped with `Range: bytes=N-` (up to 5
+ *    times a blob; when the registry ignores the range and sends it all, the bytes we have are
+ *    skipped); the store verifies digest and size over the whole blob either way. Other
+ *    failures are retried from the start (3 tries a blob).
  * 4. Store the manifest (and the index) blobs, then point the ref at the platform manifest.
  *
  * Idempotent: pulling again stores nothing new. Errors name the operation and the registry's
  * answer: `pull 127.0.0.1:5000/x:nope: manifest unknown (404)`.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
@@ -125,6 +128,54 @@ function progressCounter(report: (n: number) => void): Transform {
 }
 
 const BLOB_TRIES = 3;
+const BLOB_RESUMES = 5;
+
+/** Drops the first `n` bytes of `body` (a registry that ignored our Range resent them). */
+async function* skipBytes(body: AsyncIterable<Buffer>, n: number): AsyncGenerator<Buffer> {
+  let left = n;
+  for await (const c of body) {
+    if (left >= c.length) {
+      left -= c.length;
+      continue;
+    }
+    yield left > 0 ? c.subarray(left) : c;
+    left = 0;
+  }
+}
+
+/**
+ * The blob's bytes, resuming with a Range request when the body breaks off after some bytes
+ * (at most BLOB_RESUMES times). `onResume(offset)` reports each resume. The caller verifies
+ * the digest over everything yielded. Destroys the response streams it opened.
+ */
+async function* resumableBlob(client: RegistryClient, repo: string, digest: Digest, what: string, onResume: (offset: number) => void): AsyncGenerator<Buffer> {
+  let received = 0;
+  let resumes = 0;
+  let { body } = await client.blobStream(repo, digest, what);
+  let source: AsyncIterable<Buffer> = body;
+  try {
+    for (;;) {
+      try {
+        for await (const c of source) {
+          received += c.length;
+          yield c;
+        }
+        return;
+      } catch (err) {
+        body.destroy();
+        if (!isStreamFailure(err) || received === 0 || resumes >= BLOB_RESUMES) throw err;
+        resumes++;
+        onResume(received);
+        const next = await client.blobStream(repo, digest, what, received);
+        body = next.body;
+        source = next.offset === received ? body : skipBytes(body, received);
+      }
+    }
+  } finally {
+    // A consumer that stops early (the store refused the bytes) closes the response too.
+    if (!body.readableEnded) body.destroy();
+  }
+}
 
 /**
  * Fetches one blob from `repo` into `store` unless it is already there; verified by the store.
@@ -142,7 +193,7 @@ export async function fetchBlob(client: RegistryClient, repo: string, desc: Desc
   for (let attempt = 1; ; attempt++) {
     try {
       emit(attempt === 1 ? 'downloading' : 'retrying', 0);
-      const { body } = await client.blobStream(repo, desc.digest, what);
+      const body = Readable.from(resumableBlob(client, repo, desc.digest, what, (offset) => emit('retrying', offset)), { objectMode: false });
       const counted = body.pipe(progressCounter((n) => emit('downloading', n)));
       body.on('error', (err) => counted.destroy(err));
       await store.write(counted, { digest: desc.digest, size: desc.size });

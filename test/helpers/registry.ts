@@ -299,14 +299,15 @@ export async function startRegistry(mode: RegistryMode = 'anonymous', opts: { tl
 
 /** One fault the proxy injects into the next `times` requests that match. */
 export interface Fault {
-  match: (req: { method: string; url: string }) => boolean;
+  match: (req: { method: string; url: string; range?: string }) => boolean;
   /**
    * `reset`: destroy the client connection before forwarding; `status`: answer `status` (with
    * `retryAfter` seconds) without forwarding; `truncate`: forward, then send half the body and
    * cut the connection; `corrupt`: forward, flip a byte of the body; `drop-body`: read part of
-   * the request body, then cut the connection (nothing reaches the registry).
+   * the request body, then cut the connection (nothing reaches the registry); `no-range`:
+   * forward without the Range header (a registry that ignores ranges).
    */
-  action: 'reset' | 'status' | 'truncate' | 'corrupt' | 'drop-body';
+  action: 'reset' | 'status' | 'truncate' | 'corrupt' | 'drop-body' | 'no-range';
   status?: number;
   retryAfter?: number;
   times: number;
@@ -315,8 +316,8 @@ export interface Fault {
 export interface FaultProxy {
   domain: string;
   port: number;
-  /** Every request seen: method and path. */
-  log: { method: string; url: string; fault?: string }[];
+  /** Every request seen: method, path, its Range header, the fault injected. */
+  log: { method: string; url: string; range?: string; fault?: string }[];
   faults: Fault[];
   stop(): Promise<void>;
 }
@@ -326,7 +327,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const [thost, tport] = target.split(':');
   const proxy: FaultProxy = { domain: '', port: 0, log: [], faults: [], stop: async () => undefined };
   const server = http.createServer((req, res) => {
-    const entry: { method: string; url: string; fault?: string } = { method: req.method ?? 'GET', url: req.url ?? '/' };
+    const entry: { method: string; url: string; range?: string; fault?: string } = { method: req.method ?? 'GET', url: req.url ?? '/', ...(req.headers.range ? { range: req.headers.range } : {}) };
     proxy.log.push(entry);
     const fault = proxy.faults.find((f) => f.times > 0 && f.match(entry));
     if (fault) {
@@ -352,7 +353,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.on('end', () => req.socket.destroy());
       return;
     }
-    const up = http.request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers: req.headers }, (ures) => {
+    const headers = { ...req.headers };
+    if (fault?.action === 'no-range') delete headers.range;
+    const up = http.request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers }, (ures) => {
       if (fault?.action === 'truncate' || fault?.action === 'corrupt') {
         const chunks: Buffer[] = [];
         ures.on('data', (c: Buffer) => chunks.push(c));

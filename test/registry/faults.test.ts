@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pull } from '../../src/registry/pull.js';
+import { pull, type TransferProgress } from '../../src/registry/pull.js';
 import { push } from '../../src/registry/push.js';
 import { DigestMismatchError, RegistryError } from '../../src/errors.js';
 import { validateImage } from '../../src/image/validate.js';
@@ -68,6 +68,47 @@ describe('through a fault-injecting proxy', { skip: registryMissing }, () => {
     assert.equal(res.descriptor.digest, img.manifest.digest);
     assert.deepEqual(proxy.faults.map((f) => f.times), [0, 0, 0, 0], 'every fault fired');
     proxy.faults.length = 0;
+    await validateImage(store, res.descriptor.digest);
+  });
+
+  it('a truncated blob download resumes with a Range request, not from byte 0', async () => {
+    const src = await makeStore(path.join(tmp, 'src-range'));
+    const img = await makeImage(src, [{ big: randomBytes(256 << 10) }], { compression: 'none' });
+    await push(`${reg.domain}/ranged:1`, src, img.manifest);
+    const layer = img.layers[0];
+    proxy.faults.push({ match: isBlobGet(layer.digest), action: 'truncate', times: 1 });
+    const from = proxy.log.length;
+    const events: TransferProgress[] = [];
+    const store = await makeStore(path.join(tmp, 'dst-range'));
+    const res = await pull(`${proxy.domain}/ranged:1`, store, undefined, { clientOptions: fast, platform: 'linux/amd64', onProgress: (e) => events.push(e) });
+    assert.equal(proxy.faults[0].times, 0, 'the truncation happened');
+    proxy.faults.length = 0;
+    const gets = proxy.log.slice(from).filter(isBlobGet(layer.digest));
+    assert.equal(gets.length, 2, 'one GET cut short, one resuming');
+    assert.equal(gets[0].range, undefined);
+    const m = /^bytes=(\d+)-$/.exec(gets[1].range ?? '');
+    assert.ok(m, `the second GET asks for the rest: ${gets[1].range}`);
+    const offset = Number(m[1]);
+    assert.ok(offset > 0 && offset < layer.size, `resumed at ${offset} of ${layer.size}`);
+    assert.ok(events.some((e) => e.digest === layer.digest && e.status === 'retrying' && e.current === offset));
+    assert.deepEqual(await store.readBytes(layer.digest, 1 << 20), await src.readBytes(layer.digest, 1 << 20));
+    await validateImage(store, res.descriptor.digest);
+  });
+
+  it('a registry that ignores Range: the resent head is skipped and the digest still checked', async () => {
+    const src = await makeStore(path.join(tmp, 'src-norange'));
+    const img = await makeImage(src, [{ big: randomBytes(128 << 10) }], { compression: 'none' });
+    await push(`${reg.domain}/norange:1`, src, img.manifest);
+    const layer = img.layers[0];
+    proxy.faults.push({ match: isBlobGet(layer.digest), action: 'truncate', times: 1 }, { match: (r) => isBlobGet(layer.digest)(r) && r.range !== undefined, action: 'no-range', times: 1 });
+    const store = await makeStore(path.join(tmp, 'dst-norange'));
+    const from = proxy.log.length;
+    const res = await pull(`${proxy.domain}/norange:1`, store, undefined, { clientOptions: fast, platform: 'linux/amd64' });
+    assert.deepEqual(proxy.faults.map((f) => f.times), [0, 0]);
+    proxy.faults.length = 0;
+    const gets = proxy.log.slice(from).filter(isBlobGet(layer.digest));
+    assert.deepEqual(gets.map((g) => g.fault), ['truncate', 'no-range'], 'resumed once (answered in full), never restarted');
+    assert.deepEqual(await store.readBytes(layer.digest, 1 << 20), await src.readBytes(layer.digest, 1 << 20));
     await validateImage(store, res.descriptor.digest);
   });
 
