@@ -7,14 +7,16 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { BuildContext } from '../context/context.js';
 import { hashSources } from '../context/hash.js';
-import { copyPlan, matchSources, type SourceMatch } from '../context/sources.js';
+import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } from '../context/sources.js';
+import { hasMeta } from '../context/go-path.js';
+import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
 import { PlanError } from '../errors.js';
 import type { LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult } from '../image/layer-writer.js';
 import type { HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
-import { entryFromDisk, isDirIn, parentEntries, parseChmod, type Owner } from './fs-entries.js';
+import { dirEntryIn, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
 import type { LayerStep, SourceFs, StepContext } from './instructions/handler.js';
 import { workdir } from './state.js';
 import type { Command } from '../plan/index.js';
@@ -99,10 +101,21 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
           const resolvedOf = new Map(matches.map((m) => [m.path, m.resolved]));
           const destIsDir = await isDirIn(base, absDest);
           const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
+          const topDirs = new Set(matches.filter((m) => m.isDir).map((m) => m.path));
           for (const t of targets) {
+            if (t.type === 'dir' && topDirs.has(t.src)) {
+              // The destination of a directory source is made like BuildKit's MkdirAll: a new
+              // directory is 0755 and owned by --chown (else root), whatever the source
+              // directory's own mode, owner or --chmod; an existing one is kept as it is.
+              const p = layerPath(t.dest);
+              if (p === '') continue;
+              entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
+              continue;
+            }
             const top = resolvedOf.get(t.src);
             const host = srcRoot.abs(top ?? t.src);
-            if (spec.transform && t.type === 'file') {
+            // Only a file named as a source is unpacked, never a file inside a directory source.
+            if (spec.transform && t.type === 'file' && top !== undefined) {
               const extracted = await spec.transform(host, t.dest, owner);
               if (extracted) {
                 entries.push(...extracted);
@@ -134,19 +147,57 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
             });
           }
         }
-        const parents = await parentEntries(entries, base, owner ?? { uid: 0, gid: 0 }, now);
-        return writeLayer([...parents, ...entries], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+        // A later source overwrites an earlier one at the same path (as copying in order does).
+        const byPath = new Map<string, LayerEntry>();
+        for (const e of entries) {
+          byPath.delete(e.path);
+          byPath.set(e.path, e);
+        }
+        const unique = [...byPath.values()];
+        const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
+        return writeLayer([...parents, ...unique], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
       };
       if (!spec.paths.length) return build(null, []);
       if (contextMatches) return build(await b.context(), contextMatches);
       return rootfs.withView(srcFs!.layers, async (srcDir) => {
         const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
-        const matches = await matchSources(srcCtx, spec.paths, { excludes: spec.exclude, source });
+        const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
         return build(srcCtx, matches);
       });
     });
   };
   return { parts, createdBy: `${spec.kind} ${spec.words.join(' ')} # buildkit`, produce };
+}
+
+/**
+ * `matchSources` over a stage's root filesystem (COPY --from): symlinks on a source path resolve
+ * inside that root as under chroot (a target `/x` means `<root>/x`), as BuildKit does, never on
+ * the host and never as an escape. A file source keeps the name it was given (`/bin/sh` copies
+ * busybox's bytes as `sh`); a directory source is listed from its real path, so that no entry is
+ * read through a link. Patterns with wildcards before the last component, or a `/./` pivot, are
+ * matched as written. Throws what matchSources throws.
+ */
+export async function matchStageSources(ctx: BuildContext, root: string, patterns: readonly string[], opts: MatchSourcesOptions): Promise<SourceMatch[]> {
+  const out: SourceMatch[] = [];
+  for (const pattern of patterns) {
+    const clean = cleanInRoot(pattern);
+    const dir = path.posix.dirname(clean);
+    if (clean === '' || pattern.includes('/./') || (dir !== '.' && hasMeta(dir))) {
+      out.push(...(await matchSources(ctx, [pattern], opts)));
+      continue;
+    }
+    const base = path.posix.basename(clean);
+    const parentReal = dir === '.' ? '' : path.relative(root, await secureJoin(root, dir)).split(path.sep).join('/');
+    const shown = parentReal ? `${parentReal}/${base}` : base;
+    if (hasMeta(base)) {
+      out.push(...(await matchSources(ctx, [`/${shown}`], opts)).map((m) => ({ ...m, pattern })));
+      continue;
+    }
+    const real = path.relative(root, await secureJoin(root, shown)).split(path.sep).join('/');
+    const ms = await matchSources(ctx, [`/${real || '.'}`], opts);
+    out.push(...ms.map((m) => (m.isDir ? { ...m, pattern } : { ...m, pattern, path: shown })));
+  }
+  return out;
 }
 
 async function resolveChown(base: string, spec: string, source: ReturnType<StepContext<Command>['b']['source']>): Promise<Owner> {

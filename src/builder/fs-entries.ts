@@ -74,19 +74,25 @@ export async function parentEntries(entries: readonly LayerEntry[], baseDir: str
   }
   const out: LayerEntry[] = [];
   for (const d of need) {
-    let existing: LayerEntry | null = null;
-    if (baseDir) {
-      try {
-        const host = await secureJoinParent(baseDir, d);
-        const st = await lstat(host);
-        if (st.isDirectory()) existing = { path: d, type: 'directory', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtimeMs: Math.floor(st.mtimeMs) };
-      } catch {
-        existing = null;
-      }
-    }
-    out.push(existing ?? { path: d, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs });
+    out.push((await dirEntryIn(baseDir, d)) ?? { path: d, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs });
   }
   return out;
+}
+
+/**
+ * The directory entry of the existing directory at layer path `p` in `baseDir` (its mode, owner
+ * and mtime), or null when `baseDir` is null or `p` is not a directory there. Never throws.
+ */
+export async function dirEntryIn(baseDir: string | null, p: string): Promise<LayerEntry | null> {
+  if (!baseDir) return null;
+  try {
+    const host = await secureJoinParent(baseDir, p);
+    const st = await lstat(host);
+    if (st.isDirectory()) return { path: p, type: 'directory', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtimeMs: Math.floor(st.mtimeMs) };
+  } catch {
+    // missing or unreadable: not an existing directory
+  }
+  return null;
 }
 
 /** Whether `imagePath` is a directory in `baseDir` (symlinks inside the root followed). */

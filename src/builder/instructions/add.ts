@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,10 +15,10 @@ import type { LayerEntry } from '../../image/layer-entry.js';
 import type { AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
 import { copyStep } from '../copy-files.js';
-import { entryFromDisk, parentEntries, type Owner } from '../fs-entries.js';
+import { entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep } from './handler.js';
-import { writeLayer } from '../../image/layer-writer.js';
+import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -53,17 +53,45 @@ export async function isTarArchive(file: string): Promise<boolean> {
   }
 }
 
-async function walkEntries(dir: string, destRoot: string, owner: Owner | undefined): Promise<LayerEntry[]> {
+/**
+ * The entries of an extracted archive at `dir`, placed under `destRoot`, with the archive's own
+ * owners and modes: ADD --chown does not apply to extracted files (BuildKit and Buildah agree;
+ * only the destination directory and its created parents get the --chown owner). Files that
+ * share an inode (the archive's hard links) become hard link entries to the first path in
+ * layer order.
+ */
+async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]> {
   const out: LayerEntry[] = [];
+  const inodes = new Map<string, LayerEntry[]>();
   const visit = async (rel: string): Promise<void> => {
     for (const d of await readdir(path.join(dir, rel), { withFileTypes: true })) {
       const childRel = rel ? `${rel}/${d.name}` : d.name;
-      const e = await entryFromDisk(path.join(dir, childRel), path.posix.join(destRoot, childRel), owner ? { owner } : {});
-      if (e) out.push(e);
+      const host = path.join(dir, childRel);
+      const e = await entryFromDisk(host, path.posix.join(destRoot, childRel));
+      if (e) {
+        out.push(e);
+        if (e.type === 'file') {
+          const st = await lstat(host);
+          if (st.nlink > 1) {
+            const k = `${st.dev}:${st.ino}`;
+            inodes.set(k, [...(inodes.get(k) ?? []), e]);
+          }
+        }
+      }
       if (d.isDirectory()) await visit(childRel);
     }
   };
   await visit('');
+  for (const group of inodes.values()) {
+    if (group.length < 2) continue;
+    const [first, ...rest] = [...group].sort((a, b) => compareLayerPaths(a.path, b.path));
+    for (const e of rest) {
+      e.type = 'hardlink';
+      e.linkname = first!.path;
+      e.size = 0;
+      delete e.source;
+    }
+  }
   return out;
 }
 
@@ -90,7 +118,7 @@ export const addHandler: Handler<AddCommand> = {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
         parents: false, exclude: cmd.exclude, words, range: cmd.node.range, extraParts: [`unpack=${unpack}`],
         transform: unpack
-          ? async (host, dest, owner) => {
+          ? async (host, dest) => {
               if (!(await isTarArchive(host))) return null;
               const tmp = await mkdtemp(path.join(b.req.root, 'tmp', 'add-'));
               tmpDirs.push(tmp);
@@ -103,7 +131,7 @@ export const addHandler: Handler<AddCommand> = {
               await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
               // The archive's contents go into the destination directory (ADD's rule).
               const destDir = dest.endsWith('/') ? dest : path.posix.dirname(dest) === path.posix.dirname(dest) && cmd.dest.endsWith('/') ? path.posix.dirname(dest) : path.posix.dirname(dest);
-              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(st), cmd.dest), owner);
+              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(st), cmd.dest));
             }
           : undefined,
       });

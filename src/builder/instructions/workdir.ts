@@ -9,7 +9,9 @@ import type { Handler } from './handler.js';
 
 /**
  * WORKDIR: sets WorkingDir (relative paths join the current one) and, as BuildKit does, creates
- * the directory when it is missing, owned by the current USER: a layer with the new directories.
+ * the directory when it is missing, owned by the current USER: a layer with the new directories
+ * (and their existing parents). For any path but `/` there is a layer, an empty one when the
+ * directory exists (BuildKit's `mkdir -p` diff); `WORKDIR /` has none.
  */
 export const workdirHandler: Handler<WorkdirCommand> = {
   async apply({ b, st, cmd }) {
@@ -25,7 +27,9 @@ export const workdirHandler: Handler<WorkdirCommand> = {
         if (abs === '/') return null;
         const rootfs = await b.rootfs();
         return rootfs.withView(layers, async (base) => {
-          if (await isDirIn(base, abs)) return null;
+          // BuildKit runs `mkdir -p` for every WORKDIR but `/` and commits its diff: a directory
+          // that exists already gives an empty layer (docker 20.10's BuildKit keeps it).
+          if (await isDirIn(base, abs)) return writeLayer([], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
           const u = await resolveUser(base, user);
           const owner = { uid: u.uid, gid: u.gid };
           const dir = { path: abs.slice(1), type: 'directory' as const, mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs: Date.now() };
