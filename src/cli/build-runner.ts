@@ -55,7 +55,8 @@ export async function runBuildCommand(options: BuildOptions, progress: ProgressM
  * The --metadata-file document: the builder's `BuildResult.metadata` (BuildKit's keys
  * `containerimage.digest`, `containerimage.config.digest`, `image.name`, `pushed`, …) with
  * `mybuild.steps` replaced by one entry per step, from the events: step, stage, instruction,
- * cached, key, reason (for misses), durationMs.
+ * cached, key, reason (for misses), durationMs; and `mybuild.cache` counting only the steps
+ * that looked up the cache (FROM and config-only steps are neither hits nor misses).
  */
 export function buildMetadata(result: BuildResult, tracker: BuildTracker): Record<string, unknown> {
   const steps = tracker.ordered().map((s) => ({
@@ -67,5 +68,7 @@ export function buildMetadata(result: BuildResult, tracker: BuildTracker): Recor
     ...(s.cache && !s.cache.hit && s.cache.reason ? { reason: s.cache.reason } : {}),
     ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}),
   }));
-  return { ...result.metadata, 'mybuild.steps': steps };
+  const looked = tracker.ordered().filter((s) => s.cache);
+  const hits = looked.filter((s) => s.cache!.hit).length;
+  return { ...result.metadata, 'mybuild.steps': steps, 'mybuild.cache': { hits, misses: looked.length - hits } };
 }

@@ -24,4 +24,10 @@ export const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   prune: { summary: 'Remove unused blobs and stale writes (-a: also the build cache)', load: () => import('./commands/prune.js') },
   system: { summary: 'Store maintenance: check, df, prune', load: () => import('./commands/system.js') },
   cache: { summary: 'Show the build cache (ls) and why an image was built as it was (explain)', load: () => import('./commands/cache.js') },
+  run: { summary: 'Create and run a new container from an image', load: () => import('./commands/run.js') },
+  ps: { summary: 'List containers', load: () => import('./commands/ps.js') },
+  rm: { summary: 'Remove one or more containers', load: () => import('./commands/rm.js') },
+  logs: { summary: 'Fetch the logs of a container', load: () => import('./commands/logs.js') },
+  stop: { summary: 'Stop one or more running containers', load: () => import('./commands/stop.js') },
+  kill: { summary: 'Kill one or more running containers', load: () => import('./commands/kill.js') },
 };

@@ -114,7 +114,7 @@ export function plainProgress(out: NodeJS.WritableStream, opts: ProgressOptions 
         break;
       case 'step-cache': {
         const v = tracker.steps.get(e.step)!;
-        if (opts.explain) write([`#${e.step} cache ${explainStep(v)}`]);
+        if (opts.explain) write([`#${e.step} ${explainStep(v)}`]);
         if (e.hit) write([`#${e.step} CACHED${e.source && e.source !== 'local' ? ` (from ${e.source})` : ''}`]);
         break;
       }
@@ -128,7 +128,7 @@ export function plainProgress(out: NodeJS.WritableStream, opts: ProgressOptions 
       case 'step-end': {
         flush(e.step);
         const v = tracker.steps.get(e.step)!;
-        if (opts.explain && !v.cache) write([`#${e.step} cache ${explainStep(v)}`]);
+        if (opts.explain && !v.cache) write([`#${e.step} ${explainStep(v)}`]);
         if (!v.cache?.hit) write([`#${e.step} DONE ${seconds(e.durationMs)}`]);
         break;
       }
@@ -164,7 +164,7 @@ export function plainProgress(out: NodeJS.WritableStream, opts: ProgressOptions 
       if (finished) return;
       finished = true;
       const lines = warningsBlock(tracker.warnings).map((l, i) => (i === 0 ? `WARNING: ${l}` : l));
-      if (outcome.ok && tracker.result) lines.push(...summaryLines(tracker.result));
+      if (outcome.ok && tracker.result) lines.push(...summaryLines(tracker.result, tracker.steps.size));
       write(lines);
     },
   };

@@ -153,18 +153,19 @@ export function seconds(ms: number): string {
 }
 
 /**
- * The cache explanation of one step in words: `hit (key sha256:0123456789ab)`,
- * `miss: file src/app.ts changed`, or why the step has no cache lookup.
+ * The cache explanation of one step in words: `cache hit (key sha256:0123456789ab)`,
+ * `cache miss: file src/app.ts changed`, or `no cache lookup: base image` (FROM) /
+ * `no cache lookup: config-only step` (ENV, LABEL, …: no layer, so no cache key).
  */
 export function explainStep(v: StepView): string {
   if (v.cache) {
-    if (v.cache.hit) return `hit${v.cache.source && v.cache.source !== 'local' ? ` from ${v.cache.source}` : ''}${v.cache.key ? ` (key ${shortKey(v.cache.key)})` : ''}`;
-    return `miss: ${v.cache.reason ?? 'no reason given'}`;
+    if (v.cache.hit) return `cache hit${v.cache.source && v.cache.source !== 'local' ? ` from ${v.cache.source}` : ''}${v.cache.key ? ` (key ${shortKey(v.cache.key)})` : ''}`;
+    return `cache miss: ${v.cache.reason ?? 'no reason given'}`;
   }
-  if (v.info.index === 1 || /^FROM\b/i.test(v.info.instruction)) return 'base image (no cache lookup)';
+  if (v.info.index === 1 || /^FROM\b/i.test(v.info.instruction)) return 'no cache lookup: base image';
   if (v.state === 'error') return 'failed before its cache lookup';
   if (v.state === 'waiting') return 'not run';
-  return 'config only (no layer, no cache lookup)';
+  return 'no cache lookup: config-only step';
 }
 
 /** `sha256:` + 12 hex digits. */
@@ -197,10 +198,10 @@ export function warningsBlock(warnings: WarningEvent[]): string[] {
   return out;
 }
 
-/** The last lines of a successful build: steps, cache hits, time, image ID, size, tags. */
-export function summaryLines(r: ResultEvent): string[] {
+/** The last lines of a successful build: steps (`steps`, default the builder's count), cache hits, time, image ID, size, tags. */
+export function summaryLines(r: ResultEvent, steps: number = r.steps): string[] {
   return [
-    `Built ${r.imageId} in ${seconds(r.durationMs)}: ${r.steps} steps, ${r.cacheHits} cached, size ${humanSize(r.size)}`,
+    `Built ${r.imageId} in ${seconds(r.durationMs)}: ${steps} steps, ${r.cacheHits} cached, size ${humanSize(r.size)}`,
     ...(r.tags.length ? [`Tagged ${r.tags.join(', ')}`] : []),
   ];
 }

@@ -132,7 +132,7 @@ export function ttyProgress(stream: NodeJS.WriteStream, opts: ProgressOptions = 
         lines.push('', pal.bold('Cache:'));
         for (const s of tracker.ordered()) lines.push(truncate(` #${s.info.step} ${explainStep(s)}  ${sanitize(stepLabel(s.info))}`, w));
       }
-      if (outcome.ok && tracker.result) lines.push(...summaryLines(tracker.result).map((l) => pal.bold(l)));
+      if (outcome.ok && tracker.result) lines.push(...summaryLines(tracker.result, tracker.steps.size).map((l) => pal.bold(l)));
       stream.write(`${lines.join('\n')}\n`);
     },
   };
