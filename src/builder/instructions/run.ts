@@ -6,7 +6,7 @@
  * history (only their ids do).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { BuildError, PlanError } from '../../errors.js';
@@ -14,7 +14,8 @@ import { writeLayer } from '../../image/layer-writer.js';
 import type { MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
 import { RuncExecutor } from '../../runtime/executor.js';
-import type { Mount } from '../../runtime/mount.js';
+import { mountAll, unmountAll, type Mount } from '../../runtime/mount.js';
+import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
 import { resolveUser } from '../../runtime/user.js';
 import { AlreadyExistsError } from '../../errors.js';
@@ -130,8 +131,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     });
   const rootMounts = await sn.prepare(key, parent || undefined);
   let committed = false;
+  const cleanups: (() => Promise<void>)[] = [];
   try {
-    const extra = await runMounts(ctx, p.mounts, scratch);
+    const extra = await runMounts(ctx, p.mounts, scratch, cleanups);
     const executor = new RuncExecutor({ root: path.join(b.req.root, 'runtime'), runtime: b.req.runtime });
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
@@ -162,22 +164,31 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     const entries = await diffSnapshot(sn, key);
     if (entries.length === 0) return null;
     const layer = await writeLayer(entries, b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
-    // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it.
-    try {
-      await sn.commit(chainId([...st.layers.map((l) => l.diffId), layer.diffId]), key);
-      committed = true;
-    } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw err;
+    // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it. Not
+    // with SOURCE_DATE_EPOCH: the layer's mtimes are clamped, the upperdir's are not, and the
+    // snapshot of a chain must hold exactly what its layers hold (the next build extracts it).
+    if (b.sourceDateEpoch === undefined) {
+      try {
+        await sn.commit(chainId([...st.layers.map((l) => l.diffId), layer.diffId]), key);
+        committed = true;
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      }
     }
     return layer;
   } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
     if (!committed) await sn.remove(key).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-/** Host-side mounts for RUN --mount (secrets in a private scratch dir, never in the rootfs). */
-async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string): Promise<Mount[]> {
+/**
+ * Host-side mounts for RUN --mount (secrets in a private scratch dir, never in the rootfs).
+ * What must be undone after the step (views of other stages) is pushed on `cleanups`; the
+ * caller runs them, last first, whatever happens.
+ */
+async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[]): Promise<Mount[]> {
   const { b } = ctx;
   const out: Mount[] = [];
   for (const m of specs) {
@@ -209,7 +220,10 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
         break;
       }
       case 'bind': {
-        if (m.from) throw new PlanError('RUN --mount=type=bind,from=… is not supported yet', { source, hint: 'COPY --from the files instead' });
+        if (m.from) {
+          out.push({ type: 'bind', source: await viewOf(ctx, m, scratch, out.length, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
+          break;
+        }
         const bc = await b.context();
         const resolved = await bc.resolve(m.source ?? '.', { followFinal: true, source });
         out.push({ type: 'bind', source: resolved.abs, target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
@@ -220,6 +234,34 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
     }
   }
   return out;
+}
+
+/**
+ * A read-only view of the filesystem `m.from` names (a stage or an image), mounted under
+ * `scratch` for the time of the step; returns the host path of `m.source` inside it (resolved
+ * within the view, symlinks included). The view is unmounted by the cleanup it pushes.
+ */
+async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: string, n: number, cleanups: (() => Promise<void>)[]): Promise<string> {
+  const { b } = ctx;
+  const fs = await ctx.from(m.from!);
+  const rootfs = await b.rootfs();
+  const parent = await rootfs.chain(fs.layers);
+  const dir = path.join(scratch, `from-${n}`);
+  await mkdir(dir, { recursive: true });
+  const key = `bindfrom-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const mounts = await rootfs.snapshotter.view(key, parent || undefined);
+  cleanups.push(async () => {
+    await unmountAll(dir);
+    await rootfs.snapshotter.remove(key).catch(() => undefined);
+  });
+  await mountAll(mounts, dir);
+  const src = m.source && m.source !== '/' && m.source !== '.' ? await secureJoin(dir, m.source) : dir;
+  try {
+    await lstat(src);
+  } catch {
+    throw new BuildError('CONTEXT', `RUN --mount from=${m.from}: ${m.source} does not exist in that ${/^\d+$/.test(m.from!) ? 'stage' : 'filesystem'}`, { source: b.source(ctx.cmd.node.range) });
+  }
+  return src;
 }
 
 export type { BuildSession };
