@@ -1,0 +1,34 @@
+/**
+ * `mybuild logs [-f] [-t] [-n N] CONTAINER`: prints a container's output (stdout to stdout,
+ * stderr to stderr); -f follows it until the container stops, -t prefixes each line with its
+ * RFC 3339 time, -n/--tail shows the last N lines.
+ */
+import { ContainerManager } from '../../containers/manager.js';
+import { UsageError } from '../../errors.js';
+import type { CliContext, CommandMain } from '../context.js';
+import type { Writable } from 'node:stream';
+import { parseCommandArgs } from './images.js';
+
+const USAGE = 'Usage: mybuild logs [-f] [-t] [-n N] CONTAINER';
+
+export const main: CommandMain = async (args: string[], ctx: CliContext) => {
+  const { values, positionals } = parseCommandArgs('logs', USAGE, {
+    args,
+    options: { follow: { type: 'boolean', short: 'f' }, timestamps: { type: 'boolean', short: 't' }, tail: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    ctx.stdout.write(`${USAGE}\n\nFetch the logs of a container\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`"mybuild logs" requires exactly 1 argument, got ${positionals.length}`, { hint: USAGE });
+  let tail: number | undefined;
+  if (values.tail !== undefined && values.tail !== 'all') {
+    if (!/^\d+$/.test(values.tail)) throw new UsageError(`logs: invalid --tail "${values.tail}": expected a number or "all"`, { hint: USAGE });
+    tail = Number(values.tail);
+  }
+  const mgr = await ContainerManager.open(ctx.root);
+  await mgr.logs(positionals[0], { stdout: ctx.stdout as Writable, stderr: ctx.stderr as Writable, follow: values.follow, timestamps: values.timestamps, tail });
+  return 0;
+};

@@ -1,0 +1,222 @@
+/**
+ * `mybuild run [OPTIONS] IMAGE [COMMAND] [ARG…]`: creates a container from IMAGE (pulled first
+ * when it is not in the store, like `docker run`) and runs it in the foreground, as a child of
+ * this process. The exit code is the container's; SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+ * SIGUSR2 received by mybuild are forwarded to the container. Options stop at IMAGE: what
+ * follows is the command.
+ */
+import { Readable } from 'node:stream';
+import { BuildError, NotFoundError, UsageError, toBuildError } from '../../errors.js';
+import { parseReference } from '../../image/reference.js';
+import { BlobSources } from '../../registry/blob-sources.js';
+import { pull } from '../../registry/pull.js';
+import { ImageStore } from '../../store/image-store.js';
+import { ContainerManager, type CreateOptions } from '../../containers/manager.js';
+import { parseEnvFlags, parseVolume } from '../../containers/options.js';
+import type { CliContext, CommandMain } from '../context.js';
+import { insecureList, sourcesFile } from './pull.js';
+
+const USAGE = `Usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+Create and run a new container from an image
+
+Options:
+      --entrypoint string   Overwrite the default ENTRYPOINT of the image
+  -e, --env list            Set environment variables (KEY=value, or KEY to take it from here)
+  -i, --interactive         Keep STDIN open and forward it
+      --name string         Assign a name to the container
+      --network string      none (default: only loopback) or host
+      --platform string     Platform to pull if the image is missing
+      --rm                  Automatically remove the container when it exits
+  -t, --tty                 Allocate a pseudo-TTY
+  -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
+  -v, --volume list         Bind mount a host path: /host/path:/container/path[:ro|rw]
+  -w, --workdir string      Working directory inside the container
+`;
+
+/** Parsed `run` arguments. */
+export interface RunArgs {
+  create: Omit<CreateOptions, 'image'> & { env: string[] };
+  image: string;
+  detach: boolean;
+  platform?: string;
+  help: boolean;
+}
+
+const VALUE_FLAGS: Record<string, string> = {
+  '--name': 'name',
+  '-e': 'env',
+  '--env': 'env',
+  '-w': 'workdir',
+  '--workdir': 'workdir',
+  '-u': 'user',
+  '--user': 'user',
+  '-v': 'volume',
+  '--volume': 'volume',
+  '--network': 'network',
+  '--net': 'network',
+  '--entrypoint': 'entrypoint',
+  '--platform': 'platform',
+};
+const BOOL_FLAGS: Record<string, string> = {
+  '--rm': 'rm',
+  '-i': 'interactive',
+  '--interactive': 'interactive',
+  '-t': 'tty',
+  '--tty': 'tty',
+  '-d': 'detach',
+  '--detach': 'detach',
+  '-h': 'help',
+  '--help': 'help',
+};
+
+/**
+ * Parses `run`'s arguments: flags (`--flag value`, `--flag=value`, `-eK=V`, grouped booleans
+ * like `-it`) up to the image, then the command. Throws UsageError for unknown flags, missing
+ * values or a missing image; BuildError INVALID_ARGUMENT for a bad `-v`, `-e` or `--network`.
+ */
+export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArgs {
+  const values: Record<string, string[]> = {};
+  const bools = new Set<string>();
+  let i = 0;
+  const put = (key: string, v: string): void => {
+    (values[key] ??= []).push(v);
+  };
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    if (flag in VALUE_FLAGS) {
+      if (a.startsWith('--') && eq > 0) put(VALUE_FLAGS[flag], a.slice(eq + 1));
+      else {
+        const v = args[++i];
+        if (v === undefined) throw new UsageError(`run: flag needs an argument: ${flag}`, { hint: 'see mybuild run --help' });
+        put(VALUE_FLAGS[flag], v);
+      }
+      continue;
+    }
+    if (flag in BOOL_FLAGS && eq < 0) {
+      bools.add(BOOL_FLAGS[flag]);
+      continue;
+    }
+    if (!a.startsWith('--') && a.length > 2) {
+      // -it, -e K=V glued (-eK=V), -wDIR
+      const short = `-${a[1]}`;
+      if (short in VALUE_FLAGS) {
+        put(VALUE_FLAGS[short], a.slice(2));
+        continue;
+      }
+      const letters = a.slice(1).split('');
+      if (letters.every((l) => `-${l}` in BOOL_FLAGS)) {
+        for (const l of letters) bools.add(BOOL_FLAGS[`-${l}`]);
+        continue;
+      }
+    }
+    throw new UsageError(`run: unknown flag: ${flag}`, { hint: 'see mybuild run --help' });
+  }
+  const help = bools.has('help');
+  const image = args[i];
+  if (image === undefined && !help) throw new UsageError('"mybuild run" requires at least 1 argument', { hint: 'usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
+  const last = (k: string): string | undefined => values[k]?.[values[k].length - 1];
+  const network = last('network');
+  if (network !== undefined && network !== 'none' && network !== 'host') {
+    throw new BuildError('INVALID_ARGUMENT', `network "${network}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; --network host shares the host network' });
+  }
+  const entrypoint = last('entrypoint');
+  return {
+    image: image ?? '',
+    help,
+    detach: bools.has('detach'),
+    platform: last('platform'),
+    create: {
+      name: last('name'),
+      cmd: args.slice(i + 1),
+      ...(entrypoint !== undefined ? { entrypoint: entrypoint === '' ? [] : [entrypoint] } : {}),
+      env: parseEnvFlags(values.env ?? [], hostEnv),
+      workdir: last('workdir'),
+      user: last('user'),
+      tty: bools.has('tty'),
+      openStdin: bools.has('interactive'),
+      network: network as 'none' | 'host' | undefined,
+      volumes: (values.volume ?? []).map(parseVolume),
+      autoRemove: bools.has('rm'),
+    },
+  };
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** Resolves `image` in the store, pulling it (with Docker's messages on stderr) when missing. */
+async function ensureImage(images: ImageStore, image: string, platform: string | undefined, ctx: CliContext): Promise<void> {
+  try {
+    await images.resolve(image);
+    return;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    if (/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) throw err; // an image ID: nothing to pull
+  }
+  let ref;
+  try {
+    ref = parseReference(image);
+  } catch (err) {
+    throw new BuildError('INVALID_ARGUMENT', `invalid reference format: ${image}`, { cause: err, hint: 'name an image as NAME[:TAG|@DIGEST] or by its ID' });
+  }
+  ctx.stderr.write(`Unable to find image '${ref.familiar()}' locally\n`);
+  await pull(ref, images.content, images, {
+    platform,
+    clientOptions: { insecureRegistries: insecureList(undefined, ctx), env: ctx.env },
+    sources: new BlobSources(sourcesFile(ctx)),
+  });
+  ctx.stderr.write(`Status: Downloaded newer image for ${ref.familiar()}\n`);
+}
+
+export const main: CommandMain = async (args, ctx) => {
+  const parsed = parseRunArgs(args, ctx.env);
+  if (parsed.help) {
+    ctx.stdout.write(USAGE);
+    return 0;
+  }
+  if (parsed.detach) {
+    throw new UsageError('run: -d/--detach needs the daemon (mybuild -H …): daemonless, the container is a child of this process', {
+      hint: 'run it in the foreground, or in the background with your shell (mybuild run … &)',
+    });
+  }
+  const images = await ImageStore.open(ctx.root);
+  await ensureImage(images, parsed.image, parsed.platform, ctx);
+  const mgr = await ContainerManager.open(ctx.root, { images });
+  const c = await mgr.create({ ...parsed.create, image: parsed.image });
+
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const sig of FORWARDED) {
+    const h = (): void => void mgr.kill(c.id, sig.slice(3)).catch(() => undefined);
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
+  const stdin = ctx.stdin as NodeJS.ReadStream;
+  const raw = parsed.create.tty && parsed.create.openStdin && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  if (raw) stdin.setRawMode(true);
+  try {
+    const exit = await mgr.start(c.id, {
+      stdin: parsed.create.openStdin ? (ctx.stdin as Readable) : undefined,
+      stdout: ctx.stdout as NodeJS.WritableStream & import('node:stream').Writable,
+      stderr: ctx.stderr as NodeJS.WritableStream & import('node:stream').Writable,
+    });
+    return exit.exitCode;
+  } catch (err) {
+    const e = toBuildError(err);
+    if (e.code !== 'RUNTIME') throw err;
+    // The runtime could not start the process: print the error, exit with Docker's 125/126/127.
+    ctx.stderr.write(`error: ${e.format()}\n`);
+    const st = await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined);
+    return st ?? (/executable file not found|no such file or directory/i.test(e.message) ? 127 : 125);
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    if (raw) stdin.setRawMode(false);
+    if (parsed.create.openStdin) stdin.pause?.();
+  }
+};

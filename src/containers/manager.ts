@@ -1,0 +1,773 @@
+/**
+ * Containers: create, start (run to completion), wait, logs, stop, kill, remove, list, inspect;
+ * for `mybuild run`/`ps`/`rm`/`logs`/`stop`/`kill` (daemonless: the container's process is a
+ * child of the mybuild process that started it) and for the daemon (which starts containers
+ * as its own children and serves the rest to clients).
+ *
+ * Layout under `<root>/containers/`:
+ * - `<id>/config.json`: the ContainerConfigRecord (written once, by `create`);
+ * - `<id>/state.json`: the ContainerState (replaced atomically on every change);
+ * - `<id>/log.jsonl`: the output in Docker's json-file format (log.ts);
+ * - `<id>/owner`: while it runs, `<pid> <start time>` of the process that runs it; created
+ *   exclusively, so two processes never start the same container;
+ * - `<id>/runtime/`: the container's own executor root (runc state and bundle), so any process
+ *   can find and signal its one runc container and `remove` can clean what a dead owner left;
+ * - `names/<name>`: the ID owning a name, created exclusively (names are unique across processes).
+ * The rootfs is the active snapshot `container-<id>` in the store's snapshotter
+ * (`<root>/snapshots`) on top of the image's layer chain: it keeps the container's changes until
+ * `remove`. The image is recorded by config digest (and its layers' descriptors), so removing
+ * the image's tag does not break the container.
+ *
+ * Cross-process view: a state saying `running` whose owner process is gone (or is another
+ * process with a reused pid: the start time differs) is reported as `exited` with code 255 and
+ * an `error`, as Docker reports containers of a crashed daemon; `remove` cleans up after it.
+ *
+ * Known limit: the snapshotter's `cleanup()` (run at the start of every build) drops active
+ * snapshots whose creating process is gone, which includes the rootfs of an exited container
+ * created by a `mybuild run` that has ended. Restarting such a container starts from a fresh
+ * rootfs of its image (its previous changes are lost); logs, state and removal are unaffected.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { AlreadyExistsError, BuildError, NotFoundError } from '../errors.js';
+import { openLayer } from '../image/layer-reader.js';
+import type { Descriptor, Digest } from '../image/types.js';
+import { execCapture } from '../runtime/exec.js';
+import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
+import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
+import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { resolveUser } from '../runtime/user.js';
+import { ImageStore } from '../store/image-store.js';
+import { writeFileAtomic } from '../store/fs-util.js';
+import { LogWriter, readLogRecords, type LogStream } from './log.js';
+import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
+
+/** A bind mount from the host (`-v SRC:DST[:ro]`). */
+export interface VolumeSpec {
+  /** Absolute host path (must exist). */
+  source: string;
+  /** Absolute path in the container. */
+  target: string;
+  readonly: boolean;
+}
+
+/** What `create` takes (the `docker create` subset mybuild supports). */
+export interface CreateOptions {
+  /** Image name or ID in the store (not pulled: the caller pulls first). */
+  image: string;
+  /** Unique name (Docker's rules); a random `adjective_surname` when absent. */
+  name?: string;
+  /** Replaces the image's Cmd when non-empty. */
+  cmd?: string[];
+  /** Replaces the image's Entrypoint and drops its Cmd (`[]` = no entrypoint, like `--entrypoint ""`). */
+  entrypoint?: string[];
+  /** `KEY=value` entries, overriding the image's Env by key. */
+  env?: string[];
+  /** Absolute working directory (default: the image's WorkingDir, else `/`). */
+  workdir?: string;
+  /** `user[:group]` resolved at start through the rootfs' /etc/passwd (default: the image's User). */
+  user?: string;
+  tty?: boolean;
+  /** Keep stdin open: `start` forwards its `stdin`. */
+  openStdin?: boolean;
+  /** `none` (default: own network namespace with only `lo`) or `host`. */
+  network?: 'none' | 'host';
+  volumes?: VolumeSpec[];
+  /** Remove the container when it exits (`--rm`). */
+  autoRemove?: boolean;
+}
+
+/** `<id>/config.json`. */
+export interface ContainerConfigRecord {
+  id: string;
+  name: string;
+  /** RFC 3339 creation time. */
+  created: string;
+  /** The image as the user named it. */
+  image: string;
+  /** The image ID (config digest). */
+  imageId: Digest;
+  manifestDigest: Digest;
+  /** The image's layers (to rebuild the rootfs if its snapshot was lost). */
+  layers: { diffId: Digest; descriptor: Descriptor }[];
+  /** Entrypoint + Cmd as run. */
+  command: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  tty: boolean;
+  openStdin: boolean;
+  network: 'none' | 'host';
+  volumes: VolumeSpec[];
+  autoRemove: boolean;
+  /** The image's StopSignal, if any (`stop` sends it instead of SIGTERM). */
+  stopSignal?: string;
+  hostname: string;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+/** `<id>/state.json`. */
+export interface ContainerState {
+  status: ContainerStatus;
+  /** The process running the container (mybuild or the daemon) while `running`. */
+  ownerPid?: number;
+  exitCode?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Why it failed to start, or why its exit code is unknown. */
+  error?: string;
+}
+
+/** A container as `inspect`/`list` report it: its config and its effective state. */
+export interface Container {
+  id: string;
+  name: string;
+  config: ContainerConfigRecord;
+  state: ContainerState;
+}
+
+/** Where `start` sends the container's output (besides the log) and what it reads. */
+export interface StartIO {
+  /** Forwarded to the process' stdin when the container was created with `openStdin`. */
+  stdin?: Readable;
+  /** Receive the output; never ended. Backpressure is honoured (a slow reader slows the container). */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Aborting kills the container (SIGKILL); `start` then resolves with its exit code. */
+  signal?: AbortSignal;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+const RUNNING_GRACE_MS = 3000;
+
+/**
+ * Manages the containers under `<root>/containers`. Safe to use from several processes at once
+ * (see the module comment); one instance per process is enough.
+ */
+export class ContainerManager {
+  readonly dir: string;
+  private readonly namesDir: string;
+  private snapshotterP?: Promise<Snapshotter>;
+  private readonly inflight = new Map<string, Promise<ExitInfo>>();
+
+  private constructor(
+    readonly root: string,
+    readonly images: ImageStore,
+    readonly runtime: string,
+  ) {
+    this.dir = path.join(root, 'containers');
+    this.namesDir = path.join(this.dir, 'names');
+  }
+
+  /**
+   * Opens the containers of the store at `root` (directories created when missing). `runtime`:
+   * the OCI runtime binary (default `runc`). Idempotent.
+   */
+  static async open(root: string, opts: { runtime?: string; images?: ImageStore } = {}): Promise<ContainerManager> {
+    const abs = path.resolve(root);
+    const images = opts.images ?? (await ImageStore.open(abs));
+    const m = new ContainerManager(abs, images, opts.runtime ?? 'runc');
+    await mkdir(m.namesDir, { recursive: true });
+    return m;
+  }
+
+  private snapshotter(): Promise<Snapshotter> {
+    this.snapshotterP ??= createSnapshotter(path.join(this.root, 'snapshots'));
+    return this.snapshotterP;
+  }
+
+  private cdir(id: string): string {
+    return path.join(this.dir, id);
+  }
+
+  /**
+   * Creates a container from `opts.image` (resolved in the image store) with Docker's
+   * Entrypoint/Cmd rules, and prepares its rootfs snapshot. Throws NotFoundError (`No such
+   * image`), AlreadyExistsError (name in use), BuildError INVALID_ARGUMENT (bad name, env,
+   * workdir, volume or network; no command). Leaves nothing behind when it throws.
+   */
+  async create(opts: CreateOptions): Promise<Container> {
+    const img = await this.images.resolve(opts.image);
+    const ic = img.config.config ?? {};
+    const entrypoint = opts.entrypoint ?? ic.Entrypoint ?? [];
+    const cmd = opts.cmd?.length ? opts.cmd : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
+    const command = [...entrypoint, ...cmd];
+    if (command.length === 0) {
+      throw new BuildError('INVALID_ARGUMENT', `no command specified: the image ${opts.image} has no Entrypoint or Cmd`, { hint: `give one after the image: mybuild run ${opts.image} sh` });
+    }
+    const env = mergeEnv(ic.Env ?? [], opts.env ?? []);
+    const workdir = opts.workdir ?? (ic.WorkingDir || '/');
+    if (!workdir.startsWith('/')) {
+      throw new BuildError('INVALID_ARGUMENT', `the working directory "${workdir}" is invalid: it needs to be an absolute path`, { hint: 'use -w /path' });
+    }
+    const network = opts.network ?? 'none';
+    if (network !== 'none' && network !== 'host') {
+      throw new BuildError('INVALID_ARGUMENT', `network "${String(network)}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; use --network host to share the host network' });
+    }
+    const volumes = await checkVolumes(opts.volumes ?? []);
+    const diffIds = img.config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== img.manifest.layers.length) {
+      throw new BuildError('INVALID_ARGUMENT', `image ${opts.image} has ${img.manifest.layers.length} layers but ${diffIds.length} diff_ids in its config`);
+    }
+    const explicitName = opts.name !== undefined ? validateName(opts.name) : undefined;
+
+    const id = newContainerId();
+    const cdir = this.cdir(id);
+    await mkdir(cdir, { recursive: true });
+    let name = explicitName ?? '';
+    let ok = false;
+    try {
+      const record: ContainerConfigRecord = {
+        id,
+        name,
+        created: new Date().toISOString(),
+        image: opts.image,
+        imageId: img.configDigest,
+        manifestDigest: img.manifestDescriptor.digest,
+        layers: img.manifest.layers.map((d, i) => ({ diffId: diffIds[i], descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size } })),
+        command,
+        env,
+        workdir,
+        user: opts.user ?? ic.User ?? '',
+        tty: opts.tty === true,
+        openStdin: opts.openStdin === true,
+        network,
+        volumes,
+        autoRemove: opts.autoRemove === true,
+        ...(ic.StopSignal ? { stopSignal: ic.StopSignal } : {}),
+        hostname: shortContainerId(id),
+      };
+      await this.writeState(id, { status: 'created' });
+      if (explicitName !== undefined) {
+        await this.reserveName(explicitName, id);
+      } else {
+        for (let attempt = 0; ; attempt++) {
+          name = randomName(attempt);
+          try {
+            await this.reserveName(name, id);
+            break;
+          } catch (err) {
+            if (!(err instanceof AlreadyExistsError) || attempt >= 20) throw err;
+          }
+        }
+      }
+      record.name = name;
+      await writeFile(path.join(cdir, 'config.json'), JSON.stringify(record, null, 2));
+      await this.prepareRootfs(record);
+      ok = true;
+      return { id, name, config: record, state: { status: 'created' } };
+    } finally {
+      if (!ok) {
+        if (name) await this.releaseName(name, id);
+        await rm(cdir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
+  private async prepareRootfs(c: ContainerConfigRecord): Promise<Mount[]> {
+    const sn = await this.snapshotter();
+    const parent = await ensureLayerChain(
+      sn,
+      c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) })),
+    );
+    return sn.prepare(snapshotKey(c.id), parent || undefined);
+  }
+
+  private async rootfsMounts(c: ContainerConfigRecord): Promise<Mount[]> {
+    const sn = await this.snapshotter();
+    try {
+      return await sn.mounts(snapshotKey(c.id));
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      return this.prepareRootfs(c); // lost to a snapshot cleanup: start from the image again
+    }
+  }
+
+  private async reserveName(name: string, id: string): Promise<void> {
+    const file = path.join(this.namesDir, name);
+    for (let i = 0; i < 2; i++) {
+      try {
+        await writeFile(file, id, { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const owner = (await readFile(file, 'utf8').catch(() => '')).trim();
+      if (owner && (await exists(path.join(this.cdir(owner), 'config.json')))) {
+        throw new AlreadyExistsError(`Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
+          hint: `remove (or rename) that container to reuse the name: mybuild rm ${name}`,
+        });
+      }
+      await unlink(file).catch(() => undefined); // a crashed create left it
+    }
+    throw new AlreadyExistsError(`Conflict. The container name "/${name}" is being taken by another process`);
+  }
+
+  private async releaseName(name: string, id: string): Promise<void> {
+    const file = path.join(this.namesDir, name);
+    const owner = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (owner === id) await unlink(file).catch(() => undefined);
+  }
+
+  /**
+   * The full ID of the container named by `ref`: a full ID, a name (with or without "/"), or a
+   * unique ID prefix. Throws NotFoundError (`No such container: ref`), BuildError
+   * INVALID_ARGUMENT when a prefix matches several containers.
+   */
+  async resolveId(ref: string): Promise<string> {
+    if (ID_RE.test(ref) && (await exists(path.join(this.cdir(ref), 'config.json')))) return ref;
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    if (name !== '' && !name.includes('/') && name !== '.' && name !== '..') {
+      const owner = (await readFile(path.join(this.namesDir, name), 'utf8').catch(() => '')).trim();
+      if (ID_RE.test(owner) && (await exists(path.join(this.cdir(owner), 'config.json')))) return owner;
+    }
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const hits = (await this.ids()).filter((id) => id.startsWith(ref));
+      if (hits.length > 1) throw new BuildError('INVALID_ARGUMENT', `multiple containers found with provided prefix: ${ref}`, { hint: 'give more digits of the container ID' });
+      if (hits.length === 1) return hits[0];
+    }
+    throw new NotFoundError(`No such container: ${ref}`, { hint: 'run "mybuild ps -a" to list the containers' });
+  }
+
+  private async ids(): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of await readdir(this.dir).catch(() => [] as string[])) {
+      if (ID_RE.test(e) && (await exists(path.join(this.cdir(e), 'config.json')))) out.push(e);
+    }
+    return out;
+  }
+
+  /** Config and effective state of a container (see the module comment). NotFoundError when unknown. */
+  async inspect(ref: string): Promise<Container> {
+    const id = await this.resolveId(ref);
+    const config = JSON.parse(await readFile(path.join(this.cdir(id), 'config.json'), 'utf8')) as ContainerConfigRecord;
+    return { id, name: config.name, config, state: await this.effectiveState(id) };
+  }
+
+  /** Containers, newest first: running ones, or all with `{ all: true }`. */
+  async list(opts: { all?: boolean } = {}): Promise<Container[]> {
+    const out: Container[] = [];
+    for (const id of await this.ids()) {
+      try {
+        const c = await this.inspect(id);
+        if (opts.all || c.state.status === 'running') out.push(c);
+      } catch (err) {
+        if (!(err instanceof NotFoundError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile
+      }
+    }
+    return out.sort((a, b) => (a.config.created < b.config.created ? 1 : a.config.created > b.config.created ? -1 : 0));
+  }
+
+  private async readState(id: string): Promise<ContainerState> {
+    try {
+      return JSON.parse(await readFile(path.join(this.cdir(id), 'state.json'), 'utf8')) as ContainerState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'created' };
+      throw err;
+    }
+  }
+
+  private async effectiveState(id: string): Promise<ContainerState> {
+    const s = await this.readState(id);
+    if (s.status !== 'running') return s;
+    const owner = await readOwner(path.join(this.cdir(id), 'owner'));
+    if (owner && ownerAlive(owner)) return s;
+    // Recheck: the owner may have finished between the two reads.
+    const again = await this.readState(id);
+    if (again.status !== 'running') return again;
+    return { ...again, status: 'exited', exitCode: 255, finishedAt: again.finishedAt ?? again.startedAt, error: `the process that ran it (pid ${again.ownerPid ?? '?'}) is gone` };
+  }
+
+  /** Writes state.json atomically; a container removed meanwhile is ignored. */
+  private async writeState(id: string, s: ContainerState): Promise<void> {
+    try {
+      await writeFileAtomic(path.join(this.cdir(id), 'state.json'), JSON.stringify(s), this.cdir(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await exists(this.cdir(id)))) return;
+      throw err;
+    }
+  }
+
+  /**
+   * Runs the container in this process and resolves when it exits (non-zero is not an error),
+   * after its state is `exited` (and, with `autoRemove`, after it is removed). Output goes to
+   * the log and to `io.stdout`/`io.stderr` (with a tty, all of it arrives on stdout).
+   * Throws BuildError INVALID_ARGUMENT when it is already running, BuildError RUNTIME when the
+   * runtime cannot start it (the state then records exit code 127 for a missing executable,
+   * 126 for one that cannot be run, 125 otherwise, and the error), NotFoundError when unknown.
+   */
+  start(ref: string, io: StartIO = {}): Promise<ExitInfo> {
+    const p = this.startInner(ref, io);
+    void this.resolveId(ref).then(
+      (id) => {
+        this.inflight.set(id, p);
+        void p.catch(() => undefined).finally(() => {
+          if (this.inflight.get(id) === p) this.inflight.delete(id);
+        });
+      },
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async startInner(ref: string, io: StartIO): Promise<ExitInfo> {
+    const c = await this.inspect(ref);
+    const { id, config } = c;
+    if (c.state.status === 'running') throw new BuildError('INVALID_ARGUMENT', `container ${c.name} is already running`);
+    const ownerFile = path.join(this.cdir(id), 'owner');
+    await claimOwner(ownerFile, c.name);
+    const startedAt = new Date().toISOString();
+    let log: LogWriter | undefined;
+    let exit: ExitInfo | undefined;
+    let failure: unknown;
+    let idle: PassThrough | undefined;
+    let stateError: string | undefined;
+    try {
+      await resolveRuntime(this.runtime);
+      // What an owner that died while running it left (runc container, mounts, bundle).
+      await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
+      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt });
+      const mounts = await this.rootfsMounts(config);
+      const user = await this.resolveUserIn(id, mounts, config.user);
+      const env = [...config.env];
+      if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${config.hostname}`);
+      if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
+      log = new LogWriter(path.join(this.cdir(id), 'log.jsonl'));
+      idle = new PassThrough();
+      const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime });
+      const onAbort = (): void => void this.kill(id, 'KILL').catch(() => undefined);
+      io.signal?.addEventListener('abort', onAbort, { once: true });
+      if (io.signal?.aborted) onAbort();
+      try {
+        const st = await executor.run(
+          {
+            args: config.command,
+            env,
+            cwd: config.workdir,
+            user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+            hostname: config.hostname,
+            network: config.network,
+            mounts: config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
+            // A tty without -i still gets an open (idle) stdin: script(1) would otherwise read
+            // EOF at once and echo it into the terminal as "^@".
+            stdin: config.openStdin ? io.stdin : config.tty ? idle : undefined,
+            stdout: tee(log, 'stdout', io.stdout),
+            stderr: tee(log, 'stderr', config.tty ? io.stdout : io.stderr),
+            tty: config.tty,
+          },
+          mounts,
+        );
+        exit = { exitCode: st.exitCode };
+      } finally {
+        io.signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      failure = err;
+      const msg = err instanceof Error ? err.message : String(err);
+      stateError = msg;
+      exit = { exitCode: /executable file not found|no such file or directory/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 125 };
+    } finally {
+      idle?.end();
+      await log?.close();
+      await this.writeState(id, { status: 'exited', exitCode: exit?.exitCode ?? 125, startedAt, finishedAt: new Date().toISOString(), ...(stateError ? { error: stateError } : {}) });
+      await unlink(ownerFile).catch(() => undefined);
+    }
+    if (config.autoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+    if (failure !== undefined) throw failure;
+    return exit!;
+  }
+
+  /** Resolves `spec` through the rootfs' /etc/passwd (mounted briefly at `<id>/probe-*`). */
+  private async resolveUserIn(id: string, mounts: Mount[], spec: string): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
+    const dir = await mkdtemp(path.join(this.cdir(id), 'probe-'));
+    try {
+      await mountAll(mounts, dir);
+      return await resolveUser(dir, spec || '0');
+    } finally {
+      await unmountAll(dir);
+      await rmdir(dir).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Resolves once the container is not running (immediately for a created or exited one), with
+   * its exit code (0 when it never ran). Works for containers run by other processes (polls
+   * their state). NotFoundError when unknown; a container removed while waiting resolves with
+   * the last known code.
+   */
+  async wait(ref: string, opts: { signal?: AbortSignal } = {}): Promise<ExitInfo> {
+    const id = await this.resolveId(ref);
+    const own = this.inflight.get(id);
+    if (own) {
+      const r = await own.catch(() => undefined);
+      if (r) return r;
+    }
+    let last = 0;
+    for (;;) {
+      let s: ContainerState;
+      try {
+        s = await this.effectiveState(id);
+      } catch {
+        return { exitCode: last };
+      }
+      if (!(await exists(this.cdir(id)))) return { exitCode: last };
+      if (s.status !== 'running') return { exitCode: s.exitCode ?? 0 };
+      last = s.exitCode ?? last;
+      if (opts.signal?.aborted) throw new BuildError('CANCELED', 'canceled');
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Sends `signal` (name with or without SIG, or number; default KILL) to the container's main
+   * process through the runtime. Throws BuildError INVALID_ARGUMENT when it is not running or
+   * the signal is unknown, NotFoundError when the container is unknown, RUNTIME when the
+   * runtime fails.
+   */
+  async kill(ref: string, signal: string | number = 'KILL'): Promise<void> {
+    const sig = normalizeSignal(signal);
+    const c = await this.inspect(ref);
+    if (c.state.status !== 'running') throw new BuildError('INVALID_ARGUMENT', `cannot kill container ${c.name}: container ${c.id} is not running`);
+    const bin = await resolveRuntime(this.runtime);
+    const state = path.join(this.cdir(c.id), 'runtime', 'runc');
+    const deadline = Date.now() + RUNNING_GRACE_MS;
+    for (;;) {
+      const list = await execCapture(bin, ['--root', state, 'list', '-q']);
+      const rid = list.code === 0 ? list.stdout.toString('utf8').split('\n').map((s) => s.trim()).find((s) => s !== '') : undefined;
+      if (rid) {
+        const r = await execCapture(bin, ['--root', state, 'kill', rid, sig]);
+        if (r.code === 0) return;
+        if (!/not running|does not exist|container not running/i.test(r.stderr)) throw new BuildError('RUNTIME', `cannot kill container ${c.name}: ${r.stderr.trim()}`);
+      }
+      // Not created by the runtime yet (just started) or already gone.
+      if ((await this.effectiveState(c.id)).status !== 'running') return;
+      if (Date.now() > deadline) throw new BuildError('RUNTIME', `cannot kill container ${c.name}: the runtime does not list it`);
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Stops a running container: its StopSignal (default SIGTERM), then SIGKILL after
+   * `timeoutSec` (default 10). Resolves with its exit code once it is not running; idempotent
+   * for a container that is not running.
+   */
+  async stop(ref: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ExitInfo> {
+    const c = await this.inspect(ref);
+    if (c.state.status !== 'running') return { exitCode: c.state.exitCode ?? 0 };
+    const ac = new AbortController();
+    const waiting = this.wait(c.id, { signal: ac.signal });
+    await this.kill(c.id, opts.signal ?? c.config.stopSignal ?? 'TERM').catch(ignoreNotRunning);
+    const timeoutMs = Math.max(0, (opts.timeoutSec ?? 10) * 1000);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const first = await Promise.race([waiting, timedOut]);
+    clearTimeout(timer);
+    if (first !== 'timeout') return first;
+    await this.kill(c.id, 'KILL').catch(ignoreNotRunning);
+    return waiting;
+  }
+
+  /**
+   * Removes a container: its runtime leftovers, rootfs snapshot, name, log and records.
+   * A running one needs `force` (it is killed first and its end awaited). Throws BuildError
+   * INVALID_ARGUMENT (running without force), NotFoundError (unknown).
+   */
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const c = await this.inspect(ref);
+    if (c.state.status === 'running') {
+      if (!opts.force) {
+        throw new BuildError('INVALID_ARGUMENT', `You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`, { hint: `mybuild stop ${c.name}, or mybuild rm -f ${c.name}` });
+      }
+      await this.kill(c.id, 'KILL').catch(ignoreNotRunning);
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), 15_000);
+      await this.wait(c.id, { signal: ac.signal }).catch(() => undefined);
+      clearTimeout(t);
+    }
+    const cdir = this.cdir(c.id);
+    // What a dead owner left: runc container, rootfs mount, bundle, the user probe mount.
+    await cleanupStale(path.join(cdir, 'runtime'), this.runtime, [cdir]);
+    const sn = await this.snapshotter();
+    await sn.remove(snapshotKey(c.id)).catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+    await this.releaseName(c.name, c.id);
+    await rm(cdir, { recursive: true, force: true });
+  }
+
+  /**
+   * Writes the container's output to `stdout`/`stderr` (a tty container's all to stdout), each
+   * record's text prefixed with its RFC 3339 time when `timestamps`. With `follow`, keeps
+   * writing new output until the container is no longer running (or `signal` aborts).
+   * `tail`: only the last N lines. The streams are not ended. NotFoundError when unknown.
+   */
+  async logs(ref: string, opts: { stdout?: Writable; stderr?: Writable; follow?: boolean; timestamps?: boolean; tail?: number; signal?: AbortSignal }): Promise<void> {
+    const id = await this.resolveId(ref);
+    const file = path.join(this.cdir(id), 'log.jsonl');
+    let offset = 0;
+    let first = true;
+    const emit = async (recs: { log: string; stream: LogStream; time: string }[]): Promise<void> => {
+      for (const r of recs) {
+        const dest = r.stream === 'stderr' ? opts.stderr : opts.stdout;
+        if (!dest) continue;
+        const text = opts.timestamps ? `${r.time} ${r.log}` : r.log;
+        if (!dest.write(text)) await new Promise<void>((resolve) => dest.once('drain', resolve));
+      }
+    };
+    for (;;) {
+      const running = (await this.effectiveState(id).catch(() => ({ status: 'exited' }) as ContainerState)).status === 'running';
+      for (;;) {
+        const r = await readLogRecords(file, offset);
+        if (r.offset === offset) break;
+        offset = r.offset;
+        let recs = r.records;
+        if (first && opts.tail !== undefined) recs = recs.slice(Math.max(0, recs.length - opts.tail));
+        await emit(recs);
+      }
+      first = false;
+      if (!opts.follow || !running || opts.signal?.aborted || !(await exists(this.cdir(id)))) return;
+      await sleep(100);
+    }
+  }
+}
+
+function snapshotKey(id: string): string {
+  return `container-${id}`;
+}
+
+function ignoreNotRunning(err: unknown): void {
+  if (err instanceof BuildError && err.code === 'INVALID_ARGUMENT' && /not running/.test(err.message)) return;
+  throw err;
+}
+
+/** Image env overridden by key with `extra` (`KEY=value` each). */
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const out = [...base];
+  for (const e of extra) {
+    const eq = e.indexOf('=');
+    if (eq <= 0) throw new BuildError('INVALID_ARGUMENT', `invalid environment entry "${e}": expected KEY=value`);
+    const key = e.slice(0, eq);
+    const i = out.findIndex((o) => o.split('=', 1)[0] === key);
+    if (i >= 0) out[i] = e;
+    else out.push(e);
+  }
+  return out;
+}
+
+async function checkVolumes(vols: VolumeSpec[]): Promise<VolumeSpec[]> {
+  const out: VolumeSpec[] = [];
+  for (const v of vols) {
+    if (!path.isAbsolute(v.source)) {
+      throw new BuildError('INVALID_ARGUMENT', `invalid volume source "${v.source}": expected an absolute host path (named volumes are not supported)`, { hint: 'use -v /abs/host/path:/path/in/container[:ro]' });
+    }
+    if (!path.posix.isAbsolute(v.target) || path.posix.normalize(v.target) === '/') {
+      throw new BuildError('INVALID_ARGUMENT', `invalid volume destination "${v.target}": expected an absolute path other than /`, { hint: 'use -v /abs/host/path:/path/in/container[:ro]' });
+    }
+    try {
+      await stat(v.source);
+    } catch {
+      throw new BuildError('INVALID_ARGUMENT', `invalid volume source "${v.source}": no such file or directory on the host`, { hint: 'create it first (mybuild does not create bind sources)' });
+    }
+    out.push({ source: path.resolve(v.source), target: path.posix.normalize(v.target), readonly: v.readonly });
+  }
+  return out;
+}
+
+/**
+ * `KILL`-style name of `signal` (`SIGTERM`, `TERM`, `term`, `15`). Throws BuildError
+ * INVALID_ARGUMENT for an unknown one.
+ */
+export function normalizeSignal(signal: string | number): string {
+  const sigs = osConstants.signals as Record<string, number>;
+  if (typeof signal === 'number' || /^\d+$/.test(signal)) {
+    const n = Number(signal);
+    const name = Object.keys(sigs).find((k) => sigs[k] === n);
+    if (!name) throw new BuildError('INVALID_ARGUMENT', `invalid signal: ${signal}`);
+    return name.slice(3);
+  }
+  const up = signal.toUpperCase();
+  const name = up.startsWith('SIG') ? up : `SIG${up}`;
+  if (!(name in sigs)) throw new BuildError('INVALID_ARGUMENT', `invalid signal: ${signal}`, { hint: 'use a name like TERM, KILL, HUP, INT, USR1 or a number' });
+  return name.slice(3);
+}
+
+/** A Writable that logs `stream` and forwards to `dest` (honouring its backpressure). */
+function tee(log: LogWriter, stream: LogStream, dest: Writable | undefined): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      log.write(stream, chunk);
+      if (!dest || dest.destroyed) return cb();
+      if (dest.write(chunk)) cb();
+      else dest.once('drain', () => cb());
+    },
+  });
+}
+
+interface Owner {
+  pid: number;
+  start: string;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks): tells a reused pid apart. */
+function procStart(pid: number): string | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function ownerAlive(o: Owner): boolean {
+  const now = procStart(o.pid);
+  return now !== undefined && now === o.start;
+}
+
+async function readOwner(file: string): Promise<Owner | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const [pid, start] = text.trim().split(' ');
+  return pid && start ? { pid: Number(pid), start } : undefined;
+}
+
+/** Creates the owner file exclusively; a dead owner's file is taken over. */
+async function claimOwner(file: string, name: string): Promise<void> {
+  const me = `${process.pid} ${procStart(process.pid) ?? '0'}`;
+  for (let i = 0; i < 2; i++) {
+    try {
+      await writeFile(file, me, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const o = await readOwner(file);
+    if (o && ownerAlive(o)) throw new BuildError('INVALID_ARGUMENT', `container ${name} is already running (in process ${o.pid})`);
+    // Take the dead owner's place: rename a unique name over it would race; unlink and retry.
+    const stale = `${file}.stale-${randomBytes(4).toString('hex')}`;
+    await rename(file, stale).catch(() => undefined);
+    await unlink(stale).catch(() => undefined);
+  }
+  throw new BuildError('INVALID_ARGUMENT', `container ${name} is being started by another process`);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
