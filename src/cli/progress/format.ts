@@ -201,7 +201,8 @@ export function warningsBlock(warnings: WarningEvent[]): string[] {
 /** The last lines of a successful build: steps (`steps`, default the builder's count), cache hits, time, image ID, size, tags. */
 export function summaryLines(r: ResultEvent, steps: number = r.steps): string[] {
   return [
-    `Built ${r.imageId} in ${seconds(r.durationMs)}: ${steps} steps, ${r.cacheHits} cached, size ${humanSize(r.size)}`,
+    `Built in ${seconds(r.durationMs)}: ${steps} steps, ${r.cacheHits} cached, image size ${humanSize(r.size)}`,
+    `Image ID ${r.imageId}`,
     ...(r.tags.length ? [`Tagged ${r.tags.join(', ')}`] : []),
   ];
 }
@@ -215,6 +216,7 @@ export function summaryLines(r: ResultEvent, steps: number = r.steps): string[] 
  */
 export function markedExcerpt(text: string, range: Range, context = 2): string[] {
   const lines = text.split(/\r?\n/);
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop(); // the final newline ends the last line
   const first = Math.max(1, range.start.line - context);
   // A range ending at column 1 of a line (after the newline) does not cover that line.
   const endLine = range.end.line > range.start.line && range.end.col <= 1 ? range.end.line - 1 : range.end.line;
