@@ -28,6 +28,7 @@ import { pull } from '../registry/pull.js';
 import { push } from '../registry/push.js';
 import { parsePlatform, hostPlatform } from '../registry/platform.js';
 import { cacheKey } from '../cache/key.js';
+import { writeFileAtomic } from '../store/fs-util.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
@@ -57,7 +58,12 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /** Builds the Dockerfile of `req` (see the module comment). Throws BuildError. */
 export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promise<BuildResult> {
   const started = Date.now();
-  const emit: EventSink = run.onEvent ?? (() => {});
+  const record = new BuildRecorder();
+  const userSink: EventSink = run.onEvent ?? (() => {});
+  const emit: EventSink = (e) => {
+    record.apply(e);
+    userSink(e);
+  };
   const file = req.dockerfileName ?? 'Dockerfile';
   const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
   // Tags are checked before any work.
@@ -108,6 +114,15 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
       if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
       for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor)).digest;
     }
+    await writeBuildRecord(req.root, store.content.paths.ingest, {
+      imageId,
+      manifestDigest: written.manifestDescriptor.digest,
+      dockerfile: file,
+      contextDir: req.contextDir,
+      tags: tags.map((t) => t.toString()),
+      createdAt: new Date().toISOString(),
+      steps: record.steps,
+    });
     const cacheHits = b.stepResults.filter((s) => s.cached).length;
     const size = st.layers.reduce((n, l) => n + l.descriptor.size, 0);
     emit({ type: 'result', imageId, manifestDigest: written.manifestDescriptor.digest, tags: tags.map((t) => t.familiar()), size, steps: b.stepResults.length, cacheHits, durationMs: Date.now() - started });
@@ -324,6 +339,70 @@ function runTool(cmd: string, args: string[]): Promise<void> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new BuildError('IO', `${cmd} failed: ${err.trim()}`))));
   });
+}
+
+/** One step of a build record (see BuildRecord). */
+export interface BuildRecordStep {
+  step: number;
+  stage: string;
+  index: number;
+  instruction: string;
+  /** The instruction keyword (`FROM`, `RUN`, `COPY`, …; `ONBUILD` for a base image's triggers). */
+  kind: string;
+  cached: boolean;
+  /** The cache key of a filesystem step. */
+  key?: string;
+  /** Why a filesystem step missed the cache. */
+  reason?: string;
+  durationMs: number;
+}
+
+/**
+ * What `build()` writes after each successful build to `<root>/builds/<config-digest-hex>.json`
+ * (read by `cache explain` and the daemon). A rebuild giving the same image replaces it.
+ */
+export interface BuildRecord {
+  imageId: string;
+  manifestDigest: string;
+  /** The Dockerfile's name as errors show it. */
+  dockerfile: string;
+  contextDir: string;
+  tags: string[];
+  createdAt: string;
+  steps: BuildRecordStep[];
+}
+
+/** Collects the record's steps from the build's events (a step number may repeat for ONBUILD triggers). */
+class BuildRecorder {
+  readonly steps: BuildRecordStep[] = [];
+  private last(step: number): BuildRecordStep | undefined {
+    for (let i = this.steps.length - 1; i >= 0; i--) if (this.steps[i].step === step) return this.steps[i];
+    return undefined;
+  }
+
+  apply(e: BuildEvent): void {
+    if (e.type === 'step-start') {
+      const kind = e.info.instruction.trimStart().split(/\s+/)[0]?.toUpperCase() ?? '';
+      this.steps.push({ step: e.step, stage: e.info.stage, index: e.info.index, instruction: e.info.instruction, kind, cached: false, durationMs: 0 });
+    } else if (e.type === 'step-cache') {
+      const s = this.last(e.step);
+      if (!s) return;
+      if (e.key) s.key = e.key;
+      if (!e.hit && e.reason) s.reason = e.reason;
+    } else if (e.type === 'step-end') {
+      const s = this.last(e.step);
+      if (!s) return;
+      s.cached = e.cached;
+      s.durationMs = e.durationMs;
+    }
+  }
+}
+
+/** Writes the build record atomically (temp file in `tmpDir`, then rename). */
+async function writeBuildRecord(root: string, tmpDir: string, rec: BuildRecord): Promise<void> {
+  const dir = path.join(root, 'builds');
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, `${rec.imageId.slice('sha256:'.length)}.json`), `${JSON.stringify(rec, null, 2)}\n`, tmpDir);
 }
 
 export type { BuildEvent };

@@ -72,10 +72,17 @@ export function diffParts(before: string[], after: string[]): KeyChange[] {
   return out;
 }
 
-/** One sentence for a list of changes, e.g. `file src/app.ts changed; build arg VERSION changed`. */
+/**
+ * One sentence for a list of changes, e.g. `file src/app.ts changed; build arg VERSION changed`.
+ * The `sources` part (digest over all copied files) is left out when per-file parts changed.
+ */
 export function describeChanges(changes: KeyChange[]): string {
   if (changes.length === 0) return 'no previous build of this step';
+  // `sources=` is the digest over all copied files: when per-file parts say which files
+  // changed, it adds nothing but noise.
+  const perFile = changes.some((c) => c.name.startsWith('file:'));
   return changes
+    .filter((c) => !(perFile && c.name === 'sources'))
     .map((c) => {
       const [kind, ...rest] = c.name.split(':');
       const what = rest.join(':');
@@ -85,6 +92,7 @@ export function describeChanges(changes: KeyChange[]): string {
         kind === 'env' ? `env ${what}` :
         kind === 'parent' ? 'its parent' :
         kind === 'cmd' ? 'the instruction' :
+        kind === 'sources' ? 'the copied files' :
         c.name;
       return `${noun} ${c.kind}`;
     })
