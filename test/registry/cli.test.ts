@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { ImageStore } from '../../src/store/image-store.js';
-import { makeImage, registryMissing, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { makeImage, registryMissing, run, skopeoMissing, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 function cli(argv: string[], env: NodeJS.ProcessEnv, stdin = '') {
   return runCli(argv, { env, stdin });
@@ -62,6 +62,32 @@ describe('mybuild login / push / pull / logout', { skip: registryMissing }, () =
     const missing = await cli(['--root', root2, 'pull', `${reg.domain}/cli/app:nope`], env);
     assert.equal(missing.code, 5);
     assert.match(missing.err, new RegExp(`error: pull ${reg.domain.replace(/\./g, '\\.')}/cli/app:nope: manifest unknown \\(404\\)`));
+  });
+
+  it('push of a name that points at a multi-platform index pushes the index', { skip: skopeoMissing }, async () => {
+    const root = path.join(tmp, 'root-multi');
+    const images = await ImageStore.open(root);
+    const amd = await makeImage(images.content, [{ arch: 'amd64\n' }], { architecture: 'amd64' });
+    const arm = await makeImage(images.content, [{ arch: 'arm64\n' }], { architecture: 'arm64' });
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { ...amd.manifest, platform: { architecture: 'amd64', os: 'linux' } },
+        { ...arm.manifest, platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+    }));
+    const info = await images.content.writeBytes(index);
+    const name = `${reg.domain}/cli/multi:1`;
+    await images.setRef(name, { mediaType: 'application/vnd.oci.image.index.v1+json', digest: info.digest, size: info.size });
+    const p = await cli(['--root', root, 'push', name], env);
+    assert.equal(p.code, 0, p.err);
+    assert.match(p.out, new RegExp(`^1: digest: ${info.digest} size: ${info.size}$`, 'm'));
+    const creds = `alice:${reg.users.alice}`;
+    const raw = JSON.parse(await run('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', creds, `docker://${name}`])) as { manifests: { digest: string }[] };
+    assert.deepEqual(raw.manifests.map((m) => m.digest), [amd.manifest.digest, arm.manifest.digest]);
+    const armDigest = (await run('skopeo', ['inspect', '--format', '{{.Digest}}', '--override-arch', 'arm64', '--tls-verify=false', '--creds', creds, `docker://${name}`])).trim();
+    assert.equal(armDigest, info.digest, 'skopeo reports the index digest for the tag');
   });
 
   it('logout removes the credentials; then the registry refuses us', async () => {
