@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { registryMissing, startRegistry } from '../helpers/registry.js';
 import { assertNoLeftovers, collect, makeRoot, skipReason, spawnCli, until } from './helpers.js';
 
 describe('mybuild run', { skip: skipReason }, () => {
@@ -124,6 +125,27 @@ describe('mybuild run', { skip: skipReason }, () => {
     assert.equal(r.err.split('\n')[0], "Unable to find image '127.0.0.1:1/nosuch:1' locally");
     assert.equal(r.code, 5, r.err);
     await assertNoLeftovers(root);
+  });
+
+  it('pulls a missing image from the registry, then runs it', { skip: registryMissing }, async () => {
+    const reg = await startRegistry('anonymous');
+    const root2 = await mkdtemp(path.join(os.tmpdir(), 'mybuild-ct-pull-'));
+    try {
+      const name = `${reg.domain}/ct/bb:1`;
+      assert.equal((await cli(['tag', 'busybox', name])).code, 0);
+      const p = await cli(['push', name]);
+      assert.equal(p.code, 0, p.err);
+      const r = await runCli(['--root', root2, 'run', '--rm', name, 'echo', 'pulled']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, 'pulled\n');
+      assert.match(r.err, new RegExp(`^Unable to find image '${name}' locally\n`));
+      const again = await runCli(['--root', root2, 'run', '--rm', name, 'true']);
+      assert.equal(again.err, '', 'no pull the second time');
+      await assertNoLeftovers(root2);
+    } finally {
+      await reg.stop();
+      await rm(root2, { recursive: true, force: true });
+    }
   });
 
   it('a kept container: ps -a, logs, name in use, rm (by name and ID prefix)', async () => {
