@@ -9,3 +9,4 @@ export { buildPlan, parseCommand, parseFrom, expandCommand, ShellLex, StageEnv, 
 export { applyLayer, createSnapshotter, ensureLayerChain, chainId, diffSnapshot, RuncExecutor, cleanupStale, resolveUser, type Snapshotter, type Executor, type ExecSpec, type ExitStatus, type ResolvedUser } from './runtime/index.js';
 export { parseDockerfile, dump, dumpInstruction, toJSON, suggestInstruction, unknownInstructionError, type ParseOptions } from './parser/index.js';
 export { ImageStore, LocalContentStore, MemoryContentStore, CacheIndex, prune, check, type ContentStore, type BlobInfo, type ImageRef, type CacheRecord, type ResolvedImage, type PruneOptions, type PruneResult, type Problem } from './store/index.js';
+export { ContainerManager, parseVolume, parseEnvFlags, type Container, type ContainerConfigRecord, type ContainerState, type CreateOptions, type ExitInfo, type StartIO, type VolumeSpec } from './containers/index.js';
