@@ -78,7 +78,7 @@ describe('mybuild build output', { skip }, () => {
     for (const e of events) assert.equal(e.version, 1);
     assert.equal(events[0].type, 'warning');
     assert.equal(events[0].rule, 'MaintainerDeprecated');
-    const start = events.find((e) => e.type === 'build-start') as { steps: { step: number; instruction: string }[] };
+    const start = events.find((e) => e.type === 'build-start') as unknown as { steps: { step: number; instruction: string }[] };
     assert.deepEqual(start.steps.map((s) => s.instruction), ['FROM busybox', 'MAINTAINER someone', 'COPY a.txt /a.txt', 'RUN echo one && cat /a.txt', 'ENV X=1', 'RUN echo "x=$X" > /x']);
     assert.equal(events.at(-1)!.type, 'result');
     for (const s of start.steps) {
@@ -93,7 +93,7 @@ describe('mybuild build output', { skip }, () => {
       assert.equal(c.hit, true);
       assert.match(c.key, /^sha256:[0-9a-f]{64}$/);
     }
-    const result = events.at(-1) as { imageId: string; cacheHits: number };
+    const result = events.at(-1) as unknown as { imageId: string; cacheHits: number };
     assert.match(result.imageId, /^sha256:[0-9a-f]{64}$/);
     assert.equal(result.cacheHits, 3);
     assert.equal(r.err, '', 'json mode writes nothing to stderr on success');

@@ -1,0 +1,16 @@
+/** docs/exit-codes.md lists every error code with the exit code src/errors.ts gives it. */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { it } from 'node:test';
+import { EXIT_CODES } from '../../src/errors.js';
+import { repoRoot } from '../helpers/paths.js';
+
+it('docs/exit-codes.md matches EXIT_CODES', async () => {
+  const doc = await readFile(path.join(repoRoot, 'docs', 'exit-codes.md'), 'utf8');
+  const documented = new Map<string, number>();
+  for (const m of doc.matchAll(/^\| (\d+) +\| ([^|]*)\|/gm)) {
+    for (const c of m[2].matchAll(/`([A-Z_]+)`/g)) documented.set(c[1], Number(m[1]));
+  }
+  assert.deepEqual(Object.fromEntries([...documented].sort()), Object.fromEntries(Object.entries(EXIT_CODES).sort()));
+});
