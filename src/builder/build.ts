@@ -28,6 +28,10 @@ import { pull } from '../registry/pull.js';
 import { push } from '../registry/push.js';
 import { parsePlatform, hostPlatform } from '../registry/platform.js';
 import { cacheKey } from '../cache/key.js';
+import { closest } from '../util/suggest.js';
+import type { Range } from '../parser/ast.js';
+import { INLINE_CACHE_LABEL } from '../cache/remote/format.js';
+import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
@@ -55,8 +59,26 @@ export interface BuildRunOptions {
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Builds the Dockerfile of `req` (see the module comment). Throws BuildError. */
+/**
+ * Builds the Dockerfile of `req` (see the module comment). Throws BuildError. With
+ * `--cache-from`, a cache source that fails while a lazily imported layer is fetched makes the
+ * build run once more without imports (a warning), so it still succeeds by building.
+ */
 export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promise<BuildResult> {
+  const remote = remoteCacheFor(req);
+  try {
+    return await buildOnce(req, run, remote);
+  } catch (err) {
+    if (!remote?.fetchFailed || run.signal?.aborted) throw err;
+    run.onEvent?.({ type: 'warning', message: `${(err as Error).message}; building again without the imported cache` });
+    remote.disableImports();
+    return await buildOnce(req, run, remote);
+  } finally {
+    remote?.close();
+  }
+}
+
+async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: RemoteCache | undefined): Promise<BuildResult> {
   const started = Date.now();
   const record = new BuildRecorder();
   const userSink: EventSink = run.onEvent ?? (() => {});
@@ -82,6 +104,10 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
   const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history);
+  if (remote) {
+    remote.bind(store, (message) => emit({ type: 'warning', message }));
+    b.remoteCache = remote;
+  }
 
   try {
     const steps = numberSteps(plan);
@@ -102,6 +128,10 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
 
     let config = st.config;
     if (Object.keys(req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...req.labels } });
+    const inlineCache = remote?.inlineLabel(st.fsKey);
+    if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
+    // Layers hit in a remote cache are fetched now: the image needs every one of its blobs.
+    await remote?.ensureLayers(st.layers.map((l) => l.descriptor));
     const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
     config = normalizeConfig({ ...config, ...(created ? { created } : {}) });
     const written = await writeImage(store.content, config, st.layers.map((l) => l.descriptor), { format: req.format });
@@ -113,6 +143,10 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
     if (req.push) {
       if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
       for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor)).digest;
+    }
+    if (remote) {
+      for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
+      for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
     }
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
@@ -140,6 +174,7 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
         'mybuild.steps': b.stepResults,
         'mybuild.cache': { hits: cacheHits, misses: b.stepResults.filter((s) => !s.cached).length },
         'mybuild.durationMs': Date.now() - started,
+        ...(remote ? { 'mybuild.remoteCache': { imports: remote.importStats(), exports: remote.exportStats } } : {}),
       },
     };
   } finally {
@@ -202,6 +237,16 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
   return b.store.resolve(parsed.toString(), platform);
 }
 
+/** Whether `ref` names an image already in the store. */
+async function inStore(b: BuildSession, ref: string, platform: Platform): Promise<boolean> {
+  try {
+    await b.store.resolve(parseReference(ref).toString(), platform);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function stageRunner(
   b: BuildSession,
   plan: Plan,
@@ -224,7 +269,8 @@ function stageRunner(
     }
     b.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
 
-    const from = async (name: string): Promise<SourceFs> => {
+    // `--from` of COPY / RUN --mount: errors point at the instruction that names it.
+    const from = async (name: string, range: Range): Promise<SourceFs> => {
       const lower = name.toLowerCase();
       const byName = plan.stages.find((s) => s.name === lower);
       const idx = byName ? byName.index : /^\d+$/.test(name) ? Number(name) : -1;
@@ -232,7 +278,16 @@ function stageRunner(
         const s = await runStage(idx);
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };
       }
-      const img = await resolveImage(b, name, platform, stage.fromNode.range);
+      if (/^\d+$/.test(name)) {
+        throw new PlanError(`--from=${name}: there is no stage ${name} (the Dockerfile has ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, numbered from 0)`, { source: b.source(range) });
+      }
+      // A bare name close to a stage name is a typo, not an image to pull (Docker would try).
+      const names = plan.stages.map((s) => s.name).filter((n): n is string => !!n);
+      const near = /^[a-z0-9][a-z0-9_.-]*$/.test(lower) ? closest(lower, names, (w) => (w.length <= 4 ? 1 : 2)) : undefined;
+      if (near && !(await inStore(b, name, platform))) {
+        throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: b.source(range), hint: `did you mean the stage "${near}"?` });
+      }
+      const img = await resolveImage(b, name, platform, range);
       return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
     };
 
@@ -254,7 +309,7 @@ function stageRunner(
       b.emit({ type: 'step-start', step: info.step, info });
       try {
         const handler = HANDLERS[cmd.kind] as Handler<Command>;
-        const ctx: StepContext<Command> = { b, st, cmd, info, from };
+        const ctx: StepContext<Command> = { b, st, cmd, info, from: (name) => from(name, cmd.node.range) };
         const layerStep = await handler.apply(ctx);
         let cached = false;
         if (layerStep) {
@@ -354,6 +409,8 @@ export interface BuildRecordStep {
   key?: string;
   /** Why a filesystem step missed the cache. */
   reason?: string;
+  /** Which --cache-from source a hit came from (absent for local hits). */
+  source?: string;
   durationMs: number;
 }
 
@@ -389,6 +446,7 @@ class BuildRecorder {
       if (!s) return;
       if (e.key) s.key = e.key;
       if (!e.hit && e.reason) s.reason = e.reason;
+      if (e.hit && e.source && e.source !== 'local') s.source = e.source;
     } else if (e.type === 'step-end') {
       const s = this.last(e.step);
       if (!s) return;
