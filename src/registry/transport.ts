@@ -34,7 +34,7 @@ import { RegistryError } from '../errors.js';
 
 /** How to reach registries. All fields optional. */
 export interface TransportOptions {
-  /** Registries (host[:port]) reached over plain http although they are not loopback. */
+  /** Registries (host[:port]) whose TLS is not checked and that may use plain http (default: MYBUILD_INSECURE_REGISTRIES). */
   insecureRegistries?: string[];
   /** Docker's per-registry certificate folder (default: MYBUILD_CERTS_DIR, else /etc/docker/certs.d). */
   certsDir?: string;
@@ -140,7 +140,7 @@ export class Transport {
 
   constructor(domain: string, opts: TransportOptions = {}) {
     this.domain = domain;
-    this.insecure = isListedInsecure(domain, opts.insecureRegistries);
+    this.insecure = isListedInsecure(domain, opts.insecureRegistries ?? insecureRegistriesFromEnv(opts.env ?? process.env));
     this.mayUseHttp = this.insecure || isLoopback(domain);
     this.scheme = 'https';
     this.decided = !this.mayUseHttp;
