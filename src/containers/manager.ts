@@ -280,7 +280,7 @@ export class ContainerManager {
       sn,
       c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) })),
     );
-    return sn.prepare(snapshotKey(c.id), parent || undefined);
+    return sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true });
   }
 
   private async rootfsMounts(c: ContainerConfigRecord): Promise<Mount[]> {

@@ -9,6 +9,7 @@ export {
   probeOverlay,
   type LayerDirs,
   type LayerSource,
+  type PrepareOptions,
   type SnapshotInfo,
   type SnapshotKind,
   type Snapshotter,

@@ -55,6 +55,14 @@ export interface LayerDirs {
   preparedAt: number;
 }
 
+export interface PrepareOptions {
+  /**
+   * Kept by `cleanup()` even after the preparing process is gone (a container's rootfs outlives
+   * the `mybuild run` that made it); removed only by `remove` or `cleanup({ all: true })`.
+   */
+  persistent?: boolean;
+}
+
 export interface Snapshotter {
   readonly type: 'overlay' | 'native';
   /**
@@ -62,7 +70,7 @@ export interface Snapshotter {
    * mounts that make its rootfs. Throws AlreadyExistsError when `key` exists, NotFoundError when
    * `parent` does not exist or is not committed.
    */
-  prepare(key: string, parent?: string): Promise<Mount[]>;
+  prepare(key: string, parent?: string, opts?: PrepareOptions): Promise<Mount[]>;
   /** Like `prepare` but read-only; a view cannot be committed. */
   view(key: string, parent?: string): Promise<Mount[]>;
   /**
@@ -96,6 +104,7 @@ interface Meta {
   id: string;
   parent?: string;
   pid?: number;
+  persistent?: boolean;
   created: number;
 }
 
@@ -182,9 +191,9 @@ abstract class BaseSnapshotter implements Snapshotter {
     return out;
   }
 
-  private async create(kind: SnapshotKind, key: string, parent?: string): Promise<Mount[]> {
+  private async create(kind: SnapshotKind, key: string, parent?: string, persistent = false): Promise<Mount[]> {
     const chain = await this.chain(parent);
-    const meta: Meta = { name: key, kind, id: randomBytes(5).toString('hex'), parent, pid: process.pid, created: Date.now() };
+    const meta: Meta = { name: key, kind, id: randomBytes(5).toString('hex'), parent, pid: process.pid, ...(persistent ? { persistent } : {}), created: Date.now() };
     await this.writeMeta(meta);
     try {
       await mkdir(path.join(this.dataDir, meta.id), { recursive: true });
@@ -197,8 +206,8 @@ abstract class BaseSnapshotter implements Snapshotter {
     return this.mountsOf(meta, chain);
   }
 
-  prepare(key: string, parent?: string): Promise<Mount[]> {
-    return this.create('active', key, parent);
+  prepare(key: string, parent?: string, opts: PrepareOptions = {}): Promise<Mount[]> {
+    return this.create('active', key, parent, opts.persistent);
   }
 
   view(key: string, parent?: string): Promise<Mount[]> {
@@ -259,7 +268,7 @@ abstract class BaseSnapshotter implements Snapshotter {
     let metas = await this.allMeta();
     for (const m of metas) {
       if (m.kind === 'committed') continue;
-      if (opts.all || m.pid === undefined || !alive(m.pid)) {
+      if (opts.all || (!m.persistent && (m.pid === undefined || !alive(m.pid)))) {
         await unlink(this.metaPath(m.name)).catch(() => undefined);
       }
     }

@@ -105,20 +105,23 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
       assert.equal((await readdir(path.join(root, 's'))).length, 2, 'one directory per committed snapshot');
     });
 
-    it('cleanup() without options removes only active snapshots of dead processes', async () => {
+    it('cleanup() without options removes only non-persistent active snapshots of dead processes', async () => {
       await sn.prepare('mine', 'n1');
       await sn.prepare('crashed', 'n1');
-      // Simulate a killed build: give "crashed" the pid of a process that has exited.
+      await sn.prepare('kept', 'n1', { persistent: true });
+      // Simulate a killed build: give "crashed" and "kept" the pid of a process that has exited.
       const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
       const metaDir = path.join(base, sn.type, 'meta');
       for (const f of await readdir(metaDir)) {
         const m = JSON.parse(await readFile(path.join(metaDir, f), 'utf8')) as { name: string; pid?: number };
-        if (m.name === 'crashed') await writeFile(path.join(metaDir, f), JSON.stringify({ ...m, pid: Number(dead) }));
+        if (m.name === 'crashed' || m.name === 'kept') await writeFile(path.join(metaDir, f), JSON.stringify({ ...m, pid: Number(dead) }));
       }
       await sn.cleanup();
       await assert.rejects(sn.stat('crashed'), NotFoundError);
       assert.equal((await sn.stat('mine')).kind, 'active');
+      assert.equal((await sn.stat('kept')).kind, 'active', 'a persistent snapshot outlives its process');
       await sn.remove('mine');
+      await sn.remove('kept');
     });
 
     it('ensureLayerChain extracts each layer once, names snapshots by ChainID, applies whiteouts', async () => {
