@@ -36,6 +36,7 @@ import { writeFileAtomic } from '../store/fs-util.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
+import { registerBuild } from './stale.js';
 import { HANDLERS } from './instructions/index.js';
 import type { Handler, SourceFs, StepContext } from './instructions/handler.js';
 import type { StageState } from './state.js';
@@ -99,6 +100,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
 
   const store = await ImageStore.open(req.root);
   await mkdir(path.join(req.root, 'tmp'), { recursive: true });
+  // Before anything is mounted or run: register, and clean what killed builds left (./stale.ts).
+  const registration = await registerBuild(req.root, store.content.paths.ingest, { runtime: req.runtime });
   const history = await StepHistory.open(req.root, store.content.paths.ingest);
   const abort = new AbortController();
   const onAbort = () => abort.abort(run.signal?.reason);
@@ -180,6 +183,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
     await b.finish().catch(() => undefined);
+    await registration.release();
   }
 }
 

@@ -1,0 +1,86 @@
+/**
+ * Cleaning up after killed builds. A build registers itself in `<root>/runtime/builds/` (a
+ * marker file named `<pid>-<random>` holding the process start time) before it mounts or runs
+ * anything, and removes the marker when it ends. When a build starts and no other live build is
+ * registered, it removes what dead builds left: runc containers and bundles under
+ * `<root>/runtime` (`cleanupStale`), every mount below `<root>/runtime`, `<root>/snapshots` and
+ * `<root>/tmp`, and the stale entries of `<root>/tmp`. Snapshots of dead processes are removed
+ * by the snapshotter's own `cleanup()` (pid-based) in any case.
+ *
+ * Registration and the "am I alone?" check happen under one lock (`<root>/runtime/cleanup.lock`),
+ * so a build that starts while another cleans waits for the cleanup to end, and never has its
+ * own mounts or containers cleaned away. A marker whose pid is dead, or whose pid now belongs
+ * to a process started at another time (pid reuse), is stale and removed.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cleanupStale } from '../runtime/executor.js';
+import { unmountAll } from '../runtime/mount.js';
+import { pidAlive, withLock } from '../store/fs-util.js';
+
+/** The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or '' when unknown. */
+async function startTime(pid: number): Promise<string> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Whether the build that wrote marker `name` (content: its start time) is still running. */
+async function markerAlive(dir: string, name: string): Promise<boolean> {
+  const pid = Number(name.split('-')[0]);
+  if (!pidAlive(pid)) return false;
+  const want = await readFile(path.join(dir, name), 'utf8').catch(() => '');
+  const got = await startTime(pid);
+  return want === '' || got === '' || want.trim() === got;
+}
+
+/** A registered build; `release()` removes its marker (idempotent, never throws). */
+export interface BuildRegistration {
+  /** True when this build found no other live build and cleaned what dead ones left. */
+  readonly cleaned: boolean;
+  release(): Promise<void>;
+}
+
+/**
+ * Registers a build on the store at `root` and, when it is the only live one, cleans up after
+ * killed builds (see the module comment). `lockTmp` is a directory on the same filesystem for
+ * the lock's temp file (the store's ingest dir). Throws BuildError IO when the lock cannot be
+ * taken within its timeout.
+ */
+export async function registerBuild(root: string, lockTmp: string, opts: { runtime?: string } = {}): Promise<BuildRegistration> {
+  const runtimeDir = path.join(root, 'runtime');
+  const dir = path.join(runtimeDir, 'builds');
+  await mkdir(dir, { recursive: true });
+  const name = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const marker = path.join(dir, name);
+  const cleaned = await withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => {
+    await writeFile(marker, await startTime(process.pid));
+    let others = 0;
+    for (const m of await readdir(dir)) {
+      if (m === name) continue;
+      if (await markerAlive(dir, m)) others++;
+      else await rm(path.join(dir, m), { force: true });
+    }
+    if (others > 0) return false;
+    const tmp = path.join(root, 'tmp');
+    await cleanupStale(runtimeDir, opts.runtime ?? 'runc', [path.join(root, 'snapshots'), tmp]);
+    await unmountAll(tmp);
+    for (const e of await readdir(tmp).catch(() => [] as string[])) await rm(path.join(tmp, e), { recursive: true, force: true }).catch(() => undefined);
+    return true;
+  }, { timeoutMs: 120_000 });
+  let released = false;
+  return {
+    cleaned,
+    async release() {
+      if (released) return;
+      released = true;
+      await rm(marker, { force: true }).catch(() => undefined);
+    },
+  };
+}
