@@ -1,4 +1,8 @@
 /** Shared bits of the remote cache tests: a multi-stage project and blob-GET counting. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cliPath, repoRoot } from '../../helpers/paths.js';
 import type { BuildEvent } from '../../../src/builder/events.js';
 import type { InProcessBuild } from '../../helpers/build.js';
 
@@ -44,4 +48,25 @@ export function warnings(r: InProcessBuild): string[] {
 /** Digests of blobs fetched with GET through the proxy (its log). */
 export function blobGets(log: { method: string; url: string }[]): string[] {
   return log.filter((l) => l.method === 'GET' && /\/blobs\/sha256:/.test(l.url)).map((l) => /(sha256:[a-f0-9]{64})/.exec(l.url)![1]);
+}
+
+/**
+ * Runs `mybuild --root ROOT build …` in its own process (as a separate CI runner would):
+ * the compiled CLI when the tests run from dist/, else src/cli.ts through tsx.
+ */
+export function spawnBuild(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
+  const cli = fromSource ? path.join(repoRoot, 'src', 'cli.ts') : cliPath;
+  const node = fromSource ? ['--import', 'tsx', cli] : [cli];
+  return new Promise((resolve, reject) => {
+    const clean: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MYBUILD_') && k !== 'DOCKER_CONFIG') clean[k] = v;
+    const child = spawn(process.execPath, [...node, '--root', root, 'build', '--progress', 'plain', ...args], { cwd: repoRoot, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
