@@ -3,6 +3,7 @@
  * `build(options)` all turn into. Parsing helpers here are pure.
  */
 import { UsageError } from '../errors.js';
+import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 
 export type OutputSpec =
   | { type: 'image' } // the local store (with -t names)
@@ -48,6 +49,10 @@ export interface BuildOptions {
   /** OCI runtime binary (default runc). */
   runtime?: string;
   explain: boolean;
+  /** `--cache-from`: remote cache sources, asked in order after the local cache (src/cache/remote). */
+  cacheFrom?: CacheImportSpec[];
+  /** `--cache-to`: where the build's cache is exported after the build (src/cache/remote). */
+  cacheTo?: CacheExportSpec[];
 }
 
 export function defaultBuildOptions(contextDir: string): BuildOptions {

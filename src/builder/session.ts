@@ -12,6 +12,7 @@ import { BuildContext } from '../context/context.js';
 import { StatCache } from '../context/hash.js';
 import { createSnapshotter } from '../runtime/snapshotter.js';
 import { RootfsManager } from './rootfs.js';
+import type { RemoteCache } from '../cache/remote/remote-cache.js';
 import type { StepHistory } from '../cache/history.js';
 import type { SourceLocation } from '../errors.js';
 import type { Range } from '../parser/ast.js';
@@ -25,6 +26,8 @@ export class BuildSession {
   private contextP?: Promise<BuildContext>;
   private statCacheP?: Promise<StatCache>;
   private rootfsP?: Promise<RootfsManager>;
+  /** --cache-from / --cache-to of this build (src/cache/remote), when given. */
+  remoteCache?: RemoteCache;
   /** Steps whose cache was hit / missed, for the summary and metadata. */
   readonly stepResults: { step: number; cached: boolean; durationMs: number; key?: string }[] = [];
 
@@ -58,7 +61,7 @@ export class BuildSession {
       await mkdir(tmp, { recursive: true });
       const sn = await createSnapshotter(path.join(this.req.root, 'snapshots'));
       await sn.cleanup();
-      return new RootfsManager(sn, this.store.content, tmp);
+      return new RootfsManager(sn, this.remoteCache ? this.remoteCache.contentStore(this.store.content) : this.store.content, tmp);
     })();
     return this.rootfsP;
   }

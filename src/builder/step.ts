@@ -33,8 +33,15 @@ export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStep
     if (record && record.layer && !(await b.store.content.info(record.layer.digest))) record = null;
     hit = record !== null;
   }
+  let source = 'local';
+  if (!hit && !b.req.noCache && b.remoteCache) {
+    // --cache-from: the import sources in order; the layer is fetched lazily (src/cache/remote).
+    const remote = await b.remoteCache.lookup(key.digest);
+    if (remote) ({ record, source } = remote);
+    hit = remote !== null;
+  }
   if (hit) {
-    b.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source: 'local' });
+    b.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source });
   } else {
     b.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: b.req.noCache ? '--no-cache' : await explainMiss(b, o.identity, key) });
     b.throwIfAborted();
@@ -47,6 +54,7 @@ export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStep
   }
   await rememberIdentity(b, o.identity, key);
   const rec = record!;
+  b.remoteCache?.used(rec);
   const time = b.sourceDateEpoch !== undefined ? { sourceDateEpoch: b.sourceDateEpoch } : { created: rec.createdAt };
   if (rec.layer) {
     const descriptor = { mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size };

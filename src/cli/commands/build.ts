@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
 import { UsageError } from '../../errors.js';
+import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -37,6 +38,8 @@ export const BUILD_FLAGS = {
   allow: { type: 'string', multiple: true },
   runtime: { type: 'string' },
   explain: { type: 'boolean' },
+  'cache-from': { type: 'string', multiple: true },
+  'cache-to': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -110,6 +113,8 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.allow = v.allow ?? [];
   o.runtime = v.runtime;
   o.explain = v.explain ?? false;
+  o.cacheFrom = (v['cache-from'] ?? []).map((x) => parseCacheFrom(x, ctx.cwd));
+  o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
