@@ -80,7 +80,7 @@ describe('builder: outputs', { skip: skip || toolSkip }, () => {
     const outside = path.join(hostDir, 'outside');
     mkdirSync(outside);
     const pack = tarStream.pack();
-    const entry = (h: tarStream.Headers, body?: string) => new Promise<void>((res, rej) => pack.entry(h, body, (e) => (e ? rej(e) : res())));
+    const entry = (h: Partial<tarStream.Header> & { name: string }, body = '') => new Promise<void>((res, rej) => pack.entry(h as tarStream.Header, body, (e) => (e ? rej(e) : res())));
     await entry({ name: 'bin/', type: 'directory', mode: 0o755 });
     await entry({ name: 'evil', type: 'symlink', linkname: outside });
     await entry({ name: 'evil/pwned', type: 'file', mode: 0o644 }, 'through the symlink');
