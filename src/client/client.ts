@@ -1,0 +1,206 @@
+/**
+ * DaemonClient: talks to a mybuild (or Docker) daemon's Engine API over a unix socket or TCP
+ * (TLS when DOCKER_TLS_VERIFY/DOCKER_CERT_PATH or MYBUILD_TLS_VERIFY/MYBUILD_CERT_PATH are
+ * set, with ca.pem/cert.pem/key.pem as the docker CLI reads them).
+ *
+ * Errors: a non-2xx answer becomes a BuildError whose code comes from the body's `code` (a
+ * mybuild daemon sends it) or from the status (404 NOT_FOUND, 409 ALREADY_EXISTS, 4xx
+ * INVALID_ARGUMENT, 5xx IO); the message is the body's `message`. Connection failures are
+ * BuildError IO with a hint about the daemon.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import { BuildError, EXIT_CODES, type ErrorCode } from '../errors.js';
+import { parseHost, type HostAddress } from '../daemon/listen.js';
+import type { CliContext } from '../cli/context.js';
+
+/** The API version the client asks for (the mybuild daemon's). */
+export const CLIENT_API_VERSION = '1.45';
+
+export interface RequestOptions {
+  query?: Record<string, string | string[] | undefined>;
+  headers?: Record<string, string>;
+  /** A JSON value (sent as application/json), a Buffer, or a stream (consumed). */
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** One Docker JSON progress message. */
+export interface JsonMessage {
+  stream?: string;
+  status?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: Record<string, unknown>;
+  error?: string;
+  errorDetail?: { message: string; code?: number };
+  errorCode?: string;
+}
+
+function codeFromStatus(status: number): ErrorCode {
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return 'ALREADY_EXISTS';
+  if (status === 499) return 'CANCELED';
+  if (status === 502) return 'REGISTRY';
+  if (status >= 400 && status < 500) return 'INVALID_ARGUMENT';
+  return 'IO';
+}
+
+function isCode(c: unknown): c is ErrorCode {
+  return typeof c === 'string' && c in EXIT_CODES;
+}
+
+export class DaemonClient {
+  private readonly addr: HostAddress;
+  private readonly tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+
+  /** `host`: unix:///path.sock or tcp://host:port. Throws UsageError for a malformed address. */
+  constructor(readonly host: string, env: NodeJS.ProcessEnv = process.env) {
+    this.addr = parseHost(host);
+    const certDir = env.MYBUILD_CERT_PATH || env.DOCKER_CERT_PATH;
+    const verify = env.MYBUILD_TLS_VERIFY || env.DOCKER_TLS_VERIFY;
+    if (this.addr.kind === 'tcp' && (certDir || verify)) {
+      const dir = certDir || path.join(env.HOME ?? '', '.docker');
+      const rd = (f: string) => {
+        try {
+          return readFileSync(path.join(dir, f));
+        } catch {
+          return undefined;
+        }
+      };
+      this.tls = { ca: rd('ca.pem'), cert: rd('cert.pem'), key: rd('key.pem') };
+    }
+  }
+
+  /** The client for `ctx.host` (which must be set). */
+  static fromContext(ctx: Pick<CliContext, 'host' | 'env'>): DaemonClient {
+    if (!ctx.host) throw new BuildError('INTERNAL', 'DaemonClient.fromContext without a host');
+    return new DaemonClient(ctx.host, ctx.env);
+  }
+
+  private requestOptions(method: string, p: string, o: RequestOptions): http.RequestOptions {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(o.query ?? {})) {
+      if (v === undefined) continue;
+      for (const x of Array.isArray(v) ? v : [v]) qs.append(k, x);
+    }
+    const q = qs.toString();
+    const base: http.RequestOptions = { method, path: `/v${CLIENT_API_VERSION}${p}${q ? `?${q}` : ''}`, headers: { ...(o.headers ?? {}) }, signal: o.signal };
+    if (this.addr.kind === 'unix') return { ...base, socketPath: this.addr.path, host: 'localhost' };
+    return { ...base, host: this.addr.host, port: this.addr.port, ...(this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } : {}) } as http.RequestOptions;
+  }
+
+  private connectError(err: unknown): BuildError {
+    const e = err as NodeJS.ErrnoException;
+    if (e instanceof BuildError) return e;
+    return new BuildError('IO', `cannot connect to the mybuild daemon at ${this.host}: ${e.message}`, {
+      cause: err,
+      hint: e.code === 'EACCES' ? 'you lack permission on the socket (mode 0660: root or its group)' : 'is "mybuild daemon" running? Unset MYBUILD_HOST/-H to build daemonless',
+    });
+  }
+
+  /** Sends a request; resolves with the response when its status is 2xx (or 304), else throws (see the module comment). The caller consumes the body. */
+  async request(method: string, p: string, o: RequestOptions = {}): Promise<http.IncomingMessage> {
+    const opts = this.requestOptions(method, p, o);
+    let body: Buffer | Readable | undefined;
+    if (o.body !== undefined) {
+      if (Buffer.isBuffer(o.body)) body = o.body;
+      else if (o.body && typeof (o.body as Readable).pipe === 'function') body = o.body as Readable;
+      else {
+        body = Buffer.from(JSON.stringify(o.body));
+        opts.headers = { 'Content-Type': 'application/json', ...opts.headers };
+      }
+    }
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = (this.addr.kind === 'tcp' && this.tls ? https : http).request(opts, resolve);
+      req.on('error', (err) => reject(this.connectError(err)));
+      if (body === undefined) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else {
+        body.on('error', (err) => req.destroy(err));
+        body.pipe(req);
+      }
+    });
+    const status = res.statusCode ?? 0;
+    if ((status >= 200 && status < 300) || status === 304) return res;
+    const text = await readAll(res);
+    let message = text.toString('utf8').trim();
+    let code: ErrorCode = codeFromStatus(status);
+    try {
+      const j = JSON.parse(message) as { message?: string; code?: unknown };
+      if (j.message) message = j.message;
+      if (isCode(j.code)) code = j.code;
+    } catch {
+      // not JSON: keep the text
+    }
+    throw new BuildError(code, message || `daemon answered ${status} for ${method} ${p}`);
+  }
+
+  /** A request whose 2xx answer is JSON. */
+  async json<T>(method: string, p: string, o: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, p, o);
+    const text = (await readAll(res)).toString('utf8');
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Reads a JSON message stream, calling `onMessage` per message; throws BuildError on an
+   * `errorDetail` message (code from its `errorCode` when a mybuild daemon sent one).
+   */
+  async stream(res: http.IncomingMessage, onMessage: (m: JsonMessage) => void): Promise<void> {
+    let buf = '';
+    const handle = (line: string) => {
+      if (!line.trim()) return;
+      const m = JSON.parse(line) as JsonMessage;
+      if (m.errorDetail || m.error) {
+        const code = isCode(m.errorCode) ? m.errorCode : 'IO';
+        throw new BuildError(code, m.errorDetail?.message ?? m.error ?? 'unknown error');
+      }
+      onMessage(m);
+    };
+    for await (const chunk of res) {
+      buf += (chunk as Buffer).toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        handle(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    }
+    handle(buf);
+  }
+
+  /** Opens a hijacked connection (attach); resolves with the raw socket after `101`. */
+  async hijack(method: string, p: string, o: RequestOptions = {}): Promise<Duplex> {
+    const opts = this.requestOptions(method, p, o);
+    opts.headers = { ...opts.headers, Connection: 'Upgrade', Upgrade: 'tcp' };
+    return new Promise((resolve, reject) => {
+      const req = (this.addr.kind === 'tcp' && this.tls ? https : http).request(opts);
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', async (res) => {
+        const text = (await readAll(res)).toString('utf8');
+        let msg = text;
+        try {
+          msg = (JSON.parse(text) as { message: string }).message;
+        } catch {
+          // keep
+        }
+        reject(new BuildError(codeFromStatus(res.statusCode ?? 500), msg));
+      });
+      req.on('error', (err) => reject(this.connectError(err)));
+      req.end();
+    });
+  }
+}
+
+/** Reads a whole response body (used for error bodies and small JSON answers). */
+export async function readAll(res: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

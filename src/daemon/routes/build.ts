@@ -1,0 +1,123 @@
+/**
+ * `POST /build`: the legacy builder endpoint. The body is the context as a tar (extracted
+ * safely with extractContextTar into a temp dir under `<root>/daemon/contexts`, removed afterwards); the
+ * query carries `t` (repeatable), `dockerfile`, `buildargs` and `labels` (JSON), `target`,
+ * `nocache`, `pull`, `q`, `platform`. The answer is Docker's JSON message stream: `stream`
+ * lines as the legacy builder prints them (`Step 1/3 : FROM …`, ` ---> Using cache`, the RUN
+ * output, `Successfully built <id>`, `Successfully tagged <name>`), `aux.ID` with the image
+ * ID, and `errorDetail` on failure. A client that disconnects cancels the build.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { build } from '../../builder/build.js';
+import type { BuildEvent } from '../../builder/events.js';
+import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
+import { extractContextTar } from '../../context/tar-context.js';
+import { BuildError, UsageError } from '../../errors.js';
+import { boolParam, byteLimit, decodeAuthHeader, JsonLines, jsonMapParam } from '../http.js';
+import type { Route, RouteRequest } from '../server.js';
+
+/** The Dockerfile path inside the context from the `dockerfile` query value. Throws for paths that leave it. */
+export function dockerfileInContext(q: string | null): string {
+  const name = q || 'Dockerfile';
+  const norm = path.posix.normalize(name.replace(/\\/g, '/'));
+  if (norm.startsWith('/') || norm === '..' || norm.startsWith('../')) {
+    throw new UsageError(`the dockerfile parameter "${name}" must name a file inside the build context`, { hint: 'send the Dockerfile inside the context tar' });
+  }
+  return norm;
+}
+
+/** Turns build events into legacy-builder JSON messages on `out` (nothing but the ID when `quiet`). */
+export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) => void {
+  let total = 0;
+  let lastNewline = true;
+  return (e) => {
+    if (quiet) return;
+    switch (e.type) {
+      case 'build-start':
+        total = e.steps.length;
+        break;
+      case 'step-start':
+        out.stream(`${lastNewline ? '' : '\n'}Step ${e.info.step}/${total || e.info.total} : ${e.info.instruction}\n`);
+        lastNewline = true;
+        break;
+      case 'step-cache':
+        if (e.hit) out.stream(' ---> Using cache\n');
+        break;
+      case 'step-output':
+        out.stream(e.data);
+        lastNewline = e.data.endsWith('\n');
+        break;
+      case 'step-error':
+        break;
+      case 'warning':
+        out.stream(`[Warning] ${e.message}\n`);
+        break;
+      case 'result':
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+async function handleBuild({ req, res, query, state }: RouteRequest): Promise<void> {
+  if (query.get('remote')) throw new UsageError('building from a remote URL (remote=) is not supported', { hint: 'send the context as a tar body' });
+  const dockerfile = dockerfileInContext(query.get('dockerfile'));
+  const tags = query.getAll('t').filter((t) => t !== '');
+  const quiet = boolParam(query, 'q');
+  const buildArgs = jsonMapParam(query, 'buildargs');
+  const labels = jsonMapParam(query, 'labels');
+  // Registry credentials for FROM pulls: validated here; the builder pulls with the daemon's
+  // own credentials (config.json of the daemon's user), see docs/daemon.md.
+  decodeAuthHeader(req.headers['x-registry-config']);
+
+  const abort = new AbortController();
+  const out = new JsonLines(res);
+  const onClose = () => {
+    if (!res.writableEnded) abort.abort(new BuildError('CANCELED', 'the client disconnected'));
+  };
+  res.on('close', onClose);
+  state.builds.add(abort);
+  // Not <root>/tmp: the builder empties that when no other build runs.
+  const tmpRoot = path.join(state.root, 'daemon', 'contexts');
+  await mkdir(tmpRoot, { recursive: true });
+  const dir = await mkdtemp(path.join(tmpRoot, 'daemon-context-'));
+  try {
+    const limited = byteLimit(state.maxContextBytes, 'the build context');
+    const fed = pipeline(req, limited).catch((e: unknown) => e);
+    await extractContextTar(limited, dir);
+    const feedErr = await fed;
+    if (feedErr) throw feedErr;
+    const o = defaultBuildOptions(dir);
+    o.dockerfilePath = path.join(dir, dockerfile);
+    o.dockerfileName = dockerfile;
+    o.tags = tags;
+    o.buildArgs = buildArgs;
+    o.labels = labels;
+    o.target = query.get('target') || undefined;
+    o.noCache = boolParam(query, 'nocache');
+    o.pull = boolParam(query, 'pull');
+    o.platform = query.get('platform') || undefined;
+    o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
+    const result = await build({ ...o, root: state.root }, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
+    out.write({ aux: { ID: result.imageId } });
+    if (quiet) out.stream(`${result.imageId}\n`);
+    else {
+      out.stream(`Successfully built ${result.imageId.slice('sha256:'.length, 'sha256:'.length + 12)}\n`);
+      for (const t of tags) out.stream(`Successfully tagged ${t}\n`);
+    }
+    out.end();
+  } catch (err) {
+    if (abort.signal.aborted && !out.open) return; // the client is gone
+    out.fail(err);
+    out.end();
+  } finally {
+    res.off('close', onClose);
+    state.builds.delete(abort);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+export const buildRoutes: Route[] = [{ method: 'POST', pattern: /^\/build$/, handle: handleBuild }];

@@ -1,0 +1,421 @@
+/**
+ * Container endpoints over ContainerManager (src/containers): create, start, wait, attach
+ * (hijacked connection; Docker's 8-byte multiplexing header per frame when the container has
+ * no TTY), logs, stop, kill, list, inspect, delete.
+ *
+ * The daemon runs containers as its own children: `start` launches `manager.start` in the
+ * background and answers once the container runs (or failed to start). Output fans out to the
+ * attached connections; they are ended when the container exits. `wait?condition=next-exit`
+ * (what `docker run` sends before `start`) waits for the next run to end.
+ */
+import type { Duplex, Writable } from 'node:stream';
+import { PassThrough, Writable as WritableCtor } from 'node:stream';
+import { BuildError, toBuildError } from '../../errors.js';
+import type { Container, ContainerManager, CreateOptions, VolumeSpec } from '../../containers/manager.js';
+import { boolParam, readJson, sendJson, withStatus } from '../http.js';
+import type { Route, RouteRequest } from '../server.js';
+
+/** Writes Docker's multiplexed frame: [stream, 0, 0, 0, size BE32] + payload. */
+export function muxFrame(stream: 0 | 1 | 2, payload: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = stream;
+  h.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([h, payload]);
+}
+
+/** Splits a multiplexed byte stream back into frames (client side); keeps partial frames between calls. */
+export class MuxDecoder {
+  private buf = Buffer.alloc(0);
+  /** Feeds bytes; returns the complete frames. */
+  push(chunk: Buffer): { stream: number; data: Buffer }[] {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    const out: { stream: number; data: Buffer }[] = [];
+    while (this.buf.length >= 8) {
+      const n = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + n) break;
+      out.push({ stream: this.buf[0], data: this.buf.subarray(8, 8 + n) });
+      this.buf = this.buf.subarray(8 + n);
+    }
+    return out;
+  }
+}
+
+interface Attachment {
+  socket: Duplex;
+  stdout: boolean;
+  stderr: boolean;
+  stdin: boolean;
+}
+
+interface Run {
+  exit: Promise<number>;
+}
+
+/** Containers run by this daemon: attachments, runs, exit waiters. */
+export class ContainerRuntime {
+  private mgrP?: Promise<ContainerManager>;
+  private readonly attachments = new Map<string, Set<Attachment>>();
+  private readonly runs = new Map<string, Run>();
+  private readonly nextExit = new Map<string, ((code: number) => void)[]>();
+  private readonly stdins = new Map<string, PassThrough>();
+
+  constructor(private readonly open: () => Promise<ContainerManager>) {}
+
+  manager(): Promise<ContainerManager> {
+    this.mgrP ??= this.open();
+    return this.mgrP;
+  }
+
+  async list(all: boolean): Promise<Container[]> {
+    return (await this.manager()).list({ all });
+  }
+
+  attach(id: string, a: Attachment): void {
+    let set = this.attachments.get(id);
+    if (!set) this.attachments.set(id, (set = new Set()));
+    set.add(a);
+    a.socket.once('close', () => set!.delete(a));
+    if (a.stdin) {
+      let pt = this.stdins.get(id);
+      if (!pt) this.stdins.set(id, (pt = new PassThrough()));
+      a.socket.pipe(pt);
+    }
+  }
+
+  private sink(id: string, tty: boolean, which: 'stdout' | 'stderr'): Writable {
+    return new WritableCtor({
+      write: (chunk: Buffer, _enc, cb) => {
+        for (const a of this.attachments.get(id) ?? []) {
+          if (!a[which] || a.socket.destroyed) continue;
+          a.socket.write(tty ? chunk : muxFrame(which === 'stdout' ? 1 : 2, chunk));
+        }
+        cb();
+      },
+    });
+  }
+
+  /** Registers a waiter for the end of the container's next (or current) run. */
+  waitNextExit(id: string): Promise<number> {
+    const run = this.runs.get(id);
+    if (run) return run.exit;
+    return new Promise((resolve) => {
+      const l = this.nextExit.get(id) ?? [];
+      l.push(resolve);
+      this.nextExit.set(id, l);
+    });
+  }
+
+  /** Starts container `id` in the background; resolves once it runs, rejects when it cannot start. */
+  async start(c: Container): Promise<void> {
+    const mgr = await this.manager();
+    if (this.runs.has(c.id)) throw withStatus(new BuildError('INVALID_ARGUMENT', `container ${c.name} is already running`), 304);
+    const stdin = c.config.openStdin ? (this.stdins.get(c.id) ?? new PassThrough()) : undefined;
+    if (stdin) this.stdins.set(c.id, stdin);
+    const started = mgr.start(c.id, { stdout: this.sink(c.id, c.config.tty, 'stdout'), stderr: this.sink(c.id, c.config.tty, 'stderr'), stdin });
+    const exit = started.then(
+      (e) => e.exitCode,
+      async () => (await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined)) ?? 125,
+    );
+    this.runs.set(c.id, { exit });
+    void exit.then((code) => {
+      this.runs.delete(c.id);
+      this.stdins.delete(c.id);
+      for (const w of this.nextExit.get(c.id) ?? []) w(code);
+      this.nextExit.delete(c.id);
+      for (const a of this.attachments.get(c.id) ?? []) a.socket.end();
+      this.attachments.delete(c.id);
+    });
+    // Answer once it runs, exited already, or failed to start.
+    for (;;) {
+      const r = await Promise.race([started.then(() => 'done' as const), new Promise<'poll'>((res) => setTimeout(() => res('poll'), 25))]);
+      if (r === 'done') return;
+      const st = await mgr.inspect(c.id).then((x) => x.state.status, () => 'exited');
+      if (st !== 'created') return;
+    }
+  }
+
+  /** Kills every container this daemon runs and waits for their records (daemon shutdown). */
+  async shutdown(): Promise<void> {
+    if (!this.mgrP || this.runs.size === 0) return;
+    const mgr = await this.mgrP;
+    const runs = [...this.runs.entries()];
+    await Promise.all(runs.map(([id, r]) => mgr.kill(id, 'KILL').catch(() => undefined).then(() => r.exit)));
+  }
+}
+
+interface CreateBody {
+  Image?: string;
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  HostConfig?: { AutoRemove?: boolean; Binds?: string[] | null; NetworkMode?: string };
+}
+
+const list = (v: string[] | string | null | undefined): string[] | undefined => (v == null ? undefined : Array.isArray(v) ? v : [v]);
+
+/** Maps a Docker create body to CreateOptions. Throws BuildError INVALID_ARGUMENT for what mybuild does not support. */
+export function createOptions(body: CreateBody, name: string | undefined): CreateOptions {
+  if (!body.Image) throw new BuildError('INVALID_ARGUMENT', 'containers/create: Image is required');
+  const hc = body.HostConfig ?? {};
+  const nm = hc.NetworkMode ?? 'default';
+  let network: 'none' | 'host';
+  if (nm === 'host') network = 'host';
+  else if (nm === 'none' || nm === 'default' || nm === 'bridge' || nm === '') network = 'none';
+  else throw new BuildError('INVALID_ARGUMENT', `network mode "${nm}" is not supported: expected none or host`, { hint: 'mybuild creates no bridges' });
+  const volumes: VolumeSpec[] = (hc.Binds ?? []).map((b) => {
+    const [source, target, mode] = b.split(':');
+    if (!source?.startsWith('/') || !target?.startsWith('/')) throw new BuildError('INVALID_ARGUMENT', `invalid bind "${b}": expected /host/path:/container/path[:ro]`);
+    return { source, target, readonly: mode === 'ro' };
+  });
+  const entrypoint = list(body.Entrypoint);
+  return {
+    image: body.Image,
+    ...(name ? { name: name.replace(/^\//, '') } : {}),
+    cmd: list(body.Cmd) ?? [],
+    ...(entrypoint !== undefined ? { entrypoint: entrypoint.length === 1 && entrypoint[0] === '' ? [] : entrypoint } : {}),
+    env: body.Env ?? [],
+    ...(body.WorkingDir ? { workdir: body.WorkingDir } : {}),
+    ...(body.User ? { user: body.User } : {}),
+    tty: body.Tty === true,
+    openStdin: body.OpenStdin === true,
+    network,
+    volumes,
+    autoRemove: hc.AutoRemove === true,
+  };
+}
+
+/** Docker's `State.Status` text for `ps`. */
+function statusText(c: Container): string {
+  const s = c.state;
+  if (s.status === 'running') return `Up ${ago(s.startedAt)}`;
+  if (s.status === 'exited') return `Exited (${s.exitCode ?? 0}) ${ago(s.finishedAt)} ago`;
+  return 'Created';
+}
+
+function ago(t: string | undefined): string {
+  const ms = Date.now() - (Date.parse(t ?? '') || Date.now());
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return s <= 1 ? 'Less than a second' : `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
+  const h = Math.floor(m / 60);
+  return h === 1 ? 'About an hour' : `${h} hours`;
+}
+
+/** The `GET /containers/{id}/json` document. */
+export function inspectContainer(c: Container): Record<string, unknown> {
+  const s = c.state;
+  const running = s.status === 'running';
+  return {
+    Id: c.id,
+    Created: c.config.created,
+    Path: c.config.command[0],
+    Args: c.config.command.slice(1),
+    State: {
+      Status: s.status,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? (s.ownerPid ?? 0) : 0,
+      ExitCode: s.exitCode ?? 0,
+      Error: s.error ?? '',
+      StartedAt: s.startedAt ?? '0001-01-01T00:00:00Z',
+      FinishedAt: s.finishedAt ?? '0001-01-01T00:00:00Z',
+    },
+    Image: c.config.imageId,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay',
+    Platform: 'linux',
+    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: c.config.network, Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
+    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, RW: !v.readonly })),
+    Config: {
+      Hostname: c.config.hostname,
+      User: c.config.user,
+      Tty: c.config.tty,
+      OpenStdin: c.config.openStdin,
+      Env: c.config.env,
+      Cmd: c.config.command,
+      Image: c.config.image,
+      WorkingDir: c.config.workdir,
+      Entrypoint: null,
+      Labels: {},
+      ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
+    },
+    NetworkSettings: { Networks: {} },
+  };
+}
+
+async function create({ req, res, state, query }: RouteRequest): Promise<void> {
+  const body = await readJson<CreateBody>(req, {});
+  const mgr = await state.containers.manager();
+  const c = await mgr.create(createOptions(body, query.get('name') || undefined));
+  sendJson(res, 201, { Id: c.id, Warnings: [] });
+}
+
+async function start({ res, state, params }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
+  if (c.state.status === 'running') {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  await state.containers.start(c);
+  res.writeHead(204);
+  res.end();
+}
+
+async function wait({ res, state, params, query }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
+  const condition = query.get('condition') || 'not-running';
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new BuildError('INVALID_ARGUMENT', `invalid condition: "${condition}"`);
+  // Headers first, as Docker does, so the client knows the wait is registered.
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  (res as unknown as { flushHeaders(): void }).flushHeaders();
+  let code: number;
+  if (condition === 'not-running' && c.state.status !== 'running') code = c.state.exitCode ?? 0;
+  else if (condition === 'not-running') code = (await mgr.wait(c.id)).exitCode;
+  else if (c.state.status === 'exited' && condition === 'removed') code = c.state.exitCode ?? 0;
+  else code = await state.containers.waitNextExit(c.id);
+  if (condition === 'removed' && c.config.autoRemove) {
+    for (let i = 0; i < 200; i++) {
+      if (!(await mgr.inspect(c.id).then(() => true, () => false))) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  res.end(JSON.stringify({ StatusCode: code, Error: null }));
+}
+
+async function attachUpgrade({ socket, state, params, query, head }: RouteRequest & { socket: Duplex; head: Buffer }): Promise<void> {
+  const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
+  const streamType = c.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+  if (head.length) socket.unshift(head);
+  if (!boolParam(query, 'stream')) {
+    socket.end();
+    return;
+  }
+  state.containers.attach(c.id, { socket, stdout: boolParam(query, 'stdout'), stderr: boolParam(query, 'stderr'), stdin: boolParam(query, 'stdin') && c.config.openStdin });
+  if (c.state.status === 'exited') socket.end();
+}
+
+async function attachPlain(): Promise<void> {
+  throw new BuildError('INVALID_ARGUMENT', 'attach needs an HTTP upgrade (Connection: Upgrade, Upgrade: tcp)');
+}
+
+async function logs({ res, state, params, query }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
+  const tty = c.config.tty;
+  res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  const sink = (n: 1 | 2): Writable =>
+    new WritableCtor({
+      write(chunk: Buffer, _e, cb) {
+        res.write(tty ? chunk : muxFrame(n, chunk));
+        cb();
+      },
+    });
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  const tail = query.get('tail');
+  await mgr.logs(c.id, {
+    stdout: boolParam(query, 'stdout') ? sink(1) : undefined,
+    stderr: boolParam(query, 'stderr') ? sink(2) : undefined,
+    follow: boolParam(query, 'follow'),
+    timestamps: boolParam(query, 'timestamps'),
+    ...(tail && tail !== 'all' ? { tail: Number(tail) } : {}),
+    signal: abort.signal,
+  });
+  res.end();
+}
+
+async function stop({ res, state, params, query }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
+  if (c.state.status !== 'running') {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  const t = query.get('t');
+  await mgr.stop(c.id, { ...(t ? { timeoutSec: Number(t) } : {}), ...(query.get('signal') ? { signal: query.get('signal')! } : {}) });
+  res.writeHead(204);
+  res.end();
+}
+
+async function kill({ res, state, params, query }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  try {
+    await mgr.kill(params[0], query.get('signal') || 'KILL');
+  } catch (err) {
+    const e = toBuildError(err);
+    if (e.code === 'INVALID_ARGUMENT' && /not running/.test(e.message)) throw withStatus(e, 409);
+    throw err;
+  }
+  res.writeHead(204);
+  res.end();
+}
+
+async function remove({ res, state, params, query }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  try {
+    await mgr.remove(params[0], { force: boolParam(query, 'force') });
+  } catch (err) {
+    const e = toBuildError(err);
+    if (e.code === 'INVALID_ARGUMENT' && /running/.test(e.message)) throw withStatus(e, 409);
+    throw err;
+  }
+  res.writeHead(204);
+  res.end();
+}
+
+async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
+  const cs = await state.containers.list(boolParam(query, 'all'));
+  sendJson(
+    res,
+    200,
+    cs.map((c) => ({
+      Id: c.id,
+      Names: [`/${c.name}`],
+      Image: c.config.image,
+      ImageID: c.config.imageId,
+      Command: c.config.command.join(' '),
+      Created: Math.floor(Date.parse(c.config.created) / 1000),
+      State: c.state.status,
+      Status: statusText(c),
+      Ports: [],
+      Labels: {},
+      Mounts: [],
+      HostConfig: { NetworkMode: c.config.network },
+      NetworkSettings: { Networks: {} },
+    })),
+  );
+}
+
+async function inspectRoute({ res, state, params }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  sendJson(res, 200, inspectContainer(await mgr.inspect(params[0])));
+}
+
+const ID = '([^/]+)';
+export const containerRoutes: Route[] = [
+  { method: 'GET', pattern: /^\/containers\/json$/, handle: listContainers },
+  { method: 'POST', pattern: /^\/containers\/create$/, handle: create },
+  { method: 'POST', pattern: new RegExp(`^/containers/${ID}/start$`), handle: start },
+  { method: 'POST', pattern: new RegExp(`^/containers/${ID}/wait$`), handle: wait },
+  { method: 'POST', pattern: new RegExp(`^/containers/${ID}/attach$`), handle: attachPlain, upgrade: attachUpgrade },
+  { method: 'GET', pattern: new RegExp(`^/containers/${ID}/logs$`), handle: logs },
+  { method: 'POST', pattern: new RegExp(`^/containers/${ID}/stop$`), handle: stop },
+  { method: 'POST', pattern: new RegExp(`^/containers/${ID}/kill$`), handle: kill },
+  { method: 'GET', pattern: new RegExp(`^/containers/${ID}/json$`), handle: inspectRoute },
+  { method: 'DELETE', pattern: new RegExp(`^/containers/${ID}$`), handle: remove },
+];

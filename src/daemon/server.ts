@@ -1,0 +1,239 @@
+/**
+ * `startDaemon(options)`: the mybuild daemon, a Docker-Engine-compatible HTTP API on unix
+ * sockets and TCP (see listen.ts for the security rules) over one store root.
+ *
+ * Routing: `/v1.NN/path` and `/path` are the same endpoint; a version above API_VERSION is a
+ * 400 as in Docker. Unknown endpoints are 404 `{"message": "page not found: METHOD /path"}`.
+ * Handlers throw BuildErrors; the router answers `{"message": …}` with HTTP_STATUS of the code.
+ *
+ * Lifecycle: `close()` (and SIGTERM/SIGINT when `handleSignals`) stops accepting connections,
+ * cancels running builds, kills the containers the daemon runs, waits for their records to be
+ * written, then closes the remaining connections. Idempotent.
+ */
+import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BuildError, NotFoundError } from '../errors.js';
+import { ImageStore } from '../store/image-store.js';
+import { ContainerManager } from '../containers/manager.js';
+import { sendError, sendJson, errorMessage, statusOf } from './http.js';
+import { checkTcpSecurity, createHttpServer, listenOn, parseHost, type HostAddress, type TlsOptions } from './listen.js';
+import { systemRoutes } from './routes/system.js';
+import { buildRoutes } from './routes/build.js';
+import { imageRoutes } from './routes/images.js';
+import { containerRoutes, ContainerRuntime } from './routes/containers.js';
+
+/** The Engine API version the daemon speaks (Docker 26). Clients negotiate down to it. */
+export const API_VERSION = '1.45';
+/** The oldest API version accepted in a `/v1.NN/` prefix. */
+export const MIN_API_VERSION = '1.24';
+
+export interface DaemonOptions {
+  /** Store root. */
+  root: string;
+  /** Listen addresses (`unix:///…`, `tcp://…`); at least one. */
+  hosts: string[];
+  /** TLS for the TCP listeners. */
+  tls?: TlsOptions;
+  /** Allow a non-loopback TCP listener without `tls.verify` (prints a warning). */
+  insecureTcp?: boolean;
+  /** Largest build context tar accepted, in bytes (default 8 GiB). */
+  maxContextBytes?: number;
+  /** Install SIGTERM/SIGINT handlers that close the daemon (the CLI does; tests do not). */
+  handleSignals?: boolean;
+  /** Where warnings and the request log go (default stderr). */
+  log?: (line: string) => void;
+  /** OCI runtime binary (default runc). */
+  runtime?: string;
+}
+
+/** What every route handler gets. */
+export interface DaemonState {
+  root: string;
+  images: ImageStore;
+  containers: ContainerRuntime;
+  maxContextBytes: number;
+  /** Running builds' abort controllers (canceled on shutdown). */
+  builds: Set<AbortController>;
+  log: (line: string) => void;
+  startedAt: Date;
+}
+
+export interface RouteRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Captured path parts of the route's pattern. */
+  params: string[];
+  query: URLSearchParams;
+  state: DaemonState;
+  /** The API version of the request (from the path, else API_VERSION). */
+  version: string;
+}
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handle: (r: RouteRequest) => Promise<void>;
+  /** Hijacking routes (attach) are served from the `upgrade` event too. */
+  upgrade?: (r: RouteRequest & { socket: Duplex; head: Buffer }) => Promise<void>;
+}
+
+export interface Daemon {
+  /** The listen addresses, as parsed. */
+  readonly addresses: HostAddress[];
+  /** Closes the daemon (see the module comment). Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once the daemon has closed. */
+  readonly closed: Promise<void>;
+}
+
+function compareVersions(a: string, b: string): number {
+  const [a1, a2] = a.split('.').map(Number);
+  const [b1, b2] = b.split('.').map(Number);
+  return a1 - b1 || a2 - b2;
+}
+
+/** Splits `/v1.43/images/json` into version and path; throws 400 for unsupported versions. */
+export function splitVersion(pathname: string): { version: string; path: string } {
+  const m = /^\/v(\d+\.\d+)(\/.*)?$/.exec(pathname);
+  if (!m) return { version: API_VERSION, path: pathname };
+  const v = m[1];
+  if (compareVersions(v, API_VERSION) > 0) {
+    throw new BuildError('INVALID_ARGUMENT', `client version ${v} is too new. Maximum supported API version is ${API_VERSION}`, { hint: 'set DOCKER_API_VERSION or let the client negotiate' });
+  }
+  if (compareVersions(v, MIN_API_VERSION) < 0) {
+    throw new BuildError('INVALID_ARGUMENT', `client version ${v} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+  }
+  return { version: v, path: m[2] ?? '/' };
+}
+
+/**
+ * Starts the daemon: opens the store, checks every address (TCP security, stale sockets),
+ * then listens on all of them. Throws UsageError for bad or refused addresses and
+ * BuildError ALREADY_EXISTS when another daemon holds a socket; nothing is left listening then.
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  if (opts.hosts.length === 0) throw new BuildError('USAGE', 'the daemon needs at least one -H address');
+  const addresses = opts.hosts.map(parseHost);
+  const warnings: string[] = [];
+  for (const a of addresses) {
+    if (a.kind === 'tcp') {
+      const w = checkTcpSecurity(a, opts.tls, opts.insecureTcp === true);
+      if (w) warnings.push(w);
+    }
+  }
+  const images = await ImageStore.open(opts.root);
+  const state: DaemonState = {
+    root: images.root,
+    images,
+    containers: new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime })),
+    maxContextBytes: opts.maxContextBytes ?? 8 * 1024 ** 3,
+    builds: new Set(),
+    log,
+    startedAt: new Date(),
+  };
+  const routes: Route[] = [...systemRoutes, ...buildRoutes, ...imageRoutes, ...containerRoutes];
+
+  const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
+    let pathMatched = false;
+    for (const route of routes) {
+      const m = route.pattern.exec(p);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params: m.slice(1).map((s) => decodeURIComponent(s)) };
+    }
+    if (pathMatched) throw Object.assign(new BuildError('INVALID_ARGUMENT', `method ${method} not allowed for ${p}`), {});
+    return undefined;
+  };
+
+  const prepare = (req: IncomingMessage) => {
+    const url = new URL(req.url ?? '/', 'http://daemon');
+    const { version, path } = splitVersion(url.pathname);
+    const found = match(req.method ?? 'GET', path);
+    if (!found) throw new NotFoundError(`page not found: ${req.method} ${url.pathname}`, { hint: 'this endpoint is not part of the Docker Engine API subset mybuild serves' });
+    return { found, query: url.searchParams, version };
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    res.setHeader('Api-Version', API_VERSION);
+    res.setHeader('Server', `mybuild (linux)`);
+    void (async () => {
+      try {
+        const { found, query, version } = prepare(req);
+        await found.route.handle({ req, res, params: found.params, query, state, version });
+      } catch (err) {
+        if (!(err instanceof BuildError) || err.code === 'INTERNAL') log(`error: ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+        sendError(res, err);
+      }
+    })();
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void (async () => {
+      try {
+        const { found, query, version } = prepare(req);
+        if (!found.route.upgrade) throw new BuildError('INVALID_ARGUMENT', `${req.method} ${req.url} cannot be upgraded`);
+        await found.route.upgrade({ req, res: undefined as unknown as ServerResponse, params: found.params, query, state, version, socket, head });
+      } catch (err) {
+        const body = JSON.stringify({ message: errorMessage(err) });
+        socket.end(`HTTP/1.1 ${statusOf(err)} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+    })();
+  };
+
+  const servers: Server[] = [];
+  const sockets = new Set<Duplex>();
+  try {
+    for (const a of addresses) {
+      const server = createHttpServer(onRequest, a.kind === 'tcp' ? opts.tls : undefined);
+      server.on('upgrade', onUpgrade);
+      server.on(opts.tls && a.kind === 'tcp' ? 'secureConnection' : 'connection', (s: Duplex) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+      });
+      server.on('tlsClientError', () => undefined);
+      await listenOn(server, a);
+      servers.push(server);
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    throw err;
+  }
+  for (const w of warnings) log(w);
+
+  let closing: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`received ${sig}, shutting down`);
+    void daemon.close();
+  };
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      if (opts.handleSignals) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+      const stopped = Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      for (const b of state.builds) b.abort(new BuildError('CANCELED', 'the daemon is shutting down'));
+      await state.containers.shutdown();
+      const deadline = Date.now() + 5000;
+      while (state.builds.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const s of servers) s.closeIdleConnections?.();
+      setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, 1000).unref();
+      await stopped;
+      resolveClosed();
+    })();
+    return closing;
+  };
+  const daemon: Daemon = { addresses, close, closed };
+  if (opts.handleSignals) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return daemon;
+}
+
+export { sendJson };
