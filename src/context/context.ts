@@ -8,7 +8,9 @@
  *   a top-level symlink source by following it, and nested symlinks as symlinks).
  * - Excluded paths do not exist: walk() skips them, resolve() reports them not found. An
  *   excluded directory that holds a re-included (`!`) path is present, holding only that path.
- * - The Dockerfile and the ignore file are always included, as BuildKit sends them anyway.
+ * - The Dockerfile and the ignore file are always sent to a daemon (`walk('', { forTransfer:
+ *   true })`, as the docker CLI sends them), but COPY/ADD see them only when the patterns keep
+ *   them: BuildKit loads the Dockerfile apart from the context.
  *
  * A BuildContext is immutable after open(); it does not cache the file tree, so every walk()
  * sees the directory as it is at that moment.
@@ -30,6 +32,11 @@ export interface ContextEntry {
   stat: BigIntStats;
   /** The link's target as stored, for symlinks. */
   linkTarget?: string;
+}
+
+export interface WalkOptions {
+  /** Keep the Dockerfile and the ignore file even when the patterns exclude them (what a client sends to a daemon). */
+  forTransfer?: boolean;
 }
 
 export interface OpenOptions {
@@ -174,8 +181,8 @@ export class BuildContext {
    * Whether the context-relative path is excluded by the ignore patterns (itself or through a
    * parent). Pure; does not touch the disk. The root is never excluded.
    */
-  isExcluded(rel: string): boolean {
-    if (rel === '' || this.alwaysIncluded.has(rel)) return false;
+  isExcluded(rel: string, opts: WalkOptions = {}): boolean {
+    if (rel === '' || (opts.forTransfer && this.alwaysIncluded.has(rel))) return false;
     return this.matchInfo(rel).matched;
   }
 
@@ -197,14 +204,14 @@ export class BuildContext {
    * reported as symlinks, never followed. An excluded directory appears only when something
    * inside it is re-included. Throws a CONTEXT error when `under` is not a directory.
    */
-  async walk(under = ''): Promise<ContextEntry[]> {
+  async walk(under = '', opts: WalkOptions = {}): Promise<ContextEntry[]> {
     const out: ContextEntry[] = [];
     const info = under === '' ? [] : this.matchInfo(under).info;
-    await this.walkDir(under, info, out);
+    await this.walkDir(under, info, out, opts.forTransfer ? this.alwaysIncluded : new Set());
     return out;
   }
 
-  private async walkDir(rel: string, parentInfo: MatchInfo, out: ContextEntry[]): Promise<void> {
+  private async walkDir(rel: string, parentInfo: MatchInfo, out: ContextEntry[], always: ReadonlySet<string>): Promise<void> {
     let names: string[];
     try {
       names = await fsp.readdir(this.abs(rel));
@@ -215,14 +222,14 @@ export class BuildContext {
     for (const name of names) {
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const { matched, info } = this.matcher.matchesUsingParentResults(childRel, parentInfo);
-      const excluded = matched && !this.alwaysIncluded.has(childRel);
+      const excluded = matched && !always.has(childRel);
       const st = await fsp.lstat(this.abs(childRel), { bigint: true });
       const type = typeOf(st);
       if (type === 'dir') {
         // With no `!` pattern nothing below an excluded directory can come back: skip it.
-        if (excluded && !this.matcher.hasExclusions && !this.hasAlwaysIncludedUnder(childRel)) continue;
+        if (excluded && !this.matcher.hasExclusions && ![...always].some((p) => p.startsWith(childRel + '/'))) continue;
         const children: ContextEntry[] = [];
-        await this.walkDir(childRel, info, children);
+        await this.walkDir(childRel, info, children, always);
         if (!excluded || children.length > 0) {
           out.push({ path: childRel, type, stat: st });
           out.push(...children);
@@ -234,11 +241,6 @@ export class BuildContext {
       if (type === 'symlink') entry.linkTarget = await fsp.readlink(this.abs(childRel));
       out.push(entry);
     }
-  }
-
-  private hasAlwaysIncludedUnder(dir: string): boolean {
-    for (const p of this.alwaysIncluded) if (p.startsWith(dir + '/')) return true;
-    return false;
   }
 
   /**
@@ -306,7 +308,7 @@ export class BuildContext {
 
   /** Whether an excluded directory still holds a re-included path (so it is present). */
   private async hasIncludedBelow(rel: string): Promise<boolean> {
-    if (!this.matcher.hasExclusions && !this.hasAlwaysIncludedUnder(rel)) return false;
+    if (!this.matcher.hasExclusions) return false;
     try {
       const st = await fsp.lstat(this.abs(rel));
       if (!st.isDirectory()) return false;

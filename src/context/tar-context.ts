@@ -164,7 +164,7 @@ export async function extractContextTar(stream: Readable, destDir: string): Prom
 export function packContext(ctx: BuildContext): Readable {
   const pack = tar.pack();
   void (async () => {
-    const entries = await ctx.walk();
+    const entries = await ctx.walk('', { forTransfer: true });
     for (const e of entries) {
       const base = { name: e.path, mode: Number(e.stat.mode) & 0o7777, mtime: new Date(Number(e.stat.mtimeMs)), uid: 0, gid: 0 };
       if (e.type === 'dir') {

@@ -26,7 +26,7 @@ describe('BuildContext.walk with ignore files', () => {
     assert.deepEqual(got, ['file:Dockerfile', 'dir:a', 'symlink:a/link->../b.txt', 'file:a/x.txt', 'file:b.txt', 'dir:empty']);
   });
 
-  it('honours .dockerignore: anchored names, **, dirs, ! re-includes; Dockerfile and .dockerignore always in', async () => {
+  it('honours .dockerignore: anchored names, **, dirs, ! re-includes; Dockerfile and .dockerignore only sent for transfer', async () => {
     const dir = path.join(tmp, 'ign');
     await makeTree(dir, {
       '.dockerignore': '# comment\nDockerfile\n.dockerignore\nnode_modules\n**/*.log\nsecret.txt\nbuild\n!build/keep.txt\n',
@@ -40,10 +40,16 @@ describe('BuildContext.walk with ignore files', () => {
     });
     const ctx = await BuildContext.open(dir);
     const got = (await ctx.walk()).map((e) => e.path);
+    // What COPY sees: the patterns exclude the Dockerfile and .dockerignore (as BuildKit).
     assert.deepEqual(got, [
-      '.dockerignore', 'Dockerfile', 'build', 'build/keep.txt', 'src', 'src/main.ts',
+      'build', 'build/keep.txt', 'src', 'src/main.ts',
       'sub', 'sub/deep', 'sub/node_modules', 'sub/node_modules/kept.js', 'sub/secret.txt',
     ]);
+    assert.equal(ctx.isExcluded('Dockerfile'), true);
+    // What a client sends to a daemon: both always go along.
+    const sent = (await ctx.walk('', { forTransfer: true })).map((e) => e.path);
+    assert.deepEqual(sent, ['.dockerignore', 'Dockerfile', ...got]);
+    assert.equal(ctx.isExcluded('Dockerfile', { forTransfer: true }), false);
     assert.equal(ctx.isExcluded('node_modules/m/index.js'), true);
     assert.equal(ctx.isExcluded('build/out.js'), true);
     assert.equal(ctx.isExcluded('build/keep.txt'), false);

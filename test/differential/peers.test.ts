@@ -40,17 +40,11 @@ interface Allowed {
 
 const WORKDIR_LAYERS = 'Buildah commits no layer for WORKDIR (BuildKit does, even an empty one for an existing directory)';
 const WORKDIR_UNUSED = 'Buildah never creates a WORKDIR directory that no RUN uses';
-const DOCKERIGNORE_SELF = {
-  re: /^-ctx\/(\.dockerignore|Dockerfile) /,
-  kind: 'todo' as const,
-  why: 'mybuild COPY keeps the Dockerfile and .dockerignore even when .dockerignore excludes them (src/context/context.ts `alwaysIncluded`, the classic builder\'s upload rule); BuildKit drops them',
-};
 
 /** Known differences per case and peer (see docs/differences.md). */
 const KNOWN: Record<string, Partial<Record<Tool, Allowed[]>>> = {
   '02-env-arg': { buildah: [{ re: /^DIFF count: A=5 B=4$/, kind: 'peer', why: WORKDIR_LAYERS }] },
   '03-workdir-user': { buildah: [{ re: /^DIFF count: A=10 B=6$/, kind: 'peer', why: WORKDIR_LAYERS }] },
-  '05-copy-ignore-chown': { buildkit: [DOCKERIGNORE_SELF], buildah: [DOCKERIGNORE_SELF] },
   '09-metadata': {
     buildah: [
       { re: /^DIFF count: A=2 B=1$/, kind: 'peer', why: WORKDIR_LAYERS },
