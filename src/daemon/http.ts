@@ -47,7 +47,10 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.end();
     return;
   }
-  sendJson(res, statusOf(err), { message: errorMessage(err), code: toBuildError(err).code });
+  const status = statusOf(err);
+  // The rest of an oversized body is not read: close the connection rather than reuse it.
+  if (status === 413) res.setHeader('Connection', 'close');
+  sendJson(res, status, { message: errorMessage(err), code: toBuildError(err).code });
 }
 
 /** 413 error for a body larger than `max` bytes. */
