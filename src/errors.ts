@@ -192,6 +192,10 @@ export function toBuildError(err: unknown): BuildError {
       case 'ABORT_ERR':
         return new BuildError('CANCELED', 'canceled', { cause: err });
     }
+    // node:util parseArgs rejects bad command lines with these codes: a usage error, not a bug.
+    if (e.code.startsWith('ERR_PARSE_ARGS_')) {
+      return new UsageError(e.message, { cause: err, hint: 'run the command with --help for its flags' });
+    }
   }
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(message, { cause: err });
