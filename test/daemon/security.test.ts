@@ -40,7 +40,7 @@ function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link'; link
   pack.finalize();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    pack.on('data', (c: Buffer) => chunks.push(c));
+    pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
     pack.on('end', () => resolve(Buffer.concat(chunks)));
     pack.on('error', reject);
   });

@@ -58,6 +58,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`images: unknown --format "${format}"`, { hint: 'expected "table" or "json"' });
 
+  if (ctx.host && format === 'table' && !values.digests) return (await import('../../client/commands.js')).remoteImages(ctx, { quiet: values.quiet, noTrunc: values['no-trunc'], filter: positionals[0] });
   const store = await ImageStore.open(ctx.root);
   const { images, broken } = await store.listImages();
   for (const b of broken) ctx.stderr.write(`warning: ${b.name}: ${b.error.message} (run "mybuild system check")\n`);

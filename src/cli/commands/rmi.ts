@@ -24,6 +24,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('"mybuild rmi" requires at least 1 argument', { hint: USAGE });
+  if (ctx.host) return (await import('../../client/commands.js')).remoteRmi(ctx, positionals, values.force === true);
   const store = await ImageStore.open(ctx.root);
   let failed = 0;
   for (const arg of positionals) {

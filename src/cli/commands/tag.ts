@@ -21,6 +21,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const [source, target] = positionals;
   const ref = parseReference(target);
   if (ref.digest) throw new BuildError('INVALID_ARGUMENT', `refusing to create a tag with a digest reference: "${target}"`, { hint: 'give a name with a tag, e.g. app:1' });
+  if (ctx.host) return (await import('../../client/commands.js')).remoteTag(ctx, source, target);
   const store = await ImageStore.open(ctx.root);
   const image = await store.resolve(source);
   await store.setRef(ref.toString(), image.descriptor);

@@ -19,5 +19,7 @@ export function packageVersion(): string {
 
 export const main: CommandMain = async (_args, ctx) => {
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Node:       ${process.version}\n OS/Arch:    ${process.platform}/${process.arch}\n`);
+  // With -H/MYBUILD_HOST, the daemon's side too.
+  if (ctx.host) ctx.stdout.write(`\n${await (await import('../../client/commands.js')).remoteVersion(ctx)}`);
   return 0;
 };
