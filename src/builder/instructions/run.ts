@@ -66,7 +66,10 @@ export const runHandler: Handler<RunCommand> = {
       `user=${user}`,
       `workdir=${wd}`,
       `network=${network}`,
-      ...envParts('env', [...env].filter(([k]) => !st.env.proxyArgs.has(k))),
+      // Config env as `env:K`, build args in scope (not shadowed by ENV) as `arg:K`, so a miss
+      // says which one changed; proxy args stay out of the key, as BuildKit keeps them out.
+      ...envParts('env', st.env.env),
+      ...envParts('arg', [...st.env.args].filter(([k]) => !st.env.env.has(k))),
     ];
     const mountSources: SourceFs[] = [];
     for (const m of mounts) {
