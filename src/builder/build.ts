@@ -114,12 +114,15 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
 
   try {
     const steps = numberSteps(plan);
-    emit({ type: 'build-start', steps: [...steps.values()].flat() });
+    const allSteps = [...steps.values()].flat();
+    emit({ type: 'build-start', steps: allSteps });
+    // ONBUILD triggers are only known once a base image is resolved: they get numbers after the planned steps.
+    const extraSteps = { next: allSteps.length + 1 };
     const results = new Map<number, Promise<StageState>>();
     const runStage = (i: number): Promise<StageState> => {
       let p = results.get(i);
       if (!p) {
-        p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform);
+        p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform, extraSteps);
         results.set(i, p);
         p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
       }
@@ -258,6 +261,7 @@ function stageRunner(
   steps: StepInfo[],
   runStage: (i: number) => Promise<StageState>,
   platform: Platform,
+  extraSteps: { next: number },
 ): Promise<StageState> {
   return (async () => {
     const stage = plan.stages[index];
@@ -302,7 +306,7 @@ function stageRunner(
     for (const t of triggers) {
       const parsed = parseDockerfile(t, { file: `${b.file} (ONBUILD of ${stage.from.image})` });
       for (const node of parsed.ast.instructions) {
-        commands.push({ cmd: parseCommand(node, { ast: parsed.ast, text: t }), info: { ...fromInfo, instruction: `ONBUILD ${node.original}` } });
+        commands.push({ cmd: parseCommand(node, { ast: parsed.ast, text: t }), info: { ...fromInfo, step: extraSteps.next++, instruction: `ONBUILD ${node.original}` } });
       }
     }
     stage.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));

@@ -57,6 +57,10 @@ describe('builder: stages, args, ONBUILD', { skip }, () => {
     const r = await buildFiles(root, { Dockerfile: 'FROM onbuild-base:1\nRUN cat /onbuild /f > /both\n', f: 'context f\n' }, { outputs: [{ type: 'local', dest: out }] });
     assert.equal(readFileSync(path.join(out, 'both'), 'utf8'), 'triggered\ncontext f\n');
     assert.equal(r.config.config?.OnBuild, undefined);
+    // The triggers are steps of their own, numbered after the planned ones (FROM is #1, RUN #2).
+    const starts = r.events.flatMap((e) => (e.type === 'step-start' ? [[e.step, e.info.instruction] as const] : []));
+    assert.deepEqual(starts.map(([n]) => n).sort(), [1, 2, 3, 4]);
+    assert.deepEqual(starts.filter(([n]) => n > 2).map(([, i]) => i), ['ONBUILD RUN echo triggered > /onbuild', 'ONBUILD COPY f /f']);
   });
 });
 
