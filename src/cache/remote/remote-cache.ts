@@ -19,6 +19,7 @@
  * `mode=max` every record the build used. `inlineLabel` gives the label value for `type=inline`.
  * Not thread-safe across builds: one RemoteCache per build.
  */
+import pLimit from 'p-limit';
 import { MediaTypes, type Descriptor, type Digest } from '../../image/types.js';
 import { RegistryError } from '../../errors.js';
 import { push } from '../../registry/push.js';
@@ -169,9 +170,10 @@ export class RemoteCache {
     return new LazyContentStore(inner, this);
   }
 
-  /** Fetches whichever of `layers` are pending (the final image needs all its blobs). */
+  /** Fetches whichever of `layers` are pending, 3 at a time (the final image needs all its blobs). */
   async ensureLayers(layers: readonly { digest: Digest }[]): Promise<void> {
-    for (const l of layers) await this.fetchIfPending(l.digest);
+    const limit = pLimit(3);
+    await Promise.all(layers.map((l) => limit(() => this.fetchIfPending(l.digest))));
   }
 
   /** The records of the filesystem chain ending at `fsKey` (the final image's steps), newest first. */
