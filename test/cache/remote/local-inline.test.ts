@@ -36,7 +36,7 @@ describe('remote cache: type=local', { skip }, () => {
     const a = await buildContext(await makeStoreRoot(), ctx, { sourceDateEpoch: SDE, cacheTo: [{ type: 'local', dest: dir, tag: 'min', mode: 'min' }] });
     const b = await buildContext(await makeStoreRoot(), ctx, { sourceDateEpoch: SDE, cacheFrom: [{ type: 'local', src: dir, tag: 'min' }] });
     const finals = ['COPY --from=build /src/out.txt /out.txt', 'COPY c.txt /c.txt', 'RUN cat /out.txt /c.txt > /all.txt'].map((i) => stepOf(b, i));
-    assert.deepEqual([...b.hits].sort(), [...finals].sort());
+    assert.deepEqual([...b.hits].sort((x, y) => x - y), [...finals].sort((x, y) => x - y));
     assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
   });
 
