@@ -80,3 +80,16 @@ describe('cache config format', () => {
     });
   }
 });
+
+describe('mybuild build --cache-from/--cache-to', () => {
+  it('are repeatable and resolve local paths against the working directory', async () => {
+    const { parseBuildArgs } = await import('../../src/cli/commands/build.js');
+    const { Readable } = await import('node:stream');
+    const { options } = await parseBuildArgs(
+      ['--cache-from', 'r.example/app:cache', '--cache-from', 'type=local,src=c', '--cache-to', 'type=registry,ref=r.example/app:cache,mode=max', '--cache-to', 'type=inline', '.'],
+      { cwd: '/w', env: {}, stdin: Readable.from([]) },
+    );
+    assert.deepEqual(options.cacheFrom, [{ type: 'registry', ref: 'r.example/app:cache' }, { type: 'local', src: '/w/c', tag: 'latest' }]);
+    assert.deepEqual(options.cacheTo, [{ type: 'registry', ref: 'r.example/app:cache', mode: 'max' }, { type: 'inline' }]);
+  });
+});
