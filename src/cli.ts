@@ -21,6 +21,12 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { ro
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    // After the `daemon` command, -H/--host are its listen addresses (repeatable), not the client's target.
+    if (rest[0] === 'daemon' && (a === '-H' || a === '--host' || a.startsWith('--host='))) {
+      rest.push(a);
+      if (!a.startsWith('--host=') && i + 1 < argv.length) rest.push(argv[++i]);
+      continue;
+    }
     if (a === '--') {
       rest.push(...argv.slice(i));
       break;
@@ -70,6 +76,7 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
       args = g.rest;
       name = 'build';
     }
+    if (ctx.host) (await import('./client/remote-commands.js')).assertClientMode(name, ctx.host);
     const mod = await COMMANDS[name].load();
     return await mod.main(args, ctx);
   } catch (err) {

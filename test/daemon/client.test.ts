@@ -1,13 +1,17 @@
 /**
  * Client mode: the mybuild CLI with -H gives the same results as without (build, images, tag,
- * rmi, version) against a daemon over the same store root.
+ * rmi, version, inspect, run, ps, logs, rm, stop, kill, save/load, push/pull) against a daemon
+ * over the same store root; commands without a client path are refused; `daemon -H` is the
+ * daemon's (repeatable) listen address.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
+import { registryMissing, startRegistry } from '../helpers/registry.js';
+import { splitGlobalOptions } from '../../src/cli.js';
 import { notRoot, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = notRoot || runcMissing || baseImageSkipReason();
@@ -72,5 +76,140 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
     const v = await remote(['version']);
     assert.equal(v.code, 0, v.err);
     assert.match(v.out, /Client:[\s\S]*Server:[\s\S]*API version: 1\.45/);
+  });
+  it('inspect prints the same JSON with and without -H; a missing image fails the same way', async () => {
+    const a = await local(['inspect', 'app:remote', 'busybox']);
+    const b = await remote(['inspect', 'app:remote', 'busybox']);
+    assert.equal(a.code, 0, a.err);
+    assert.equal(b.code, 0, b.err);
+    assert.equal(b.out, a.out);
+    assert.equal(JSON.parse(b.out).length, 2);
+    const m = await remote(['inspect', 'no-such-image:1']);
+    assert.equal(m.code, 1);
+    assert.match(m.err, /no-such-image/);
+  });
+
+  it('run: same stdout, stderr and exit code with and without -H; --rm removes; -i forwards stdin', async () => {
+    const args = ['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3'];
+    const a = await local(args);
+    const b = await remote(args);
+    assert.equal(a.code, 3, a.err);
+    assert.equal(b.code, 3, b.err);
+    assert.equal(b.out, 'out\n');
+    assert.equal(b.err, 'err\n');
+    assert.equal(b.out, a.out);
+    const i = await runCli(['-H', d.host, 'run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z; exit 4'], { stdin: 'hello stdin\n' });
+    assert.equal(i.code, 4, i.err);
+    assert.equal(i.out, 'HELLO STDIN\n');
+    const ps = await local(['ps', '-a', '-q']);
+    assert.equal(ps.out, '', 'every --rm container is gone');
+    const bad = await remote(['run', '--rm', 'busybox', '/no/such/binary']);
+    const badLocal = await local(['run', '--rm', 'busybox', '/no/such/binary']);
+    assert.equal(bad.code, badLocal.code, bad.err);
+    assert.ok(bad.code >= 125, `exit ${bad.code}`);
+  });
+
+  it('ps, logs, stop, kill and rm through -H match the daemonless commands', async () => {
+    const r = await local(['run', '--name', 'c-logs', 'busybox', 'sh', '-c', 'echo one; echo two >&2']);
+    assert.equal(r.code, 0, r.err);
+    const norm = (s: string) => s.replace(/\d+ seconds|Less than a second|About a minute/g, 'T');
+    const lp = await local(['ps', '-a']);
+    const rp = await remote(['ps', '-a']);
+    assert.equal(rp.code, 0, rp.err);
+    assert.equal(norm(rp.out), norm(lp.out));
+    assert.match(rp.out, /c-logs/);
+    assert.equal((await remote(['ps', '-a', '-q', '--no-trunc'])).out, (await local(['ps', '-a', '-q', '--no-trunc'])).out);
+    const ll = await local(['logs', 'c-logs']);
+    const rl = await remote(['logs', 'c-logs']);
+    assert.equal(rl.code, 0, rl.err);
+    assert.equal(rl.out, 'one\n');
+    assert.equal(rl.err, 'two\n');
+    assert.deepEqual([rl.out, rl.err], [ll.out, ll.err]);
+    // A detached container through the daemon: stop and kill.
+    const det = await remote(['run', '-d', '--name', 'c-long', 'busybox', 'sleep', '300']);
+    assert.equal(det.code, 0, det.err);
+    assert.match(det.out, /^[0-9a-f]{64}\n$/);
+    assert.match((await remote(['ps'])).out, /c-long/);
+    const st = await remote(['stop', '-t', '1', 'c-long']);
+    assert.equal(st.code, 0, st.err);
+    assert.equal(st.out, 'c-long\n');
+    assert.doesNotMatch((await remote(['ps'])).out, /c-long/);
+    const k = await remote(['kill', 'c-long']);
+    assert.equal(k.code, 1, 'killing a stopped container fails');
+    assert.match(k.err, /not running/);
+    const rm = await remote(['rm', 'c-logs', 'c-long', 'no-such-container']);
+    assert.equal(rm.code, 1);
+    assert.equal(rm.out, 'c-logs\nc-long\n');
+    assert.match(rm.err, /no-such-container/);
+    assert.equal((await local(['ps', '-a', '-q'])).out, '');
+  });
+
+  it('save -> rmi -> load round trip through -H keeps the image ID', async () => {
+    const id = (JSON.parse((await local(['inspect', 'app:remote'])).out) as { Id: string }[])[0].Id;
+    const file = path.join(d.dir, 'saved.tar');
+    const s = await remote(['save', '-o', file, 'app:remote']);
+    assert.equal(s.code, 0, s.err);
+    assert.ok((await stat(file)).size > 1024);
+    assert.equal((await remote(['rmi', 'app:remote'])).code, 0);
+    assert.notEqual((await local(['inspect', 'app:remote'])).code, 0);
+    const l = await remote(['load', '-i', file]);
+    assert.equal(l.code, 0, l.err);
+    assert.equal(l.out, 'Loaded image: app:remote\n');
+    assert.equal((JSON.parse((await local(['inspect', 'app:remote'])).out) as { Id: string }[])[0].Id, id);
+    const oci = await remote(['save', '--format', 'oci', '-o', file, 'app:remote']);
+    assert.equal(oci.code, 2);
+    assert.match(oci.err, /--format oci is not supported with -H/);
+  });
+
+  it('push and pull through -H against a registry give the daemonless lines', { skip: registryMissing }, async () => {
+    const reg = await startRegistry('anonymous');
+    try {
+      const name = `${reg.domain}/client/app:1`;
+      assert.equal((await remote(['tag', 'app:remote', name])).code, 0);
+      const p = await remote(['push', name]);
+      assert.equal(p.code, 0, p.err);
+      assert.match(p.out, new RegExp(`^The push refers to repository \\[${reg.domain}/client/app\\]\\n`));
+      const last = p.out.trim().split('\n').at(-1)!;
+      assert.match(last, /^1: digest: sha256:[0-9a-f]{64} size: \d+$/);
+      const lp = await local(['push', name]);
+      assert.equal(lp.code, 0, lp.err);
+      assert.equal(lp.out.trim().split('\n').at(-1), last, 'same manifest digest daemonless');
+      assert.equal((await remote(['rmi', name])).code, 0);
+      const pl = await remote(['pull', name]);
+      assert.equal(pl.code, 0, pl.err);
+      const digest = last.split(' ')[2];
+      assert.match(pl.out, /^1: Pulling from /);
+      assert.match(pl.out, new RegExp(`Digest: ${digest}\\n`));
+      assert.match(pl.out, /Status: Downloaded newer image for/);
+      assert.ok(pl.out.endsWith(`${name}\n`));
+      const lpl = await local(['pull', name]);
+      assert.equal(lpl.code, 0, lpl.err);
+      const rpl = await remote(['pull', name]);
+      assert.equal(rpl.out, lpl.out, 'an up-to-date pull prints the same lines');
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  it('commands without a client path refuse -H instead of acting on the local store', async () => {
+    for (const cmd of [['prune'], ['system', 'df'], ['cache', 'ls'], ['import', '-', 'x:1']]) {
+      const r = await remote(cmd);
+      assert.equal(r.code, 2, `${cmd[0]}: ${r.err}`);
+      assert.match(r.err, new RegExp(`"mybuild ${cmd[0]}" cannot run through a daemon`));
+    }
+  });
+});
+
+describe('mybuild daemon -H', () => {
+  it('after the daemon command, -H/--host are listen addresses (repeatable), not the client host', () => {
+    const g = splitGlobalOptions(['daemon', '-H', 'unix:///tmp/a.sock', '--host', 'tcp://127.0.0.1:2375', '--host=unix:///tmp/b.sock'], {});
+    assert.equal(g.host, undefined);
+    assert.deepEqual(g.rest, ['daemon', '-H', 'unix:///tmp/a.sock', '--host', 'tcp://127.0.0.1:2375', '--host=unix:///tmp/b.sock']);
+  });
+  it('before a command, and for other commands, -H is still the client host', () => {
+    assert.equal(splitGlobalOptions(['-H', 'unix:///x.sock', 'daemon'], {}).host, 'unix:///x.sock');
+    const g = splitGlobalOptions(['images', '-H', 'unix:///y.sock'], {});
+    assert.equal(g.host, 'unix:///y.sock');
+    assert.deepEqual(g.rest, ['images']);
   });
 });

@@ -53,6 +53,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     ctx.stdout.write(`${USAGE}\n`);
     return 2;
   }
+  if (ctx.host) return (await import('../../client/commands.js')).remoteInspect(ctx, positionals);
   const store = await ImageStore.open(ctx.root);
   const { images } = await store.listImages();
   const out: Record<string, unknown>[] = [];

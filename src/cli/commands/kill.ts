@@ -22,6 +22,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   if (positionals.length === 0) throw new UsageError('"mybuild kill" requires at least 1 argument', { hint: USAGE });
   const signal = normalizeSignal(values.signal ?? 'KILL');
+  if (ctx.host) return (await import('../../client/commands.js')).remoteKill(ctx, positionals, signal);
   const mgr = await ContainerManager.open(ctx.root);
   let failed = 0;
   for (const ref of positionals) {

@@ -45,6 +45,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (!values.input && isTTY(ctx.stdin)) {
     throw new UsageError('requested load from stdin, but stdin is empty', { hint: 'use -i FILE, or pipe an archive into "mybuild load"' });
   }
+  if (ctx.host) return (await import('../../client/commands.js')).remoteLoad(ctx, values.input, values.quiet === true);
   const images = await openImages(ctx.root);
   const input = values.input ? (values.input === '-' ? Readable.from(ctx.stdin as AsyncIterable<Buffer>) : values.input) : Readable.from(ctx.stdin as AsyncIterable<Buffer>);
   const { images: loaded } = await importArchive(images.content, input);

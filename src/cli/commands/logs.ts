@@ -28,6 +28,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     if (!/^\d+$/.test(values.tail)) throw new UsageError(`logs: invalid --tail "${values.tail}": expected a number or "all"`, { hint: USAGE });
     tail = Number(values.tail);
   }
+  if (ctx.host) return (await import('../../client/commands.js')).remoteLogs(ctx, positionals[0], { follow: values.follow, timestamps: values.timestamps, tail });
   const mgr = await ContainerManager.open(ctx.root);
   await mgr.logs(positionals[0], { stdout: ctx.stdout as Writable, stderr: ctx.stderr as Writable, follow: values.follow, timestamps: values.timestamps, tail });
   return 0;

@@ -39,6 +39,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`"mybuild ps" accepts no arguments, got "${positionals[0]}"`, { hint: USAGE });
+  if (ctx.host) return (await import('../../client/commands.js')).remotePs(ctx, { all: values.all, quiet: values.quiet, noTrunc: values['no-trunc'] });
   const mgr = await ContainerManager.open(ctx.root);
   const list = await mgr.list({ all: values.all });
   const full = values['no-trunc'] === true;

@@ -38,6 +38,7 @@ export const main: CommandMain = async (args, ctx) => {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`"mybuild pull" requires exactly 1 argument, got ${positionals.length}`, { hint: 'usage: mybuild pull NAME[:TAG|@DIGEST]' });
+  if (ctx.host) return (await import('../../client/commands.js')).remotePull(ctx, positionals[0], { platform: values.platform, quiet: values.quiet, insecure: values['insecure-registry'] });
   const ref = parseReference(positionals[0]);
   const images = await ImageStore.open(ctx.root);
   const before = await images.resolve(ref.toString()).catch(() => null);

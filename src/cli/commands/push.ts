@@ -27,6 +27,7 @@ export const main: CommandMain = async (args, ctx) => {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`"mybuild push" requires exactly 1 argument, got ${positionals.length}`, { hint: 'usage: mybuild push NAME[:TAG]' });
+  if (ctx.host) return (await import('../../client/commands.js')).remotePush(ctx, positionals[0], { quiet: values.quiet, insecure: values['insecure-registry'] });
   const ref = parseReference(positionals[0]);
   const images = await ImageStore.open(ctx.root);
   const image = await images.resolve(ref.toString());

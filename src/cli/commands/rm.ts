@@ -22,6 +22,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('"mybuild rm" requires at least 1 argument', { hint: USAGE });
+  if (ctx.host) return (await import('../../client/commands.js')).remoteRm(ctx, positionals, values.force === true);
   const mgr = await ContainerManager.open(ctx.root);
   let failed = 0;
   for (const ref of positionals) {

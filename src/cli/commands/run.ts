@@ -181,6 +181,7 @@ export const main: CommandMain = async (args, ctx) => {
     ctx.stdout.write(USAGE);
     return 0;
   }
+  if (ctx.host) return (await import('../../client/commands.js')).remoteRun(ctx, parsed);
   if (parsed.detach) {
     throw new UsageError('run: -d/--detach needs the daemon (mybuild -H …): daemonless, the container is a child of this process', {
       hint: 'run it in the foreground, or in the background with your shell (mybuild run … &)',

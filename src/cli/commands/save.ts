@@ -30,6 +30,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (!values.output && (ctx.stdout as { isTTY?: boolean }).isTTY) {
     throw new UsageError('cowardly refusing to save to a terminal', { hint: 'use -o FILE or redirect stdout' });
   }
+  if (ctx.host) return (await import('../../client/commands.js')).remoteSave(ctx, positionals, { output: values.output, format });
   const images = await openImages(ctx.root);
   const byDigest = new Map<string, { names: string[]; descriptor: Descriptor }>();
   for (const arg of positionals) {

@@ -24,6 +24,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (positionals.length === 0) throw new UsageError('"mybuild stop" requires at least 1 argument', { hint: USAGE });
   const t = values.time ?? values.timeout;
   if (t !== undefined && !/^\d+$/.test(t)) throw new UsageError(`stop: invalid timeout "${t}": expected whole seconds`, { hint: USAGE });
+  if (ctx.host) return (await import('../../client/commands.js')).remoteStop(ctx, positionals, { timeoutSec: t === undefined ? undefined : Number(t), signal: values.signal });
   const mgr = await ContainerManager.open(ctx.root);
   let failed = 0;
   for (const ref of positionals) {

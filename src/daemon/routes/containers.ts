@@ -114,7 +114,8 @@ export class ContainerRuntime {
     const started = mgr.start(c.id, { stdout: this.sink(c.id, c.config.tty, 'stdout'), stderr: this.sink(c.id, c.config.tty, 'stderr'), stdin });
     const exit = started.then(
       (e) => e.exitCode,
-      async () => (await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined)) ?? 125,
+      // Could not start: the recorded code, else Docker's 127 (command not found) or 125, as daemonless `run`.
+      async (err: unknown) => (await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined)) ?? (/executable file not found|no such file or directory/i.test(toBuildError(err).message) ? 127 : 125),
     );
     this.runs.set(c.id, { exit });
     void exit.then((code) => {
