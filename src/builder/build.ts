@@ -148,7 +148,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     const pushed: Record<string, string> = {};
     if (req.push) {
       if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor)).digest;
+      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor, registryAuthFor(req, t.domain))).digest;
     }
     if (remote) {
       for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
@@ -217,6 +217,12 @@ function numberSteps(plan: Plan): Map<number, StepInfo[]> {
   return out;
 }
 
+/** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
+function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: { credentials: NonNullable<BuildRequest['registryAuth']>[string] } } {
+  const c = req.registryAuth?.[domain];
+  return c ? { clientOptions: { credentials: c } } : {};
+}
+
 /** Resolves an image from the store, pulling it when missing (or always with --pull). */
 async function resolveImage(b: BuildSession, ref: string, platform: Platform, range: import('../parser/ast.js').Range) {
   const source = b.source(range);
@@ -234,7 +240,7 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
     }
   }
   try {
-    await pull(parsed, b.store.content, b.store, { platform, sources: undefined });
+    await pull(parsed, b.store.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain) });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
+import type { Credentials } from '../registry/auth.js';
 
 export type OutputSpec =
   | { type: 'image' } // the local store (with -t names)
@@ -53,6 +54,12 @@ export interface BuildOptions {
   cacheFrom?: CacheImportSpec[];
   /** `--cache-to`: where the build's cache is exported after the build (src/cache/remote). */
   cacheTo?: CacheExportSpec[];
+  /**
+   * Registry credentials by normalised registry domain (`127.0.0.1:5000`, `docker.io`) for FROM
+   * pulls and `--push`; a domain not listed uses this process's docker config. The daemon fills
+   * it from the client's `X-Registry-Config`.
+   */
+  registryAuth?: Record<string, Credentials>;
 }
 
 export function defaultBuildOptions(contextDir: string): BuildOptions {

@@ -6,7 +6,7 @@
  * branch here; output matches the daemonless commands' (same columns, same lines).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
@@ -36,6 +36,7 @@ export async function remoteBuild(o: BuildOptions, quiet: boolean, ctx: CliConte
   if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
   const client = DaemonClient.fromContext(ctx);
   const bctx = await BuildContext.open(o.contextDir);
+  const registryConfig = await registryConfigHeader(ctx.env);
   const res = await client.request('POST', '/build', {
     query: {
       t: o.tags,
@@ -48,7 +49,7 @@ export async function remoteBuild(o: BuildOptions, quiet: boolean, ctx: CliConte
       platform: o.platform,
       q: quiet ? '1' : undefined,
     },
-    headers: { 'Content-Type': 'application/x-tar' },
+    headers: { 'Content-Type': 'application/x-tar', ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}) },
     body: packContext(bctx),
   });
   let id = '';
@@ -135,6 +136,34 @@ export async function registryAuthHeader(domain: string, env: NodeJS.ProcessEnv)
   if (!c) return undefined;
   const body = c.identityToken ? { username: c.username, identitytoken: c.identityToken, serveraddress: domain } : { username: c.username, password: c.password, serveraddress: domain };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+/**
+ * The `X-Registry-Config` header of a build: every registry the client's docker config has
+ * credentials for (auths, credHelpers; through the helpers), as the docker CLI sends it, so
+ * that FROM pulls in the daemon use the client's login. Undefined when there are none.
+ */
+export async function registryConfigHeader(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const { dockerConfigPath, loadCredentials } = await import('../registry/auth.js');
+  const { normalizeRegistry } = await import('../image/reference.js');
+  let cfg: { auths?: Record<string, unknown>; credHelpers?: Record<string, unknown> };
+  try {
+    cfg = JSON.parse(await readFile(dockerConfigPath(env), 'utf8')) as typeof cfg;
+  } catch {
+    return undefined; // no (readable) config: the daemon's own credentials apply
+  }
+  const out: Record<string, { username?: string; password?: string; identitytoken?: string; serveraddress: string }> = {};
+  for (const key of new Set([...Object.keys(cfg.auths ?? {}), ...Object.keys(cfg.credHelpers ?? {})])) {
+    let domain: string;
+    try {
+      domain = normalizeRegistry(key);
+    } catch {
+      continue;
+    }
+    const c = await loadCredentials(domain, env);
+    if (c) out[key] = { username: c.username, ...(c.identityToken ? { identitytoken: c.identityToken } : { password: c.password }), serveraddress: key };
+  }
+  return Object.keys(out).length ? Buffer.from(JSON.stringify(out)).toString('base64url') : undefined;
 }
 
 /** `inspect IMAGE…` through the daemon: the same JSON array; names not found get an error line and exit 1. */

@@ -191,6 +191,35 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
     }
   });
 
+  it("a build through -H pulls FROM a Basic-auth registry with the client's docker config credentials, and fails clearly without", { skip: registryMissing }, async () => {
+    const reg = await startRegistry('basic');
+    try {
+      const cfgDir = path.join(d.dir, 'client-docker-config');
+      await mkdir(cfgDir, { recursive: true });
+      await writeFile(path.join(cfgDir, 'config.json'), JSON.stringify({ auths: { [reg.domain]: { auth: Buffer.from('alice:wonderland').toString('base64') } } }));
+      const emptyCfg = path.join(d.dir, 'empty-docker-config');
+      await mkdir(emptyCfg, { recursive: true });
+      const base = `${reg.domain}/private/bb:1`;
+      assert.equal((await local(['tag', 'busybox', base])).code, 0);
+      const p = await runCli(['--root', d.root, 'push', '-q', base], { env: { DOCKER_CONFIG: cfgDir } });
+      assert.equal(p.code, 0, p.err);
+      assert.equal((await local(['rmi', base])).code, 0);
+      const dir = path.join(d.dir, 'private-ctx');
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'Dockerfile'), `FROM ${base}\nRUN echo built-from-private > /marker\n`);
+      const denied = await runCli(['-H', d.host, 'build', '-q', dir], { env: { DOCKER_CONFIG: emptyCfg } });
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.err, new RegExp(`${base.replace(/[.]/g, '\\.')}[\\s\\S]*(401|unauthorized|authentication|credentials)`, 'i'));
+      const ok = await runCli(['-H', d.host, 'build', '-q', '-t', 'from-private:1', dir], { env: { DOCKER_CONFIG: cfgDir } });
+      assert.equal(ok.code, 0, ok.err);
+      assert.match(ok.out, /^sha256:[0-9a-f]{64}\n$/);
+      const r = await local(['run', '--rm', 'from-private:1', 'cat', '/marker']);
+      assert.equal(r.out, 'built-from-private\n');
+    } finally {
+      await reg.stop();
+    }
+  });
+
   it('commands without a client path refuse -H instead of acting on the local store', async () => {
     for (const cmd of [['prune'], ['system', 'df'], ['cache', 'ls'], ['import', '-', 'x:1']]) {
       const r = await remote(cmd);

@@ -17,6 +17,9 @@ import { extractContextTar } from '../../context/tar-context.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { boolParam, byteLimit, decodeAuthHeader, JsonLines, jsonMapParam } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
+import { normalizeRegistry } from '../../image/reference.js';
+import type { Credentials } from '../../registry/auth.js';
+import { credentialsFromEntry } from './images.js';
 
 /** The Dockerfile path inside the context from the `dockerfile` query value. Throws for paths that leave it. */
 export function dockerfileInContext(q: string | null): string {
@@ -26,6 +29,29 @@ export function dockerfileInContext(q: string | null): string {
     throw new UsageError(`the dockerfile parameter "${name}" must name a file inside the build context`, { hint: 'send the Dockerfile inside the context tar' });
   }
   return norm;
+}
+
+/**
+ * The `X-Registry-Config` header (base64 JSON `{ "<registry>": {username, password | auth |
+ * identitytoken} }`, as the docker CLI sends it) as credentials by normalised registry domain;
+ * undefined when absent or empty. Entries with an invalid registry name are skipped. Throws
+ * BuildError INVALID_ARGUMENT when the header is not base64 JSON.
+ */
+export function registryAuthFromHeader(v: string | string[] | undefined): Record<string, Credentials> | undefined {
+  const cfg = decodeAuthHeader(v);
+  if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) return undefined;
+  const out: Record<string, Credentials> = {};
+  for (const [key, entry] of Object.entries(cfg as Record<string, unknown>)) {
+    let domain: string;
+    try {
+      domain = normalizeRegistry(key);
+    } catch {
+      continue;
+    }
+    const c = credentialsFromEntry(entry);
+    if (c) out[domain] = c;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** Turns build events into legacy-builder JSON messages on `out` (nothing but the ID when `quiet`). */
@@ -69,9 +95,8 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
   const quiet = boolParam(query, 'q');
   const buildArgs = jsonMapParam(query, 'buildargs');
   const labels = jsonMapParam(query, 'labels');
-  // Registry credentials for FROM pulls: validated here; the builder pulls with the daemon's
-  // own credentials (config.json of the daemon's user), see docs/daemon.md.
-  decodeAuthHeader(req.headers['x-registry-config']);
+  // The client's registry credentials for FROM pulls (registries it has none for: the daemon's own).
+  const registryAuth = registryAuthFromHeader(req.headers['x-registry-config']);
 
   const abort = new AbortController();
   const out = new JsonLines(res);
@@ -101,6 +126,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.pull = boolParam(query, 'pull');
     o.platform = query.get('platform') || undefined;
     o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
+    if (registryAuth) o.registryAuth = registryAuth;
     const result = await build({ ...o, root: state.root }, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
     out.write({ aux: { ID: result.imageId } });
     if (quiet) out.stream(`${result.imageId}\n`);

@@ -29,7 +29,12 @@ const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length 
 
 /** Credentials from an `X-Registry-Auth` header; undefined (use the daemon's config) when absent or empty. */
 export function credentialsFromHeader(v: string | string[] | undefined): Credentials | undefined {
-  const a = decodeAuthHeader(v) as { username?: string; password?: string; identitytoken?: string; auth?: string } | undefined;
+  return credentialsFromEntry(decodeAuthHeader(v));
+}
+
+/** Credentials from one Docker auth object (`{username, password}`, `{auth}` = base64 user:password, or `{identitytoken}`); undefined when it has none. */
+export function credentialsFromEntry(entry: unknown): Credentials | undefined {
+  const a = entry as { username?: string; password?: string; identitytoken?: string; auth?: string } | undefined;
   if (!a || typeof a !== 'object') return undefined;
   let { username, password } = a;
   if (!username && a.auth) {
