@@ -70,9 +70,9 @@ export async function readBuildRecord(root: string, imageId: string): Promise<Bu
 
 /** The explanation of one recorded step: `CACHED`, `MISS: reason`, or what kind of step it was. */
 export function recordStepStatus(s: BuildRecordStep): string {
+  if (s.index === 1 || /^FROM\b/i.test(s.instruction)) return 'base image';
   if (s.cached) return 'CACHED';
   if (s.key) return `MISS: ${s.reason ?? 'no reason recorded'}`;
-  if (s.index === 1 || /^FROM\b/i.test(s.instruction)) return 'base image';
   return 'config only (no cache lookup)';
 }
 
