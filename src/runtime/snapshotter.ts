@@ -406,13 +406,15 @@ export interface LayerSource {
   open(): Promise<Readable>;
 }
 
-const inflight = new Map<string, Promise<void>>();
+/** Extractions in progress, per snapshotter instance (never shared across store roots). */
+const inflight = new WeakMap<Snapshotter, Map<string, Promise<void>>>();
 
 /**
  * Makes sure a committed snapshot exists for every prefix of `layers`, named by its ChainID, and
  * returns the top one's name ('' for no layers). Layers already present are not re-extracted.
- * Safe to call concurrently (in this process: one extraction per chain; across processes: both
- * extract into private active snapshots and the loser of the commit race drops its copy).
+ * Safe to call concurrently (per snapshotter instance: one extraction per chain; across instances
+ * and processes: both extract into private active snapshots and the loser of the commit race
+ * drops its copy).
  * Crash-safe: an interrupted extraction leaves only an active snapshot, which `cleanup()` removes.
  * Throws what applyLayer or the layer's `open()` throws (the partial snapshot is removed).
  */
@@ -422,11 +424,13 @@ export async function ensureLayerChain(sn: Snapshotter, layers: LayerSource[], o
   for (const layer of layers) {
     diffIds.push(layer.diffId);
     const name = chainId(diffIds);
-    const flightKey = `${sn.type}:${name}`;
-    let p = inflight.get(flightKey);
+    let flights = inflight.get(sn);
+    if (!flights) inflight.set(sn, (flights = new Map()));
+    let p = flights.get(name);
     if (!p) {
-      p = extractOne(sn, name, parent, layer, opts).finally(() => inflight.delete(flightKey));
-      inflight.set(flightKey, p);
+      const own = flights;
+      p = extractOne(sn, name, parent, layer, opts).finally(() => own.delete(name));
+      own.set(name, p);
     }
     await p;
     parent = name;

@@ -157,6 +157,16 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
       await sn.remove('chain-view');
     });
 
+    it('two snapshotters on different roots extract the same chain independently, at the same time', async () => {
+      const l = await tarBuffer([{ name: 'same', content: 's' }]);
+      const other = await make(path.join(base, 'second-root'));
+      const layers = [{ diffId: 'sha256:' + '4'.repeat(64), open: async () => Readable.from([l]) }];
+      const [a, b] = await Promise.all([ensureLayerChain(sn, layers), ensureLayerChain(other, layers)]);
+      assert.equal(a, b);
+      assert.equal((await sn.stat(a)).kind, 'committed');
+      assert.equal((await other.stat(b)).kind, 'committed');
+    });
+
     it('a failed extraction leaves no committed snapshot and no active one', async () => {
       const good = await tarBuffer([{ name: 'x', content: 'x'.repeat(10000) }]);
       const broken = () =>
