@@ -10,3 +10,6 @@ export { applyLayer, createSnapshotter, ensureLayerChain, chainId, diffSnapshot,
 export { parseDockerfile, dump, dumpInstruction, toJSON, suggestInstruction, unknownInstructionError, type ParseOptions } from './parser/index.js';
 export { ImageStore, LocalContentStore, MemoryContentStore, CacheIndex, prune, check, type ContentStore, type BlobInfo, type ImageRef, type CacheRecord, type ResolvedImage, type PruneOptions, type PruneResult, type Problem } from './store/index.js';
 export { ContainerManager, parseVolume, parseEnvFlags, type Container, type ContainerConfigRecord, type ContainerState, type CreateOptions, type ExitInfo, type StartIO, type VolumeSpec } from './containers/index.js';
+export { build, type BuildResult, type BuildRunOptions, type BuildRequest } from './builder/build.js';
+export { defaultBuildOptions, type BuildOptions, type OutputSpec, type SecretSpec } from './builder/options.js';
+export type { BuildEvent, EventSink, StepInfo } from './builder/events.js';
