@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from '../containers/manager.js';
@@ -21,6 +22,7 @@ import { systemRoutes } from './routes/system.js';
 import { buildRoutes } from './routes/build.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes, ContainerRuntime } from './routes/containers.js';
+import { ContextDirs } from './context-dirs.js';
 
 /** The Engine API version the daemon speaks (Docker 26). Clients negotiate down to it. */
 export const API_VERSION = '1.45';
@@ -54,6 +56,8 @@ export interface DaemonState {
   maxContextBytes: number;
   /** Running builds' abort controllers (canceled on shutdown). */
   builds: Set<AbortController>;
+  /** Warm build-context directories (see context-dirs.ts). */
+  contextDirs: ContextDirs;
   log: (line: string) => void;
   startedAt: Date;
 }
@@ -129,6 +133,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     containers: new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime })),
     maxContextBytes: opts.maxContextBytes ?? 8 * 1024 ** 3,
     builds: new Set(),
+    contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),
     log,
     startedAt: new Date(),
   };

@@ -1,19 +1,18 @@
 /**
  * `POST /build`: the legacy builder endpoint. The body is the context as a tar (extracted
- * safely with extractContextTar into a temp dir under `<root>/daemon/contexts`, removed afterwards); the
+ * safely with extractContextTar into a warm directory under `<root>/daemon/contexts`, see
+ * ../context-dirs.ts: unchanged files are not rewritten, so the stat cache hits); the
  * query carries `t` (repeatable), `dockerfile`, `buildargs` and `labels` (JSON), `target`,
  * `nocache`, `pull`, `q`, `platform`. The answer is Docker's JSON message stream: `stream`
  * lines as the legacy builder prints them (`Step 1/3 : FROM …`, ` ---> Using cache`, the RUN
  * output, `Successfully built <id>`, `Successfully tagged <name>`), `aux.ID` with the image
  * ID, and `errorDetail` on failure. A client that disconnects cancels the build.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { build } from '../../builder/build.js';
 import type { BuildEvent } from '../../builder/events.js';
 import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
-import { extractContextTar } from '../../context/tar-context.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { boolParam, byteLimit, decodeAuthHeader, JsonLines, jsonMapParam } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
@@ -105,14 +104,15 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
   };
   res.on('close', onClose);
   state.builds.add(abort);
-  // Not <root>/tmp: the builder empties that when no other build runs.
-  const tmpRoot = path.join(state.root, 'daemon', 'contexts');
-  await mkdir(tmpRoot, { recursive: true });
-  const dir = await mkdtemp(path.join(tmpRoot, 'daemon-context-'));
+  // Under <root>/daemon/contexts (not <root>/tmp: the builder empties that when no other build
+  // runs); a warm directory synced from the tar, so unchanged files keep their stat-cache entries.
+  const hint = String(req.headers['x-mybuild-context'] ?? '') || `${dockerfile}|${tags.join(',')}`;
+  const lent = await state.contextDirs.acquire(hint);
+  const dir = lent.dir;
   try {
     const limited = byteLimit(state.maxContextBytes, 'the build context');
     const fed = pipeline(req, limited).catch((e: unknown) => e);
-    await extractContextTar(limited, dir);
+    await lent.sync(limited);
     const feedErr = await fed;
     if (feedErr) throw feedErr;
     const o = defaultBuildOptions(dir);
@@ -142,7 +142,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
   } finally {
     res.off('close', onClose);
     state.builds.delete(abort);
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await lent.release();
   }
 }
 
