@@ -12,7 +12,7 @@ base=$(mktemp -d "${TMPDIR:-/tmp}/mybuild-base.XXXXXX")
 trap 'rm -rf "$base"' EXIT
 bash scripts/make-busybox-base.sh "$base/oci" >/dev/null
 $M load -i "$base/oci" >/dev/null
-$M tag latest:latest busybox:latest
+$M tag latest:latest busybox:latest && $M rmi latest:latest >/dev/null
 echo "setup: building fixtures/quickstart as quickstart:latest"
 $M build --progress plain -t quickstart:latest fixtures/quickstart
 $M images
