@@ -29,7 +29,7 @@ const ReadableFrom = (s: tar.Pack): Readable => Readable.from(s);
 import tar from 'tar-stream';
 import { extractContextTar } from '../context/tar-context.js';
 
-/** Margin for the client's and the daemon's clocks (TCP clients on other hosts). */
+/** Default margin for the client's and the daemon's clocks (TCP clients may be on other hosts). */
 const CLOCK_MARGIN_MS = 2000;
 
 interface WarmDir {
@@ -46,8 +46,12 @@ export interface LentContextDir {
   dir: string;
   /** True when this is a warm (reused) directory. */
   warm: boolean;
-  /** Syncs the context tar `stream` (consumed) into `dir`; returns how many files were skipped as unchanged. Throws as extractContextTar. */
-  sync(stream: Readable): Promise<{ written: number; skipped: number; removed: number }>;
+  /**
+   * Syncs the context tar `stream` (consumed) into `dir`; returns the counts. `clockMarginMs`:
+   * how far the client's clock may be off the daemon's (0 for a unix socket client: same host;
+   * default 2000). Throws as extractContextTar.
+   */
+  sync(stream: Readable, clockMarginMs?: number): Promise<{ written: number; skipped: number; removed: number }>;
   release(): Promise<void>;
 }
 
@@ -92,7 +96,7 @@ export class ContextDirs {
     return {
       dir: warm.dir,
       warm: true,
-      sync: (stream) => syncInto(warm, stream),
+      sync: (stream, margin) => syncInto(warm, stream, margin ?? CLOCK_MARGIN_MS),
       release: async () => {
         if (released) return;
         released = true;
@@ -109,7 +113,7 @@ function plainParts(name: string): string[] | undefined {
   return parts;
 }
 
-async function syncInto(w: WarmDir, stream: Readable): Promise<{ written: number; skipped: number; removed: number }> {
+async function syncInto(w: WarmDir, stream: Readable, clockMarginMs: number): Promise<{ written: number; skipped: number; removed: number }> {
   const requestStart = Date.now();
   const root = w.dir;
   const seen = new Set<string>();
@@ -126,7 +130,7 @@ async function syncInto(w: WarmDir, stream: Readable): Promise<{ written: number
   const unchanged = async (h: tar.Header, rel: string, parts: string[]): Promise<boolean> => {
     if (h.type !== 'file' || !h.mtime || h.size === undefined) return false;
     const by = w.written.get(rel);
-    if (by === undefined || by < h.mtime.getTime() + 1000 + CLOCK_MARGIN_MS) return false;
+    if (by === undefined || by < Math.floor(h.mtime.getTime() / 1000) * 1000 + 1000 + clockMarginMs) return false;
     if (!(await isRealDir(parts.slice(0, -1).join('/')))) return false;
     const st = await fsp.lstat(path.join(root, ...parts)).catch(() => undefined);
     return !!st && st.isFile() && st.size === h.size && (st.mode & 0o7777) === ((h.mode ?? 0o644) & 0o7777) && Math.floor(st.mtimeMs / 1000) === Math.floor(h.mtime.getTime() / 1000);

@@ -112,7 +112,8 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
   try {
     const limited = byteLimit(state.maxContextBytes, 'the build context');
     const fed = pipeline(req, limited).catch((e: unknown) => e);
-    await lent.sync(limited);
+    // A unix socket client shares the daemon's clock; a TCP one may not (see context-dirs.ts).
+    await lent.sync(limited, req.socket.remoteAddress === undefined ? 0 : undefined);
     const feedErr = await fed;
     if (feedErr) throw feedErr;
     const o = defaultBuildOptions(dir);
