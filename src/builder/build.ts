@@ -24,7 +24,7 @@ import { parseReference } from '../image/reference.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
 import { exportDockerArchive } from '../image/formats/docker-archive.js';
 import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
-import { pull } from '../registry/pull.js';
+import { pull, type TransferProgress } from '../registry/pull.js';
 import { push } from '../registry/push.js';
 import { parsePlatform, hostPlatform } from '../registry/platform.js';
 import { cacheKey } from '../cache/key.js';
@@ -148,7 +148,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     const pushed: Record<string, string> = {};
     if (req.push) {
       if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor, registryAuthFor(req, t.domain))).digest;
+      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
     }
     if (remote) {
       for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
@@ -240,7 +240,7 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
     }
   }
   try {
-    await pull(parsed, b.store.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain) });
+    await pull(parsed, b.store.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain), onProgress: transferEvents(b.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
@@ -258,6 +258,14 @@ async function inStore(b: BuildSession, ref: string, platform: Platform): Promis
   } catch {
     return false;
   }
+}
+
+/** Registry progress as `transfer` events (the tty view shows bytes and rate; plain prints start and end). */
+function transferEvents(emit: EventSink, verb: 'pull' | 'push'): (p: TransferProgress) => void {
+  return (p) => {
+    const action = p.status === 'downloading' || p.status === 'uploading' || p.status === 'done' ? `${verb} ${p.kind}` : `${verb} ${p.kind} (${p.status})`;
+    emit({ type: 'transfer', id: p.digest, action, current: p.current, total: p.total });
+  };
 }
 
 function stageRunner(

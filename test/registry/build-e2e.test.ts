@@ -47,6 +47,9 @@ describe('mybuild build against a registry: FROM pulls, --push pushes', { skip }
     const name = `${reg.domain}/app:1`;
     const r = await runCli(['--root', root, 'build', '--progress', 'plain', '--push', '-t', name, '-o', `type=oci,dest=${local},tar=false`, ctx], { env });
     assert.equal(r.code, 0, r.err + r.out);
+    // The pull of the base and the push of the result show up as transfers in the progress.
+    assert.match(r.err, /^#- pull layer sha256:[0-9a-f]{64}/m);
+    assert.match(r.err, /^#- push (layer|config|manifest)/m);
 
     const images = await ImageStore.open(root);
     const base = await images.resolve(`${reg.domain}/base:1`);
