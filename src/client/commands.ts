@@ -8,6 +8,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -49,7 +51,12 @@ export async function remoteBuild(o: BuildOptions, quiet: boolean, ctx: CliConte
       platform: o.platform,
       q: quiet ? '1' : undefined,
     },
-    headers: { 'Content-Type': 'application/x-tar', ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}) },
+    headers: {
+      'Content-Type': 'application/x-tar',
+      // Lets the daemon sync into the warm directory this context used last (src/daemon/context-dirs.ts).
+      'X-Mybuild-Context': createHash('sha256').update(`${os.hostname()}\0${path.resolve(o.contextDir)}`).digest('hex').slice(0, 32),
+      ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}),
+    },
     body: packContext(bctx),
   });
   let id = '';
