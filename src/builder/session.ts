@@ -14,7 +14,7 @@ import { createSnapshotter } from '../runtime/snapshotter.js';
 import { RootfsManager } from './rootfs.js';
 import type { RemoteCache } from '../cache/remote/remote-cache.js';
 import type { StepHistory } from '../cache/history.js';
-import type { SourceLocation } from '../errors.js';
+import { BuildError, type SourceLocation } from '../errors.js';
 import type { Range } from '../parser/ast.js';
 
 export interface BuildRequest extends BuildOptions {
@@ -57,6 +57,12 @@ export class BuildSession {
   /** Snapshots and views (created on first use: metadata-only builds never need them). */
   rootfs(): Promise<RootfsManager> {
     this.rootfsP ??= (async () => {
+      // Extracting layers (owners, devices) and running steps (mounts, runc) need root.
+      if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+        throw new BuildError('RUNTIME', 'this step needs the image\'s filesystem, which mybuild can only mount and run as root', {
+          hint: 'run mybuild as root, or talk to a mybuild daemon running as root with -H (rootless mode is not supported)',
+        });
+      }
       const tmp = path.join(this.req.root, 'tmp');
       await mkdir(tmp, { recursive: true });
       const sn = await createSnapshotter(path.join(this.req.root, 'snapshots'));
