@@ -10,10 +10,14 @@
  * names, big ids, sizes of 8 GiB and more, and `SCHILY.xattr.*`; uname/gname empty; mtimes in
  * whole seconds; no atime/ctime; the archive ends with two zero blocks.
  *
- * The encoder holds one block of header in memory and streams each file's content; nothing is
- * buffered beyond the current chunk.
+ * The encoder streams each large file's content in 1 MiB chunks. Small files (up to 256 KiB)
+ * that have a `source` path are read whole, a few ahead of the one being written (at most 32
+ * files and 8 MiB in flight), so that many small files do not pay one open/read/close round trip
+ * each in turn; output chunks are coalesced to about 64 KiB. Memory stays bounded by those
+ * limits whatever the number or size of the files.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BuildError, InternalError } from '../errors.js';
 import type { LayerEntry, LayerEntryType } from './layer-entry.js';
@@ -252,20 +256,123 @@ export async function* entryContent(e: LayerEntry): AsyncGenerator<Buffer> {
   if (n !== e.size) throw changedSize(e, `read only ${n}`);
 }
 
+/** Files up to this size with a `source` path are read whole (and ahead). */
+const SMALL_FILE = 256 * 1024;
+/** At most this many small files are read ahead of the one being written… */
+const READ_AHEAD_FILES = 32;
+/** …and at most this many bytes of them. */
+const READ_AHEAD_BYTES = 8 << 20;
+/** …and at most this many entries of any kind are queued. */
+const READ_AHEAD_ENTRIES = 256;
+/** Output chunks smaller than this are joined before they are yielded. */
+const COALESCE = 64 * 1024;
+
+/**
+ * Reads a whole small file into one buffer sized for it, checking that exactly `e.size` bytes
+ * come out (BuildError IO otherwise, as {@link entryContent}). Closes the file in all cases.
+ */
+async function readWhole(e: LayerEntry & { source: string }): Promise<Buffer> {
+  const fh = await open(e.source, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(e.size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > e.size) throw changedSize(e, `read more than that`);
+    }
+    if (n !== e.size) throw changedSize(e, `read only ${n}`);
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+function isSmallSourceFile(e: LayerEntry): e is LayerEntry & { source: string } {
+  return e.type === 'file' && e.size > 0 && e.size <= SMALL_FILE && !e.open && typeof e.source === 'string';
+}
+
 /**
  * The tar bytes of `entries`, in the order given (the layer writer sorts before calling this).
- * Lazily reads one file at a time. The caller consumes the generator; returning early closes
- * the open file.
+ * Large files are streamed one at a time; small files with a `source` are read a few ahead
+ * (bounded, see the module comment). The output does not depend on chunking or read-ahead. The
+ * caller consumes the generator; returning early closes the open file (read-ahead reads still
+ * in flight finish and close their files on their own; their results are dropped).
  */
 export async function* tarChunks(entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>, opts: TarOptions = {}): AsyncGenerator<Buffer> {
-  for await (const e of entries) {
-    const h = headerOf(e, opts);
-    yield* encodeHeader(h);
-    if (e.type === 'file' && e.size > 0) {
-      yield* entryContent(e);
-      const p = pad(e.size);
-      if (p) yield p;
+  const it: Iterator<LayerEntry> | AsyncIterator<LayerEntry> =
+    Symbol.asyncIterator in entries ? (entries as AsyncIterable<LayerEntry>)[Symbol.asyncIterator]() : (entries as Iterable<LayerEntry>)[Symbol.iterator]();
+  type Item = { e: LayerEntry; data?: Promise<Buffer> };
+  const queue: Item[] = [];
+  let aheadFiles = 0;
+  let aheadBytes = 0;
+  let done = false;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = (): Buffer | null => {
+    if (!pendingBytes && !pending.length) return null;
+    const out = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return out;
+  };
+  // Returns a joined chunk when enough bytes are pending.
+  const add = (b: Buffer): Buffer | null => {
+    pending.push(b);
+    pendingBytes += b.length;
+    return pendingBytes >= COALESCE ? flush() : null;
+  };
+  try {
+    for (;;) {
+      // Refill the read-ahead window (always at least one entry queued while any are left).
+      while (!done && (queue.length === 0 || (queue.length < READ_AHEAD_ENTRIES && aheadFiles < READ_AHEAD_FILES && aheadBytes < READ_AHEAD_BYTES))) {
+        const r = await it.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        const e = r.value;
+        const item: Item = { e };
+        if (isSmallSourceFile(e)) {
+          item.data = readWhole(e);
+          // Handled when its turn comes; this only keeps an early failure from being "unhandled".
+          item.data.catch(() => undefined);
+          aheadFiles++;
+          aheadBytes += e.size;
+        }
+        queue.push(item);
+      }
+      const item = queue.shift();
+      if (!item) break;
+      const { e } = item;
+      for (const b of encodeHeader(headerOf(e, opts))) {
+        const out = add(b);
+        if (out) yield out;
+      }
+      if (e.type === 'file' && e.size > 0) {
+        if (item.data) {
+          const data = await item.data;
+          aheadFiles--;
+          aheadBytes -= e.size;
+          const out = add(data);
+          if (out) yield out;
+        } else {
+          const head = flush();
+          if (head) yield head;
+          yield* entryContent(e);
+        }
+        const p = pad(e.size);
+        if (p) {
+          const out = add(p);
+          if (out) yield out;
+        }
+      }
     }
+    const out = add(trailer());
+    const last = out ?? flush();
+    if (last) yield last;
+  } finally {
+    if (!done && typeof it.return === 'function') await it.return();
   }
-  yield trailer();
 }
