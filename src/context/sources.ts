@@ -34,7 +34,9 @@ export interface SourceMatch {
   stat: BigIntStats;
   /**
    * The entries under a directory source, paths relative to it, in walk order (excluded paths
-   * and `--exclude` matches removed). `[]` for a file. Reads the disk on each call.
+   * and `--exclude` matches removed). `[]` for a file. Walks the disk on the first call; later
+   * calls return the same list (so the cache key and the copied layer see one listing). Callers
+   * must not modify the returned entries.
    */
   entries(): Promise<ContextEntry[]>;
 }
@@ -68,6 +70,7 @@ export async function matchSources(ctx: BuildContext, patterns: readonly string[
       matched++;
       const isDir = r.stat.isDirectory();
       const resolved = r.path;
+      let listing: Promise<ContextEntry[]> | undefined;
       out.push({
         pattern,
         path: cand,
@@ -76,12 +79,19 @@ export async function matchSources(ctx: BuildContext, patterns: readonly string[
         isDir,
         type: r.type!,
         stat: r.stat,
-        entries: async () => {
-          if (!isDir) return [];
-          const all = await ctx.walk(resolved);
-          const strip = resolved === '' ? 0 : resolved.length + 1;
-          const rels = all.map((e) => ({ ...e, path: e.path.slice(strip) }));
-          return excl ? filterExcluded(rels, excl) : rels;
+        entries: () => {
+          if (!isDir) return Promise.resolve([]);
+          listing ??= (async () => {
+            const all = await ctx.walk(resolved);
+            const strip = resolved === '' ? 0 : resolved.length + 1;
+            const rels = all.map((e) => ({ ...e, path: e.path.slice(strip) }));
+            return excl ? filterExcluded(rels, excl) : rels;
+          })();
+          // A failed walk is not kept: the next call walks again.
+          listing.catch(() => {
+            listing = undefined;
+          });
+          return listing;
         },
       });
     }
