@@ -15,6 +15,7 @@
  *
  * Idempotent: pushing an unchanged image again uploads no blob (only HEADs and the manifest).
  */
+import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, NotFoundError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
@@ -162,23 +163,107 @@ async function uploadedLength(ctx: Ctx, session: URL): Promise<number | null> {
   return end === 0 ? 0 : end + 1;
 }
 
+/**
+ * Sequential reads of one stored blob for a chunked upload: `body(offset, len)` streams `len`
+ * bytes starting at `offset` straight from the store, with nothing buffered beyond the store
+ * stream's own read-ahead. Reading on from where the last body stopped costs nothing extra; an
+ * earlier offset (a resumed chunk after a failure) reopens the blob and skips to it. `close()`
+ * destroys the open store stream (idempotent).
+ */
+class BlobCursor {
+  private stream?: Readable;
+  private it?: AsyncIterator<Buffer>;
+  private pos = 0;
+  private leftover?: Buffer;
+  private generation = 0;
+  private active = false;
+
+  constructor(private readonly store: ContentStore, private readonly desc: Descriptor, private readonly what: string) {}
+
+  private async next(): Promise<Buffer> {
+    if (this.leftover) {
+      const b = this.leftover;
+      this.leftover = undefined;
+      return b;
+    }
+    const r = await this.it!.next();
+    if (r.done) throw new RegistryError(`${this.what}: the local blob ended after ${this.pos} bytes, expected ${this.desc.size}`);
+    return r.value;
+  }
+
+  private async seek(offset: number): Promise<void> {
+    if (!this.it || offset < this.pos) {
+      this.close();
+      this.stream = await this.store.reader({ digest: this.desc.digest, size: this.desc.size });
+      this.it = (this.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      this.pos = 0;
+    }
+    while (this.pos < offset) {
+      const b = await this.next();
+      const skip = Math.min(b.length, offset - this.pos);
+      this.pos += skip;
+      if (skip < b.length) this.leftover = b.subarray(skip);
+    }
+  }
+
+  /** A stream of the `len` bytes at `offset` (for one PATCH body). */
+  async body(offset: number, len: number): Promise<Readable> {
+    // A body abandoned by an earlier try may still be reading: start over so that it cannot
+    // take bytes from this one (it sees the generation change and stops).
+    if (this.active) this.close();
+    await this.seek(offset);
+    const generation = ++this.generation;
+    this.active = true;
+    const self = this;
+    async function* gen(): AsyncGenerator<Buffer> {
+      try {
+        let need = len;
+        while (need > 0) {
+          const b = await self.next();
+          if (generation !== self.generation) return;
+          const take = b.length <= need ? b : b.subarray(0, need);
+          if (take.length < b.length) self.leftover = b.subarray(take.length);
+          self.pos += take.length;
+          need -= take.length;
+          yield take;
+        }
+      } finally {
+        if (generation === self.generation) self.active = false;
+      }
+    }
+    return Readable.from(gen(), { objectMode: false });
+  }
+
+  close(): void {
+    this.generation++;
+    this.active = false;
+    this.stream?.destroy();
+    this.stream = undefined;
+    this.it = undefined;
+    this.leftover = undefined;
+    this.pos = 0;
+  }
+}
+
 async function chunked(ctx: Ctx, start: URL, desc: Descriptor, what: string, chunkSize: number, progress: (n: number) => void): Promise<void> {
   let session = start;
   let offset = 0; // bytes the registry has
   const scopes = [repoScope(ctx.ref.path, ['pull', 'push'])];
-  const sendChunk = async (chunk: Buffer, chunkStart: number): Promise<void> => {
+  const cursor = new BlobCursor(ctx.store, desc, what);
+  try {
+    // Chunks lie on a grid of `chunkSize`; after a resume the rest of the chunk goes up alone.
     let failures = 0;
-    while (offset < chunkStart + chunk.length) {
-      const from = offset - chunkStart;
-      if (from < 0) throw new RegistryError(`${what}: the registry has ${offset} bytes of the upload, fewer than were acknowledged`);
-      const part = chunk.subarray(from);
+    while (offset < desc.size) {
+      const chunkEnd = Math.min((Math.floor(offset / chunkSize) + 1) * chunkSize, desc.size);
+      const from = offset;
+      const len = chunkEnd - from;
       let res: HttpResponse | undefined;
       let failure: unknown;
       try {
         res = await ctx.client.request('PATCH', session.toString(), {
           scopes,
-          headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + part.length - 1}` },
-          body: part,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${from}-${chunkEnd - 1}`, 'content-length': String(len) },
+          body: () => cursor.body(from, len),
           noRetry: true,
         });
       } catch (err) {
@@ -188,7 +273,8 @@ async function chunked(ctx: Ctx, start: URL, desc: Descriptor, what: string, chu
       if (res && res.status === 202) {
         res.body.resume();
         session = locationOf(ctx, res, what);
-        offset += part.length;
+        offset = chunkEnd;
+        failures = 0;
         progress(offset);
         continue;
       }
@@ -198,38 +284,11 @@ async function chunked(ctx: Ctx, start: URL, desc: Descriptor, what: string, chu
       // Resume: ask the registry how much it has, then continue from there.
       const have = await uploadedLength(ctx, session);
       if (have === null) throw new RegistryError(`${what}: the registry lost the upload after an interrupted chunk (404)`, { cause: failure });
+      if (have > chunkEnd) throw new RegistryError(`${what}: the registry has ${have} bytes of the upload, more than were sent (${chunkEnd})`, { cause: failure });
       offset = have;
     }
-  };
-  const reader = await ctx.store.reader({ digest: desc.digest, size: desc.size });
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
-  let chunkStart = 0;
-  try {
-    for await (const c of reader) {
-      let data = c as Buffer;
-      while (pendingLen + data.length >= chunkSize) {
-        const take = chunkSize - pendingLen;
-        pending.push(data.subarray(0, take));
-        data = data.subarray(take);
-        const chunk = Buffer.concat(pending);
-        pending = [];
-        pendingLen = 0;
-        await sendChunk(chunk, chunkStart);
-        chunkStart += chunk.length;
-      }
-      if (data.length) {
-        pending.push(data);
-        pendingLen += data.length;
-      }
-    }
-    if (pendingLen) {
-      const chunk = Buffer.concat(pending);
-      await sendChunk(chunk, chunkStart);
-      chunkStart += chunk.length;
-    }
   } finally {
-    reader.destroy();
+    cursor.close();
   }
   const res = await ctx.client.request('PUT', withDigestParam(session, desc.digest).toString(), { scopes, headers: { 'content-type': 'application/octet-stream' }, noRetry: true });
   await finish(ctx, res, desc, what);
