@@ -4,6 +4,7 @@
  * directories. Docker's destination rules come from src/context/sources.ts (copyPlan).
  */
 import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { BuildContext } from '../context/context.js';
 import { hashSources } from '../context/hash.js';
@@ -99,6 +100,10 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
             matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
           );
           const resolvedOf = new Map(matches.map((m) => [m.path, m.resolved]));
+          // The walk's lstat of each entry below a directory source, by context path (as
+          // copyPlan names them), so that copying does not stat every file again.
+          const knownOf = new Map<string, { stat: BigIntStats; linkTarget?: string }>();
+          for (const s of planSources) for (const e of s.entries) knownOf.set(s.path === '' ? e.path : `${s.path}/${e.path}`, e);
           const destIsDir = await isDirIn(base, absDest);
           const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
           const topDirs = new Set(matches.filter((m) => m.isDir).map((m) => m.path));
@@ -126,6 +131,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
               ...(owner ? { owner } : srcFs ? {} : { owner: { uid: 0, gid: 0 } }),
               ...(mode !== undefined ? { mode } : {}),
               followSymlink: top !== undefined,
+              ...(top === undefined ? { known: knownOf.get(t.src) } : {}),
             });
             if (e && e.path !== '') entries.push(e);
           }

@@ -5,7 +5,7 @@
  * 0755 and owned like the files (Docker's and BuildKit's COPY behaviour).
  */
 import { lstat, readlink, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import path from 'node:path';
 import type { LayerEntry, LayerEntryType } from '../image/layer-entry.js';
 import { secureJoin, secureJoinParent } from '../runtime/secure-join.js';
@@ -16,7 +16,7 @@ export interface Owner {
 }
 
 /** The layer entry type of an lstat result; null for sockets (never copied). */
-export function entryType(st: Stats): LayerEntryType | null {
+export function entryType(st: Stats | BigIntStats): LayerEntryType | null {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';
@@ -31,28 +31,45 @@ export function layerPath(abs: string): string {
   return path.posix.normalize(`/${abs}`).replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
+/** Milliseconds (floored) of a bigint stat's mtime. */
+function floorMs(ns: bigint): number {
+  const ms = ns / 1_000_000n;
+  return Number(ns < 0n && ns % 1_000_000n !== 0n ? ms - 1n : ms);
+}
+
 /**
  * A layer entry for the file at `hostPath`, placed at `dest` (absolute image path). `owner` and
  * `mode` override the file's own when given. Returns null for sockets.
+ *
+ * `known` is the path's lstat (and a symlink's target) when the caller already has it from a
+ * walk (a directory source's entries): the disk is then not asked again. Without it (and always
+ * with `followSymlink`) the path is stat-ed here.
  */
-export async function entryFromDisk(hostPath: string, dest: string, opts: { owner?: Owner; mode?: number; followSymlink?: boolean } = {}): Promise<LayerEntry | null> {
-  const st = opts.followSymlink ? await stat(hostPath) : await lstat(hostPath);
+export async function entryFromDisk(
+  hostPath: string,
+  dest: string,
+  opts: { owner?: Owner; mode?: number; followSymlink?: boolean; known?: { stat: BigIntStats; linkTarget?: string } } = {},
+): Promise<LayerEntry | null> {
+  const known = opts.followSymlink ? undefined : opts.known;
+  const st: Stats | BigIntStats = known ? known.stat : opts.followSymlink ? await stat(hostPath) : await lstat(hostPath);
   const type = entryType(st);
   if (!type) return null;
+  const big = typeof st.mode === 'bigint';
   const e: LayerEntry = {
     path: layerPath(dest),
     type,
-    mode: opts.mode ?? st.mode & 0o7777,
-    uid: opts.owner?.uid ?? st.uid,
-    gid: opts.owner?.gid ?? st.gid,
-    size: type === 'file' ? st.size : 0,
-    mtimeMs: Math.floor(st.mtimeMs),
+    mode: opts.mode ?? Number(st.mode) & 0o7777,
+    uid: opts.owner?.uid ?? Number(st.uid),
+    gid: opts.owner?.gid ?? Number(st.gid),
+    size: type === 'file' ? Number(st.size) : 0,
+    mtimeMs: big ? floorMs((st as BigIntStats).mtimeNs) : Math.floor((st as Stats).mtimeMs),
   };
   if (type === 'file') e.source = hostPath;
-  if (type === 'symlink') e.linkname = await readlink(hostPath);
+  if (type === 'symlink') e.linkname = known?.linkTarget ?? (await readlink(hostPath));
   if (type === 'character-device' || type === 'block-device') {
-    e.devmajor = Math.floor(st.rdev / 256);
-    e.devminor = st.rdev % 256;
+    const rdev = Number(st.rdev);
+    e.devmajor = Math.floor(rdev / 256);
+    e.devminor = rdev % 256;
   }
   return e;
 }
