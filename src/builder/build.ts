@@ -16,7 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { buildPlan, parseCommand, ShellLex, StageEnv, type Command, type Plan, type Stage } from '../plan/index.js';
-import { ImageStore } from '../store/image-store.js';
+import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
 import { emptyConfig, normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
@@ -106,7 +106,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const abort = new AbortController();
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
-  const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history);
+  const lease = await store.lease();
+  const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history, lease);
   if (remote) {
     remote.bind(store, (message) => emit({ type: 'warning', message }));
     b.remoteCache = remote;
@@ -140,7 +141,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     await remote?.ensureLayers(st.layers.map((l) => l.descriptor));
     const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
     config = normalizeConfig({ ...config, ...(created ? { created } : {}) });
-    const written = await writeImage(store.content, config, st.layers.map((l) => l.descriptor), { format: req.format });
+    const written = await writeImage(b.content, config, st.layers.map((l) => l.descriptor), { format: req.format });
     const imageId = written.configDescriptor.digest;
 
     for (const t of tags) await store.setRef(t.toString(), written.manifestDescriptor);
@@ -186,6 +187,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
     await b.finish().catch(() => undefined);
+    await lease.release();
     await registration.release();
   }
 }
@@ -232,22 +234,28 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
   } catch (err) {
     throw new PlanError((err as Error).message, { source, cause: err });
   }
+  // The image's blobs are pinned to the build's lease, so a concurrent prune (after an rmi)
+  // cannot take them away mid-build.
+  const pinned = async (img: ResolvedImage): Promise<ResolvedImage> => {
+    await b.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
+    return img;
+  };
   if (!b.req.pull) {
     try {
-      return await b.store.resolve(parsed.toString(), platform);
+      return await pinned(await b.store.resolve(parsed.toString(), platform));
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
   try {
-    await pull(parsed, b.store.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain), onProgress: transferEvents(b.emit, 'pull') });
+    await pull(parsed, b.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain), onProgress: transferEvents(b.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }
-  return b.store.resolve(parsed.toString(), platform);
+  return pinned(await b.store.resolve(parsed.toString(), platform));
 }
 
 /** Whether `ref` names an image already in the store. */

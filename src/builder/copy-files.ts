@@ -161,7 +161,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
         }
         const unique = [...byPath.values()];
         const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
-        return writeLayer([...parents, ...unique], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+        return writeLayer([...parents, ...unique], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
       };
       if (!spec.paths.length) return build(null, []);
       if (contextMatches) return build(await b.context(), contextMatches);

@@ -7,6 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import type { BuildOptions } from './options.js';
 import type { EventSink, StepInfo } from './events.js';
 import type { ImageStore } from '../store/image-store.js';
+import type { Lease } from '../store/lease.js';
+import type { ContentStore } from '../store/types.js';
+import type { Digest } from '../image/types.js';
 import type { ShellLex } from '../plan/index.js';
 import { BuildContext } from '../context/context.js';
 import { StatCache } from '../context/hash.js';
@@ -40,7 +43,22 @@ export class BuildSession {
     readonly emit: EventSink,
     readonly signal: AbortSignal,
     readonly history: StepHistory,
+    /**
+     * The build's lease (src/store/lease.ts): blobs written through `content` or pinned with
+     * `pin` survive a concurrent `mybuild prune` until a ref or cache record names them.
+     */
+    readonly lease?: Lease,
   ) {}
+
+  /** Where the build writes blobs: through its lease, so a concurrent prune keeps them. */
+  get content(): ContentStore {
+    return this.lease?.content ?? this.store.content;
+  }
+
+  /** Pins blobs the build reuses without writing them (cache hits, base images). Check that they exist afterwards. */
+  async pin(...digests: Digest[]): Promise<void> {
+    await this.lease?.add(...digests);
+  }
 
   /** The build context (opened on first use). */
   context(): Promise<BuildContext> {

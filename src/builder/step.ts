@@ -30,6 +30,7 @@ export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStep
   let hit = false;
   if (!b.req.noCache) {
     record = await b.store.cache.get(key.digest);
+    if (record?.layer) await b.pin(record.layer.digest); // before the existence check (a prune may run now)
     if (record && record.layer && !(await b.store.content.info(record.layer.digest))) record = null;
     hit = record !== null;
   }
@@ -37,6 +38,8 @@ export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStep
   if (!hit && !b.req.noCache && b.remoteCache) {
     // --cache-from: the import sources in order; the layer is fetched lazily (src/cache/remote).
     const remote = await b.remoteCache.lookup(key.digest);
+    // Pinned now, fetched later (lazily): a concurrent prune must not take it once it arrives.
+    if (remote?.record.layer) await b.pin(remote.record.layer.digest);
     if (remote) ({ record, source } = remote);
     hit = remote !== null;
   }

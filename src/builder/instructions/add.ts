@@ -206,7 +206,7 @@ async function urlStep(b: import('../session.js').BuildSession, st: import('../s
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());
-        return writeLayer([...parents, ...entries], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+        return writeLayer([...parents, ...entries], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
       });
     },
   };

@@ -166,7 +166,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     }
     const entries = await diffSnapshot(sn, key);
     if (entries.length === 0) return null;
-    const layer = await writeLayer(entries, b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+    const layer = await writeLayer(entries, b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
     // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it. Not
     // with SOURCE_DATE_EPOCH: the layer's mtimes are clamped, the upperdir's are not, and the
     // snapshot of a chain must hold exactly what its layers hold (the next build extracts it).

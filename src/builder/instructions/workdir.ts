@@ -29,12 +29,12 @@ export const workdirHandler: Handler<WorkdirCommand> = {
         return rootfs.withView(layers, async (base) => {
           // BuildKit runs `mkdir -p` for every WORKDIR but `/` and commits its diff: a directory
           // that exists already gives an empty layer (docker 20.10's BuildKit keeps it).
-          if (await isDirIn(base, abs)) return writeLayer([], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+          if (await isDirIn(base, abs)) return writeLayer([], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
           const u = await resolveUser(base, user);
           const owner = { uid: u.uid, gid: u.gid };
           const dir = { path: abs.slice(1), type: 'directory' as const, mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs: Date.now() };
           const parents = await parentEntries([dir], base, owner, dir.mtimeMs);
-          return writeLayer([...parents, dir], b.store.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+          return writeLayer([...parents, dir], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
         });
       },
     };
