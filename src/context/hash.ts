@@ -231,16 +231,18 @@ export async function hashSources(ctx: BuildContext, matches: readonly SourceMat
   }
   let filesRead = 0;
   let cacheHits = 0;
+  // Symlinks, directories and stat-cache hits are settled here, synchronously; only files to
+  // read go through the concurrency limit (a promise per unchanged file cost more than its check).
   const digests = await Promise.all(
-    items.map((it) =>
-      limit(async (): Promise<Digest | undefined> => {
-        if (it.type === 'symlink') return `sha256:${createHash('sha256').update(it.linkTarget ?? '').digest('hex')}`;
-        if (it.type !== 'file') return undefined;
-        const cached = opts.statCache?.get(it.rel, it.stat);
-        if (cached) {
-          cacheHits++;
-          return cached;
-        }
+    items.map((it): Digest | undefined | Promise<Digest | undefined> => {
+      if (it.type === 'symlink') return `sha256:${createHash('sha256').update(it.linkTarget ?? '').digest('hex')}`;
+      if (it.type !== 'file') return undefined;
+      const cached = opts.statCache?.get(it.rel, it.stat);
+      if (cached) {
+        cacheHits++;
+        return cached;
+      }
+      return limit(async (): Promise<Digest | undefined> => {
         let d: Digest;
         try {
           d = opts.reader ? await hashFile(ctx.abs(it.rel), reader) : await hashFileDirect(ctx.abs(it.rel));
@@ -250,8 +252,8 @@ export async function hashSources(ctx: BuildContext, matches: readonly SourceMat
         filesRead++;
         opts.statCache?.set(it.rel, it.stat, d);
         return d;
-      }),
-    ),
+      });
+    }),
   );
   const h = createHash('sha256');
   const files: HashedFile[] = [];
