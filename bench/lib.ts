@@ -237,12 +237,29 @@ export class Report {
     }
   }
 
-  /** Writes bench/results/<bench>.json; returns its path. */
-  write(): string {
+  /**
+   * Writes bench/results/<bench>.json; returns its path. With `keepOthers` (a run of only some
+   * cases), the cases of the existing file that were not run again are kept, each stamped with
+   * the date and load of the run it came from (`note`), and the re-run cases replace theirs.
+   */
+  write(opts: { keepOthers?: boolean } = {}): string {
     const dir = path.join(repoRoot, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${this.bench}.json`);
-    writeFileSync(file, `${JSON.stringify({ bench: this.bench, date: new Date().toISOString(), machine: machine(), versions: versions(), cases: this.cases, skipped: this.skipped, errors: this.errors }, null, 2)}\n`);
+    let cases = this.cases;
+    if (opts.keepOthers && existsSync(file)) {
+      try {
+        const old = JSON.parse(readFileSync(file, 'utf8')) as { date?: string; machine?: { loadavg?: string }; cases?: CaseResult[] };
+        const rerun = new Map(this.cases.map((c) => [c.case, c]));
+        const stamp = `from the run of ${old.date ?? '?'} (load ${old.machine?.loadavg ?? '?'})`;
+        // Old order kept, re-run cases in their old place, new ones at the end.
+        cases = (old.cases ?? []).map((c) => rerun.get(c.case) ?? (c.note?.includes('from the run of') ? c : { ...c, note: c.note ? `${c.note}; ${stamp}` : stamp }));
+        for (const c of this.cases) if (!cases.includes(c)) cases.push(c);
+      } catch {
+        // An unreadable old file: write only this run.
+      }
+    }
+    writeFileSync(file, `${JSON.stringify({ bench: this.bench, date: new Date().toISOString(), machine: machine(), versions: versions(), cases, skipped: this.skipped, errors: this.errors }, null, 2)}\n`);
     console.log(`results: ${path.relative(process.cwd(), file)}`);
     return file;
   }
