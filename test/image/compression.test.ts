@@ -6,7 +6,7 @@ import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { GZIP_CHUNK, ParallelGzip, createCompressor, createDecompressor } from '../../src/image/compression.js';
+import { GZIP_CHUNK, ParallelGzip, createCompressor, createDecompressor, looksIncompressible, storedBlocks } from '../../src/image/compression.js';
 
 /** Deterministic, partly compressible bytes (text runs mixed with pseudo-random bytes). */
 function data(n: number, seed = 1): Buffer {
@@ -33,6 +33,13 @@ async function gz(input: Buffer, piece: number, opts: { level?: number; inFlight
     for (let off = 0; off < input.length; off += piece) yield Buffer.from(input.subarray(off, Math.min(off + piece, input.length)));
   }
   return await buffer(Readable.from(pieces(), { objectMode: false }).pipe(new ParallelGzip(opts)));
+}
+
+/** Reproducible incompressible bytes: SHA-256 in counter mode over a seed. */
+function randomBytesSeeded(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let off = 0, i = 0; off < n; i++) off += createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off);
+  return out;
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -83,6 +90,48 @@ describe('ParallelGzip', () => {
     const got = await gz(input, 1 << 16);
     const out = execFileSync('gzip', ['-dc'], { input: got, maxBuffer: 64 << 20 });
     assert.deepEqual(out, input);
+  });
+
+  it('stores chunks that do not compress and still deflates the ones that do', async () => {
+    // Chunk 0 random, chunk 1 text, chunk 2 random with a text tail, then a short random tail.
+    const random = randomBytesSeeded;
+    const text = Buffer.from('the same line of a text file, over and over\n'.repeat(GZIP_CHUNK / 32)).subarray(0, GZIP_CHUNK);
+    const mixed = Buffer.concat([random(GZIP_CHUNK - 100_000, 3), text.subarray(0, 100_000)]);
+    const input = Buffer.concat([random(GZIP_CHUNK, 1), text, mixed, random(1000, 2)]);
+    const a = await gz(input, 1 << 16, { inFlight: 2 });
+    const b = await gz(input, 999_999, { inFlight: 8 });
+    assert.equal(sha(a), sha(b));
+    assert.deepEqual(zlib.gunzipSync(a), input);
+    assert.deepEqual(execFileSync('gzip', ['-dc'], { input: a, maxBuffer: 64 << 20 }), input);
+    // Stored random chunk (~1 MiB + block headers) + deflated text (a few KiB) + the mixed chunk,
+    // whose compressible tail keeps it deflated: never bigger than zlib's own stored blocks.
+    const whole = zlib.gzipSync(input, { level: 6 });
+    assert.ok(a.length <= whole.length * 1.01, `parallel ${a.length} vs zlib ${whole.length}`);
+    assert.ok(a.length < 2 * GZIP_CHUNK + GZIP_CHUNK / 2, `the text chunk was compressed (${a.length})`);
+  });
+
+  it('writes stored blocks that zlib inflates, final or not', () => {
+    const input = randomBytesSeeded(200_000, 9);
+    const z = Buffer.concat(storedBlocks(input, true));
+    assert.equal(z.length, input.length + 5 * Math.ceil(input.length / 0xffff));
+    assert.deepEqual(zlib.inflateRawSync(z), input);
+    // A non-final run followed by a final deflated piece is one valid stream.
+    const tail = Buffer.from('and a compressible tail '.repeat(100));
+    const joined = Buffer.concat([...storedBlocks(input, false), zlib.deflateRawSync(tail, { level: 6 })]);
+    assert.deepEqual(zlib.inflateRawSync(joined), Buffer.concat([input, tail]));
+  });
+
+  it('probes chunks: random bytes are stored, text and mixed chunks are not', () => {
+    const text = Buffer.from('a line of some source file, more or less repeated\n'.repeat(GZIP_CHUNK / 32)).subarray(0, GZIP_CHUNK);
+    assert.equal(looksIncompressible(randomBytesSeeded(GZIP_CHUNK, 5)), true);
+    assert.equal(looksIncompressible(text), false);
+    assert.equal(looksIncompressible(data(GZIP_CHUNK, 6)), false);
+    // A tar header and its zero padding inside random file contents do not make it compressible.
+    const tarLike = randomBytesSeeded(GZIP_CHUNK, 8);
+    tarLike.fill(0, 100, 100 + 1024);
+    assert.equal(looksIncompressible(tarLike), true);
+    // Text at the end only (the third sample) keeps the chunk deflated.
+    assert.equal(looksIncompressible(Buffer.concat([randomBytesSeeded(GZIP_CHUNK - 8192, 7), text.subarray(0, 8192)])), false);
   });
 
   it('is what createCompressor("gzip") returns, and createDecompressor reads it', async () => {
