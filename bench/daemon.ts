@@ -5,7 +5,7 @@
  *
  *   npm run build && node --import tsx bench/daemon.ts [RUNS]
  *
- * Daemonless: `node dist/src/cli.js --root R build -q CTX` (a new process per build). Through
+ * Daemonless: `node dist/bin/mybuild.js --root R build -q CTX` (a new process per build). Through
  * the daemon: the docker CLI (`DOCKER_BUILDKIT=0 docker build -q`) when installed, else one
  * POST /build from this process with the context tar. Needs root (RUN steps use runc).
  */
@@ -23,7 +23,7 @@ import { packContext } from '../src/context/tar-context.js';
 const run = promisify(execFile);
 const RUNS = Number(process.argv[2] ?? 5);
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cli = path.join(repo, 'dist', 'src', 'cli.js');
+const cli = path.join(repo, 'dist', 'bin', 'mybuild.js');
 const dockerBin = '/usr/local/bin/docker';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -35,7 +35,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(cli)) throw new Error('run "npm run build" first (dist/src/cli.js is missing)');
+  if (!existsSync(cli)) throw new Error('run "npm run build" first (dist/bin/mybuild.js is missing)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-daemon-'));
   const root = path.join(dir, 'root');
   const base = path.join(dir, 'base');

@@ -10,7 +10,7 @@
  * medians mybuild/peer, printed as a table and written as JSON to `bench/results/<bench>.json`.
  *
  * Environment: `BENCH_RUNS` (timed runs per side, default per bench), `MYBUILD_CLI` (the CLI
- * to measure, default `<repo>/dist/src/cli.js`), `PEERS_DIR` (default `<repo>/../shared/peers`),
+ * to measure, default `<repo>/dist/bin/mybuild.js`), `PEERS_DIR` (default `<repo>/../shared/peers`),
  * `BENCH_TMP` (scratch, default `$TMPDIR/mybuild-bench`).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -32,7 +32,7 @@ function findRoot(): string {
 /** The repository root (the directory holding package.json). */
 export const repoRoot = findRoot();
 /** The mybuild CLI under test. */
-export const cliPath = process.env.MYBUILD_CLI ?? path.join(repoRoot, 'dist', 'src', 'cli.js');
+export const cliPath = process.env.MYBUILD_CLI ?? path.join(repoRoot, 'dist', 'bin', 'mybuild.js');
 /** The peer scripts (../shared/peers). */
 export const peersDir = process.env.PEERS_DIR ?? path.resolve(repoRoot, '..', 'shared', 'peers');
 /** Scratch space of the suite. */

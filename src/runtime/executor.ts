@@ -250,7 +250,10 @@ export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: 
   } catch {
     bin = undefined;
   }
-  if (bin) {
+  // runc keeps one directory per container under its state dir: none there, nothing to list
+  // (saves spawning the runtime at the start of every build).
+  const containers = await readdir(state).catch(() => [] as string[]);
+  if (bin && containers.length > 0) {
     const r = await execCapture(bin, ['--root', state, 'list', '-q']);
     if (r.code === 0) {
       for (const id of r.stdout.toString('utf8').split('\n').map((s) => s.trim()).filter((s) => s !== '')) {

@@ -164,7 +164,7 @@ export interface CliRun {
 }
 
 /**
- * Runs the compiled CLI (`dist/src/cli.js`; run `npm run build` first) with `args`, in `cwd`.
+ * Runs the compiled CLI (`dist/bin/mybuild.js`, the bundled bin; run `npm run build` first) with `args`, in `cwd`.
  * The environment is the test's own minus MYBUILD_* and DOCKER_CONFIG, plus `env`.
  */
 export function runCliProcess(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {

@@ -28,4 +28,4 @@ export function sharedPath(rel: string): { path: string; skip: false } | { path:
 }
 
 /** The compiled CLI (tests that spawn mybuild use it after `npm run build`). */
-export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli.js');
+export const cliPath = path.join(repoRoot, 'dist', 'bin', 'mybuild.js');
