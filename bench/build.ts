@@ -6,11 +6,13 @@
  * the COPY of that file and the RUN after it rerun); cold (--no-cache) and warm builds of a
  * 200 MB context with one COPY (peers/gen-bigctx.sh) and of a 20 000-file context; a cold
  * multi-stage build with 4 independent stages (each `RUN sleep 0.3`: parallel stages finish in
- * about one sleep). Targets (issue 8 / issue 3): warm <= 1.0x BuildKit and <= 0.2x Buildah;
+ * about one sleep); and the warm no-op once more with both tools as client + warm daemon (the same
+ * docker CLI against `mybuild daemon` and against dockerd/BuildKit). Targets (issue 8 / issue 3): warm <= 1.0x BuildKit and <= 0.2x Buildah;
  * cold <= 0.8x BuildKit and <= 0.5x Buildah.
  *
  * Run: npm run bench -- build   (BENCH_RUNS=N, BENCH_CASES=small,big,files,stages to choose)
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -22,6 +24,7 @@ import {
   checkBuildah,
   checkBuildkit,
   cleanupPeerTags,
+  cliPath,
   makeStore,
   mybuildBuild,
   peerEnv,
@@ -54,6 +57,38 @@ function sides(tag: string, ctx: string, root: string, cold: boolean, prepare?: 
 
 const root = makeStore('build');
 
+/**
+ * Both tools as client and warm daemon: the same docker CLI (/usr/bin/docker 20.10, the one the
+ * peers' scripts use, `--network none` as they pass it) sends the same build to `mybuild daemon`
+ * (legacy build API, DOCKER_BUILDKIT=0) on this bench's store and to the peers' dockerd
+ * (BuildKit). This is the like-for-like comparison for the warm targets ("<= 1.0x BuildKit,
+ * which keeps a daemon warm"); the other rows run mybuild daemonless. The daemon is started
+ * for the cases run inside `fn` and stopped after them.
+ */
+async function withDaemonSides(storeRoot: string, fn: (sides: (tag: string, ctx: string, prepare?: (r: number) => void) => Side[]) => Promise<void>): Promise<void> {
+  const docker = '/usr/bin/docker';
+  if (!buildkit.ok || !existsSync(docker)) throw new Error(`needs the peers' dockerd and ${docker}: ${buildkit.reason ?? `${docker} is missing`}`);
+  const sock = path.join(benchTmp, 'bench-daemon.sock');
+  rmSync(sock, { force: true });
+  const daemon = spawn(process.execPath, [cliPath, '--root', storeRoot, 'daemon', '-H', `unix://${sock}`], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(sock)) throw new Error('mybuild daemon did not start');
+    const dockerConfig = path.join(benchTmp, 'docker-config');
+    mkdirSync(dockerConfig, { recursive: true });
+    await fn((tag, ctx, prepare) => {
+      tags.push(tag);
+      const argv = (name: string): string[] => [docker, 'build', '-q', '--network', 'none', '-t', name, ctx];
+      return [
+        { tool: 'mybuild', cmd: () => argv(`bench:${tag}`), env: { DOCKER_HOST: `unix://${sock}`, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: dockerConfig }, prepare },
+        { tool: 'buildkit', cmd: () => argv(`mybuild-bench:${tag}`), env: { DOCKER_HOST: 'unix:///run/peers/docker.sock', DOCKER_BUILDKIT: '1', DOCKER_CONFIG: dockerConfig }, prepare },
+      ];
+    });
+  } finally {
+    daemon.kill('SIGTERM');
+  }
+}
+
 if (wanted.includes('small')) {
   const ctx = path.join(benchTmp, 'ctx-small');
   rmSync(ctx, { recursive: true, force: true });
@@ -78,6 +113,15 @@ if (wanted.includes('small')) {
       }),
     );
   });
+  await report.guard('client to daemon (small)', () =>
+    withDaemonSides(root, async (daemonSides) => {
+      const note = 'the same docker CLI (20.10) against a warm mybuild daemon and a warm dockerd (BuildKit)';
+      report.add(await runCase('warm no-op (small), via daemon', daemonSides('small-noop-daemon', ctx), { runs: runsFor(7), warmup: 1, targets: { buildkit: WARM.buildkit }, note }));
+      report.add(
+        await runCase('1 file changed (small), via daemon', daemonSides('small-change-daemon', ctx, change), { runs: runsFor(7), warmup: 1, targets: { buildkit: WARM.buildkit }, note }),
+      );
+    }),
+  );
 }
 
 if (wanted.includes('big')) {
