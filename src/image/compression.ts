@@ -126,10 +126,9 @@ function deflateRawAsync(input: Buffer, opts: zlib.ZlibOptions): Promise<Buffer>
  * 8 KiB samples (start, middle, end) deflated at level 1 keep >= 92% of their size (about
  * 0.25 ms a chunk, done on the calling thread: a thread-pool hop queued behind file reads cost
  * more than the probe). Such a chunk is then stored ({@link storedBlocks}) instead of searched
- * for matches at level 6
- * (~47 MB/s a core on random data) for a gain of a few percent at most. Compressible samples
- * keep the chunk at the requested level. The answer depends only on the bytes (and zlib), so the
- * output stays deterministic.
+ * for matches at level 6 (~47 MB/s a core on random data) for a gain of a few percent at most.
+ * Compressible samples keep the chunk at the requested level. The answer depends only on the
+ * bytes (and zlib), so the output stays deterministic.
  */
 export function looksIncompressible(chunk: Buffer): boolean {
   const starts = [0, (chunk.length - PROBE_SAMPLE) >> 1, chunk.length - PROBE_SAMPLE];
@@ -205,11 +204,10 @@ export class ParallelGzip extends Transform {
     this.crc = zlib.crc32(chunk, this.crc);
     this.size += chunk.length;
     // Only full chunks are probed, so an input under 1 MiB stays byte-identical to gzipSync.
-    const dict = this.dict;
     const p =
       chunk.length === GZIP_CHUNK && this.level > 0 && looksIncompressible(chunk)
         ? Promise.resolve(Buffer.concat(storedBlocks(chunk, final))) // one write, not 34
-        : deflateChunk(chunk, this.level, dict, final);
+        : deflateChunk(chunk, this.level, this.dict, final);
     p.catch(() => {}); // handled when it reaches the head of the queue
     this.queue.push(p);
     // Only the final chunk can be shorter than GZIP_CHUNK, and nothing follows it.
@@ -217,9 +215,7 @@ export class ParallelGzip extends Transform {
   }
 
   private async drain(max: number): Promise<void> {
-    while (this.queue.length > max) {
-      this.push(await this.queue.shift()!);
-    }
+    while (this.queue.length > max) this.push(await this.queue.shift()!);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

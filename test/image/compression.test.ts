@@ -94,15 +94,17 @@ describe('ParallelGzip', () => {
 
   it('stores chunks that do not compress and still deflates the ones that do', async () => {
     // Chunk 0 random, chunk 1 text, chunk 2 random with a text tail, then a short random tail.
-    const random = randomBytesSeeded;
     const text = Buffer.from('the same line of a text file, over and over\n'.repeat(GZIP_CHUNK / 32)).subarray(0, GZIP_CHUNK);
-    const mixed = Buffer.concat([random(GZIP_CHUNK - 100_000, 3), text.subarray(0, 100_000)]);
-    const input = Buffer.concat([random(GZIP_CHUNK, 1), text, mixed, random(1000, 2)]);
+    const mixed = Buffer.concat([randomBytesSeeded(GZIP_CHUNK - 100_000, 3), text.subarray(0, 100_000)]);
+    const input = Buffer.concat([randomBytesSeeded(GZIP_CHUNK, 1), text, mixed, randomBytesSeeded(1000, 2)]);
     const a = await gz(input, 1 << 16, { inFlight: 2 });
     const b = await gz(input, 999_999, { inFlight: 8 });
     assert.equal(sha(a), sha(b));
     assert.deepEqual(zlib.gunzipSync(a), input);
     assert.deepEqual(execFileSync('gzip', ['-dc'], { input: a, maxBuffer: 64 << 20 }), input);
+    // The first chunk took the stored path: right after the 10-byte gzip header comes a stored
+    // block header with LEN 0xffff (zlib's own stored blocks at level 6 are shorter).
+    assert.deepEqual([...a.subarray(10, 15)], [0, 0xff, 0xff, 0, 0]);
     // Stored random chunk (~1 MiB + block headers) + deflated text (a few KiB) + the mixed chunk,
     // whose compressible tail keeps it deflated: never bigger than zlib's own stored blocks.
     const whole = zlib.gzipSync(input, { level: 6 });
