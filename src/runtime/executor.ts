@@ -16,7 +16,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, lstat, mkdir, readdir, readFile, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, InternalError } from '../errors.js';
 import { execCapture } from './exec.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
@@ -96,16 +96,21 @@ export class RuncExecutor implements Executor {
     try {
       await mountAll(rootfsMounts, rootfs);
       mounted = true;
+      const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
+      if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
       await writeFile(etc.hosts, hostsFile(spec.hostname));
       await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
       await writeFile(etc.hostname, spec.hostname + '\n');
-      const config = generateSpec(spec, rootfs, etc, { maxOpenFiles: await hardNofileLimit() });
+      const config = generateSpec({ ...spec, user }, rootfs, etc, { maxOpenFiles: await hardNofileLimit() });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       return await this.runContainer(runtime, id, bundle, spec, signal);
     } finally {
-      await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
+      // `runc run` removes its container when it exits; state left behind (runc killed, a
+      // failed start) is what needs `delete -f`. Saves a runtime spawn per RUN.
+      const left = await lstat(path.join(this.stateDir, id)).then(() => true, () => false);
+      if (left) await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });

@@ -11,6 +11,12 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from './mount.js';
 
+export interface ExecUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
+
 /** What a RUN (or `mybuild run`) executes. */
 export interface ExecSpec {
   args: string[];
@@ -18,7 +24,14 @@ export interface ExecSpec {
   env: string[];
   /** Absolute working directory in the container (created by runc if missing). */
   cwd: string;
-  user: { uid: number; gid: number; additionalGids?: number[] };
+  /** Required unless `resolveUser` is given. */
+  user?: ExecUser;
+  /**
+   * When set, the user comes from this instead of `user`, called with the container's rootfs once it is
+   * mounted (so a RUN reads /etc/passwd from the snapshot it runs on, without mounting a view
+   * of the parent just for that). Its errors propagate from `run`.
+   */
+  resolveUser?: (rootfs: string) => Promise<ExecUser>;
   hostname: string;
   network: 'none' | 'host';
   /** Extra mounts (RUN --mount): each with `target` (absolute, in the container). */
@@ -105,7 +118,7 @@ export interface RuntimeSpec {
  * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
  * limit: see `hardNofileLimit` in executor.ts).
  */
-export function generateSpec(spec: ExecSpec, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number } = {}): RuntimeSpec {
+export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number } = {}): RuntimeSpec {
   // Docker's 1048576, but never above what we may grant (raising a hard limit needs CAP_SYS_RESOURCE).
   const nofile = Math.min(1048576, opts.maxOpenFiles ?? 1048576);
   const env = spec.env.some((e) => e.startsWith('PATH=')) ? [...spec.env] : [DEFAULT_PATH, ...spec.env];

@@ -66,6 +66,20 @@ describe('builder: RUN', { skip }, () => {
     assert.equal(r.config.config?.WorkingDir, '/made/by/workdir');
   });
 
+  it('an unknown USER fails the RUN with the line of the RUN, and leaves no mount behind', async () => {
+    const mountsBefore = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(root)).length;
+    await assert.rejects(
+      buildFiles(root, { Dockerfile: ['FROM busybox', 'USER nosuchuser', 'RUN true'].join('\n') }),
+      (err: Error & { code?: string; source?: { range: { start: { line: number } } } }) => {
+        assert.match(err.message, /cannot resolve USER nosuchuser/);
+        assert.equal(err.source?.range.start.line, 3);
+        return true;
+      },
+    );
+    const mountsAfter = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(root)).length;
+    assert.equal(mountsAfter, mountsBefore);
+  });
+
   it('a RUN cannot see host files; with network none only lo exists', async () => {
     const marker = path.join(await tempDir('mybuild-host-'), 'host-marker');
     writeFileSync(marker, 'secret host file');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_CAPABILITIES, DEFAULT_PATH, generateSpec, MASKED_PATHS, type ExecSpec } from '../../src/runtime/spec.js';
+import { DEFAULT_CAPABILITIES, DEFAULT_PATH, generateSpec, MASKED_PATHS, type ExecSpec, type ExecUser } from '../../src/runtime/spec.js';
 
 const etc = { hosts: '/b/hosts', resolvConf: '/b/resolv.conf', hostname: '/b/hostname' };
-const base: ExecSpec = { args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/w', user: { uid: 0, gid: 0 }, hostname: 'h', network: 'none' };
+const base: ExecSpec & { user: ExecUser } = { args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/w', user: { uid: 0, gid: 0 }, hostname: 'h', network: 'none' };
 
 describe('generateSpec', () => {
   it('isolates by default: namespaces, caps, masked paths, ro /etc binds, no new privileges', () => {

@@ -113,9 +113,12 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
   const rootfs = await b.rootfs();
   const sn = rootfs.snapshotter;
   const parent = await rootfs.chain(st.layers);
-  const resolved = await rootfs.withView(st.layers, (dir) => resolveUser(dir, p.user)).catch((err: Error) => {
-    throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: b.source(cmd.node.range) });
-  });
+  // USER is resolved from the /etc/passwd and /etc/group of the snapshot the RUN runs on, once
+  // the executor has mounted it (same files as the parent's; no separate view to mount).
+  const userFrom = (dir: string) =>
+    resolveUser(dir, p.user).catch((err: Error) => {
+      throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: b.source(cmd.node.range) });
+    });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
   const scratch = await mkdtemp(path.join(b.req.root, 'tmp', 'run-'));
   const tail: string[] = [];
@@ -145,7 +148,10 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         args: p.args,
         env,
         cwd: p.wd,
-        user: { uid: resolved.uid, gid: resolved.gid, additionalGids: resolved.additionalGids },
+        resolveUser: async (dir) => {
+          const u = await userFrom(dir);
+          return { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
+        },
         hostname: 'buildkitsandbox',
         network: p.network,
         mounts: extra,
