@@ -272,14 +272,18 @@ abstract class BaseSnapshotter implements Snapshotter {
         await unlink(this.metaPath(m.name)).catch(() => undefined);
       }
     }
-    metas = await this.allMeta();
-    const used = new Set(metas.map((m) => m.id));
+    // Directories first, metadata second: create() writes a snapshot's metadata before its
+    // directory, so every directory listed here already has its metadata on disk when we read
+    // it below. (In the other order, a snapshot another process created in between was taken
+    // for an orphan and its directory removed under it.)
     let ids: string[] = [];
     try {
       ids = await readdir(this.dataDir);
     } catch {
       // nothing yet
     }
+    metas = await this.allMeta();
+    const used = new Set(metas.map((m) => m.id));
     for (const id of ids) if (!used.has(id)) await this.removeDir(id);
     for (const f of await readdir(this.metaDir).catch(() => [] as string[])) {
       if (f.startsWith('.tmp-') && !alive(Number(f.split('-')[1]))) await unlink(path.join(this.metaDir, f)).catch(() => undefined);

@@ -105,6 +105,32 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
       assert.equal((await readdir(path.join(root, 's'))).length, 2, 'one directory per committed snapshot');
     });
 
+    it("cleanup() running while another instance prepares snapshots never removes a live one's directory", async () => {
+      // Two instances on one root, as two builds in two processes: one keeps preparing, the
+      // other cleans up at the same time (a build's start-up). Every prepared snapshot must
+      // keep its directory.
+      const other = await make(base);
+      const keys: string[] = [];
+      let cleaning = true;
+      const cleaner = (async () => {
+        while (cleaning) await sn.cleanup();
+      })();
+      try {
+        for (let i = 0; i < 150; i++) {
+          const key = `race-${i}`;
+          keys.push(key);
+          const mounts = await other.prepare(key, 'n1');
+          const dirs = mounts.flatMap((m) => [m.source, ...m.options.filter((o) => o.startsWith('upperdir=')).map((o) => o.slice('upperdir='.length))]);
+          await new Promise((r) => setImmediate(r));
+          for (const d of dirs) if (d.startsWith(base)) assert.ok(existsSync(d), `${key}: ${d} was removed by a concurrent cleanup()`);
+        }
+      } finally {
+        cleaning = false;
+        await cleaner;
+        for (const k of keys) await other.remove(k).catch(() => undefined);
+      }
+    });
+
     it('cleanup() without options removes only non-persistent active snapshots of dead processes', async () => {
       await sn.prepare('mine', 'n1');
       await sn.prepare('crashed', 'n1');
