@@ -34,8 +34,9 @@ export class StepHistory {
     }
   }
 
-  /** Records `key` as the latest for `identity`. */
+  /** Records `key` as the latest for `identity` (no write when it already is: a warm rebuild writes nothing). */
   async set(identity: string, key: string): Promise<void> {
+    if ((await this.get(identity)) === key) return;
     await writeFileAtomic(this.file(identity), key, this.tmpDir);
   }
 }

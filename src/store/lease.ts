@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { InternalError } from '../errors.js';
 import type { Digest } from '../image/types.js';
-import type { LocalContentStore } from './content-store.js';
+import { digestOf, toBuffer, type LocalContentStore } from './content-store.js';
 import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, tempName, withLock } from './fs-util.js';
 import type { BlobInfo, ContentStore } from './types.js';
 
@@ -88,8 +88,12 @@ class LeasedContentStore implements ContentStore {
   write(source: Readable | AsyncIterable<Uint8Array>, expected?: { digest?: Digest; size?: number }): Promise<BlobInfo> {
     return this.base.write(source, expected, { commit: (digest, commit) => this.lease.pinWhile([digest], commit) });
   }
-  writeBytes(data: Uint8Array | string, expected?: { digest?: Digest; size?: number }): Promise<BlobInfo> {
-    return this.write(Readable.from([typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), expected);
+  async writeBytes(data: Uint8Array | string, expected?: { digest?: Digest; size?: number }): Promise<BlobInfo> {
+    const buf = toBuffer(data);
+    const digest = digestOf(buf);
+    // Pinned first, then checked: once pinned, prune cannot take it away (see `add`).
+    const stored = await this.lease.pinWhile([digest], () => this.base.touchIfStored(digest, buf.length, expected));
+    return stored ?? this.write(Readable.from([buf]), expected);
   }
   delete(digest: Digest): Promise<void> {
     return this.base.delete(digest);

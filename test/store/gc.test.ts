@@ -204,6 +204,29 @@ describe('leases', () => {
     await assert.rejects(lease.content.writeBytes('after release'), /released/);
   });
 
+  it('pin bytes written through them that were already stored, without rewriting the blob', async () => {
+    const store = await newStore();
+    const before = await store.content.writeBytes('stored before the build');
+    const blobFile = path.join(store.root, 'oci', 'blobs', 'sha256', before.digest.slice('sha256:'.length));
+    const old = new Date(Date.now() - 3600_000);
+    await fs.utimes(blobFile, old, old);
+    const ino = (await fs.stat(blobFile)).ino;
+    const lease = await store.lease();
+    const again = await lease.content.writeBytes('stored before the build');
+    assert.deepEqual(again, before);
+    const st = await fs.stat(blobFile);
+    assert.equal(st.ino, ino, 'the stored blob was kept, not replaced');
+    assert.ok(st.mtimeMs > old.getTime() + 1000, 'its mtime was refreshed');
+    assert.deepEqual(await fs.readdir(path.join(store.root, 'ingest')), []);
+    // Pinned: prune (even with no grace period left) keeps it while the lease lives.
+    await fs.utimes(blobFile, old, old);
+    assert.deepEqual((await prune(store)).blobs, []);
+    await lease.release();
+    assert.deepEqual((await prune(store)).blobs.map((b) => b.digest), [before.digest]);
+    // A mismatching expectation is still an error, as for a new blob.
+    await assert.rejects(store.content.writeBytes('stored before the build', { size: 3 }), /size|mismatch/i);
+  });
+
   it('of dead processes are dropped by prune', async () => {
     const store = await newStore();
     const blob = await store.content.writeBytes('leased by a dead process');
