@@ -257,6 +257,8 @@ export async function* entryContent(e: LayerEntry): AsyncGenerator<Buffer> {
 
 /** Files up to this size with a `source` path are read whole (and ahead). */
 const SMALL_FILE = 256 * 1024;
+/** Files up to this size are read with blocking calls ({@link readWholeSync}). */
+const TINY_FILE = 64 * 1024;
 /** At most this many small files are read ahead of the one being written… */
 const READ_AHEAD_FILES = 32;
 /** …and at most this many bytes of them. */
@@ -295,6 +297,38 @@ function readWhole(e: LayerEntry & { source: string }): Promise<Buffer> {
       step();
     });
   });
+}
+
+/**
+ * {@link readWhole} with blocking calls, for files up to {@link TINY_FILE}. For such files the
+ * three thread-pool trips (open, read, close) and their callbacks cost more than the reads:
+ * a cold build of the 20 000-file bench context took 1.6 s with async reads, 1.08 s with these
+ * (median of 3 each, interleaved). The cost: a file that is not in the page cache blocks the
+ * event loop for one disk read, where the async read-ahead would overlap up to 32 of them.
+ */
+function readWholeSync(e: LayerEntry & { source: string }): Promise<Buffer> {
+  let fd: number;
+  try {
+    fd = fs.openSync(e.source, 'r');
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(e.size + 1);
+    let n = 0;
+    for (;;) {
+      const got = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > e.size) return Promise.reject(changedSize(e, `read more than that`));
+    }
+    if (n !== e.size) return Promise.reject(changedSize(e, `read only ${n}`));
+    return Promise.resolve(buf.subarray(0, n));
+  } catch (err) {
+    return Promise.reject(err);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function isSmallSourceFile(e: LayerEntry): e is LayerEntry & { source: string } {
@@ -343,7 +377,7 @@ export async function* tarChunks(entries: Iterable<LayerEntry> | AsyncIterable<L
         const e = r.value;
         const item: Item = { e };
         if (isSmallSourceFile(e)) {
-          item.data = readWhole(e);
+          item.data = e.size <= TINY_FILE ? readWholeSync(e) : readWhole(e);
           // Handled when its turn comes; this only keeps an early failure from being "unhandled".
           item.data.catch(() => undefined);
           aheadFiles++;
