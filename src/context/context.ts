@@ -71,13 +71,16 @@ export interface ResolvedPath {
 }
 
 const MAX_SYMLINKS = 40;
-/** `lstat` with bigint times through the callback API (cheaper than fs.promises per call). */
-function lstatBig(p: string): Promise<BigIntStats> {
-  return new Promise((resolve, reject) => fs.lstat(p, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
-}
 
-/** Directory children lstat-ed at once while walking. */
-const STAT_BATCH = 64;
+/**
+ * lstat of `paths`, in order. Blocking calls: a directory's children are nearly always in the
+ * dentry cache, where a sync lstat costs a few microseconds and an async one a thread-pool trip
+ * (warm no-op build of the 20 000-file bench context: 0.45 s -> 0.42 s, 5 interleaved runs).
+ * A failing lstat (a file removed mid-walk) rejects with its error.
+ */
+async function lstatBatch(paths: string[]): Promise<BigIntStats[]> {
+  return paths.map((p) => fs.lstatSync(p, { bigint: true }));
+}
 
 function typeOf(st: BigIntStats): EntryType {
   if (st.isFile()) return 'file';
@@ -226,16 +229,13 @@ export class BuildContext {
       throw contextError(`cannot read directory ${rel || '.'} of the build context: ${(err as Error).message}`, undefined, undefined, err);
     }
     names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    // lstat the directory's children in batches (in flight together, used in name order):
-    // one thread-pool round trip per file in turn dominated walks of many small files.
     const dirAbs = this.abs(rel);
-    let stats: BigIntStats[] = [];
+    const stats = await lstatBatch(names.map((n) => path.join(dirAbs, n)));
     for (const [i, name] of names.entries()) {
-      if (i % STAT_BATCH === 0) stats = await Promise.all(names.slice(i, i + STAT_BATCH).map((n) => lstatBig(path.join(dirAbs, n))));
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const { matched, info } = this.matcher.matchesUsingParentResults(childRel, parentInfo);
       const excluded = matched && !always.has(childRel);
-      const st = stats[i % STAT_BATCH]!;
+      const st = stats[i]!;
       const type = typeOf(st);
       if (type === 'dir') {
         // With no `!` pattern nothing below an excluded directory can come back: skip it.
