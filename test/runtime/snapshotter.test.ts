@@ -1,6 +1,6 @@
 import { NativeSnapshotter, OverlaySnapshotter, probeOverlay, createSnapshotter } from '../../src/runtime/snapshotter.js';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { mountOne, unmountAll } from '../../src/runtime/mount.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,25 @@ it('createSnapshotter picks overlay when it can be mounted', { skip: overlaySkip
   try {
     assert.equal((await createSnapshotter(root)).type, 'overlay');
     assert.equal((await createSnapshotter(root, { type: 'native' })).type, 'native');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+it('createSnapshotter remembers a working overlay per kernel release and device, and probes again when they change', { skip: overlaySkip }, async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'mybuild-sn-probe-'));
+  const marker = path.join(root, 'overlay-probe.json');
+  try {
+    assert.equal((await createSnapshotter(root)).type, 'overlay');
+    const first = JSON.parse(await readFile(marker, 'utf8'));
+    assert.equal(first.release, os.release());
+    assert.equal(first.dev, Number((await stat(root)).dev));
+    // Another kernel: the marker is not trusted; the probe runs and rewrites it.
+    await writeFile(marker, JSON.stringify({ ...first, release: 'some-other-kernel' }));
+    assert.equal((await createSnapshotter(root)).type, 'overlay');
+    assert.deepEqual(JSON.parse(await readFile(marker, 'utf8')), first);
+    // No probe directory is left behind, whichever path was taken.
+    assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('.probe-')), []);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
