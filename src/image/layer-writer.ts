@@ -8,7 +8,6 @@
  * sorted directory listings. So `a` < `a/b` < `a/z` < `a-b` < `ab`: a directory comes right
  * before its children and a subtree is contiguous.
  */
-import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../errors.js';
@@ -16,6 +15,7 @@ import type { ContentStore } from '../store/types.js';
 import { createCompressor, layerMediaType, type Compression } from './compression.js';
 import type { LayerEntry } from './layer-entry.js';
 import { tarChunks } from './tar-writer.js';
+import { StreamSha256 } from '../util/sha256.js';
 import type { Descriptor, Digest } from './types.js';
 
 export interface WriteLayerOptions {
@@ -110,7 +110,7 @@ export function sortLayerEntries(entries: readonly LayerEntry[]): LayerEntry[] {
  */
 export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, store: ContentStore, opts: WriteLayerOptions = {}): Promise<LayerResult> {
   const compression = opts.compression ?? 'gzip';
-  const diffHash = createHash('sha256');
+  const diffHash = new StreamSha256();
   let uncompressedSize = 0;
   const hasher = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -134,11 +134,13 @@ export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, s
     return fail(err);
   });
   const [, written] = await Promise.allSettled([piping, writing]);
-  if (first !== undefined) throw first;
-  if (written.status === 'rejected') throw written.reason;
+  if (first !== undefined || written.status === 'rejected') {
+    diffHash.drop();
+    throw first !== undefined ? first : (written as PromiseRejectedResult).reason;
+  }
   return {
     descriptor: { mediaType: layerMediaType(compression), digest: written.value.digest, size: written.value.size },
-    diffId: `sha256:${diffHash.digest('hex')}`,
+    diffId: `sha256:${await diffHash.digest()}`,
     uncompressedSize,
   };
 }

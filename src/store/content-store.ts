@@ -32,6 +32,7 @@ import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
 import type { Digest } from '../image/types.js';
 import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, syncDir, tempName } from './fs-util.js';
 import type { BlobInfo, ContentStore } from './types.js';
+import { StreamSha256 } from '../util/sha256.js';
 
 /** Default cap of `readBytes` (manifests and configs). */
 export const DEFAULT_MAX_READ_BYTES = 4 << 20;
@@ -56,7 +57,8 @@ export function storePaths(root: string): StorePaths {
 
 /** A pass-through that hashes and counts; `fail` makes it error out early. */
 class Hasher extends Transform {
-  readonly hash = createHash('sha256');
+  /** Off the main thread once the blob is big (src/util/sha256.ts). */
+  readonly hash = new StreamSha256();
   size = 0;
   constructor(private readonly limit?: number) {
     super();
@@ -217,7 +219,7 @@ export class LocalContentStore implements ContentStore {
     const hasher = new Hasher(expected.size);
     try {
       await pipeline(source, hasher, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true }));
-      const got: BlobInfo = { digest: `sha256:${hasher.hash.digest('hex')}`, size: hasher.size };
+      const got: BlobInfo = { digest: `sha256:${await hasher.hash.digest()}`, size: hasher.size };
       const mismatch = expectedMismatch(expected, got);
       if (mismatch) throw mismatch;
       const dest = this.blobPath(got.digest);
@@ -238,6 +240,7 @@ export class LocalContentStore implements ContentStore {
       else await commit();
       return got;
     } catch (err) {
+      hasher.hash.drop();
       await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw ioError(err);
     }
