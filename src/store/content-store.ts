@@ -23,7 +23,7 @@
  * Readers verify digest and size as the last byte passes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
@@ -217,8 +217,10 @@ export class LocalContentStore implements ContentStore {
     if (expected.digest !== undefined) checkDigest(expected.digest, 'expected digest');
     const tmp = path.join(this.paths.ingest, tempName('blob'));
     const hasher = new Hasher(expected.size);
+    let ingest: WriteStream | undefined;
     try {
-      await pipeline(source, hasher, createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true }));
+      ingest = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true });
+      await pipeline(source, hasher, ingest);
       const got: BlobInfo = { digest: `sha256:${await hasher.hash.digest()}`, size: hasher.size };
       const mismatch = expectedMismatch(expected, got);
       if (mismatch) throw mismatch;
@@ -241,6 +243,9 @@ export class LocalContentStore implements ContentStore {
       return got;
     } catch (err) {
       hasher.hash.drop();
+      // A stream destroyed before its open() finished still creates the file when the open
+      // completes: wait for it to close, then remove the file.
+      if (ingest && !ingest.closed) await new Promise<void>((resolve) => ingest!.once('close', () => resolve()));
       await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw ioError(err);
     }
