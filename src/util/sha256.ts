@@ -62,7 +62,6 @@ function sharedWorker(): Worker {
   // execArgv [] so that the source is read as CommonJS whatever flags the process runs with
   // (with --input-type=module inherited it would be an ES module, without `require`).
   const w = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-  w.unref();
   w.on('message', (m: { id: number; hex: string } | { free: ArrayBuffer[] }) => {
     if ('free' in m) {
       for (const ab of m.free) if (spare.length < MAX_SPARE) spare.push(Buffer.from(ab));
@@ -80,6 +79,8 @@ function sharedWorker(): Worker {
   };
   w.on('error', fail);
   w.on('exit', (code) => fail(new Error(`the hashing worker exited (code ${code})`)));
+  // After the listeners: adding a 'message' listener refs the worker's port again.
+  w.unref();
   worker = w;
   return w;
 }

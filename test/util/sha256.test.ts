@@ -89,4 +89,20 @@ describe('StreamSha256', () => {
     assert.equal(r.stdout, createHash('sha256').update(Buffer.alloc(INLINE_LIMIT * 3, 7)).digest('hex'));
     assert.ok(Date.now() - t < 10_000, 'the process ended (the idle worker does not hold it)');
   });
+
+  it('a process whose off-thread hash was dropped (a failed write) still exits', () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const mod = path.join(here, '..', '..', 'src', 'util', 'sha256.js');
+    const script = `
+      const { StreamSha256 } = await import(${JSON.stringify(mod)});
+      const h = new StreamSha256();
+      h.update(Buffer.alloc(${INLINE_LIMIT * 3}, 1));
+      h.drop();
+      process.stdout.write('dropped');
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.signal, null, 'the worker kept the process alive until the timeout');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'dropped');
+  });
 });
