@@ -174,10 +174,9 @@ abstract class BaseSnapshotter implements Snapshotter {
       files
         .filter((f) => f.endsWith('.json'))
         .map((f) =>
-          readFile(path.join(this.metaDir, f), 'utf8').then(
-            (text) => JSON.parse(text) as Meta,
-            () => undefined, // removed concurrently
-          ),
+          readFile(path.join(this.metaDir, f), 'utf8')
+            .then((text) => JSON.parse(text) as Meta)
+            .catch(() => undefined), // removed concurrently
         ),
     );
     return metas.filter((m): m is Meta => m !== undefined);

@@ -27,9 +27,9 @@ export interface ExecSpec {
   /** Required unless `resolveUser` is given. */
   user?: ExecUser;
   /**
-   * When set, the user comes from this instead of `user`, called with the container's rootfs once it is
-   * mounted (so a RUN reads /etc/passwd from the snapshot it runs on, without mounting a view
-   * of the parent just for that). Its errors propagate from `run`.
+   * When set, the user comes from this instead of `user`, called with the container's rootfs
+   * once it is mounted (so a RUN reads /etc/passwd from the snapshot it runs on, without
+   * mounting a view of the parent just for that). Its errors propagate from `run`.
    */
   resolveUser?: (rootfs: string) => Promise<ExecUser>;
   hostname: string;

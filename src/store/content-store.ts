@@ -267,7 +267,11 @@ export class LocalContentStore implements ContentStore {
     const existing = await this.info(digest);
     if (!existing || existing.size !== size) return null;
     const now = new Date();
-    await fs.utimes(this.blobPath(digest), now, now).catch(() => undefined);
+    try {
+      await fs.utimes(this.blobPath(digest), now, now);
+    } catch {
+      return null; // removed meanwhile (prune): write it
+    }
     return existing;
   }
 

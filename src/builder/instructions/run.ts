@@ -148,10 +148,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         args: p.args,
         env,
         cwd: p.wd,
-        resolveUser: async (dir) => {
-          const u = await userFrom(dir);
-          return { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
-        },
+        resolveUser: userFrom,
         hostname: 'buildkitsandbox',
         network: p.network,
         mounts: extra,
