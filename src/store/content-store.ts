@@ -23,10 +23,10 @@
  * Readers verify digest and size as the last byte passes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform, pipeline as pipelineCb } from 'node:stream';
+import { Readable, Transform, Writable, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
 import type { Digest } from '../image/types.js';
@@ -72,6 +72,74 @@ class Hasher extends Transform {
     }
     this.hash.update(b);
     cb(null, b);
+  }
+}
+
+/** Bytes written between two early `fdatasync`s of an ingest file ({@link IngestFile}). */
+const SYNC_EVERY = 32 << 20;
+
+/**
+ * The ingest file a blob streams into (created exclusively, mode 0644), made durable when the
+ * stream ends (fsync in `final`). A big blob is also `fdatasync`-ed every {@link SYNC_EVERY}
+ * bytes while it is written, in the background, so that the final fsync has only the tail to
+ * flush: for a 200 MB layer the final fsync took ~0.1 s of waiting at the end of the build.
+ * (fs.WriteStream's `flush` option only syncs at the end.)
+ */
+class IngestFile extends Writable {
+  private fh: fs.FileHandle | undefined;
+  private written = 0;
+  private synced = 0;
+  private syncing: Promise<void> | undefined;
+
+  constructor(private readonly file: string) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _construct(cb: (err?: Error | null) => void): void {
+    fs.open(this.file, 'wx', 0o644).then((fh) => {
+      this.fh = fh;
+      cb();
+    }, cb);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.writeAll(chunk).then(() => {
+      this.written += chunk.length;
+      if (!this.syncing && this.written - this.synced >= SYNC_EVERY) {
+        const upTo = this.written;
+        this.syncing = this.fh!.datasync().then(
+          () => {
+            this.synced = upTo;
+            this.syncing = undefined;
+          },
+          () => {
+            this.syncing = undefined; // the final fsync reports a real problem
+          },
+        );
+      }
+      cb();
+    }, cb);
+  }
+
+  private async writeAll(chunk: Buffer): Promise<void> {
+    for (let off = 0; off < chunk.length; ) off += (await this.fh!.write(chunk, off, chunk.length - off)).bytesWritten;
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    (async () => {
+      await this.syncing;
+      await this.fh!.sync();
+    })().then(() => cb(), cb);
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    (async () => {
+      await this.syncing;
+      await this.fh?.close();
+    })().then(
+      () => cb(err),
+      (closeErr: Error) => cb(err ?? closeErr),
+    );
   }
 }
 
@@ -217,9 +285,9 @@ export class LocalContentStore implements ContentStore {
     if (expected.digest !== undefined) checkDigest(expected.digest, 'expected digest');
     const tmp = path.join(this.paths.ingest, tempName('blob'));
     const hasher = new Hasher(expected.size);
-    let ingest: WriteStream | undefined;
+    let ingest: IngestFile | undefined;
     try {
-      ingest = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true });
+      ingest = new IngestFile(tmp);
       await pipeline(source, hasher, ingest);
       const got: BlobInfo = { digest: `sha256:${await hasher.hash.digest()}`, size: hasher.size };
       const mismatch = expectedMismatch(expected, got);
