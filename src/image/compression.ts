@@ -145,7 +145,7 @@ const STORED_BLOCK = 0xffff;
  * (BFINAL on the last block of the final chunk, BTYPE 00, then LEN and its complement) and a
  * view of the input. Each chunk starts on a byte boundary (the chunk before it ended with a sync
  * flush or with stored blocks), so the header needs no bit shifting. This is what zlib writes at
- * level 0, made here without a trip through the thread pool (the caller joins the pieces).
+ * level 0, made here without a trip through the thread pool or a copy.
  */
 export function storedBlocks(chunk: Buffer, final: boolean): Buffer[] {
   if (chunk.length === 0) throw new Error('storedBlocks: empty chunk');
@@ -180,7 +180,7 @@ export class ParallelGzip extends Transform {
   /** The chunk being filled: our own copy, so callers may reuse the buffers they write. */
   private buf = Buffer.allocUnsafe(GZIP_CHUNK);
   private fill = 0;
-  private readonly queue: Promise<Buffer>[] = [];
+  private readonly queue: Promise<Buffer | Buffer[]>[] = [];
   private dict: Buffer | undefined;
   private crc = 0;
   private size = 0;
@@ -204,9 +204,9 @@ export class ParallelGzip extends Transform {
     this.crc = zlib.crc32(chunk, this.crc);
     this.size += chunk.length;
     // Only full chunks are probed, so an input under 1 MiB stays byte-identical to gzipSync.
-    const p =
+    const p: Promise<Buffer | Buffer[]> =
       chunk.length === GZIP_CHUNK && this.level > 0 && looksIncompressible(chunk)
-        ? Promise.resolve(Buffer.concat(storedBlocks(chunk, final))) // one write, not 34
+        ? Promise.resolve(storedBlocks(chunk, final))
         : deflateChunk(chunk, this.level, this.dict, final);
     p.catch(() => {}); // handled when it reaches the head of the queue
     this.queue.push(p);
@@ -215,7 +215,12 @@ export class ParallelGzip extends Transform {
   }
 
   private async drain(max: number): Promise<void> {
-    while (this.queue.length > max) this.push(await this.queue.shift()!);
+    while (this.queue.length > max) {
+      const out = await this.queue.shift()!;
+      // A stored chunk is 34 pieces; the store's writer joins queued pieces into one writev.
+      if (Array.isArray(out)) for (const b of out) this.push(b);
+      else this.push(out);
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -103,26 +103,41 @@ class IngestFile extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.writeAll(chunk).then(() => {
-      this.written += chunk.length;
-      if (!this.syncing && this.written - this.synced >= SYNC_EVERY) {
-        const upTo = this.written;
-        this.syncing = this.fh!.datasync().then(
-          () => {
-            this.synced = upTo;
-            this.syncing = undefined;
-          },
-          () => {
-            this.syncing = undefined; // the final fsync reports a real problem
-          },
-        );
-      }
-      cb();
-    }, cb);
+    this.writeAll([chunk]).then(() => this.wrote(chunk.length, cb), cb);
   }
 
-  private async writeAll(chunk: Buffer): Promise<void> {
-    for (let off = 0; off < chunk.length; ) off += (await this.fh!.write(chunk, off, chunk.length - off)).bytesWritten;
+  /** Chunks queued while a write was in flight go out in one writev. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    const bufs = chunks.map((c) => c.chunk);
+    this.writeAll(bufs).then(() => this.wrote(bufs.reduce((n, b) => n + b.length, 0), cb), cb);
+  }
+
+  /** Counts `n` written bytes and starts a background fdatasync every SYNC_EVERY bytes. */
+  private wrote(n: number, cb: () => void): void {
+    this.written += n;
+    if (!this.syncing && this.written - this.synced >= SYNC_EVERY) {
+      const upTo = this.written;
+      this.syncing = this.fh!.datasync().then(
+        () => {
+          this.synced = upTo;
+          this.syncing = undefined;
+        },
+        () => {
+          this.syncing = undefined; // the final fsync reports a real problem
+        },
+      );
+    }
+    cb();
+  }
+
+  /** Writes all of `bufs`, in order, going on after short writes. */
+  private async writeAll(bufs: Buffer[]): Promise<void> {
+    let rest = bufs.filter((b) => b.length > 0);
+    while (rest.length) {
+      let n = rest.length === 1 ? (await this.fh!.write(rest[0])).bytesWritten : (await this.fh!.writev(rest)).bytesWritten;
+      while (rest.length && n >= rest[0].length) n -= rest.shift()!.length;
+      if (n > 0) rest[0] = rest[0].subarray(n);
+    }
   }
 
   override _final(cb: (err?: Error | null) => void): void {
