@@ -4,13 +4,14 @@
  *
  * Cases: warm no-op rebuild (small context); warm rebuild after one source file changed (only
  * the COPY of that file and the RUN after it rerun); cold (--no-cache) and warm builds of a
- * 200 MB context with one COPY (peers/gen-bigctx.sh) and of a 20 000-file context; a cold
+ * 200 MB context with one COPY (peers/gen-bigctx.sh: random bytes), a cold build of a context of
+ * compressible files (the host's /usr/lib), and of a 20 000-file context; a cold
  * multi-stage build with 4 independent stages (each `RUN sleep 0.3`: parallel stages finish in
  * about one sleep); and the warm no-op once more with both tools as client + warm daemon (the same
  * docker CLI against `mybuild daemon` and against dockerd/BuildKit). Targets (issue 8 / issue 3): warm <= 1.0x BuildKit and <= 0.2x Buildah;
  * cold <= 0.8x BuildKit and <= 0.5x Buildah.
  *
- * Run: npm run bench -- build   (BENCH_RUNS=N, BENCH_CASES=small,big,files,stages to choose)
+ * Run: npm run bench -- build   (BENCH_RUNS=N, BENCH_CASES=small,big,usr,files,stages to choose)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ import {
 const report = new Report('build');
 const buildah = checkBuildah();
 const buildkit = checkBuildkit();
-const wanted = (process.env.BENCH_CASES ?? 'small,big,files,stages').split(',');
+const wanted = (process.env.BENCH_CASES ?? 'small,big,usr,files,stages').split(',');
 const WARM = { buildkit: 1.0, buildah: 0.2 };
 const COLD = { buildkit: 0.8, buildah: 0.5 };
 const tags: string[] = [];
@@ -130,6 +131,25 @@ if (wanted.includes('big')) {
     if (!existsSync(path.join(ctx, '.complete'))) sh(['bash', path.join(peersDir, 'gen-bigctx.sh'), ctx]);
     report.add(await runCase('200 MB context, cold (--no-cache)', sides('big-cold', ctx, root, true), { runs: runsFor(3), warmup: 1, targets: COLD }));
     report.add(await runCase('200 MB context, warm no-op', sides('big-warm', ctx, root, false), { runs: runsFor(5), warmup: 1, targets: WARM }));
+  });
+}
+
+if (wanted.includes('usr')) {
+  // The 200 MB context above is random bytes, which mybuild stores without deflating; this one
+  // is ordinary, compressible files (libraries from the host's /usr/lib), so the cold build
+  // pays for gzip the way real contexts do.
+  const ctx = path.join(benchTmp, 'ctx-usr');
+  await report.guard('compressible context', async () => {
+    if (!existsSync(path.join(ctx, '.complete'))) {
+      rmSync(ctx, { recursive: true, force: true });
+      mkdirSync(path.join(ctx, 'data'), { recursive: true });
+      sh(['bash', '-c', `cd /usr/lib/x86_64-linux-gnu && ls | head -220 | tar cf - -T - 2>/dev/null | tar xf - -C ${JSON.stringify(path.join(ctx, 'data'))}`]);
+      writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${BASE_IMAGE}\nCOPY data/ /data/\n`);
+      writeFileSync(path.join(ctx, '.dockerignore'), '.complete\n');
+      writeFileSync(path.join(ctx, '.complete'), 'usr\n');
+    }
+    const mb = Number(sh(['du', '-sm', path.join(ctx, 'data')]).split('\t')[0]);
+    report.add(await runCase(`${mb} MB of /usr/lib files (compressible), cold`, sides('usr-cold', ctx, root, true), { runs: runsFor(3), warmup: 1, targets: COLD }));
   });
 }
 
