@@ -9,8 +9,9 @@
  * worker for small layers, configs or manifests); a longer one is handed to one shared worker
  * thread in 1 MiB buffers that are transferred, not copied, and transferred back to be reused
  * (a profile of the 200 MB cold build, one run each: garbage collection 211 ms with a fresh
- * buffer per batch, 140 ms with reuse). The worker is created on first use and keeps the process alive only while a digest
- * is awaited.
+ * buffer per batch, 140 ms with reuse). The worker is created on first use and keeps the
+ * process alive only while a digest is awaited. Should it die, the streams it was hashing fail
+ * their digest (never a wrong one) and the next stream starts a new worker.
  *
  * The digest is the same either way (tests compare both paths with `createHash`).
  */
@@ -51,6 +52,8 @@ interface Pending {
 }
 
 let worker: Worker | undefined;
+/** Workers that exited or failed: a stream that used one cannot be completed. */
+const dead = new WeakSet<Worker>();
 /** Batches the worker has hashed and sent back, ready to be filled again. */
 const spare: Buffer[] = [];
 const MAX_SPARE = 8;
@@ -73,6 +76,7 @@ function sharedWorker(): Worker {
     p?.resolve(m.hex);
   });
   const fail = (err: Error): void => {
+    dead.add(w);
     if (worker === w) worker = undefined;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
@@ -92,6 +96,8 @@ export class StreamSha256 {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private offThread = false;
+  /** The worker this stream's bytes went to (all of them must go to the same one). */
+  private w: Worker | undefined;
   /** The batch being filled for the worker. */
   private batch: Buffer | undefined;
   private fill = 0;
@@ -134,7 +140,8 @@ export class StreamSha256 {
     const ab = (this.fill === BATCH ? this.batch.buffer : this.batch.buffer.slice(0, this.fill)) as ArrayBuffer;
     this.batch = undefined;
     this.fill = 0;
-    sharedWorker().postMessage({ op: 'update', id: this.id, bufs: [ab] }, [ab]);
+    this.w ??= sharedWorker();
+    if (!dead.has(this.w)) this.w.postMessage({ op: 'update', id: this.id, bufs: [ab] }, [ab]);
   }
 
   /** The hex digest. Rejects only if the worker died. */
@@ -147,7 +154,8 @@ export class StreamSha256 {
       return Promise.resolve(h.digest('hex'));
     }
     this.flush();
-    const w = sharedWorker();
+    const w = this.w ?? sharedWorker();
+    if (dead.has(w)) return Promise.reject(new Error('the hashing worker exited before the digest was computed'));
     return new Promise((resolve, reject) => {
       // While a digest is awaited the worker must keep the process alive (it is unref-ed
       // otherwise, and nothing else may be pending on the event loop).
@@ -162,6 +170,11 @@ export class StreamSha256 {
     if (this.done) return;
     this.done = true;
     this.held = [];
-    if (this.offThread && worker) worker.postMessage({ op: 'drop', id: this.id });
+    if (this.w && !dead.has(this.w)) this.w.postMessage({ op: 'drop', id: this.id });
   }
+}
+
+/** Ends the shared worker as a crash would (tests: streams on it must fail, later ones work). */
+export async function terminateWorkerForTests(): Promise<void> {
+  if (worker) await worker.terminate();
 }

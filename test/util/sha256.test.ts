@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { INLINE_LIMIT, StreamSha256 } from '../../src/util/sha256.js';
+import { INLINE_LIMIT, StreamSha256, terminateWorkerForTests } from '../../src/util/sha256.js';
 
 /** Deterministic bytes (SHA-256 in counter mode). */
 function bytes(n: number, seed: number): Buffer {
@@ -77,6 +77,16 @@ describe('StreamSha256', () => {
     abandoned.drop();
     const next = bytes(INLINE_LIMIT * 2, 8);
     assert.equal(await streamed(next), reference(next));
+  });
+
+  it('a stream whose worker died fails its digest (never a wrong one); the next stream gets a new worker', async () => {
+    const a = new StreamSha256();
+    a.update(bytes(INLINE_LIMIT + (2 << 20), 9));
+    await terminateWorkerForTests();
+    a.update(bytes(1 << 20, 10));
+    await assert.rejects(a.digest(), /hashing worker exited/);
+    const data = bytes(INLINE_LIMIT * 2, 11);
+    assert.equal(await streamed(data), reference(data));
   });
 
   it('a process that awaits a worker digest gets it, then exits (the idle worker does not hold it)', () => {
