@@ -206,7 +206,8 @@ export async function remotePull(ctx: CliContext, name: string, opts: { platform
     query: { fromImage: ref.name, tag: ref.digest ?? ref.tag ?? 'latest', platform: opts.platform },
     headers: auth ? { 'X-Registry-Auth': auth } : {},
   });
-  if (!opts.quiet) ctx.stdout.write(`${ref.tag ? `${ref.tag}: ` : ''}Pulling from ${ref.familiar().replace(/[:@].*$/, '')}\n`);
+  // As Docker prints it: the repository path, without the registry.
+  if (!opts.quiet) ctx.stdout.write(`${ref.tag ? `${ref.tag}: ` : ''}Pulling from ${ref.path}\n`);
   await client.stream(res, (m) => {
     if (opts.quiet || !m.status) return;
     if (m.id && ['Already exists', 'Pull complete', 'Retrying'].includes(m.status)) ctx.stdout.write(`${m.id}: ${m.status}\n`);

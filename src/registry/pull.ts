@@ -256,7 +256,14 @@ export async function pull(refInput: string | Reference, store: ContentStore, re
     const unique = blobs.filter(([d]) => !seen.has(d.digest) && seen.add(d.digest));
     // Foreign layers (Windows base layers) live elsewhere and are not fetched: we skip nothing here,
     // as registries serve every blob a linux image lists.
-    await Promise.all(unique.map(([d, kind]) => limit(() => fetchBlob(client, ref.path, d, store, kind, prefix, opts.onProgress))));
+    // Blobs already stored are reported first, in manifest order (as Docker prints "Already
+    // exists"), so the output does not depend on which concurrent check finished first.
+    const missing: typeof unique = [];
+    for (const [d, kind] of unique) {
+      if (await store.info(d.digest)) opts.onProgress?.({ kind, digest: d.digest, status: 'exists', current: d.size, total: d.size });
+      else missing.push([d, kind]);
+    }
+    await Promise.all(missing.map(([d, kind]) => limit(() => fetchBlob(client, ref.path, d, store, kind, prefix, opts.onProgress))));
     await store.writeBytes(manifestBytes, { digest: manifestDesc.digest, size: manifestDesc.size });
     opts.onProgress?.({ kind: 'manifest', digest: manifestDesc.digest, status: 'done', current: manifestDesc.size, total: manifestDesc.size });
     if (indexDesc) {

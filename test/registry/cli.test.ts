@@ -51,6 +51,8 @@ describe('mybuild login / push / pull / logout', { skip: registryMissing }, () =
     const root2 = path.join(tmp, 'root2');
     const q = await cli(['--root', root2, 'pull', '--platform', 'linux/amd64', name], env);
     assert.equal(q.code, 0, q.err);
+    // As Docker prints it: the repository path, without the registry host and port.
+    assert.match(q.out, /^v1: Pulling from cli\/app$/m);
     assert.match(q.out, new RegExp(`Digest: ${img.manifest.digest}`));
     assert.match(q.out, /Status: Downloaded newer image/);
     const again = await cli(['--root', root2, 'pull', '--platform', 'linux/amd64', name], env);

@@ -42,7 +42,8 @@ export const main: CommandMain = async (args, ctx) => {
   const ref = parseReference(positionals[0]);
   const images = await ImageStore.open(ctx.root);
   const before = await images.resolve(ref.toString()).catch(() => null);
-  if (!values.quiet) ctx.stdout.write(`${ref.tag ? `${ref.tag}: ` : ''}Pulling from ${ref.familiar().replace(/[:@].*$/, '')}\n`);
+  // As Docker prints it: the repository path, without the registry.
+  if (!values.quiet) ctx.stdout.write(`${ref.tag ? `${ref.tag}: ` : ''}Pulling from ${ref.path}\n`);
   const onProgress = values.quiet
     ? undefined
     : (e: TransferProgress): void => {

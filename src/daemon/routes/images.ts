@@ -167,7 +167,7 @@ async function createImage({ req, res, state, query }: RouteRequest): Promise<vo
   const out = new JsonLines(res);
   try {
     const before = await state.images.resolve(ref.toString()).catch(() => null);
-    out.write({ status: `Pulling from ${familiarRepo(ref)}`, id: ref.tag ?? ref.digest });
+    out.write({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest }); // as Docker: reference.Path
     const r = await pull(ref, state.images.content, state.images, {
       platform: query.get('platform') || undefined,
       onProgress: pullProgress(out),
