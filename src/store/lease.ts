@@ -9,6 +9,7 @@
  * the build checks that they still exist. `release()` removes the file; a lease whose process
  * died is removed by the next prune (its pid is dead).
  */
+import { appendFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -48,7 +49,8 @@ export class Lease {
     for (const d of digests) checkDigest(d);
     return withLock(this.lockPath, this.base.paths.ingest, async () => {
       try {
-        await fs.appendFile(this.file, digests.map((d) => `${d}\n`).join(''));
+        // Blocking: a few bytes appended under the lock, once per pinned step (see withLock).
+        appendFileSync(this.file, digests.map((d) => `${d}\n`).join(''));
       } catch (err) {
         throw ioError(err);
       }
