@@ -19,11 +19,10 @@ import { startDaemon } from '../src/daemon/server.js';
 import { DaemonClient } from '../src/client/client.js';
 import { BuildContext } from '../src/context/context.js';
 import { packContext } from '../src/context/tar-context.js';
+import { cliPath as cli, repoRoot as repo } from './lib.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.argv[2] ?? 5);
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cli = path.join(repo, 'dist', 'bin', 'mybuild.js');
 const dockerBin = '/usr/local/bin/docker';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -269,7 +269,7 @@ export class LocalContentStore implements ContentStore {
         });
       }
       const data = await h.readFile();
-      const got = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+      const got = digestOf(data);
       if (got !== digest) throw new DigestMismatchError(`blob ${digest}: content hashes to ${got}`, { hint: 'the stored blob is corrupt; run "mybuild system check"' });
       return data;
     } catch (err) {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
 import type { Digest } from '../image/types.js';
-import { DEFAULT_MAX_READ_BYTES, verifier } from './content-store.js';
+import { DEFAULT_MAX_READ_BYTES, digestOf, verifier } from './content-store.js';
 import { checkDigest } from './fs-util.js';
 import type { BlobInfo, ContentStore } from './types.js';
 
@@ -25,7 +25,7 @@ export class MemoryContentStore implements ContentStore {
     const b = this.blobs.get(checkDigest(digest));
     if (!b) throw new NotFoundError(`blob ${digest} not found in the store`);
     if (b.length > maxSize) throw new BuildError('INVALID_ARGUMENT', `blob ${digest} is ${b.length} bytes, more than the ${maxSize}-byte limit for reading it whole`);
-    const got = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const got = digestOf(b);
     if (got !== digest) throw new DigestMismatchError(`blob ${digest}: content hashes to ${got}`);
     return Buffer.from(b);
   }
