@@ -71,7 +71,7 @@ async function withDaemonSides(storeRoot: string, fn: (sides: (tag: string, ctx:
   if (!buildkit.ok || !existsSync(docker)) throw new Error(`needs the peers' dockerd and ${docker}: ${buildkit.reason ?? `${docker} is missing`}`);
   const sock = path.join(benchTmp, 'bench-daemon.sock');
   rmSync(sock, { force: true });
-  const daemon = spawn(process.execPath, [cliPath, '--root', storeRoot, 'daemon', '-H', `unix://${sock}`], { stdio: 'ignore' });
+  const daemon = spawn(cliPath, ['--root', storeRoot, 'daemon', '-H', `unix://${sock}`], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     if (!existsSync(sock)) throw new Error('mybuild daemon did not start');

@@ -64,7 +64,7 @@ await report.guard(caseName, async () => {
       tool: 'mybuild',
       // A fresh store each run: the layer is compressed and stored every time.
       prepare: () => rmSync(root, { recursive: true, force: true }),
-      cmd: () => [process.execPath, cliPath, '--root', root, 'import', tarFile, 'bench:layer'],
+      cmd: () => [cliPath, '--root', root, 'import', tarFile, 'bench:layer'],
     },
   ];
   if (pigz.ok) sides.push({ tool: 'pigz', prepare: () => rmSync(pigzOut, { force: true }), cmd: () => ['sh', '-c', `pigz -6 -c "$0" > "$1"`, tarFile, pigzOut] });

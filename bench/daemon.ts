@@ -34,13 +34,13 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(cli)) throw new Error('run "npm run build" first (dist/bin/mybuild.js is missing)');
+  if (!existsSync(cli)) throw new Error('run "npm run build" first (dist/bin/mybuild is missing)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-daemon-'));
   const root = path.join(dir, 'root');
   const base = path.join(dir, 'base');
   await run('bash', [path.join(repo, 'scripts', 'make-busybox-base.sh'), base]);
-  await run(process.execPath, [cli, '--root', root, 'load', '-i', base]);
-  await run(process.execPath, [cli, '--root', root, 'tag', 'latest:latest', 'busybox:latest']);
+  await run(cli, ['--root', root, 'load', '-i', base]);
+  await run(cli, ['--root', root, 'tag', 'latest:latest', 'busybox:latest']);
   const ctx = path.join(dir, 'ctx');
   await mkdir(ctx);
   await writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo one > /one\nCOPY . /src/\nRUN ls /src > /listing\nENV A=1\n');
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         const res = await client.request('POST', '/build', { query: { q: '1' }, body: packContext(await BuildContext.open(ctx)) });
         await client.stream(res, () => undefined);
       };
-  const localBuild = () => run(process.execPath, [cli, '--root', root, 'build', '-q', ctx], { env: { ...process.env, MYBUILD_HOST: '' } });
+  const localBuild = () => run(cli, ['--root', root, 'build', '-q', ctx], { env: { ...process.env, MYBUILD_HOST: '' } });
   try {
     await localBuild(); // warm the cache
     await daemonBuild();

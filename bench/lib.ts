@@ -31,8 +31,8 @@ function findRoot(): string {
 
 /** The repository root (the directory holding package.json). */
 export const repoRoot = findRoot();
-/** The mybuild CLI under test. */
-export const cliPath = process.env.MYBUILD_CLI ?? path.join(repoRoot, 'dist', 'bin', 'mybuild.js');
+/** The mybuild CLI under test: the package's bin (the sh launcher), executed directly as users run it. */
+export const cliPath = process.env.MYBUILD_CLI ?? path.join(repoRoot, 'dist', 'bin', 'mybuild');
 /** The peer scripts (../shared/peers). */
 export const peersDir = process.env.PEERS_DIR ?? path.resolve(repoRoot, '..', 'shared', 'peers');
 /** Scratch space of the suite. */
@@ -302,14 +302,14 @@ export function makeStore(name: string): string {
   mkdirSync(root, { recursive: true });
   const base = existsSync(path.join(BASE_OCI, 'index.json')) ? BASE_OCI : undefined;
   if (!base) throw new Error(`bench: ${BASE_OCI} is absent (run ../shared/peers/setup.sh)`);
-  sh([process.execPath, cliPath, '--root', root, 'load', '-i', base]);
-  sh([process.execPath, cliPath, '--root', root, 'tag', 'latest:latest', BASE_IMAGE]);
+  sh([cliPath, '--root', root, 'load', '-i', base]);
+  sh([cliPath, '--root', root, 'tag', 'latest:latest', BASE_IMAGE]);
   return root;
 }
 
 /** argv of a mybuild build into `root`. */
 export function mybuildBuild(root: string, ctx: string, extra: string[] = [], dockerfile?: string): string[] {
-  return [process.execPath, cliPath, '--root', root, 'build', '-q', ...(dockerfile ? ['-f', dockerfile] : []), ...extra, ctx];
+  return [cliPath, '--root', root, 'build', '-q', ...(dockerfile ? ['-f', dockerfile] : []), ...extra, ctx];
 }
 
 /** argv of a buildah build through the peers' script (build only: EXPORT=0). */

@@ -21,7 +21,7 @@ if (registryMissing) {
 } else {
   await report.guard('registry', async () => {
     const root = makeStore('registry');
-    const mb = (...a: string[]): string[] => [process.execPath, cliPath, '--root', root, ...a];
+    const mb = (...a: string[]): string[] => [cliPath, '--root', root, ...a];
     const layout = path.join(benchTmp, 'registry-oci');
     rmSync(layout, { recursive: true, force: true });
     sh(mb('build', '-q', '-t', 'big:1', '-o', `type=oci,dest=${layout},tar=false`, ctx));
@@ -75,7 +75,7 @@ if (registryMissing) {
         {
           tool: 'mybuild',
           prepare: () => rmSync(pullRoot, { recursive: true, force: true }),
-          cmd: () => [process.execPath, cliPath, '--root', pullRoot, 'pull', '-q', src],
+          cmd: () => [cliPath, '--root', pullRoot, 'pull', '-q', src],
         },
       ];
       if (skopeo.ok) pull.push({ tool: 'skopeo', prepare: () => rmSync(pullDir, { recursive: true, force: true }), cmd: () => ['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${src}`, `oci:${pullDir}:latest`] });

@@ -15,7 +15,7 @@ await report.guard('startup', async () => {
     await runCase(
       'mybuild version vs node -e 0',
       [
-        { tool: 'mybuild', cmd: () => [process.execPath, cliPath, 'version'] },
+        { tool: 'mybuild', cmd: () => [cliPath, 'version'] },
         { tool: 'node', cmd: () => [process.execPath, '-e', '0'] },
       ],
       { runs, warmup: 2 },
@@ -25,7 +25,7 @@ await report.guard('startup', async () => {
     await runCase(
       'mybuild images vs node -e 0',
       [
-        { tool: 'mybuild', cmd: () => [process.execPath, cliPath, '--root', root, 'images'] },
+        { tool: 'mybuild', cmd: () => [cliPath, '--root', root, 'images'] },
         { tool: 'node', cmd: () => [process.execPath, '-e', '0'] },
       ],
       { runs, warmup: 2 },

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 npm ci
-M="node dist/bin/mybuild.js"
+M="dist/bin/mybuild"
 base=$(mktemp -d "${TMPDIR:-/tmp}/mybuild-base.XXXXXX")
 trap 'rm -rf "$base"' EXIT
 bash scripts/make-busybox-base.sh "$base/oci" >/dev/null

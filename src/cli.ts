@@ -114,10 +114,3 @@ function suggestCommand(name: string): string | undefined {
   const best = closest(name, Object.keys(COMMANDS), () => 2);
   return best ? `did you mean "${best}"?` : undefined;
 }
-
-// Run when executed directly (not when imported by tests).
-const invoked = process.argv[1] && (await import('node:fs')).realpathSync(process.argv[1]);
-if (invoked && invoked === (await import('node:url')).fileURLToPath(import.meta.url)) {
-  const code = await run(process.argv.slice(2));
-  process.exitCode = code;
-}

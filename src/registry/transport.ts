@@ -25,12 +25,12 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import tls from 'node:tls';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError } from '../errors.js';
+import { trustedCAs } from '../util/trust.js';
 
 /** How to reach registries. All fields optional. */
 export interface TransportOptions {
@@ -153,9 +153,9 @@ export class Transport {
     };
     const tlsOpts: https.AgentOptions = { keepAlive: true, maxSockets: 8 };
     this.certsPath = path.join(opts.certsDir ?? defaultCertsDir(opts.env ?? process.env), domain);
+    let cas: Buffer[] = [];
     if (existsSync(this.certsPath)) {
-      const cas = readdirSync(this.certsPath).filter((f) => f.endsWith('.crt')).sort().map((f) => readFileSync(path.join(this.certsPath, f)));
-      if (cas.length) tlsOpts.ca = [...cas, ...defaultCAs()];
+      cas = readdirSync(this.certsPath).filter((f) => f.endsWith('.crt')).sort().map((f) => readFileSync(path.join(this.certsPath, f)));
       const cert = path.join(this.certsPath, 'client.cert');
       const key = path.join(this.certsPath, 'client.key');
       if (existsSync(cert) && existsSync(key)) {
@@ -165,6 +165,9 @@ export class Transport {
         throw new RegistryError(`registry ${domain}: ${this.certsPath} has ${existsSync(cert) ? 'client.cert but no client.key' : 'client.key but no client.cert'}`, { hint: 'a client certificate needs both files (as Docker expects)' });
       }
     }
+    // certs.d roots are added to the system pool, as Docker does.
+    const ca = trustedCAs(cas, opts.env ?? process.env);
+    if (ca) tlsOpts.ca = ca;
     if (this.insecure) tlsOpts.rejectUnauthorized = false;
     this.httpsAgent = new https.Agent(tlsOpts);
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -357,11 +360,6 @@ export class Transport {
         return new RegistryError(`request to registry ${where} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`, { cause: err });
     }
   }
-}
-
-/** Node's bundled roots: kept when extra CAs are given, as Docker adds to the system pool. */
-function defaultCAs(): string[] {
-  return [...tls.rootCertificates];
 }
 
 /** Milliseconds to wait from a Retry-After header (seconds or an HTTP date), or undefined. */

@@ -58,5 +58,5 @@ export async function removeAll(...dirs: (string | undefined)[]): Promise<void> 
  */
 export function cliCommand(): string[] {
   const compiled = fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`);
-  return compiled ? [process.execPath, cliPath] : [process.execPath, '--import', path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs'), path.join(repoRoot, 'src', 'cli.ts')];
+  return compiled ? [process.execPath, cliPath] : [process.execPath, '--import', path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs'), path.join(repoRoot, 'src', 'main.ts')];
 }

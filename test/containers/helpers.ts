@@ -61,7 +61,7 @@ export async function assertNoLeftovers(root: string): Promise<void> {
 /** Spawns `mybuild --root root ARGS…` as its own process (src via tsx, or the compiled dist). */
 export function spawnCli(root: string, args: string[]): ChildProcess {
   const fromSrc = fileURLToPath(import.meta.url).endsWith('.ts');
-  const argv = fromSrc ? ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts')] : [cliPath];
+  const argv = fromSrc ? ['--import', 'tsx', path.join(repoRoot, 'src', 'main.ts')] : [cliPath];
   return spawn(process.execPath, [...argv, '--root', root, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 

@@ -27,5 +27,7 @@ export function sharedPath(rel: string): { path: string; skip: false } | { path:
   return existsSync(p) ? { path: p, skip: false } : { path: p, skip: `${p} is absent (the shared conformance data lives beside the checkout)` };
 }
 
-/** The compiled CLI (tests that spawn mybuild use it after `npm run build`). */
-export const cliPath = path.join(repoRoot, 'dist', 'bin', 'mybuild.js');
+/** The compiled CLI's loader, run with node (tests that spawn mybuild use it after `npm run build`). */
+export const cliPath = path.join(repoRoot, 'dist', 'bin', 'mybuild.cjs');
+/** The package's bin: the sh launcher in front of {@link cliPath}, executed directly. */
+export const binPath = path.join(repoRoot, 'dist', 'bin', 'mybuild');

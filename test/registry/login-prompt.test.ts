@@ -16,7 +16,7 @@ import { registryMissing, startRegistry, type TestRegistry } from '../helpers/re
 
 // Compiled (dist/test/…): the compiled CLI; from source (tsx): src/cli.ts through tsx.
 const compiled = fileURLToPath(import.meta.url).endsWith('.js');
-const cliArgs = compiled ? [cliPath] : ['--import', 'tsx', path.join(repoRoot, 'src', 'cli.ts')];
+const cliArgs = compiled ? [cliPath] : ['--import', 'tsx', path.join(repoRoot, 'src', 'main.ts')];
 const scriptMissing = existsSync('/usr/bin/script') ? false : 'script(1) (util-linux) is not installed';
 const cliMissing = compiled && !existsSync(cliPath) ? `${cliPath} is not built (npm run build)` : false;
 

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { RegistryError } from '../../src/errors.js';
 import { validateImage } from '../../src/image/validate.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { runCli } from '../helpers/cli.js';
+import { binPath } from '../helpers/paths.js';
 import { makeCertsDir, makeImage, makeStore, registryMissing, run, skopeoMissing, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -100,6 +102,14 @@ describe('https registries: certs.d CA, insecure registries, http fallback for l
     assert.equal(bad.code, 5, bad.err);
     assert.match(bad.err, /its TLS certificate is not trusted/);
     assert.match(bad.err, /hint: put the CA certificate that signed it in .*nowhere\/127\.0\.0\.1:\d+\/ca\.crt, or mark the registry insecure with --insecure-registry 127\.0\.0\.1:\d+/);
+  });
+
+  it('the installed command trusts a CA named by NODE_EXTRA_CA_CERTS (the launcher defers it to the first TLS connection)', { skip: existsSync(binPath) ? false : `${binPath} is not built` }, async () => {
+    const root = path.join(tmp, 'root-extra-ca');
+    const env = { ...process.env, MYBUILD_CERTS_DIR: path.join(tmp, 'nowhere'), HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'cache') };
+    await run(binPath, ['--root', root, 'pull', '-q', '--platform', 'linux/amd64', `${tlsReg.domain}/tls/app:1`], { ...env, NODE_EXTRA_CA_CERTS: tlsReg.ca!.caCert });
+    assert.ok(await (await ImageStore.open(root)).resolve(`${tlsReg.domain}/tls/app:1`));
+    await assert.rejects(run(binPath, ['--root', root, 'pull', '-q', `${tlsReg.domain}/tls/app:1`], env), /its TLS certificate is not trusted/);
   });
 });
 

@@ -19,6 +19,7 @@ import { entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep } from './handler.js';
 import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
+import { httpGet } from '../../util/http-get.js';
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -165,16 +166,20 @@ async function urlStep(b: import('../session.js').BuildSession, st: import('../s
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
   for (const [i, url] of urls.entries()) {
-    let res: Response;
+    let res: import('node:http').IncomingMessage;
     try {
-      res = await fetch(url, { signal: b.signal });
+      res = await httpGet(url, { signal: b.signal });
     } catch (err) {
       throw new BuildError('CONTEXT', `ADD ${url}: ${(err as Error).message}`, { source, cause: err });
     }
-    if (!res.ok || !res.body) throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${res.status} ${res.statusText}`, { source });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      res.resume();
+      throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${status} ${res.statusMessage ?? ''}`.trimEnd(), { source });
+    }
     const file = path.join(tmp, String(i));
     const h = createHash('sha256');
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), async function* (src) {
+    await pipeline(res, async function* (src) {
       for await (const c of src) {
         h.update(c as Buffer);
         yield c;

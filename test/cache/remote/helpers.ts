@@ -56,7 +56,7 @@ export function blobGets(log: { method: string; url: string }[]): string[] {
  */
 export function spawnBuild(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
-  const cli = fromSource ? path.join(repoRoot, 'src', 'cli.ts') : cliPath;
+  const cli = fromSource ? path.join(repoRoot, 'src', 'main.ts') : cliPath;
   const node = fromSource ? ['--import', 'tsx', cli] : [cli];
   return new Promise((resolve, reject) => {
     const clean: NodeJS.ProcessEnv = {};

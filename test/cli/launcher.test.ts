@@ -1,0 +1,108 @@
+/**
+ * The installed command: the sh launcher (dist/bin/mybuild) and the loader that compiles the
+ * bundle from V8's code cache (dist/bin/mybuild.cjs). See scripts/bundle-cli.mjs.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, chownSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { binPath, cliPath } from '../helpers/paths.js';
+
+const execFileP = promisify(execFile);
+const missing = existsSync(binPath) && existsSync(cliPath) ? false : `${binPath} is not built (npm run build)`;
+
+describe('dist/bin/mybuild (sh launcher)', { skip: missing }, () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'mybuild-launcher-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('hands NODE_EXTRA_CA_CERTS over as MYBUILD_EXTRA_CA_CERTS and runs the loader beside its real path', async () => {
+    // A stand-in `node` first on PATH shows what the launcher executes and with which env.
+    const fakeBin = path.join(tmp, 'fake-bin');
+    mkdirSync(fakeBin);
+    writeFileSync(path.join(fakeBin, 'node'), '#!/bin/sh\necho "node=${NODE_EXTRA_CA_CERTS-unset} mybuild=${MYBUILD_EXTRA_CA_CERTS-unset} script=$1 args=$2,$3"\n', { mode: 0o755 });
+    // Called through a symlink elsewhere, as npm installs bins.
+    const link = path.join(tmp, 'link', 'mybuild');
+    mkdirSync(path.dirname(link));
+    symlinkSync(binPath, link);
+    const env = { PATH: `${fakeBin}:/usr/bin:/bin`, NODE_EXTRA_CA_CERTS: '/some/ca.pem' };
+    const { stdout } = await execFileP(link, ['build', 'two words'], { env });
+    assert.equal(stdout.trim(), `node=unset mybuild=/some/ca.pem script=${cliPath} args=build,two words`);
+    const plain = await execFileP(binPath, ['version'], { env: { PATH: env.PATH } });
+    assert.equal(plain.stdout.trim(), `node=unset mybuild=unset script=${cliPath} args=version,`);
+  });
+
+  it('runs mybuild', async () => {
+    const { stdout } = await execFileP(binPath, ['version'], { env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, 'cache0') } });
+    assert.match(stdout, /^Client:\n Version: +\d+\.\d+\.\d+/);
+  });
+});
+
+describe('dist/bin/mybuild.cjs (code-cache loader)', { skip: missing }, () => {
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'mybuild-loader-'));
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const version = async (cacheHome: string, extra: NodeJS.ProcessEnv = {}): Promise<string> =>
+    (await execFileP(process.execPath, [cliPath, '--root', path.join(tmp, 'root'), 'version'], { env: { ...process.env, XDG_CACHE_HOME: cacheHome, ...extra } })).stdout;
+  const files = (cacheHome: string): string[] => {
+    const dir = path.join(cacheHome, 'mybuild', 'code-cache');
+    return existsSync(dir) ? readdirSync(dir) : [];
+  };
+
+  it('writes one cache per command on the first run (0600 in a 0700 folder) and reuses it', async () => {
+    const home = path.join(tmp, 'c1');
+    const first = await version(home);
+    const [name, ...rest] = files(home);
+    assert.deepEqual(rest, []);
+    assert.match(name, new RegExp(`^[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}-version\\.bin$`));
+    const file = path.join(home, 'mybuild', 'code-cache', name);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
+    const before = statSync(file).mtimeMs;
+    assert.equal(await version(home), first);
+    // Accepted, so not written again.
+    assert.equal(statSync(file).mtimeMs, before);
+    assert.deepEqual(files(home), [name]);
+  });
+
+  it('a corrupt cache is rejected by V8 and rewritten; the command still works', async () => {
+    const home = path.join(tmp, 'c2');
+    const good = await version(home);
+    const file = path.join(home, 'mybuild', 'code-cache', files(home)[0]);
+    const size = statSync(file).size;
+    writeFileSync(file, Buffer.alloc(size, 0x5a));
+    assert.equal(await version(home), good);
+    assert.notDeepEqual(readFileSync(file), Buffer.alloc(size, 0x5a));
+  });
+
+  it("another user's file is not used (it is replaced), other bundles' caches are removed", async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to chown');
+    const home = path.join(tmp, 'c3');
+    const good = await version(home);
+    const dir = path.join(home, 'mybuild', 'code-cache');
+    const file = path.join(dir, files(home)[0]);
+    chownSync(file, 65534, 65534);
+    writeFileSync(path.join(dir, '0000000000000000-v0-x64-build.bin'), 'old bundle');
+    assert.equal(await version(home), good);
+    assert.equal(statSync(file).uid, 0);
+    assert.deepEqual(files(home), [path.basename(file)]);
+  });
+
+  it('MYBUILD_CODE_CACHE=0 or an unwritable home: no cache, same output', async () => {
+    const home = path.join(tmp, 'c4');
+    const good = await version(home, { MYBUILD_CODE_CACHE: '0' });
+    assert.deepEqual(files(home), []);
+    mkdirSync(home);
+    writeFileSync(path.join(home, 'mybuild'), 'a file where the folder would go');
+    chmodSync(home, 0o500);
+    assert.equal(await version(home), good);
+  });
+});
