@@ -193,13 +193,13 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
       continue;
     }
     const base = path.posix.basename(clean);
-    const parentReal = dir === '.' ? '' : path.relative(root, await secureJoin(root, dir)).split(path.sep).join('/');
+    const parentReal = dir === '.' ? '' : path.relative(root, secureJoin(root, dir)).split(path.sep).join('/');
     const shown = parentReal ? `${parentReal}/${base}` : base;
     if (hasMeta(base)) {
       out.push(...(await matchSources(ctx, [`/${shown}`], opts)).map((m) => ({ ...m, pattern })));
       continue;
     }
-    const real = path.relative(root, await secureJoin(root, shown)).split(path.sep).join('/');
+    const real = path.relative(root, secureJoin(root, shown)).split(path.sep).join('/');
     const ms = await matchSources(ctx, [`/${real || '.'}`], opts);
     out.push(...ms.map((m) => (m.isDir ? { ...m, pattern } : { ...m, pattern, path: shown })));
   }

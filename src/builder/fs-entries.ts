@@ -103,7 +103,7 @@ export async function parentEntries(entries: readonly LayerEntry[], baseDir: str
 export async function dirEntryIn(baseDir: string | null, p: string): Promise<LayerEntry | null> {
   if (!baseDir) return null;
   try {
-    const host = await secureJoinParent(baseDir, p);
+    const host = secureJoinParent(baseDir, p);
     const st = await lstat(host);
     if (st.isDirectory()) return { path: p, type: 'directory', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtimeMs: Math.floor(st.mtimeMs) };
   } catch {
@@ -116,7 +116,7 @@ export async function dirEntryIn(baseDir: string | null, p: string): Promise<Lay
 export async function isDirIn(baseDir: string | null, imagePath: string): Promise<boolean> {
   if (!baseDir) return false;
   try {
-    const host = await secureJoin(baseDir, imagePath);
+    const host = secureJoin(baseDir, imagePath);
     return (await lstat(host)).isDirectory();
   } catch {
     return false;

@@ -215,7 +215,7 @@ async function missingPaths(rootfs: string, dests: string[]): Promise<string[]> 
   for (const d of dests) {
     const parts = d.split('/').filter((p) => p !== '');
     for (let i = 1; i <= parts.length; i++) {
-      const abs = await secureJoinParent(rootfs, parts.slice(0, i).join('/'));
+      const abs = secureJoinParent(rootfs, parts.slice(0, i).join('/'));
       try {
         await lstat(abs);
       } catch {

@@ -6,8 +6,12 @@
  *
  * Caveat (as for securejoin): the answer is only as good as the tree is stable; nobody else may
  * be changing the tree while we resolve (true for extraction into a fresh snapshot).
+ *
+ * The calls are blocking (`lstatSync`, `readlinkSync`): one per path component, on local
+ * snapshot trees, microseconds each; a thread-pool trip per component cost extraction ~0.1 ms
+ * per component (layer extraction does this for every entry).
  */
-import { lstat, readlink } from 'node:fs/promises';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BuildError } from '../errors.js';
 
@@ -27,8 +31,8 @@ export function cleanInRoot(unsafe: string): string {
  * the root. Components that do not exist are joined lexically. The returned path is absolute and
  * always `root` or below it. Throws BuildError `INVALID_ARGUMENT` on a symlink loop.
  */
-export async function secureJoin(root: string, unsafe: string): Promise<string> {
-  return path.join(root, await resolveInRoot(root, unsafe, true));
+export function secureJoin(root: string, unsafe: string): string {
+  return path.join(root, resolveInRoot(root, unsafe, true));
 }
 
 /**
@@ -36,16 +40,16 @@ export async function secureJoin(root: string, unsafe: string): Promise<string> 
  * inside the root and appends the (cleaned) base name. What extraction needs: the entry itself
  * is replaced, never written through.
  */
-export async function secureJoinParent(root: string, unsafe: string): Promise<string> {
+export function secureJoinParent(root: string, unsafe: string): string {
   const clean = cleanInRoot(unsafe);
   if (clean === '') return path.resolve(root);
   const dir = path.posix.dirname(clean);
-  const parent = dir === '.' ? '' : await resolveInRoot(root, dir, true);
+  const parent = dir === '.' ? '' : resolveInRoot(root, dir, true);
   return path.join(root, parent, path.posix.basename(clean));
 }
 
 /** The root-relative resolution of `unsafe` ('' = the root). */
-async function resolveInRoot(root: string, unsafe: string, followLast: boolean): Promise<string> {
+function resolveInRoot(root: string, unsafe: string, followLast: boolean): string {
   let current = '';
   let remaining = cleanInRoot(unsafe).split('/').filter((c) => c !== '');
   let links = 0;
@@ -63,7 +67,7 @@ async function resolveInRoot(root: string, unsafe: string, followLast: boolean):
     }
     let isLink = false;
     try {
-      isLink = (await lstat(path.join(root, next))).isSymbolicLink();
+      isLink = lstatSync(path.join(root, next)).isSymbolicLink();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
       // Missing: nothing below it can be a symlink; join the rest lexically.
@@ -78,7 +82,7 @@ async function resolveInRoot(root: string, unsafe: string, followLast: boolean):
     if (++links > MAX_LINKS) {
       throw new BuildError('INVALID_ARGUMENT', `too many levels of symbolic links resolving "${unsafe}" in ${root}`);
     }
-    const target = await readlink(path.join(root, next));
+    const target = readlinkSync(path.join(root, next));
     const base = target.startsWith('/') ? '' : current;
     // Re-resolve the target (relative to the link's directory, or to the root if absolute) plus what is left.
     remaining = [...(base === '' ? [] : base.split('/')), ...target.split('/'), ...remaining].filter((c) => c !== '');

@@ -121,7 +121,7 @@ export function resolveUserFrom(spec: string, passwd: string | undefined, group:
 
 async function readInRoot(rootfs: string, file: string): Promise<string | undefined> {
   try {
-    return await readFile(await secureJoin(rootfs, file), 'utf8');
+    return await readFile(secureJoin(rootfs, file), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;

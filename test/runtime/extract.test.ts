@@ -125,6 +125,39 @@ describe('applyLayer', { skip: notRoot }, () => {
     assert.deepEqual((await readdir(outside)).sort(), ['secret']);
   });
 
+  it('a directory replaced by a symlink later in the layer: entries below it resolve through the new link, inside the root', async () => {
+    const { dest, error } = await apply([
+      { name: 'd', type: 'directory' },
+      { name: 'd/a', content: 'first' },
+      { name: 'd', type: 'symlink', linkname: outside },
+      { name: 'd/b', content: 'through the link' },
+      { name: 'e/f', content: 'parent made on demand' },
+      { name: 'e', type: 'symlink', linkname: 'elsewhere' },
+      { name: 'e/g', content: 'g' },
+    ]);
+    assert.equal(error, undefined);
+    assert.ok((await lstat(path.join(dest, 'd'))).isSymbolicLink());
+    assert.equal(await readFile(path.join(dest, outside, 'b'), 'utf8'), 'through the link');
+    assert.equal(existsSync(path.join(dest, outside, 'a')), false);
+    assert.equal(await readFile(path.join(dest, 'elsewhere', 'g'), 'utf8'), 'g');
+    assert.deepEqual((await readdir(outside)).sort(), ['secret']);
+  });
+
+  it('files above the small-file size stream; both sizes keep content and mode', async () => {
+    const big = 'x'.repeat(200 * 1024 + 7);
+    const { dest, error } = await apply([
+      { name: 'small', content: 'tiny', mode: 0o640 },
+      { name: 'big', content: big, mode: 0o755 },
+      { name: 'empty', content: '' },
+    ]);
+    assert.equal(error, undefined);
+    assert.equal(await readFile(path.join(dest, 'small'), 'utf8'), 'tiny');
+    assert.equal(await readFile(path.join(dest, 'big'), 'utf8'), big);
+    assert.equal(await readFile(path.join(dest, 'empty'), 'utf8'), '');
+    assert.equal((await stat(path.join(dest, 'small'))).mode & 0o777, 0o640);
+    assert.equal((await stat(path.join(dest, 'big'))).mode & 0o777, 0o755);
+  });
+
   it('replaces a symlink instead of writing through it', async () => {
     const { dest, error } = await apply([
       { name: 'victim', type: 'symlink', linkname: path.join(outside, 'secret') },

@@ -261,7 +261,7 @@ async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: strin
     await rootfs.snapshotter.remove(key).catch(() => undefined);
   });
   await mountAll(mounts, dir);
-  const src = m.source && m.source !== '/' && m.source !== '.' ? await secureJoin(dir, m.source) : dir;
+  const src = m.source && m.source !== '/' && m.source !== '.' ? secureJoin(dir, m.source) : dir;
   try {
     await lstat(src);
   } catch {
