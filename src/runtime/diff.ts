@@ -115,8 +115,8 @@ function linkHardlinks(entries: LayerEntry[], nodes: Map<string, Node>): void {
 
 /** Entries for an overlay upperdir (see the module comment). */
 export async function diffOverlay(upper: string): Promise<LayerEntry[]> {
-  const nodes = await walk(upper);
-  const xattrs = await readXattrsTree(upper);
+  // getfattr (a process) runs while the tree is walked.
+  const [nodes, xattrs] = await Promise.all([walk(upper), readXattrsTree(upper)]);
   const out: LayerEntry[] = [];
   const byRel = new Map<string, Node>();
   for (const n of nodes) {
