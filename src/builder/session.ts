@@ -73,6 +73,10 @@ export class BuildSession {
   }
 
   /** Snapshots and views (created on first use: metadata-only builds never need them). */
+  /** Set when a killed build was found at registration (src/builder/stale.ts): clean snapshots up. */
+  snapshotLeftovers = false;
+  private cleanupP?: Promise<void>;
+
   rootfs(): Promise<RootfsManager> {
     this.rootfsP ??= (async () => {
       // Extracting layers (owners, devices) and running steps (mounts, runc) need root.
@@ -84,7 +88,12 @@ export class BuildSession {
       const tmp = path.join(this.req.root, 'tmp');
       await mkdir(tmp, { recursive: true });
       const sn = await createSnapshotter(path.join(this.req.root, 'snapshots'));
-      await sn.cleanup();
+      // Snapshots left by killed builds (registerBuild found one's marker) are removed while
+      // this build goes on: cleanup is safe against snapshots being created meanwhile (see
+      // Snapshotter.cleanup), and reading every snapshot's metadata first cost ~20 ms before the
+      // first COPY or RUN in a store with a hundred snapshots. finish() waits for it; a failure
+      // only leaves the leftovers for the next build.
+      if (this.snapshotLeftovers) this.cleanupP = sn.cleanup().catch(() => undefined);
       return new RootfsManager(sn, this.remoteCache ? this.remoteCache.contentStore(this.store.content) : this.store.content, tmp);
     })();
     return this.rootfsP;
@@ -92,6 +101,7 @@ export class BuildSession {
 
   /** Saves what must persist after the build (the stat cache). */
   async finish(): Promise<void> {
+    await this.cleanupP;
     if (this.statCacheP) await (await this.statCacheP).save();
   }
 

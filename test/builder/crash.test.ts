@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, mountsUnder, runCliProcess, runcContainers, writeContext } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
@@ -26,6 +27,20 @@ function prng(seed: number): () => number {
 
 const SEED = Number(process.env.MYBUILD_CRASH_SEED ?? 20240611);
 const ITERATIONS = 10;
+
+/** Names of the store's snapshots that are not committed (what killed builds leave). */
+async function uncommittedSnapshots(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const kind of ['overlay', 'native']) {
+    const dir = path.join(root, 'snapshots', kind, 'meta');
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (!f.endsWith('.json')) continue;
+      const m = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { name: string; kind: string };
+      if (m.kind !== 'committed') out.push(m.name);
+    }
+  }
+  return out;
+}
 
 /** Starts `mybuild build` in `ctx` and SIGKILLs it after `delayMs`; resolves when it is gone. */
 function buildAndKill(root: string, ctx: string, args: string[], delayMs: number): Promise<{ code: number | null; signal: string | null }> {
@@ -78,6 +93,8 @@ describe('builder: crash safety', { skip }, () => {
     assert.equal(ok.code, 0, `build after kills [${kills.join(' ')}]:\n${ok.stderr}`);
     assert.deepEqual(await mountsUnder(root), [], 'no mounts left under the store');
     assert.deepEqual(runcContainers(root), [], 'no runc containers left');
+    // The killed builds' markers told the next build to clean snapshots: none but committed ones stay.
+    assert.deepEqual(await uncommittedSnapshots(root), [], 'no active or view snapshots left');
     const chk2 = await runCliProcess(['--root', root, 'system', 'check']);
     assert.equal(chk2.code, 0, chk2.stdout + chk2.stderr);
   });
