@@ -91,14 +91,17 @@ export async function syncDir(dir: string): Promise<void> {
  * Writes `data` to `dest` atomically: a temp file in `tmpDir` (same filesystem), fsync, rename.
  * A reader sees the old file or the new one, never a partial one; a SIGKILL leaves at most a
  * temp file, which `prune`/`check` remove. Disk-full and permission errors become BuildError IO.
+ * `durable: false` skips the two fsyncs (file and directory): still atomic against a kill, but
+ * after a power loss the file may be the old one or empty; for records that are only reports.
  */
-export async function writeFileAtomic(dest: string, data: string | Uint8Array, tmpDir: string): Promise<void> {
+export async function writeFileAtomic(dest: string, data: string | Uint8Array, tmpDir: string, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = path.join(tmpDir, tempName(path.basename(dest)));
   let h: fs.FileHandle | undefined;
   try {
     h = await fs.open(tmp, 'wx', 0o644);
     await h.writeFile(data);
-    await h.sync();
+    if (durable) await h.sync();
     await h.close();
     h = undefined;
     await fs.rename(tmp, dest);
@@ -107,7 +110,7 @@ export async function writeFileAtomic(dest: string, data: string | Uint8Array, t
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw ioError(err);
   }
-  await syncDir(path.dirname(dest));
+  if (durable) await syncDir(path.dirname(dest));
 }
 
 /** Options of `withLock`. */
