@@ -89,7 +89,8 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
 
   const produce = async (): Promise<LayerResult | null> => {
     const rootfs = await b.rootfs();
-    return rootfs.withView(st.layers, async (base) => {
+    // The destination's view and, for COPY --from, the source stage's, mounted together.
+    return rootfs.withViews(srcFs ? [st.layers, srcFs.layers] : [st.layers], async ([base, srcDir]) => {
       const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
       const build = async (srcRoot: BuildContext | null, matches: SourceMatch[]): Promise<LayerResult | null> => {
         const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
@@ -165,11 +166,9 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
       };
       if (!spec.paths.length) return build(null, []);
       if (contextMatches) return build(await b.context(), contextMatches);
-      return rootfs.withView(srcFs!.layers, async (srcDir) => {
-        const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
-        const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
-        return build(srcCtx, matches);
-      });
+      const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
+      const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
+      return build(srcCtx, matches);
     });
   };
   return { parts, createdBy: `${spec.kind} ${spec.words.join(' ')} # buildkit`, produce };

@@ -31,21 +31,49 @@ export class RootfsManager {
    * Runs `fn` with a read-only view of the filesystem made of `layers` mounted at a temporary
    * directory. The view is unmounted and removed when `fn` settles, whatever happens.
    */
-  async withView<T>(layers: readonly LayerRef[], fn: (dir: string) => Promise<T>): Promise<T> {
-    const parent = await this.chain(layers);
-    const target = await mkdtemp(path.join(this.tmpDir, 'view-'));
-    const key = `view-${process.pid}-${randomBytes(6).toString('hex')}`;
+  withView<T>(layers: readonly LayerRef[], fn: (dir: string) => Promise<T>): Promise<T> {
+    return this.withViews([layers], ([dir]) => fn(dir));
+  }
+
+  /**
+   * {@link withView} of several filesystems at once (COPY --from: the destination's and the
+   * source's): they are mounted, and afterwards unmounted, concurrently rather than one inside
+   * the other, which was two process waits more per COPY --from.
+   */
+  async withViews<T>(layerSets: readonly (readonly LayerRef[])[], fn: (dirs: string[]) => Promise<T>): Promise<T> {
+    const made: { target: string; key?: string; mounted: boolean }[] = [];
+    const undo = async (): Promise<void> => {
+      await Promise.all(
+        made.map(async (v) => {
+          if (v.mounted) await unmountAll(v.target);
+          if (v.key) await this.snapshotter.remove(v.key).catch(() => undefined);
+          await rm(v.target, { recursive: true, force: true }).catch(() => undefined);
+        }),
+      );
+    };
     try {
-      const mounts = await this.snapshotter.view(key, parent || undefined);
-      try {
-        await mountAll(mounts, target);
-        return await fn(target);
-      } finally {
-        await unmountAll(target);
-        await this.snapshotter.remove(key).catch(() => undefined);
-      }
+      // allSettled: when one view fails, the others must have finished mounting before the
+      // finally below undoes them.
+      const settled = await Promise.allSettled(
+        layerSets.map(async (layers) => {
+          const v: { target: string; key?: string; mounted: boolean } = { target: '', mounted: false };
+          const parent = await this.chain(layers);
+          v.target = await mkdtemp(path.join(this.tmpDir, 'view-'));
+          made.push(v);
+          const key = `view-${process.pid}-${randomBytes(6).toString('hex')}`;
+          const mounts = await this.snapshotter.view(key, parent || undefined);
+          v.key = key;
+          // Marked before mounting: a mount that fails half-way is still looked for and undone.
+          v.mounted = true;
+          await mountAll(mounts, v.target);
+          return v.target;
+        }),
+      );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return await fn(settled.map((r) => (r as PromiseFulfilledResult<string>).value));
     } finally {
-      await rm(target, { recursive: true, force: true }).catch(() => undefined);
+      await undo();
     }
   }
 }
