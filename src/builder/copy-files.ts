@@ -12,12 +12,12 @@ import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } fr
 import { hasMeta } from '../context/go-path.js';
 import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
 import { PlanError } from '../errors.js';
-import type { LayerEntry } from '../image/layer-entry.js';
+import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult } from '../image/layer-writer.js';
 import type { HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
-import { dirEntryIn, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
+import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
 import type { LayerStep, SourceFs, StepContext } from './instructions/handler.js';
 import { workdir } from './state.js';
 import type { Command } from '../plan/index.js';
@@ -161,6 +161,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
           byPath.set(e.path, e);
         }
         const unique = [...byPath.values()];
+        linkHardlinks(unique, (e) => diskIdentity.get(e));
         const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
         return writeLayer([...parents, ...unique], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
       };

@@ -38,6 +38,13 @@ function floorMs(ns: bigint): number {
 }
 
 /**
+ * The inode (dev:ino) of file entries made by {@link entryFromDisk} from a file with more than
+ * one link: what `linkHardlinks` (src/image/layer-entry.ts) groups by, so that hard-linked files
+ * of a COPY stay hard links in the layer (as BuildKit and Buildah keep them).
+ */
+export const diskIdentity = new WeakMap<LayerEntry, string>();
+
+/**
  * A layer entry for the file at `hostPath`, placed at `dest` (absolute image path). `owner` and
  * `mode` override the file's own when given. Returns null for sockets.
  *
@@ -64,7 +71,10 @@ export async function entryFromDisk(
     size: type === 'file' ? Number(st.size) : 0,
     mtimeMs: big ? floorMs((st as BigIntStats).mtimeNs) : Math.floor((st as Stats).mtimeMs),
   };
-  if (type === 'file') e.source = hostPath;
+  if (type === 'file') {
+    e.source = hostPath;
+    if (Number(st.nlink) > 1) diskIdentity.set(e, `${st.dev}:${st.ino}`);
+  }
   if (type === 'symlink') e.linkname = known?.linkTarget ?? (await readlink(hostPath));
   if (type === 'character-device' || type === 'block-device') {
     const rdev = Number(st.rdev);

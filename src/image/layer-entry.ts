@@ -30,3 +30,27 @@ export interface LayerEntry {
   /** Alternative to `source`: opens the content stream (the writer consumes it). */
   open?: () => Readable | Promise<Readable>;
 }
+
+/**
+ * Makes files that are one inode on disk one file in the layer, as Docker, BuildKit and Buildah
+ * do: per `identity` (a dev:ino key, or undefined for a file that is not hard linked), the first
+ * entry stays a file and the others become hard links to it (the layer writer puts the file
+ * first in the tar). Changes `entries` in place.
+ */
+export function linkHardlinks(entries: LayerEntry[], identity: (e: LayerEntry) => string | undefined): void {
+  const seen = new Map<string, string>();
+  for (const e of entries) {
+    if (e.type !== 'file' || !e.source) continue;
+    const id = identity(e);
+    if (id === undefined) continue;
+    const first = seen.get(id);
+    if (first === undefined) {
+      seen.set(id, e.path);
+      continue;
+    }
+    e.type = 'hardlink';
+    e.linkname = first;
+    e.size = 0;
+    delete e.source;
+  }
+}

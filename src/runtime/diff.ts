@@ -21,7 +21,7 @@
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import type { LayerEntry, LayerEntryType } from '../image/layer-entry.js';
+import { linkHardlinks, type LayerEntry, type LayerEntryType } from '../image/layer-entry.js';
 import type { Snapshotter } from './snapshotter.js';
 import { readXattrsTree } from './xattr.js';
 
@@ -94,23 +94,11 @@ function whiteout(rel: string, mtimeMs: number): LayerEntry {
 }
 
 /** Files sharing an inode: the first (in walk order) is a file, the rest hardlinks to it. */
-function linkHardlinks(entries: LayerEntry[], nodes: Map<string, Node>): void {
-  const seen = new Map<string, string>();
-  for (const e of entries) {
-    if (e.type !== 'file' || !e.source) continue;
+function linkNodes(entries: LayerEntry[], nodes: Map<string, Node>): void {
+  linkHardlinks(entries, (e) => {
     const n = nodes.get(e.path);
-    if (!n || n.st.nlink < 2) continue;
-    const id = `${n.st.dev}:${n.st.ino}`;
-    const first = seen.get(id);
-    if (first === undefined) {
-      seen.set(id, e.path);
-      continue;
-    }
-    e.type = 'hardlink';
-    e.linkname = first;
-    e.size = 0;
-    delete e.source;
-  }
+    return n && n.st.nlink >= 2 ? `${n.st.dev}:${n.st.ino}` : undefined;
+  });
 }
 
 /** Entries for an overlay upperdir (see the module comment). */
@@ -131,7 +119,7 @@ export async function diffOverlay(upper: string): Promise<LayerEntry[]> {
       out.push({ path: `${n.rel}/.wh..wh..opq`, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: n.st.mtimeMs });
     }
   }
-  linkHardlinks(out, byRel);
+  linkNodes(out, byRel);
   return out;
 }
 
@@ -198,7 +186,7 @@ export async function diffNative(parentDir: string | undefined, dir: string, pre
       }
     }
   }
-  linkHardlinks(out, cur);
+  linkNodes(out, cur);
   return out;
 }
 

@@ -4,9 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { linkSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir } from '../helpers/build.js';
+import tarStream from 'tar-stream';
+import { openLayer } from '../../src/image/layer-reader.js';
+import { ImageStore } from '../../src/store/image-store.js';
+import { buildContext, buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext } from '../helpers/build.js';
 
 const skip = buildSkipReason();
 
@@ -79,5 +82,30 @@ describe('builder: COPY flags', { skip }, () => {
       buildFiles(root, { ...context, Dockerfile: 'FROM scratch\nCOPY src/a/one.txt src/b/two.txt /notadir\n' }),
       /more than one source file, the destination must be a directory and end with a \//,
     );
+  });
+  it('hard-linked files stay one file and hard links in the layer (as BuildKit and Buildah write them)', async () => {
+    const ctx = await writeContext({ Dockerfile: 'FROM scratch\nCOPY d/ /d/\nCOPY d/b /single\n', 'd/a': 'same inode\n', 'd/c': 'other\n' });
+    linkSync(path.join(ctx, 'd', 'a'), path.join(ctx, 'd', 'b'));
+    const built = await buildContext(root, ctx);
+    const store = await ImageStore.open(root);
+    const layers: { name: string; type: string; linkname?: string | null; size?: number }[][] = [];
+    for (const desc of built.manifest.layers) {
+      const entries: { name: string; type: string; linkname?: string | null; size?: number }[] = [];
+      const ex = tarStream.extract();
+      (await openLayer(store.content, desc)).pipe(ex);
+      for await (const e of ex) {
+        entries.push({ name: e.header.name, type: e.header.type ?? 'file', linkname: e.header.linkname, size: e.header.size });
+        e.resume();
+      }
+      layers.push(entries);
+    }
+    const [dir, single] = layers;
+    assert.deepEqual(dir.filter((e) => e.type !== 'directory'), [
+      { name: 'd/a', type: 'file', linkname: null, size: 11 },
+      { name: 'd/b', type: 'link', linkname: 'd/a', size: 0 },
+      { name: 'd/c', type: 'file', linkname: null, size: 6 },
+    ]);
+    // Alone in its COPY, the other name of the inode is a plain file.
+    assert.deepEqual(single.map((e) => [e.name, e.type]), [['single', 'file']]);
   });
 });
