@@ -72,8 +72,14 @@ const script = new vm.Script(wrap(source), {
   cachedData,
   ...(vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
 });
-// Written at exit, so the data holds the functions this command compiled while it ran.
-if (file && (!cachedData || script.cachedDataRejected)) process.once('exit', () => writeCache(file, script));
+// Written at exit, so the data holds the functions this command compiled while it ran; only
+// after a run that succeeded, whose path is the common one (a first `build` that stopped at a
+// Dockerfile error would leave a cache without most of the build's functions).
+if (file && (!cachedData || script.cachedDataRejected)) {
+  process.once('exit', (code) => {
+    if (code === 0) writeCache(file, script);
+  });
+}
 
 const mod = { exports: {}, filename: bundle, id: bundle, loaded: false };
 script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, __dirname);

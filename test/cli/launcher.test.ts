@@ -73,6 +73,16 @@ describe('dist/bin/mybuild.cjs (code-cache loader)', { skip: missing }, () => {
     assert.deepEqual(files(home), [name]);
   });
 
+  it('a failed run writes no cache; the next successful run of that command does', async () => {
+    const home = path.join(tmp, 'c5');
+    const env = { ...process.env, XDG_CACHE_HOME: home };
+    await assert.rejects(execFileP(process.execPath, [cliPath, '--root', path.join(tmp, 'root'), 'images', '--no-such-flag'], { env }));
+    assert.deepEqual(files(home), []);
+    await execFileP(process.execPath, [cliPath, '--root', path.join(tmp, 'root'), 'images'], { env });
+    assert.equal(files(home).length, 1);
+    assert.match(files(home)[0], /-images\.bin$/);
+  });
+
   it('a corrupt cache is rejected by V8 and rewritten; the command still works', async () => {
     const home = path.join(tmp, 'c2');
     const good = await version(home);
