@@ -9,7 +9,7 @@
  */
 import { COMMANDS } from './cli/commands.js';
 import { defaultRoot, type CliContext } from './cli/context.js';
-import { BuildError, UsageError, toBuildError } from './errors.js';
+import { UsageError, toBuildError } from './errors.js';
 import path from 'node:path';
 import { closest } from './util/suggest.js';
 

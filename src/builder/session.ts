@@ -72,11 +72,11 @@ export class BuildSession {
     return this.statCacheP;
   }
 
-  /** Snapshots and views (created on first use: metadata-only builds never need them). */
   /** Set when a killed build was found at registration (src/builder/stale.ts): clean snapshots up. */
   snapshotLeftovers = false;
   private cleanupP?: Promise<void>;
 
+  /** Snapshots and views (created on first use: metadata-only builds never need them). */
   rootfs(): Promise<RootfsManager> {
     this.rootfsP ??= (async () => {
       // Extracting layers (owners, devices) and running steps (mounts, runc) need root.

@@ -51,7 +51,7 @@ async function markerAlive(dir: string, name: string): Promise<boolean> {
 export interface BuildRegistration {
   /** True when this build found no other live build, and the marker of a dead one, and cleaned what it left. */
   readonly cleaned: boolean;
-  /** True when the marker of a killed build was found (and removed): snapshots may be left over. */
+  /** True when the marker of a killed build was found: snapshots may be left over (the marker stays until a build alone cleans). */
   readonly deadFound: boolean;
   release(): Promise<void>;
 }

@@ -24,6 +24,14 @@ export type FileReader = (absPath: string) => AsyncIterable<Uint8Array>;
 
 const CHUNK = 1 << 20;
 
+/**
+ * Files up to this size (by their walk's lstat) are read and hashed with one blocking
+ * readFileSync, as the layer writer reads them (src/image/tar-writer.ts): four thread-pool trips
+ * per file (open, read, read to EOF, close) cost more than the read. Measured on a fresh store
+ * (no stat cache), `COPY src/ /src/` of 200 small files: 36 ms -> 9 ms for the step.
+ */
+const SMALL_FILE = 64n * 1024n;
+
 /** Free 1 MiB read buffers, reused across files (a fresh 1 MiB buffer per small file cost more in GC than the read). */
 const freeBuffers: Buffer[] = [];
 const MAX_FREE_BUFFERS = 16;
@@ -241,6 +249,17 @@ export async function hashSources(ctx: BuildContext, matches: readonly SourceMat
       if (cached) {
         cacheHits++;
         return cached;
+      }
+      if (!opts.reader && it.stat.size <= SMALL_FILE) {
+        let d: Digest;
+        try {
+          d = `sha256:${createHash('sha256').update(fs.readFileSync(ctx.abs(it.rel))).digest('hex')}`;
+        } catch (err) {
+          throw new BuildError('CONTEXT', `cannot read ${it.rel} from the build context: ${(err as Error).message}`, { cause: err });
+        }
+        filesRead++;
+        opts.statCache?.set(it.rel, it.stat, d);
+        return d;
       }
       return limit(async (): Promise<Digest | undefined> => {
         let d: Digest;

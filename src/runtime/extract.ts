@@ -192,8 +192,8 @@ export async function applyLayer(tarStream: Readable, destDir: string, opts: App
  * Files up to this size are collected from the tar and written with blocking calls (open with
  * O_EXCL, write, close); bigger ones stream. The metadata calls of every entry (lstat, mkdir,
  * lchown, chmod, lutimes) are blocking too. Measured on a 20 000-file layer: 19.5 s with a
- * thread-pool trip per call, see docs/benchmarks.md for after. The cost: the event loop waits
- * for each call (microseconds on a local disk with a warm page cache).
+ * thread-pool trip per call, 6.3 s now (GNU tar on the same disk: 5.0 s); 40 small files 48 ms
+ * -> 6 ms. The cost: the event loop waits for each call (microseconds with a warm page cache).
  */
 const SMALL_FILE = 64 * 1024;
 
