@@ -5,7 +5,7 @@
  *
  *   npm run build && node --import tsx bench/daemon.ts [RUNS]
  *
- * Daemonless: `node dist/bin/mybuild.js --root R build -q CTX` (a new process per build). Through
+ * Daemonless: `dist/bin/mybuild --root R build -q CTX` (a new process per build). Through
  * the daemon: the docker CLI (`DOCKER_BUILDKIT=0 docker build -q`) when installed, else one
  * POST /build from this process with the context tar. Needs root (RUN steps use runc).
  */
