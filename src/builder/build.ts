@@ -67,6 +67,7 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
  */
 export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promise<BuildResult> {
   const remote = remoteCacheFor(req);
+  if (!req.noCache) remote?.prefetch();
   try {
     return await buildOnce(req, run, remote);
   } catch (err) {

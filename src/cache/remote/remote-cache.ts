@@ -87,6 +87,15 @@ export class RemoteCache {
     return this.sources.length === 0 && this.exports.length === 0;
   }
 
+  /**
+   * Starts loading every source's records now, while the build parses, plans and opens its
+   * store: its first lookup would otherwise wait for the manifest and config round trips
+   * (~20 ms from a local registry). A failure is reported by the first lookup, as before.
+   */
+  prefetch(): void {
+    for (const s of this.sources) s.load().catch(() => undefined);
+  }
+
   /** Starts a build attempt on `store`; forgets the records of an earlier attempt. */
   bind(store: ImageStore, onWarning: (message: string) => void): void {
     this.store = store;
