@@ -110,6 +110,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const lease = await store.lease();
   const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history, lease);
   b.snapshotLeftovers = registration.deadFound;
+  b.targetStage = plan.target;
   if (remote) {
     remote.bind(store, (message) => emit({ type: 'warning', message }));
     b.remoteCache = remote;

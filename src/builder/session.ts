@@ -72,6 +72,8 @@ export class BuildSession {
     return this.statCacheP;
   }
 
+  /** Index of the stage whose filesystem becomes the image (the plan's target). */
+  targetStage = -1;
   /** Set when a killed build was found at registration (src/builder/stale.ts): clean snapshots up. */
   snapshotLeftovers = false;
   private cleanupP?: Promise<void>;

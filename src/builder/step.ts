@@ -40,6 +40,9 @@ export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStep
     const remote = await b.remoteCache.lookup(key.digest);
     // Pinned now, fetched later (lazily): a concurrent prune must not take it once it arrives.
     if (remote?.record.layer) await b.pin(remote.record.layer.digest);
+    // A layer of the target stage is needed by the image in any case: fetch it while the build
+    // goes on rather than when it ends (ensureLayers waits for it then, and reports a failure).
+    if (remote?.record.layer && st.index === b.targetStage) void b.remoteCache.fetchIfPending(remote.record.layer.digest, { background: true }).catch(() => undefined);
     if (remote) ({ record, source } = remote);
     hit = remote !== null;
   }

@@ -157,8 +157,12 @@ export class RemoteCache {
     return this.pending.get(digest)?.layer.size ?? null;
   }
 
-  /** Fetches a pending layer (once, however many callers) and records its cache records locally. */
-  async fetchIfPending(digest: Digest): Promise<void> {
+  /**
+   * Fetches a pending layer (once, however many callers) and records its cache records locally.
+   * `background`: a fetch started ahead of need (the target stage's layers); its failure does
+   * not mark the build for a retry without imports: whoever needs the layer fetches it again.
+   */
+  async fetchIfPending(digest: Digest, opts: { background?: boolean } = {}): Promise<void> {
     const p = this.pending.get(digest);
     if (!p) return;
     const store = this.need();
@@ -167,11 +171,15 @@ export class RemoteCache {
       for (const r of p.records) await store.cache.put(r.key, r);
       this.pending.delete(digest);
     })().catch((err: unknown) => {
-      this.fetchFailed = true;
       p.fetching = undefined;
       throw new RegistryError(`cache source ${p.source.name}: fetching layer ${digest} failed: ${(err as Error).message}`, { cause: err });
     });
-    await p.fetching;
+    try {
+      await p.fetching;
+    } catch (err) {
+      if (!opts.background) this.fetchFailed = true;
+      throw err;
+    }
   }
 
   /** `inner` with pending layers fetched on first read (see LazyContentStore). */
