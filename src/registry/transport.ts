@@ -13,6 +13,8 @@
  * - TLS: `<certsDir>/<host:port>/` (certsDir: the option, else MYBUILD_CERTS_DIR, else
  *   /etc/docker/certs.d) is honoured as Docker does: every `*.crt` there is an extra CA (added
  *   to Node's bundled roots), `client.cert` + `client.key` a client certificate (mutual TLS).
+ *   The roots also include MYBUILD_EXTRA_CA_CERTS (where the `mybuild` launcher puts
+ *   NODE_EXTRA_CA_CERTS, see src/util/trust.ts).
  * - Retries: `send` retries connection resets, timeouts, 429 and 5xx (500, 502, 503, 504) with
  *   exponential backoff, honouring `Retry-After` (capped), at most `retries` times, and only
  *   when the request body can be replayed (no body, a Buffer, or a body factory).
