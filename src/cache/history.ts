@@ -34,9 +34,13 @@ export class StepHistory {
     }
   }
 
-  /** Records `key` as the latest for `identity` (no write when it already is: a warm rebuild writes nothing). */
+  /**
+   * Records `key` as the latest for `identity` (no write when it already is: a warm rebuild
+   * writes nothing). Atomic but not fsynced: the record only explains the next miss, and one
+   * lost to a power cut reads as absent (`get` is undefined for an empty or missing file).
+   */
   async set(identity: string, key: string): Promise<void> {
     if ((await this.get(identity)) === key) return;
-    await writeFileAtomic(this.file(identity), key, this.tmpDir);
+    await writeFileAtomic(this.file(identity), key, this.tmpDir, { durable: false });
   }
 }
