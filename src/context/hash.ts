@@ -250,27 +250,30 @@ export async function hashSources(ctx: BuildContext, matches: readonly SourceMat
         cacheHits++;
         return cached;
       }
-      if (!opts.reader && it.stat.size <= SMALL_FILE) {
-        let d: Digest;
-        try {
-          d = `sha256:${createHash('sha256').update(fs.readFileSync(ctx.abs(it.rel))).digest('hex')}`;
-        } catch (err) {
-          throw new BuildError('CONTEXT', `cannot read ${it.rel} from the build context: ${(err as Error).message}`, { cause: err });
-        }
+      const unreadable = (err: unknown): BuildError =>
+        new BuildError('CONTEXT', `cannot read ${it.rel} from the build context: ${(err as Error).message}`, { cause: err });
+      const read = (d: Digest): Digest => {
         filesRead++;
         opts.statCache?.set(it.rel, it.stat, d);
         return d;
+      };
+      if (!opts.reader && it.stat.size <= SMALL_FILE) {
+        let bytes: Buffer;
+        try {
+          bytes = fs.readFileSync(ctx.abs(it.rel));
+        } catch (err) {
+          throw unreadable(err);
+        }
+        return read(`sha256:${createHash('sha256').update(bytes).digest('hex')}`);
       }
       return limit(async (): Promise<Digest | undefined> => {
         let d: Digest;
         try {
           d = opts.reader ? await hashFile(ctx.abs(it.rel), reader) : await hashFileDirect(ctx.abs(it.rel));
         } catch (err) {
-          throw new BuildError('CONTEXT', `cannot read ${it.rel} from the build context: ${(err as Error).message}`, { cause: err });
+          throw unreadable(err);
         }
-        filesRead++;
-        opts.statCache?.set(it.rel, it.stat, d);
-        return d;
+        return read(d);
       });
     }),
   );

@@ -24,10 +24,11 @@
  * UTF-8, so binary values (e.g. `security.capability`) cannot be restored; such xattrs are skipped
  * and reported in `skipped`.
  */
-import { chmodSync, closeSync, createWriteStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, createWriteStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BuildError } from '../errors.js';
@@ -121,7 +122,7 @@ export async function applyLayer(tarStream: Readable, destDir: string, opts: App
           break;
         case 'file':
         case 'contiguous-file':
-          if ((h.size ?? 0) <= SMALL_FILE) writeSmallFile(abs, await readAll(entry));
+          if ((h.size ?? 0) <= SMALL_FILE) writeFileSync(abs, await buffer(entry), { flag: 'wx', mode: 0o600 });
           else await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
           result.bytes += h.size ?? 0;
           break;
@@ -197,22 +198,6 @@ export async function applyLayer(tarStream: Readable, destDir: string, opts: App
  */
 const SMALL_FILE = 64 * 1024;
 
-async function readAll(entry: AsyncIterable<unknown>): Promise<Buffer[]> {
-  const chunks: Buffer[] = [];
-  for await (const c of entry) chunks.push(c as Buffer);
-  return chunks;
-}
-
-function writeSmallFile(abs: string, chunks: Buffer[]): void {
-  const fd = openSync(abs, 'wx', 0o600);
-  try {
-    for (const c of chunks) {
-      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Cleans a tar name or link target into a root-relative path; refuses names that climb out. */
 function layerPath(name: string, what: string): string {

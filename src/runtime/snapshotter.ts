@@ -194,7 +194,7 @@ abstract class BaseSnapshotter implements Snapshotter {
     return metas;
   }
 
-  private async chain(parent: string | undefined): Promise<Meta[]> {
+  private chain(parent: string | undefined): Meta[] {
     const out: Meta[] = [];
     for (let p = parent; p !== undefined; ) {
       const m = this.readMeta(p);
@@ -206,7 +206,7 @@ abstract class BaseSnapshotter implements Snapshotter {
   }
 
   private async create(kind: SnapshotKind, key: string, parent?: string, persistent = false): Promise<Mount[]> {
-    const chain = await this.chain(parent);
+    const chain = this.chain(parent);
     const meta: Meta = { name: key, kind, id: randomBytes(5).toString('hex'), parent, pid: process.pid, ...(persistent ? { persistent } : {}), created: Date.now() };
     this.writeMeta(meta);
     try {
@@ -247,7 +247,7 @@ abstract class BaseSnapshotter implements Snapshotter {
       return;
     }
     const all = this.allMeta();
-    if (m.kind === 'committed' && all.some((o) => o.parent === m.name)) {
+    if (all.some((o) => o.parent === m.name)) {
       throw new BuildError('INVALID_ARGUMENT', `snapshot "${keyOrName}" has children; remove them first`);
     }
     await unlink(this.metaPath(keyOrName));
@@ -263,7 +263,7 @@ abstract class BaseSnapshotter implements Snapshotter {
   async mounts(key: string): Promise<Mount[]> {
     const m = this.mustMeta(key);
     if (m.kind === 'committed') throw new BuildError('INVALID_ARGUMENT', `snapshot "${key}" is committed; prepare or view it to mount it`);
-    return this.mountsOf(m, await this.chain(m.parent));
+    return this.mountsOf(m, this.chain(m.parent));
   }
 
   async stat(keyOrName: string): Promise<SnapshotInfo> {
@@ -276,7 +276,7 @@ abstract class BaseSnapshotter implements Snapshotter {
 
   async layerDirs(key: string): Promise<LayerDirs> {
     const m = this.mustMeta(key);
-    const chain = await this.chain(m.parent);
+    const chain = this.chain(m.parent);
     return {
       kind: this.type,
       dir: this.fsDir(m.id),
