@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { BuildContext } from '../context/context.js';
 import { hashSources } from '../context/hash.js';
 import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } from '../context/sources.js';
@@ -150,7 +151,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
               gid: owner?.gid ?? 0,
               size: data.length,
               mtimeMs: 0,
-              open: async () => (await import('node:stream')).Readable.from([data]),
+              open: async () => Readable.from([data]),
             });
           }
         }
