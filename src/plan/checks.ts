@@ -792,26 +792,41 @@ export function sourceExcerpt(file: string, text: string, range: Range): string 
 
 /**
  * What `mybuild build --check` prints (buildx's printResult for `--call=check`) and its exit
- * code: "Check complete, N warnings have been found!", then each warning (rule, URL, message,
- * excerpt), then the error if any. Exit 1 when any warning fired or an error was found, else 0
- * with "Check complete, no warnings found.".
+ * code. Text: "Check complete, N warnings have been found!", then each warning (rule, URL,
+ * message, excerpt), or "Check complete, no warnings found."; `format: 'json'`: BuildKit's lint
+ * result (`warnings`, `sources`, `buildError`). `stdout` is the report; `stderr` the error (as
+ * buildx prints it: "ERROR: " message and excerpt) when the checks met one. Exit 1 when a
+ * warning fired (0 with `ignoreStatus`) or an error was found, else 0.
  */
-export function formatCheckReport(result: CheckResult, text: string): { text: string; exitCode: number } {
+export function formatCheckReport(result: CheckResult, text: string, opts: { format?: 'text' | 'json'; ignoreStatus?: boolean; file?: string } = {}): { stdout: string; stderr: string; exitCode: number } {
   const ws = sortedWarnings(result.warnings);
-  let out = '';
-  if (ws.length) out += `Check complete, ${ws.length === 1 ? '1 warning has been found!' : `${ws.length} warnings have been found!`}\n`;
-  for (const w of ws) {
-    out += `\nWARNING: ${w.rule}${w.url ? ` - ${w.url}` : ''}\n${w.message}\n`;
-    out += sourceExcerpt(w.file, text, w.range);
+  const file = opts.file ?? ws[0]?.file ?? 'Dockerfile';
+  let stdout = '';
+  if (opts.format === 'json') {
+    stdout = `${JSON.stringify(lintJSON(result, text, file), null, 2)}\n`;
+  } else {
+    if (ws.length) stdout += `Check complete, ${ws.length === 1 ? '1 warning has been found!' : `${ws.length} warnings have been found!`}\n`;
+    for (const w of ws) stdout += `\nWARNING: ${w.rule}${w.url ? ` - ${w.url}` : ''}\n${w.message}\n${sourceExcerpt(w.file, text, w.range)}`;
+    if (result.error && ws.length) stdout += '\n';
+    else if (!result.error && !ws.length) stdout += 'Check complete, no warnings found.\n';
   }
-  if (result.error) {
-    if (ws.length) out += '\n';
-    out += `${result.error.message}\n`;
-    if (result.error.range) out += sourceExcerpt(ws[0]?.file ?? 'Dockerfile', text, result.error.range);
-  } else if (!ws.length) {
-    out += 'Check complete, no warnings found.\n';
-  }
-  return { text: out, exitCode: ws.length || result.error ? 1 : 0 };
+  const stderr = result.error ? `ERROR: ${result.error.message}\n${result.error.range ? sourceExcerpt(file, text, result.error.range) : ''}` : '';
+  const exitCode = result.error || (ws.length && !opts.ignoreStatus) ? 1 : 0;
+  return { stdout, stderr, exitCode };
+}
+
+/** A source location as BuildKit's JSON has it (pb.Location: lines only, as the parser gives them). */
+export function locationJSON(range: Range, sourceIndex?: number): Record<string, unknown> {
+  return { ...(sourceIndex ? { sourceIndex } : {}), ranges: [{ start: { line: range.start.line }, end: { line: Math.max(range.end.line, range.start.line) } }] };
+}
+
+/** BuildKit's lint.LintResults as JSON (`--call=check,format=json`). */
+function lintJSON(result: CheckResult, text: string, file: string): Record<string, unknown> {
+  return {
+    warnings: result.warnings.map((w) => ({ ruleName: w.rule, ...(w.description ? { description: w.description } : {}), ...(w.url ? { url: w.url } : {}), ...(w.message ? { detail: w.message } : {}), location: locationJSON(w.range) })),
+    sources: [{ filename: file, language: 'Dockerfile', data: Buffer.from(text).toString('base64') }],
+    ...(result.error ? { buildError: { message: result.error.message, location: result.error.range ? locationJSON(result.error.range) : {} } } : {}),
+  };
 }
 
 /** A build's warning line (BuildKit's LintFormatShort): `Rule: message (line N)`. */

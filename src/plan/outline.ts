@@ -89,3 +89,80 @@ export function formatOutline(o: OutlineData): string {
   if (o.ssh.length) out += `${tabwrite([['SSH', 'REQUIRED'], ...o.ssh.map((s) => [s.name, s.required ? 'true' : ''])], 3)}\n`;
   return out;
 }
+
+function lineLocation(line: number): Record<string, unknown> {
+  return { ranges: [{ start: { line }, end: { line } }] };
+}
+
+/** targets.List as JSON (`--call=targets,format=json`). */
+export function targetsJSON(targets: readonly TargetInfo[], text: string): string {
+  const list = targets.map((t) => ({
+    ...(t.name ? { name: t.name } : {}),
+    ...(t.default ? { default: true } : {}),
+    ...(t.description ? { description: t.description } : {}),
+    ...(t.base ? { base: t.base } : {}),
+    ...(t.platform ? { platform: t.platform } : {}),
+    location: lineLocation(t.line),
+  }));
+  return `${JSON.stringify({ targets: list, sources: [Buffer.from(text).toString('base64')] }, null, 2)}\n`;
+}
+
+/** outline.Outline as JSON (`--call=outline,format=json`). */
+export function outlineJSON(o: OutlineData, text: string): string {
+  const mounts = (ms: OutlineData['secrets']) => ms.map((m) => ({ name: m.name, ...(m.required ? { required: true } : {}), location: lineLocation(m.line) }));
+  const out = {
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.description ? { description: o.description } : {}),
+    ...(o.args.length ? { args: o.args.map((a) => ({ name: a.name, ...(a.description ? { description: a.description } : {}), ...(a.value ? { value: a.value } : {}), location: lineLocation(a.line) })) } : {}),
+    ...(o.secrets.length ? { secrets: mounts(o.secrets) } : {}),
+    ...(o.ssh.length ? { ssh: mounts(o.ssh) } : {}),
+    sources: [Buffer.from(text).toString('base64')],
+  };
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+/** A parsed `--call` value (buildx buildflags.ParseCallFunc). */
+export interface CallSpec {
+  /** `check` (buildx's alias `lint` too), `outline`, `targets`, or `build` (a normal build). */
+  name: 'build' | 'check' | 'outline' | 'targets';
+  format: 'text' | 'json';
+  /** `ignorestatus=true`: warnings do not make the exit code non-zero. */
+  ignoreStatus: boolean;
+}
+
+/**
+ * Parses `--call=<name>[,format=json|text][,ignorestatus=<bool>]` as buildx does. Throws
+ * BuildError (INVALID_ARGUMENT) for an unknown field, two names, a bad bool, or a name other
+ * than build, check/lint, outline and targets (buildx would send those to the frontend, which
+ * has no other subrequests that print).
+ */
+export function parseCallFlag(value: string): CallSpec {
+  const spec: CallSpec = { name: 'build', format: 'text', ignoreStatus: false };
+  let name = '';
+  const bad = (msg: string) => new BuildError('INVALID_ARGUMENT', msg, { hint: 'use --call=check|outline|targets[,format=json][,ignorestatus=true]' });
+  for (const field of value.split(',')) {
+    const eq = field.indexOf('=');
+    if (eq >= 0) {
+      const k = field.slice(0, eq);
+      const v = field.slice(eq + 1);
+      if (k === 'format') {
+        if (v !== 'json' && v !== 'text') throw bad(`invalid --call format: ${v}`);
+        spec.format = v;
+      } else if (k === 'ignorestatus') {
+        const b = ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v) ? true : ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v) ? false : undefined;
+        if (b === undefined) throw bad(`invalid ignorestatus print value: ${v}`);
+        spec.ignoreStatus = b;
+      } else {
+        throw bad(`invalid print field: ${field}`);
+      }
+    } else {
+      if (name !== '') throw bad(`invalid print value: ${value}`);
+      name = field;
+    }
+  }
+  if (name === 'lint') name = 'check';
+  if (name === '') name = 'build';
+  if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets') throw bad(`unsupported --call method ${JSON.stringify(name)}`);
+  spec.name = name;
+  return spec;
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../src/parser/index.js';
 import { RULES, parseCheckOptions, type RuleName } from '../../src/parser/checks.js';
 import { checkConfig, checkDirective, formatCheckReport, runChecks, shortWarning, sourceExcerpt, type CheckOptions, type ImageFacts } from '../../src/plan/checks.js';
-import { formatOutline, formatTargets, listTargets, outline, tabwrite } from '../../src/plan/outline.js';
+import { formatOutline, formatTargets, listTargets, outline, outlineJSON, parseCallFlag, tabwrite, targetsJSON } from '../../src/plan/outline.js';
 import { BuildError } from '../../src/errors.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -493,8 +493,9 @@ describe('build checks: --check report', () => {
     const r = await runChecks(ast, { text });
     const out = formatCheckReport(r, text);
     assert.equal(out.exitCode, 1);
+    assert.equal(out.stderr, '');
     assert.equal(
-      out.text,
+      out.stdout,
       [
         'Check complete, 2 warnings have been found!',
         '',
@@ -524,7 +525,7 @@ describe('build checks: --check report', () => {
   it('no warnings: "Check complete, no warnings found." and exit 0', async () => {
     const text = 'FROM scratch\nCOPY a b\n';
     const { ast } = parseDockerfile(text);
-    assert.deepEqual(formatCheckReport(await runChecks(ast, { text }), text), { text: 'Check complete, no warnings found.\n', exitCode: 0 });
+    assert.deepEqual(formatCheckReport(await runChecks(ast, { text }), text), { stdout: 'Check complete, no warnings found.\n', stderr: '', exitCode: 0 });
   });
 
   it('an error follows the warnings, with its excerpt', async () => {
@@ -532,8 +533,27 @@ describe('build checks: --check report', () => {
     const { ast } = parseDockerfile(text);
     const out = formatCheckReport(await runChecks(ast, { text }), text);
     assert.equal(out.exitCode, 1);
-    assert.match(out.text, /^Check complete, 1 warning has been found!\n\nWARNING: StageNameCasing/);
-    assert.match(out.text, /\n\nunknown instruction: BADCMD.*\nDockerfile:2\n-+\n {3}1 \| {5}FROM scratch AS Bad\n {3}2 \| >>> BADCMD\n/s);
+    assert.match(out.stdout, /^Check complete, 1 warning has been found!\n\nWARNING: StageNameCasing.*\n\n$/s);
+    assert.match(out.stderr, /^ERROR: unknown instruction: BADCMD.*\nDockerfile:2\n-+\n {3}1 \| {5}FROM scratch AS Bad\n {3}2 \| >>> BADCMD\n/s);
+  });
+
+  it('ignorestatus keeps warnings from failing; format=json prints BuildKit\'s lint result', async () => {
+    const text = 'FROM scratch\nCMD run\n';
+    const { ast } = parseDockerfile(text);
+    const r = await runChecks(ast, { text });
+    assert.equal(formatCheckReport(r, text, { ignoreStatus: true }).exitCode, 0);
+    const j = JSON.parse(formatCheckReport(r, text, { format: 'json' }).stdout);
+    assert.deepEqual(j.warnings, [
+      {
+        ruleName: 'JSONArgsRecommended',
+        description: RULES.JSONArgsRecommended.description,
+        url: RULES.JSONArgsRecommended.url,
+        detail: 'JSON arguments recommended for CMD to prevent unintended behavior related to OS signals',
+        location: { ranges: [{ start: { line: 2 }, end: { line: 2 } }] },
+      },
+    ]);
+    assert.equal(Buffer.from(j.sources[0].data, 'base64').toString(), text);
+    assert.equal(j.buildError, undefined);
   });
 
   it('excerpt context follows errdefs Source.Print (2 lines around a multi-line range)', () => {
@@ -610,6 +630,27 @@ describe('--call=targets and --call=outline', () => {
     const o = await outline(ast, { text });
     assert.equal(o.name, '');
     assert.match(formatOutline(o), /^BUILD ARG/);
+  });
+
+  it('JSON forms carry names, descriptions, defaults and lines', async () => {
+    const { ast } = parseDockerfile(text);
+    const t = JSON.parse(targetsJSON(listTargets(ast, text), text));
+    assert.deepEqual(t.targets[1], { name: 'build', description: 'compiles the binary', base: 'base', location: { ranges: [{ start: { line: 7 }, end: { line: 7 } }] } });
+    assert.equal(t.targets[2].default, true);
+    const o = JSON.parse(outlineJSON(await outline(ast, { text, target: 'build' }), text));
+    assert.equal(o.name, 'build');
+    assert.deepEqual(o.secrets, [{ name: 'token', required: true, location: { ranges: [{ start: { line: 11 }, end: { line: 11 } }] } }]);
+    assert.deepEqual(o.args[1], { name: 'TAGS', description: 'build tags', value: 'netgo osusergo', location: { ranges: [{ start: { line: 9 }, end: { line: 9 } }] } });
+  });
+
+  it('parses --call as buildx (check/lint, outline, targets, format, ignorestatus)', () => {
+    assert.deepEqual(parseCallFlag('check'), { name: 'check', format: 'text', ignoreStatus: false });
+    assert.deepEqual(parseCallFlag('lint,format=json,ignorestatus=1'), { name: 'check', format: 'json', ignoreStatus: true });
+    assert.deepEqual(parseCallFlag('targets'), { name: 'targets', format: 'text', ignoreStatus: false });
+    assert.equal(parseCallFlag('build').name, 'build');
+    assert.throws(() => parseCallFlag('outline,targets'), { message: 'invalid print value: outline,targets' });
+    assert.throws(() => parseCallFlag('check,color=1'), { message: 'invalid print field: color=1' });
+    assert.throws(() => parseCallFlag('describe'), { message: 'unsupported --call method "describe"' });
   });
 
   it('tabwrite pads like Go text/tabwriter', () => {
