@@ -317,7 +317,7 @@ export async function runChecks(ast: Dockerfile, opts: CheckOptions): Promise<Ch
       c = config;
       // WithMergedConfigFromComments: the first `check=` comment, its value up to a space.
       for (const line of comments[i]!) {
-        const m = /^([a-zA-Z][a-zA-Z0-9]*)[\t\n\v\f\r ]*=[\t\n\v\f\r ]*(.+?)[\t\n\v\f\r ]*$/s.exec(line);
+        const m = /^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/s.exec(line);
         if (!m || m[1]!.toLowerCase() !== 'check') continue;
         try {
           c = mergeCheckConfig(config, parseCheckOptions(m[2]!.split(' ')[0]!));

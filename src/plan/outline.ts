@@ -13,7 +13,9 @@
  */
 import type { Dockerfile } from '../parser/ast.js';
 import { BuildError } from '../errors.js';
-import { docComment, instructionComments, runChecks, type CheckOptions, type OutlineData } from './checks.js';
+import { parseDockerfile } from '../parser/index.js';
+import { DEFAULT_CHECK_CONFIG } from '../parser/checks.js';
+import { docComment, formatCheckReport, instructionComments, runChecks, type CheckOptions, type CheckResult, type OutlineData } from './checks.js';
 import { parseFrom } from './instructions.js';
 
 /** One row of `--call=targets` (targets.Target). */
@@ -165,4 +167,41 @@ export function parseCallFlag(value: string): CallSpec {
   if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets') throw bad(`unsupported --call method ${JSON.stringify(name)}`);
   spec.name = name;
   return spec;
+}
+
+/** What `evaluateCall` needs besides the Dockerfile text (see CheckOptions). */
+export interface CallOptions extends Omit<CheckOptions, 'text' | 'mode' | 'allStages' | 'parseWarnings'> {
+  /** The name errors and warnings are reported against (default `Dockerfile`). */
+  file?: string;
+}
+
+/**
+ * Runs `--call=<spec>` (or `--check`) on a Dockerfile instead of building it, and returns what to
+ * print and the exit code: check (formatCheckReport), outline and targets (text or JSON; exit 0).
+ * Throws ParseError/BuildError for a Dockerfile outline or targets cannot read (the CLI's usual
+ * error report); `check` reports such errors in its own output instead, as buildx does.
+ */
+export async function evaluateCall(call: CallSpec, text: string, opts: CallOptions = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  if (call.name === 'build') throw new BuildError('INVALID_ARGUMENT', 'evaluateCall: --call=build is a normal build');
+  const file = opts.file ?? 'Dockerfile';
+  const { file: _file, ...rest } = opts;
+  if (call.name === 'check') {
+    let parsed;
+    try {
+      parsed = parseDockerfile(text, { file });
+    } catch (e) {
+      if (!(e instanceof BuildError)) throw e;
+      const result: CheckResult = { warnings: [], config: DEFAULT_CHECK_CONFIG, outline: { name: '', description: '', args: [], secrets: [], ssh: [] }, error: { message: e.message, ...(e.source ? { range: e.source.range } : {}) } };
+      return formatCheckReport(result, text, { format: call.format, ignoreStatus: call.ignoreStatus, file });
+    }
+    const result = await runChecks(parsed.ast, { ...rest, text, mode: 'check', parseWarnings: parsed.warnings });
+    return formatCheckReport(result, text, { format: call.format, ignoreStatus: call.ignoreStatus, file });
+  }
+  const { ast } = parseDockerfile(text, { file });
+  if (call.name === 'targets') {
+    const t = listTargets(ast, text);
+    return { stdout: call.format === 'json' ? targetsJSON(t, text) : formatTargets(t), stderr: '', exitCode: 0 };
+  }
+  const o = await outline(ast, { ...rest, text });
+  return { stdout: call.format === 'json' ? outlineJSON(o, text) : formatOutline(o), stderr: '', exitCode: 0 };
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../src/parser/index.js';
 import { RULES, parseCheckOptions, type RuleName } from '../../src/parser/checks.js';
 import { checkConfig, checkDirective, formatCheckReport, runChecks, shortWarning, sourceExcerpt, type CheckOptions, type ImageFacts } from '../../src/plan/checks.js';
-import { formatOutline, formatTargets, listTargets, outline, outlineJSON, parseCallFlag, tabwrite, targetsJSON } from '../../src/plan/outline.js';
+import { evaluateCall, formatOutline, formatTargets, listTargets, outline, outlineJSON, parseCallFlag, tabwrite, targetsJSON } from '../../src/plan/outline.js';
 import { BuildError } from '../../src/errors.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -651,6 +651,19 @@ describe('--call=targets and --call=outline', () => {
     assert.throws(() => parseCallFlag('outline,targets'), { message: 'invalid print value: outline,targets' });
     assert.throws(() => parseCallFlag('check,color=1'), { message: 'invalid print field: color=1' });
     assert.throws(() => parseCallFlag('describe'), { message: 'unsupported --call method "describe"' });
+  });
+
+  it('evaluateCall runs check, targets and outline instead of a build', async () => {
+    const check = await evaluateCall(parseCallFlag('check'), 'FROM scratch AS a\nCOPY $x .\nFROM scratch\n', { file: 'app.Dockerfile' });
+    assert.equal(check.exitCode, 1);
+    assert.match(check.stdout, /^Check complete, 1 warning has been found!\n\nWARNING: UndefinedVar - https:\/\/docs.docker.com\/go\/dockerfile\/rule\/undefined-var\/\nUsage of undefined variable '\$x'\napp.Dockerfile:2\n/);
+    const broken = await evaluateCall(parseCallFlag('check'), 'FROM a\nRUN <<EOF\nx\n');
+    assert.equal(broken.exitCode, 1);
+    assert.match(broken.stderr, /^ERROR: unterminated heredoc\n/);
+    assert.equal((await evaluateCall(parseCallFlag('targets'), text)).stdout, formatTargets(listTargets(parseDockerfile(text).ast, text)));
+    const o = await evaluateCall(parseCallFlag('outline,format=json'), text, { target: 'build' });
+    assert.equal(JSON.parse(o.stdout).name, 'build');
+    await assert.rejects(evaluateCall(parseCallFlag('outline'), text, { target: 'nope' }), { message: 'target stage "nope" could not be found' });
   });
 
   it('tabwrite pads like Go text/tabwriter', () => {
