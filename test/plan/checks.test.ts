@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../src/parser/index.js';
 import { RULES, parseCheckOptions, type RuleName } from '../../src/parser/checks.js';
-import { checkConfig, checkDirective, formatCheckReport, runChecks, shortWarning, sourceExcerpt, type CheckOptions, type ImageFacts } from '../../src/plan/checks.js';
+import { checkConfig, checkDirective, docComment, formatCheckReport, instructionComments, runChecks, shortWarning, sourceExcerpt, type CheckOptions, type ImageFacts } from '../../src/plan/checks.js';
 import { evaluateCall, formatOutline, formatTargets, listTargets, outline, outlineJSON, parseCallFlag, tabwrite, targetsJSON } from '../../src/plan/outline.js';
 import { BuildError } from '../../src/errors.js';
 
@@ -469,6 +469,13 @@ describe('build checks: rules and configuration', () => {
     const r = await runChecks(ast, { text, mode: 'build' });
     assert.equal(r.violation, 'lint violation found for rules: StageNameCasing, JSONArgsRecommended');
     assert.deepEqual(r.warnings.map(shortWarning), ["StageNameCasing: Stage name 'Base' should be lowercase (line 2)", 'JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals (line 3)']);
+  });
+
+  it('instruction comments as BuildKit keeps them: a bare # starts over, blank lines do not, directives are left out', () => {
+    const text = '# check=skip=all\n# about a\nARG a\n# one\n\n# two\nFROM scratch\n# dropped\n#\n  # kept\nRUN x\n';
+    const { ast } = parseDockerfile(text);
+    assert.deepEqual(instructionComments(ast, text), [['about a'], ['one', 'two'], ['# kept']]);
+    assert.equal(docComment(['one', 'a the a'], 'a'), 'the a');
   });
 
   it('UndefinedVar is not guessed on an image whose Env is unknown', async () => {
