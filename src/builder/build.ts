@@ -37,8 +37,9 @@ import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
 import { registerBuild } from './stale.js';
-import { HANDLERS } from './instructions/index.js';
-import type { Handler, SourceFs, StepContext } from './instructions/handler.js';
+import { dispatch } from './dispatch.js';
+import type { SourceFs } from './instructions/handler.js';
+import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
 
 export type { BuildRequest } from './session.js';
@@ -108,13 +109,15 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
   const lease = await store.lease();
-  const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history, lease);
-  b.snapshotLeftovers = registration.deadFound;
-  b.targetStage = plan.target;
-  if (remote) {
-    remote.bind(store, (message) => emit({ type: 'warning', message }));
-    b.remoteCache = remote;
-  }
+  remote?.bind(store, (message) => emit({ type: 'warning', message }));
+  const worker = localWorker({
+    root: req.root,
+    runtime: req.runtime,
+    content: lease.content,
+    layerSource: remote ? remote.contentStore(store.content) : store.content,
+    cleanLeftovers: registration.deadFound,
+  });
+  const b = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
 
   try {
     const steps = numberSteps(plan);
@@ -341,9 +344,7 @@ function stageRunner(
       const s0 = Date.now();
       b.emit({ type: 'step-start', step: info.step, info });
       try {
-        const handler = HANDLERS[cmd.kind] as Handler<Command>;
-        const ctx: StepContext<Command> = { b, st, cmd, info, from: (name) => from(name, cmd.node.range) };
-        const layerStep = await handler.apply(ctx);
+        const layerStep = await dispatch({ stage: st, info, from: (name) => from(name, cmd.node.range), worker: b.worker, options: b.req, session: b }, cmd);
         let cached = false;
         if (layerStep) {
           cached = await runLayerStep(b, st, { step: info.step, identity: `${b.file}:${stage.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
@@ -404,7 +405,7 @@ async function exportOutputs(b: BuildSession, req: BuildRequest, manifest: Descr
         break;
       case 'local':
       case 'tar': {
-        const rootfs = await b.rootfs();
+        const rootfs = await b.worker.layers();
         await rootfs.withView(st.layers, async (dir) => {
           if (out.type === 'local') {
             await mkdir(out.dest, { recursive: true });

@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { BuildContext } from '../context/context.js';
 import { hashSources } from '../context/hash.js';
 import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } from '../context/sources.js';
 import { hasMeta } from '../context/go-path.js';
 import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
-import { PlanError } from '../errors.js';
+import { PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult } from '../image/layer-writer.js';
 import type { HeredocFile } from '../plan/index.js';
@@ -49,20 +50,20 @@ const MAX_FILE_PARTS = 5000;
 
 /** Expands `$VAR`/`${VAR…}` in a heredoc body, keeping its quotes and backslashes (BuildKit's raw mode). */
 export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: string): string {
-  const vars = ctx.st.env.vars;
-  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.b.lex.processWord(m, vars));
+  const vars = ctx.stage.env.vars;
+  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.session.lex.processWord(m, vars));
 }
 
 export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: CopySpec): Promise<LayerStep> {
-  const { b, st } = ctx;
-  const source = b.source(spec.range);
+  const { session, stage, options, worker } = ctx;
+  const source = session.source(spec.range);
   let mode: number | undefined;
   if (spec.chmod !== undefined) {
     const m = parseChmod(spec.chmod);
     if (m === null) throw new PlanError(`invalid chmod parameter: ${JSON.stringify(spec.chmod)}: expected an octal mode such as 0644`, { source });
     mode = m;
   }
-  const wd = workdir(st);
+  const wd = workdir(stage);
   const parts = [`cmd=${spec.kind} ${JSON.stringify([...spec.paths, spec.dest])}`, `workdir=${wd}`];
   if (spec.chown !== undefined) parts.push(`chown=${spec.chown}`);
   if (mode !== undefined) parts.push(`chmod=${mode.toString(8)}`);
@@ -79,18 +80,18 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
       srcFs = await ctx.from(spec.from);
       parts.push(`from=${srcFs.fsKey}`);
     } else {
-      const bc = await b.context();
+      const bc = await session.context();
       contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, source });
-      const hash = await hashSources(bc, contextMatches, { statCache: await b.statCache() });
+      const hash = await hashSources(bc, contextMatches, { statCache: await session.statCache() });
       parts.push(`sources=${hash.digest}`);
       if (hash.files.length <= MAX_FILE_PARTS) for (const f of hash.files) parts.push(`file:${f.path}=${f.digest}`);
     }
   }
 
   const produce = async (): Promise<LayerResult | null> => {
-    const rootfs = await b.rootfs();
+    const rootfs = await worker.layers();
     // The destination's view and, for COPY --from, the source stage's, mounted together.
-    return rootfs.withViews(srcFs ? [st.layers, srcFs.layers] : [st.layers], async ([base, srcDir]) => {
+    return rootfs.withViews(srcFs ? [stage.layers, srcFs.layers] : [stage.layers], async ([base, srcDir]) => {
       const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
       const build = async (srcRoot: BuildContext | null, matches: SourceMatch[]): Promise<LayerResult | null> => {
         const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
@@ -150,7 +151,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
               gid: owner?.gid ?? 0,
               size: data.length,
               mtimeMs: 0,
-              open: async () => (await import('node:stream')).Readable.from([data]),
+              open: async () => Readable.from([data]),
             });
           }
         }
@@ -163,10 +164,10 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
         const unique = [...byPath.values()];
         linkHardlinks(unique, (e) => diskIdentity.get(e));
         const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
-        return writeLayer([...parents, ...unique], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+        return writeLayer([...parents, ...unique], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
       };
       if (!spec.paths.length) return build(null, []);
-      if (contextMatches) return build(await b.context(), contextMatches);
+      if (contextMatches) return build(await session.context(), contextMatches);
       const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
       const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
       return build(srcCtx, matches);
@@ -206,7 +207,7 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
   return out;
 }
 
-async function resolveChown(base: string, spec: string, source: ReturnType<StepContext<Command>['b']['source']>): Promise<Owner> {
+async function resolveChown(base: string, spec: string, source: SourceLocation): Promise<Owner> {
   try {
     const u = await resolveUser(base, spec);
     return { uid: u.uid, gid: u.gid };

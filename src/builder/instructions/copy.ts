@@ -5,7 +5,7 @@ import type { Handler } from './handler.js';
 /** COPY: files from the context, an earlier stage or an image (`--from`), or heredocs. */
 export const copyHandler: Handler<CopyCommand> = {
   async apply(ctx) {
-    const cmd = ctx.st.env.expand(ctx.cmd).cmd;
+    const { cmd } = ctx;
     const flags = [
       ...(cmd.from !== undefined ? [`--from=${cmd.from}`] : []),
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),

@@ -8,7 +8,8 @@
  */
 import type { LayerResult } from '../../image/layer-writer.js';
 import type { Command } from '../../plan/index.js';
-import type { BuildSession } from '../session.js';
+import type { BuildRequest, StepSession } from '../session.js';
+import type { Worker } from '../worker.js';
 import type { LayerRef, StageState } from '../state.js';
 import type { StepInfo } from '../events.js';
 import type { ImageConfig } from '../../image/types.js';
@@ -21,13 +22,21 @@ export interface SourceFs {
   config: ImageConfig;
 }
 
+/** What a handler is given (BuildKit's dispatchState + dispatchOpt, narrowed). */
 export interface StepContext<C extends Command> {
-  b: BuildSession;
-  st: StageState;
+  /** The stage being built: metadata steps change it in place. */
+  stage: StageState;
+  /** The command, its words already expanded by the dispatcher (src/builder/dispatch.ts; ARG as written). */
   cmd: C;
   info: StepInfo;
   /** Resolves a `--from` value: a stage name or index, else an image reference. */
   from(name: string): Promise<SourceFs>;
+  /** What the step runs on: executor, snapshots, content store (made once per build). */
+  worker: Worker;
+  /** The build's options. */
+  options: BuildRequest;
+  /** Errors' source locations, the build context, events and cancellation. */
+  session: StepSession;
 }
 
 export interface LayerStep {
