@@ -15,10 +15,10 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
-import { buildPlan, parseCommand, ShellLex, StageEnv, type Command, type Plan, type Stage } from '../plan/index.js';
+import { buildPlan, parseCommand, ShellLex, type Command, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
-import { emptyConfig, normalizeConfig, withContainerConfig } from '../image/config.js';
+import { normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
 import { parseReference } from '../image/reference.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
@@ -27,7 +27,6 @@ import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
 import { push } from '../registry/push.js';
 import { parsePlatform, hostPlatform } from '../registry/platform.js';
-import { cacheKey } from '../cache/key.js';
 import { closest } from '../util/suggest.js';
 import type { Range } from '../parser/ast.js';
 import { INLINE_CACHE_LABEL } from '../cache/remote/format.js';
@@ -38,6 +37,7 @@ import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
 import { registerBuild } from './stale.js';
 import { dispatch } from './dispatch.js';
+import { baseState } from './base.js';
 import type { SourceFs } from './instructions/handler.js';
 import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
@@ -58,8 +58,6 @@ export interface BuildRunOptions {
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
-
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * Builds the Dockerfile of `req` (see the module comment). Throws BuildError. With
@@ -264,6 +262,11 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
   return pinned(await b.store.resolve(parsed.toString(), platform));
 }
 
+/** An image as a source filesystem: its manifest digest is its cache identity. */
+function imageFs(img: ResolvedImage): SourceFs {
+  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
+}
+
 /** Whether `ref` names an image already in the store. */
 async function inStore(b: BuildSession, ref: string, platform: Platform): Promise<boolean> {
   try {
@@ -298,7 +301,20 @@ function stageRunner(
     b.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
     let st: StageState;
     try {
-      st = await baseState(b, plan, stage, runStage, platform);
+      st = await baseState(stage, {
+        platform,
+        lex: b.lex,
+        globalArgs: plan.globalArgs,
+        buildArgs: b.req.buildArgs,
+        file: b.file,
+        text: b.text,
+        sourceDateEpoch: b.sourceDateEpoch,
+        stageState: runStage,
+        image: async (ref, range) => {
+          const img = await resolveImage(b, ref, platform, range);
+          return { ...imageFs(img), created: img.config.created };
+        },
+      });
     } catch (err) {
       b.emit({ type: 'step-error', step: fromInfo.step, message: (err as Error).message });
       throw err;
@@ -323,8 +339,7 @@ function stageRunner(
       if (near && !(await inStore(b, name, platform))) {
         throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: b.source(range), hint: `did you mean the stage "${near}"?` });
       }
-      const img = await resolveImage(b, name, platform, range);
-      return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
+      return imageFs(await resolveImage(b, name, platform, range));
     };
 
     // ONBUILD triggers of the base image run first (and are not inherited further).
@@ -359,36 +374,6 @@ function stageRunner(
     }
     return st;
   })();
-}
-
-async function baseState(b: BuildSession, plan: Plan, stage: Stage, runStage: (i: number) => Promise<StageState>, platform: Platform): Promise<StageState> {
-  const name = stage.name ?? `stage-${stage.index}`;
-  let config: ImageConfig;
-  let layers: StageState['layers'] = [];
-  let fsKey: string;
-  let created: string | undefined;
-  const time = b.sourceDateEpoch !== undefined ? { sourceDateEpoch: b.sourceDateEpoch } : {};
-  if (stage.base.kind === 'scratch') {
-    config = emptyConfig(platform, time);
-    fsKey = cacheKey(['base=scratch', `platform=${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`]).digest;
-  } else if (stage.base.kind === 'stage') {
-    const s = await runStage(stage.base.index);
-    config = s.config;
-    layers = [...s.layers];
-    fsKey = s.fsKey;
-    created = s.created;
-  } else {
-    const img = await resolveImage(b, stage.base.ref, platform, stage.fromNode.range);
-    config = img.config;
-    layers = img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] }));
-    fsKey = img.manifestDescriptor.digest;
-    created = img.config.created;
-  }
-  // BuildKit gives every image a PATH.
-  const env = config.config?.Env ?? [];
-  if (!env.some((e) => e.startsWith('PATH='))) config = withContainerConfig(config, { Env: [...env, DEFAULT_PATH] });
-  const stageEnv = new StageEnv({ lex: b.lex, globalArgs: plan.globalArgs, buildArgs: b.req.buildArgs, imageEnv: config.config?.Env ?? [], file: b.file, text: b.text });
-  return { name, index: stage.index, config, layers, fsKey, env: stageEnv, created };
 }
 
 /** --output: OCI layout dir/tar, docker archive, the root filesystem as a directory or tar. */

@@ -32,6 +32,8 @@ export interface CopySpec {
   chown?: string;
   chmod?: string;
   parents: boolean;
+  /** COPY --link (its own key part: BuildKit builds a linked copy differently). */
+  link?: boolean;
   exclude: string[];
   /** Words for the history line (flags and arguments as expanded). */
   words: string[];
@@ -68,6 +70,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
   if (spec.chown !== undefined) parts.push(`chown=${spec.chown}`);
   if (mode !== undefined) parts.push(`chmod=${mode.toString(8)}`);
   if (spec.parents) parts.push('parents=true');
+  if (spec.link) parts.push('link=true');
   if (spec.exclude.length) parts.push(`exclude=${JSON.stringify(spec.exclude)}`);
   parts.push(...(spec.extraParts ?? []));
   const contents = spec.contents.map((c) => ({ name: c.name, data: c.expand ? expandHeredoc(ctx, c.data) : c.data }));

@@ -23,9 +23,14 @@ export interface LayerStepOptions {
   identity: string;
 }
 
+/** The cache key of a filesystem step with `parts` on top of the filesystem `parentFsKey`. */
+export function stepKey(parentFsKey: string, parts: readonly string[]): CacheKey {
+  return cacheKey([`parent=${parentFsKey}`, ...parts]);
+}
+
 /** Runs a filesystem step (see the module comment); returns whether it was a cache hit. */
 export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStepOptions): Promise<boolean> {
-  const key = cacheKey([`parent=${st.fsKey}`, ...o.parts]);
+  const key = stepKey(st.fsKey, o.parts);
   let record: CacheRecord | null = null;
   let hit = false;
   if (!b.req.noCache) {

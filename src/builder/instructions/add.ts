@@ -198,6 +198,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   const parts = [`cmd=ADD ${JSON.stringify([...urls, cmd.dest])}`, `workdir=${wd}`, ...files.map((f) => `url:${f.url}=${f.digest}`)];
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
+  if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
   const step: LayerStep = {
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,

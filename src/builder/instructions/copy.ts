@@ -23,6 +23,7 @@ export const copyHandler: Handler<CopyCommand> = {
       chown: cmd.chown,
       chmod: cmd.chmod,
       parents: cmd.parents,
+      link: cmd.link,
       exclude: cmd.exclude,
       words: [...flags, ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest],
       range: cmd.node.range,

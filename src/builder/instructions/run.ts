@@ -81,9 +81,15 @@ export const runHandler: Handler<RunCommand> = {
   },
 };
 
-/** The key part of a mount: its type and options, and its source's content identity. */
+/**
+ * The key part of a mount: its type and options, and its source's content identity. Options
+ * given only for some mounts (sharing, mode, uid, gid, size, required) are written only when
+ * set, so keys of mounts without them stay what they were.
+ */
 async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: SourceFs[]): Promise<string> {
-  const base = `${m.type},ro=${m.readOnly}${m.id ? `,id=${m.id}` : ''}${m.source ? `,source=${m.source}` : ''}`;
+  const opt = (name: string, v: string | number | undefined) => (v === undefined ? '' : `,${name}=${v}`);
+  const base = `${m.type},ro=${m.readOnly}${m.id ? `,id=${m.id}` : ''}${m.source ? `,source=${m.source}` : ''}` +
+    `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}`;
   if (m.type === 'bind') {
     if (m.from) {
       const fs = await ctx.from(m.from);
