@@ -61,6 +61,7 @@ const rows: Row[] = [
   { step: 'RUN', input: 'secret mount id', a: on('RUN --mount=type=secret,id=s1 true'), b: on('RUN --mount=type=secret,id=s2 true'), changes: true },
   { step: 'RUN', input: 'secret mount required', a: on('RUN --mount=type=secret,id=s true'), b: on('RUN --mount=type=secret,id=s,required true'), changes: true },
   { step: 'RUN', input: 'bind mount source', a: on('RUN --mount=type=bind,source=a.txt,target=/m true'), b: on('RUN --mount=type=bind,source=b.txt,target=/m true'), changes: true },
+  { step: 'RUN', input: 'cache mount source (subdirectory)', a: on('RUN --mount=type=cache,target=/c,source=s1 true'), b: on('RUN --mount=type=cache,target=/c,source=s2 true'), changes: true },
   { step: 'RUN', input: 'bind mount source content', a: on('RUN --mount=type=bind,source=a.txt,target=/m true'), b: withInput(on('RUN --mount=type=bind,source=a.txt,target=/m true'), { files: { 'a.txt': 'A2' } }), changes: true },
   { step: 'RUN', input: 'bind mount from= stage', a: { dockerfile: df('FROM base AS s', 'RUN echo 1', 'FROM base', 'RUN --mount=type=bind,from=s,target=/m true'), images }, b: { dockerfile: df('FROM base AS s', 'RUN echo 2', 'FROM base', 'RUN --mount=type=bind,from=s,target=/m true'), images }, changes: true },
   { step: 'RUN', input: 'base image digest', a: on('RUN true'), b: withInput(on('RUN true'), { images: { base: { digest: IMG_B } } }), changes: true },
