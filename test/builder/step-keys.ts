@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { baseState } from '../../src/builder/base.js';
 import { dispatch } from '../../src/builder/dispatch.js';
-import type { SourceFs } from '../../src/builder/instructions/handler.js';
+import type { LayerStep, SourceFs } from '../../src/builder/instructions/handler.js';
+import type { Worker } from '../../src/builder/worker.js';
 import type { BuildRequest, StepSession } from '../../src/builder/session.js';
 import { stepKey } from '../../src/builder/step.js';
 import type { StageState } from '../../src/builder/state.js';
@@ -30,12 +31,17 @@ export interface StepKeysInput {
   images?: Record<string, { digest: string; config?: Partial<ImageConfig['config']> }>;
   /** Build options (network, …) over the defaults. */
   options?: Partial<BuildRequest>;
+  /** The worker (default: one without snapshots, see fake-worker.ts) and the store root it uses. */
+  worker?: Worker;
+  root?: string;
 }
 
 export interface StepKey {
   kind: string;
   digest: string;
   parts: string[];
+  /** The step as its handler returned it (produce() makes the layer). */
+  step: LayerStep;
 }
 
 const amd64: Platform = { os: 'linux', architecture: 'amd64' };
@@ -44,8 +50,12 @@ function imageConfig(platform: Platform, config: Partial<ImageConfig['config']> 
   return { architecture: platform.architecture, os: platform.os, config: { ...config }, rootfs: { type: 'layers', diff_ids: [] } } as ImageConfig;
 }
 
-/** The keys of the target stage's filesystem steps, in order. Throws what the build would. */
+/**
+ * The keys of the target stage's filesystem steps, in order. Throws what the build would. With
+ * `root`, works there and leaves it; else in a temporary directory removed afterwards.
+ */
 export async function stepKeys(input: StepKeysInput): Promise<StepKey[]> {
+  if (input.root) return keysIn(input.root, input);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mybuild-keys-'));
   try {
     return await keysIn(dir, input);
@@ -56,8 +66,8 @@ export async function stepKeys(input: StepKeysInput): Promise<StepKey[]> {
 
 async function keysIn(dir: string, input: StepKeysInput): Promise<StepKey[]> {
   const contextDir = path.join(dir, 'context');
-  await mkdir(contextDir);
-  await mkdir(path.join(dir, 'tmp')); // as build() makes it
+  await mkdir(contextDir, { recursive: true });
+  await mkdir(path.join(dir, 'tmp'), { recursive: true }); // as build() makes it
   for (const [p, data] of Object.entries(input.files ?? {})) {
     await mkdir(path.dirname(path.join(contextDir, p)), { recursive: true });
     await writeFile(path.join(contextDir, p), data);
@@ -79,7 +89,7 @@ async function keysIn(dir: string, input: StepKeysInput): Promise<StepKey[]> {
     context: () => (contextP ??= BuildContext.open(contextDir)),
     statCache: async () => StatCache.open(path.join(dir, 'context-cache'), (await session.context()).root),
   };
-  const worker = fakeWorker();
+  const worker = input.worker ?? fakeWorker();
   const image = async (ref: string): Promise<SourceFs> => {
     const img = input.images?.[ref];
     if (!img) throw new Error(`test: no image ${ref}`);
@@ -109,7 +119,7 @@ async function keysIn(dir: string, input: StepKeysInput): Promise<StepKey[]> {
           const step = await dispatch({ stage: state, info, from, worker, options, session }, cmd);
           if (!step) continue;
           const key = stepKey(state.fsKey, step.parts);
-          keys.push({ kind: cmd.kind, digest: key.digest, parts: key.parts });
+          keys.push({ kind: cmd.kind, digest: key.digest, parts: key.parts, step });
           state.fsKey = key.digest;
         }
         return { state, keys };
