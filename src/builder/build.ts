@@ -11,7 +11,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
@@ -21,8 +20,6 @@ import { StepHistory } from '../cache/history.js';
 import { normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
 import { parseReference } from '../image/reference.js';
-import { exportOciLayout } from '../image/formats/oci-layout.js';
-import { exportDockerArchive } from '../image/formats/docker-archive.js';
 import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
 import { push } from '../registry/push.js';
@@ -31,7 +28,9 @@ import { closest } from '../util/suggest.js';
 import type { Range } from '../parser/ast.js';
 import { INLINE_CACHE_LABEL } from '../cache/remote/format.js';
 import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
-import { writeFileAtomic } from '../store/fs-util.js';
+import { writeBuildRecord } from '../cache/build-record.js';
+import { BuildRecorder } from './record.js';
+import { exportOutputs } from './outputs.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
@@ -374,116 +373,6 @@ function stageRunner(
     }
     return st;
   })();
-}
-
-/** --output: OCI layout dir/tar, docker archive, the root filesystem as a directory or tar. */
-async function exportOutputs(b: BuildSession, req: BuildRequest, manifest: Descriptor, st: StageState, names: string[]): Promise<void> {
-  for (const out of req.outputs) {
-    switch (out.type) {
-      case 'image':
-        break;
-      case 'oci':
-        await exportOciLayout(b.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
-        break;
-      case 'docker':
-        await exportDockerArchive(b.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
-        break;
-      case 'local':
-      case 'tar': {
-        const rootfs = await b.worker.layers();
-        await rootfs.withView(st.layers, async (dir) => {
-          if (out.type === 'local') {
-            await mkdir(out.dest, { recursive: true });
-            await runTool('cp', ['-a', '--', `${dir}/.`, out.dest]);
-          } else {
-            await runTool('tar', ['--sort=name', '--numeric-owner', '-C', dir, '-cf', out.dest, '.']);
-          }
-        });
-        break;
-      }
-    }
-  }
-}
-
-function runTool(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new BuildError('IO', `${cmd} failed: ${err.trim()}`))));
-  });
-}
-
-/** One step of a build record (see BuildRecord). */
-export interface BuildRecordStep {
-  step: number;
-  stage: string;
-  index: number;
-  instruction: string;
-  /** The instruction keyword (`FROM`, `RUN`, `COPY`, …; `ONBUILD` for a base image's triggers). */
-  kind: string;
-  cached: boolean;
-  /** The cache key of a filesystem step. */
-  key?: string;
-  /** Why a filesystem step missed the cache. */
-  reason?: string;
-  /** Which --cache-from source a hit came from (absent for local hits). */
-  source?: string;
-  durationMs: number;
-}
-
-/**
- * What `build()` writes after each successful build to `<root>/builds/<config-digest-hex>.json`
- * (read by `cache explain` and the daemon). A rebuild giving the same image replaces it.
- */
-export interface BuildRecord {
-  imageId: string;
-  manifestDigest: string;
-  /** The Dockerfile's name as errors show it. */
-  dockerfile: string;
-  contextDir: string;
-  tags: string[];
-  createdAt: string;
-  steps: BuildRecordStep[];
-}
-
-/** Collects the record's steps from the build's events (a step number may repeat for ONBUILD triggers). */
-class BuildRecorder {
-  readonly steps: BuildRecordStep[] = [];
-  private last(step: number): BuildRecordStep | undefined {
-    for (let i = this.steps.length - 1; i >= 0; i--) if (this.steps[i].step === step) return this.steps[i];
-    return undefined;
-  }
-
-  apply(e: BuildEvent): void {
-    if (e.type === 'step-start') {
-      const kind = e.info.instruction.trimStart().split(/\s+/)[0]?.toUpperCase() ?? '';
-      this.steps.push({ step: e.step, stage: e.info.stage, index: e.info.index, instruction: e.info.instruction, kind, cached: false, durationMs: 0 });
-    } else if (e.type === 'step-cache') {
-      const s = this.last(e.step);
-      if (!s) return;
-      if (e.key) s.key = e.key;
-      if (!e.hit && e.reason) s.reason = e.reason;
-      if (e.hit && e.source && e.source !== 'local') s.source = e.source;
-    } else if (e.type === 'step-end') {
-      const s = this.last(e.step);
-      if (!s) return;
-      s.cached = e.cached;
-      s.durationMs = e.durationMs;
-    }
-  }
-}
-
-/**
- * Writes the build record atomically (temp file in `tmpDir`, then rename), without fsync: it is
- * a report of the last build (`mybuild cache explain`), rewritten by every build; the two
- * fsyncs were ~3 ms of every no-op build.
- */
-async function writeBuildRecord(root: string, tmpDir: string, rec: BuildRecord): Promise<void> {
-  const dir = path.join(root, 'builds');
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, `${rec.imageId.slice('sha256:'.length)}.json`), `${JSON.stringify(rec, null, 2)}\n`, tmpDir, { durable: false });
 }
 
 export type { BuildEvent };
