@@ -14,7 +14,7 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
-import { buildPlan, parseCommand, ShellLex, type Command, type Plan } from '../plan/index.js';
+import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
 import { normalizeConfig, withContainerConfig } from '../image/config.js';
@@ -320,18 +320,25 @@ function stageRunner(
     }
     b.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
 
-    // `--from` of COPY / RUN --mount: errors point at the instruction that names it.
-    const from = async (name: string, range: Range): Promise<SourceFs> => {
-      const lower = name.toLowerCase();
-      const byName = plan.stages.find((s) => s.name === lower);
+    // `--from` of COPY / RUN --mount, as the plan resolved it (ONBUILD triggers were not
+    // planned: their names are resolved here). Errors point at the instruction that names it.
+    const fromName = (name: string, range: Range): FromSource => {
+      const byName = plan.stages.find((s) => s.name === name.toLowerCase());
       const idx = byName ? byName.index : /^\d+$/.test(name) ? Number(name) : -1;
-      if (idx >= 0 && idx < plan.stages.length) {
-        const s = await runStage(idx);
-        return { fsKey: s.fsKey, layers: s.layers, config: s.config };
-      }
+      if (idx >= 0 && idx < plan.stages.length) return { kind: 'stage', index: idx };
       if (/^\d+$/.test(name)) {
         throw new PlanError(`--from=${name}: there is no stage ${name} (the Dockerfile has ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, numbered from 0)`, { source: b.source(range) });
       }
+      return { kind: 'image', ref: name };
+    };
+    const from = async (name: string, planned: FromSource | undefined, range: Range): Promise<SourceFs> => {
+      const resolved = planned ?? fromName(name, range);
+      if (resolved.kind === 'stage') {
+        const s = await runStage(resolved.index);
+        return { fsKey: s.fsKey, layers: s.layers, config: s.config };
+      }
+      name = resolved.ref;
+      const lower = name.toLowerCase();
       // A bare name close to a stage name is a typo, not an image to pull (Docker would try).
       const names = plan.stages.map((s) => s.name).filter((n): n is string => !!n);
       const near = /^[a-z0-9][a-z0-9_.-]*$/.test(lower) ? closest(lower, names, (w) => (w.length <= 4 ? 1 : 2)) : undefined;
@@ -358,7 +365,7 @@ function stageRunner(
       const s0 = Date.now();
       b.emit({ type: 'step-start', step: info.step, info });
       try {
-        const layerStep = await dispatch({ stage: st, info, from: (name) => from(name, cmd.node.range), worker: b.worker, options: b.req, session: b }, cmd);
+        const layerStep = await dispatch({ stage: st, info, from: (name, planned) => from(name, planned, cmd.node.range), worker: b.worker, options: b.req, session: b }, cmd);
         let cached = false;
         if (layerStep) {
           cached = await runLayerStep(b, st, { step: info.step, identity: `${b.file}:${stage.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });

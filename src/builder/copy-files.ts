@@ -15,7 +15,7 @@ import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
 import { PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult } from '../image/layer-writer.js';
-import type { HeredocFile } from '../plan/index.js';
+import type { FromSource, HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
 import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
@@ -29,6 +29,8 @@ export interface CopySpec {
   contents: HeredocFile[];
   dest: string;
   from?: string;
+  /** What `from` names, as the plan resolved it. */
+  source?: FromSource;
   chown?: string;
   chmod?: string;
   parents: boolean;
@@ -80,7 +82,7 @@ export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: Cop
   let contextMatches: SourceMatch[] | undefined;
   if (spec.paths.length) {
     if (spec.from !== undefined) {
-      srcFs = await ctx.from(spec.from);
+      srcFs = await ctx.from(spec.from, spec.source);
       parts.push(`from=${srcFs.fsKey}`);
     } else {
       const bc = await session.context();

@@ -82,6 +82,12 @@ export interface HeredocFile {
 }
 
 export type MountType = 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
+
+/**
+ * What a `COPY --from` or `RUN --mount from=` names, as the plan resolved it (BuildKit's
+ * `cmd.sources`): an earlier stage by index, or an image reference.
+ */
+export type FromSource = { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
 export type MountSharing = 'shared' | 'private' | 'locked';
 
 /** One `RUN --mount=…`, as BuildKit's `Mount`. */
@@ -118,6 +124,8 @@ export interface RunCommand {
   mounts: MountSpec[] | null;
   /** The `from=` of each mount that has one (never variable: BuildKit forbids it). */
   mountFroms: string[];
+  /** What each of `mountFroms` names, set by the plan (absent on ONBUILD triggers, resolved when they run). */
+  mountSources?: Record<string, FromSource>;
   /** `--network`: `default`, `none` or `host`. */
   network?: 'default' | 'none' | 'host';
   /** `--security`: `sandbox` or `insecure`. */
@@ -156,6 +164,8 @@ export interface CopyCommand extends CopySource {
   kind: 'COPY';
   node: CopyNode;
   from?: string;
+  /** What `from` names, set by the plan (absent on ONBUILD triggers, resolved when they run). */
+  source?: FromSource;
   chown?: string;
   chmod?: string;
   link: boolean;

@@ -14,7 +14,7 @@
  */
 import { BuildError } from '../errors.js';
 import type { Dockerfile, FromNode, Range } from '../parser/ast.js';
-import type { Command, FromHeader, ParseContext } from './instructions.js';
+import type { Command, FromHeader, FromSource, ParseContext } from './instructions.js';
 import { parseCommand, parseFrom, planError, suggest } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
@@ -209,7 +209,7 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
   const stageUsed: Set<string>[] = [];
   for (const stage of stages) {
     const env = new StageEnv({ lex, globalArgs, buildArgs, ...eopts });
-    const resolveRef = (raw: string, range: Range, what: string): void => {
+    const resolveRef = (raw: string, range: Range, what: string): FromSource => {
       const lower = raw.toLowerCase();
       let idx: number | undefined = byName.get(lower);
       if (idx === undefined && /^[0-9]+$/.test(raw)) {
@@ -220,13 +220,14 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
       }
       if (idx === undefined) {
         if (!stage.externalImages.includes(raw)) stage.externalImages.push(raw);
-        return;
+        return { kind: 'image', ref: raw };
       }
       if (idx === stage.index) throw planError(ctx, range, `${what} refers to the stage it is in (${stageLabel(stages[idx]!)})`, 'a stage cannot copy from itself; name an earlier stage');
       if (idx > stage.index) {
         throw planError(ctx, range, `${what} refers to stage ${stageLabel(stages[idx]!)}, which is defined after this stage`, 'move that stage before this one in the Dockerfile');
       }
       if (!stage.deps.includes(idx)) stage.deps.push(idx);
+      return { kind: 'stage', index: idx };
     };
     for (const cmd of stage.commands) {
       if (cmd.kind === 'ARG') {
@@ -249,11 +250,11 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
         } catch (e) {
           wrap(ctx, range, e);
         }
-        if (from !== '') resolveRef(from, range, `COPY --from=${from}`);
+        if (from !== '') cmd.source = resolveRef(from, range, `COPY --from=${from}`);
       } else if (cmd.kind === 'RUN') {
         for (const from of cmd.mountFroms) {
           const range = cmd.node.flags.find((f) => f.name === 'mount' && f.value !== null && f.value.includes(from))?.range ?? cmd.node.range;
-          resolveRef(from, range, `RUN --mount from=${from}`);
+          (cmd.mountSources ??= {})[from] = resolveRef(from, range, `RUN --mount from=${from}`);
         }
       }
     }

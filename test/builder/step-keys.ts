@@ -18,7 +18,7 @@ import { BuildContext } from '../../src/context/context.js';
 import { StatCache } from '../../src/context/hash.js';
 import type { ImageConfig, Platform } from '../../src/image/types.js';
 import { parseDockerfile } from '../../src/parser/index.js';
-import { buildPlan, ShellLex } from '../../src/plan/index.js';
+import { buildPlan, ShellLex, type FromSource } from '../../src/plan/index.js';
 import { fakeWorker } from './fake-worker.js';
 
 export interface StepKeysInput {
@@ -105,13 +105,12 @@ async function keysIn(dir: string, input: StepKeysInput): Promise<StepKey[]> {
           platform, lex: session.lex, globalArgs: plan.globalArgs, buildArgs: options.buildArgs, file: 'Dockerfile', text: input.dockerfile,
           image, stageState: async (i) => (await runStage(i)).state,
         });
-        const from = async (name: string): Promise<SourceFs> => {
-          const s = plan.stages.find((x) => x.name === name.toLowerCase() || String(x.index) === name);
-          if (s) {
-            const { state: st } = await runStage(s.index);
-            return { fsKey: st.fsKey, layers: st.layers, config: st.config };
-          }
-          return image(name);
+        // As build.ts: the plan's resolution (the harness has no ONBUILD triggers).
+        const from = async (name: string, planned: FromSource | undefined): Promise<SourceFs> => {
+          if (!planned) throw new Error(`test: --from=${name} was not resolved by the plan`);
+          if (planned.kind === 'image') return image(planned.ref);
+          const { state: st } = await runStage(planned.index);
+          return { fsKey: st.fsKey, layers: st.layers, config: st.config };
         };
         const keys: StepKey[] = [];
         for (const cmd of stage.commands) {

@@ -20,6 +20,7 @@ export const copyHandler: Handler<CopyCommand> = {
       contents: cmd.contents,
       dest: cmd.dest,
       from: cmd.from,
+      source: cmd.source,
       chown: cmd.chown,
       chmod: cmd.chmod,
       parents: cmd.parents,

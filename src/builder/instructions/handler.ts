@@ -7,7 +7,7 @@
  * a producer that makes its layer, which runs only on a cache miss (src/builder/step.ts).
  */
 import type { LayerResult } from '../../image/layer-writer.js';
-import type { Command } from '../../plan/index.js';
+import type { Command, FromSource } from '../../plan/index.js';
 import type { BuildRequest, StepSession } from '../session.js';
 import type { Worker } from '../worker.js';
 import type { LayerRef, StageState } from '../state.js';
@@ -29,8 +29,12 @@ export interface StepContext<C extends Command> {
   /** The command, its words already expanded by the dispatcher (src/builder/dispatch.ts; ARG as written). */
   cmd: C;
   info: StepInfo;
-  /** Resolves a `--from` value: a stage name or index, else an image reference. */
-  from(name: string): Promise<SourceFs>;
+  /**
+   * The filesystem a `--from`/`from=` names: `planned` as the plan resolved it (the command's
+   * `source`/`mountSources`), else (ONBUILD triggers) `name` as a stage name or index, else an
+   * image reference.
+   */
+  from(name: string, planned: FromSource | undefined): Promise<SourceFs>;
   /** What the step runs on: executor, snapshots, content store (made once per build). */
   worker: Worker;
   /** The build's options. */

@@ -92,7 +92,7 @@ async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: Sou
     `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}`;
   if (m.type === 'bind') {
     if (m.from) {
-      const fs = await ctx.from(m.from);
+      const fs = await ctx.from(m.from, ctx.cmd.mountSources?.[m.from]);
       sources.push(fs);
       return `${base},from=${fs.fsKey}`;
     }
@@ -252,7 +252,7 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
  */
 async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: string, n: number, cleanups: (() => Promise<void>)[]): Promise<string> {
   const { session, worker } = ctx;
-  const fs = await ctx.from(m.from!);
+  const fs = await ctx.from(m.from!, ctx.cmd.mountSources?.[m.from!]);
   const rootfs = await worker.layers();
   const parent = await rootfs.chain(fs.layers);
   const dir = path.join(scratch, `from-${n}`);
