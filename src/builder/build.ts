@@ -19,7 +19,7 @@ import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
 import { normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
-import { parseReference } from '../image/reference.js';
+import { parseReference, type Reference } from '../image/reference.js';
 import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
 import { push } from '../registry/push.js';
@@ -117,47 +117,10 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const b = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
 
   try {
-    const steps = numberSteps(plan);
-    const allSteps = [...steps.values()].flat();
-    emit({ type: 'build-start', steps: allSteps });
-    // ONBUILD triggers are only known once a base image is resolved: they get numbers after the planned steps.
-    const extraSteps = { next: allSteps.length + 1 };
-    const results = new Map<number, Promise<StageState>>();
-    const runStage = (i: number): Promise<StageState> => {
-      let p = results.get(i);
-      if (!p) {
-        p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform, extraSteps);
-        results.set(i, p);
-        p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
-      }
-      return p;
-    };
-    const all = plan.order.map(runStage);
-    await Promise.all(all);
-    const st = await runStage(plan.target);
-
-    let config = st.config;
-    if (Object.keys(req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...req.labels } });
-    const inlineCache = remote?.inlineLabel(st.fsKey);
-    if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
-    // Layers hit in a remote cache are fetched now: the image needs every one of its blobs.
-    await remote?.ensureLayers(st.layers.map((l) => l.descriptor));
-    const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
-    config = normalizeConfig({ ...config, ...(created ? { created } : {}) });
-    const written = await writeImage(b.content, config, st.layers.map((l) => l.descriptor), { format: req.format });
+    const st = await runStages(b, plan, platform, abort);
+    const written = await writeImage(b.content, await imageConfig(b, st, remote), st.layers.map((l) => l.descriptor), { format: req.format });
     const imageId = written.configDescriptor.digest;
-
-    for (const t of tags) await store.setRef(t.toString(), written.manifestDescriptor);
-    await exportOutputs(b, req, written.manifestDescriptor, st, tags.map((t) => t.toString()));
-    const pushed: Record<string, string> = {};
-    if (req.push) {
-      if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
-    }
-    if (remote) {
-      for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
-      for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
-    }
+    const pushed = await publish(b, st, written.manifestDescriptor, tags, remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
       manifestDigest: written.manifestDescriptor.digest,
@@ -193,6 +156,65 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     await lease.release();
     await registration.release();
   }
+}
+
+/**
+ * Runs every stage the target needs (independent ones concurrently; a failing stage aborts the
+ * others) and returns the target's final state.
+ */
+async function runStages(b: BuildSession, plan: Plan, platform: Platform, abort: AbortController): Promise<StageState> {
+  const steps = numberSteps(plan);
+  const allSteps = [...steps.values()].flat();
+  b.emit({ type: 'build-start', steps: allSteps });
+  // ONBUILD triggers are only known once a base image is resolved: they get numbers after the planned steps.
+  const extraSteps = { next: allSteps.length + 1 };
+  const results = new Map<number, Promise<StageState>>();
+  const runStage = (i: number): Promise<StageState> => {
+    let p = results.get(i);
+    if (!p) {
+      p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform, extraSteps);
+      results.set(i, p);
+      p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
+    }
+    return p;
+  };
+  await Promise.all(plan.order.map(runStage));
+  return runStage(plan.target);
+}
+
+/**
+ * The image config of the target state: --label values, the inline cache label, the creation
+ * time (SOURCE_DATE_EPOCH, else the newest cache record's). Fetches the layers hit in a remote
+ * cache first: the image needs every one of its blobs.
+ */
+async function imageConfig(b: BuildSession, st: StageState, remote: RemoteCache | undefined): Promise<ImageConfig> {
+  let config = st.config;
+  if (Object.keys(b.req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...b.req.labels } });
+  const inlineCache = remote?.inlineLabel(st.fsKey);
+  if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
+  await remote?.ensureLayers(st.layers.map((l) => l.descriptor));
+  const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
+  return normalizeConfig({ ...config, ...(created ? { created } : {}) });
+}
+
+/**
+ * Makes the image visible: tags it, writes the --output exporters, pushes (--push) and exports
+ * the cache (--cache-to). Returns the pushed digest by name.
+ */
+async function publish(b: BuildSession, st: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
+  const { req, store, emit } = b;
+  for (const t of tags) await store.setRef(t.toString(), manifest);
+  await exportOutputs(b, req, manifest, st, tags.map((t) => t.toString()));
+  const pushed: Record<string, string> = {};
+  if (req.push) {
+    if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
+    for (const t of tags) pushed[t.toString()] = (await push(t, store.content, manifest, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
+  }
+  if (remote) {
+    for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
+    for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
+  }
+  return pushed;
 }
 
 async function readDockerfile(p: string): Promise<string> {
