@@ -114,13 +114,13 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     layerSource: remote ? remote.contentStore(store.content) : store.content,
     cleanLeftovers: registration.deadFound,
   });
-  const b = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
+  const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
 
   try {
-    const st = await runStages(b, plan, platform, abort);
-    const written = await writeImage(b.content, await imageConfig(b, st, remote), st.layers.map((l) => l.descriptor), { format: req.format });
+    const stage = await runStages(session, plan, platform, abort);
+    const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format });
     const imageId = written.configDescriptor.digest;
-    const pushed = await publish(b, st, written.manifestDescriptor, tags, remote);
+    const pushed = await publish(session, stage, written.manifestDescriptor, tags, remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
       manifestDigest: written.manifestDescriptor.digest,
@@ -130,9 +130,9 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
       createdAt: new Date().toISOString(),
       steps: record.steps,
     });
-    const cacheHits = b.stepResults.filter((s) => s.cached).length;
-    const size = st.layers.reduce((n, l) => n + l.descriptor.size, 0);
-    emit({ type: 'result', imageId, manifestDigest: written.manifestDescriptor.digest, tags: tags.map((t) => t.familiar()), size, steps: b.stepResults.length, cacheHits, durationMs: Date.now() - started });
+    const cacheHits = session.stepResults.filter((s) => s.cached).length;
+    const size = stage.layers.reduce((n, l) => n + l.descriptor.size, 0);
+    emit({ type: 'result', imageId, manifestDigest: written.manifestDescriptor.digest, tags: tags.map((t) => t.familiar()), size, steps: session.stepResults.length, cacheHits, durationMs: Date.now() - started });
     return {
       imageId,
       manifestDescriptor: written.manifestDescriptor,
@@ -144,15 +144,15 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
         'containerimage.descriptor': written.manifestDescriptor,
         'image.name': tags.map((t) => t.toString()).join(','),
         ...(req.push ? { pushed } : {}),
-        'mybuild.steps': b.stepResults,
-        'mybuild.cache': { hits: cacheHits, misses: b.stepResults.filter((s) => !s.cached).length },
+        'mybuild.steps': session.stepResults,
+        'mybuild.cache': { hits: cacheHits, misses: session.stepResults.filter((s) => !s.cached).length },
         'mybuild.durationMs': Date.now() - started,
         ...(remote ? { 'mybuild.remoteCache': { imports: remote.importStats(), exports: remote.exportStats } } : {}),
       },
     };
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
-    await b.finish().catch(() => undefined);
+    await session.finish().catch(() => undefined);
     await lease.release();
     await registration.release();
   }
@@ -162,17 +162,17 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
  * Runs every stage the target needs (independent ones concurrently; a failing stage aborts the
  * others) and returns the target's final state.
  */
-async function runStages(b: BuildSession, plan: Plan, platform: Platform, abort: AbortController): Promise<StageState> {
+async function runStages(session: BuildSession, plan: Plan, platform: Platform, abort: AbortController): Promise<StageState> {
   const steps = numberSteps(plan);
   const allSteps = [...steps.values()].flat();
-  b.emit({ type: 'build-start', steps: allSteps });
+  session.emit({ type: 'build-start', steps: allSteps });
   // ONBUILD triggers are only known once a base image is resolved: they get numbers after the planned steps.
   const extraSteps = { next: allSteps.length + 1 };
   const results = new Map<number, Promise<StageState>>();
   const runStage = (i: number): Promise<StageState> => {
     let p = results.get(i);
     if (!p) {
-      p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform, extraSteps);
+      p = stageRunner(session, plan, i, steps.get(i)!, runStage, platform, extraSteps);
       results.set(i, p);
       p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
     }
@@ -187,13 +187,13 @@ async function runStages(b: BuildSession, plan: Plan, platform: Platform, abort:
  * time (SOURCE_DATE_EPOCH, else the newest cache record's). Fetches the layers hit in a remote
  * cache first: the image needs every one of its blobs.
  */
-async function imageConfig(b: BuildSession, st: StageState, remote: RemoteCache | undefined): Promise<ImageConfig> {
-  let config = st.config;
-  if (Object.keys(b.req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...b.req.labels } });
-  const inlineCache = remote?.inlineLabel(st.fsKey);
+async function imageConfig(session: BuildSession, stage: StageState, remote: RemoteCache | undefined): Promise<ImageConfig> {
+  let config = stage.config;
+  if (Object.keys(session.req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...session.req.labels } });
+  const inlineCache = remote?.inlineLabel(stage.fsKey);
   if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
-  await remote?.ensureLayers(st.layers.map((l) => l.descriptor));
-  const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
+  await remote?.ensureLayers(stage.layers.map((l) => l.descriptor));
+  const created = session.sourceDateEpoch !== undefined ? new Date(session.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : stage.created;
   return normalizeConfig({ ...config, ...(created ? { created } : {}) });
 }
 
@@ -201,17 +201,17 @@ async function imageConfig(b: BuildSession, st: StageState, remote: RemoteCache 
  * Makes the image visible: tags it, writes the --output exporters, pushes (--push) and exports
  * the cache (--cache-to). Returns the pushed digest by name.
  */
-async function publish(b: BuildSession, st: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
-  const { req, store, emit } = b;
+async function publish(session: BuildSession, stage: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
+  const { req, store, emit } = session;
   for (const t of tags) await store.setRef(t.toString(), manifest);
-  await exportOutputs(b, req, manifest, st, tags.map((t) => t.toString()));
+  await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
   const pushed: Record<string, string> = {};
   if (req.push) {
     if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
     for (const t of tags) pushed[t.toString()] = (await push(t, store.content, manifest, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
   }
   if (remote) {
-    for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
+    for (const x of await remote.export(stage.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
     for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
   }
   return pushed;
@@ -251,8 +251,8 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
 }
 
 /** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(b: BuildSession, ref: string, platform: Platform, range: import('../parser/ast.js').Range) {
-  const source = b.source(range);
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: import('../parser/ast.js').Range) {
+  const source = session.source(range);
   let parsed;
   try {
     parsed = parseReference(ref);
@@ -262,25 +262,25 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
   // The image's blobs are pinned to the build's lease, so a concurrent prune (after an rmi)
   // cannot take them away mid-build.
   const pinned = async (img: ResolvedImage): Promise<ResolvedImage> => {
-    await b.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
+    await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
-  if (!b.req.pull) {
+  if (!session.req.pull) {
     try {
-      return await pinned(await b.store.resolve(parsed.toString(), platform));
+      return await pinned(await session.store.resolve(parsed.toString(), platform));
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
   try {
-    await pull(parsed, b.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain), onProgress: transferEvents(b.emit, 'pull') });
+    await pull(parsed, session.content, session.store, { platform, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }
-  return pinned(await b.store.resolve(parsed.toString(), platform));
+  return pinned(await session.store.resolve(parsed.toString(), platform));
 }
 
 /** An image as a source filesystem: its manifest digest is its cache identity. */
@@ -289,9 +289,9 @@ function imageFs(img: ResolvedImage): SourceFs {
 }
 
 /** Whether `ref` names an image already in the store. */
-async function inStore(b: BuildSession, ref: string, platform: Platform): Promise<boolean> {
+async function inStore(session: BuildSession, ref: string, platform: Platform): Promise<boolean> {
   try {
-    await b.store.resolve(parseReference(ref).toString(), platform);
+    await session.store.resolve(parseReference(ref).toString(), platform);
     return true;
   } catch {
     return false;
@@ -307,7 +307,7 @@ function transferEvents(emit: EventSink, verb: 'pull' | 'push'): (p: TransferPro
 }
 
 function stageRunner(
-  b: BuildSession,
+  session: BuildSession,
   plan: Plan,
   index: number,
   steps: StepInfo[],
@@ -316,31 +316,31 @@ function stageRunner(
   extraSteps: { next: number },
 ): Promise<StageState> {
   return (async () => {
-    const stage = plan.stages[index];
+    const planned = plan.stages[index];
     const fromInfo = steps[0];
     const t0 = Date.now();
-    b.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
-    let st: StageState;
+    session.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
+    let stage: StageState;
     try {
-      st = await baseState(stage, {
+      stage = await baseState(planned, {
         platform,
-        lex: b.lex,
+        lex: session.lex,
         globalArgs: plan.globalArgs,
-        buildArgs: b.req.buildArgs,
-        file: b.file,
-        text: b.text,
-        sourceDateEpoch: b.sourceDateEpoch,
+        buildArgs: session.req.buildArgs,
+        file: session.file,
+        text: session.text,
+        sourceDateEpoch: session.sourceDateEpoch,
         stageState: runStage,
         image: async (ref, range) => {
-          const img = await resolveImage(b, ref, platform, range);
+          const img = await resolveImage(session, ref, platform, range);
           return { ...imageFs(img), created: img.config.created };
         },
       });
     } catch (err) {
-      b.emit({ type: 'step-error', step: fromInfo.step, message: (err as Error).message });
+      session.emit({ type: 'step-error', step: fromInfo.step, message: (err as Error).message });
       throw err;
     }
-    b.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
+    session.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
 
     // `--from` of COPY / RUN --mount, as the plan resolved it (ONBUILD triggers were not
     // planned: their names are resolved here). Errors point at the instruction that names it.
@@ -349,12 +349,12 @@ function stageRunner(
       const idx = byName ? byName.index : /^\d+$/.test(name) ? Number(name) : -1;
       if (idx >= 0 && idx < plan.stages.length) return { kind: 'stage', index: idx };
       if (/^\d+$/.test(name)) {
-        throw new PlanError(`--from=${name}: there is no stage ${name} (the Dockerfile has ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, numbered from 0)`, { source: b.source(range) });
+        throw new PlanError(`--from=${name}: there is no stage ${name} (the Dockerfile has ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, numbered from 0)`, { source: session.source(range) });
       }
       return { kind: 'image', ref: name };
     };
-    const from = async (name: string, planned: FromSource | undefined, range: Range): Promise<SourceFs> => {
-      const resolved = planned ?? fromName(name, range);
+    const from = async (name: string, source: FromSource | undefined, range: Range): Promise<SourceFs> => {
+      const resolved = source ?? fromName(name, range);
       if (resolved.kind === 'stage') {
         const s = await runStage(resolved.index);
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };
@@ -364,43 +364,43 @@ function stageRunner(
       // A bare name close to a stage name is a typo, not an image to pull (Docker would try).
       const names = plan.stages.map((s) => s.name).filter((n): n is string => !!n);
       const near = /^[a-z0-9][a-z0-9_.-]*$/.test(lower) ? closest(lower, names, (w) => (w.length <= 4 ? 1 : 2)) : undefined;
-      if (near && !(await inStore(b, name, platform))) {
-        throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: b.source(range), hint: `did you mean the stage "${near}"?` });
+      if (near && !(await inStore(session, name, platform))) {
+        throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: session.source(range), hint: `did you mean the stage "${near}"?` });
       }
-      return imageFs(await resolveImage(b, name, platform, range));
+      return imageFs(await resolveImage(session, name, platform, range));
     };
 
     // ONBUILD triggers of the base image run first (and are not inherited further).
-    const triggers = st.config.config?.OnBuild ?? [];
-    if (triggers.length) st.config = withContainerConfig(st.config, { OnBuild: undefined });
+    const triggers = stage.config.config?.OnBuild ?? [];
+    if (triggers.length) stage.config = withContainerConfig(stage.config, { OnBuild: undefined });
     const commands: { cmd: Command; info: StepInfo }[] = [];
     for (const t of triggers) {
-      const parsed = parseDockerfile(t, { file: `${b.file} (ONBUILD of ${stage.from.image})` });
+      const parsed = parseDockerfile(t, { file: `${session.file} (ONBUILD of ${planned.from.image})` });
       for (const node of parsed.ast.instructions) {
         commands.push({ cmd: parseCommand(node, { ast: parsed.ast, text: t }), info: { ...fromInfo, step: extraSteps.next++, instruction: `ONBUILD ${node.original}` } });
       }
     }
-    stage.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
+    planned.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
 
     for (const { cmd, info } of commands) {
-      b.throwIfAborted();
+      session.throwIfAborted();
       const s0 = Date.now();
-      b.emit({ type: 'step-start', step: info.step, info });
+      session.emit({ type: 'step-start', step: info.step, info });
       try {
-        const layerStep = await dispatch({ stage: st, info, from: (name, planned) => from(name, planned, cmd.node.range), worker: b.worker, options: b.req, session: b }, cmd);
+        const layerStep = await dispatch({ stage, info, from: (name, source) => from(name, source, cmd.node.range), worker: session.worker, options: session.req, session }, cmd);
         let cached = false;
         if (layerStep) {
-          cached = await runLayerStep(b, st, { step: info.step, identity: `${b.file}:${stage.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
+          cached = await runLayerStep(session, stage, { step: info.step, identity: `${session.file}:${planned.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
         }
         const durationMs = Date.now() - s0;
-        b.stepResults.push({ step: info.step, cached: !!layerStep && cached, durationMs });
-        b.emit({ type: 'step-end', step: info.step, cached: !!layerStep && cached, durationMs });
+        session.stepResults.push({ step: info.step, cached: !!layerStep && cached, durationMs });
+        session.emit({ type: 'step-end', step: info.step, cached: !!layerStep && cached, durationMs });
       } catch (err) {
-        b.emit({ type: 'step-error', step: info.step, message: err instanceof BuildError ? err.message : String(err) });
+        session.emit({ type: 'step-error', step: info.step, message: err instanceof BuildError ? err.message : String(err) });
         throw err;
       }
     }
-    return st;
+    return stage;
   })();
 }
 

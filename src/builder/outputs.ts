@@ -14,23 +14,23 @@ import type { StageState } from './state.js';
 
 /**
  * Writes every `--output` of `req` but `image` (the store, done by the caller): `manifest` under
- * `names` (the -t names; `latest` when none, for OCI), or the layers of `st` as files.
+ * `names` (the -t names; `latest` when none, for OCI), or the layers of `stage` as files.
  */
-export async function exportOutputs(b: BuildSession, req: BuildRequest, manifest: Descriptor, st: StageState, names: string[]): Promise<void> {
+export async function exportOutputs(session: BuildSession, req: BuildRequest, manifest: Descriptor, stage: StageState, names: string[]): Promise<void> {
   for (const out of req.outputs) {
     switch (out.type) {
       case 'image':
         break;
       case 'oci':
-        await exportOciLayout(b.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
+        await exportOciLayout(session.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
         break;
       case 'docker':
-        await exportDockerArchive(b.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
+        await exportDockerArchive(session.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
         break;
       case 'local':
       case 'tar': {
-        const rootfs = await b.worker.layers();
-        await rootfs.withView(st.layers, async (dir) => {
+        const rootfs = await session.worker.layers();
+        await rootfs.withView(stage.layers, async (dir) => {
           if (out.type === 'local') {
             await mkdir(out.dest, { recursive: true });
             await runTool('cp', ['-a', '--', `${dir}/.`, out.dest]);

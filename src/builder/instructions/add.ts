@@ -99,8 +99,7 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
 
 export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
-    const { session, stage, options } = ctx;
-    const { cmd } = ctx;
+    const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
     const urls = cmd.paths.filter(isUrl);
     const locals = cmd.paths.filter((p) => !isUrl(p));

@@ -47,8 +47,7 @@ function hint(exitCode: number, output: string, network: string, user: string): 
 
 export const runHandler: Handler<RunCommand> = {
   async apply(ctx) {
-    const { session, stage, options } = ctx;
-    const { cmd } = ctx;
+    const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
     if (cmd.security === 'insecure' && !options.allow.includes('security.insecure')) {
       throw new PlanError('RUN --security=insecure needs the security.insecure entitlement', { source, hint: 'pass --allow security.insecure to the build' });
