@@ -55,16 +55,21 @@ function imageConfig(platform: Platform, config: Partial<ImageConfig['config']> 
  * `root`, works there and leaves it; else in a temporary directory removed afterwards.
  */
 export async function stepKeys(input: StepKeysInput): Promise<StepKey[]> {
-  if (input.root) return keysIn(input.root, input);
+  return (await targetStage(input)).keys;
+}
+
+/** The target stage's steps' keys and its final config (metadata steps applied, no layer produced). */
+export async function targetStage(input: StepKeysInput): Promise<{ keys: StepKey[]; config: ImageConfig }> {
+  if (input.root) return runTarget(input.root, input);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mybuild-keys-'));
   try {
-    return await keysIn(dir, input);
+    return await runTarget(dir, input);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function keysIn(dir: string, input: StepKeysInput): Promise<StepKey[]> {
+async function runTarget(dir: string, input: StepKeysInput): Promise<{ keys: StepKey[]; config: ImageConfig }> {
   const contextDir = path.join(dir, 'context');
   await mkdir(contextDir, { recursive: true });
   await mkdir(path.join(dir, 'tmp'), { recursive: true }); // as build() makes it
@@ -127,7 +132,8 @@ async function keysIn(dir: string, input: StepKeysInput): Promise<StepKey[]> {
     }
     return p;
   };
-  return (await runStage(plan.target)).keys;
+  const { keys, state } = await runStage(plan.target);
+  return { keys, config: state.config };
 }
 
 /** The key of the last filesystem step. */
