@@ -251,7 +251,7 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
 }
 
 /** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: import('../parser/ast.js').Range) {
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range) {
   const source = session.source(range);
   let parsed;
   try {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -167,7 +168,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
   for (const [i, url] of urls.entries()) {
-    let res: import('node:http').IncomingMessage;
+    let res: IncomingMessage;
     try {
       res = await httpGet(url, { signal: session.signal });
     } catch (err) {
