@@ -33,6 +33,14 @@ await build({
   banner: { js: "const __mybuildBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+// The loader compiles the bundle as a classic script, where import() has no loader to call
+// (and none survives V8's code cache): every module must be bundled or require()d. esbuild turns
+// import() of bundled files into require(); one of a built-in or an external module would stay.
+const dynamicImports = readFileSync(bundle, 'utf8').split('\n').map((l, i) => [i + 1, l]).filter(([, l]) => /(^|[^\w$.])import\(/.test(l));
+if (dynamicImports.length) {
+  rmSync(outdir, { recursive: true, force: true });
+  throw new Error(`bundle-cli: ${bundle} has import() calls, which fail under the code-cache loader; import these modules statically:\n${dynamicImports.map(([n, l]) => `  line ${n}: ${l.trim()}`).join('\n')}`);
+}
 // The loader names its code cache after the bundle's content: V8 itself only checks the length.
 const id = createHash('sha256').update(readFileSync(bundle)).digest('hex').slice(0, 16);
 writeFileSync(path.join(outdir, 'mybuild.cjs'), readFileSync(path.join(root, 'scripts', 'cli-loader.cjs'), 'utf8').replace('__BUNDLE_ID__', id), { mode: 0o755 });

@@ -68,11 +68,10 @@ function writeCache(file, script) {
 
 const file = cacheFile();
 const cachedData = file ? readCache(file) : undefined;
-const script = new vm.Script(wrap(source), {
-  filename: bundle,
-  cachedData,
-  ...(vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
-});
+// No importModuleDynamically: a script compiled from cached data loses that callback in Node 20
+// (every import() then threw ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING on warm runs only), and the
+// option prints an ExperimentalWarning. scripts/bundle-cli.mjs refuses a bundle with an import().
+const script = new vm.Script(wrap(source), { filename: bundle, cachedData });
 // Written at exit, so the data holds the functions this command compiled while it ran; only
 // after a run that succeeded, whose path is the common one (a first `build` that stopped at a
 // Dockerfile error would leave a cache without most of the build's functions).

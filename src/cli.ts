@@ -46,6 +46,9 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { ro
   return { root: root ? path.resolve(root) : defaultRoot(env), host, debug, rest };
 }
 
+/** The exit status when stdout's reader is gone (128 + SIGPIPE, as a shell reports `docker … | head`). */
+export const BROKEN_PIPE_EXIT = 141;
+
 export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' | 'stderr' | 'stdin' | 'env' | 'cwd'>> = {}): Promise<number> {
   const env = io.env ?? process.env;
   const stderr = io.stderr ?? process.stderr;
@@ -80,6 +83,8 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
     const mod = await COMMANDS[name].load();
     return await mod.main(args, ctx);
   } catch (err) {
+    // Our own output's reader went away (a stream error that reached the command): see main.ts.
+    if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && ((io.stdout ?? process.stdout) as { destroyed?: boolean }).destroyed) return BROKEN_PIPE_EXIT;
     const e = toBuildError(err);
     stderr.write(`error: ${e.format()}\n`);
     if (e.code === 'INTERNAL') {

@@ -3,7 +3,16 @@
  * `run` (tests import it); this file is what the bundle starts (`scripts/bundle-cli.mjs`) and
  * what `node --import tsx src/main.ts` runs from source.
  */
-import { run } from './cli.js';
+import { BROKEN_PIPE_EXIT, run } from './cli.js';
+
+// A reader that went away (`mybuild images | head -1`) ends the command quietly, as SIGPIPE ends
+// docker and coreutils (status 141 in a shell), not with Node's unhandled 'error' event.
+for (const out of [process.stdout, process.stderr]) {
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(BROKEN_PIPE_EXIT);
+  });
+}
 
 void run(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, tempDir } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
@@ -13,9 +13,17 @@ const skip = buildSkipReason() || cliSkipReason() || setpriv;
 describe('builder: as a user other than root', { skip }, () => {
   let root: string;
   let ctx: string;
+  let cli: string;
   before(async () => {
     root = await makeStoreRoot();
     ctx = await tempDir('mybuild-rootless-');
+    // The checkout may sit where uid 65534 cannot enter (/root/…, a mktemp -d folder): run a copy
+    // of the bundled CLI (dist/bin is self-contained) from a folder that user can read.
+    const bin = await tempDir('mybuild-rootless-bin-');
+    chmodSync(bin, 0o755);
+    for (const f of readdirSync(path.dirname(cliPath))) copyFileSync(path.join(path.dirname(cliPath), f), path.join(bin, f));
+    for (const f of readdirSync(bin)) chmodSync(path.join(bin, f), 0o755);
+    cli = path.join(bin, path.basename(cliPath));
     writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo hi\n');
     writeFileSync(path.join(ctx, 'Meta.Dockerfile'), 'FROM busybox\nENV A=1\nLABEL l=v\n');
     for (const d of [root, ctx, path.dirname(root)]) chmodSync(d, 0o777);
@@ -24,7 +32,7 @@ describe('builder: as a user other than root', { skip }, () => {
   after(cleanupTemp);
 
   const asNobody = (...args: string[]) =>
-    spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cliPath, '--root', root, ...args], {
+    spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli, '--root', root, ...args], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, HOME: ctx },
     });

@@ -24,3 +24,33 @@ describe('command-line parse errors', () => {
     assert.doesNotMatch(r.err, /bug in mybuild/);
   });
 });
+
+describe('a closed pipe', () => {
+  // `mybuild images | head -1`: the reader goes away. Like docker and coreutils (killed by
+  // SIGPIPE, 141 in a shell), mybuild stops quietly: no EPIPE stack trace, no exit 70.
+  it('ends images, inspect and save quietly with 141 (or 0 when all was written)', async (t) => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const { binPath } = await import('../helpers/paths.js');
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'mybuild-pipe-'));
+    t.after(() => rm(tmp, { recursive: true, force: true }));
+    const sh = (cmd: string) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile('bash', ['-c', `${cmd}; exit \${PIPESTATUS[0]}`], { env: { ...process.env, M: binPath, R: path.join(tmp, 'root') } }, (err, _o, stderr) =>
+          resolve({ code: err ? (err as { code: number }).code : 0, stderr }));
+      });
+    await mkdir(path.join(tmp, 'ctx'));
+    // A few MB so that `save` is still writing when head exits.
+    await writeFile(path.join(tmp, 'ctx', 'big'), Buffer.alloc(4 << 20, 7));
+    await writeFile(path.join(tmp, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY big /big\nLABEL a=b\n');
+    const built = await sh('"$M" --root "$R" build -q -t pipe:1 ' + path.join(tmp, 'ctx'));
+    assert.equal(built.code, 0, built.stderr);
+    for (const cmd of ['"$M" --root "$R" save pipe:1 | head -c 10 >/dev/null', '"$M" --root "$R" inspect pipe:1 | head -c 1 >/dev/null', '"$M" --root "$R" images | true']) {
+      const r = await sh(cmd);
+      assert.ok(r.code === 141 || r.code === 0, `${cmd}: exit ${r.code}\n${r.stderr}`);
+      assert.equal(r.stderr, '', cmd);
+    }
+    assert.equal((await sh('"$M" --root "$R" save pipe:1 | head -c 10 >/dev/null')).code, 141);
+  });
+});

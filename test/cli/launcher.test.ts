@@ -106,6 +106,27 @@ describe('dist/bin/mybuild.cjs (code-cache loader)', { skip: missing }, () => {
     assert.deepEqual(files(home), [path.basename(file)]);
   });
 
+  it('a build is the same with the code cache cold and warm (COPY and ADD heredocs), and prints no Node warning', async () => {
+    // Issue: with a warm cache every COPY <<EOF failed (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING)
+    // and a cold one printed an ExperimentalWarning.
+    const home = path.join(tmp, 'c6');
+    const ctx = path.join(tmp, 'heredoc-ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY <<EOF /a.txt\nhello\nEOF\nADD <<EOT /b.txt\nworld\nEOT\n');
+    const runs: { stdout: string; stderr: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      runs.push(await execFileP(process.execPath, [cliPath, '--root', path.join(tmp, 'root-heredoc'), 'build', '--no-cache', '-q', ctx], {
+        env: { ...process.env, XDG_CACHE_HOME: home, SOURCE_DATE_EPOCH: '0' },
+      }));
+      if (i === 0) assert.equal(files(home).length, 1, 'the first (cold) run wrote the cache');
+    }
+    for (const r of runs) {
+      assert.match(r.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+      assert.equal(r.stdout, runs[0].stdout);
+      assert.doesNotMatch(r.stderr, /Warning|ERR_/);
+    }
+  });
+
   it('MYBUILD_CODE_CACHE=0 or an unwritable home: no cache, same output', async () => {
     const home = path.join(tmp, 'c4');
     const good = await version(home, { MYBUILD_CODE_CACHE: '0' });
