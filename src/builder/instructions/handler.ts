@@ -22,6 +22,9 @@ export interface SourceFs {
   config: ImageConfig;
 }
 
+/** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH. */
+export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch'>;
+
 /** What a handler is given (BuildKit's dispatchState + dispatchOpt, narrowed). */
 export interface StepContext<C extends Command> {
   /** The stage being built: metadata steps change it in place. */
@@ -37,8 +40,8 @@ export interface StepContext<C extends Command> {
   from(name: string, planned: FromSource | undefined): Promise<SourceFs>;
   /** What the step runs on: executor, snapshots, content store (made once per build). */
   worker: Worker;
-  /** The build's options. */
-  options: BuildRequest;
+  /** The build options a step may depend on (not the whole request: no tags, outputs, iidfile, …). */
+  options: StepOptions;
   /** Errors' source locations, the build context, events and cancellation. */
   session: StepSession;
 }
