@@ -14,6 +14,8 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
+import type { Dockerfile, ParseWarning } from '../parser/ast.js';
+import { checkConfig, runChecks } from '../plan/checks.js';
 import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
@@ -93,7 +95,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
 
   const { ast, warnings } = parseDockerfile(text, { file });
-  for (const w of warnings) emit({ type: 'warning', message: w.message, rule: w.rule, file, range: w.range });
+  // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
+  checkConfig(ast, req.buildArgs);
   const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
 
@@ -115,6 +118,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     cleanLeftovers: registration.deadFound,
   });
   const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
+  await emitCheckWarnings(session, ast, warnings, platform);
 
   try {
     const stage = await runStages(session, plan, platform, abort);
@@ -156,6 +160,28 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     await lease.release();
     await registration.release();
   }
+}
+
+/**
+ * BuildKit's build checks (src/plan/checks.ts) on the stages the target needs, as warnings; with
+ * `# check=error=true` a warning fails the build. Base images are looked up in the store only
+ * (a check never pulls); the context's ignore patterns feed CopyIgnoredFile.
+ */
+async function emitCheckWarnings(session: BuildSession, ast: Dockerfile, parseWarnings: readonly ParseWarning[], platform: Platform): Promise<void> {
+  const { req } = session;
+  const ignorePatterns = await session.context().then((c) => c.excludes, () => undefined);
+  const checks = await runChecks(ast, {
+    text: session.text,
+    mode: 'build',
+    buildArgs: req.buildArgs,
+    ...(req.target !== undefined ? { target: req.target } : {}),
+    platform,
+    parseWarnings,
+    ...(ignorePatterns ? { ignorePatterns } : {}),
+    resolveImage: (ref, p) => session.store.resolve(ref, p).then((i) => i.config, () => undefined),
+  });
+  for (const w of checks.warnings) session.emit({ type: 'warning', message: w.message, rule: w.rule, file: session.file, range: w.range });
+  if (checks.violation) throw new PlanError(checks.violation);
 }
 
 /**
