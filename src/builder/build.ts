@@ -11,34 +11,34 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
-import { buildPlan, parseCommand, ShellLex, StageEnv, type Command, type Plan, type Stage } from '../plan/index.js';
+import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
-import { emptyConfig, normalizeConfig, withContainerConfig } from '../image/config.js';
+import { normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
-import { parseReference } from '../image/reference.js';
-import { exportOciLayout } from '../image/formats/oci-layout.js';
-import { exportDockerArchive } from '../image/formats/docker-archive.js';
+import { parseReference, type Reference } from '../image/reference.js';
 import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
 import { push } from '../registry/push.js';
 import { parsePlatform, hostPlatform } from '../registry/platform.js';
-import { cacheKey } from '../cache/key.js';
 import { closest } from '../util/suggest.js';
 import type { Range } from '../parser/ast.js';
 import { INLINE_CACHE_LABEL } from '../cache/remote/format.js';
 import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
-import { writeFileAtomic } from '../store/fs-util.js';
+import { writeBuildRecord } from '../cache/build-record.js';
+import { BuildRecorder } from './record.js';
+import { exportOutputs } from './outputs.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
 import { registerBuild } from './stale.js';
-import { HANDLERS } from './instructions/index.js';
-import type { Handler, SourceFs, StepContext } from './instructions/handler.js';
+import { dispatch } from './dispatch.js';
+import { baseState } from './base.js';
+import type { SourceFs } from './instructions/handler.js';
+import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
 
 export type { BuildRequest } from './session.js';
@@ -57,8 +57,6 @@ export interface BuildRunOptions {
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
-
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * Builds the Dockerfile of `req` (see the module comment). Throws BuildError. With
@@ -108,56 +106,21 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
   const lease = await store.lease();
-  const b = new BuildSession(req, store, new ShellLex(ast.escapeToken), file, text, emit, abort.signal, history, lease);
-  b.snapshotLeftovers = registration.deadFound;
-  b.targetStage = plan.target;
-  if (remote) {
-    remote.bind(store, (message) => emit({ type: 'warning', message }));
-    b.remoteCache = remote;
-  }
+  remote?.bind(store, (message) => emit({ type: 'warning', message }));
+  const worker = localWorker({
+    root: req.root,
+    runtime: req.runtime,
+    content: lease.content,
+    layerSource: remote ? remote.contentStore(store.content) : store.content,
+    cleanLeftovers: registration.deadFound,
+  });
+  const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
 
   try {
-    const steps = numberSteps(plan);
-    const allSteps = [...steps.values()].flat();
-    emit({ type: 'build-start', steps: allSteps });
-    // ONBUILD triggers are only known once a base image is resolved: they get numbers after the planned steps.
-    const extraSteps = { next: allSteps.length + 1 };
-    const results = new Map<number, Promise<StageState>>();
-    const runStage = (i: number): Promise<StageState> => {
-      let p = results.get(i);
-      if (!p) {
-        p = stageRunner(b, plan, i, steps.get(i)!, runStage, platform, extraSteps);
-        results.set(i, p);
-        p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
-      }
-      return p;
-    };
-    const all = plan.order.map(runStage);
-    await Promise.all(all);
-    const st = await runStage(plan.target);
-
-    let config = st.config;
-    if (Object.keys(req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...req.labels } });
-    const inlineCache = remote?.inlineLabel(st.fsKey);
-    if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
-    // Layers hit in a remote cache are fetched now: the image needs every one of its blobs.
-    await remote?.ensureLayers(st.layers.map((l) => l.descriptor));
-    const created = b.sourceDateEpoch !== undefined ? new Date(b.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : st.created;
-    config = normalizeConfig({ ...config, ...(created ? { created } : {}) });
-    const written = await writeImage(b.content, config, st.layers.map((l) => l.descriptor), { format: req.format });
+    const stage = await runStages(session, plan, platform, abort);
+    const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format });
     const imageId = written.configDescriptor.digest;
-
-    for (const t of tags) await store.setRef(t.toString(), written.manifestDescriptor);
-    await exportOutputs(b, req, written.manifestDescriptor, st, tags.map((t) => t.toString()));
-    const pushed: Record<string, string> = {};
-    if (req.push) {
-      if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-      for (const t of tags) pushed[t.toString()] = (await push(t, store.content, written.manifestDescriptor, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
-    }
-    if (remote) {
-      for (const x of await remote.export(st.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
-      for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
-    }
+    const pushed = await publish(session, stage, written.manifestDescriptor, tags, remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
       manifestDigest: written.manifestDescriptor.digest,
@@ -167,9 +130,9 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
       createdAt: new Date().toISOString(),
       steps: record.steps,
     });
-    const cacheHits = b.stepResults.filter((s) => s.cached).length;
-    const size = st.layers.reduce((n, l) => n + l.descriptor.size, 0);
-    emit({ type: 'result', imageId, manifestDigest: written.manifestDescriptor.digest, tags: tags.map((t) => t.familiar()), size, steps: b.stepResults.length, cacheHits, durationMs: Date.now() - started });
+    const cacheHits = session.stepResults.filter((s) => s.cached).length;
+    const size = stage.layers.reduce((n, l) => n + l.descriptor.size, 0);
+    emit({ type: 'result', imageId, manifestDigest: written.manifestDescriptor.digest, tags: tags.map((t) => t.familiar()), size, steps: session.stepResults.length, cacheHits, durationMs: Date.now() - started });
     return {
       imageId,
       manifestDescriptor: written.manifestDescriptor,
@@ -181,18 +144,77 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
         'containerimage.descriptor': written.manifestDescriptor,
         'image.name': tags.map((t) => t.toString()).join(','),
         ...(req.push ? { pushed } : {}),
-        'mybuild.steps': b.stepResults,
-        'mybuild.cache': { hits: cacheHits, misses: b.stepResults.filter((s) => !s.cached).length },
+        'mybuild.steps': session.stepResults,
+        'mybuild.cache': { hits: cacheHits, misses: session.stepResults.filter((s) => !s.cached).length },
         'mybuild.durationMs': Date.now() - started,
         ...(remote ? { 'mybuild.remoteCache': { imports: remote.importStats(), exports: remote.exportStats } } : {}),
       },
     };
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
-    await b.finish().catch(() => undefined);
+    await session.finish().catch(() => undefined);
     await lease.release();
     await registration.release();
   }
+}
+
+/**
+ * Runs every stage the target needs (independent ones concurrently; a failing stage aborts the
+ * others) and returns the target's final state.
+ */
+async function runStages(session: BuildSession, plan: Plan, platform: Platform, abort: AbortController): Promise<StageState> {
+  const steps = numberSteps(plan);
+  const allSteps = [...steps.values()].flat();
+  session.emit({ type: 'build-start', steps: allSteps });
+  // ONBUILD triggers are only known once a base image is resolved: they get numbers after the planned steps.
+  const extraSteps = { next: allSteps.length + 1 };
+  const results = new Map<number, Promise<StageState>>();
+  const runStage = (i: number): Promise<StageState> => {
+    let p = results.get(i);
+    if (!p) {
+      p = stageRunner(session, plan, i, steps.get(i)!, runStage, platform, extraSteps);
+      results.set(i, p);
+      p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
+    }
+    return p;
+  };
+  await Promise.all(plan.order.map(runStage));
+  return runStage(plan.target);
+}
+
+/**
+ * The image config of the target state: --label values, the inline cache label, the creation
+ * time (SOURCE_DATE_EPOCH, else the newest cache record's). Fetches the layers hit in a remote
+ * cache first: the image needs every one of its blobs.
+ */
+async function imageConfig(session: BuildSession, stage: StageState, remote: RemoteCache | undefined): Promise<ImageConfig> {
+  let config = stage.config;
+  if (Object.keys(session.req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...session.req.labels } });
+  const inlineCache = remote?.inlineLabel(stage.fsKey);
+  if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
+  await remote?.ensureLayers(stage.layers.map((l) => l.descriptor));
+  const created = session.sourceDateEpoch !== undefined ? new Date(session.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : stage.created;
+  return normalizeConfig({ ...config, ...(created ? { created } : {}) });
+}
+
+/**
+ * Makes the image visible: tags it, writes the --output exporters, pushes (--push) and exports
+ * the cache (--cache-to). Returns the pushed digest by name.
+ */
+async function publish(session: BuildSession, stage: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
+  const { req, store, emit } = session;
+  for (const t of tags) await store.setRef(t.toString(), manifest);
+  await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
+  const pushed: Record<string, string> = {};
+  if (req.push) {
+    if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
+    for (const t of tags) pushed[t.toString()] = (await push(t, store.content, manifest, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
+  }
+  if (remote) {
+    for (const x of await remote.export(stage.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
+    for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
+  }
+  return pushed;
 }
 
 async function readDockerfile(p: string): Promise<string> {
@@ -229,8 +251,8 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
 }
 
 /** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(b: BuildSession, ref: string, platform: Platform, range: import('../parser/ast.js').Range) {
-  const source = b.source(range);
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range) {
+  const source = session.source(range);
   let parsed;
   try {
     parsed = parseReference(ref);
@@ -240,31 +262,36 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
   // The image's blobs are pinned to the build's lease, so a concurrent prune (after an rmi)
   // cannot take them away mid-build.
   const pinned = async (img: ResolvedImage): Promise<ResolvedImage> => {
-    await b.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
+    await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
-  if (!b.req.pull) {
+  if (!session.req.pull) {
     try {
-      return await pinned(await b.store.resolve(parsed.toString(), platform));
+      return await pinned(await session.store.resolve(parsed.toString(), platform));
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
   }
   try {
-    await pull(parsed, b.content, b.store, { platform, sources: undefined, ...registryAuthFor(b.req, parsed.domain), onProgress: transferEvents(b.emit, 'pull') });
+    await pull(parsed, session.content, session.store, { platform, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }
-  return pinned(await b.store.resolve(parsed.toString(), platform));
+  return pinned(await session.store.resolve(parsed.toString(), platform));
+}
+
+/** An image as a source filesystem: its manifest digest is its cache identity. */
+function imageFs(img: ResolvedImage): SourceFs {
+  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
 }
 
 /** Whether `ref` names an image already in the store. */
-async function inStore(b: BuildSession, ref: string, platform: Platform): Promise<boolean> {
+async function inStore(session: BuildSession, ref: string, platform: Platform): Promise<boolean> {
   try {
-    await b.store.resolve(parseReference(ref).toString(), platform);
+    await session.store.resolve(parseReference(ref).toString(), platform);
     return true;
   } catch {
     return false;
@@ -280,7 +307,7 @@ function transferEvents(emit: EventSink, verb: 'pull' | 'push'): (p: TransferPro
 }
 
 function stageRunner(
-  b: BuildSession,
+  session: BuildSession,
   plan: Plan,
   index: number,
   steps: StepInfo[],
@@ -289,215 +316,92 @@ function stageRunner(
   extraSteps: { next: number },
 ): Promise<StageState> {
   return (async () => {
-    const stage = plan.stages[index];
+    const planned = plan.stages[index];
     const fromInfo = steps[0];
     const t0 = Date.now();
-    b.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
-    let st: StageState;
+    session.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
+    let stage: StageState;
     try {
-      st = await baseState(b, plan, stage, runStage, platform);
+      stage = await baseState(planned, {
+        platform,
+        lex: session.lex,
+        globalArgs: plan.globalArgs,
+        buildArgs: session.req.buildArgs,
+        file: session.file,
+        text: session.text,
+        sourceDateEpoch: session.sourceDateEpoch,
+        stageState: runStage,
+        image: async (ref, range) => {
+          const img = await resolveImage(session, ref, platform, range);
+          return { ...imageFs(img), created: img.config.created };
+        },
+      });
     } catch (err) {
-      b.emit({ type: 'step-error', step: fromInfo.step, message: (err as Error).message });
+      session.emit({ type: 'step-error', step: fromInfo.step, message: (err as Error).message });
       throw err;
     }
-    b.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
+    session.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
 
-    // `--from` of COPY / RUN --mount: errors point at the instruction that names it.
-    const from = async (name: string, range: Range): Promise<SourceFs> => {
-      const lower = name.toLowerCase();
-      const byName = plan.stages.find((s) => s.name === lower);
+    // `--from` of COPY / RUN --mount, as the plan resolved it (ONBUILD triggers were not
+    // planned: their names are resolved here). Errors point at the instruction that names it.
+    const fromName = (name: string, range: Range): FromSource => {
+      const byName = plan.stages.find((s) => s.name === name.toLowerCase());
       const idx = byName ? byName.index : /^\d+$/.test(name) ? Number(name) : -1;
-      if (idx >= 0 && idx < plan.stages.length) {
-        const s = await runStage(idx);
+      if (idx >= 0 && idx < plan.stages.length) return { kind: 'stage', index: idx };
+      if (/^\d+$/.test(name)) {
+        throw new PlanError(`--from=${name}: there is no stage ${name} (the Dockerfile has ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, numbered from 0)`, { source: session.source(range) });
+      }
+      return { kind: 'image', ref: name };
+    };
+    const from = async (name: string, source: FromSource | undefined, range: Range): Promise<SourceFs> => {
+      const resolved = source ?? fromName(name, range);
+      if (resolved.kind === 'stage') {
+        const s = await runStage(resolved.index);
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };
       }
-      if (/^\d+$/.test(name)) {
-        throw new PlanError(`--from=${name}: there is no stage ${name} (the Dockerfile has ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, numbered from 0)`, { source: b.source(range) });
-      }
+      name = resolved.ref;
+      const lower = name.toLowerCase();
       // A bare name close to a stage name is a typo, not an image to pull (Docker would try).
       const names = plan.stages.map((s) => s.name).filter((n): n is string => !!n);
       const near = /^[a-z0-9][a-z0-9_.-]*$/.test(lower) ? closest(lower, names, (w) => (w.length <= 4 ? 1 : 2)) : undefined;
-      if (near && !(await inStore(b, name, platform))) {
-        throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: b.source(range), hint: `did you mean the stage "${near}"?` });
+      if (near && !(await inStore(session, name, platform))) {
+        throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: session.source(range), hint: `did you mean the stage "${near}"?` });
       }
-      const img = await resolveImage(b, name, platform, range);
-      return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
+      return imageFs(await resolveImage(session, name, platform, range));
     };
 
     // ONBUILD triggers of the base image run first (and are not inherited further).
-    const triggers = st.config.config?.OnBuild ?? [];
-    if (triggers.length) st.config = withContainerConfig(st.config, { OnBuild: undefined });
+    const triggers = stage.config.config?.OnBuild ?? [];
+    if (triggers.length) stage.config = withContainerConfig(stage.config, { OnBuild: undefined });
     const commands: { cmd: Command; info: StepInfo }[] = [];
     for (const t of triggers) {
-      const parsed = parseDockerfile(t, { file: `${b.file} (ONBUILD of ${stage.from.image})` });
+      const parsed = parseDockerfile(t, { file: `${session.file} (ONBUILD of ${planned.from.image})` });
       for (const node of parsed.ast.instructions) {
         commands.push({ cmd: parseCommand(node, { ast: parsed.ast, text: t }), info: { ...fromInfo, step: extraSteps.next++, instruction: `ONBUILD ${node.original}` } });
       }
     }
-    stage.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
+    planned.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
 
     for (const { cmd, info } of commands) {
-      b.throwIfAborted();
+      session.throwIfAborted();
       const s0 = Date.now();
-      b.emit({ type: 'step-start', step: info.step, info });
+      session.emit({ type: 'step-start', step: info.step, info });
       try {
-        const handler = HANDLERS[cmd.kind] as Handler<Command>;
-        const ctx: StepContext<Command> = { b, st, cmd, info, from: (name) => from(name, cmd.node.range) };
-        const layerStep = await handler.apply(ctx);
+        const layerStep = await dispatch({ stage, info, from: (name, source) => from(name, source, cmd.node.range), worker: session.worker, options: session.req, session }, cmd);
         let cached = false;
         if (layerStep) {
-          cached = await runLayerStep(b, st, { step: info.step, identity: `${b.file}:${stage.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
+          cached = await runLayerStep(session, stage, { step: info.step, identity: `${session.file}:${planned.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
         }
         const durationMs = Date.now() - s0;
-        b.stepResults.push({ step: info.step, cached: !!layerStep && cached, durationMs });
-        b.emit({ type: 'step-end', step: info.step, cached: !!layerStep && cached, durationMs });
+        session.stepResults.push({ step: info.step, cached: !!layerStep && cached, durationMs });
+        session.emit({ type: 'step-end', step: info.step, cached: !!layerStep && cached, durationMs });
       } catch (err) {
-        b.emit({ type: 'step-error', step: info.step, message: err instanceof BuildError ? err.message : String(err) });
+        session.emit({ type: 'step-error', step: info.step, message: err instanceof BuildError ? err.message : String(err) });
         throw err;
       }
     }
-    return st;
+    return stage;
   })();
-}
-
-async function baseState(b: BuildSession, plan: Plan, stage: Stage, runStage: (i: number) => Promise<StageState>, platform: Platform): Promise<StageState> {
-  const name = stage.name ?? `stage-${stage.index}`;
-  let config: ImageConfig;
-  let layers: StageState['layers'] = [];
-  let fsKey: string;
-  let created: string | undefined;
-  const time = b.sourceDateEpoch !== undefined ? { sourceDateEpoch: b.sourceDateEpoch } : {};
-  if (stage.base.kind === 'scratch') {
-    config = emptyConfig(platform, time);
-    fsKey = cacheKey(['base=scratch', `platform=${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`]).digest;
-  } else if (stage.base.kind === 'stage') {
-    const s = await runStage(stage.base.index);
-    config = s.config;
-    layers = [...s.layers];
-    fsKey = s.fsKey;
-    created = s.created;
-  } else {
-    const img = await resolveImage(b, stage.base.ref, platform, stage.fromNode.range);
-    config = img.config;
-    layers = img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] }));
-    fsKey = img.manifestDescriptor.digest;
-    created = img.config.created;
-  }
-  // BuildKit gives every image a PATH.
-  const env = config.config?.Env ?? [];
-  if (!env.some((e) => e.startsWith('PATH='))) config = withContainerConfig(config, { Env: [...env, DEFAULT_PATH] });
-  const stageEnv = new StageEnv({ lex: b.lex, globalArgs: plan.globalArgs, buildArgs: b.req.buildArgs, imageEnv: config.config?.Env ?? [], file: b.file, text: b.text });
-  return { name, index: stage.index, config, layers, fsKey, env: stageEnv, created };
-}
-
-/** --output: OCI layout dir/tar, docker archive, the root filesystem as a directory or tar. */
-async function exportOutputs(b: BuildSession, req: BuildRequest, manifest: Descriptor, st: StageState, names: string[]): Promise<void> {
-  for (const out of req.outputs) {
-    switch (out.type) {
-      case 'image':
-        break;
-      case 'oci':
-        await exportOciLayout(b.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
-        break;
-      case 'docker':
-        await exportDockerArchive(b.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
-        break;
-      case 'local':
-      case 'tar': {
-        const rootfs = await b.rootfs();
-        await rootfs.withView(st.layers, async (dir) => {
-          if (out.type === 'local') {
-            await mkdir(out.dest, { recursive: true });
-            await runTool('cp', ['-a', '--', `${dir}/.`, out.dest]);
-          } else {
-            await runTool('tar', ['--sort=name', '--numeric-owner', '-C', dir, '-cf', out.dest, '.']);
-          }
-        });
-        break;
-      }
-    }
-  }
-}
-
-function runTool(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new BuildError('IO', `${cmd} failed: ${err.trim()}`))));
-  });
-}
-
-/** One step of a build record (see BuildRecord). */
-export interface BuildRecordStep {
-  step: number;
-  stage: string;
-  index: number;
-  instruction: string;
-  /** The instruction keyword (`FROM`, `RUN`, `COPY`, …; `ONBUILD` for a base image's triggers). */
-  kind: string;
-  cached: boolean;
-  /** The cache key of a filesystem step. */
-  key?: string;
-  /** Why a filesystem step missed the cache. */
-  reason?: string;
-  /** Which --cache-from source a hit came from (absent for local hits). */
-  source?: string;
-  durationMs: number;
-}
-
-/**
- * What `build()` writes after each successful build to `<root>/builds/<config-digest-hex>.json`
- * (read by `cache explain` and the daemon). A rebuild giving the same image replaces it.
- */
-export interface BuildRecord {
-  imageId: string;
-  manifestDigest: string;
-  /** The Dockerfile's name as errors show it. */
-  dockerfile: string;
-  contextDir: string;
-  tags: string[];
-  createdAt: string;
-  steps: BuildRecordStep[];
-}
-
-/** Collects the record's steps from the build's events (a step number may repeat for ONBUILD triggers). */
-class BuildRecorder {
-  readonly steps: BuildRecordStep[] = [];
-  private last(step: number): BuildRecordStep | undefined {
-    for (let i = this.steps.length - 1; i >= 0; i--) if (this.steps[i].step === step) return this.steps[i];
-    return undefined;
-  }
-
-  apply(e: BuildEvent): void {
-    if (e.type === 'step-start') {
-      const kind = e.info.instruction.trimStart().split(/\s+/)[0]?.toUpperCase() ?? '';
-      this.steps.push({ step: e.step, stage: e.info.stage, index: e.info.index, instruction: e.info.instruction, kind, cached: false, durationMs: 0 });
-    } else if (e.type === 'step-cache') {
-      const s = this.last(e.step);
-      if (!s) return;
-      if (e.key) s.key = e.key;
-      if (!e.hit && e.reason) s.reason = e.reason;
-      if (e.hit && e.source && e.source !== 'local') s.source = e.source;
-    } else if (e.type === 'step-end') {
-      const s = this.last(e.step);
-      if (!s) return;
-      s.cached = e.cached;
-      s.durationMs = e.durationMs;
-    }
-  }
-}
-
-/**
- * Writes the build record atomically (temp file in `tmpDir`, then rename), without fsync: it is
- * a report of the last build (`mybuild cache explain`), rewritten by every build; the two
- * fsyncs were ~3 ms of every no-op build.
- */
-async function writeBuildRecord(root: string, tmpDir: string, rec: BuildRecord): Promise<void> {
-  const dir = path.join(root, 'builds');
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, `${rec.imageId.slice('sha256:'.length)}.json`), `${JSON.stringify(rec, null, 2)}\n`, tmpDir, { durable: false });
 }
 
 export type { BuildEvent };

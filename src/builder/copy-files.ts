@@ -12,10 +12,10 @@ import { hashSources } from '../context/hash.js';
 import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } from '../context/sources.js';
 import { hasMeta } from '../context/go-path.js';
 import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
-import { PlanError } from '../errors.js';
+import { PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult } from '../image/layer-writer.js';
-import type { HeredocFile } from '../plan/index.js';
+import type { FromSource, HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
 import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
@@ -29,9 +29,13 @@ export interface CopySpec {
   contents: HeredocFile[];
   dest: string;
   from?: string;
+  /** What `from` names, as the plan resolved it. */
+  source?: FromSource;
   chown?: string;
   chmod?: string;
   parents: boolean;
+  /** COPY --link (its own key part: BuildKit builds a linked copy differently). */
+  link?: boolean;
   exclude: string[];
   /** Words for the history line (flags and arguments as expanded). */
   words: string[];
@@ -50,130 +54,178 @@ const MAX_FILE_PARTS = 5000;
 
 /** Expands `$VAR`/`${VAR…}` in a heredoc body, keeping its quotes and backslashes (BuildKit's raw mode). */
 export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: string): string {
-  const vars = ctx.st.env.vars;
-  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.b.lex.processWord(m, vars));
+  const vars = ctx.stage.env.vars;
+  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.session.lex.processWord(m, vars));
 }
 
+/** What a copy reads, found while its key is computed and used again to produce its layer. */
+interface CopyInputs {
+  source: SourceLocation;
+  /** --chmod as a number. */
+  mode?: number;
+  /** The stage's working directory (relative destinations). */
+  wd: string;
+  /** Heredoc files, expanded. */
+  contents: { name: string; data: string }[];
+  /** COPY --from's filesystem. */
+  srcFs?: SourceFs;
+  /** The context's matches, when the sources come from the build context. */
+  contextMatches?: SourceMatch[];
+}
+
+/**
+ * The step of a COPY or ADD: its key parts (operation, flags, heredoc digests, the sources'
+ * content digests or --from filesystem) and its producer. Throws PlanError for a bad --chmod
+ * and what matching the sources throws.
+ */
 export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: CopySpec): Promise<LayerStep> {
-  const { b, st } = ctx;
-  const source = b.source(spec.range);
+  const source = ctx.session.source(spec.range);
   let mode: number | undefined;
   if (spec.chmod !== undefined) {
     const m = parseChmod(spec.chmod);
     if (m === null) throw new PlanError(`invalid chmod parameter: ${JSON.stringify(spec.chmod)}: expected an octal mode such as 0644`, { source });
     mode = m;
   }
-  const wd = workdir(st);
-  const parts = [`cmd=${spec.kind} ${JSON.stringify([...spec.paths, spec.dest])}`, `workdir=${wd}`];
+  const inputs: CopyInputs = {
+    source,
+    mode,
+    wd: workdir(ctx.stage),
+    contents: spec.contents.map((c) => ({ name: c.name, data: c.expand ? expandHeredoc(ctx, c.data) : c.data })),
+  };
+  const parts = await copyParts(ctx, spec, inputs);
+  return { parts, createdBy: `${spec.kind} ${spec.words.join(' ')} # buildkit`, produce: () => produceCopy(ctx, spec, inputs) };
+}
+
+/** The key parts of a copy; sets `inputs.srcFs` / `inputs.contextMatches`. */
+async function copyParts<C extends Command>(ctx: StepContext<C>, spec: CopySpec, inputs: CopyInputs): Promise<string[]> {
+  const { session } = ctx;
+  const parts = [`cmd=${spec.kind} ${JSON.stringify([...spec.paths, spec.dest])}`, `workdir=${inputs.wd}`];
   if (spec.chown !== undefined) parts.push(`chown=${spec.chown}`);
-  if (mode !== undefined) parts.push(`chmod=${mode.toString(8)}`);
+  if (inputs.mode !== undefined) parts.push(`chmod=${inputs.mode.toString(8)}`);
   if (spec.parents) parts.push('parents=true');
+  if (spec.link) parts.push('link=true');
   if (spec.exclude.length) parts.push(`exclude=${JSON.stringify(spec.exclude)}`);
   parts.push(...(spec.extraParts ?? []));
-  const contents = spec.contents.map((c) => ({ name: c.name, data: c.expand ? expandHeredoc(ctx, c.data) : c.data }));
-  for (const c of contents) parts.push(`content:${c.name}=sha256:${createHash('sha256').update(c.data).digest('hex')}`);
-
-  let srcFs: SourceFs | undefined;
-  let contextMatches: SourceMatch[] | undefined;
+  for (const c of inputs.contents) parts.push(`content:${c.name}=sha256:${createHash('sha256').update(c.data).digest('hex')}`);
   if (spec.paths.length) {
     if (spec.from !== undefined) {
-      srcFs = await ctx.from(spec.from);
-      parts.push(`from=${srcFs.fsKey}`);
+      inputs.srcFs = await ctx.from(spec.from, spec.source);
+      parts.push(`from=${inputs.srcFs.fsKey}`);
     } else {
-      const bc = await b.context();
-      contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, source });
-      const hash = await hashSources(bc, contextMatches, { statCache: await b.statCache() });
+      const bc = await session.context();
+      inputs.contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, source: inputs.source });
+      const hash = await hashSources(bc, inputs.contextMatches, { statCache: await session.statCache() });
       parts.push(`sources=${hash.digest}`);
       if (hash.files.length <= MAX_FILE_PARTS) for (const f of hash.files) parts.push(`file:${f.path}=${f.digest}`);
     }
   }
+  return parts;
+}
 
-  const produce = async (): Promise<LayerResult | null> => {
-    const rootfs = await b.rootfs();
-    // The destination's view and, for COPY --from, the source stage's, mounted together.
-    return rootfs.withViews(srcFs ? [st.layers, srcFs.layers] : [st.layers], async ([base, srcDir]) => {
-      const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
-      const build = async (srcRoot: BuildContext | null, matches: SourceMatch[]): Promise<LayerResult | null> => {
-        const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
-        const entries: LayerEntry[] = [];
-        const now = Date.now();
-        if (matches.length && srcRoot) {
-          const planSources = await Promise.all(
-            matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
-          );
-          const resolvedOf = new Map(matches.map((m) => [m.path, m.resolved]));
-          // The walk's lstat of each entry below a directory source, by context path (as
-          // copyPlan names them), so that copying does not stat every file again.
-          const knownOf = new Map<string, { stat: BigIntStats; linkTarget?: string }>();
-          for (const s of planSources) for (const e of s.entries) knownOf.set(s.path === '' ? e.path : `${s.path}/${e.path}`, e);
-          const destIsDir = await isDirIn(base, absDest);
-          const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
-          const topDirs = new Set(matches.filter((m) => m.isDir).map((m) => m.path));
-          for (const t of targets) {
-            if (t.type === 'dir' && topDirs.has(t.src)) {
-              // The destination of a directory source is made like BuildKit's MkdirAll: a new
-              // directory is 0755 and owned by --chown (else root), whatever the source
-              // directory's own mode, owner or --chmod; an existing one is kept as it is.
-              const p = layerPath(t.dest);
-              if (p === '') continue;
-              entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
-              continue;
-            }
-            const top = resolvedOf.get(t.src);
-            const host = srcRoot.abs(top ?? t.src);
-            // Only a file named as a source is unpacked, never a file inside a directory source.
-            if (spec.transform && t.type === 'file' && top !== undefined) {
-              const extracted = await spec.transform(host, t.dest, owner);
-              if (extracted) {
-                entries.push(...extracted);
-                continue;
-              }
-            }
-            const e = await entryFromDisk(host, t.dest, {
-              ...(owner ? { owner } : srcFs ? {} : { owner: { uid: 0, gid: 0 } }),
-              ...(mode !== undefined ? { mode } : {}),
-              followSymlink: top !== undefined,
-              ...(top === undefined ? { known: knownOf.get(t.src) } : {}),
-            });
-            if (e && e.path !== '') entries.push(e);
-          }
-        }
-        if (contents.length) {
-          const destIsDir = spec.dest.endsWith('/') || contents.length > 1 || (await isDirIn(base, absDest));
-          for (const c of contents) {
-            const p = destIsDir ? path.posix.join(absDest, c.name) : absDest;
-            const data = Buffer.from(c.data);
-            entries.push({
-              path: p.replace(/^\/+/, ''),
-              type: 'file',
-              mode: mode ?? 0o664,
-              uid: owner?.uid ?? 0,
-              gid: owner?.gid ?? 0,
-              size: data.length,
-              mtimeMs: 0,
-              open: async () => Readable.from([data]),
-            });
-          }
-        }
-        // A later source overwrites an earlier one at the same path (as copying in order does).
-        const byPath = new Map<string, LayerEntry>();
-        for (const e of entries) {
-          byPath.delete(e.path);
-          byPath.set(e.path, e);
-        }
-        const unique = [...byPath.values()];
-        linkHardlinks(unique, (e) => diskIdentity.get(e));
-        const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
-        return writeLayer([...parents, ...unique], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
-      };
-      if (!spec.paths.length) return build(null, []);
-      if (contextMatches) return build(await b.context(), contextMatches);
-      const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
-      const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
-      return build(srcCtx, matches);
+/** Makes the copy's layer on views of the destination's and (COPY --from) the source's filesystems, mounted together. */
+async function produceCopy<C extends Command>(ctx: StepContext<C>, spec: CopySpec, inputs: CopyInputs): Promise<LayerResult | null> {
+  const { stage, worker, session } = ctx;
+  const { srcFs, contextMatches, source } = inputs;
+  const rootfs = await worker.layers();
+  return rootfs.withViews(srcFs ? [stage.layers, srcFs.layers] : [stage.layers], async ([base, srcDir]) => {
+    const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
+    if (!spec.paths.length) return writeCopyLayer(ctx, spec, inputs, base, owner, null, []);
+    if (contextMatches) return writeCopyLayer(ctx, spec, inputs, base, owner, await session.context(), contextMatches);
+    const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
+    const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
+    return writeCopyLayer(ctx, spec, inputs, base, owner, srcCtx, matches);
+  });
+}
+
+/** The layer of the copied files (`matches` under `srcRoot`) and heredocs, with their parent directories, on the view `base`. */
+async function writeCopyLayer<C extends Command>(
+  ctx: StepContext<C>,
+  spec: CopySpec,
+  inputs: CopyInputs,
+  base: string,
+  owner: Owner | undefined,
+  srcRoot: BuildContext | null,
+  matches: SourceMatch[],
+): Promise<LayerResult | null> {
+  const { options, worker } = ctx;
+  const { wd, contents } = inputs;
+  const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+  const now = Date.now();
+  const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
+  if (contents.length) {
+    const destIsDir = spec.dest.endsWith('/') || contents.length > 1 || (await isDirIn(base, absDest));
+    for (const c of contents) {
+      const p = destIsDir ? path.posix.join(absDest, c.name) : absDest;
+      const data = Buffer.from(c.data);
+      entries.push({
+        path: p.replace(/^\/+/, ''),
+        type: 'file',
+        mode: inputs.mode ?? 0o664,
+        uid: owner?.uid ?? 0,
+        gid: owner?.gid ?? 0,
+        size: data.length,
+        mtimeMs: 0,
+        open: async () => Readable.from([data]),
+      });
+    }
+  }
+  // A later source overwrites an earlier one at the same path (as copying in order does).
+  const byPath = new Map<string, LayerEntry>();
+  for (const e of entries) {
+    byPath.delete(e.path);
+    byPath.set(e.path, e);
+  }
+  const unique = [...byPath.values()];
+  linkHardlinks(unique, (e) => diskIdentity.get(e));
+  const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
+  return writeLayer([...parents, ...unique], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+}
+
+/** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
+async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
+  const { wd, mode, source, srcFs } = inputs;
+  const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+  const entries: LayerEntry[] = [];
+  const planSources = await Promise.all(
+    matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
+  );
+  const resolvedOf = new Map(matches.map((m) => [m.path, m.resolved]));
+  // The walk's lstat of each entry below a directory source, by context path (as
+  // copyPlan names them), so that copying does not stat every file again.
+  const knownOf = new Map<string, { stat: BigIntStats; linkTarget?: string }>();
+  for (const s of planSources) for (const e of s.entries) knownOf.set(s.path === '' ? e.path : `${s.path}/${e.path}`, e);
+  const destIsDir = await isDirIn(base, absDest);
+  const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
+  const topDirs = new Set(matches.filter((m) => m.isDir).map((m) => m.path));
+  for (const t of targets) {
+    if (t.type === 'dir' && topDirs.has(t.src)) {
+      // The destination of a directory source is made like BuildKit's MkdirAll: a new
+      // directory is 0755 and owned by --chown (else root), whatever the source
+      // directory's own mode, owner or --chmod; an existing one is kept as it is.
+      const p = layerPath(t.dest);
+      if (p === '') continue;
+      entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
+      continue;
+    }
+    const top = resolvedOf.get(t.src);
+    const host = srcRoot.abs(top ?? t.src);
+    // Only a file named as a source is unpacked, never a file inside a directory source.
+    if (spec.transform && t.type === 'file' && top !== undefined) {
+      const extracted = await spec.transform(host, t.dest, owner);
+      if (extracted) {
+        entries.push(...extracted);
+        continue;
+      }
+    }
+    const e = await entryFromDisk(host, t.dest, {
+      ...(owner ? { owner } : srcFs ? {} : { owner: { uid: 0, gid: 0 } }),
+      ...(mode !== undefined ? { mode } : {}),
+      followSymlink: top !== undefined,
+      ...(top === undefined ? { known: knownOf.get(t.src) } : {}),
     });
-  };
-  return { parts, createdBy: `${spec.kind} ${spec.words.join(' ')} # buildkit`, produce };
+    if (e && e.path !== '') entries.push(e);
+  }
+  return entries;
 }
 
 /**
@@ -207,7 +259,7 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
   return out;
 }
 
-async function resolveChown(base: string, spec: string, source: ReturnType<StepContext<Command>['b']['source']>): Promise<Owner> {
+async function resolveChown(base: string, spec: string, source: SourceLocation): Promise<Owner> {
   try {
     const u = await resolveUser(base, spec);
     return { uid: u.uid, gid: u.gid };

@@ -23,54 +23,59 @@ export interface LayerStepOptions {
   identity: string;
 }
 
+/** The cache key of a filesystem step with `parts` on top of the filesystem `parentFsKey`. */
+export function stepKey(parentFsKey: string, parts: readonly string[]): CacheKey {
+  return cacheKey([`parent=${parentFsKey}`, ...parts]);
+}
+
 /** Runs a filesystem step (see the module comment); returns whether it was a cache hit. */
-export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStepOptions): Promise<boolean> {
-  const key = cacheKey([`parent=${st.fsKey}`, ...o.parts]);
+export async function runLayerStep(session: BuildSession, stage: StageState, o: LayerStepOptions): Promise<boolean> {
+  const key = stepKey(stage.fsKey, o.parts);
   let record: CacheRecord | null = null;
   let hit = false;
-  if (!b.req.noCache) {
-    record = await b.store.cache.get(key.digest);
-    if (record?.layer) await b.pin(record.layer.digest); // before the existence check (a prune may run now)
-    if (record && record.layer && !(await b.store.content.info(record.layer.digest))) record = null;
+  if (!session.req.noCache) {
+    record = await session.store.cache.get(key.digest);
+    if (record?.layer) await session.pin(record.layer.digest); // before the existence check (a prune may run now)
+    if (record && record.layer && !(await session.store.content.info(record.layer.digest))) record = null;
     hit = record !== null;
   }
   let source = 'local';
-  if (!hit && !b.req.noCache && b.remoteCache) {
+  if (!hit && !session.req.noCache && session.remoteCache) {
     // --cache-from: the import sources in order; the layer is fetched lazily (src/cache/remote).
-    const remote = await b.remoteCache.lookup(key.digest);
+    const remote = await session.remoteCache.lookup(key.digest);
     // Pinned now, fetched later (lazily): a concurrent prune must not take it once it arrives.
-    if (remote?.record.layer) await b.pin(remote.record.layer.digest);
+    if (remote?.record.layer) await session.pin(remote.record.layer.digest);
     // A layer of the target stage is needed by the image in any case: fetch it while the build
     // goes on rather than when it ends (ensureLayers waits for it then, and reports a failure).
-    if (remote?.record.layer && st.index === b.targetStage) void b.remoteCache.fetchIfPending(remote.record.layer.digest, { background: true }).catch(() => undefined);
+    if (remote?.record.layer && stage.index === session.targetStage) void session.remoteCache.fetchIfPending(remote.record.layer.digest, { background: true }).catch(() => undefined);
     if (remote) ({ record, source } = remote);
     hit = remote !== null;
   }
   if (hit) {
-    b.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source });
+    session.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source });
   } else {
-    b.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: b.req.noCache ? '--no-cache' : await explainMiss(b, o.identity, key) });
-    b.throwIfAborted();
+    session.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: session.req.noCache ? '--no-cache' : await explainMiss(session, o.identity, key) });
+    session.throwIfAborted();
     const layer = await o.produce();
-    record = await b.store.cache.put(key.digest, {
+    record = await session.store.cache.put(key.digest, {
       parts: key.parts,
       ...(layer ? { layer: { digest: layer.descriptor.digest, diffId: layer.diffId, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType } } : {}),
       extra: { createdBy: o.createdBy },
     });
   }
-  await rememberIdentity(b, o.identity, key);
+  await rememberIdentity(session, o.identity, key);
   const rec = record!;
-  b.remoteCache?.used(rec);
-  const time = b.sourceDateEpoch !== undefined ? { sourceDateEpoch: b.sourceDateEpoch } : { created: rec.createdAt };
+  session.remoteCache?.used(rec);
+  const time = session.sourceDateEpoch !== undefined ? { sourceDateEpoch: session.sourceDateEpoch } : { created: rec.createdAt };
   if (rec.layer) {
     const descriptor = { mediaType: rec.layer.mediaType, digest: rec.layer.digest, size: rec.layer.size };
-    st.config = appendLayer(st.config, { diffId: rec.layer.diffId }, { created_by: o.createdBy }, time);
-    st.layers = [...st.layers, { descriptor, diffId: rec.layer.diffId }];
+    stage.config = appendLayer(stage.config, { diffId: rec.layer.diffId }, { created_by: o.createdBy }, time);
+    stage.layers = [...stage.layers, { descriptor, diffId: rec.layer.diffId }];
   } else {
-    st.config = appendHistory(st.config, { created_by: o.createdBy }, time);
+    stage.config = appendHistory(stage.config, { created_by: o.createdBy }, time);
   }
-  if (b.sourceDateEpoch === undefined && rec.createdAt && (!st.created || rec.createdAt > st.created)) st.created = rec.createdAt;
-  st.fsKey = key.digest;
+  if (session.sourceDateEpoch === undefined && rec.createdAt && (!stage.created || rec.createdAt > stage.created)) stage.created = rec.createdAt;
+  stage.fsKey = key.digest;
   return hit;
 }
 
@@ -79,10 +84,10 @@ export async function runLayerStep(b: BuildSession, st: StageState, o: LayerStep
  * file lives in the cache dir (`<root>/cache/last/<sha(identity)>`), so the explanation survives
  * across processes.
  */
-async function explainMiss(b: BuildSession, identity: string, key: CacheKey): Promise<string> {
-  const last = await b.history.get(identity);
+async function explainMiss(session: BuildSession, identity: string, key: CacheKey): Promise<string> {
+  const last = await session.history.get(identity);
   if (!last) return 'no previous build of this step';
-  const prev = await b.store.cache.get(last);
+  const prev = await session.store.cache.get(last);
   if (!prev) return 'the previous result was pruned';
   const changes = diffParts(prev.parts, key.parts);
   if (changes.length === 0) return 'the previous result was pruned';
@@ -93,6 +98,6 @@ async function explainMiss(b: BuildSession, identity: string, key: CacheKey): Pr
   return describeChanges(changes);
 }
 
-async function rememberIdentity(b: BuildSession, identity: string, key: CacheKey): Promise<void> {
-  await b.history.set(identity, key.digest);
+async function rememberIdentity(session: BuildSession, identity: string, key: CacheKey): Promise<void> {
+  await session.history.set(identity, key.digest);
 }

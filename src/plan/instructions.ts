@@ -6,36 +6,41 @@
  * Every check BuildKit makes at this stage is made here, with BuildKit's messages: allowed flags
  * per instruction, argument counts, HEALTHCHECK durations, SHELL in JSON form, ONBUILD triggers,
  * RUN --mount specs. All failures are PlanErrors carrying the node's (or flag's) range.
+ *
+ * Split along BuildKit's files: the command types are in ./commands.ts, `--mount` values in
+ * ./mounts.ts, durations in ./durations.ts; this module parses and re-exports them.
  */
-import { closest } from '../util/suggest.js';
 import { PlanError } from '../errors.js';
 import type {
   AddNode,
   ArgNode,
-  CmdNode,
   CopyNode,
   Dockerfile,
-  EntrypointNode,
   EnvNode,
-  ExposeNode,
   Flag,
   FromNode,
   HealthcheckNode,
   Heredoc,
   Instruction,
   LabelNode,
-  MaintainerNode,
   OnbuildNode,
   Range,
   RunNode,
-  ShellNode,
-  StopsignalNode,
   UnknownNode,
-  UserNode,
-  VolumeNode,
-  WorkdirNode,
 } from '../parser/ast.js';
 import { unknownInstructionError } from '../parser/index.js';
+import type {
+  AddCommand, ArgCommand, ArgDecl, Command, CopyCommand, CopySource, FromHeader, HealthcheckCommand,
+  HealthConfig, HeredocFile, KeyValuePair, MountSpec, OnbuildCommand, RunCommand,
+} from './commands.js';
+import { parseGoDuration } from './durations.js';
+import { mountFrom, MountSpecError, parseMount } from './mounts.js';
+import { suggest } from './suggest.js';
+
+export * from './commands.js';
+export { parseGoDuration } from './durations.js';
+export { MountSpecError, parseMount } from './mounts.js';
+export { suggest } from './suggest.js';
 
 /** Where commands come from: the AST (for its file name) and, optionally, the text for excerpts. */
 export interface ParseContext {
@@ -70,232 +75,6 @@ export function tooManyArguments(cmd: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Command types
-
-/** A heredoc as a command sees it: the body with `<<-` tabs already removed. */
-export interface HeredocFile {
-  name: string;
-  /** The body; expanded (if `expand`) only when the builder runs the command. */
-  data: string;
-  /** False when the delimiter was quoted. */
-  expand: boolean;
-  fileDescriptor: number;
-}
-
-export type MountType = 'bind' | 'cache' | 'tmpfs' | 'secret' | 'ssh';
-export type MountSharing = 'shared' | 'private' | 'locked';
-
-/** One `RUN --mount=…`, as BuildKit's `Mount`. */
-export interface MountSpec {
-  type: MountType;
-  from?: string;
-  source?: string;
-  target?: string;
-  readOnly: boolean;
-  /** `id=` (cache id, secret id, ssh id). */
-  id?: string;
-  sharing?: MountSharing;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  required: boolean;
-  /** tmpfs size limit in bytes. */
-  size?: number;
-}
-
-export interface RunCommand {
-  kind: 'RUN';
-  node: RunNode;
-  /** Exec form: the argv. Shell form: one element, the command line (run with the SHELL). */
-  args: string[];
-  /** True for shell form (the builder prepends SHELL). */
-  prependShell: boolean;
-  heredocs: HeredocFile[];
-  /** The raw `--mount` values, in order (expand.ts expands them). */
-  mountFlags: string[];
-  /**
-   * The parsed mounts. Null when a mount value refers to variables: expandCommand fills it in.
-   */
-  mounts: MountSpec[] | null;
-  /** The `from=` of each mount that has one (never variable: BuildKit forbids it). */
-  mountFroms: string[];
-  /** `--network`: `default`, `none` or `host`. */
-  network?: 'default' | 'none' | 'host';
-  /** `--security`: `sandbox` or `insecure`. */
-  security?: 'sandbox' | 'insecure';
-}
-
-export interface CmdCommand {
-  kind: 'CMD';
-  node: CmdNode;
-  args: string[];
-  prependShell: boolean;
-}
-
-export interface EntrypointCommand {
-  kind: 'ENTRYPOINT';
-  node: EntrypointNode;
-  args: string[];
-  prependShell: boolean;
-}
-
-export interface ShellCommand {
-  kind: 'SHELL';
-  node: ShellNode;
-  shell: string[];
-}
-
-export interface CopySource {
-  /** Source paths (raw until expanded). */
-  paths: string[];
-  /** Inline files from heredocs (`COPY <<EOF /dest`). */
-  contents: HeredocFile[];
-  dest: string;
-}
-
-export interface CopyCommand extends CopySource {
-  kind: 'COPY';
-  node: CopyNode;
-  from?: string;
-  chown?: string;
-  chmod?: string;
-  link: boolean;
-  parents: boolean;
-  exclude: string[];
-}
-
-export interface AddCommand extends CopySource {
-  kind: 'ADD';
-  node: AddNode;
-  chown?: string;
-  chmod?: string;
-  link: boolean;
-  checksum?: string;
-  keepGitDir: boolean;
-  exclude: string[];
-  /** `--unpack` (undefined: the default, unpack local archives only). */
-  unpack?: boolean;
-}
-
-export interface VolumeCommand {
-  kind: 'VOLUME';
-  node: VolumeNode;
-  volumes: string[];
-}
-
-export interface ExposeCommand {
-  kind: 'EXPOSE';
-  node: ExposeNode;
-  /** Raw words; after expansion each is `port[/proto]` or `start-end[/proto]`. */
-  ports: string[];
-}
-
-export interface ArgDecl {
-  name: string;
-  /** The raw default (quotes kept until expansion); undefined when none was given. */
-  value?: string;
-}
-
-export interface ArgCommand {
-  kind: 'ARG';
-  node: ArgNode;
-  args: ArgDecl[];
-}
-
-export interface MaintainerCommand {
-  kind: 'MAINTAINER';
-  node: MaintainerNode;
-  maintainer: string;
-}
-
-export interface UserCommand {
-  kind: 'USER';
-  node: UserNode;
-  user: string;
-}
-
-export interface WorkdirCommand {
-  kind: 'WORKDIR';
-  node: WorkdirNode;
-  path: string;
-}
-
-export interface StopsignalCommand {
-  kind: 'STOPSIGNAL';
-  node: StopsignalNode;
-  signal: string;
-}
-
-export interface KeyValuePair {
-  key: string;
-  value: string;
-}
-
-export interface EnvCommand {
-  kind: 'ENV';
-  node: EnvNode;
-  env: KeyValuePair[];
-}
-
-export interface LabelCommand {
-  kind: 'LABEL';
-  node: LabelNode;
-  labels: KeyValuePair[];
-}
-
-/** The image config `Healthcheck`, durations in nanoseconds (0 = inherit/default). */
-export interface HealthConfig {
-  /** `["NONE"]`, `["CMD", argv…]` or `["CMD-SHELL", line]`. */
-  test: string[];
-  interval: number;
-  timeout: number;
-  startPeriod: number;
-  startInterval: number;
-  retries: number;
-}
-
-export interface HealthcheckCommand {
-  kind: 'HEALTHCHECK';
-  node: HealthcheckNode;
-  health: HealthConfig;
-}
-
-export interface OnbuildCommand {
-  kind: 'ONBUILD';
-  node: OnbuildNode;
-  /** The trigger as written (`RUN echo hi`), heredoc bodies appended as BuildKit does. */
-  expression: string;
-}
-
-/** Every instruction except FROM (a stage header, see `FromHeader`). */
-export type Command =
-  | RunCommand
-  | CmdCommand
-  | EntrypointCommand
-  | ShellCommand
-  | CopyCommand
-  | AddCommand
-  | VolumeCommand
-  | ExposeCommand
-  | ArgCommand
-  | MaintainerCommand
-  | UserCommand
-  | WorkdirCommand
-  | StopsignalCommand
-  | EnvCommand
-  | LabelCommand
-  | HealthcheckCommand
-  | OnbuildCommand;
-
-/** `FROM [--platform=p] image [AS name]`, unexpanded. `name` is lower-cased. */
-export interface FromHeader {
-  node: FromNode;
-  image: string;
-  name?: string;
-  platform?: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Flags
 
 type FlagType = 'string' | 'strings' | 'bool';
 type FlagSpec = Record<string, FlagType>;
@@ -355,11 +134,6 @@ function bool(v: FlagValues, name: string): boolean | undefined {
   return e ? (e.value as boolean) : undefined;
 }
 
-/** The closest candidate by edit distance (≤ max(1, len/3)), for "did you mean" hints. */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  return closest(word, candidates, (w) => Math.max(1, Math.floor(w.length / 3)));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Heredocs
 
@@ -373,251 +147,6 @@ function heredocFile(h: Heredoc): HeredocFile {
 }
 
 const HEREDOC_WORD = /^(\d*)<<(-?)\s*(.+)$/s;
-
-// ---------------------------------------------------------------------------------------------
-// RUN --mount
-
-/** Go's encoding/csv for one record (default settings). Throws a string on malformed input. */
-function readCsvRecord(s: string): string[] {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (s[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= s.length) throw 'extraneous or missing " in quoted-field';
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += s[i++];
-      }
-      if (i < s.length && s[i] !== ',') throw 'extraneous or missing " in quoted-field';
-    } else {
-      while (i < s.length && s[i] !== ',') {
-        if (s[i] === '"') throw 'bare " in non-quoted-field';
-        field += s[i++];
-      }
-    }
-    fields.push(field);
-    if (i >= s.length) return fields;
-    i++; // the comma
-  }
-}
-
-/** Go's strconv.ParseBool. */
-function parseGoBool(v: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  return undefined;
-}
-
-/** docker/go-units RAMInBytes: `64m`, `1g`, `512k`, `1024` (binary units, optional `b`/`ib`). */
-function ramInBytes(v: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(v.trim());
-  if (!m) return undefined;
-  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-  return Math.floor(Number(m[1]) * mult[m[2]!.toLowerCase()]!);
-}
-
-const MOUNT_TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
-const SHARING: readonly MountSharing[] = ['shared', 'private', 'locked'];
-const MOUNT_KEYS = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'size'];
-
-/** A mount spec error: message and optional hint (the caller adds the range). */
-export class MountSpecError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * Parses one `--mount` value (already expanded) into a MountSpec, with BuildKit's validation
- * (commands_runmount.go). Throws MountSpecError.
- */
-export function parseMount(value: string): MountSpec {
-  let fields: string[];
-  try {
-    fields = readCsvRecord(value);
-  } catch (e) {
-    throw new MountSpecError(`failed to parse csv mounts: ${String(e)}`);
-  }
-  const m: MountSpec = { type: 'bind', readOnly: false, required: false };
-  let roAuto = true;
-  for (const field of fields) {
-    const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
-    const val = eq < 0 ? '' : field.slice(eq + 1);
-    if (eq < 0) {
-      switch (key) {
-        case 'readonly':
-        case 'ro':
-          m.readOnly = true;
-          roAuto = false;
-          continue;
-        case 'readwrite':
-        case 'rw':
-          m.readOnly = false;
-          roAuto = false;
-          continue;
-        case 'required':
-          if (m.type === 'secret' || m.type === 'ssh') {
-            m.required = true;
-            continue;
-          }
-          throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
-        default:
-          throw new MountSpecError(`invalid field '${field}' must be a key=value pair`);
-      }
-    }
-    switch (key) {
-      case 'type': {
-        const t = val.toLowerCase() as MountType;
-        if (!MOUNT_TYPES.includes(t)) {
-          const near = suggest(val, MOUNT_TYPES);
-          throw new MountSpecError(`unsupported mount type ${JSON.stringify(val)}`, near ? `did you mean ${near}?` : `one of ${MOUNT_TYPES.join(', ')}`);
-        }
-        m.type = t;
-        break;
-      }
-      case 'from':
-        m.from = val;
-        break;
-      case 'source':
-      case 'src':
-        m.source = val;
-        break;
-      case 'target':
-      case 'dst':
-      case 'destination':
-        m.target = val;
-        break;
-      case 'readonly':
-      case 'ro':
-      case 'readwrite':
-      case 'rw': {
-        const b = parseGoBool(val);
-        if (b === undefined) throw new MountSpecError(`invalid value for ${key}: ${val}`);
-        m.readOnly = key === 'readonly' || key === 'ro' ? b : !b;
-        roAuto = false;
-        break;
-      }
-      case 'required': {
-        if (m.type !== 'secret' && m.type !== 'ssh') throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
-        const b = parseGoBool(val);
-        if (b === undefined) throw new MountSpecError(`invalid value for ${key}: ${val}`);
-        m.required = b;
-        break;
-      }
-      case 'size': {
-        if (m.type !== 'tmpfs') throw new MountSpecError(`unexpected key '${key}' for mount type '${m.type}'`);
-        const n = ramInBytes(val);
-        if (n === undefined) throw new MountSpecError(`invalid value for ${key}: ${val}`);
-        m.size = n;
-        break;
-      }
-      case 'id':
-        m.id = val;
-        break;
-      case 'sharing': {
-        const s = val.toLowerCase() as MountSharing;
-        if (!SHARING.includes(s)) throw new MountSpecError(`unsupported sharing value ${JSON.stringify(val)}`, `one of ${SHARING.join(', ')}`);
-        m.sharing = s;
-        break;
-      }
-      case 'mode': {
-        if (!/^[0-7]+$/.test(val) || parseInt(val, 8) > 0xffffffff) throw new MountSpecError(`invalid value ${val} for mode`);
-        m.mode = parseInt(val, 8);
-        break;
-      }
-      case 'uid':
-      case 'gid': {
-        if (!/^[0-9]+$/.test(val) || Number(val) > 0xffffffff) throw new MountSpecError(`invalid value ${val} for ${key}`);
-        m[key] = Number(val);
-        break;
-      }
-      default: {
-        const near = suggest(key, MOUNT_KEYS);
-        throw new MountSpecError(`unexpected key '${key}' in '${field}'`, near ? `did you mean ${near}?` : undefined);
-      }
-    }
-  }
-  // validateMount
-  const fileInfoAllowed = m.type === 'secret' || m.type === 'ssh' || m.type === 'cache';
-  if (!fileInfoAllowed) {
-    if (m.mode !== undefined) throw new MountSpecError(`mode not allowed for ${JSON.stringify(m.type)} type mounts`);
-    if (m.uid !== undefined) throw new MountSpecError(`uid not allowed for ${JSON.stringify(m.type)} type mounts`);
-    if (m.gid !== undefined) throw new MountSpecError(`gid not allowed for ${JSON.stringify(m.type)} type mounts`);
-  }
-  if (roAuto) m.readOnly = !(m.type === 'cache' || m.type === 'tmpfs');
-  if (m.type === 'secret') {
-    if (m.from) throw new MountSpecError('secret mount should not have a from');
-    if (m.sharing) throw new MountSpecError('secret mount should not define sharing');
-    if (!m.source && !m.target && !m.id) throw new MountSpecError('invalid secret mount. one of source, target required');
-    if (m.source && m.id) throw new MountSpecError("both source and id can't be set");
-  }
-  if (m.sharing && m.type !== 'cache') throw new MountSpecError(`invalid cache sharing set for ${m.type} mount`);
-  return m;
-}
-
-/** The `from=` of a raw mount value, checking it has no variable (BuildKit forbids it). */
-function mountFrom(raw: string): string | undefined {
-  let fields: string[];
-  try {
-    fields = readCsvRecord(raw);
-  } catch (e) {
-    throw new MountSpecError(`failed to parse csv mounts: ${String(e)}`);
-  }
-  let from: string | undefined;
-  for (const field of fields) {
-    const eq = field.indexOf('=');
-    if (eq < 0 || field.slice(0, eq).toLowerCase() !== 'from') continue;
-    const v = field.slice(eq + 1);
-    if (/\$./s.test(v)) throw new MountSpecError("'from' doesn't support variable expansion, define alias stage instead");
-    from = v;
-  }
-  return from;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Durations (Go time.ParseDuration)
-
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** Go's time.ParseDuration, in nanoseconds. Throws a string (Go's message) when invalid. */
-export function parseGoDuration(s: string): number {
-  const orig = s;
-  const bad = `time: invalid duration ${JSON.stringify(orig)}`;
-  let neg = false;
-  if (s[0] === '-' || s[0] === '+') {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') throw bad;
-  let total = 0;
-  while (s !== '') {
-    const m = /^(\d*)(?:\.(\d*))?/.exec(s)!;
-    if (m[0] === '' || m[0] === '.') throw bad;
-    s = s.slice(m[0].length);
-    const u = /^[^\d.]+/.exec(s);
-    if (!u) throw `time: missing unit in duration ${JSON.stringify(orig)}`;
-    const unit = UNIT_NS[u[0]];
-    if (unit === undefined) throw `time: unknown unit ${JSON.stringify(u[0])} in duration ${JSON.stringify(orig)}`;
-    s = s.slice(u[0].length);
-    total += Number(m[1] || '0') * unit + (m[2] ? Math.floor(Number(`0.${m[2]}`) * unit) : 0);
-  }
-  return neg ? -total : total;
-}
 
 const MIN_DURATION_NS = 1e6;
 

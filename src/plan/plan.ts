@@ -14,7 +14,7 @@
  */
 import { BuildError } from '../errors.js';
 import type { Dockerfile, FromNode, Range } from '../parser/ast.js';
-import type { Command, FromHeader, ParseContext } from './instructions.js';
+import type { Command, FromHeader, FromSource, ParseContext } from './instructions.js';
 import { parseCommand, parseFrom, planError, suggest } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
@@ -115,18 +115,53 @@ function wrap(ctx: ParseContext, range: Range, e: unknown): never {
  * referring to itself or a later stage, and expansion errors in FROM or COPY --from.
  */
 export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
-  const ctx: ParseContext = { ast, ...(opts.text !== undefined ? { text: opts.text } : {}) };
-  const lex = new ShellLex(ast.escapeToken);
-  const buildArgs = opts.buildArgs ?? {};
   const buildPlatform = opts.buildPlatform ?? hostPlatform();
   const platform = opts.platform ?? buildPlatform;
   const predefined = predefinedArgs(platform, buildPlatform);
-  const usedBuildArgs = new Set<string>();
-  const eopts = { file: ast.file, ...(opts.text !== undefined ? { text: opts.text } : {}) };
+  const scope: PlanScope = {
+    ctx: { ast, ...(opts.text !== undefined ? { text: opts.text } : {}) },
+    lex: new ShellLex(ast.escapeToken),
+    buildArgs: opts.buildArgs ?? {},
+    usedBuildArgs: new Set<string>(),
+  };
+  const { globalArgs, stagesRaw } = globalScope(scope, ast, predefined);
+  if (stagesRaw.length === 0) {
+    throw new BuildError('PLAN', 'the Dockerfile has no FROM instruction: nothing to build', { hint: 'start the Dockerfile with FROM <image> (or FROM scratch)', source: { file: ast.file, range: { start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } }, ...(opts.text !== undefined ? { text: opts.text } : {}) } });
+  }
+  const { stages, byName } = planStages(scope, stagesRaw, definedOnly(globalArgs));
+  const stageUsed = resolveSources(scope, stages, byName, globalArgs);
+  const { target, order } = targetAndOrder(opts.target, stages, byName);
 
-  // The global scope: predefined args, then the ARGs before the first FROM.
+  // Unused build args (BuildKit's warning), counting only the stages that are built.
+  const usedBuildArgs = scope.usedBuildArgs;
+  const buildArgs = scope.buildArgs;
+  for (const i of order) for (const n of stageUsed[i]!) usedBuildArgs.add(n);
+  const unused = Object.keys(buildArgs)
+    .filter((k) => !usedBuildArgs.has(k) && !isProxyArg(k))
+    .sort();
+  const warnings: string[] = [];
+  if (unused.length > 0) warnings.push(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
+
+  return { stages, target, order, globalArgs, predefinedArgs: predefined, warnings };
+}
+
+/** A stage as parsed: its FROM and its commands. */
+type RawStage = { header: FromHeader; commands: Command[] };
+
+/** What the parts of buildPlan share. */
+interface PlanScope {
+  ctx: ParseContext;
+  lex: ShellLex;
+  buildArgs: Record<string, string>;
+  /** Build args consumed so far (global ARGs; the stages' are counted per built stage). */
+  usedBuildArgs: Set<string>;
+}
+
+/** The global scope (predefined args, then the ARGs before the first FROM) and each stage's header and commands. */
+function globalScope(scope: PlanScope, ast: Dockerfile, predefined: ReadonlyMap<string, string>): { globalArgs: Map<string, string | undefined>; stagesRaw: RawStage[] } {
+  const { ctx, lex, buildArgs, usedBuildArgs } = scope;
   const globalArgs = new Map<string, string | undefined>(predefined);
-  const stagesRaw: { header: FromHeader; commands: Command[] }[] = [];
+  const stagesRaw: RawStage[] = [];
   for (const node of ast.instructions) {
     if (node.kind === 'FROM') {
       stagesRaw.push({ header: parseFrom(node, ctx), commands: [] });
@@ -159,12 +194,12 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
       globalArgs.set(a.name, value);
     }
   }
-  if (stagesRaw.length === 0) {
-    throw new BuildError('PLAN', 'the Dockerfile has no FROM instruction: nothing to build', { hint: 'start the Dockerfile with FROM <image> (or FROM scratch)', source: { file: ast.file, range: { start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } }, ...(opts.text !== undefined ? { text: opts.text } : {}) } });
-  }
-  const globalVars = definedOnly(globalArgs);
+  return { globalArgs, stagesRaw };
+}
 
-  // Stages: names, bases.
+/** Stages: names (unique), bases (FROM expanded with the global args: a stage, scratch or an image), platforms. */
+function planStages(scope: PlanScope, stagesRaw: RawStage[], globalVars: ReadonlyMap<string, string>): { stages: Stage[]; byName: Map<string, number> } {
+  const { ctx, lex } = scope;
   const stages: Stage[] = [];
   const byName = new Map<string, number>();
   for (const [index, { header, commands }] of stagesRaw.entries()) {
@@ -204,12 +239,21 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
     if (header.name !== undefined) byName.set(header.name, index);
   }
 
-  // Dependencies from COPY --from and RUN --mount from. --from is expanded with the stage's
-  // ARG/ENV (without the base image's Env, which is not known yet).
+  return { stages, byName };
+}
+
+/**
+ * Dependencies from COPY --from and RUN --mount from, stored on the commands as FromSource.
+ * --from is expanded with the stage's ARG/ENV (without the base image's Env, which is not
+ * known yet). Returns the build args each stage consumed.
+ */
+function resolveSources(scope: PlanScope, stages: Stage[], byName: ReadonlyMap<string, number>, globalArgs: ReadonlyMap<string, string | undefined>): Set<string>[] {
+  const { ctx, lex, buildArgs } = scope;
+  const eopts = { file: ctx.ast.file, ...(ctx.text !== undefined ? { text: ctx.text } : {}) };
   const stageUsed: Set<string>[] = [];
   for (const stage of stages) {
     const env = new StageEnv({ lex, globalArgs, buildArgs, ...eopts });
-    const resolveRef = (raw: string, range: Range, what: string): void => {
+    const resolveRef = (raw: string, range: Range, what: string): FromSource => {
       const lower = raw.toLowerCase();
       let idx: number | undefined = byName.get(lower);
       if (idx === undefined && /^[0-9]+$/.test(raw)) {
@@ -220,13 +264,14 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
       }
       if (idx === undefined) {
         if (!stage.externalImages.includes(raw)) stage.externalImages.push(raw);
-        return;
+        return { kind: 'image', ref: raw };
       }
       if (idx === stage.index) throw planError(ctx, range, `${what} refers to the stage it is in (${stageLabel(stages[idx]!)})`, 'a stage cannot copy from itself; name an earlier stage');
       if (idx > stage.index) {
         throw planError(ctx, range, `${what} refers to stage ${stageLabel(stages[idx]!)}, which is defined after this stage`, 'move that stage before this one in the Dockerfile');
       }
       if (!stage.deps.includes(idx)) stage.deps.push(idx);
+      return { kind: 'stage', index: idx };
     };
     for (const cmd of stage.commands) {
       if (cmd.kind === 'ARG') {
@@ -249,11 +294,11 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
         } catch (e) {
           wrap(ctx, range, e);
         }
-        if (from !== '') resolveRef(from, range, `COPY --from=${from}`);
+        if (from !== '') cmd.source = resolveRef(from, range, `COPY --from=${from}`);
       } else if (cmd.kind === 'RUN') {
         for (const from of cmd.mountFroms) {
           const range = cmd.node.flags.find((f) => f.name === 'mount' && f.value !== null && f.value.includes(from))?.range ?? cmd.node.range;
-          resolveRef(from, range, `RUN --mount from=${from}`);
+          (cmd.mountSources ??= {})[from] = resolveRef(from, range, `RUN --mount from=${from}`);
         }
       }
     }
@@ -261,14 +306,18 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
     stageUsed.push(env.usedBuildArgs);
   }
 
-  // Target and order.
+  return stageUsed;
+}
+
+/** The target stage (--target, else the last) and the stages it needs, dependencies first. */
+function targetAndOrder(wanted: string | undefined, stages: Stage[], byName: ReadonlyMap<string, number>): { target: number; order: number[] } {
   let target = stages.length - 1;
-  if (opts.target !== undefined) {
-    const t = byName.get(opts.target.toLowerCase());
+  if (wanted !== undefined) {
+    const t = byName.get(wanted.toLowerCase());
     if (t === undefined) {
       const names = [...byName.keys()];
-      const near = suggest(opts.target, names);
-      throw new BuildError('PLAN', `target stage ${JSON.stringify(opts.target)} could not be found`, {
+      const near = suggest(wanted, names);
+      throw new BuildError('PLAN', `target stage ${JSON.stringify(wanted)} could not be found`, {
         hint: `${near ? `did you mean ${near}? ` : ''}${names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM <image> AS <name>)'}`,
       });
     }
@@ -284,15 +333,7 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
   };
   visit(target);
 
-  // Unused build args (BuildKit's warning), counting only the stages that are built.
-  for (const i of order) for (const n of stageUsed[i]!) usedBuildArgs.add(n);
-  const unused = Object.keys(buildArgs)
-    .filter((k) => !usedBuildArgs.has(k) && !isProxyArg(k))
-    .sort();
-  const warnings: string[] = [];
-  if (unused.length > 0) warnings.push(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
-
-  return { stages, target, order, globalArgs, predefinedArgs: predefined, warnings };
+  return { target, order };
 }
 
 function stageLabel(s: Stage): string {

@@ -121,9 +121,14 @@ export class StageEnv {
   applyEnv(cmd: EnvCommand): EnvCommand {
     // All pairs of one line see the variables as they were before it (Docker's documented rule:
     // `ENV abc=bye def=$abc` gives def the old abc). A key already set keeps its position.
-    const { env } = expandCommand(cmd, this.lex, this.vars, this.opts).cmd;
-    for (const p of env) this.envMap.set(p.key, p.value);
-    return { ...cmd, env };
+    const expanded = expandCommand(cmd, this.lex, this.vars, this.opts).cmd;
+    this.setEnv(expanded);
+    return expanded;
+  }
+
+  /** Applies an ENV whose pairs are already expanded (the builder's dispatcher expands every command once). */
+  setEnv(cmd: EnvCommand): void {
+    for (const p of cmd.env) this.envMap.set(p.key, p.value);
   }
 
   /** expandCommand with this stage's variables. */

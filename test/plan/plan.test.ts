@@ -49,6 +49,24 @@ describe('buildPlan: stages and graph', () => {
     assert.equal(p.stages[1]!.fromNode.range.start.line, 4);
   });
 
+  it('stores what each --from and from= names on the command (resolved once, here)', () => {
+    const last = plan(df).stages[4]!.commands;
+    const sources = last.map((c) => (c.kind === 'COPY' ? c.source : c.kind === 'RUN' ? c.mountSources : undefined));
+    assert.deepEqual(sources, [
+      { kind: 'stage', index: 1 },
+      { kind: 'stage', index: 0 },
+      { kind: 'image', ref: 'nginx:latest' },
+      { docs: { kind: 'stage', index: 2 } },
+    ]);
+  });
+
+  it('expands --from with the stage\'s ARGs before resolving it', () => {
+    const p = plan('FROM scratch AS one\nFROM scratch\nARG SRC=one\nCOPY --from=$SRC /a /a\n');
+    const copy = p.stages[1]!.commands[1]!;
+    assert.equal(copy.kind, 'COPY');
+    assert.deepEqual(copy.kind === 'COPY' && copy.source, { kind: 'stage', index: 0 });
+  });
+
   it('--target selects a stage (case-insensitive) and only what it needs', () => {
     const p = plan(df, { target: 'TEST' });
     assert.equal(p.target, 3);

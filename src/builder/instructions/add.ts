@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,9 +18,10 @@ import { applyLayer } from '../../runtime/extract.js';
 import { copyStep } from '../copy-files.js';
 import { entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
-import type { Handler, LayerStep } from './handler.js';
+import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
 import { httpGet } from '../../util/http-get.js';
+import { resolveUser } from '../../runtime/user.js';
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -72,9 +74,9 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
       if (e) {
         out.push(e);
         if (e.type === 'file') {
-          const st = await lstat(host);
-          if (st.nlink > 1) {
-            const k = `${st.dev}:${st.ino}`;
+          const info = await lstat(host);
+          if (info.nlink > 1) {
+            const k = `${info.dev}:${info.ino}`;
             inodes.set(k, [...(inodes.get(k) ?? []), e]);
           }
         }
@@ -98,9 +100,8 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
 
 export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
-    const { b, st } = ctx;
-    const cmd = ctx.st.env.expand(ctx.cmd).cmd;
-    const source = b.source(cmd.node.range);
+    const { session, stage, options, cmd } = ctx;
+    const source = session.source(cmd.node.range);
     const urls = cmd.paths.filter(isUrl);
     const locals = cmd.paths.filter((p) => !isUrl(p));
     if (cmd.checksum !== undefined && (urls.length !== 1 || locals.length)) {
@@ -121,7 +122,7 @@ export const addHandler: Handler<AddCommand> = {
         transform: unpack
           ? async (host, dest) => {
               if (!(await isTarArchive(host))) return null;
-              const tmp = await mkdtemp(path.join(b.req.root, 'tmp', 'add-'));
+              const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-'));
               tmpDirs.push(tmp);
               const head = Buffer.alloc(6);
               const fh = await open(host, 'r');
@@ -132,14 +133,14 @@ export const addHandler: Handler<AddCommand> = {
               await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
               // The archive's contents go into the destination directory (ADD's rule).
               const destDir = dest.endsWith('/') ? dest : path.posix.dirname(dest) === path.posix.dirname(dest) && cmd.dest.endsWith('/') ? path.posix.dirname(dest) : path.posix.dirname(dest);
-              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(st), cmd.dest));
+              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(stage), cmd.dest));
             }
           : undefined,
       });
       return withCleanup(step, tmpDirs);
     }
     if (locals.length || cmd.contents.length) throw new PlanError('ADD with URLs and local files in one instruction is not supported by mybuild yet', { source, hint: 'split it into two ADD instructions' });
-    return urlStep(ctx.b, st, cmd, urls, words, tmpDirs);
+    return urlStep(ctx, urls, words, tmpDirs);
   },
 };
 
@@ -160,15 +161,16 @@ function withCleanup(step: LayerStep, dirs: string[]): LayerStep {
  * ADD of URLs: every URL is downloaded (its digest is part of the key, so a changed remote file
  * misses), checked against --checksum, and written 0600 as BuildKit does.
  */
-async function urlStep(b: import('../session.js').BuildSession, st: import('../state.js').StageState, cmd: AddCommand, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
-  const source = b.source(cmd.node.range);
-  const tmp = await mkdtemp(path.join(b.req.root, 'tmp', 'add-url-'));
+async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
+  const { session, stage, options, worker, cmd } = ctx;
+  const source = session.source(cmd.node.range);
+  const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-url-'));
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
   for (const [i, url] of urls.entries()) {
-    let res: import('node:http').IncomingMessage;
+    let res: IncomingMessage;
     try {
-      res = await httpGet(url, { signal: b.signal });
+      res = await httpGet(url, { signal: session.signal });
     } catch (err) {
       throw new BuildError('CONTEXT', `ADD ${url}: ${(err as Error).message}`, { source, cause: err });
     }
@@ -192,17 +194,18 @@ async function urlStep(b: import('../session.js').BuildSession, st: import('../s
     const name = path.posix.basename(new URL(url).pathname) || 'index.html';
     files.push({ url, file, name, digest });
   }
-  const wd = workdir(st);
+  const wd = workdir(stage);
   const parts = [`cmd=ADD ${JSON.stringify([...urls, cmd.dest])}`, `workdir=${wd}`, ...files.map((f) => `url:${f.url}=${f.digest}`)];
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
+  if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
   const step: LayerStep = {
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,
     produce: async () => {
-      const rootfs = await b.rootfs();
-      return rootfs.withView(st.layers, async (base) => {
-        const owner = cmd.chown !== undefined ? await (await import('../../runtime/user.js')).resolveUser(base, cmd.chown) : { uid: 0, gid: 0 };
+      const rootfs = await worker.layers();
+      return rootfs.withView(stage.layers, async (base) => {
+        const owner = cmd.chown !== undefined ? await resolveUser(base, cmd.chown) : { uid: 0, gid: 0 };
         const absDest = cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(wd, cmd.dest);
         const destIsDir = cmd.dest.endsWith('/') || files.length > 1;
         const entries: LayerEntry[] = [];
@@ -211,7 +214,7 @@ async function urlStep(b: import('../session.js').BuildSession, st: import('../s
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());
-        return writeLayer([...parents, ...entries], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+        return writeLayer([...parents, ...entries], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
       });
     },
   };

@@ -5,9 +5,9 @@ import { commitMetadata } from './metadata.js';
 
 /** CMD: shell form is wrapped in the SHELL; marks CMD as set in this stage (see ENTRYPOINT). */
 export const cmdHandler: Handler<CmdCommand> = {
-  async apply({ b, st, cmd }) {
-    const args = cmd.prependShell ? [...shell(st), ...cmd.args] : [...cmd.args];
-    st.cmdSet = true;
-    commitMetadata(b, st, { Cmd: args }, `CMD ${goQuoteList(args)}`);
+  async apply({ session, stage, cmd }) {
+    const args = cmd.prependShell ? [...shell(stage), ...cmd.args] : [...cmd.args];
+    stage.cmdSet = true;
+    commitMetadata(session, stage, { Cmd: args }, `CMD ${goQuoteList(args)}`);
   },
 };

@@ -5,7 +5,7 @@ import type { Handler } from './handler.js';
 /** COPY: files from the context, an earlier stage or an image (`--from`), or heredocs. */
 export const copyHandler: Handler<CopyCommand> = {
   async apply(ctx) {
-    const cmd = ctx.st.env.expand(ctx.cmd).cmd;
+    const { cmd } = ctx;
     const flags = [
       ...(cmd.from !== undefined ? [`--from=${cmd.from}`] : []),
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
@@ -20,9 +20,11 @@ export const copyHandler: Handler<CopyCommand> = {
       contents: cmd.contents,
       dest: cmd.dest,
       from: cmd.from,
+      source: cmd.source,
       chown: cmd.chown,
       chmod: cmd.chmod,
       parents: cmd.parents,
+      link: cmd.link,
       exclude: cmd.exclude,
       words: [...flags, ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest],
       range: cmd.node.range,

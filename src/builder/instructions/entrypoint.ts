@@ -8,8 +8,8 @@ import { commitMetadata } from './metadata.js';
  * image is dropped unless this stage set CMD before.
  */
 export const entrypointHandler: Handler<EntrypointCommand> = {
-  async apply({ b, st, cmd }) {
-    const args = cmd.prependShell ? [...shell(st), ...cmd.args] : [...cmd.args];
-    commitMetadata(b, st, { Entrypoint: args, ...(st.cmdSet ? {} : { Cmd: undefined }) }, `ENTRYPOINT ${goQuoteList(args)}`);
+  async apply({ session, stage, cmd }) {
+    const args = cmd.prependShell ? [...shell(stage), ...cmd.args] : [...cmd.args];
+    commitMetadata(session, stage, { Entrypoint: args, ...(stage.cmdSet ? {} : { Cmd: undefined }) }, `ENTRYPOINT ${goQuoteList(args)}`);
   },
 };

@@ -17,14 +17,14 @@ export function exposedPorts(spec: string): string[] {
 
 /** EXPOSE: add ports to ExposedPorts. */
 export const exposeHandler: Handler<ExposeCommand> = {
-  async apply({ b, st, cmd }) {
-    const { ports } = st.env.expand(cmd).cmd;
-    const merged: Record<string, Record<string, never>> = { ...(st.config.config?.ExposedPorts ?? {}) };
+  async apply({ session, stage, cmd }) {
+    const { ports } = cmd;
+    const merged: Record<string, Record<string, never>> = { ...(stage.config.config?.ExposedPorts ?? {}) };
     const added: string[] = [];
     for (const spec of ports) for (const p of exposedPorts(spec)) {
       merged[p] = {};
       added.push(p);
     }
-    commitMetadata(b, st, { ExposedPorts: merged }, `EXPOSE map[${[...new Set(added)].sort().map((p) => `${p}:{}`).join(' ')}]`);
+    commitMetadata(session, stage, { ExposedPorts: merged }, `EXPOSE map[${[...new Set(added)].sort().map((p) => `${p}:{}`).join(' ')}]`);
   },
 };

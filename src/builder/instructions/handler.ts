@@ -7,8 +7,9 @@
  * a producer that makes its layer, which runs only on a cache miss (src/builder/step.ts).
  */
 import type { LayerResult } from '../../image/layer-writer.js';
-import type { Command } from '../../plan/index.js';
-import type { BuildSession } from '../session.js';
+import type { Command, FromSource } from '../../plan/index.js';
+import type { BuildRequest, StepSession } from '../session.js';
+import type { Worker } from '../worker.js';
 import type { LayerRef, StageState } from '../state.js';
 import type { StepInfo } from '../events.js';
 import type { ImageConfig } from '../../image/types.js';
@@ -21,13 +22,28 @@ export interface SourceFs {
   config: ImageConfig;
 }
 
+/** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH. */
+export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch'>;
+
+/** What a handler is given (BuildKit's dispatchState + dispatchOpt, narrowed). */
 export interface StepContext<C extends Command> {
-  b: BuildSession;
-  st: StageState;
+  /** The stage being built: metadata steps change it in place. */
+  stage: StageState;
+  /** The command, its words already expanded by the dispatcher (src/builder/dispatch.ts; ARG as written). */
   cmd: C;
   info: StepInfo;
-  /** Resolves a `--from` value: a stage name or index, else an image reference. */
-  from(name: string): Promise<SourceFs>;
+  /**
+   * The filesystem a `--from`/`from=` names: `planned` as the plan resolved it (the command's
+   * `source`/`mountSources`), else (ONBUILD triggers) `name` as a stage name or index, else an
+   * image reference.
+   */
+  from(name: string, planned: FromSource | undefined): Promise<SourceFs>;
+  /** What the step runs on: executor, snapshots, content store (made once per build). */
+  worker: Worker;
+  /** The build options a step may depend on (not the whole request: no tags, outputs, iidfile, …). */
+  options: StepOptions;
+  /** Errors' source locations, the build context, events and cancellation. */
+  session: StepSession;
 }
 
 export interface LayerStep {

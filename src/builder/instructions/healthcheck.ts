@@ -5,7 +5,7 @@ import { commitMetadata } from './metadata.js';
 
 /** HEALTHCHECK: the image's Healthcheck; zero durations and retries are left out, as Docker does. */
 export const healthcheckHandler: Handler<HealthcheckCommand> = {
-  async apply({ b, st, cmd }) {
+  async apply({ session, stage, cmd }) {
     const h = cmd.health;
     const health: ImageHealth = { Test: [...h.test] };
     if (h.interval) health.Interval = h.interval;
@@ -13,6 +13,6 @@ export const healthcheckHandler: Handler<HealthcheckCommand> = {
     if (h.startPeriod) health.StartPeriod = h.startPeriod;
     if (h.startInterval) health.StartInterval = h.startInterval;
     if (h.retries) health.Retries = h.retries;
-    commitMetadata(b, st, { Healthcheck: health }, `HEALTHCHECK ${JSON.stringify(health)}`);
+    commitMetadata(session, stage, { Healthcheck: health }, `HEALTHCHECK ${JSON.stringify(health)}`);
   },
 };

@@ -4,10 +4,10 @@ import { commitMetadata } from './metadata.js';
 
 /** LABEL: expanded pairs merged into Labels. */
 export const labelHandler: Handler<LabelCommand> = {
-  async apply({ b, st, cmd }) {
-    const { labels } = st.env.expand(cmd).cmd;
-    const merged = { ...(st.config.config?.Labels ?? {}) };
+  async apply({ session, stage, cmd }) {
+    const { labels } = cmd;
+    const merged = { ...(stage.config.config?.Labels ?? {}) };
     for (const l of labels) merged[l.key] = l.value;
-    commitMetadata(b, st, { Labels: merged }, `LABEL ${labels.map((l) => `${l.key}=${l.value}`).join(' ')}`);
+    commitMetadata(session, stage, { Labels: merged }, `LABEL ${labels.map((l) => `${l.key}=${l.value}`).join(' ')}`);
   },
 };

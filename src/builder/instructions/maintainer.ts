@@ -5,8 +5,8 @@ import { addHistory } from './metadata.js';
 
 /** MAINTAINER (deprecated): sets the image's `author`. */
 export const maintainerHandler: Handler<MaintainerCommand> = {
-  async apply({ b, st, cmd }) {
-    st.config = normalizeConfig({ ...st.config, author: cmd.maintainer });
-    addHistory(b, st, `MAINTAINER ${cmd.maintainer}`);
+  async apply({ session, stage, cmd }) {
+    stage.config = normalizeConfig({ ...stage.config, author: cmd.maintainer });
+    addHistory(session, stage, `MAINTAINER ${cmd.maintainer}`);
   },
 };

@@ -4,8 +4,8 @@ import { commitMetadata } from './metadata.js';
 
 /** ONBUILD: stored in the config; run when a later build uses this image as its base. */
 export const onbuildHandler: Handler<OnbuildCommand> = {
-  async apply({ b, st, cmd }) {
-    const list = [...(st.config.config?.OnBuild ?? []), cmd.expression];
-    commitMetadata(b, st, { OnBuild: list }, `ONBUILD ${cmd.expression}`);
+  async apply({ session, stage, cmd }) {
+    const list = [...(stage.config.config?.OnBuild ?? []), cmd.expression];
+    commitMetadata(session, stage, { OnBuild: list }, `ONBUILD ${cmd.expression}`);
   },
 };

@@ -13,15 +13,15 @@ import { BuildError, PlanError } from '../../errors.js';
 import { writeLayer } from '../../image/layer-writer.js';
 import type { MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
-import { RuncExecutor } from '../../runtime/executor.js';
 import { mountAll, unmountAll, type Mount } from '../../runtime/mount.js';
 import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
 import { resolveUser } from '../../runtime/user.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
+import { hashSources } from '../../context/hash.js';
+import { matchSources } from '../../context/sources.js';
 import { shell, workdir } from '../state.js';
-import type { BuildSession } from '../session.js';
 import type { Handler, LayerStep, SourceFs, StepContext } from './handler.js';
 
 const TAIL_LINES = 10;
@@ -47,19 +47,18 @@ function hint(exitCode: number, output: string, network: string, user: string): 
 
 export const runHandler: Handler<RunCommand> = {
   async apply(ctx) {
-    const { b, st } = ctx;
-    const cmd = st.env.expand(ctx.cmd).cmd;
-    const source = b.source(cmd.node.range);
-    if (cmd.security === 'insecure' && !b.req.allow.includes('security.insecure')) {
+    const { session, stage, options, cmd } = ctx;
+    const source = session.source(cmd.node.range);
+    if (cmd.security === 'insecure' && !options.allow.includes('security.insecure')) {
       throw new PlanError('RUN --security=insecure needs the security.insecure entitlement', { source, hint: 'pass --allow security.insecure to the build' });
     }
-    const args = runArgs(cmd, shell(st));
-    const network = cmd.network && cmd.network !== 'default' ? cmd.network : b.req.network === 'host' ? 'host' : 'none';
+    const args = runArgs(cmd, shell(stage));
+    const network = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'host' ? 'host' : 'none';
     // RUN sees the config Env plus the ARGs in scope (ENV wins) and the proxy args.
-    const env = new Map<string, string>([...st.env.proxyArgs, ...st.env.args]);
-    for (const [k, v] of st.env.env) env.set(k, v);
-    const user = st.config.config?.User || 'root';
-    const wd = workdir(st);
+    const env = new Map<string, string>([...stage.env.proxyArgs, ...stage.env.args]);
+    for (const [k, v] of stage.env.env) env.set(k, v);
+    const user = stage.config.config?.User || 'root';
+    const wd = workdir(stage);
     const mounts = cmd.mounts ?? [];
     const parts = [
       `cmd=RUN ${JSON.stringify(args)}`,
@@ -68,8 +67,8 @@ export const runHandler: Handler<RunCommand> = {
       `network=${network}`,
       // Config env as `env:K`, build args in scope (not shadowed by ENV) as `arg:K`, so a miss
       // says which one changed; proxy args stay out of the key, as BuildKit keeps them out.
-      ...envParts('env', st.env.env),
-      ...envParts('arg', [...st.env.args].filter(([k]) => !st.env.env.has(k))),
+      ...envParts('env', stage.env.env),
+      ...envParts('arg', [...stage.env.args].filter(([k]) => !stage.env.env.has(k))),
     ];
     const mountSources: SourceFs[] = [];
     for (const m of mounts) {
@@ -81,20 +80,24 @@ export const runHandler: Handler<RunCommand> = {
   },
 };
 
-/** The key part of a mount: its type and options, and its source's content identity. */
+/**
+ * The key part of a mount: its type and options, and its source's content identity. Options
+ * given only for some mounts (sharing, mode, uid, gid, size, required) are written only when
+ * set, so keys of mounts without them stay what they were.
+ */
 async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: SourceFs[]): Promise<string> {
-  const base = `${m.type},ro=${m.readOnly}${m.id ? `,id=${m.id}` : ''}${m.source ? `,source=${m.source}` : ''}`;
+  const opt = (name: string, v: string | number | undefined) => (v === undefined ? '' : `,${name}=${v}`);
+  const base = `${m.type},ro=${m.readOnly}${m.id ? `,id=${m.id}` : ''}${m.source ? `,source=${m.source}` : ''}` +
+    `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}`;
   if (m.type === 'bind') {
     if (m.from) {
-      const fs = await ctx.from(m.from);
+      const fs = await ctx.from(m.from, ctx.cmd.mountSources?.[m.from]);
       sources.push(fs);
       return `${base},from=${fs.fsKey}`;
     }
-    const bc = await ctx.b.context();
-    const { matchSources } = await import('../../context/sources.js');
-    const { hashSources } = await import('../../context/hash.js');
-    const matches = await matchSources(bc, [m.source ?? '.'], { source: ctx.b.source(ctx.cmd.node.range) });
-    return `${base},context=${(await hashSources(bc, matches, { statCache: await ctx.b.statCache() })).digest}`;
+    const bc = await ctx.session.context();
+    const matches = await matchSources(bc, [m.source ?? '.'], { source: ctx.session.source(ctx.cmd.node.range) });
+    return `${base},context=${(await hashSources(bc, matches, { statCache: await ctx.session.statCache() })).digest}`;
   }
   return base; // cache, tmpfs, secret, ssh: contents are not part of the key (secrets never are)
 }
@@ -109,25 +112,25 @@ interface RunPlan {
 }
 
 async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan) {
-  const { b, st, info } = ctx;
-  const rootfs = await b.rootfs();
+  const { session, stage, info, worker, options } = ctx;
+  const rootfs = await worker.layers();
   const sn = rootfs.snapshotter;
-  const parent = await rootfs.chain(st.layers);
+  const parent = await rootfs.chain(stage.layers);
   // USER is resolved from the /etc/passwd and /etc/group of the snapshot the RUN runs on, once
   // the executor has mounted it (same files as the parent's; no separate view to mount).
   const userFrom = (dir: string) =>
     resolveUser(dir, p.user).catch((err: Error) => {
-      throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: b.source(cmd.node.range) });
+      throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: session.source(cmd.node.range) });
     });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const scratch = await mkdtemp(path.join(b.req.root, 'tmp', 'run-'));
+  const scratch = await mkdtemp(path.join(options.root, 'tmp', 'run-'));
   const tail: string[] = [];
   let partial = '';
   const sink = (stream: 'stdout' | 'stderr') =>
     new Writable({
       write(chunk: Buffer, _enc, done) {
         const text = chunk.toString();
-        b.emit({ type: 'step-output', step: info.step, stream, data: text });
+        session.emit({ type: 'step-output', step: info.step, stream, data: text });
         const lines = (partial + text).split('\n');
         partial = lines.pop() ?? '';
         tail.push(...lines);
@@ -140,10 +143,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const extra = await runMounts(ctx, p.mounts, scratch, cleanups);
-    const executor = new RuncExecutor({ root: path.join(b.req.root, 'runtime'), runtime: b.req.runtime });
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-    const status = await executor.run(
+    const status = await worker.executor.run(
       {
         args: p.args,
         env,
@@ -156,26 +158,26 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         stderr: sink('stderr'),
       },
       rootMounts,
-      b.signal,
+      session.signal,
     );
     if (partial) tail.push(partial);
     if (status.exitCode !== 0) {
       const output = tail.join('\n');
       throw new BuildError('STEP_FAILED', `process "${p.args.join(' ')}" did not complete successfully: exit code: ${status.exitCode}`, {
-        source: b.source(cmd.node.range),
+        source: session.source(cmd.node.range),
         details: tail.length ? ['last output:', ...tail.map((l) => `  ${l}`)] : undefined,
         hint: hint(status.exitCode, output, p.network, p.user),
       });
     }
     const entries = await diffSnapshot(sn, key);
     if (entries.length === 0) return null;
-    const layer = await writeLayer(entries, b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+    const layer = await writeLayer(entries, worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
     // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it. Not
     // with SOURCE_DATE_EPOCH: the layer's mtimes are clamped, the upperdir's are not, and the
     // snapshot of a chain must hold exactly what its layers hold (the next build extracts it).
-    if (b.sourceDateEpoch === undefined) {
+    if (options.sourceDateEpoch === undefined) {
       try {
-        await sn.commit(chainId([...st.layers.map((l) => l.diffId), layer.diffId]), key);
+        await sn.commit(chainId([...stage.layers.map((l) => l.diffId), layer.diffId]), key);
         committed = true;
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
@@ -195,24 +197,24 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
  * caller runs them, last first, whatever happens.
  */
 async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[]): Promise<Mount[]> {
-  const { b } = ctx;
+  const { session, options } = ctx;
   const out: Mount[] = [];
   for (const m of specs) {
-    const source = b.source(ctx.cmd.node.range);
+    const source = session.source(ctx.cmd.node.range);
     switch (m.type) {
       case 'tmpfs':
         out.push({ type: 'tmpfs', source: 'tmpfs', target: m.target!, options: ['nosuid', 'nodev', ...(m.size ? [`size=${m.size}`] : [])] });
         break;
       case 'cache': {
         const id = m.id ?? m.target!;
-        const dir = path.join(b.req.root, 'cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+        const dir = path.join(options.root, 'cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
         await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
         out.push({ type: 'bind', source: dir, target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
       }
       case 'secret': {
         const id = m.id ?? path.posix.basename(m.target ?? '');
-        const spec = b.req.secrets.find((s) => s.id === id);
+        const spec = options.secrets.find((s) => s.id === id);
         let data: Buffer | undefined;
         if (spec?.src) data = await readFile(spec.src);
         else if (spec?.env !== undefined && process.env[spec.env] !== undefined) data = Buffer.from(process.env[spec.env]!);
@@ -230,7 +232,7 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
           out.push({ type: 'bind', source: await viewOf(ctx, m, scratch, out.length, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
           break;
         }
-        const bc = await b.context();
+        const bc = await session.context();
         const resolved = await bc.resolve(m.source ?? '.', { followFinal: true, source });
         out.push({ type: 'bind', source: resolved.abs, target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
@@ -248,9 +250,9 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
  * within the view, symlinks included). The view is unmounted by the cleanup it pushes.
  */
 async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: string, n: number, cleanups: (() => Promise<void>)[]): Promise<string> {
-  const { b } = ctx;
-  const fs = await ctx.from(m.from!);
-  const rootfs = await b.rootfs();
+  const { session, worker } = ctx;
+  const fs = await ctx.from(m.from!, ctx.cmd.mountSources?.[m.from!]);
+  const rootfs = await worker.layers();
   const parent = await rootfs.chain(fs.layers);
   const dir = path.join(scratch, `from-${n}`);
   await mkdir(dir, { recursive: true });
@@ -265,9 +267,8 @@ async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: strin
   try {
     await lstat(src);
   } catch {
-    throw new BuildError('CONTEXT', `RUN --mount from=${m.from}: ${m.source} does not exist in that ${/^\d+$/.test(m.from!) ? 'stage' : 'filesystem'}`, { source: b.source(ctx.cmd.node.range) });
+    throw new BuildError('CONTEXT', `RUN --mount from=${m.from}: ${m.source} does not exist in that ${/^\d+$/.test(m.from!) ? 'stage' : 'filesystem'}`, { source: session.source(ctx.cmd.node.range) });
   }
   return src;
 }
 
-export type { BuildSession };

@@ -3,7 +3,7 @@ import type { Handler } from './handler.js';
 import { commitMetadata } from './metadata.js';
 
 export const shellHandler: Handler<ShellCommand> = {
-  async apply({ b, st, cmd }) {
-    commitMetadata(b, st, { Shell: [...cmd.shell] }, `SHELL [${cmd.shell.join(' ')}]`);
+  async apply({ session, stage, cmd }) {
+    commitMetadata(session, stage, { Shell: [...cmd.shell] }, `SHELL [${cmd.shell.join(' ')}]`);
   },
 };

@@ -4,8 +4,8 @@ import { commitMetadata } from './metadata.js';
 
 /** USER: set as written (resolved through /etc/passwd only when a step runs as it). */
 export const userHandler: Handler<UserCommand> = {
-  async apply({ b, st, cmd }) {
-    const { user } = st.env.expand(cmd).cmd;
-    commitMetadata(b, st, { User: user }, `USER ${user}`);
+  async apply({ session, stage, cmd }) {
+    const { user } = cmd;
+    commitMetadata(session, stage, { User: user }, `USER ${user}`);
   },
 };

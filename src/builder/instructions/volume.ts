@@ -4,10 +4,10 @@ import { commitMetadata } from './metadata.js';
 
 /** VOLUME: add mount points to Volumes. */
 export const volumeHandler: Handler<VolumeCommand> = {
-  async apply({ b, st, cmd }) {
-    const { volumes } = st.env.expand(cmd).cmd;
-    const merged: Record<string, Record<string, never>> = { ...(st.config.config?.Volumes ?? {}) };
+  async apply({ session, stage, cmd }) {
+    const { volumes } = cmd;
+    const merged: Record<string, Record<string, never>> = { ...(stage.config.config?.Volumes ?? {}) };
     for (const v of volumes) merged[v] = {};
-    commitMetadata(b, st, { Volumes: merged }, `VOLUME [${volumes.join(' ')}]`);
+    commitMetadata(session, stage, { Volumes: merged }, `VOLUME [${volumes.join(' ')}]`);
   },
 };

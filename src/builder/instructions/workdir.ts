@@ -14,27 +14,27 @@ import type { Handler } from './handler.js';
  * directory exists (BuildKit's `mkdir -p` diff); `WORKDIR /` has none.
  */
 export const workdirHandler: Handler<WorkdirCommand> = {
-  async apply({ b, st, cmd }) {
-    const p = st.env.expand(cmd).cmd.path;
-    const abs = path.posix.resolve(workdir(st), p);
-    st.config = withContainerConfig(st.config, { WorkingDir: abs });
-    const user = st.config.config?.User || 'root';
-    const layers = st.layers;
+  async apply({ stage, cmd, worker, options }) {
+    const p = cmd.path;
+    const abs = path.posix.resolve(workdir(stage), p);
+    stage.config = withContainerConfig(stage.config, { WorkingDir: abs });
+    const user = stage.config.config?.User || 'root';
+    const layers = stage.layers;
     return {
       parts: [`cmd=WORKDIR ${abs}`, `user=${user}`],
       createdBy: `WORKDIR ${abs}`,
       produce: async () => {
         if (abs === '/') return null;
-        const rootfs = await b.rootfs();
+        const rootfs = await worker.layers();
         return rootfs.withView(layers, async (base) => {
           // BuildKit runs `mkdir -p` for every WORKDIR but `/` and commits its diff: a directory
           // that exists already gives an empty layer (docker 20.10's BuildKit keeps it).
-          if (await isDirIn(base, abs)) return writeLayer([], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+          if (await isDirIn(base, abs)) return writeLayer([], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
           const u = await resolveUser(base, user);
           const owner = { uid: u.uid, gid: u.gid };
           const dir = { path: abs.slice(1), type: 'directory' as const, mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs: Date.now() };
           const parents = await parentEntries([dir], base, owner, dir.mtimeMs);
-          return writeLayer([...parents, dir], b.content, { compression: b.req.compression, sourceDateEpoch: b.sourceDateEpoch });
+          return writeLayer([...parents, dir], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
         });
       },
     };

@@ -8,8 +8,7 @@
  *
  * Read-only; neither takes the store lock.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readBuildRecord, type BuildRecordStep } from '../../cache/build-record.js';
 import { NotFoundError, UsageError, BuildError } from '../../errors.js';
 import { ImageStore } from '../../store/image-store.js';
 import { createdSince, humanSize, table } from '../../store/display.js';
@@ -19,54 +18,7 @@ import { shortKey } from '../progress/format.js';
 
 const USAGE = 'Usage: mybuild cache ls [--no-trunc] [--format table|json]\n       mybuild cache explain [--format table|json] IMAGE';
 
-/** One step of a build record (written by the builder; see /work/notes/wave2.md). */
-export interface BuildRecordStep {
-  step: number;
-  stage: string;
-  index: number;
-  instruction: string;
-  kind?: string;
-  cached: boolean;
-  key?: string;
-  reason?: string;
-  durationMs?: number;
-}
-
-/** `<root>/builds/<config-hex>.json`. */
-export interface BuildRecord {
-  imageId: string;
-  manifestDigest?: string;
-  dockerfile?: string;
-  contextDir?: string;
-  tags?: string[];
-  createdAt?: string;
-  steps: BuildRecordStep[];
-}
-
-/** Reads the build record of image ID `imageId`; NotFoundError when there is none. */
-export async function readBuildRecord(root: string, imageId: string): Promise<BuildRecord> {
-  const hex = imageId.replace(/^sha256:/, '');
-  const file = path.join(root, 'builds', `${hex}.json`);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`no build record for image ${imageId}`, { hint: 'only images built by "mybuild build" with this --root have one (loaded, pulled and imported images do not)' });
-    }
-    throw err;
-  }
-  let rec: BuildRecord;
-  try {
-    rec = JSON.parse(text) as BuildRecord;
-  } catch (err) {
-    throw new BuildError('INVALID_ARGUMENT', `build record ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (!rec || typeof rec !== 'object' || !Array.isArray(rec.steps)) {
-    throw new BuildError('INVALID_ARGUMENT', `build record ${file} is malformed: expected an object with a "steps" array`);
-  }
-  return rec;
-}
+export { readBuildRecord, type BuildRecord, type BuildRecordStep } from '../../cache/build-record.js';
 
 /** The explanation of one recorded step: `CACHED`, `MISS: reason`, or what kind of step it was. */
 export function recordStepStatus(s: BuildRecordStep): string {

@@ -1,0 +1,55 @@
+/**
+ * The exporters of `--output` besides the image store: an OCI layout (directory or tar), a
+ * docker archive, and the target stage's root filesystem as a directory or a tar.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { BuildError } from '../errors.js';
+import { exportDockerArchive } from '../image/formats/docker-archive.js';
+import { exportOciLayout } from '../image/formats/oci-layout.js';
+import { parseReference } from '../image/reference.js';
+import type { Descriptor } from '../image/types.js';
+import type { BuildRequest, BuildSession } from './session.js';
+import type { StageState } from './state.js';
+
+/**
+ * Writes every `--output` of `req` but `image` (the store, done by the caller): `manifest` under
+ * `names` (the -t names; `latest` when none, for OCI), or the layers of `stage` as files.
+ */
+export async function exportOutputs(session: BuildSession, req: BuildRequest, manifest: Descriptor, stage: StageState, names: string[]): Promise<void> {
+  for (const out of req.outputs) {
+    switch (out.type) {
+      case 'image':
+        break;
+      case 'oci':
+        await exportOciLayout(session.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
+        break;
+      case 'docker':
+        await exportDockerArchive(session.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
+        break;
+      case 'local':
+      case 'tar': {
+        const rootfs = await session.worker.layers();
+        await rootfs.withView(stage.layers, async (dir) => {
+          if (out.type === 'local') {
+            await mkdir(out.dest, { recursive: true });
+            await runTool('cp', ['-a', '--', `${dir}/.`, out.dest]);
+          } else {
+            await runTool('tar', ['--sort=name', '--numeric-owner', '-C', dir, '-cf', out.dest, '.']);
+          }
+        });
+        break;
+      }
+    }
+  }
+}
+
+function runTool(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new BuildError('IO', `${cmd} failed: ${err.trim()}`))));
+  });
+}
