@@ -1,13 +1,14 @@
 /**
  * One fuzz input through what `mybuild build` does before it runs anything: parse, dump, plan,
  * then each stage's commands through StageEnv (ARG, ENV applied; the others expanded), as the
- * builder does with them. Errors in the BuildError family (not InternalError) are the expected
+ * builder does with them; then `--check` and `--call=outline` (the build checks). Errors in the BuildError family (not InternalError) are the expected
  * outcome for a bad input and are formatted as the CLI would print them; anything else is a
  * crash (the CLI's exit 70).
  */
 import { BuildError, InternalError } from '../../src/errors.js';
 import { dump, parseDockerfile } from '../../src/parser/index.js';
 import { buildPlan, ShellLex, StageEnv } from '../../src/plan/index.js';
+import { evaluateCall } from '../../src/plan/outline.js';
 
 /** How one input ended: which phase refused it (a user error), or `ok`. */
 export type Outcome = 'ok' | 'parse-error' | 'plan-error';
@@ -33,8 +34,20 @@ function userError(phase: string, e: unknown): void {
 
 const IMAGE_ENV = ['PATH=/usr/local/bin:/usr/bin:/bin', 'a=x', 'b='];
 
-/** Runs `text` through parse and plan. Returns the outcome; throws Crash for a crash. */
-export function parseAndPlan(text: string): Outcome {
+/** Runs `text` through parse, plan and the checks. Returns the outcome; throws Crash for a crash. */
+export async function parseAndPlan(text: string): Promise<Outcome> {
+  const outcome = plan(text);
+  for (const name of ['check', 'outline'] as const) {
+    try {
+      await evaluateCall({ name, format: 'text', ignoreStatus: false }, text);
+    } catch (e) {
+      userError(name, e);
+    }
+  }
+  return outcome;
+}
+
+function plan(text: string): Outcome {
   let ast;
   try {
     ast = parseDockerfile(text).ast;

@@ -28,7 +28,7 @@ for (const index of job.indexes) {
   post({ type: 'start', index });
   const t0 = performance.now();
   try {
-    const outcome = parseAndPlan(text);
+    const outcome = await parseAndPlan(text);
     post({ type: 'done', index, outcome, ms: performance.now() - t0 });
   } catch (e) {
     const c = e instanceof Crash ? e : new Crash('fuzz', e);
