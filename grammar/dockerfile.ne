@@ -3,13 +3,19 @@
 # continued lines), `line` (a line that ends an instruction), `hdbody`/`hdend` (heredoc body and
 # terminator lines, marked by the token stream).
 #
-# file        = directive* [ first item* [ open ] | open ]
+# file        = directive* [ items [ open ] | open ]
+# items       = first item*
 # instruction = line heredoc* | conts mid* line heredoc*     (closed)
 # open        = conts mid*        (a continuation still open at end of file: only last)
 #
 # The directive block is the maximal leading run of directive lines (`first` is never one), and
 # the open form only ends the file, which keeps the grammar unambiguous: exactly one parse
-# (src/parser/index.ts asserts it). Lists are cons cells, not arrays, to stay O(n).
+# (src/parser/index.ts asserts it).
+#
+# Linear time: nearley runs a rule's postprocessor every time the rule completes, and `file`,
+# `items`, `closed` and `open` complete again after nearly every token (each token could be the
+# last). So every postprocessor here is O(1): lists are cons cells (newest first), instructions
+# and the file are thunks, and the arrays are built once, by calling the parse's single result.
 @preprocessor typescript
 
 @{%
@@ -17,40 +23,46 @@ import { defaultLexer, type LineToken } from './lexer.js';
 import type { RawFile, RawInstruction, RawHeredoc } from './raw.js';
 
 type Item = RawInstruction | null;
+/** A value built only when needed (once, from the final parse). */
+type Later<T> = () => T;
 /** A cons list, newest first. */
 type List<T> = { head: T; tail: List<T> } | null;
 const cons = <T>(d: unknown[]): List<T> => ({ tail: d[0] as List<T>, head: d[1] as T });
+const one = <T>(d: unknown[]): List<T> => ({ tail: null, head: d[0] as T });
 function toArray<T>(l: List<T>): T[] {
   const out: T[] = [];
   for (let c = l; c; c = c.tail) out.push(c.head);
   return out.reverse();
 }
 const nil = (): null => null;
-const instructions = (items: Item[]): RawInstruction[] => items.filter((i): i is RawInstruction => i !== null);
-const file = (dirs: List<LineToken>, items: Item[]): RawFile => ({ directives: toArray(dirs), instructions: instructions(items) });
+const none: Later<Item> = () => null;
+const file = (dirs: List<LineToken>, items: List<Later<Item>>): Later<RawFile> => () => ({
+  directives: toArray(dirs),
+  instructions: toArray(items).map((i) => i()).filter((i): i is RawInstruction => i !== null),
+});
 %}
 
 @lexer defaultLexer
 
-file -> directives                        {% (d) => file(d[0], []) %}
-      | directives first items            {% (d) => file(d[0], [d[1], ...toArray<Item>(d[2])]) %}
-      | directives first items open       {% (d) => file(d[0], [d[1], ...toArray<Item>(d[2]), d[3]]) %}
-      | directives open                   {% (d) => file(d[0], [d[1]]) %}
+file -> directives                        {% (d) => file(d[0], null) %}
+      | directives items                  {% (d) => file(d[0], d[1]) %}
+      | directives items open             {% (d) => file(d[0], cons([d[1], d[2]])) %}
+      | directives open                   {% (d) => file(d[0], one([d[1]])) %}
 
 directives -> null {% nil %} | directives %directive {% cons %}
 
-items -> null {% nil %} | items item {% cons %}
+items -> first {% one %} | items item {% cons %}
 
-first -> %trivia     {% (): Item => null %}
+first -> %trivia     {% () => none %}
        | closed      {% id %}
 
 item -> first        {% id %}
-      | %directive   {% (): Item => null %}
+      | %directive   {% () => none %}
 
-closed -> %line heredocs              {% (d): RawInstruction => ({ lines: [d[0]], heredocs: toArray(d[1]) }) %}
-        | %conts mids %line heredocs  {% (d): RawInstruction => ({ lines: [d[0], ...toArray<LineToken>(d[1]), d[2]], heredocs: toArray(d[3]) }) %}
+closed -> %line heredocs              {% (d): Later<Item> => () => ({ lines: [d[0]], heredocs: toArray<RawHeredoc>(d[1]) }) %}
+        | %conts mids %line heredocs  {% (d): Later<Item> => () => ({ lines: [d[0], ...toArray<LineToken>(d[1]), d[2]], heredocs: toArray<RawHeredoc>(d[3]) }) %}
 
-open -> %conts mids                   {% (d): RawInstruction => ({ lines: [d[0], ...toArray<LineToken>(d[1])], heredocs: [] }) %}
+open -> %conts mids                   {% (d): Later<Item> => () => ({ lines: [d[0], ...toArray<LineToken>(d[1])], heredocs: [] }) %}
 
 mids -> null {% nil %} | mids mid {% cons %}
 

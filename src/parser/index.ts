@@ -76,29 +76,33 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   const escape = prescanEscape(body);
   const ctx: BuildContext = { file, text, base, escape };
 
-  const cache = new Map<number, Analyzed>();
+  // What the heredoc probe analyzed while lexing, kept until finish() takes it (only until then:
+  // keeping every instruction's logical line to the end would only make work for the GC).
+  const probed = new Map<number, Analyzed>();
   const analyze = (toks: LineToken[]): Analyzed => {
-    let a = cache.get(toks[0].offset);
-    if (!a) {
-      const lines = toks.length === 1 && toks[0].type === 'line' ? toks : toks.flatMap(explode);
-      const logical = joinLines(ctx, lines);
-      const node = buildInstruction(ctx, logical, 0, logical.text.length, { start: logical.start, end: logical.end });
-      let heredocs: HeredocHeader[] = [];
-      if (canContainHeredoc(node) && logical.text.includes('<<')) {
-        try {
-          heredocs = heredocsFromLine(logical.text);
-        } catch (msg) {
-          throw new ParseError(String(msg), { source: { file, range: node.range, text } });
-        }
-      }
-      a = { node, logical, heredocs };
-      cache.set(toks[0].offset, a);
+    const done = probed.get(toks[0].offset);
+    if (done) {
+      probed.delete(toks[0].offset);
+      return done;
     }
-    return a;
+    const lines = toks.length === 1 && toks[0].type === 'line' ? toks : toks.flatMap(explode);
+    const logical = joinLines(ctx, lines);
+    const node = buildInstruction(ctx, logical, 0, logical.text.length, { start: logical.start, end: logical.end });
+    let heredocs: HeredocHeader[] = [];
+    if (canContainHeredoc(node) && logical.text.includes('<<')) {
+      try {
+        heredocs = heredocsFromLine(logical.text);
+      } catch (msg) {
+        throw new ParseError(String(msg), { source: { file, range: node.range, text } });
+      }
+    }
+    return { node, logical, heredocs };
   };
   const probe = (lines: LineToken[]): HeredocSpec[] => {
     try {
-      return analyze(lines).heredocs;
+      const a = analyze(lines);
+      probed.set(lines[0].offset, a);
+      return a.heredocs;
     } catch {
       return []; // reported again, in file order, when the instruction is built
     }
@@ -115,7 +119,7 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   if (parser.results.length !== 1) {
     throw new InternalError(`the Dockerfile grammar produced ${parser.results.length} parses (expected exactly 1)`);
   }
-  const raw = parser.results[0] as RawFile;
+  const raw = (parser.results[0] as () => RawFile)(); // the grammar defers building its arrays
 
   const err = (message: string, range: Range): ParseError => new ParseError(message, { source: { file, range, text } });
   const lineRange = (t: LineToken): Range => {

@@ -314,10 +314,18 @@ function health(c: Ctx, from: number, to: number): { json: boolean; args: Arg[] 
 }
 
 /**
- * Builds the instruction in logical indexes [from, to) of `l`. `range` is the instruction's whole
- * range (set by the caller; a trigger's range is computed here).
+ * How deep ONBUILD triggers may nest (`ONBUILD ONBUILD … RUN`). BuildKit's parser takes any depth
+ * (and its build refuses more than one level); each level is a stack frame here and in every
+ * consumer of the AST (dump, JSON), so a few thousand would overflow the stack.
  */
-export function buildInstruction(b: BuildContext, l: LogicalLine, from: number, to: number, range?: Range): Instruction {
+export const MAX_ONBUILD_DEPTH = 100;
+
+/**
+ * Builds the instruction in logical indexes [from, to) of `l`. `range` is the instruction's whole
+ * range (set by the caller; a trigger's range is computed here). `depth` counts the ONBUILDs
+ * around it; throws ParseError past MAX_ONBUILD_DEPTH.
+ */
+export function buildInstruction(b: BuildContext, l: LogicalLine, from: number, to: number, range?: Range, depth = 0): Instruction {
   const text = l.text;
   const a = skipSpace(text, from, to);
   const e = skipSpaceBack(text, a, to);
@@ -373,7 +381,10 @@ export function buildInstruction(b: BuildContext, l: LogicalLine, from: number, 
     case 'healthcheck':
       return { ...base, kind: 'HEALTHCHECK', ...health(c, as, e) };
     case 'onbuild':
-      return { ...base, kind: 'ONBUILD', trigger: as < e ? buildInstruction(b, l, as, e) : null };
+      if (depth === MAX_ONBUILD_DEPTH && as < e) {
+        throw new ParseError(`ONBUILD triggers nested more than ${MAX_ONBUILD_DEPTH} deep`, { source: { file: b.file, range: span(c, a, k), text: b.text }, hint: 'ONBUILD ONBUILD is refused at build time anyway: remove the extra ONBUILD keywords' });
+      }
+      return { ...base, kind: 'ONBUILD', trigger: as < e ? buildInstruction(b, l, as, e, undefined, depth + 1) : null };
     default:
       return { ...base, kind: 'UNKNOWN' };
   }

@@ -82,11 +82,17 @@ export function joinLines(src: SourceText, lines: LineToken[]): LogicalLine {
   return { text, segs, emptyContinuation, start: start!, end: positionIn(src, last, contentLength(last.text)) };
 }
 
+/** The last segment starting at or before logical index `i` (binary search: lines can have thousands). */
 function segFor(l: LogicalLine, i: number): Segment {
   const segs = l.segs;
-  let s = segs.length - 1;
-  while (s > 0 && segs[s].li > i) s--;
-  return segs[s];
+  let lo = 0;
+  let hi = segs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segs[mid].li > i) hi = mid - 1;
+    else lo = mid;
+  }
+  return segs[lo];
 }
 
 /** Position of logical index `i` (a start position). */

@@ -22,12 +22,17 @@ export function closest(word: string, candidates: readonly string[], maxDistance
   let best: string | undefined;
   let bestD = Infinity;
   const w = word.toLowerCase();
+  const max = maxDistance(word);
   for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
+    // The distance is at least the length difference: skip what cannot be close (and a
+    // 65 000-character word costs no 65 000-row table per candidate).
+    const l = c.toLowerCase();
+    if (Math.abs(w.length - l.length) > max) continue;
+    const d = editDistance(w, l);
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  return best !== undefined && bestD <= maxDistance(word) ? best : undefined;
+  return best !== undefined && bestD <= max ? best : undefined;
 }

@@ -5,18 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { sharedPath } from '../helpers/paths.js';
+import { mulberry32 } from '../helpers/prng.js';
 import { fixturesDir } from '../helpers/paths.js';
 import { dump, parseDockerfile } from '../../src/parser/index.js';
 import { ParseError } from '../../src/errors.js';
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seeds(): string[] {
   const corpus = sharedPath('corpus/dockerfiles');
