@@ -230,6 +230,9 @@ async function imageConfig(session: BuildSession, stage: StageState, remote: Rem
 async function publish(session: BuildSession, stage: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
   const { req, store, emit } = session;
   for (const t of tags) await store.setRef(t.toString(), manifest);
+  // Untagged, the image is still kept in the store (`<none>`, found by its ID) unless only
+  // other exporters were asked for (`--output type=local`: no image, as BuildKit).
+  if (!tags.length && (req.outputs.length === 0 || req.outputs.some((o) => o.type === 'image'))) await store.addDangling(manifest);
   await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
   const pushed: Record<string, string> = {};
   if (req.push) {

@@ -33,9 +33,13 @@ export interface PruneOptions {
   staleIngestMs?: number;
   /** The clock, for tests. */
   now?: number;
+  /** Keep untagged (`<none>`) images; by default prune deletes them, as `docker image prune`. */
+  keepDangling?: boolean;
 }
 
 export interface PruneResult {
+  /** Deleted untagged images (their index.json entries). */
+  dangling: Descriptor[];
   /** Deleted blobs. */
   blobs: { digest: Digest; size: number }[];
   /** Deleted stale ingest files. */
@@ -96,10 +100,13 @@ async function mark(content: ContentStore, desc: Descriptor, marked: Set<Digest>
 export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise<PruneResult> {
   const now = opts.now ?? Date.now();
   const grace = opts.gracePeriodMs ?? 0;
-  const result: PruneResult = { blobs: [], ingest: [], cacheRecords: [], bytesFreed: 0 };
+  const result: PruneResult = { dangling: [], blobs: [], ingest: [], cacheRecords: [], bytesFreed: 0 };
+  if (!opts.keepDangling) result.dangling = await store.deleteDangling();
   await withLock(store.lockPath, store.content.paths.ingest, async () => {
     const marked = await leasedDigests(store.root);
     for (const r of await store.listRefs()) await mark(store.content, r.descriptor, marked);
+    // Untagged images that appeared since (a build that just ended) are kept.
+    for (const d of await store.listDangling()) await mark(store.content, d, marked);
     for (const key of await store.cache.keys()) {
       let rec;
       try {
@@ -227,6 +234,7 @@ export async function check(store: ImageStore, opts: { staleIngestMs?: number; n
   problems.push(...(await checkBlobs(store.content)));
   try {
     for (const r of await store.listRefs()) await checkTree(store.content, r.name, r.descriptor, new Set(), problems);
+    for (const d of await store.listDangling()) await checkTree(store.content, `<none>@${d.digest}`, d, new Set(), problems);
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     problems.push({ kind: 'index', subject: store.indexPath, message: err.message });

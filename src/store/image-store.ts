@@ -170,7 +170,47 @@ export class ImageStore {
       if (prev && JSON.stringify(prev) === JSON.stringify(entry)) return { changed: false, result: stripName(prev) };
       if (i >= 0) idx.manifests[i] = entry;
       else idx.manifests.push(entry);
+      // A tagged image is no longer dangling; the image the name moved away from becomes
+      // dangling (`<none>`) when nothing else names it, as Docker keeps it until a prune.
+      idx.manifests = idx.manifests.filter((m) => !(isDangling(m) && m.digest === desc.digest));
+      if (prev && prev.digest !== desc.digest && !idx.manifests.some((m) => m.digest === prev.digest)) idx.manifests.push(stripName(prev));
       return { changed: true, result: prev ? stripName(prev) : null };
+    });
+  }
+
+  /**
+   * Keeps an untagged image (a build without `-t`, a load of an unnamed image): an index.json
+   * entry without a ref name, which `images` lists as `<none>`, `resolve` finds by ID or unique
+   * prefix, `rmi ID` removes and `prune` deletes. A no-op when any entry already holds `desc`.
+   * Throws like setRef when the image is not complete in the store.
+   */
+  async addDangling(desc: Descriptor): Promise<void> {
+    checkDigest(desc.digest);
+    const entry = stripName(desc);
+    await this.updateIndex(async (idx) => {
+      if (idx.manifests.some((m) => m.digest === desc.digest)) return { changed: false, result: undefined };
+      const problems = await checkImageTree(this.content, desc.digest, desc);
+      if (problems.length) throw problems.some((p) => p.missing) ? new NotFoundError(problems[0].message) : new BuildError('INVALID_ARGUMENT', problems[0].message);
+      idx.manifests.push(entry);
+      return { changed: true, result: undefined };
+    });
+  }
+
+  /** Untagged images (index.json entries without a ref name), in index order. */
+  async listDangling(): Promise<Descriptor[]> {
+    return (await this.readIndex()).manifests.filter(isDangling);
+  }
+
+  /**
+   * Removes untagged entries: those with the given descriptor digests, or every one (prune).
+   * Returns the removed descriptors. Blobs stay until `prune` sweeps them.
+   */
+  async deleteDangling(digests?: readonly Digest[]): Promise<Descriptor[]> {
+    return this.updateIndex(async (idx) => {
+      const gone = idx.manifests.filter((m) => isDangling(m) && (!digests || digests.includes(m.digest)));
+      if (!gone.length) return { changed: false, result: [] };
+      idx.manifests = idx.manifests.filter((m) => !gone.includes(m));
+      return { changed: true, result: gone };
     });
   }
 
@@ -230,9 +270,10 @@ export class ImageStore {
    * Every ref resolved to its image (for `images`, `inspect`), sorted by name. Refs that do not
    * resolve (missing blobs; `check` reports them) are returned in `broken` with their error.
    */
-  async listImages(platform?: Platform): Promise<{ images: ImageSummary[]; broken: { name: string; error: Error }[] }> {
+  async listImages(platform?: Platform): Promise<{ images: ImageSummary[]; broken: { name: string; error: Error }[]; dangling: DanglingImage[] }> {
     const images: ImageSummary[] = [];
     const broken: { name: string; error: Error }[] = [];
+    const dangling: DanglingImage[] = [];
     for (const r of await this.listRefs()) {
       try {
         const image = await this.resolveDescriptor(r.descriptor, platform, r.name);
@@ -241,7 +282,15 @@ export class ImageStore {
         broken.push({ name: r.name, error: err instanceof Error ? err : new Error(String(err)) });
       }
     }
-    return { images, broken };
+    for (const d of await this.listDangling()) {
+      try {
+        const image = await this.resolveDescriptor(d, platform);
+        dangling.push({ image, size: image.manifest.layers.reduce((n, l) => n + l.size, 0) });
+      } catch (err) {
+        broken.push({ name: d.digest, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+    return { images, broken, dangling };
   }
 
   /**
@@ -276,7 +325,8 @@ export class ImageStore {
     const hex = /^(?:sha256:)?([a-f0-9]{4,64})$/.exec(query)?.[1];
     if (hex) {
       const matches = new Map<string, ResolvedImage>();
-      for (const r of refs) {
+      const untagged = (await this.listDangling()).map((descriptor) => ({ name: undefined, descriptor }));
+      for (const r of [...refs, ...untagged]) {
         let img: ResolvedImage;
         try {
           img = await this.resolveDescriptor(r.descriptor, platform, r.name);
@@ -309,6 +359,17 @@ export class ImageStore {
     }
     throw new NotFoundError(`No such image: ${input}`, { hint: 'run "mybuild images" to list the stored images' });
   }
+}
+
+/** An untagged image with its resolved image, for listings (`<none>`). */
+export interface DanglingImage {
+  image: ResolvedImage;
+  /** Sum of the (compressed) layer sizes of the platform manifest. */
+  size: number;
+}
+
+function isDangling(m: Descriptor): boolean {
+  return m.annotations?.[REF_NAME_ANNOTATION] === undefined;
 }
 
 /** One ref with its resolved image, for listings. */

@@ -76,8 +76,12 @@ describe('ImageStore refs', () => {
     assert.deepEqual(await store.deleteRef('localhost:5000/x/y:dev'), b);
     assert.equal(await store.deleteRef('localhost:5000/x/y:dev'), null);
     assert.equal(await store.getRef('localhost:5000/x/y:dev'), null);
-    assert.equal((await readIndexFile(store)).manifests.length, 1);
+    // app:1 moved from a to b: a is kept untagged (`<none>`, as Docker) until rmi or prune.
+    assert.equal((await readIndexFile(store)).manifests.length, 2);
+    assert.deepEqual(await store.listDangling(), [a]);
     assert.ok(await store.content.info(b.digest), 'untagging keeps the blobs until prune');
+    await store.setRef('docker.io/library/app:2', a);
+    assert.deepEqual(await store.listDangling(), [], 'tagging it again makes it a named image only');
   });
 
   it('refuses to tag an image whose manifest or layers are not stored, leaving index.json unchanged', async () => {

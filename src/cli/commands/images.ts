@@ -28,8 +28,16 @@ function goTime(created: string | undefined): string {
   return `${t.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
 }
 
-function matches(filter: string | undefined, s: ImageSummary): boolean {
+/** A row of the listing: a ref, or an untagged image (no name, shown as `<none>`). */
+type Row = Omit<ImageSummary, 'name'> & { name?: string };
+
+function nameOf(s: Row): { repository: string; tag: string } {
+  return s.name === undefined ? { repository: '<none>', tag: '<none>' } : splitName(s.name);
+}
+
+function matches(filter: string | undefined, s: Row): boolean {
   if (!filter) return true;
+  if (s.name === undefined) return false;
   const n = splitName(s.name);
   const colon = filter.lastIndexOf(':');
   const [repo, tag] = colon > filter.lastIndexOf('/') ? [filter.slice(0, colon), filter.slice(colon + 1)] : [filter, undefined];
@@ -60,13 +68,13 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
 
   if (ctx.host && format === 'table' && !values.digests) return (await import('../../client/commands.js')).remoteImages(ctx, { quiet: values.quiet, noTrunc: values['no-trunc'], filter: positionals[0] });
   const store = await ImageStore.open(ctx.root);
-  const { images, broken } = await store.listImages();
+  const { images, broken, dangling } = await store.listImages();
   for (const b of broken) ctx.stderr.write(`warning: ${b.name}: ${b.error.message} (run "mybuild system check")\n`);
   const now = Date.now();
-  const rows = images
+  const rows = ([...images, ...dangling] as Row[])
     .filter((s) => matches(positionals[0], s))
-    .sort((a, b) => (Date.parse(b.image.config.created ?? '') || 0) - (Date.parse(a.image.config.created ?? '') || 0) || (a.name < b.name ? -1 : 1));
-  const id = (s: ImageSummary) => (values['no-trunc'] ? s.image.configDigest : shortId(s.image.configDigest));
+    .sort((a, b) => (Date.parse(b.image.config.created ?? '') || 0) - (Date.parse(a.image.config.created ?? '') || 0) || ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
+  const id = (s: Row) => (values['no-trunc'] ? s.image.configDigest : shortId(s.image.configDigest));
 
   if (values.quiet) {
     for (const s of rows) ctx.stdout.write(`${id(s)}\n`);
@@ -74,7 +82,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   if (format === 'json') {
     for (const s of rows) {
-      const n = splitName(s.name);
+      const n = nameOf(s);
       ctx.stdout.write(
         `${JSON.stringify({
           Containers: 'N/A',
@@ -95,7 +103,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   const header = ['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
   const body = rows.map((s) => {
-    const n = splitName(s.name);
+    const n = nameOf(s);
     return [n.repository, n.tag, ...(values.digests ? [s.image.descriptor.digest] : []), id(s), createdSince(s.image.config.created, now), humanSize(s.size)];
   });
   ctx.stdout.write(table([header, ...body]));

@@ -51,7 +51,10 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
         if (await store.deleteRef(name)) ctx.stdout.write(`Untagged: ${splitName(name).familiar}\n`);
       }
       const left = tagsOfImage.filter((n) => !remove.includes(n));
-      if (left.length === 0) ctx.stdout.write(`Deleted: ${image.configDigest}\n`);
+      if (left.length === 0) {
+        await store.deleteDangling([image.descriptor.digest, image.manifestDescriptor.digest]);
+        ctx.stdout.write(`Deleted: ${image.configDigest}\n`);
+      }
     } catch (err) {
       failed++;
       ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);

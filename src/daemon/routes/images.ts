@@ -63,8 +63,10 @@ async function namesOf(store: ImageStore, image: ResolvedImage): Promise<string[
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
 async function listImages({ res, state, query }: RouteRequest): Promise<void> {
-  const { images } = await state.images.listImages();
-  const byId = new Map<string, { tags: string[]; digests: Set<string>; s: (typeof images)[number] }>();
+  const { images, dangling } = await state.images.listImages();
+  const byId = new Map<string, { tags: string[]; digests: Set<string>; s: Omit<(typeof images)[number], 'name'> }>();
+  // Untagged images: no tags, no repository digests (the docker CLI shows `<none>`).
+  for (const s of dangling) byId.set(s.image.configDigest, { tags: [], digests: new Set(), s });
   for (const s of images) {
     const e = byId.get(s.image.configDigest) ?? { tags: [], digests: new Set<string>(), s };
     const n = splitName(s.name);
@@ -133,7 +135,10 @@ async function deleteImage({ res, state, params, query }: RouteRequest): Promise
   } else remove = names;
   const out: Record<string, string>[] = [];
   for (const n of remove) if (await store.deleteRef(n)) out.push({ Untagged: splitName(n).familiar });
-  if (names.every((n) => remove.includes(n))) out.push({ Deleted: image.configDigest });
+  if (names.every((n) => remove.includes(n))) {
+    await store.deleteDangling([image.descriptor.digest, image.manifestDescriptor.digest]);
+    out.push({ Deleted: image.configDigest });
+  }
   sendJson(res, 200, out);
 }
 
