@@ -6,6 +6,7 @@
  * history (only their ids do).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,13 +14,15 @@ import { BuildError, PlanError } from '../../errors.js';
 import { writeLayer } from '../../image/layer-writer.js';
 import type { MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
-import { mountAll, unmountAll, type Mount } from '../../runtime/mount.js';
+import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
 import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
 import { resolveUser } from '../../runtime/user.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
 import { hashSources } from '../../context/hash.js';
+import type { ContextEntry } from '../../context/context.js';
+import type { SourceLocation } from '../../errors.js';
 import { matchSources } from '../../context/sources.js';
 import { shell, workdir } from '../state.js';
 import type { Handler, LayerStep, SourceFs, StepContext } from './handler.js';
@@ -228,13 +231,11 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
         break;
       }
       case 'bind': {
-        if (m.from) {
-          out.push({ type: 'bind', source: await viewOf(ctx, m, scratch, out.length, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
-          break;
-        }
-        const bc = await session.context();
-        const resolved = await bc.resolve(m.source ?? '.', { followFinal: true, source });
-        out.push({ type: 'bind', source: resolved.abs, target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
+        // As BuildKit: the mount shows what the context sends (.dockerignore applied), and `rw`
+        // writes go to a throwaway layer over it, never into the user's files or another stage.
+        const src = m.from ? await viewOf(ctx, m, scratch, out.length, cleanups) : await contextTree(ctx, m, scratch, out.length, source);
+        const dir = path.join(scratch, `bind-${out.length}`);
+        out.push({ type: 'bind', source: m.readOnly ? src : await writableOver(src, dir, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
       }
       case 'ssh':
@@ -242,6 +243,71 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
     }
   }
   return out;
+}
+
+/**
+ * The part of the build context a bind mount shows, as the context would be sent: a tree under
+ * `scratch` of hard links to the included files (copies across file systems), with the
+ * directories, symlinks and their owners and modes; excluded paths are absent. A single file is
+ * used in place (mounted read-only, or under a writable layer). Sockets and FIFOs are left out.
+ */
+async function contextTree(ctx: StepContext<RunCommand>, m: MountSpec, scratch: string, n: number, source: SourceLocation): Promise<string> {
+  const bc = await ctx.session.context();
+  const resolved = await bc.resolve(m.source ?? '.', { followFinal: true, source });
+  if (resolved.type !== 'dir') return resolved.abs;
+  const tree = path.join(scratch, `context-${n}`);
+  mkdirSync(tree, { mode: 0o700 });
+  const prefix = resolved.path === '' ? '' : `${resolved.path}/`;
+  const dirs: [string, ContextEntry][] = [];
+  for (const e of await bc.walk(resolved.path)) {
+    const dst = path.join(tree, ...e.path.slice(prefix.length).split('/'));
+    if (e.type === 'dir') {
+      mkdirSync(dst);
+      dirs.push([dst, e]);
+    } else if (e.type === 'symlink') {
+      symlinkSync(e.linkTarget!, dst);
+      lchownSync(dst, Number(e.stat.uid), Number(e.stat.gid));
+    } else if (e.type === 'file') {
+      try {
+        linkSync(bc.abs(e.path), dst);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+        copyFileSync(bc.abs(e.path), dst);
+        chownSync(dst, Number(e.stat.uid), Number(e.stat.gid));
+        chmodSync(dst, Number(e.stat.mode) & 0o7777);
+      }
+    }
+  }
+  // Directories last (children change their mtimes); deepest first does not matter for modes.
+  const st = resolved.stat!;
+  for (const [dst, e] of [...dirs, [tree, { stat: st } as ContextEntry] as [string, ContextEntry]]) {
+    chownSync(dst, Number(e.stat.uid), Number(e.stat.gid));
+    chmodSync(dst, Number(e.stat.mode) & 0o7777);
+    utimesSync(dst, Number(e.stat.atimeMs), Number(e.stat.mtimeMs) / 1000);
+  }
+  return tree;
+}
+
+/**
+ * `src` (a directory or a file) with a writable layer over it that is thrown away after the
+ * step: an overlay for a directory (mounted under `dir`, unmounted by the cleanup it pushes),
+ * a private copy for a file. Returns the path to bind into the container.
+ */
+async function writableOver(src: string, dir: string, cleanups: (() => Promise<void>)[]): Promise<string> {
+  mkdirSync(dir, { mode: 0o700 });
+  if (!lstatSync(src).isDirectory()) {
+    const copy = path.join(dir, 'file');
+    copyFileSync(src, copy);
+    const st = lstatSync(src);
+    chownSync(copy, st.uid, st.gid);
+    chmodSync(copy, st.mode & 0o7777);
+    return copy;
+  }
+  const merged = path.join(dir, 'merged');
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(path.join(dir, d));
+  cleanups.push(() => unmountAll(merged));
+  await mountOne({ type: 'overlay', source: 'overlay', options: [`lowerdir=${src}`, `upperdir=${path.join(dir, 'upper')}`, `workdir=${path.join(dir, 'work')}`] }, merged);
+  return merged;
 }
 
 /**
