@@ -17,6 +17,7 @@ import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
 import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
+import { lockFile } from '../../util/flock.js';
 import { resolveUser } from '../../runtime/user.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
@@ -208,13 +209,9 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
       case 'tmpfs':
         out.push({ type: 'tmpfs', source: 'tmpfs', target: m.target!, options: ['nosuid', 'nodev', ...(m.size ? [`size=${m.size}`] : [])] });
         break;
-      case 'cache': {
-        const id = m.id ?? m.target!;
-        const dir = path.join(options.root, 'cache-mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
-        await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
-        out.push({ type: 'bind', source: dir, target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
+      case 'cache':
+        out.push({ type: 'bind', source: await cacheDir(ctx, m, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
-      }
       case 'secret': {
         const id = m.id ?? path.posix.basename(m.target ?? '');
         const spec = options.secrets.find((s) => s.id === id);
@@ -243,6 +240,45 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
     }
   }
   return out;
+}
+
+/**
+ * The host directory of a cache mount, made on first use with the mount's `uid`, `gid` and
+ * `mode` (0:0 and 0755 by default, as BuildKit). `sharing`: `shared` (default) lets every step
+ * use it at once; `locked` holds its lock for the step (concurrent builds wait: across
+ * processes, released by the kernel if the holder dies); `private` takes the first instance
+ * (`<dir>`, `<dir>-1`, …) no other step holds, making a new one when all are busy.
+ */
+async function cacheDir(ctx: StepContext<RunCommand>, m: MountSpec, cleanups: (() => Promise<void>)[]): Promise<string> {
+  const base = path.join(ctx.options.root, 'cache-mounts', createHash('sha256').update(m.id ?? m.target!).digest('hex').slice(0, 32));
+  const make = (dir: string): string => {
+    mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return dir;
+      throw err;
+    }
+    chownSync(dir, m.uid ?? 0, m.gid ?? 0);
+    chmodSync(dir, m.mode ?? 0o755);
+    return dir;
+  };
+  if (m.sharing === 'locked') {
+    const release = await lockFile(`${base}.lock`, { wait: true, signal: ctx.session.signal });
+    cleanups.push(release!);
+    return make(base);
+  }
+  if (m.sharing === 'private') {
+    for (let i = 0; ; i++) {
+      const dir = i === 0 ? base : `${base}-${i}`;
+      mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+      const release = await lockFile(`${dir}.lock`, { wait: false, signal: ctx.session.signal });
+      if (!release) continue;
+      cleanups.push(release);
+      return make(dir);
+    }
+  }
+  return make(base);
 }
 
 /**
