@@ -21,6 +21,7 @@ import { execCapture } from './exec.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
+import { boundingCapabilities, hostDevices } from './devices.js';
 
 export type { ExecSpec } from './spec.js';
 
@@ -102,7 +103,10 @@ export class RuncExecutor implements Executor {
       await writeFile(etc.hosts, hostsFile(spec.hostname));
       await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
       await writeFile(etc.hostname, spec.hostname + '\n');
-      const config = generateSpec({ ...spec, user }, rootfs, etc, { maxOpenFiles: await hardNofileLimit() });
+      const config = generateSpec({ ...spec, user }, rootfs, etc, {
+        maxOpenFiles: await hardNofileLimit(),
+        ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : {}),
+      });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
       return await this.runContainer(runtime, id, bundle, spec, signal);

@@ -6,7 +6,8 @@
  * privileges, and /etc/hosts, /etc/resolv.conf and /etc/hostname bind-mounted read-only from the
  * bundle so they never land in the layer. runc itself creates the standard devices (null, zero,
  * full, random, urandom, tty, ptmx) in /dev and allows only them in the device cgroup.
- * No seccomp profile is applied (Docker's default profile is not bundled).
+ * No seccomp profile is applied (Docker's default profile is not bundled). A privileged spec
+ * (`RUN --security=insecure`) has every capability, no masked paths and the host's devices.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from './mount.js';
@@ -43,7 +44,33 @@ export interface ExecSpec {
   stderr?: Writable;
   /** Run with a pseudo-terminal (stdout and stderr then arrive merged on `stdout`). */
   tty?: boolean;
+  /**
+   * `RUN --security=insecure` / `docker run --privileged`: every capability, no masked or
+   * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
+   */
+  privileged?: boolean;
 }
+
+/** A device node runc creates in the container (runtime-spec config-linux.md "Devices"). */
+export interface LinuxDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+}
+
+/** Every capability in capability.h order (0 … 40); the kernel may know fewer (cap_last_cap). */
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
 
 /** Where the generated /etc files are on the host (bind sources). */
 export interface EtcFiles {
@@ -108,6 +135,7 @@ export interface RuntimeSpec {
     namespaces: { type: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    devices?: LinuxDevice[];
     resources: { devices: { allow: boolean; access: string }[] };
   };
 }
@@ -118,7 +146,10 @@ export interface RuntimeSpec {
  * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
  * limit: see `hardNofileLimit` in executor.ts).
  */
-export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number } = {}): RuntimeSpec {
+export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[] } = {}): RuntimeSpec {
+  const privileged = spec.privileged === true;
+  const caps = privileged ? (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!) : DEFAULT_CAPABILITIES;
+  const sysRo = privileged ? [] : ['ro'];
   // Docker's 1048576, but never above what we may grant (raising a hard limit needs CAP_SYS_RESOURCE).
   const nofile = Math.min(1048576, opts.maxOpenFiles ?? 1048576);
   const env = spec.env.some((e) => e.startsWith('PATH=')) ? [...spec.env] : [DEFAULT_PATH, ...spec.env];
@@ -132,8 +163,8 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted in a network namespace we own; with the host's, bind it.
     spec.network === 'host'
-      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
-      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysRo] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysRo] },
     { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: etc.resolvConf, options: ['rbind', 'ro'] },
     { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'ro'] },
@@ -152,18 +183,20 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       args: spec.args,
       env,
       cwd: spec.cwd || '/',
-      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: root ? DEFAULT_CAPABILITIES : [], permitted: root ? DEFAULT_CAPABILITIES : [] },
+      capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [] },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
-      noNewPrivileges: true,
+      // Docker's --privileged leaves no_new_privs off (setuid programs keep working).
+      noNewPrivileges: !privileged,
     },
     root: { path: rootfs, readonly: false },
     hostname: spec.hostname,
     mounts,
     linux: {
       namespaces,
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      maskedPaths: privileged ? [] : MASKED_PATHS,
+      readonlyPaths: privileged ? [] : READONLY_PATHS,
+      ...(privileged && opts.hostDevices?.length ? { devices: opts.hostDevices } : {}),
+      resources: { devices: [{ allow: privileged, access: 'rwm' }] },
     },
   };
 }

@@ -166,3 +166,29 @@ describe('builder: RUN', { skip }, () => {
     assert.equal(statSync(path.join(out, 'made')).mtimeMs, 1_000_000);
   });
 });
+
+describe('builder: RUN --security=insecure', { skip }, () => {
+  let root: string;
+  before(async () => {
+    root = await makeStoreRoot();
+  });
+  after(cleanupTemp);
+
+  it('is privileged: every capability, writable /sys, no masked /proc paths, host devices (sandbox: the default set)', async () => {
+    const probe = 'grep CapEff /proc/self/status | cut -f2; awk "\\$2==\\"/sys\\"{split(\\$4,o,\\",\\");print \\"sys-\\" o[1]}" /proc/mounts; (grep -q " /proc/timer_list " /proc/self/mountinfo && echo masked || echo unmasked); ls /dev | grep -c "^loop" || true';
+    const { got } = await filesOf(root, {
+      Dockerfile: `FROM busybox\nRUN --security=insecure sh -c '${probe}' > /insecure\nRUN --security=sandbox sh -c '${probe}' > /sandbox\n`,
+    }, ['insecure', 'sandbox'], { allow: ['security.insecure'] });
+    const [capIns, sysIns, maskIns, loopIns] = got.insecure!.trim().split('\n');
+    const [capSb, sysSb, maskSb] = got.sandbox!.trim().split('\n');
+    const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
+    assert.equal(BigInt(`0x${capIns}`), bounding, 'every capability mybuild holds');
+    assert.equal(BigInt(`0x${capSb}`), 0xa80425fbn, "Docker's default set");
+    assert.equal(sysIns, 'sys-rw');
+    assert.equal(sysSb, 'sys-ro');
+    assert.equal(maskIns, 'unmasked');
+    assert.equal(maskSb, 'masked');
+    const hostLoops = readdirSync('/dev').filter((n) => n.startsWith('loop')).length;
+    assert.equal(Number(loopIns), hostLoops, 'the host devices are there');
+  });
+});

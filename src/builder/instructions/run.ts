@@ -69,6 +69,8 @@ export const runHandler: Handler<RunCommand> = {
       `user=${user}`,
       `workdir=${wd}`,
       `network=${network}`,
+      // BuildKit's ExecOp carries the security mode: a privileged step is another step.
+      ...(cmd.security === 'insecure' ? ['security=insecure'] : []),
       // Config env as `env:K`, build args in scope (not shadowed by ENV) as `arg:K`, so a miss
       // says which one changed; proxy args stay out of the key, as BuildKit keeps them out.
       ...envParts('env', stage.env.env),
@@ -158,6 +160,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         hostname: 'buildkitsandbox',
         network: p.network,
         mounts: extra,
+        ...(cmd.security === 'insecure' ? { privileged: true } : {}),
         stdout: sink('stdout'),
         stderr: sink('stderr'),
       },
