@@ -192,3 +192,37 @@ describe('builder: RUN --security=insecure', { skip }, () => {
     assert.equal(Number(loopIns), hostLoops, 'the host devices are there');
   });
 });
+
+describe('builder: RUN heredoc with a shebang', { skip }, () => {
+  let root: string;
+  before(async () => {
+    root = await makeStoreRoot();
+  });
+  after(cleanupTemp);
+
+  it('runs the body under its own interpreter, as BuildKit (testHeredocShebang-style)', async () => {
+    const { got } = await filesOf(root, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN <<EOF',
+        '#!/usr/bin/awk -f',
+        'BEGIN { print "from awk" > "/awk-out" }',
+        'EOF',
+        'RUN <<EOT',
+        '#!/bin/sh',
+        'echo "$0" > /argv0',
+        'EOT',
+      ].join('\n'),
+    }, ['awk-out', 'argv0']);
+    assert.equal(got['awk-out'], 'from awk\n');
+    assert.equal(got.argv0, '/dev/pipes/EOT\n');
+  });
+
+  it('the script body is part of the cache key', async () => {
+    const df = (word: string) => `FROM busybox\nRUN <<EOF\n#!/bin/sh\necho ${word} > /w\nEOF\n`;
+    const a = await filesOf(root, { Dockerfile: df('one') }, ['w']);
+    const b = await filesOf(root, { Dockerfile: df('two') }, ['w']);
+    assert.equal(a.got.w, 'one\n');
+    assert.equal(b.got.w, 'two\n');
+  });
+});

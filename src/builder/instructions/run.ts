@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { BuildError, PlanError } from '../../errors.js';
 import { writeLayer } from '../../image/layer-writer.js';
-import type { MountSpec, RunCommand } from '../../plan/index.js';
+import type { HeredocFile, MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
 import { secureJoin } from '../../runtime/secure-join.js';
@@ -30,14 +30,32 @@ import type { Handler, LayerStep, SourceFs, StepContext } from './handler.js';
 
 const TAIL_LINES = 10;
 
+/** `RUN <<EOF` with nothing else on the line. */
+const HEREDOC_ONLY = /^\s*\d*<<-?\s*["']?\w+["']?\s*$/;
+
+/** Where BuildKit mounts the script of a `RUN <<EOF` whose body starts with `#!`. */
+export const SHEBANG_SCRIPT_DIR = '/dev/pipes';
+
+/**
+ * The heredoc of a `RUN <<EOF` alone whose body starts with `#!` (`#!/usr/bin/env python3`):
+ * BuildKit writes the body to a file (0755, mounted read-only under /dev/pipes) and executes
+ * that file, so the interpreter is the script's own, not the shell.
+ */
+export function shebangScript(cmd: RunCommand): HeredocFile | undefined {
+  if (!cmd.prependShell || cmd.heredocs.length !== 1 || !HEREDOC_ONLY.test(cmd.args[0] ?? '')) return undefined;
+  return cmd.heredocs[0]!.data.startsWith('#!') ? cmd.heredocs[0] : undefined;
+}
+
 /** The argv a RUN executes, with BuildKit's heredoc rules. */
 export function runArgs(cmd: RunCommand, shellArgv: string[]): string[] {
   if (!cmd.prependShell) return [...cmd.args];
   const line = cmd.args[0] ?? '';
   if (cmd.heredocs.length === 0) return [...shellArgv, line];
   const h = cmd.heredocs[0];
+  const script = shebangScript(cmd);
+  if (script) return [path.posix.join(SHEBANG_SCRIPT_DIR, script.name)];
   // `RUN <<EOF` alone: the body is the script.
-  if (cmd.heredocs.length === 1 && /^\s*\d*<<-?\s*["']?\w+["']?\s*$/.test(line)) return [...shellArgv, h.data];
+  if (cmd.heredocs.length === 1 && HEREDOC_ONLY.test(line)) return [...shellArgv, h.data];
   // Otherwise the command line with its heredocs is one shell script (`RUN python3 <<EOF`).
   return [...shellArgv, `${line}\n${cmd.heredocs.map((d) => `${d.data}${d.name}\n`).join('')}`];
 }
@@ -66,6 +84,8 @@ export const runHandler: Handler<RunCommand> = {
     const mounts = cmd.mounts ?? [];
     const parts = [
       `cmd=RUN ${JSON.stringify(args)}`,
+      // A shebang script runs as a file: its body is not in the argv.
+      ...(shebangScript(cmd) ? [`script=${JSON.stringify(shebangScript(cmd)!.data)}`] : []),
       `user=${user}`,
       `workdir=${wd}`,
       `network=${network}`,
@@ -149,6 +169,13 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const extra = await runMounts(ctx, p.mounts, scratch, cleanups);
+    const script = shebangScript(cmd);
+    if (script) {
+      const dir = path.join(scratch, 'pipes');
+      mkdirSync(dir, { mode: 0o755 });
+      await writeFile(path.join(dir, script.name), script.data, { mode: 0o755 });
+      extra.push({ type: 'bind', source: dir, target: SHEBANG_SCRIPT_DIR, options: ['rbind', 'ro'] });
+    }
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     const status = await worker.executor.run(
