@@ -11,7 +11,7 @@
  *         | ^^^^
  *     hint: did you mean RUN?
  */
-import type { Range } from './parser/ast.js';
+import type { Range } from './oci/range.js';
 
 export type ErrorCode =
   | 'USAGE' // bad flags or command line

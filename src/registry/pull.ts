@@ -21,7 +21,7 @@ import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../image/types.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
 import { formatPlatform, hostPlatform, parsePlatform, pickManifest } from './platform.js';

@@ -23,7 +23,7 @@ import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, NotFoundError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { MediaTypes, type Descriptor, type Digest } from '../image/types.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, repoScope, type ClientOptions } from './client.js';
 import { classifyManifest, withPrefix, type TransferProgress } from './pull.js';

@@ -21,7 +21,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BuildError, DigestMismatchError, NotFoundError } from '../../errors.js';
-import type { BlobInfo, ContentStore } from '../../store/types.js';
+import type { BlobInfo, ContentStore } from '../../oci/content-store.js';
 import { applyChanges } from '../changes.js';
 import { appendLayer, emptyConfig, type TimeOptions } from '../config.js';
 import { createDecompressor, detectCompression, layerMediaType, peek } from '../compression.js';

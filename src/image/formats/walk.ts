@@ -2,7 +2,7 @@
  * Walking the blobs an image or index references, shared by the exporters and importers.
  */
 import { BuildError, NotFoundError } from '../../errors.js';
-import type { ContentStore } from '../../store/types.js';
+import type { ContentStore } from '../../oci/content-store.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../manifest.js';
 import type { Descriptor, Digest, Index, Manifest, Platform } from '../types.js';
 
