@@ -20,7 +20,8 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
-import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../image/types.js';
+import { isDigest } from '../oci/digest.js';
+import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../oci/types.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
@@ -85,7 +86,7 @@ function parseJson<T>(bytes: Buffer, what: string): T {
 
 function isDescriptor(d: unknown): d is Descriptor {
   const x = d as Descriptor;
-  return !!x && typeof x === 'object' && typeof x.mediaType === 'string' && typeof x.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
+  return !!x && typeof x === 'object' && typeof x.mediaType === 'string' && isDigest(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
 }
 
 /** Classifies fetched manifest bytes: index, manifest, or an error for schema 1 / junk. */
