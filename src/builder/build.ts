@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
+import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { buildPlan, parseCommand, ShellLex, StageEnv, type Command, type Plan, type Stage } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
@@ -247,7 +247,7 @@ async function resolveImage(b: BuildSession, ref: string, platform: Platform, ra
     try {
       return await pinned(await b.store.resolve(parsed.toString(), platform));
     } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
   try {

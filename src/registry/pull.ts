@@ -18,7 +18,7 @@
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import pLimit from 'p-limit';
-import { BuildError, DigestMismatchError, RegistryError } from '../errors.js';
+import { BuildError, DigestMismatchError, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { isDigest } from '../oci/digest.js';
 import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../oci/types.js';
@@ -69,6 +69,7 @@ export interface PullResult {
 export function withPrefix(prefix: string, err: unknown): unknown {
   if (!(err instanceof BuildError) || err.message.startsWith(prefix)) return err;
   const opts = { hint: err.hint, cause: err.cause ?? err, details: err.details };
+  // Same class as `err`, so its name stays.
   if (err instanceof DigestMismatchError) return new DigestMismatchError(`${prefix}: ${err.message}`, opts);
   if (err instanceof RegistryError) return new RegistryError(`${prefix}: ${err.message}`, opts);
   return new BuildError(err.code, `${prefix}: ${err.message}`, opts);
@@ -201,9 +202,9 @@ export async function fetchBlob(client: RegistryClient, repo: string, desc: Desc
       emit('done', desc.size);
       return;
     } catch (err) {
-      const retryable = err instanceof DigestMismatchError || (err instanceof RegistryError && /closed the connection|did not answer|aborted/.test(err.message)) || isStreamFailure(err);
+      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|aborted/.test(err.message)) || isStreamFailure(err);
       if (!retryable || attempt >= BLOB_TRIES) {
-        if (err instanceof DigestMismatchError) {
+        if (isDigestMismatch(err)) {
           throw new DigestMismatchError(`${what}: the registry sent content that does not match the digest (${err.message}); nothing was stored`, { cause: err, hint: 'the registry or a proxy between us corrupted the blob' });
         }
         throw withPrefix(what, isStreamFailure(err) ? new RegistryError(`download failed: ${(err as Error).message}`, { cause: err, hint: 'the connection broke while downloading; try again' }) : err);
