@@ -11,7 +11,7 @@
  *         | ^^^^
  *     hint: did you mean RUN?
  */
-import type { Range } from './parser/ast.js';
+import type { Range } from './oci/range.js';
 
 export type ErrorCode =
   | 'USAGE' // bad flags or command line
@@ -175,6 +175,24 @@ export class InternalError extends BuildError {
     super('INTERNAL', message, opts);
   }
 }
+
+/**
+ * True when `err` is a BuildError of kind `code`, however it was made: `new NotFoundError(…)`
+ * and `new BuildError('NOT_FOUND', …)` are the same kind. Check kinds with this (or the
+ * `isNotFound`-style helpers below), never with `instanceof` a subclass.
+ */
+export function hasCode(err: unknown, code: ErrorCode): err is BuildError {
+  return err instanceof BuildError && err.code === code;
+}
+
+/** `hasCode(err, 'NOT_FOUND')` */
+export const isNotFound = (err: unknown): err is BuildError => hasCode(err, 'NOT_FOUND');
+/** `hasCode(err, 'ALREADY_EXISTS')` */
+export const isAlreadyExists = (err: unknown): err is BuildError => hasCode(err, 'ALREADY_EXISTS');
+/** `hasCode(err, 'DIGEST_MISMATCH')` */
+export const isDigestMismatch = (err: unknown): err is BuildError => hasCode(err, 'DIGEST_MISMATCH');
+/** `hasCode(err, 'REGISTRY')` */
+export const isRegistryError = (err: unknown): err is BuildError => hasCode(err, 'REGISTRY');
 
 /** Wraps anything thrown into a BuildError; unknown errors become InternalError. */
 export function toBuildError(err: unknown): BuildError {

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { BuildError, NotFoundError, PlanError, UsageError } from '../errors.js';
+import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
 import { checkConfig, runChecks } from '../plan/checks.js';
@@ -298,7 +298,7 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     try {
       return await pinned(await session.store.resolve(parsed.toString(), platform));
     } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
   try {

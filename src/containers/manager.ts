@@ -33,7 +33,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, wri
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import { AlreadyExistsError, BuildError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
 import { openLayer } from '../image/layer-reader.js';
 import type { Descriptor, Digest } from '../image/types.js';
 import { execCapture } from '../runtime/exec.js';
@@ -256,7 +256,7 @@ export class ContainerManager {
             await this.reserveName(name, id);
             break;
           } catch (err) {
-            if (!(err instanceof AlreadyExistsError) || attempt >= 20) throw err;
+            if (!isAlreadyExists(err) || attempt >= 20) throw err;
           }
         }
       }
@@ -288,7 +288,7 @@ export class ContainerManager {
     try {
       return await sn.mounts(snapshotKey(c.id));
     } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
+      if (!isNotFound(err)) throw err;
       return this.prepareRootfs(c); // lost to a snapshot cleanup: start from the image again
     }
   }
@@ -362,7 +362,7 @@ export class ContainerManager {
         const c = await this.inspect(id);
         if (opts.all || c.state.status === 'running') out.push(c);
       } catch (err) {
-        if (!(err instanceof NotFoundError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile
+        if (!isNotFound(err) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile
       }
     }
     return out.sort((a, b) => (a.config.created < b.config.created ? 1 : a.config.created > b.config.created ? -1 : 0));
@@ -599,7 +599,7 @@ export class ContainerManager {
     await cleanupStale(path.join(cdir, 'runtime'), this.runtime, [cdir]);
     const sn = await this.snapshotter();
     await sn.remove(snapshotKey(c.id)).catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err;
+      if (!isNotFound(err)) throw err;
     });
     await this.releaseName(c.name, c.id);
     await rm(cdir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform, Writable } from 'node:stream';
 import { DigestMismatchError } from '../errors.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { createDecompressor, layerCompression } from './compression.js';
 import type { Descriptor, Digest } from './types.js';
 

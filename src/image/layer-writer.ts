@@ -11,7 +11,7 @@
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../errors.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { createCompressor, layerMediaType, type Compression } from './compression.js';
 import type { LayerEntry } from './layer-entry.js';
 import { tarChunks } from './tar-writer.js';

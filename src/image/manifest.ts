@@ -3,7 +3,7 @@
  * and reading an image (manifest + config) back from a store.
  */
 import { BuildError } from '../errors.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { layerCompression, layerMediaType } from './compression.js';
 import { normalizeConfig, serializeConfig } from './config.js';
 import { goJson, ordered, sortedKeys } from './json.js';

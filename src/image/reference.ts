@@ -16,7 +16,7 @@
  * Pure: no I/O. Invalid input throws BuildError INVALID_ARGUMENT with what was wrong.
  */
 import { BuildError } from '../errors.js';
-import type { Digest } from './types.js';
+import { isSha256Hex, type Digest } from '../oci/digest.js';
 
 /** The domain Docker Hub references normalise to. */
 export const DOCKER_HUB_DOMAIN = 'docker.io';
@@ -34,7 +34,6 @@ const PORT = /^[0-9]+$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-const SHA256_HEX = /^[a-f0-9]{64}$/;
 
 /** A parsed, normalised reference. `name` is `domain/path`. */
 export interface Reference {
@@ -121,7 +120,7 @@ export function parseReference(input: string): Reference {
     if (!DIGEST.test(d)) throw invalid(input, `"${d}" is not a valid digest (expected algorithm:hex, e.g. sha256:<64 hex digits>)`);
     const [algo, hex] = d.split(':', 2);
     if (algo !== 'sha256') throw invalid(input, `unsupported digest algorithm "${algo}" (only sha256 is supported)`);
-    if (!SHA256_HEX.test(hex)) throw invalid(input, `"${d}" is not a valid sha256 digest (expected 64 lowercase hex digits)`);
+    if (!isSha256Hex(hex)) throw invalid(input, `"${d}" is not a valid sha256 digest (expected 64 lowercase hex digits)`);
     digest = d as Digest;
   }
   // A tag is after the last ':' that follows the last '/'.
@@ -215,9 +214,4 @@ export function normalizeRegistry(input: string): string {
 export function withTag(ref: Reference, tag: string): Reference {
   if (!TAG.test(tag)) throw invalid(tag, `"${tag}" is not a valid tag`);
   return new ParsedReference(ref.domain, ref.path, tag, undefined);
-}
-
-/** A copy of `ref` pinned to `digest` (tag kept). */
-export function withDigest(ref: Reference, digest: Digest): Reference {
-  return new ParsedReference(ref.domain, ref.path, ref.tag, digest);
 }

@@ -3,7 +3,7 @@
  * `validate.Image`. Every test that builds an image calls it.
  */
 import { BuildError, DigestMismatchError } from '../errors.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { layerCompression } from './compression.js';
 import { measureLayer } from './layer-reader.js';
 import { isManifestType, parseJsonBlob } from './manifest.js';

@@ -9,16 +9,9 @@
  * expanded. Expansion happens later, in `src/plan`.
  */
 
-export interface Position {
-  line: number;
-  col: number;
-  offset: number;
-}
+import type { Range } from '../oci/range.js';
 
-export interface Range {
-  start: Position;
-  end: Position;
-}
+export type { Position, Range } from '../oci/range.js';
 
 /** A parser directive from the leading comment block (`# escape=\``). */
 export interface Directive {

@@ -13,17 +13,15 @@
  * Pure: no fs, env or clock; the host platform is only read when `buildPlatform` is not given.
  */
 import { BuildError } from '../errors.js';
+import { formatPlatform, hostPlatform } from '../oci/platform.js';
+import type { Platform } from '../oci/types.js';
 import type { Dockerfile, FromNode, Range } from '../parser/ast.js';
 import type { Command, FromHeader, FromSource, ParseContext } from './instructions.js';
 import { parseCommand, parseFrom, planError, suggest } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
+export type { Platform } from '../oci/types.js';
 
 export interface PlanOptions {
   /** `--build-arg` values. */
@@ -69,25 +67,6 @@ export interface Plan {
   predefinedArgs: ReadonlyMap<string, string>;
   /** Warnings, e.g. `[Warning] One or more build-args [X] were not consumed`. */
   warnings: string[];
-}
-
-/** The host platform in OCI terms. */
-export function hostPlatform(): Platform {
-  const archMap: Record<string, Platform> = {
-    x64: { os: 'linux', architecture: 'amd64' },
-    arm64: { os: 'linux', architecture: 'arm64' },
-    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
-    ia32: { os: 'linux', architecture: '386' },
-    ppc64: { os: 'linux', architecture: 'ppc64le' },
-    s390x: { os: 'linux', architecture: 's390x' },
-    riscv64: { os: 'linux', architecture: 'riscv64' },
-  };
-  return archMap[process.arch] ?? { os: 'linux', architecture: process.arch };
-}
-
-/** `os/arch[/variant]`. */
-export function formatPlatform(p: Platform): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
 }
 
 /** The predefined platform ARGs for a build. */

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { BuildError, DigestMismatchError, RegistryError } from '../errors.js';
+import { DigestMismatchError, RegistryError } from '../errors.js';
 import { MediaTypes, type Digest } from '../image/types.js';
 import { basicAuth, loadCredentials, parseWwwAuthenticate, TokenCache, type Challenge, type Credentials } from './auth.js';
 import { readBody, Transport, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
@@ -315,9 +315,4 @@ export class RegistryClient {
     if (typeof header === 'string' && header !== d) throw new DigestMismatchError(`${context}: the pushed manifest hashes to ${d} but the registry says ${header}`);
     return d;
   }
-}
-
-/** Throws BuildError INVALID_ARGUMENT unless `s` looks like a sha256 digest. */
-export function assertDigest(s: string, what: string): asserts s is Digest {
-  if (!/^sha256:[a-f0-9]{64}$/.test(s)) throw new BuildError('INVALID_ARGUMENT', `${what}: "${s}" is not a sha256 digest`);
 }

@@ -18,10 +18,11 @@
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import pLimit from 'p-limit';
-import { BuildError, DigestMismatchError, RegistryError } from '../errors.js';
+import { BuildError, DigestMismatchError, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
-import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../image/types.js';
-import type { ContentStore } from '../store/types.js';
+import { isDigest } from '../oci/digest.js';
+import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../oci/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
 import { formatPlatform, hostPlatform, parsePlatform, pickManifest } from './platform.js';
@@ -68,6 +69,7 @@ export interface PullResult {
 export function withPrefix(prefix: string, err: unknown): unknown {
   if (!(err instanceof BuildError) || err.message.startsWith(prefix)) return err;
   const opts = { hint: err.hint, cause: err.cause ?? err, details: err.details };
+  // Same class as `err`, so its name stays.
   if (err instanceof DigestMismatchError) return new DigestMismatchError(`${prefix}: ${err.message}`, opts);
   if (err instanceof RegistryError) return new RegistryError(`${prefix}: ${err.message}`, opts);
   return new BuildError(err.code, `${prefix}: ${err.message}`, opts);
@@ -85,7 +87,7 @@ function parseJson<T>(bytes: Buffer, what: string): T {
 
 function isDescriptor(d: unknown): d is Descriptor {
   const x = d as Descriptor;
-  return !!x && typeof x === 'object' && typeof x.mediaType === 'string' && typeof x.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
+  return !!x && typeof x === 'object' && typeof x.mediaType === 'string' && isDigest(x.digest) && Number.isSafeInteger(x.size) && x.size >= 0;
 }
 
 /** Classifies fetched manifest bytes: index, manifest, or an error for schema 1 / junk. */
@@ -200,9 +202,9 @@ export async function fetchBlob(client: RegistryClient, repo: string, desc: Desc
       emit('done', desc.size);
       return;
     } catch (err) {
-      const retryable = err instanceof DigestMismatchError || (err instanceof RegistryError && /closed the connection|did not answer|aborted/.test(err.message)) || isStreamFailure(err);
+      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|aborted/.test(err.message)) || isStreamFailure(err);
       if (!retryable || attempt >= BLOB_TRIES) {
-        if (err instanceof DigestMismatchError) {
+        if (isDigestMismatch(err)) {
           throw new DigestMismatchError(`${what}: the registry sent content that does not match the digest (${err.message}); nothing was stored`, { cause: err, hint: 'the registry or a proxy between us corrupted the blob' });
         }
         throw withPrefix(what, isStreamFailure(err) ? new RegistryError(`download failed: ${(err as Error).message}`, { cause: err, hint: 'the connection broke while downloading; try again' }) : err);

@@ -20,10 +20,10 @@
  */
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { BuildError, DigestMismatchError, NotFoundError, RegistryError } from '../errors.js';
+import { BuildError, DigestMismatchError, isRegistryError, NotFoundError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { MediaTypes, type Descriptor, type Digest } from '../image/types.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, repoScope, type ClientOptions } from './client.js';
 import { classifyManifest, withPrefix, type TransferProgress } from './pull.js';
@@ -73,7 +73,7 @@ function locationOf(ctx: Ctx, res: HttpResponse, what: string): URL {
 }
 
 function isNetworkError(err: unknown): boolean {
-  if (err instanceof RegistryError) return /closed the connection|did not answer|request to registry .* failed/.test(err.message);
+  if (isRegistryError(err)) return /closed the connection|did not answer|request to registry .* failed/.test(err.message);
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
@@ -123,7 +123,7 @@ async function pushBlob(ctx: Ctx, desc: Descriptor, kind: TransferProgress['kind
       return;
     } catch (err) {
       session = undefined;
-      const retry = attempt < UPLOAD_TRIES && (isNetworkError(err) || (err instanceof RegistryError && /\((5\d\d|429|404|416)\)$/.test(err.message)));
+      const retry = attempt < UPLOAD_TRIES && (isNetworkError(err) || (isRegistryError(err) && /\((5\d\d|429|404|416)\)$/.test(err.message)));
       if (!retry) throw withPrefix(what, err);
       emit('retrying', 0);
     }

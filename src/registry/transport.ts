@@ -31,7 +31,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RegistryError } from '../errors.js';
+import { isRegistryError, RegistryError } from '../errors.js';
 import { trustedCAs } from '../util/trust.js';
 
 /** How to reach registries. All fields optional. */
@@ -318,7 +318,7 @@ export class Transport {
   }
 
   private networkError(url: URL, err: unknown): RegistryError {
-    if (err instanceof RegistryError) return err;
+    if (isRegistryError(err)) return err;
     const e = err as NodeJS.ErrnoException;
     const code = e.code ?? '';
     const where = `${this.domain} (${url.protocol}//${url.host})`;

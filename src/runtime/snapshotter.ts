@@ -25,7 +25,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { AlreadyExistsError, BuildError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
@@ -499,7 +499,7 @@ async function extractOne(sn: Snapshotter, name: string, parent: string | undefi
     await sn.commit(name, key);
   } catch (err) {
     await sn.remove(key).catch(() => undefined);
-    if (err instanceof AlreadyExistsError) return; // another process committed the same chain first
+    if (isAlreadyExists(err)) return; // another process committed the same chain first
     throw err;
   }
 }
@@ -508,7 +508,7 @@ async function exists(sn: Snapshotter, name: string): Promise<boolean> {
   try {
     return (await sn.stat(name)).kind === 'committed';
   } catch (err) {
-    if (err instanceof NotFoundError) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }

@@ -11,14 +11,9 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, toBuildError } from '../errors.js';
-import type { Digest } from '../image/types.js';
+import { isDigest, type Digest } from '../oci/digest.js';
 
-const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-/** True when `d` is a well-formed `sha256:<64 lowercase hex>` digest. */
-export function isDigest(d: unknown): d is Digest {
-  return typeof d === 'string' && SHA256_DIGEST.test(d);
-}
+export { isDigest } from '../oci/digest.js';
 
 /**
  * Returns `d` when it is a well-formed sha256 digest; otherwise throws BuildError

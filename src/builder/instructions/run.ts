@@ -10,7 +10,7 @@ import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lstatSync, mk
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { BuildError, PlanError } from '../../errors.js';
+import { BuildError, isAlreadyExists, PlanError } from '../../errors.js';
 import { writeLayer } from '../../image/layer-writer.js';
 import type { HeredocFile, MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
@@ -214,7 +214,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         await sn.commit(chainId([...stage.layers.map((l) => l.diffId), layer.diffId]), key);
         committed = true;
       } catch (err) {
-        if (!(err instanceof AlreadyExistsError)) throw err;
+        if (!isAlreadyExists(err)) throw err;
       }
     }
     return layer;

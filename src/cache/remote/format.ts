@@ -15,7 +15,8 @@
  * the rest; a malformed config is a RegistryError (the caller turns it into a warning).
  */
 import { RegistryError } from '../../errors.js';
-import { MediaTypes, type Descriptor, type Digest, type Manifest } from '../../image/types.js';
+import { isDigest } from '../../oci/digest.js';
+import { MediaTypes, type Descriptor, type Digest, type Manifest } from '../../oci/types.js';
 import type { CacheRecord } from '../../store/cache-index.js';
 
 /** `artifactType` of a cache manifest. */
@@ -43,8 +44,6 @@ export interface CacheConfig {
   version: 1;
   records: ExportedRecord[];
 }
-
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
 /** The exported form of a local record; `withParts` false drops the readable parts. */
 export function toExported(r: CacheRecord, withParts: boolean): ExportedRecord {
@@ -98,12 +97,12 @@ export function decodeCacheConfig(bytes: Buffer | string, what: string): Map<str
   const out = new Map<string, ExportedRecord>();
   for (const r of c.records as unknown[]) {
     const e = r as ExportedRecord;
-    if (!e || typeof e !== 'object' || typeof e.key !== 'string' || !DIGEST_RE.test(e.key)) {
+    if (!e || typeof e !== 'object' || typeof e.key !== 'string' || !isDigest(e.key)) {
       throw new RegistryError(`${what}: malformed cache record (expected a sha256 "key"): ${JSON.stringify(r).slice(0, 120)}`);
     }
     if (e.layer !== undefined) {
       const l = e.layer;
-      if (!l || typeof l !== 'object' || !DIGEST_RE.test(l.digest) || !DIGEST_RE.test(l.diffId) || !Number.isSafeInteger(l.size) || l.size < 0 || typeof l.mediaType !== 'string') {
+      if (!l || typeof l !== 'object' || !isDigest(l.digest) || !isDigest(l.diffId) || !Number.isSafeInteger(l.size) || l.size < 0 || typeof l.mediaType !== 'string') {
         throw new RegistryError(`${what}: cache record ${e.key} has a malformed layer (expected digest, diffId, size, mediaType)`);
       }
     }

@@ -6,7 +6,7 @@
  * follows is the command.
  */
 import { Readable } from 'node:stream';
-import { BuildError, NotFoundError, UsageError, toBuildError } from '../../errors.js';
+import { BuildError, isNotFound, toBuildError, UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import { BlobSources } from '../../registry/blob-sources.js';
 import { pull } from '../../registry/pull.js';
@@ -157,7 +157,7 @@ async function ensureImage(images: ImageStore, image: string, platform: string |
     await images.resolve(image);
     return;
   } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
+    if (!isNotFound(err)) throw err;
     if (/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) throw err; // an image ID: nothing to pull
   }
   let ref;

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { BuildError, DigestMismatchError } from '../../errors.js';
-import type { ContentStore } from '../../store/types.js';
+import type { ContentStore } from '../../oci/content-store.js';
 import { goJson } from '../json.js';
 import { measureLayer, openLayer, verifyingTransform } from '../layer-reader.js';
 import { buildManifest, normalizeDescriptor, parseJsonBlob, serializeIndex, serializeManifest } from '../manifest.js';

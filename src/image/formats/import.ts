@@ -21,13 +21,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BuildError, DigestMismatchError, NotFoundError } from '../../errors.js';
-import type { BlobInfo, ContentStore } from '../../store/types.js';
+import type { BlobInfo, ContentStore } from '../../oci/content-store.js';
 import { applyChanges } from '../changes.js';
 import { appendLayer, emptyConfig, type TimeOptions } from '../config.js';
 import { createDecompressor, detectCompression, layerMediaType, peek } from '../compression.js';
 import { measureLayer } from '../layer-reader.js';
 import { writeTarLayer } from '../layer-writer.js';
 import { buildManifest, parseJsonBlob, serializeManifest, writeImage, type ImageFormat, type WrittenImage } from '../manifest.js';
+import { isSha256Hex } from '../../oci/digest.js';
 import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Platform } from '../types.js';
 import { IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION } from './oci-layout.js';
 import type { DockerArchiveManifestEntry } from './docker-archive.js';
@@ -43,7 +44,6 @@ export interface ImportedImage {
 }
 
 const META_MAX = 16 << 20;
-const BLOB_PATH = /^blobs\/sha256\/([0-9a-f]{64})$/;
 
 function cleanName(n: string): string {
   return n.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
@@ -93,8 +93,8 @@ async function collectTar(store: ContentStore, input: Readable): Promise<Collect
         got.meta.set(name, await readAll(entry as unknown as AsyncIterable<Buffer>, META_MAX, name));
         continue;
       }
-      const m = BLOB_PATH.exec(name);
-      const info = await store.write(entry as unknown as AsyncIterable<Uint8Array>, m ? { digest: `sha256:${m[1]}`, size: h.size } : { size: h.size });
+      const hex = name.startsWith('blobs/sha256/') ? name.slice('blobs/sha256/'.length) : undefined;
+      const info = await store.write(entry as unknown as AsyncIterable<Uint8Array>, isSha256Hex(hex) ? { digest: `sha256:${hex}`, size: h.size } : { size: h.size });
       got.files.set(name, info);
     }
   })();
@@ -185,8 +185,9 @@ async function importDocker(store: ContentStore, c: Collected): Promise<Imported
     const cfgInfo = resolveLink(c, e.Config);
     if (!cfgInfo) throw new NotFoundError(`the archive lacks the config ${e.Config} named in manifest.json`);
     // Legacy archives name the config <hex>.json: the content must hash to that name.
-    const legacy = /^([0-9a-f]{64})\.json$/.exec(path.posix.basename(e.Config));
-    if (legacy && cfgInfo.digest !== `sha256:${legacy[1]}`) throw new DigestMismatchError(`config ${e.Config} hashes to ${cfgInfo.digest}`);
+    const base = path.posix.basename(e.Config);
+    const legacyHex = base.endsWith('.json') ? base.slice(0, -'.json'.length) : undefined;
+    if (isSha256Hex(legacyHex) && cfgInfo.digest !== `sha256:${legacyHex}`) throw new DigestMismatchError(`config ${e.Config} hashes to ${cfgInfo.digest}`);
     const config = parseJsonBlob<ImageConfig>(await store.readBytes(cfgInfo.digest), `config ${e.Config}`);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== e.Layers.length) throw new BuildError('INVALID_ARGUMENT', `config ${e.Config} lists ${diffIds.length} diff_ids for ${e.Layers.length} layers`);

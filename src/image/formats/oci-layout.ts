@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../../errors.js';
-import type { ContentStore } from '../../store/types.js';
+import type { ContentStore } from '../../oci/content-store.js';
 import { goJson } from '../json.js';
 import { parseReference } from '../reference.js';
 import { normalizeDescriptor, serializeIndex } from '../manifest.js';

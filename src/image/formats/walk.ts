@@ -2,9 +2,12 @@
  * Walking the blobs an image or index references, shared by the exporters and importers.
  */
 import { BuildError, NotFoundError } from '../../errors.js';
-import type { ContentStore } from '../../store/types.js';
+import type { ContentStore } from '../../oci/content-store.js';
+import { formatPlatform, hostPlatform, pickManifest } from '../../oci/platform.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../manifest.js';
 import type { Descriptor, Digest, Index, Manifest, Platform } from '../types.js';
+
+export { hostPlatform } from '../../oci/platform.js';
 
 /** Reads a manifest or index blob and tells which one it is (by its mediaType field, else by shape). */
 export async function readManifestOrIndex(store: ContentStore, desc: Pick<Descriptor, 'digest' | 'mediaType'>): Promise<{ kind: 'manifest'; manifest: Manifest } | { kind: 'index'; index: Index }> {
@@ -42,29 +45,18 @@ export async function reachableBlobs(store: ContentStore, root: Descriptor): Pro
   return [...seen.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
 }
 
-/** The host platform in OCI terms (amd64, arm64, arm/v7, …). */
-export function hostPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  const p: Platform = { os: process.platform === 'win32' ? 'windows' : 'linux', architecture: arch[process.arch] ?? process.arch };
-  if (process.arch === 'arm64') p.variant = 'v8';
-  return p;
-}
-
 /**
  * The image manifest for `desc`: itself when it is a manifest; for an index, the entry for
- * `platform` (default: the host's; variant ignored when it does not match), else the only
+ * `platform` (default: the host's; chosen as `pickManifest` does), else the only
  * entry. Throws NotFoundError when an index has no matching entry.
  */
 export async function resolveImageManifest(store: ContentStore, desc: Descriptor, platform: Platform = hostPlatform()): Promise<{ descriptor: Descriptor; manifest: Manifest }> {
   const m = await readManifestOrIndex(store, desc);
   if (m.kind === 'manifest') return { descriptor: desc, manifest: m.manifest };
   const images = m.index.manifests.filter((c) => isManifestType(c.mediaType));
-  const match =
-    images.find((c) => c.platform?.os === platform.os && c.platform?.architecture === platform.architecture && (c.platform?.variant ?? '') === (platform.variant ?? '')) ??
-    images.find((c) => c.platform?.os === platform.os && c.platform?.architecture === platform.architecture) ??
-    (images.length === 1 ? images[0] : undefined);
+  const match = pickManifest(images, platform) ?? (images.length === 1 ? images[0] : undefined);
   if (!match) {
-    const have = images.map((c) => (c.platform ? `${c.platform.os}/${c.platform.architecture}${c.platform.variant ? `/${c.platform.variant}` : ''}` : c.digest)).join(', ');
+    const have = images.map((c) => (c.platform ? formatPlatform(c.platform) : c.digest)).join(', ');
     throw new NotFoundError(`index ${desc.digest} has no image for ${platform.os}/${platform.architecture}`, { hint: `it has: ${have || 'no images'}` });
   }
   return resolveImageManifest(store, match, platform);
