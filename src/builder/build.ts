@@ -15,7 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
-import { checkConfig, runChecks } from '../plan/checks.js';
+import { checkConfig, runChecks } from '../checks/checks.js';
 import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
@@ -163,7 +163,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
 }
 
 /**
- * BuildKit's build checks (src/plan/checks.ts) on the stages the target needs, as warnings; with
+ * BuildKit's build checks (src/checks/checks.ts) on the stages the target needs, as warnings; with
  * `# check=error=true` a warning fails the build. Base images are looked up in the store only
  * (a check never pulls); the context's ignore patterns feed CopyIgnoredFile.
  */

@@ -6,7 +6,7 @@
  *
  * `runChecks(ast, out)` (called by the parser) appends the syntactic warnings unfiltered: no
  * `# check=` directive or comment is applied there. The build and `--check` use
- * `src/plan/checks.ts`, which runs every rule and honours the directive, the per-instruction
+ * `src/checks/checks.ts`, which runs every rule and honours the directive, the per-instruction
  * `# check=` comments and the BUILDKIT_DOCKERFILE_CHECK build arg. Pure.
  */
 import type { Dockerfile, Instruction, ParseWarning } from './ast.js';
@@ -182,7 +182,7 @@ export interface NodeFinding {
 /**
  * The checks BuildKit makes while it parses one instruction (instructions.ParseInstructionWithLinter):
  * MaintainerDeprecated, StageNameCasing, FromAsCasing. (InvalidDefinitionDescription needs the
- * comments, see src/plan/checks.ts.)
+ * comments, see src/checks/checks.ts.)
  */
 export function instructionFindings(n: Instruction): NodeFinding[] {
   const out: NodeFinding[] = [];

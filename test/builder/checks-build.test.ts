@@ -1,5 +1,5 @@
 /**
- * BuildKit's build checks in a real build (src/plan/checks.ts wired into buildOnce): the warnings
+ * BuildKit's build checks in a real build (src/checks/checks.ts wired into buildOnce): the warnings
  * a build emits, the `# check=` directive and BUILDKIT_DOCKERFILE_CHECK, `error=true`.
  */
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@
 import { BuildError, InternalError } from '../../src/errors.js';
 import { dump, parseDockerfile } from '../../src/parser/index.js';
 import { buildPlan, ShellLex, StageEnv } from '../../src/plan/index.js';
-import { evaluateCall } from '../../src/plan/outline.js';
+import { evaluateCall } from '../../src/checks/outline.js';
 
 /** How one input ended: which phase refused it (a user error), or `ok`. */
 export type Outcome = 'ok' | 'parse-error' | 'plan-error';

@@ -17,7 +17,7 @@ import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
 import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
-import { lockFile } from '../../util/flock.js';
+import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';

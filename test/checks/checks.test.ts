@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../src/parser/index.js';
 import { RULES, parseCheckOptions, type RuleName } from '../../src/parser/checks.js';
-import { checkConfig, checkDirective, docComment, formatCheckReport, instructionComments, runChecks, shortWarning, sourceExcerpt, type CheckOptions, type ImageFacts } from '../../src/plan/checks.js';
-import { evaluateCall, formatOutline, formatTargets, listTargets, outline, outlineJSON, parseCallFlag, tabwrite, targetsJSON } from '../../src/plan/outline.js';
+import { checkConfig, checkDirective, docComment, formatCheckReport, instructionComments, runChecks, shortWarning, sourceExcerpt, type CheckOptions, type ImageFacts } from '../../src/checks/checks.js';
+import { evaluateCall, formatOutline, formatTargets, listTargets, outline, outlineJSON, parseCallFlag, tabwrite, targetsJSON } from '../../src/checks/outline.js';
 import { BuildError } from '../../src/errors.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };

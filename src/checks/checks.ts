@@ -35,9 +35,10 @@ import { trimSpace } from '../parser/go.js';
 import { PatternMatcher } from '../context/dockerignore.js';
 import { goClean } from '../context/go-path.js';
 import { parseReference } from '../image/reference.js';
-import { buildPlan, hostPlatform, predefinedArgs, type Plan, type Platform } from './plan.js';
-import { parseCommand, parseFrom, parseMount, type Command, type FromHeader } from './instructions.js';
-import { ShellLex } from './shell-lex.js';
+import { buildPlan, predefinedArgs, type Plan, type Platform } from '../plan/plan.js';
+import { hostPlatform } from '../oci/platform.js';
+import { parseCommand, parseFrom, parseMount, type Command, type FromHeader } from '../plan/instructions.js';
+import { ShellLex } from '../plan/shell-lex.js';
 
 /** One fired rule, as BuildKit reports it (lint.Warning): rule, description, URL, message, where. */
 export interface CheckWarning {

@@ -16,7 +16,7 @@ import { BuildError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { DEFAULT_CHECK_CONFIG } from '../parser/checks.js';
 import { docComment, formatCheckReport, instructionComments, runChecks, type CheckOptions, type CheckResult, type OutlineData } from './checks.js';
-import { parseFrom } from './instructions.js';
+import { parseFrom } from '../plan/instructions.js';
 
 /** One row of `--call=targets` (targets.Target). */
 export interface TargetInfo {
