@@ -20,11 +20,12 @@
  * store where no build was killed skips it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
 import { pidAlive, withLock } from '../store/fs-util.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or '' when unknown. */
 async function startTime(pid: number): Promise<string> {
@@ -65,7 +66,7 @@ export interface BuildRegistration {
 export async function registerBuild(root: string, lockTmp: string, opts: { runtime?: string } = {}): Promise<BuildRegistration> {
   const runtimeDir = path.join(root, 'runtime');
   const dir = path.join(runtimeDir, 'builds');
-  await mkdir(dir, { recursive: true });
+  await storeDir(dir);
   const name = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const marker = path.join(dir, name);
   let deadFound = false;
