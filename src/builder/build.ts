@@ -42,6 +42,7 @@ import type { SourceFs } from './instructions/handler.js';
 import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
 import { storeDir } from '../store/store-dirs.js';
+import { removeLeftoverSecrets } from '../runtime/secrets.js';
 
 export type { BuildRequest } from './session.js';
 
@@ -102,6 +103,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
 
   const store = await ImageStore.open(req.root);
   await storeDir(path.join(req.root, 'tmp'));
+  await removeLeftoverSecrets(req.root); // what killed builds' RUN --mount=type=secret left
   // Before anything is mounted or run: register, and clean what killed builds left (./stale.ts).
   const registration = await registerBuild(req.root, store.content.paths.ingest, { runtime: req.runtime });
   const history = await StepHistory.open(req.root, store.content.paths.ingest);
