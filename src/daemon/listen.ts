@@ -6,7 +6,8 @@
  *   refusing to start when another daemon answers on it and removing a stale socket file; its
  *   directory, when mybuild makes it or owns it, is 0711 (prepareSocketDir);
  * - a TCP address that is not loopback is refused unless TLS with client certificate
- *   verification is on (`--tlsverify`, Docker's semantics) or `insecureTcp` is given;
+ *   verification is on (`--tlsverify`, Docker's semantics) or `insecureTcp` is given; every TCP
+ *   listener without `--tlsverify`, loopback too, is warned about at start (as dockerd does);
  * - with `tlsverify` the server requires a client certificate signed by `tlscacert`.
  */
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
@@ -97,20 +98,28 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * The refusal rule for TCP listeners: returns a warning text when the listener may start but
- * is insecure, undefined when it is fine; throws UsageError when it must not start (a
- * non-loopback address without `--tlsverify` and without `--insecure-tcp`).
+ * The refusal rule for TCP listeners: returns the warnings to print at start when the listener
+ * may start but is insecure (every TCP listener without `--tlsverify`, loopback included, as
+ * dockerd warns: anyone who can connect runs root containers with host mounts), none when it
+ * verifies client certificates; throws UsageError when it must not start (a non-loopback
+ * address without `--tlsverify` and without `--insecure-tcp`).
  */
-export function checkTcpSecurity(addr: { host: string; port: number }, tls: TlsOptions | undefined, insecureTcp: boolean): string | undefined {
-  if (isLoopbackHost(addr.host)) return undefined;
-  if (tls?.verify) return undefined;
+export function checkTcpSecurity(addr: { host: string; port: number }, tls: TlsOptions | undefined, insecureTcp: boolean): string[] {
+  if (tls?.verify) return [];
   const where = `tcp://${addr.host}:${addr.port}`;
+  // dockerd's words (cmd/dockerd/daemon.go), with the host as its log field.
+  const warnings = [`WARNING: Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network. host="${where}"`];
+  if (isLoopbackHost(addr.host)) {
+    warnings.push(`WARNING: Binding to an IP address, even on localhost, gives root access to every user of this machine and can also give access to scripts run in a browser; use the unix socket (mode 0660) or --tlsverify. host="${where}"`);
+    return warnings;
+  }
   if (!insecureTcp) {
     throw new UsageError(`refusing to listen on ${where}: a non-loopback TCP address needs TLS with client certificate verification`, {
       hint: 'use --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY, or listen on 127.0.0.1 or a unix socket; --insecure-tcp overrides this (anyone who can reach the port gets root on this machine)',
     });
   }
-  return `WARNING: listening on ${where} ${tls ? 'with TLS but without client certificate verification' : 'without TLS'} (--insecure-tcp): anyone who can reach this port controls the daemon and can get root on this machine`;
+  warnings.push(`WARNING: listening on ${where} ${tls ? 'with TLS but without client certificate verification' : 'without TLS'} (--insecure-tcp): anyone who can reach this port controls the daemon and can get root on this machine`);
+  return warnings;
 }
 
 /**
