@@ -4,7 +4,9 @@
  * src/runtime/secrets.ts when mybuild is root). A build removes its own directory when the
  * step ends; one whose owner is dead (a SIGKILLed build; the start time tells a reused pid) is
  * a leftover: the next build removes it (removeLeftoverSecrets) and `system check` names its
- * files until then (gc.ts). This module only names and finds them; it never mounts.
+ * files until then (gc.ts), as it names the copies earlier versions left under `<root>/tmp`
+ * (removed with the rest of `tmp` by the next build that cleans after killed ones, stale.ts).
+ * This module only names and finds them; it never mounts.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -46,7 +48,10 @@ export async function leftoverSecretDirs(root: string): Promise<string[]> {
   return out;
 }
 
-/** The files (any depth) in leftover step directories: what a killed build left in plaintext. */
+/**
+ * The files (any depth) in leftover step directories: what a killed build left in plaintext;
+ * and the `<root>/tmp/run-XXXXXX/secret-N` files earlier versions wrote (no build writes there now).
+ */
 export async function leftoverSecretFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
@@ -57,5 +62,9 @@ export async function leftoverSecretFiles(root: string): Promise<string[]> {
     }
   };
   for (const d of await leftoverSecretDirs(root)) await walk(d);
+  const tmp = path.join(root, 'tmp');
+  for (const run of (await fs.readdir(tmp).catch(() => [] as string[])).filter((n) => n.startsWith('run-'))) {
+    for (const f of await fs.readdir(path.join(tmp, run)).catch(() => [] as string[])) if (/^secret-\d+$/.test(f)) out.push(path.join(tmp, run, f));
+  }
   return out;
 }

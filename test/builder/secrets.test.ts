@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildFiles, buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, mountsUnder, runCliProcess, tempDir, writeContext } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
@@ -78,5 +78,18 @@ describe('builder: secrets leave no copy behind', { skip }, () => {
     assert.deepEqual((await mountsUnder(path.join(root, 'secrets'))), []);
     const clean = await runCliProcess(['--root', root, 'system', 'check']);
     assert.doesNotMatch(clean.stdout, /^secret: /m);
+  });
+
+  it('system check also names the copy an earlier version left under <root>/tmp', async () => {
+    const legacy = path.join(root, 'tmp', 'run-AbC123', 'secret-0');
+    mkdirSync(path.dirname(legacy), { recursive: true });
+    writeFileSync(legacy, value, { mode: 0o400 });
+    try {
+      const check = await runCliProcess(['--root', root, 'system', 'check']);
+      assert.equal(check.code, 1);
+      assert.ok(check.stdout.includes(`secret: ${legacy}: `), check.stdout);
+    } finally {
+      rmSync(path.dirname(legacy), { recursive: true, force: true });
+    }
   });
 });
