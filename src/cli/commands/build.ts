@@ -1,7 +1,7 @@
 /**
  * `mybuild build [options] PATH`: docker build's flags, mapped onto BuildOptions.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
@@ -50,12 +50,7 @@ export interface ParsedBuildArgs {
 
 /** Turns `mybuild build` arguments into BuildOptions (reads the Dockerfile from stdin for `-f -`). */
 export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<ParsedBuildArgs> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: BUILD_FLAGS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(`build: ${(e as Error).message}`, { hint: 'run "mybuild build --help" for the flags' });
-  }
+  const parsed = parseCommandArgs('build', { args, options: BUILD_FLAGS, allowPositionals: true, strict: true });
   const v = parsed.values;
   if (parsed.positionals.length !== 1) {
     throw new UsageError(
