@@ -202,7 +202,7 @@ export async function fetchBlob(client: RegistryClient, repo: string, desc: Desc
       emit('done', desc.size);
       return;
     } catch (err) {
-      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|aborted/.test(err.message)) || isStreamFailure(err);
+      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|stopped sending|aborted/.test(err.message)) || isStreamFailure(err);
       if (!retryable || attempt >= BLOB_TRIES) {
         if (isDigestMismatch(err)) {
           throw new DigestMismatchError(`${what}: the registry sent content that does not match the digest (${err.message}); nothing was stored`, { cause: err, hint: 'the registry or a proxy between us corrupted the blob' });
