@@ -34,6 +34,7 @@ import { writeBuildRecord } from '../cache/build-record.js';
 import { BuildRecorder } from './record.js';
 import { exportOutputs } from './outputs.js';
 import { checkOutputs, publishImage } from './image-export.js';
+import { checkBasePlatform, checkHostCanRun, noMatchingPlatform, storedPlatforms } from './platform-check.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
@@ -89,18 +90,19 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     record.apply(e);
     userSink(e);
   };
-  const file = req.dockerfileName ?? 'Dockerfile';
-  const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
-  // Tags are checked before any work.
+  // Tags, outputs and the platform are checked before any work.
   const tags = req.tags.map((t) => parseReference(t));
   checkOutputs(req);
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
+  const file = req.dockerfileName ?? 'Dockerfile';
+  const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
 
   const { ast, warnings } = parseDockerfile(text, { file });
   // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
   checkConfig(ast, req.buildArgs);
   const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
+  checkHostCanRun(plan, platform, (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);
   await mkdir(path.join(req.root, 'tmp'), { recursive: true });
@@ -292,22 +294,27 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
+  // An explicit --platform the base image does not have is an error (src/builder/platform-check.ts).
+  const explicit = session.req.platform !== undefined;
+  const checked = (img: ResolvedImage): ResolvedImage => (explicit && checkBasePlatform(ref, img, platform, source), img);
   if (!session.req.pull) {
     try {
-      return await pinned(await session.store.resolve(parsed.toString(), platform));
+      return await pinned(checked(await session.store.resolve(parsed.toString(), platform)));
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      const have = explicit ? await storedPlatforms(session.store, parsed.toString()) : undefined;
+      if (have) throw noMatchingPlatform(ref, platform, have, source);
     }
   }
   try {
-    await pull(parsed, session.content, session.store, { platform, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
+    await pull(parsed, session.content, session.store, { platform, platformMustMatch: explicit, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }
-  return pinned(await session.store.resolve(parsed.toString(), platform));
+  return pinned(checked(await session.store.resolve(parsed.toString(), platform)));
 }
 
 /** An image as a source filesystem: its manifest digest is its cache identity. */

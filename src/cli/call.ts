@@ -14,20 +14,14 @@ import type { BuildOptions } from '../builder/options.js';
 import { evaluateCall, type CallSpec } from '../checks/outline.js';
 import type { ImageFacts } from '../checks/checks.js';
 import { BuildContext } from '../context/context.js';
-import { UsageError } from '../errors.js';
-import { hostPlatform, parsePlatform, PLATFORM_SYNTAX } from '../oci/platform.js';
+import { hostPlatform, parsePlatform } from '../registry/platform.js';
 import type { Platform } from '../oci/types.js';
 import { ImageStore } from '../store/image-store.js';
 import type { CliContext } from './context.js';
 
 /** Runs `call` (not `build`) on the Dockerfile `text` of `options`; returns the exit code. */
 export async function runCallCommand(call: CallSpec, options: BuildOptions, text: string, ctx: CliContext): Promise<number> {
-  let platform: Platform = hostPlatform();
-  if (options.platform !== undefined) {
-    const p = parsePlatform(options.platform);
-    if (!p) throw new UsageError(`invalid --platform "${options.platform}": expected ${PLATFORM_SYNTAX}`);
-    platform = p;
-  }
+  const platform: Platform = options.platform !== undefined ? parsePlatform(options.platform) : hostPlatform();
   const context = await BuildContext.open(options.contextDir, { dockerfilePath: options.dockerfilePath });
   // Daemonless, the store is the one the build would use; through a daemon (-H) it is not here.
   const hasStore = !ctx.host && existsSync(path.join(ctx.root, 'oci', 'index.json'));
