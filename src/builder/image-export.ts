@@ -91,10 +91,17 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
   return out.manifestDescriptor;
 }
 
-/** Refuses, before any work, outputs the request cannot honour (rewrite-timestamp without SOURCE_DATE_EPOCH). */
-export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEpoch?: number }): void {
+/**
+ * Refuses, before any work, outputs the request cannot honour: rewrite-timestamp without
+ * SOURCE_DATE_EPOCH, a push with no name to push to.
+ */
+export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEpoch?: number; tags: readonly string[]; push: boolean }): void {
   if (req.sourceDateEpoch === undefined && req.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
     throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
+  }
+  const images = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
+  if (!req.tags.length && images.some((o) => (o.push || req.push) && !o.names?.length)) {
+    throw new UsageError('--output type=image,push=true needs a name to push to', { hint: 'add name=REGISTRY/REPO[:TAG] to --output, or -t' });
   }
 }
 

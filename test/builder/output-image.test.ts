@@ -166,7 +166,10 @@ describe('--output image and registry exporters', { skip }, () => {
     assert.ok(entries > 100, 'the busybox layer was read');
     assert.ok(newest <= 1000, `newest mtime ${newest}`);
     assert.notEqual(m.layers[0].digest, (await manifestOf('out:a')).layers[0].digest, 'the base layer was rewritten');
-    // Without SOURCE_DATE_EPOCH it is refused.
+    // Without SOURCE_DATE_EPOCH it is refused (before the build runs); so is a push without a name.
+    const noName = await runCli(['--root', root, 'build', '-q', '-o', 'type=registry', ctx], { env: { PATH: process.env.PATH } });
+    assert.equal(noName.code, 2);
+    assert.match(noName.err, /push=true needs a name to push to/);
     const r = await runCli(['--root', root, 'build', '-q', '-o', 'type=image,name=ts:2,rewrite-timestamp=true', ctx], { env: { PATH: process.env.PATH } });
     assert.equal(r.code, 2);
     assert.match(r.err, /rewrite-timestamp=true needs SOURCE_DATE_EPOCH/);
