@@ -4,7 +4,8 @@
  * first. IMAGE ID is the config digest (12 digits unless --no-trunc); SIZE sums the layers.
  * `--format json` prints one JSON object per line with Docker's keys.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { parseArgs, ParseArgsConfig } from 'node:util';
+import { parseCommandArgs as parseFlags } from '../args.js';
 import { UsageError } from '../../errors.js';
 import { ImageStore, type ImageSummary } from '../../store/image-store.js';
 import { createdSince, humanSize, shortId, splitName, table } from '../../store/display.js';
@@ -12,13 +13,9 @@ import type { CliContext, CommandMain } from '../context.js';
 
 const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]';
 
-/** Parses args with node:util parseArgs, turning its errors into UsageError with the command's usage. */
-export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, usage: string, config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs<T>(config);
-  } catch (e) {
-    throw new UsageError(`${cmd}: ${(e as Error).message}`, { hint: usage });
-  }
+/** Parses args with src/cli/args.ts (mybuild's flag errors); `_usage` is what --help prints. */
+export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, _usage: string, config: T): ReturnType<typeof parseArgs<T>> {
+  return parseFlags(cmd, config);
 }
 
 /** Go's time.Time String() form Docker prints in CreatedAt: `2024-01-02 03:04:05 +0000 UTC`. */

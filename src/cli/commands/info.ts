@@ -4,9 +4,11 @@
  */
 import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain } from '../context.js';
+import { parseCommandArgs } from '../args.js';
 import { packageVersion } from './version.js';
 
-export const main: CommandMain = async (_args, ctx) => {
+export const main: CommandMain = async (args, ctx) => {
+  if (parseCommandArgs('info', { args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values.help) return (ctx.stdout.write('Usage: mybuild info\n\nDisplay system-wide information (client and daemon with -H)\n'), 0);
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Context:    ${ctx.host ? ctx.host : 'daemonless'}\n\nServer:\n`);
   let info: Record<string, unknown>;
   if (ctx.host) {

@@ -3,7 +3,7 @@
  * an OCI layout directory (or stdin) into the store and tags them, printing
  * `Loaded image: NAME` per tag or `Loaded image ID: sha256:…` for an untagged image, as Docker.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
 import { importArchive } from '../../image/formats/import.js';
@@ -31,7 +31,7 @@ function isTTY(s: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
 }
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs('load', {
     args,
     options: { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,

@@ -4,7 +4,7 @@
  * `Digest: sha256:…`, `Status: …`, the full name).
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import { BlobSources } from '../../registry/blob-sources.js';
@@ -26,12 +26,7 @@ export function insecureList(flags: string[] | undefined, ctx: CliContext): stri
 const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length + 12);
 
 export const main: CommandMain = async (args, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { platform: { type: 'string' }, 'insecure-registry': { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(`pull: ${(e as Error).message}`, { hint: 'usage: mybuild pull [--platform os/arch] NAME[:TAG|@DIGEST]' });
-  }
+  const parsed = parseCommandArgs('pull', { args, options: { platform: { type: 'string' }, 'insecure-registry': { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   const { values, positionals } = parsed;
   if (values.help) {
     ctx.stdout.write('Usage: mybuild pull [--platform os/arch[/variant]] [--insecure-registry HOST] [-q] NAME[:TAG|@DIGEST]\n\nDownload an image from a registry\n');

@@ -2,7 +2,7 @@
  * `mybuild push [--insecure-registry HOST]… [-q] NAME[:TAG]`: pushes a stored image to its
  * registry and prints, as Docker does, `<tag>: digest: sha256:… size: N`.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import { BlobSources } from '../../registry/blob-sources.js';
@@ -15,12 +15,7 @@ import { insecureList, sourcesFile } from './pull.js';
 const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length + 12);
 
 export const main: CommandMain = async (args, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { 'insecure-registry': { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(`push: ${(e as Error).message}`, { hint: 'usage: mybuild push NAME[:TAG]' });
-  }
+  const parsed = parseCommandArgs('push', { args, options: { 'insecure-registry': { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   const { values, positionals } = parsed;
   if (values.help) {
     ctx.stdout.write('Usage: mybuild push [--insecure-registry HOST] [-q] NAME[:TAG]\n\nUpload an image to a registry\n');

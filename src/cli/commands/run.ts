@@ -15,6 +15,7 @@ import { ContainerManager, type CreateOptions } from '../../containers/manager.j
 import { parseEnvFlags, parseVolume } from '../../containers/options.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { insecureList, sourcesFile } from './pull.js';
+import { flagNeedsArgument, unknownFlag } from '../args.js';
 
 const USAGE = `Usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -95,7 +96,7 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
       if (a.startsWith('--') && eq > 0) put(VALUE_FLAGS[flag], a.slice(eq + 1));
       else {
         const v = args[++i];
-        if (v === undefined) throw new UsageError(`run: flag needs an argument: ${flag}`, { hint: 'see mybuild run --help' });
+        if (v === undefined) throw flagNeedsArgument('run', flag);
         put(VALUE_FLAGS[flag], v);
       }
       continue;
@@ -117,7 +118,7 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
         continue;
       }
     }
-    throw new UsageError(`run: unknown flag: ${flag}`, { hint: 'see mybuild run --help' });
+    throw unknownFlag('run', flag, [...Object.keys(VALUE_FLAGS), ...Object.keys(BOOL_FLAGS)], a);
   }
   const help = bools.has('help');
   const image = args[i];

@@ -4,7 +4,7 @@
  * FILE or to stdout when stdout is not a terminal. Tags are written as RepoTags in Docker's
  * short form (`app:1`); image IDs (`sha256:…`, short prefixes) are saved without tags.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import { exportDockerArchive } from '../../image/formats/docker-archive.js';
 import { exportOciLayout } from '../../image/formats/oci-layout.js';
@@ -14,7 +14,7 @@ import type { CommandMain, CliContext } from '../context.js';
 import { displayName, openImages } from './load.js';
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs('save', {
     args,
     options: { output: { type: 'string', short: 'o' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
