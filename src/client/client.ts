@@ -14,11 +14,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { BuildError, EXIT_CODES, type ErrorCode } from '../errors.js';
-import { parseHost, type HostAddress } from '../daemon/listen.js';
-import type { CliContext } from '../cli/context.js';
+import { parseHost, type HostAddress } from '../api/host.js';
+import { API_VERSION } from '../api/version.js';
+import type { JsonMessage } from '../api/types.js';
+
+export type { JsonMessage };
 
 /** The API version the client asks for (the mybuild daemon's). */
-export const CLIENT_API_VERSION = '1.45';
+export const CLIENT_API_VERSION = API_VERSION;
 
 export interface RequestOptions {
   query?: Record<string, string | string[] | undefined>;
@@ -26,18 +29,6 @@ export interface RequestOptions {
   /** A JSON value (sent as application/json), a Buffer, or a stream (consumed). */
   body?: unknown;
   signal?: AbortSignal;
-}
-
-/** One Docker JSON progress message. */
-export interface JsonMessage {
-  stream?: string;
-  status?: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-  aux?: Record<string, unknown>;
-  error?: string;
-  errorDetail?: { message: string; code?: number };
-  errorCode?: string;
 }
 
 function codeFromStatus(status: number): ErrorCode {
@@ -76,7 +67,7 @@ export class DaemonClient {
   }
 
   /** The client for `ctx.host` (which must be set). */
-  static fromContext(ctx: Pick<CliContext, 'host' | 'env'>): DaemonClient {
+  static fromContext(ctx: { host?: string; env: NodeJS.ProcessEnv }): DaemonClient {
     if (!ctx.host) throw new BuildError('INTERNAL', 'DaemonClient.fromContext without a host');
     return new DaemonClient(ctx.host, ctx.env);
   }

@@ -6,7 +6,7 @@
  * branch here; output matches the daemonless commands' (same columns, same lines).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
 import type { RunArgs } from '../cli/commands/run.js';
-import { MuxDecoder } from '../daemon/routes/containers.js';
+import { MuxDecoder } from '../api/mux.js';
 import { parseReference } from '../image/reference.js';
 import type { BuildOptions } from '../builder/options.js';
 import { BuildContext } from '../context/context.js';
@@ -24,6 +24,7 @@ import { BuildError, UsageError, toBuildError } from '../errors.js';
 import { createdSince, humanSize, shortId, splitName, table } from '../store/display.js';
 import type { CliContext } from '../cli/context.js';
 import { DaemonClient, readAll } from './client.js';
+import { registryAuthHeader, registryConfigHeader } from '../api/auth.js';
 
 /**
  * Builds through the daemon: packs the context (honouring .dockerignore, client side), sends
@@ -131,47 +132,6 @@ export async function remoteVersion(ctx: CliContext): Promise<string> {
 
 // ---------------------------------------------------------------------------------------------
 // Image commands through the daemon: inspect, pull, push, save, load.
-
-/**
- * The `X-Registry-Auth` header for `domain` from the client's docker config (login stays
- * client-side, as with docker): base64url JSON `{username, password}` or `{identitytoken}`;
- * undefined when the client has no credentials for it (the daemon then uses its own).
- */
-export async function registryAuthHeader(domain: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const { loadCredentials } = await import('../registry/auth.js');
-  const c = await loadCredentials(domain, env);
-  if (!c) return undefined;
-  const body = c.identityToken ? { username: c.username, identitytoken: c.identityToken, serveraddress: domain } : { username: c.username, password: c.password, serveraddress: domain };
-  return Buffer.from(JSON.stringify(body)).toString('base64url');
-}
-
-/**
- * The `X-Registry-Config` header of a build: every registry the client's docker config has
- * credentials for (auths, credHelpers; through the helpers), as the docker CLI sends it, so
- * that FROM pulls in the daemon use the client's login. Undefined when there are none.
- */
-export async function registryConfigHeader(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const { dockerConfigPath, loadCredentials } = await import('../registry/auth.js');
-  const { normalizeRegistry } = await import('../image/reference.js');
-  let cfg: { auths?: Record<string, unknown>; credHelpers?: Record<string, unknown> };
-  try {
-    cfg = JSON.parse(await readFile(dockerConfigPath(env), 'utf8')) as typeof cfg;
-  } catch {
-    return undefined; // no (readable) config: the daemon's own credentials apply
-  }
-  const out: Record<string, { username?: string; password?: string; identitytoken?: string; serveraddress: string }> = {};
-  for (const key of new Set([...Object.keys(cfg.auths ?? {}), ...Object.keys(cfg.credHelpers ?? {})])) {
-    let domain: string;
-    try {
-      domain = normalizeRegistry(key);
-    } catch {
-      continue;
-    }
-    const c = await loadCredentials(domain, env);
-    if (c) out[key] = { username: c.username, ...(c.identityToken ? { identitytoken: c.identityToken } : { password: c.password }), serveraddress: key };
-  }
-  return Object.keys(out).length ? Buffer.from(JSON.stringify(out)).toString('base64url') : undefined;
-}
 
 /** `inspect IMAGE…` through the daemon: the same JSON array; names not found get an error line and exit 1. */
 export async function remoteInspect(ctx: CliContext, names: string[]): Promise<number> {
@@ -292,7 +252,7 @@ export async function remotePs(ctx: CliContext, opts: { all?: boolean; quiet?: b
     for (const c of list) ctx.stdout.write(`${full ? c.Id : c.Id.slice(0, 12)}\n`);
     return 0;
   }
-  const { statusText, commandText } = await import('../cli/commands/ps.js');
+  const { statusText, commandText } = await import('../api/containers.js');
   const now = Date.now();
   const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
   for (const item of list) {
@@ -309,7 +269,7 @@ export async function remotePs(ctx: CliContext, opts: { all?: boolean; quiet?: b
         ...(d.State.FinishedAt !== NULL_TIME ? { finishedAt: d.State.FinishedAt } : {}),
       },
     } as unknown as Parameters<typeof statusText>[0];
-    rows.push([full ? d.Id : d.Id.slice(0, 12), d.Config.Image, commandText(d.Config.Cmd, !full), createdSince(d.Created, now), statusText(c, now), '', c.name]);
+    rows.push([full ? d.Id : d.Id.slice(0, 12), d.Config.Image, commandText(d.Config.Cmd.join(' '), !full), createdSince(d.Created, now), statusText(c, now), '', c.name]);
   }
   ctx.stdout.write(table(rows));
   return 0;

@@ -127,18 +127,6 @@ export function jsonMapParam(q: URLSearchParams, name: string): Record<string, s
   return out;
 }
 
-/** Decodes an `X-Registry-Auth`/`X-Registry-Config` header (base64url or base64 JSON). Undefined when absent or empty. */
-export function decodeAuthHeader(v: string | string[] | undefined): unknown {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s) return undefined;
-  const text = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new BuildError('INVALID_ARGUMENT', 'the registry auth header is not base64-encoded JSON', { cause: err });
-  }
-}
-
 /**
  * A newline-delimited JSON stream response (Docker's progress protocol). The first write
  * sends status 200; `fail(err)` sends an error line (or a plain error response when nothing

@@ -24,10 +24,9 @@ import { imageRoutes } from './routes/images.js';
 import { containerRoutes, ContainerRuntime } from './routes/containers.js';
 import { ContextDirs } from './context-dirs.js';
 
-/** The Engine API version the daemon speaks (Docker 26). Clients negotiate down to it. */
-export const API_VERSION = '1.45';
-/** The oldest API version accepted in a `/v1.NN/` prefix. */
-export const MIN_API_VERSION = '1.24';
+import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
+
+export { API_VERSION, MIN_API_VERSION };
 
 export interface DaemonOptions {
   /** Store root. */

@@ -1,21 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+/**
+ * `mybuild version`: the client's version and, with -H/MYBUILD_HOST, the daemon's.
+ */
+import { packageVersion } from '../../api/version.js';
 import type { CommandMain } from '../context.js';
 
-/** The package version, read from package.json next to the compiled tree. */
-export function packageVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version as string;
-    } catch {
-      const up = path.dirname(dir);
-      if (up === dir) return 'unknown';
-      dir = up;
-    }
-  }
-}
+export { packageVersion };
 
 export const main: CommandMain = async (_args, ctx) => {
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Node:       ${process.version}\n OS/Arch:    ${process.platform}/${process.arch}\n`);

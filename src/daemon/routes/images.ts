@@ -20,32 +20,13 @@ import { push } from '../../registry/push.js';
 import { insecureRegistriesFromEnv } from '../../registry/transport.js';
 import { normalizedName, type ImageStore, type ResolvedImage } from '../../store/image-store.js';
 import { splitName } from '../../store/display.js';
-import { inspectObject } from '../../cli/commands/inspect.js';
-import { boolParam, decodeAuthHeader, JsonLines, sendJson } from '../http.js';
+import { inspectObject } from '../../api/image-inspect.js';
+import { credentialsFromHeader } from '../../api/auth.js';
+import { boolParam, JsonLines, sendJson } from '../http.js';
 import type { DaemonState, Route, RouteRequest } from '../server.js';
 import path from 'node:path';
 
 const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length + 12);
-
-/** Credentials from an `X-Registry-Auth` header; undefined (use the daemon's config) when absent or empty. */
-export function credentialsFromHeader(v: string | string[] | undefined): Credentials | undefined {
-  return credentialsFromEntry(decodeAuthHeader(v));
-}
-
-/** Credentials from one Docker auth object (`{username, password}`, `{auth}` = base64 user:password, or `{identitytoken}`); undefined when it has none. */
-export function credentialsFromEntry(entry: unknown): Credentials | undefined {
-  const a = entry as { username?: string; password?: string; identitytoken?: string; auth?: string } | undefined;
-  if (!a || typeof a !== 'object') return undefined;
-  let { username, password } = a;
-  if (!username && a.auth) {
-    const plain = Buffer.from(a.auth, 'base64').toString('utf8');
-    const i = plain.indexOf(':');
-    if (i > 0) [username, password] = [plain.slice(0, i), plain.slice(i + 1)];
-  }
-  if (a.identitytoken) return { username, identityToken: a.identitytoken };
-  if (username || password) return { username, password };
-  return undefined;
-}
 
 function clientOptions(state: DaemonState, creds: Credentials | undefined): ClientOptions {
   return { insecureRegistries: insecureRegistriesFromEnv(), ...(creds ? { credentials: creds } : {}) };
