@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { repoRoot } from './helpers/paths.js';
 
 /** Bottom first. `src/x.ts` counts as folder `x` (so `src/cli.ts` belongs to `cli`). */
-const LAYERS = ['util', 'oci', 'errors', 'parser', 'plan', 'image', 'store', 'context', 'runtime', 'registry', 'cache', 'checks', 'builder', 'containers', 'api', 'engine', 'daemon', 'client', 'cli', 'index', 'main'];
+const LAYERS = ['util', 'oci', 'errors', 'parser', 'plan', 'image', 'store', 'context', 'runtime', 'registry', 'cache', 'checks', 'builder', 'containers', 'api', 'client', 'engine', 'daemon', 'cli', 'index', 'main'];
 
 /**
  * Edges that point up today and are being removed elsewhere (issue 15, "one CLI over two

@@ -21,7 +21,6 @@ import type { BuildOptions } from '../builder/options.js';
 import { BuildContext } from '../context/context.js';
 import { packContext } from '../context/tar-context.js';
 import { BuildError, UsageError, toBuildError } from '../errors.js';
-import { createdSince, humanSize, shortId, splitName, table } from '../store/display.js';
 import type { CliContext } from '../cli/context.js';
 import { DaemonClient, readAll } from './client.js';
 import { registryAuthHeader, registryConfigHeader } from '../api/auth.js';
@@ -71,59 +70,6 @@ export async function remoteBuild(o: BuildOptions, quiet: boolean, ctx: CliConte
   return 0;
 }
 
-interface ApiImage {
-  Id: string;
-  RepoTags: string[];
-  RepoDigests: string[];
-  Created: number;
-  Size: number;
-}
-
-/** `images` through the daemon: the daemonless table (REPOSITORY TAG IMAGE ID CREATED SIZE), or IDs with `quiet`. */
-export async function remoteImages(ctx: CliContext, opts: { quiet?: boolean; noTrunc?: boolean; filter?: string }): Promise<number> {
-  const client = DaemonClient.fromContext(ctx);
-  const list = await client.json<ApiImage[]>('GET', '/images/json', { query: opts.filter ? { filters: JSON.stringify({ reference: [opts.filter] }) } : {} });
-  const rows: string[][] = [];
-  for (const img of list) {
-    const id = opts.noTrunc ? img.Id : shortId(img.Id);
-    const created = new Date(img.Created * 1000).toISOString();
-    for (const t of [...img.RepoTags].sort()) {
-      if (opts.quiet) {
-        ctx.stdout.write(`${id}\n`);
-        continue;
-      }
-      const n = splitName(t);
-      rows.push([n.repository, n.tag, id, createdSince(created), humanSize(img.Size)]);
-    }
-  }
-  if (!opts.quiet) ctx.stdout.write(table([['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ...rows]));
-  return 0;
-}
-
-/** `tag SOURCE TARGET` through the daemon. */
-export async function remoteTag(ctx: CliContext, source: string, target: string): Promise<number> {
-  const colon = target.lastIndexOf(':');
-  const [repo, tag] = colon > target.lastIndexOf('/') ? [target.slice(0, colon), target.slice(colon + 1)] : [target, 'latest'];
-  await DaemonClient.fromContext(ctx).request('POST', `/images/${encodeURIComponent(source)}/tag`, { query: { repo, tag } });
-  return 0;
-}
-
-/** `rmi [-f] IMAGE…` through the daemon: prints `Untagged:`/`Deleted:` lines; exit 1 if any failed. */
-export async function remoteRmi(ctx: CliContext, names: string[], force: boolean): Promise<number> {
-  const client = DaemonClient.fromContext(ctx);
-  let failed = 0;
-  for (const n of names) {
-    try {
-      const out = await client.json<Record<string, string>[]>('DELETE', `/images/${encodeURIComponent(n)}`, { query: { force: force ? '1' : undefined } });
-      for (const e of out) ctx.stdout.write(e.Untagged ? `Untagged: ${e.Untagged}\n` : `Deleted: ${e.Deleted}\n`);
-    } catch (err) {
-      failed++;
-      ctx.stderr.write(`error: ${(err as BuildError).message}\n`);
-    }
-  }
-  return failed ? 1 : 0;
-}
-
 /** The server half of `version`: GET /version. */
 export async function remoteVersion(ctx: CliContext): Promise<string> {
   const v = await DaemonClient.fromContext(ctx).json<{ Version: string; ApiVersion: string; Os: string; Arch: string; GoVersion: string }>('GET', '/version');
@@ -132,23 +78,6 @@ export async function remoteVersion(ctx: CliContext): Promise<string> {
 
 // ---------------------------------------------------------------------------------------------
 // Image commands through the daemon: inspect, pull, push, save, load.
-
-/** `inspect IMAGE…` through the daemon: the same JSON array; names not found get an error line and exit 1. */
-export async function remoteInspect(ctx: CliContext, names: string[]): Promise<number> {
-  const client = DaemonClient.fromContext(ctx);
-  const out: unknown[] = [];
-  let failed = 0;
-  for (const n of names) {
-    try {
-      out.push(await client.json('GET', `/images/${encodeURIComponent(n)}/json`));
-    } catch (err) {
-      failed++;
-      ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);
-    }
-  }
-  ctx.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
-  return failed ? 1 : 0;
-}
 
 function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
   if (flags?.length) {
@@ -228,11 +157,6 @@ export async function remoteLoad(ctx: CliContext, input: string | undefined, qui
 // ---------------------------------------------------------------------------------------------
 // Container commands through the daemon: run, ps, rm, logs, stop, kill.
 
-interface ApiContainer {
-  Id: string;
-  Names: string[];
-}
-
 interface ApiContainerInspect {
   Id: string;
   Created: string;
@@ -241,74 +165,9 @@ interface ApiContainerInspect {
   Config: { Cmd: string[]; Image: string };
 }
 
-const NULL_TIME = '0001-01-01T00:00:00Z';
-
-/** `ps [-a] [-q] [--no-trunc]` through the daemon: the daemonless table. */
-export async function remotePs(ctx: CliContext, opts: { all?: boolean; quiet?: boolean; noTrunc?: boolean }): Promise<number> {
-  const client = DaemonClient.fromContext(ctx);
-  const list = await client.json<ApiContainer[]>('GET', '/containers/json', { query: { all: opts.all ? '1' : undefined } });
-  const full = opts.noTrunc === true;
-  if (opts.quiet) {
-    for (const c of list) ctx.stdout.write(`${full ? c.Id : c.Id.slice(0, 12)}\n`);
-    return 0;
-  }
-  const { statusText, commandText } = await import('../api/containers.js');
-  const now = Date.now();
-  const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
-  for (const item of list) {
-    const d = await client.json<ApiContainerInspect>('GET', `/containers/${item.Id}/json`).catch(() => undefined);
-    if (!d) continue; // removed meanwhile
-    const c = {
-      id: d.Id,
-      name: d.Name.replace(/^\//, ''),
-      config: { created: d.Created, command: d.Config.Cmd, image: d.Config.Image },
-      state: {
-        status: d.State.Status,
-        exitCode: d.State.ExitCode,
-        ...(d.State.StartedAt !== NULL_TIME ? { startedAt: d.State.StartedAt } : {}),
-        ...(d.State.FinishedAt !== NULL_TIME ? { finishedAt: d.State.FinishedAt } : {}),
-      },
-    } as unknown as Parameters<typeof statusText>[0];
-    rows.push([full ? d.Id : d.Id.slice(0, 12), d.Config.Image, commandText(d.Config.Cmd.join(' '), !full), createdSince(d.Created, now), statusText(c, now), '', c.name]);
-  }
-  ctx.stdout.write(table(rows));
-  return 0;
-}
-
-/** Runs `op` per container argument, printing the argument on success and an error line otherwise; exit 1 if any failed. */
-async function perContainer(ctx: CliContext, refs: string[], op: (client: DaemonClient, id: string) => Promise<unknown>): Promise<number> {
-  const client = DaemonClient.fromContext(ctx);
-  let failed = 0;
-  for (const ref of refs) {
-    try {
-      await op(client, encodeURIComponent(ref));
-      ctx.stdout.write(`${ref}\n`);
-    } catch (err) {
-      failed++;
-      ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);
-    }
-  }
-  return failed ? 1 : 0;
-}
-
 const drain = async (p: Promise<http.IncomingMessage>): Promise<void> => {
   (await p).resume();
 };
-
-/** `rm [-f] CONTAINER…` through the daemon. */
-export function remoteRm(ctx: CliContext, refs: string[], force: boolean): Promise<number> {
-  return perContainer(ctx, refs, (c, id) => drain(c.request('DELETE', `/containers/${id}`, { query: { force: force ? '1' : undefined } })));
-}
-
-/** `stop [-t S] [-s SIG] CONTAINER…` through the daemon (a stopped container counts as stopped). */
-export function remoteStop(ctx: CliContext, refs: string[], opts: { timeoutSec?: number; signal?: string }): Promise<number> {
-  return perContainer(ctx, refs, (c, id) => drain(c.request('POST', `/containers/${id}/stop`, { query: { t: opts.timeoutSec?.toString(), signal: opts.signal } })));
-}
-
-/** `kill [-s SIG] CONTAINER…` through the daemon. */
-export function remoteKill(ctx: CliContext, refs: string[], signal: string): Promise<number> {
-  return perContainer(ctx, refs, (c, id) => drain(c.request('POST', `/containers/${id}/kill`, { query: { signal } })));
-}
 
 /** Writes a raw or multiplexed output stream to ctx.stdout / ctx.stderr; resolves when it ends. */
 async function copyOutput(src: AsyncIterable<unknown>, multiplexed: boolean, ctx: CliContext): Promise<void> {
@@ -321,15 +180,6 @@ async function copyOutput(src: AsyncIterable<unknown>, multiplexed: boolean, ctx
     }
     for (const f of dec.push(b)) (f.stream === 2 ? ctx.stderr : ctx.stdout).write(f.data);
   }
-}
-
-/** `logs [-f] [-t] [-n N] CONTAINER` through the daemon. */
-export async function remoteLogs(ctx: CliContext, ref: string, opts: { follow?: boolean; timestamps?: boolean; tail?: number }): Promise<number> {
-  const res = await DaemonClient.fromContext(ctx).request('GET', `/containers/${encodeURIComponent(ref)}/logs`, {
-    query: { stdout: '1', stderr: '1', follow: opts.follow ? '1' : undefined, timestamps: opts.timestamps ? '1' : undefined, tail: opts.tail?.toString() },
-  });
-  await copyOutput(res, /multiplexed/.test(String(res.headers['content-type'])), ctx);
-  return 0;
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];

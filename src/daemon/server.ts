@@ -16,6 +16,7 @@ import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from '../containers/manager.js';
+import { LocalEngine } from '../engine/local.js';
 import { sendError, sendJson, errorMessage, statusOf } from './http.js';
 import { checkTcpSecurity, createHttpServer, listenOn, parseHost, type HostAddress, type TlsOptions } from './listen.js';
 import { systemRoutes } from './routes/system.js';
@@ -51,6 +52,8 @@ export interface DaemonOptions {
 export interface DaemonState {
   root: string;
   images: ImageStore;
+  /** The engine the routes run on (over `images` and `containers`' manager). */
+  engine: LocalEngine;
   containers: ContainerRuntime;
   maxContextBytes: number;
   /** Running builds' abort controllers (canceled on shutdown). */
@@ -126,10 +129,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
   const images = await ImageStore.open(opts.root);
+  const containers = new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime }));
   const state: DaemonState = {
     root: images.root,
     images,
-    containers: new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime })),
+    engine: new LocalEngine({ root: images.root, env: process.env, images, manager: () => containers.manager(), runtime: opts.runtime }),
+    containers,
     maxContextBytes: opts.maxContextBytes ?? 8 * 1024 ** 3,
     builds: new Set(),
     contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),

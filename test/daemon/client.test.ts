@@ -73,6 +73,14 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, 'Untagged: app:tagged\n');
     assert.equal((await remote(['images', '-q', 'app'])).out, (await local(['images', '-q', 'app'])).out);
+    // --digests and --format json go through the daemon too (they read the client's --root before).
+    for (const flags of [['--digests'], ['--format', 'json'], ['--no-trunc', 'busybox']]) {
+      const l = await local(['images', ...flags]);
+      const r2 = await remote(['images', ...flags]);
+      assert.equal(r2.code, 0, r2.err);
+      assert.equal(r2.out, l.out, flags.join(' '));
+      assert.match(r2.out, /busybox/);
+    }
     const v = await remote(['version']);
     assert.equal(v.code, 0, v.err);
     assert.match(v.out, /Client:[\s\S]*Server:[\s\S]*API version: 1\.45/);

@@ -5,8 +5,7 @@
  * found get an error line on stderr and exit 1, the others are still printed.
  */
 import { toBuildError } from '../../errors.js';
-import { ImageStore } from '../../store/image-store.js';
-import { inspectObject } from '../../api/image-inspect.js';
+import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 
@@ -27,16 +26,12 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     ctx.stdout.write(`${USAGE}\n`);
     return 2;
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteInspect(ctx, positionals);
-  const store = await ImageStore.open(ctx.root);
-  const { images } = await store.listImages();
+  const engine = engineFor(ctx);
   const out: Record<string, unknown>[] = [];
   let failed = 0;
   for (const arg of positionals) {
     try {
-      const image = await store.resolve(arg);
-      const names = images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name);
-      out.push(inspectObject(image, names));
+      out.push(await engine.images.inspect(arg));
     } catch (err) {
       failed++;
       ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);

@@ -4,8 +4,8 @@
  * empty: mybuild publishes no ports), NAMES. A container whose mybuild process died shows as
  * `Exited (255)`.
  */
-import { ContainerManager } from '../../containers/manager.js';
-import { commandText, statusText } from '../../api/containers.js';
+import { commandText } from '../../api/containers.js';
+import { engineFor } from '../engine.js';
 import { UsageError } from '../../errors.js';
 import { createdSince, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
@@ -25,9 +25,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`"mybuild ps" accepts no arguments, got "${positionals[0]}"`, { hint: USAGE });
-  if (ctx.host) return (await import('../../client/commands.js')).remotePs(ctx, { all: values.all, quiet: values.quiet, noTrunc: values['no-trunc'] });
-  const mgr = await ContainerManager.open(ctx.root);
-  const list = await mgr.list({ all: values.all });
+  const list = await engineFor(ctx).containers.list({ all: values.all });
   const full = values['no-trunc'] === true;
   if (values.quiet) {
     for (const c of list) ctx.stdout.write(`${full ? c.id : c.id.slice(0, 12)}\n`);
@@ -35,9 +33,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   const now = Date.now();
   const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
-  for (const c of list) {
-    rows.push([full ? c.id : c.id.slice(0, 12), c.config.image, commandText(c.config.command.join(' '), !full), createdSince(c.config.created, now), statusText(c, now), '', c.name]);
-  }
+  for (const c of list) rows.push([full ? c.id : c.id.slice(0, 12), c.image, commandText(c.command, !full), createdSince(c.created, now), c.status, '', c.name]);
   ctx.stdout.write(table(rows));
   return 0;
 };

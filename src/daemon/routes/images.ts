@@ -18,9 +18,7 @@ import type { ClientOptions } from '../../registry/client.js';
 import { pull, type TransferProgress } from '../../registry/pull.js';
 import { push } from '../../registry/push.js';
 import { insecureRegistriesFromEnv } from '../../registry/transport.js';
-import { normalizedName, type ImageStore, type ResolvedImage } from '../../store/image-store.js';
 import { splitName } from '../../store/display.js';
-import { inspectObject } from '../../api/image-inspect.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, JsonLines, sendJson } from '../http.js';
 import type { DaemonState, Route, RouteRequest } from '../server.js';
@@ -34,12 +32,6 @@ function clientOptions(state: DaemonState, creds: Credentials | undefined): Clie
 
 function sources(state: DaemonState): BlobSources {
   return new BlobSources(path.join(state.root, 'registry-sources.json'));
-}
-
-/** Every ref name pointing at the same image (config digest) as `image`. */
-async function namesOf(store: ImageStore, image: ResolvedImage): Promise<string[]> {
-  const { images } = await store.listImages();
-  return images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name);
 }
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
@@ -85,42 +77,24 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
 }
 
 async function inspectImage({ res, state, params }: RouteRequest): Promise<void> {
-  const image = await state.images.resolve(params[0]);
-  sendJson(res, 200, inspectObject(image, await namesOf(state.images, image)));
+  sendJson(res, 200, await state.engine.images.inspect(params[0]));
 }
 
 async function tagImage({ res, state, params, query }: RouteRequest): Promise<void> {
   const repo = query.get('repo');
   if (!repo) throw new UsageError('tag: the repo parameter is required');
-  const image = await state.images.resolve(params[0]);
   let ref: Reference = parseReference(repo);
   const tag = query.get('tag');
   if (tag) ref = withTag(ref, tag);
   if (ref.digest) throw new UsageError(`refusing to create a tag with a digest reference: ${repo}`);
-  await state.images.setRef(ref.toString(), image.descriptor);
+  await state.engine.images.tag(params[0], ref.toString());
   res.writeHead(201, { 'Content-Length': 0 });
   res.end();
 }
 
 /** `DELETE /images/{name}`: untags (a name: that tag; an ID: every tag, needing force when several). */
 async function deleteImage({ res, state, params, query }: RouteRequest): Promise<void> {
-  const arg = params[0];
-  const store = state.images;
-  const image = await store.resolve(arg);
-  const names = await namesOf(store, image);
-  const byName = image.name !== undefined && (arg === image.name || normalizedName(arg) === image.name);
-  let remove: string[];
-  if (byName) remove = [image.name!];
-  else if (names.length > 1 && !boolParam(query, 'force')) {
-    throw new BuildError('ALREADY_EXISTS', `conflict: unable to delete ${short(image.configDigest)} (must be forced) - image is referenced in multiple repositories`);
-  } else remove = names;
-  const out: Record<string, string>[] = [];
-  for (const n of remove) if (await store.deleteRef(n)) out.push({ Untagged: splitName(n).familiar });
-  if (names.every((n) => remove.includes(n))) {
-    await store.deleteDangling([image.descriptor.digest, image.manifestDescriptor.digest]);
-    out.push({ Deleted: image.configDigest });
-  }
-  sendJson(res, 200, out);
+  sendJson(res, 200, await state.engine.images.remove(params[0], { force: boolParam(query, 'force') }));
 }
 
 /** Docker's pull progress lines from our transfer events. */
