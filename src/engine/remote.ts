@@ -3,13 +3,27 @@
  * with -H/MYBUILD_HOST. Each call maps to the endpoint the docker CLI uses and turns the JSON
  * answer back into what LocalEngine returns.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type http from 'node:http';
+import { Readable, type Duplex, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tarFs from 'tar-fs';
+import { registryAuthHeader } from '../api/auth.js';
 import { summaryOfListEntry } from '../api/containers.js';
 import { MuxDecoder } from '../api/mux.js';
-import type { ApiContainer, ApiImage } from '../api/types.js';
-import type { DaemonClient } from '../client/client.js';
-import { parseReference } from '../image/reference.js';
-import type { ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions } from './engine.js';
+import type { ApiContainer, ApiContainerInspect, ApiImage, ApiVersion, JsonMessage } from '../api/types.js';
+import { readAll, type DaemonClient } from '../client/client.js';
+import type { CreateOptions } from '../containers/manager.js';
+import { BuildError, UsageError } from '../errors.js';
+import { parseReference, type Reference } from '../image/reference.js';
+import type { ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
+
+function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
+  if (flags?.length) {
+    throw new UsageError(`${cmd}: --insecure-registry is a daemon setting with -H`, { hint: 'start the daemon with MYBUILD_INSECURE_REGISTRIES set' });
+  }
+}
 
 const drain = async (p: Promise<http.IncomingMessage>): Promise<void> => {
   (await p).resume();
@@ -40,15 +54,94 @@ export async function copyOutput(src: AsyncIterable<unknown>, multiplexed: boole
 export class RemoteEngine implements Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
+  /** The daemon holds the containers. */
+  readonly detaches = true;
 
   constructor(readonly client: DaemonClient, readonly env: NodeJS.ProcessEnv) {
-    this.images = new RemoteImages(client);
+    this.images = new RemoteImages(client, env);
     this.containers = new RemoteContainers(client);
+  }
+
+  serverVersion(): Promise<ApiVersion> {
+    return this.client.json<ApiVersion>('GET', '/version');
+  }
+
+  info(): Promise<Record<string, unknown>> {
+    return this.client.json<Record<string, unknown>>('GET', '/info');
   }
 }
 
 class RemoteImages implements ImageService {
-  constructor(private readonly client: DaemonClient) {}
+  constructor(
+    private readonly client: DaemonClient,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** `X-Registry-Auth` from the client's docker config (login stays client-side, as with docker). */
+  private async authHeaders(ref: Reference): Promise<Record<string, string>> {
+    const auth = await registryAuthHeader(ref.domain, this.env);
+    return auth ? { 'X-Registry-Auth': auth } : {};
+  }
+
+  /** Reads a pull/push stream: per-layer messages to `onProgress`, the others to `other`. */
+  private async progress(res: http.IncomingMessage, o: TransferOptions, other: (m: JsonMessage) => void): Promise<void> {
+    await this.client.stream(res, (m) => {
+      if (m.id && m.status && !m.aux && !/^(Pulling from|The push refers)/.test(m.status)) o.onProgress?.(m);
+      else other(m);
+    });
+  }
+
+  async pull(ref: Reference, o: TransferOptions & { platform?: string }): Promise<PullResult> {
+    rejectInsecureFlag('pull', o.insecureRegistries);
+    const res = await this.client.request('POST', '/images/create', {
+      query: { fromImage: ref.name, tag: ref.digest ?? ref.tag ?? 'latest', platform: o.platform },
+      headers: await this.authHeaders(ref),
+    });
+    let digest = '';
+    let upToDate = false;
+    await this.progress(res, o, (m) => {
+      if (m.status?.startsWith('Digest: ')) digest = m.status.slice('Digest: '.length);
+      else if (m.status?.startsWith('Status: ')) upToDate = /up to date/.test(m.status);
+    });
+    if (!digest) throw new BuildError('IO', 'the daemon ended the pull stream without a digest');
+    return { digest, upToDate };
+  }
+
+  async push(ref: Reference, o: TransferOptions): Promise<PushResult> {
+    rejectInsecureFlag('push', o.insecureRegistries);
+    if (ref.digest) throw new UsageError(`push: cannot push a digest reference (${ref.familiar()})`, { hint: 'push a tag' });
+    const res = await this.client.request('POST', `/images/${encodeURIComponent(ref.name)}/push`, { query: { tag: ref.tag ?? 'latest' }, headers: await this.authHeaders(ref) });
+    o.onStart?.();
+    let done: PushResult | undefined;
+    await this.progress(res, o, (m) => {
+      if (m.aux && typeof m.aux.Digest === 'string') done = { digest: m.aux.Digest, size: Number(m.aux.Size) };
+    });
+    if (!done) throw new BuildError('IO', 'the daemon ended the push stream without a digest');
+    return done;
+  }
+
+  async save(names: string[], o: { format: 'docker' | 'oci'; dest: string | Writable }): Promise<void> {
+    if (o.format !== 'docker') throw new UsageError(`save: --format ${o.format} is not supported with -H (the daemon writes docker save tars)`, { hint: 'save daemonless, or convert with skopeo' });
+    const res = await this.client.request('GET', '/images/get', { query: { names } });
+    const toFile = typeof o.dest === 'string';
+    await pipeline(res, toFile ? createWriteStream(o.dest as string) : (o.dest as Writable), { end: toFile });
+  }
+
+  async load(input: string | Readable): Promise<string[]> {
+    let body: Readable;
+    if (typeof input === 'string') {
+      const st = await stat(input).catch((err: NodeJS.ErrnoException) => {
+        throw new BuildError(err.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `load: cannot read ${input}: ${err.message}`, { cause: err });
+      });
+      body = st.isDirectory() ? (tarFs.pack(input) as unknown as Readable) : createReadStream(input);
+    } else body = input;
+    const res = await this.client.request('POST', '/images/load', { headers: { 'Content-Type': 'application/x-tar' }, body });
+    let text = '';
+    await this.client.stream(res, (m) => {
+      if (m.stream) text += m.stream;
+    });
+    return text.split('\n').filter(Boolean);
+  }
 
   async list(): Promise<{ images: ImageRow[]; warnings: string[] }> {
     const list = await this.client.json<ApiImage[]>('GET', '/images/json');
@@ -107,5 +200,64 @@ class RemoteContainers implements ContainerService {
 
   remove(ref: string, opts: { force?: boolean }): Promise<void> {
     return drain(this.client.request('DELETE', `/containers/${encodeURIComponent(ref)}`, { query: { force: opts.force ? '1' : undefined } }));
+  }
+
+  async create(o: CreateOptions): Promise<string> {
+    const body = {
+      Image: o.image,
+      Cmd: o.cmd ?? [],
+      ...(o.entrypoint !== undefined ? { Entrypoint: o.entrypoint.length ? o.entrypoint : [''] } : {}),
+      Env: o.env ?? [],
+      WorkingDir: o.workdir ?? '',
+      User: o.user ?? '',
+      Tty: o.tty === true,
+      OpenStdin: o.openStdin === true,
+      AttachStdin: o.openStdin === true,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        AutoRemove: o.autoRemove === true,
+        Binds: (o.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
+        NetworkMode: o.network ?? 'none',
+      },
+    };
+    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name }, body })).Id;
+  }
+
+  /**
+   * As `docker run` does it: attach (hijacked; frames demuxed unless a TTY; stdin forwarded
+   * with openStdin), wait (next-exit, or removed with autoRemove), start.
+   */
+  async run(id: string, io: RunIO): Promise<number> {
+    const socket = await this.client.hijack('POST', `/containers/${id}/attach`, { query: { stream: '1', stdout: '1', stderr: '1', stdin: io.openStdin ? '1' : undefined } });
+    const output = copyOutput(socket, !io.tty, io);
+    const waitRes = await this.client.request('POST', `/containers/${id}/wait`, { query: { condition: io.autoRemove ? 'removed' : 'next-exit' } });
+    const waited = readAll(waitRes).then((b) => (JSON.parse(b.toString('utf8')) as { StatusCode: number }).StatusCode);
+    try {
+      await drain(this.client.request('POST', `/containers/${id}/start`));
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    if (io.openStdin) {
+      const input = Readable.from(io.stdin as AsyncIterable<Buffer>);
+      input.on('data', (d: Buffer) => socket.write(d));
+      input.on('end', () => {
+        if (!io.tty) (socket as Duplex & { end(): void }).end();
+      });
+      input.on('error', () => undefined);
+    }
+    const [code] = await Promise.all([waited, output]);
+    return code;
+  }
+
+  start(id: string): Promise<void> {
+    return drain(this.client.request('POST', `/containers/${id}/start`));
+  }
+
+  async inspect(ref: string): Promise<{ status: ContainerSummary['state']; exitCode?: number }> {
+    const d = await this.client.json<ApiContainerInspect>('GET', `/containers/${encodeURIComponent(ref)}/json`);
+    // The exit code is known once it has exited (Docker reports 0 before).
+    return { status: d.State.Status, ...(d.State.Status === 'exited' ? { exitCode: d.State.ExitCode } : {}) };
   }
 }

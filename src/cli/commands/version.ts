@@ -3,12 +3,14 @@
  */
 import { packageVersion } from '../../api/version.js';
 import type { CommandMain } from '../context.js';
+import { engineFor } from '../engine.js';
 
 export { packageVersion };
 
 export const main: CommandMain = async (_args, ctx) => {
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Node:       ${process.version}\n OS/Arch:    ${process.platform}/${process.arch}\n`);
   // With -H/MYBUILD_HOST, the daemon's side too.
-  if (ctx.host) ctx.stdout.write(`\n${await (await import('../../client/commands.js')).remoteVersion(ctx)}`);
+  const v = ctx.host ? await engineFor(ctx).serverVersion() : undefined;
+  if (v) ctx.stdout.write(`\nServer:\n Version:    ${v.Version}\n API version: ${v.ApiVersion}\n Runtime:    ${v.GoVersion}\n OS/Arch:    ${v.Os}/${v.Arch}\n Address:    ${ctx.host}\n`);
   return 0;
 };
