@@ -8,6 +8,9 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerSummary } from '../api/containers.js';
+import type { BuildResult } from '../builder/build.js';
+import type { EventSink } from '../builder/events.js';
+import type { BuildOptions } from '../builder/options.js';
 import type { ApiVersion, JsonMessage } from '../api/types.js';
 import type { CreateOptions } from '../containers/manager.js';
 import type { Reference } from '../image/reference.js';
@@ -114,9 +117,26 @@ export interface RunIO {
   stderr: Writable;
 }
 
+/** How a build reports its progress. */
+export interface BuildHooks {
+  /** The builder's events (an engine whose `buildEvents` is true). */
+  onEvent?: EventSink;
+  /** Progress as text (a daemon's legacy-builder stream: `Step 1/3 : FROM …`); not called when `quiet`. */
+  onText?: (text: string) => void;
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+/** What a build gives back: the image ID, and where the builder ran here, its whole result. */
+export type BuiltImage = Pick<BuildResult, 'imageId'> & Partial<BuildResult>;
+
 export interface Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
+  /** Builds `options` (its context read from this machine). Throws BuildError (a failed step: STEP_FAILED with its exit code). */
+  build(options: BuildOptions, hooks: BuildHooks): Promise<BuiltImage>;
+  /** Whether `build` reports BuildEvents (the builder runs in this process) rather than text. */
+  readonly buildEvents: boolean;
   /** Whether containers can outlive this process (a daemon holds them: `run -d`). */
   readonly detaches: boolean;
   /** The server's `GET /version` (undefined daemonless: there is no server). */

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { containerSummary } from '../api/containers.js';
+import { build, type BuildResult } from '../builder/build.js';
+import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
 import { packageVersion } from '../api/version.js';
 import { ContainerManager, type CreateOptions } from '../containers/manager.js';
@@ -21,7 +23,7 @@ import { push } from '../registry/push.js';
 import { insecureRegistriesFromEnv } from '../registry/transport.js';
 import { ImageStore, normalizedName } from '../store/image-store.js';
 import { splitName } from '../store/display.js';
-import type { ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
+import type { BuildHooks, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
 
 const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length + 12);
 
@@ -48,11 +50,16 @@ export class LocalEngine implements Engine {
 
   /** Daemonless, a container is a child of this process. */
   readonly detaches = false;
+  readonly buildEvents = true;
 
   constructor(readonly options: LocalEngineOptions) {
     if (options.images) this.storeP = Promise.resolve(options.images);
     this.images = new LocalImages(() => this.store(), options);
     this.containers = new LocalContainers(() => this.manager());
+  }
+
+  build(options: BuildOptions, hooks: BuildHooks): Promise<BuildResult> {
+    return build({ ...options, root: this.options.root }, { onEvent: hooks.onEvent, signal: hooks.signal });
   }
 
   async serverVersion(): Promise<undefined> {

@@ -3,21 +3,27 @@
  * with -H/MYBUILD_HOST. Each call maps to the endpoint the docker CLI uses and turns the JSON
  * answer back into what LocalEngine returns.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
-import { registryAuthHeader } from '../api/auth.js';
+import { registryAuthHeader, registryConfigHeader } from '../api/auth.js';
 import { summaryOfListEntry } from '../api/containers.js';
 import { MuxDecoder } from '../api/mux.js';
 import type { ApiContainer, ApiContainerInspect, ApiImage, ApiVersion, JsonMessage } from '../api/types.js';
 import { readAll, type DaemonClient } from '../client/client.js';
+import type { BuildOptions } from '../builder/options.js';
 import type { CreateOptions } from '../containers/manager.js';
+import { BuildContext } from '../context/context.js';
+import { packContext } from '../context/tar-context.js';
 import { BuildError, UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
-import type { ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
+import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
 
 function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
   if (flags?.length) {
@@ -56,10 +62,54 @@ export class RemoteEngine implements Engine {
   readonly containers: ContainerService;
   /** The daemon holds the containers. */
   readonly detaches = true;
+  /** The daemon streams the legacy builder's text. */
+  readonly buildEvents = false;
 
   constructor(readonly client: DaemonClient, readonly env: NodeJS.ProcessEnv) {
     this.images = new RemoteImages(client, env);
     this.containers = new RemoteContainers(client);
+  }
+
+  /**
+   * Builds through the daemon: packs the context (honouring .dockerignore, client side), sends
+   * it to POST /build with the client's registry credentials, and hands the streamed text to
+   * `onText`. The Dockerfile must be inside the context. Throws the daemon's BuildError (its
+   * code comes back in the stream, so exit codes match daemonless builds).
+   */
+  async build(o: BuildOptions, hooks: BuildHooks): Promise<BuiltImage> {
+    if (o.dockerfileText !== undefined) throw new UsageError('-f - (Dockerfile from stdin) is not supported with -H', { hint: 'put the Dockerfile in the context' });
+    const rel = path.relative(o.contextDir, o.dockerfilePath ?? path.join(o.contextDir, 'Dockerfile'));
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
+    if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
+    const bctx = await BuildContext.open(o.contextDir);
+    const registryConfig = await registryConfigHeader(this.env);
+    const res = await this.client.request('POST', '/build', {
+      query: {
+        t: o.tags,
+        dockerfile: rel.split(path.sep).join('/'),
+        buildargs: JSON.stringify(o.buildArgs),
+        labels: JSON.stringify(o.labels),
+        target: o.target,
+        nocache: o.noCache ? '1' : undefined,
+        pull: o.pull ? '1' : undefined,
+        platform: o.platform,
+        q: hooks.quiet ? '1' : undefined,
+      },
+      headers: {
+        'Content-Type': 'application/x-tar',
+        // Lets the daemon sync into the warm directory this context used last (src/daemon/context-dirs.ts).
+        'X-Mybuild-Context': createHash('sha256').update(`${os.hostname()}\0${path.resolve(o.contextDir)}`).digest('hex').slice(0, 32),
+        ...(registryConfig ? { 'X-Registry-Config': registryConfig } : {}),
+      },
+      body: packContext(bctx),
+    });
+    let id = '';
+    await this.client.stream(res, (m) => {
+      if (m.aux && typeof m.aux.ID === 'string') id = m.aux.ID;
+      else if (m.stream && !hooks.quiet) hooks.onText?.(m.stream);
+    });
+    if (!id) throw new BuildError('IO', 'the daemon ended the build stream without an image ID');
+    return { imageId: id };
   }
 
   serverVersion(): Promise<ApiVersion> {

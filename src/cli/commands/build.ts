@@ -145,7 +145,6 @@ export const main: CommandMain = async (args, ctx) => {
     return 0;
   }
   const { options, progress } = await parseBuildArgs(args, ctx);
-  if (ctx.host) return (await import('../../client/commands.js')).remoteBuild(options, progress === 'quiet', ctx);
   const { runBuildCommand } = await import('../build-runner.js');
-  return runBuildCommand(options, progress, ctx);
+  return runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
 };

@@ -10,7 +10,6 @@
  */
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { build } from '../../builder/build.js';
 import type { BuildEvent } from '../../builder/events.js';
 import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
 import { BuildError, UsageError } from '../../errors.js';
@@ -103,7 +102,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.platform = query.get('platform') || undefined;
     o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
     if (registryAuth) o.registryAuth = registryAuth;
-    const result = await build({ ...o, root: state.root }, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
+    const result = await state.engine.build(o, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
     out.write({ aux: { ID: result.imageId } });
     if (quiet) out.stream(`${result.imageId}\n`);
     else {

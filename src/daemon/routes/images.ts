@@ -7,6 +7,8 @@
  * patterns take everything up to the action suffix. Pull and push answer Docker's JSON
  * progress stream and take credentials from `X-Registry-Auth` (base64 JSON
  * `{username, password, identitytoken}`); without it the daemon's own config.json is used.
+ * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
+ * `mybuild` runs daemonless), the listing on the store.
  */
 import { BuildError, UsageError } from '../../errors.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
