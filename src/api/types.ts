@@ -14,6 +14,8 @@ export interface JsonMessage {
   errorDetail?: { message: string; code?: number };
   /** mybuild's error code (src/errors.ts), so the client's exit code matches daemonless. */
   errorCode?: string;
+  /** mybuild's hint of the error (also at the end of `errorDetail.message`, for the docker CLI). */
+  errorHint?: string;
 }
 
 /** A `GET /images/json` entry. */

@@ -40,6 +40,28 @@ function codeFromStatus(status: number): ErrorCode {
   return 'IO';
 }
 
+/** The BuildError of a non-2xx answer: code and hint from a mybuild daemon's body (src/daemon/http.ts errorBody), else from the status; the body's `message`, else its text. */
+function errorFromBody(status: number, text: string, fallback: string): BuildError {
+  let message = text.trim();
+  let code: ErrorCode = codeFromStatus(status);
+  let hint: string | undefined;
+  try {
+    const j = JSON.parse(message) as { message?: string; code?: unknown; hint?: unknown };
+    if (j.message) message = j.message;
+    if (isCode(j.code)) code = j.code;
+    if (typeof j.hint === 'string') [message, hint] = [withoutHint(message, j.hint), j.hint];
+  } catch {
+    // not JSON: keep the text
+  }
+  return new BuildError(code, message || fallback, hint ? { hint } : {});
+}
+
+/** A daemon message without the ` (hint: …)` the daemon appends for the docker CLI. */
+function withoutHint(message: string, hint: string): string {
+  const suffix = ` (hint: ${hint})`;
+  return message.endsWith(suffix) ? message.slice(0, -suffix.length) : message;
+}
+
 function isCode(c: unknown): c is ErrorCode {
   return typeof c === 'string' && c in EXIT_CODES;
 }
@@ -117,17 +139,7 @@ export class DaemonClient {
     });
     const status = res.statusCode ?? 0;
     if ((status >= 200 && status < 300) || status === 304) return res;
-    const text = await readAll(res);
-    let message = text.toString('utf8').trim();
-    let code: ErrorCode = codeFromStatus(status);
-    try {
-      const j = JSON.parse(message) as { message?: string; code?: unknown };
-      if (j.message) message = j.message;
-      if (isCode(j.code)) code = j.code;
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new BuildError(code, message || `daemon answered ${status} for ${method} ${p}`);
+    throw errorFromBody(status, (await readAll(res)).toString('utf8'), `daemon answered ${status} for ${method} ${p}`);
   }
 
   /** A request whose 2xx answer is JSON. */
@@ -148,7 +160,8 @@ export class DaemonClient {
       const m = JSON.parse(line) as JsonMessage;
       if (m.errorDetail || m.error) {
         const code = isCode(m.errorCode) ? m.errorCode : 'IO';
-        throw new BuildError(code, m.errorDetail?.message ?? m.error ?? 'unknown error');
+        const message = m.errorDetail?.message ?? m.error ?? 'unknown error';
+        throw new BuildError(code, m.errorHint ? withoutHint(message, m.errorHint) : message, m.errorHint ? { hint: m.errorHint } : {});
       }
       onMessage(m);
     };
@@ -174,14 +187,7 @@ export class DaemonClient {
         resolve(socket);
       });
       req.on('response', async (res) => {
-        const text = (await readAll(res)).toString('utf8');
-        let msg = text;
-        try {
-          msg = (JSON.parse(text) as { message: string }).message;
-        } catch {
-          // keep
-        }
-        reject(new BuildError(codeFromStatus(res.statusCode ?? 500), msg));
+        reject(errorFromBody(res.statusCode ?? 500, (await readAll(res)).toString('utf8'), `daemon answered ${res.statusCode} for ${method} ${p}`));
       });
       req.on('error', (err) => reject(this.connectError(err)));
       req.end();

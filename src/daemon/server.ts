@@ -17,7 +17,7 @@ import { BuildError, NotFoundError } from '../errors.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from '../containers/manager.js';
 import { LocalEngine } from '../engine/local.js';
-import { sendError, sendJson, errorMessage, statusOf } from './http.js';
+import { errorBody, sendError, sendJson, statusOf } from './http.js';
 import { checkTcpSecurity, createHttpServer, listenOn, parseHost, type HostAddress, type TlsOptions } from './listen.js';
 import { systemRoutes } from './routes/system.js';
 import { buildRoutes } from './routes/build.js';
@@ -184,7 +184,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (!found.route.upgrade) throw new BuildError('INVALID_ARGUMENT', `${req.method} ${req.url} cannot be upgraded`);
         await found.route.upgrade({ req, res: undefined as unknown as ServerResponse, params: found.params, query, state, version, socket, head });
       } catch (err) {
-        const body = JSON.stringify({ message: errorMessage(err) });
+        const body = JSON.stringify(errorBody(err));
         socket.end(`HTTP/1.1 ${statusOf(err)} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
     })();

@@ -81,6 +81,13 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
       assert.equal(r2.out, l.out, flags.join(' '));
       assert.match(r2.out, /busybox/);
     }
+    // An error answers the same (message, hint, exit code): rmi of an ID with several tags.
+    const id = (await local(['images', '-q', 'app'])).out.split('\n')[0];
+    const lc = await local(['rmi', id]);
+    const rc = await remote(['rmi', id]);
+    assert.equal(lc.code, 1);
+    assert.match(lc.err, /must be forced[\s\S]*hint: /);
+    assert.deepEqual([rc.code, rc.out, rc.err], [lc.code, lc.out, lc.err]);
     const v = await remote(['version']);
     assert.equal(v.code, 0, v.err);
     assert.match(v.out, /Client:[\s\S]*Server:[\s\S]*API version: 1\.45/);

@@ -4,7 +4,7 @@
  */
 import type { CommandMain } from '../context.js';
 import { engineFor } from '../engine.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../../api/version.js';
 
 export const main: CommandMain = async (_args, ctx) => {
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Context:    ${ctx.host ? ctx.host : 'daemonless'}\n\nServer:\n`);

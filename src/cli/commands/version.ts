@@ -5,8 +5,6 @@ import { packageVersion } from '../../api/version.js';
 import type { CommandMain } from '../context.js';
 import { engineFor } from '../engine.js';
 
-export { packageVersion };
-
 export const main: CommandMain = async (_args, ctx) => {
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Node:       ${process.version}\n OS/Arch:    ${process.platform}/${process.arch}\n`);
   // With -H/MYBUILD_HOST, the daemon's side too.
