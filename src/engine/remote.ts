@@ -45,7 +45,7 @@ function fullName(name: string): string {
 }
 
 /** Writes a raw or multiplexed output stream to `stdout` / `stderr`; resolves when it ends. */
-export async function copyOutput(src: AsyncIterable<unknown>, multiplexed: boolean, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+async function copyOutput(src: AsyncIterable<unknown>, multiplexed: boolean, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
   const dec = new MuxDecoder();
   for await (const chunk of src) {
     const b = chunk as Buffer;

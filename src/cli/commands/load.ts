@@ -21,11 +21,6 @@ export function normalizeName(name: string): string {
   return parseReference(name).toString();
 }
 
-/** The short name Docker prints (`app:1`). */
-export function displayName(full: string): string {
-  return parseReference(full).familiar();
-}
-
 function isTTY(s: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
   return (s as { isTTY?: boolean }).isTTY === true;
 }

@@ -3,18 +3,12 @@
  * image into the store and names it, printing Docker's lines (`<id>: Pull complete`,
  * `Digest: sha256:…`, `Status: …`, the full name).
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import { insecureRegistriesFromEnv } from '../../registry/transport.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { engineFor } from '../engine.js';
-
-/** The blob-source record kept beside the store (for cross-repository mounts on push). */
-export function sourcesFile(ctx: CliContext): string {
-  return path.join(ctx.root, 'registry-sources.json');
-}
 
 /** `--insecure-registry` values plus MYBUILD_INSECURE_REGISTRIES. */
 export function insecureList(flags: string[] | undefined, ctx: CliContext): string[] {
