@@ -11,7 +11,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
@@ -42,6 +41,8 @@ import { baseState } from './base.js';
 import type { SourceFs } from './instructions/handler.js';
 import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
+import { storeDir } from '../store/store-dirs.js';
+import { removeLeftoverSecrets } from '../runtime/secrets.js';
 
 export type { BuildRequest } from './session.js';
 
@@ -101,7 +102,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
 
   const store = await ImageStore.open(req.root);
-  await mkdir(path.join(req.root, 'tmp'), { recursive: true });
+  await storeDir(path.join(req.root, 'tmp'));
+  await removeLeftoverSecrets(req.root); // what killed builds' RUN --mount=type=secret left
   // Before anything is mounted or run: register, and clean what killed builds left (./stale.ts).
   const registration = await registerBuild(req.root, store.content.paths.ingest, { runtime: req.runtime });
   const history = await StepHistory.open(req.root, store.content.paths.ingest);

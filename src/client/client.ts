@@ -1,7 +1,7 @@
 /**
  * DaemonClient: talks to a mybuild (or Docker) daemon's Engine API over a unix socket or TCP
- * (TLS when DOCKER_TLS_VERIFY/DOCKER_CERT_PATH or MYBUILD_TLS_VERIFY/MYBUILD_CERT_PATH are
- * set, with ca.pem/cert.pem/key.pem as the docker CLI reads them).
+ * (TLS as the docker CLI decides it: --tls/--tlsverify/--tlscacert/--tlscert/--tlskey,
+ * DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; see tls.ts).
  *
  * Errors: a non-2xx answer becomes a BuildError whose code comes from the body's `code` (a
  * mybuild daemon sends it) or from the status (404 NOT_FOUND, 409 ALREADY_EXISTS, 4xx
@@ -10,13 +10,12 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { BuildError, EXIT_CODES, type ErrorCode } from '../errors.js';
 import { parseHost, type HostAddress } from '../api/host.js';
 import { API_VERSION } from '../api/version.js';
 import type { JsonMessage } from '../api/types.js';
+import { clientTls, type ClientTls, type ClientTlsFlags } from './tls.js';
 
 export type { JsonMessage };
 
@@ -68,30 +67,21 @@ function isCode(c: unknown): c is ErrorCode {
 
 export class DaemonClient {
   private readonly addr: HostAddress;
-  private readonly tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  private readonly tls?: ClientTls;
 
-  /** `host`: unix:///path.sock or tcp://host:port. Throws UsageError for a malformed address. */
-  constructor(readonly host: string, env: NodeJS.ProcessEnv = process.env) {
+  /**
+   * `host`: unix:///path.sock or tcp://host:port; `tlsFlags`: the global --tls… flags (TLS for a
+   * TCP daemon, see tls.ts). Throws UsageError for a malformed address or an unreadable file.
+   */
+  constructor(readonly host: string, env: NodeJS.ProcessEnv = process.env, tlsFlags: ClientTlsFlags = {}) {
     this.addr = parseHost(host);
-    const certDir = env.MYBUILD_CERT_PATH || env.DOCKER_CERT_PATH;
-    const verify = env.MYBUILD_TLS_VERIFY || env.DOCKER_TLS_VERIFY;
-    if (this.addr.kind === 'tcp' && (certDir || verify)) {
-      const dir = certDir || path.join(env.HOME ?? '', '.docker');
-      const rd = (f: string) => {
-        try {
-          return readFileSync(path.join(dir, f));
-        } catch {
-          return undefined;
-        }
-      };
-      this.tls = { ca: rd('ca.pem'), cert: rd('cert.pem'), key: rd('key.pem') };
-    }
+    if (this.addr.kind === 'tcp') this.tls = clientTls(tlsFlags, env);
   }
 
   /** The client for `ctx.host` (which must be set). */
-  static fromContext(ctx: { host?: string; env: NodeJS.ProcessEnv }): DaemonClient {
+  static fromContext(ctx: { host?: string; env: NodeJS.ProcessEnv; tls?: ClientTlsFlags }): DaemonClient {
     if (!ctx.host) throw new BuildError('INTERNAL', 'DaemonClient.fromContext without a host');
-    return new DaemonClient(ctx.host, ctx.env);
+    return new DaemonClient(ctx.host, ctx.env, ctx.tls);
   }
 
   private requestOptions(method: string, p: string, o: RequestOptions): http.RequestOptions {
@@ -103,7 +93,8 @@ export class DaemonClient {
     const q = qs.toString();
     const base: http.RequestOptions = { method, path: `/v${CLIENT_API_VERSION}${p}${q ? `?${q}` : ''}`, headers: { ...(o.headers ?? {}) }, signal: o.signal };
     if (this.addr.kind === 'unix') return { ...base, socketPath: this.addr.path, host: 'localhost' };
-    return { ...base, host: this.addr.host, port: this.addr.port, ...(this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } : {}) } as http.RequestOptions;
+    const tls = this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: this.tls.verify } : {};
+    return { ...base, host: this.addr.host, port: this.addr.port, ...tls } as http.RequestOptions;
   }
 
   private connectError(err: unknown): BuildError {
@@ -111,7 +102,12 @@ export class DaemonClient {
     if (e instanceof BuildError) return e;
     return new BuildError('IO', `cannot connect to the mybuild daemon at ${this.host}: ${e.message}`, {
       cause: err,
-      hint: e.code === 'EACCES' ? 'you lack permission on the socket (mode 0660: root or its group)' : 'is "mybuild daemon" running? Unset MYBUILD_HOST/-H to build daemonless',
+      hint:
+        e.code === 'EACCES'
+          ? 'you lack permission on the socket (mode 0660: root or its group)'
+          : this.addr.kind === 'tcp' && !this.tls && e.code === 'ECONNRESET'
+            ? 'a daemon with --tlsverify needs TLS: give --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY (or DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR)'
+            : 'is "mybuild daemon" running? Unset MYBUILD_HOST/-H to build daemonless',
     });
   }
 

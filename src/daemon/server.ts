@@ -124,8 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const warnings: string[] = [];
   for (const a of addresses) {
     if (a.kind === 'tcp') {
-      const w = checkTcpSecurity(a, opts.tls, opts.insecureTcp === true);
-      if (w) warnings.push(w);
+      warnings.push(...checkTcpSecurity(a, opts.tls, opts.insecureTcp === true));
     }
   }
   const images = await ImageStore.open(opts.root);

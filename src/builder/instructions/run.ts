@@ -19,6 +19,7 @@ import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
 import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
+import { StepSecrets } from '../../runtime/secrets.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
 import { hashSources } from '../../context/hash.js';
@@ -226,13 +227,15 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
 }
 
 /**
- * Host-side mounts for RUN --mount (secrets in a private scratch dir, never in the rootfs).
+ * Host-side mounts for RUN --mount (secrets on a tmpfs of the step's own, src/runtime/secrets.ts;
+ * never in the rootfs or on the store's disk).
  * What must be undone after the step (views of other stages) is pushed on `cleanups`; the
  * caller runs them, last first, whatever happens.
  */
 async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[]): Promise<Mount[]> {
   const { session, options } = ctx;
   const out: Mount[] = [];
+  let secrets: StepSecrets | undefined;
   for (const m of specs) {
     const source = session.source(ctx.cmd.node.range);
     switch (m.type) {
@@ -252,8 +255,11 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
           if (m.required) throw new PlanError(`secret ${id} not found`, { source, hint: `pass it with --secret id=${id},src=FILE` });
           break;
         }
-        const file = path.join(scratch, `secret-${out.length}`);
-        await writeFile(file, data, { mode: m.mode ?? 0o400 });
+        if (!secrets) {
+          const opened = (secrets = await StepSecrets.open(options.root));
+          cleanups.push(() => opened.close());
+        }
+        const file = await secrets.add(data, { mode: m.mode, uid: m.uid, gid: m.gid });
         out.push({ type: 'bind', source: file, target: m.target ?? `/run/secrets/${id}`, options: ['rbind', 'ro'] });
         break;
       }
