@@ -15,7 +15,7 @@ export interface ContainerSummary {
   image: string;
   /** The command joined by spaces. */
   command: string;
-  /** RFC 3339 creation time. */
+  /** RFC 3339 creation time, in whole seconds (the Engine API's precision, so both engines show the same CREATED). */
   created: string;
   state: Container['state']['status'];
   /** Docker's STATUS text (statusText). */
@@ -37,9 +37,15 @@ export function commandText(command: string, trunc = true): string {
   return JSON.stringify(s);
 }
 
+/** An RFC 3339 time cut to whole seconds (unchanged when it does not parse). */
+export function wholeSeconds(t: string): string {
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? t : new Date(Math.floor(ms / 1000) * 1000).toISOString();
+}
+
 /** The `ps` row of a container, its STATUS text as of `now`. */
 export function containerSummary(c: Container, now = Date.now()): ContainerSummary {
-  return { id: c.id, name: c.name, image: c.config.image, command: c.config.command.join(' '), created: c.config.created, state: c.state.status, status: statusText(c, now) };
+  return { id: c.id, name: c.name, image: c.config.image, command: c.config.command.join(' '), created: wholeSeconds(c.config.created), state: c.state.status, status: statusText(c, now) };
 }
 
 /** A `GET /containers/json` entry (Docker's keys; mybuild publishes no ports). */

@@ -26,7 +26,7 @@ export interface ImageRow {
   id: string;
   /** What the ref points at (manifest or index digest); '' when the daemon does not say. */
   digest: string;
-  /** RFC 3339 creation time from the config. */
+  /** RFC 3339 creation time from the config, in whole seconds (the Engine API's precision). */
   created?: string;
   /** Sum of the layer sizes. */
   size: number;

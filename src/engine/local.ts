@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { containerSummary } from '../api/containers.js';
+import { containerSummary, wholeSeconds } from '../api/containers.js';
 import { build, type BuildResult } from '../builder/build.js';
 import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
@@ -174,7 +174,7 @@ class LocalImages implements ImageService {
       ...(s.name !== undefined ? { name: s.name } : {}),
       id: s.image.configDigest,
       digest: s.image.descriptor.digest,
-      created: s.image.config.created,
+      ...(s.image.config.created !== undefined ? { created: wholeSeconds(s.image.config.created) } : {}),
       size: s.size,
     });
     return { images: [...images.map(row), ...dangling.map(row)], warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
