@@ -146,7 +146,6 @@ export const main: CommandMain = async (args, ctx) => {
   }
   const { options, progress, call } = await parseBuildArgs(args, ctx);
   if (call && call.name !== 'build') return (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
-  if (ctx.host) return (await import('../../client/commands.js')).remoteBuild(options, progress === 'quiet', ctx);
   const { runBuildCommand } = await import('../build-runner.js');
-  return runBuildCommand(options, progress, ctx);
+  return runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
 };

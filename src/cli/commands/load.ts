@@ -6,10 +6,10 @@
 import { parseCommandArgs } from '../args.js';
 import { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
-import { importArchive } from '../../image/formats/import.js';
 import { parseReference } from '../../image/reference.js';
 import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain, CliContext } from '../context.js';
+import { engineFor } from '../engine.js';
 
 /** Opens the image store under `root` (content store + refs). */
 export async function openImages(root: string): Promise<ImageStore> {
@@ -19,11 +19,6 @@ export async function openImages(root: string): Promise<ImageStore> {
 /** The full normalised name (`docker.io/library/app:1`) of a user-given or archived name. */
 export function normalizeName(name: string): string {
   return parseReference(name).toString();
-}
-
-/** The short name Docker prints (`app:1`). */
-export function displayName(full: string): string {
-  return parseReference(full).familiar();
 }
 
 function isTTY(s: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
@@ -45,20 +40,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (!values.input && isTTY(ctx.stdin)) {
     throw new UsageError('requested load from stdin, but stdin is empty', { hint: 'use -i FILE, or pipe an archive into "mybuild load"' });
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteLoad(ctx, values.input, values.quiet === true);
-  const images = await openImages(ctx.root);
-  const input = values.input ? (values.input === '-' ? Readable.from(ctx.stdin as AsyncIterable<Buffer>) : values.input) : Readable.from(ctx.stdin as AsyncIterable<Buffer>);
-  const { images: loaded } = await importArchive(images.content, input);
-  for (const img of loaded) {
-    if (img.names.length === 0) {
-      if (!values.quiet) ctx.stdout.write(`Loaded image ID: ${img.configDigest}\n`);
-      continue;
-    }
-    for (const name of img.names) {
-      const full = normalizeName(name);
-      await images.setRef(full, img.manifestDescriptor);
-      if (!values.quiet) ctx.stdout.write(`Loaded image: ${displayName(full)}\n`);
-    }
-  }
+  const input = values.input && values.input !== '-' ? values.input : Readable.from(ctx.stdin as AsyncIterable<Buffer>);
+  const lines = await engineFor(ctx).images.load(input);
+  if (!values.quiet) for (const l of lines) ctx.stdout.write(`${l}\n`);
   return 0;
 };
