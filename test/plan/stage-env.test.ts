@@ -79,3 +79,17 @@ describe('StageEnv', () => {
     assertPlanError(() => run('FROM x\nARG A=${B:?required}\n'), /B: required/, '2:1');
   });
 });
+
+describe('StageEnv: limits (issue 16)', () => {
+  const nested = (n: number) => '${a:-'.repeat(n) + 'x' + '}'.repeat(n);
+
+  it('${…} nested 1 000 deep expands', () => {
+    assert.equal(run(`FROM x\nENV X=${nested(1000)}\n`).vars.get('X'), 'x');
+  });
+
+  it('${…} nested 5 000 deep is a PlanError at the line that names the limit and quotes only the start of the word', () => {
+    const err = assertPlanError(() => run(`FROM x\nARG A=1\nENV X=${nested(5000)}\n`), /^failed to process "\$\{a:-\$\{a:-.*…" \(30001 characters\): \$\{…\} substitutions nested more than 1000 deep$/, '3:1');
+    assert.ok(err.message.length < 200, 'the message does not repeat the 30 000-character word');
+    assert.ok(err.hint);
+  });
+});
