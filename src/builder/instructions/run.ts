@@ -101,7 +101,7 @@ export const runHandler: Handler<RunCommand> = {
       parts.push(`mount:${m.target}=${await mountKey(ctx, m, mountSources)}`);
     }
     const createdBy = `RUN ${args.join(' ')} # buildkit`;
-    const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, user, wd, network, mounts }) };
+    const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
     return step;
   },
 };
@@ -132,6 +132,8 @@ interface RunPlan {
   args: string[];
   env: Map<string, string>;
   user: string;
+  /** The stage has a USER (else `user` is `root` for the key and messages). */
+  userSet: boolean;
   wd: string;
   network: 'none' | 'host';
   mounts: MountSpec[];
@@ -144,8 +146,10 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
   const parent = await rootfs.chain(stage.layers);
   // USER is resolved from the /etc/passwd and /etc/group of the snapshot the RUN runs on, once
   // the executor has mounted it (same files as the parent's; no separate view to mount).
+  // Without a USER, BuildKit resolves uid 0 (its passwd name gives the groups) and falls back
+  // to 0:0 when the rootfs has no passwd entry for it.
   const userFrom = (dir: string) =>
-    resolveUser(dir, p.user).catch((err: Error) => {
+    resolveUser(dir, p.userSet ? p.user : '0').catch((err: Error) => {
       throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: session.source(cmd.node.range) });
     });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
