@@ -6,8 +6,8 @@
  *   its value; `--build-arg name=v` overrides any default; `ARG name=default` expands its default
  *   with the variables in scope.
  * - ENV always wins over an ARG of the same name when words are expanded.
- * - Proxy args (HTTP_PROXY, …) given as build args are usable in RUN without an ARG and are never
- *   written to history.
+ * - Proxy args (HTTP_PROXY, …) given as build args are set in RUN, in both spellings, without an
+ *   ARG, and are never written to history or cache keys.
  *
  * Not thread-safe; one instance per stage per build.
  */
@@ -82,14 +82,18 @@ export class StageEnv {
     return this.argMap;
   }
 
-  /** Proxy build args, which RUN sees without an ARG and history never records. */
-  get proxyArgs(): ReadonlyMap<string, string> {
-    const m = new Map<string, string>();
-    for (const p of PROXY_ARGS) {
-      const v = this.buildArgs[p];
-      if (v !== undefined) m.set(p, v);
+  /**
+   * The proxy variables a RUN gets, as BuildKit's proxyEnvFromBuildArgs and proxyEnvList: each
+   * of the five given in either spelling (the lowercase one wins when both are) and not empty is
+   * set in both, `HTTP_PROXY=v` then `http_proxy=v`, in the order http, https, ftp, no, all.
+   */
+  get proxyEnv(): string[] {
+    const out: string[] = [];
+    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY']) {
+      const v = this.buildArgs[name.toLowerCase()] ?? this.buildArgs[name];
+      if (v) out.push(`${name}=${v}`, `${name.toLowerCase()}=${v}`);
     }
-    return m;
+    return out;
   }
 
   /**

@@ -61,9 +61,14 @@ describe('StageEnv', () => {
 
   it('proxy args are usable without ARG and marked used', () => {
     const e = run('FROM x\n', { buildArgs: { HTTP_PROXY: 'http://p', OTHER: '1' } });
-    assert.deepEqual([...e.proxyArgs], [['HTTP_PROXY', 'http://p']]);
+    assert.deepEqual(e.proxyEnv, ['HTTP_PROXY=http://p', 'http_proxy=http://p']);
     assert.ok(e.usedBuildArgs.has('HTTP_PROXY'));
     assert.equal(e.vars.get('HTTP_PROXY'), undefined);
+  });
+
+  it('proxy env: both spellings, lowercase wins, empty values dropped, http/https/ftp/no/all order', () => {
+    const e = run('FROM x\n', { buildArgs: { all_proxy: 'a', NO_PROXY: 'n', no_proxy: 'low', HTTPS_PROXY: '', http_proxy: 'h' } });
+    assert.deepEqual(e.proxyEnv, ['HTTP_PROXY=h', 'http_proxy=h', 'NO_PROXY=low', 'no_proxy=low', 'ALL_PROXY=a', 'all_proxy=a']);
   });
 
   it('expand() uses the running variables', () => {

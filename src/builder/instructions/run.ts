@@ -76,8 +76,8 @@ export const runHandler: Handler<RunCommand> = {
     }
     const args = runArgs(cmd, shell(stage));
     const network = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'host' ? 'host' : 'none';
-    // RUN sees the config Env plus the ARGs in scope (ENV wins) and the proxy args.
-    const env = new Map<string, string>([...stage.env.proxyArgs, ...stage.env.args]);
+    // RUN sees the config Env plus the ARGs in scope (ENV wins); the proxy args come after them.
+    const env = new Map<string, string>(stage.env.args);
     for (const [k, v] of stage.env.env) env.set(k, v);
     const user = stage.config.config?.User || 'root';
     const wd = workdir(stage);
@@ -101,7 +101,7 @@ export const runHandler: Handler<RunCommand> = {
       parts.push(`mount:${m.target}=${await mountKey(ctx, m, mountSources)}`);
     }
     const createdBy = `RUN ${args.join(' ')} # buildkit`;
-    const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
+    const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
     return step;
   },
 };
@@ -131,6 +131,8 @@ async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: Sou
 interface RunPlan {
   args: string[];
   env: Map<string, string>;
+  /** The proxy build args, both spellings, appended after `env` as BuildKit does (not in the key). */
+  proxyEnv: string[];
   user: string;
   /** The stage has a USER (else `user` is `root` for the key and messages). */
   userSet: boolean;
@@ -182,6 +184,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     }
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    env.push(...p.proxyEnv);
     const status = await worker.executor.run(
       {
         args: p.args,
