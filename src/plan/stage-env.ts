@@ -1,7 +1,9 @@
 /**
  * ARG/ENV scoping inside one build stage, as BuildKit's dispatchArg/dispatchEnv keep it.
  *
- * - A stage starts with the base image's Env and no ARGs.
+ * - A stage starts with the base image's Env and no ARGs; one based on another stage starts with
+ *   that stage's ARGs too (BuildKit's state env and buildArgs carry over `FROM <stage>`).
+ * - `ARG name` without a value and no build arg or global keeps a value the name already has.
  * - `ARG name` re-declares a global ARG (or a predefined one such as TARGETPLATFORM) and takes
  *   its value; `--build-arg name=v` overrides any default; `ARG name=default` expands its default
  *   with the variables in scope.
@@ -33,6 +35,8 @@ export interface StageEnvOptions extends ExpandOptions {
   buildArgs?: Readonly<Record<string, string>>;
   /** The base image's config Env (`K=V` strings), in order. */
   imageEnv?: readonly string[];
+  /** The stage this one is based on (`FROM <stage>`): its ARGs are inherited. */
+  parent?: StageEnv;
 }
 
 /** One ARG after applyArg: its effective value (undefined: declared without any value). */
@@ -49,6 +53,8 @@ export class StageEnv {
   private readonly opts: ExpandOptions;
   private readonly envMap = new Map<string, string>();
   private readonly argMap = new Map<string, string>();
+  /** Every ARG name declared in this stage (and the ones it is based on), first declaration first. */
+  private readonly declared = new Set<string>();
   /** Build-arg names this stage consumed (declared with ARG, or proxy args). */
   readonly usedBuildArgs = new Set<string>();
 
@@ -63,6 +69,10 @@ export class StageEnv {
       else this.envMap.set(kv.slice(0, eq), kv.slice(eq + 1));
     }
     for (const p of PROXY_ARGS) if (Object.prototype.hasOwnProperty.call(this.buildArgs, p)) this.usedBuildArgs.add(p);
+    if (opts.parent) {
+      for (const [k, v] of opts.parent.argMap) this.argMap.set(k, v);
+      for (const k of opts.parent.declared) this.declared.add(k);
+    }
   }
 
   /** Variables for word expansion: ARGs in scope, overridden by Env (image Env + ENV). */
@@ -80,6 +90,17 @@ export class StageEnv {
   /** ARG values in scope (declared in this stage and given a value). */
   get args(): ReadonlyMap<string, string> {
     return this.argMap;
+  }
+
+  /**
+   * The `|N NAME=value …` words BuildKit puts before a RUN's command in its history (its
+   * runCommandString): every ARG declared in scope once, in first-declaration order, with the
+   * value it expands to now (ENV wins; empty when it has none); none when no ARG is in scope.
+   */
+  get historyArgs(): string[] {
+    if (this.declared.size === 0) return [];
+    const vars = this.vars;
+    return [`|${this.declared.size}`, ...[...this.declared].map((k) => `${k}=${vars.get(k) ?? ''}`)];
   }
 
   /**
@@ -115,7 +136,7 @@ export class StageEnv {
         value = this.globalArgs.get(a.name);
       }
       if (value !== undefined) this.argMap.set(a.name, value);
-      else this.argMap.delete(a.name);
+      this.declared.add(a.name);
       out.push(value === undefined ? { name: a.name } : { name: a.name, value });
     }
     return out;

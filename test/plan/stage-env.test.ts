@@ -98,3 +98,21 @@ describe('StageEnv: limits (issue 16)', () => {
     assert.ok(err.hint);
   });
 });
+
+describe('StageEnv: RUN history args and inheritance (BuildKit runCommandString)', () => {
+  it('every declared ARG once, first place, current value; none: empty', () => {
+    assert.deepEqual(run('FROM x\n').historyArgs, []);
+    assert.deepEqual(run('FROM x\nARG foo=bar\nARG bar=123\nARG foo=bar2\nARG e\nENV bar=env\n').historyArgs, ['|3', 'foo=bar2', 'bar=env', 'e=']);
+  });
+
+  it('ARG without a value keeps the value the name has (BuildKit adds no env, removes none)', () => {
+    assert.equal(run('FROM x\nARG foo=bar\nARG foo\n').vars.get('foo'), 'bar');
+  });
+
+  it('a stage based on another starts with its ARGs', () => {
+    const parent = run('FROM x\nARG A=1\nARG B\n');
+    const child = new StageEnv({ lex, globalArgs: new Map(), parent });
+    assert.equal(child.vars.get('A'), '1');
+    assert.deepEqual(child.historyArgs, ['|2', 'A=1', 'B=']);
+  });
+});

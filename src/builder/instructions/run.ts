@@ -100,7 +100,8 @@ export const runHandler: Handler<RunCommand> = {
     for (const m of mounts) {
       parts.push(`mount:${m.target}=${await mountKey(ctx, m, mountSources)}`);
     }
-    const createdBy = `RUN ${args.join(' ')} # buildkit`;
+    // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
+    const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
     const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
     return step;
   },
