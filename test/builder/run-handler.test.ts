@@ -54,7 +54,7 @@ describe('RUN handler (fake worker)', () => {
   it('runs the shell form with the stage env, build args in scope, proxy args, workdir, no network', async () => {
     const { spec, layer } = await run(['ENV E=1', 'ARG A', 'RUN echo hi'], undefined, { buildArgs: { A: 'a', HTTP_PROXY: 'http://p' } });
     assert.deepEqual(spec.args, ['/bin/sh', '-c', 'echo hi']);
-    assert.deepEqual([...spec.env].sort(), ['A=a', 'E=1', 'HTTP_PROXY=http://p', 'PATH=/usr/bin:/bin']);
+    assert.deepEqual([...spec.env].sort(), ['A=a', 'E=1', 'HTTP_PROXY=http://p', 'PATH=/usr/bin:/bin', 'http_proxy=http://p']);
     assert.equal(spec.cwd, '/app');
     assert.equal(spec.hostname, 'buildkitsandbox');
     assert.equal(spec.network, 'none');
