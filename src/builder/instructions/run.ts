@@ -115,7 +115,7 @@ export const runHandler: Handler<RunCommand> = {
 async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: SourceFs[]): Promise<string> {
   const opt = (name: string, v: string | number | undefined) => (v === undefined ? '' : `,${name}=${v}`);
   const base = `${m.type},ro=${m.readOnly}${m.id ? `,id=${m.id}` : ''}${m.source ? `,source=${m.source}` : ''}` +
-    `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}`;
+    `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}${opt('env', m.env)}`;
   if (m.type === 'bind') {
     if (m.from) {
       const fs = await ctx.from(m.from, ctx.cmd.mountSources?.[m.from]);
@@ -175,7 +175,8 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
   let committed = false;
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const extra = await runMounts(ctx, p.mounts, scratch, cleanups);
+    const secretEnv: string[] = [];
+    const extra = await runMounts(ctx, p.mounts, scratch, cleanups, secretEnv);
     const script = shebangScript(cmd);
     if (script) {
       const dir = path.join(scratch, 'pipes');
@@ -185,7 +186,8 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     }
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-    env.push(...p.proxyEnv);
+    // As BuildKit's ExecOp: the stage env, then the proxy variables, then the secret ones.
+    env.push(...p.proxyEnv, ...secretEnv);
     const status = await worker.executor.run(
       {
         args: p.args,
@@ -234,11 +236,12 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
 }
 
 /**
- * Host-side mounts for RUN --mount (secrets in a private scratch dir, never in the rootfs).
+ * Host-side mounts for RUN --mount (secrets in a private scratch dir, never in the rootfs);
+ * `env=` secrets are pushed on `secretEnv` as `NAME=value`.
  * What must be undone after the step (views of other stages) is pushed on `cleanups`; the
  * caller runs them, last first, whatever happens.
  */
-async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[]): Promise<Mount[]> {
+async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[], secretEnv: string[]): Promise<Mount[]> {
   const { session, options } = ctx;
   const out: Mount[] = [];
   for (const m of specs) {
@@ -251,18 +254,23 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
         out.push({ type: 'bind', source: await cacheDir(ctx, m, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
       case 'secret': {
-        const id = m.id ?? path.posix.basename(m.target ?? '');
+        // BuildKit's dispatchSecret: the id is source=, else id=, else the target's base name.
+        const id = m.source || m.id || path.posix.basename(m.target ?? '');
         const spec = options.secrets.find((s) => s.id === id);
         let data: Buffer | undefined;
         if (spec?.src) data = await readFile(spec.src);
         else if (spec?.env !== undefined && process.env[spec.env] !== undefined) data = Buffer.from(process.env[spec.env]!);
-        if (!data) {
-          if (m.required) throw new PlanError(`secret ${id} not found`, { source, hint: `pass it with --secret id=${id},src=FILE` });
-          break;
-        }
+        if (!data && m.required) throw new PlanError(`secret ${id} not found`, { source, hint: `pass it with --secret id=${id},src=FILE` });
+        // env=NAME: the variable (empty for a missing optional secret, as BuildKit's
+        // loadSecretEnv); a file as well only when a target is given.
+        if (m.env !== undefined) secretEnv.push(`${m.env}=${data?.toString() ?? ''}`);
+        if (!data || (m.env !== undefined && m.target === undefined)) break;
         const file = path.join(scratch, `secret-${out.length}`);
-        await writeFile(file, data, { mode: m.mode ?? 0o400 });
-        out.push({ type: 'bind', source: file, target: m.target ?? `/run/secrets/${id}`, options: ['rbind', 'ro'] });
+        await writeFile(file, data, { mode: 0o400 });
+        // 0:0 0400 unless uid, gid or mode say otherwise (BuildKit's SecretFileOpt defaults).
+        chownSync(file, m.uid ?? 0, m.gid ?? 0);
+        chmodSync(file, m.mode ?? 0o400);
+        out.push({ type: 'bind', source: file, target: m.target ?? `/run/secrets/${path.posix.basename(id)}`, options: ['rbind', 'ro'] });
         break;
       }
       case 'bind': {
