@@ -1,6 +1,6 @@
 /**
  * RUN: executes the command in a container (src/runtime, runc) on a writable snapshot of the
- * stage's filesystem; what it changes becomes the next layer. The cache key covers the command
+ * stage's filesystem; what it changes becomes the next layer (an empty one when nothing changed). The cache key covers the command
  * as given, the env it runs with, user, workdir, network mode, heredoc bodies and the mounts'
  * sources. Secrets are mounted from files outside the snapshot and never enter key, layer or
  * history (only their ids do).
@@ -102,7 +102,7 @@ export const runHandler: Handler<RunCommand> = {
     }
     // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
     const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
-    const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
+    const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
     return step;
   },
 };
@@ -213,8 +213,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         hint: hint(status.exitCode, output, p.network, p.user),
       });
     }
+    // A RUN always makes a layer, as BuildKit's (commitToHistory withLayer): an empty tar when
+    // nothing changed, so layer counts and history match BuildKit's.
     const entries = await diffSnapshot(sn, key);
-    if (entries.length === 0) return null;
     const layer = await writeLayer(entries, worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
     // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it. Not
     // with SOURCE_DATE_EPOCH: the layer's mtimes are clamped, the upperdir's are not, and the
