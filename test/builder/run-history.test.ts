@@ -54,4 +54,19 @@ describe('builder: RUN history', { skip }, () => {
     assert.equal(readFileSync(path.join(out, 'p'), 'utf8'), 'FOO=\n');
     assert.ok(ownHistory(r.config, base).includes('RUN |2 FOO=123 BAR=x /bin/sh -c echo "FOO=$FOO BAR=$BAR" > /o # buildkit'), ownHistory(r.config, base).join('\n'));
   });
+
+  it('an ARG after an ENV of the same name wins for RUN, words and history (BuildKit\'s state env), the config Env keeps the ENV', async () => {
+    const out = await tempDir('mybuild-out-');
+    const r = await buildFiles(root, {
+      Dockerfile: ['FROM busybox AS b', 'ENV V=img', 'FROM b', 'ENV X=env', 'ARG X=arg', 'ARG V', 'ARG W', 'LABEL x=$X v=$V', 'RUN echo "$X $V" > /o'].join('\n'),
+    }, { outputs: [{ type: 'local', dest: out }], buildArgs: { W: 'w' } });
+    assert.equal(readFileSync(path.join(out, 'o'), 'utf8'), 'arg img\n');
+    assert.deepEqual(r.config.config?.Labels, { x: 'arg', v: 'img' });
+    assert.ok(r.config.config?.Env?.includes('X=env'));
+    assert.equal(ownHistory(r.config, base).at(-1), 'RUN |3 X=arg V=img W=w /bin/sh -c echo "$X $V" > /o # buildkit');
+    // A --build-arg for an ARG over an inherited ENV wins too (kaniko's and podman's BuildKit-parity reports).
+    const out2 = await tempDir('mybuild-out-');
+    await buildFiles(root, { Dockerfile: ['FROM busybox AS b', 'ENV V=img', 'FROM b', 'ARG V', 'RUN echo "$V" > /o'].join('\n') }, { outputs: [{ type: 'local', dest: out2 }], buildArgs: { V: 'cli' } });
+    assert.equal(readFileSync(path.join(out2, 'o'), 'utf8'), 'cli\n');
+  });
 });

@@ -115,4 +115,13 @@ describe('StageEnv: RUN history args and inheritance (BuildKit runCommandString)
     assert.equal(child.vars.get('A'), '1');
     assert.deepEqual(child.historyArgs, ['|2', 'A=1', 'B=']);
   });
+
+  it('the later of ENV and ARG wins for expansion (BuildKit state env); the config Env keeps the ENV', () => {
+    const e = run('FROM x\nENV V=env\nARG V=arg\n');
+    assert.equal(e.vars.get('V'), 'arg');
+    assert.equal(e.env.get('V'), 'env');
+    assert.equal(run('FROM x\nARG V=arg\nENV V=env\n').vars.get('V'), 'env');
+    assert.equal(run('FROM x\nARG V\n', { imageEnv: ['V=img'], buildArgs: { V: 'cli' } }).vars.get('V'), 'cli');
+    assert.equal(run('FROM x\nARG V\n', { imageEnv: ['V=img'] }).vars.get('V'), 'img');
+  });
 });

@@ -76,9 +76,9 @@ export const runHandler: Handler<RunCommand> = {
     }
     const args = runArgs(cmd, shell(stage));
     const network = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'host' ? 'host' : 'none';
-    // RUN sees the config Env plus the ARGs in scope (ENV wins); the proxy args come after them.
-    const env = new Map<string, string>(stage.env.args);
-    for (const [k, v] of stage.env.env) env.set(k, v);
+    // RUN sees the state env (config Env and ARGs in scope, the later one set winning, as
+    // BuildKit's); the proxy args come after it.
+    const env = new Map<string, string>(stage.env.vars);
     const user = stage.config.config?.User || 'root';
     const wd = workdir(stage);
     const mounts = cmd.mounts ?? [];
@@ -91,10 +91,11 @@ export const runHandler: Handler<RunCommand> = {
       `network=${network}`,
       // BuildKit's ExecOp carries the security mode: a privileged step is another step.
       ...(cmd.security === 'insecure' ? ['security=insecure'] : []),
-      // Config env as `env:K`, build args in scope (not shadowed by ENV) as `arg:K`, so a miss
-      // says which one changed; proxy args stay out of the key, as BuildKit keeps them out.
+      // Config env as `env:K`, build args in scope whose value the RUN sees (not an ENV's) as
+      // `arg:K`, so a miss says which one changed; proxy args stay out of the key, as BuildKit
+      // keeps them out.
       ...envParts('env', stage.env.env),
-      ...envParts('arg', [...stage.env.args].filter(([k]) => !stage.env.env.has(k))),
+      ...envParts('arg', [...env].filter(([k, v]) => stage.env.args.has(k) && stage.env.env.get(k) !== v)),
     ];
     const mountSources: SourceFs[] = [];
     for (const m of mounts) {
