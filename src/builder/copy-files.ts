@@ -49,6 +49,9 @@ export interface CopySpec {
   extraParts?: string[];
 }
 
+/** The mode of a heredoc file without --chmod (BuildKit's Mkfile(…, 0644, …)). */
+const HEREDOC_MODE = 0o644;
+
 /** Per-file key parts are listed up to this many files (beyond, only the digest over all). */
 const MAX_FILE_PARTS = 5000;
 
@@ -106,6 +109,9 @@ async function copyParts<C extends Command>(ctx: StepContext<C>, spec: CopySpec,
   if (spec.link) parts.push('link=true');
   if (spec.exclude.length) parts.push(`exclude=${JSON.stringify(spec.exclude)}`);
   parts.push(...(spec.extraParts ?? []));
+  // Heredoc files are written 0644 (BuildKit since dockerfile/1.6; mybuild wrote 0664 before,
+  // so the mode is part of the key: older records are not reused).
+  if (inputs.contents.length) parts.push(`content-mode=${HEREDOC_MODE.toString(8)}`);
   for (const c of inputs.contents) parts.push(`content:${c.name}=sha256:${createHash('sha256').update(c.data).digest('hex')}`);
   if (spec.paths.length) {
     if (spec.from !== undefined) {
@@ -160,7 +166,7 @@ async function writeCopyLayer<C extends Command>(
       entries.push({
         path: p.replace(/^\/+/, ''),
         type: 'file',
-        mode: inputs.mode ?? 0o664,
+        mode: inputs.mode ?? HEREDOC_MODE,
         uid: owner?.uid ?? 0,
         gid: owner?.gid ?? 0,
         size: data.length,
