@@ -33,6 +33,7 @@ import type {
   AddCommand, ArgCommand, ArgDecl, Command, CopyCommand, CopySource, FromHeader, HealthcheckCommand,
   HealthConfig, HeredocFile, KeyValuePair, MountSpec, OnbuildCommand, RunCommand,
 } from './commands.js';
+import { CHECKSUM_HINT, COPY_URL_ERROR, isUrlSource, parseChecksum } from './copy-sources.js';
 import { parseGoDuration } from './durations.js';
 import { mountFrom, MountSpecError, parseMount } from './mounts.js';
 import { suggest } from './suggest.js';
@@ -263,6 +264,8 @@ function parseSourcesAndDest(node: CopyNode | AddNode, ctx: ParseContext, kind: 
 function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
   const flags = parseFlags(ctx, 'COPY', node.flags);
   const sd = parseSourcesAndDest(node, ctx, 'COPY');
+  const url = sd.paths.findIndex(isUrlSource);
+  if (url >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[url])?.range ?? node.range, COPY_URL_ERROR, 'ADD downloads URLs; COPY takes files from the context or --from');
   const from = str(flags, 'from');
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
@@ -287,6 +290,10 @@ function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
   const checksum = str(flags, 'checksum');
   if (checksum !== undefined && checksum !== '' && sd.paths.length + sd.contents.length > 1) {
     throw planError(ctx, flags.get('checksum')!.flag.range, 'checksum can\'t be specified for multiple sources');
+  }
+  if (checksum !== undefined && checksum !== '' && !checksum.includes('$')) {
+    const parsed = parseChecksum(checksum);
+    if ('error' in parsed) throw planError(ctx, flags.get('checksum')!.flag.range, `--checksum=${checksum}: ${parsed.error}`, CHECKSUM_HINT);
   }
   const unpack = bool(flags, 'unpack');
   return {

@@ -6,9 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, type ContextFile } from '../helpers/build.js';
+import { buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext, type ContextFile } from '../helpers/build.js';
+import { runCli } from '../helpers/cli.js';
+import { EXIT_CODES } from '../../src/errors.js';
 
 const skip = buildSkipReason();
 
@@ -20,6 +25,12 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     root = await makeStoreRoot();
   });
   after(cleanupTemp);
+
+  /** The CLI's build of `files`: exit code and stderr. */
+  async function cliBuild(files: Record<string, string>) {
+    const ctx = await writeContext(files);
+    return runCli(['--root', root, 'build', '--progress', 'plain', ctx], { cwd: ctx, env: { PATH: process.env.PATH } });
+  }
 
   async function rootfs(files: Record<string, ContextFile>): Promise<string> {
     const out = await tempDir('mybuild-copybk-');
@@ -36,5 +47,43 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     assert.equal(modeOf(path.join(out, 'multi/B')), '644');
     assert.equal(readFileSync(path.join(out, 'multi/B'), 'utf8'), 'b\n');
     assert.equal(modeOf(path.join(out, 'c')), '600');
+  });
+
+  // BuildKit: dockerfile2llb's TestDockerfileParsing ("source can't be a URL for COPY") and
+  // dockerfile_add_test.go testAddURLChecksum (DigestWithKnownButUnsupportedAlgoName, …).
+  const refused: { name: string; dockerfile: string; want: RegExp[] }[] = [
+    { name: 'COPY of a URL', dockerfile: 'FROM scratch\nCOPY http://127.0.0.1:1/README.md /\n', want: [/Dockerfile:2:6/, /source can't be a URL for COPY/] },
+    { name: 'COPY of a URL from a variable', dockerfile: 'FROM busybox\nARG U=https://127.0.0.1:1/x\nRUN true\nCOPY f $U /d/\n', want: [/Dockerfile:4:1/, /source can't be a URL for COPY/] },
+    { name: 'ADD --checksum=md5:…', dockerfile: 'FROM scratch\nADD --checksum=md5:7e55db001d319a94b0b713529a756623 http://127.0.0.1:1/foo /tmp/foo\n', want: [/Dockerfile:2:5/, /unsupported digest algorithm/] },
+    { name: 'ADD --checksum=unknown:…', dockerfile: `FROM scratch\nADD --checksum=unknown:${'a'.repeat(64)} http://127.0.0.1:1/foo /tmp/foo\n`, want: [/Dockerfile:2:5/, /unsupported digest algorithm/] },
+    { name: 'ADD --checksum without an algorithm', dockerfile: `FROM scratch\nADD --checksum=${'a'.repeat(64)} http://127.0.0.1:1/foo /tmp/foo\n`, want: [/Dockerfile:2:5/, /invalid checksum digest format/] },
+    { name: 'ADD --checksum=sha256 of the wrong length', dockerfile: 'FROM scratch\nADD --checksum=sha256:abc http://127.0.0.1:1/foo /tmp/foo\n', want: [/Dockerfile:2:5/, /invalid checksum digest length/] },
+    { name: 'ADD --checksum=${D} expanded, then checked', dockerfile: 'FROM busybox\nENV D=md5:7e55db001d319a94b0b713529a756623\nADD --checksum=${D} http://127.0.0.1:1/foo /tmp/foo\n', want: [/Dockerfile:3:5/, /md5:7e55db001d319a94b0b713529a756623: unsupported digest algorithm/] },
+    { name: 'ADD --checksum of a local file', dockerfile: `FROM scratch\nADD --checksum=sha256:${'a'.repeat(64)} f /tmp/foo\n`, want: [/Dockerfile:2:5/, /checksum requires HTTP\(S\) or Git sources/] },
+  ];
+  for (const c of refused) {
+    it(`refused as BuildKit refuses it: ${c.name}`, async () => {
+      const r = await cliBuild({ Dockerfile: c.dockerfile, f: 'x' });
+      assert.equal(r.code, EXIT_CODES.PLAN, `exit code; stderr:\n${r.err}`);
+      for (const w of c.want) assert.match(r.err, w);
+      assert.doesNotMatch(r.err, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
+    });
+  }
+
+  it('ADD --checksum verifies sha384 and sha512 digests too (go-digest\'s algorithms)', async () => {
+    const body = 'served on 127.0.0.1\n';
+    const server = http.createServer((_req, res) => res.end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data.txt`;
+      const d = (alg: string) => `${alg}:${createHash(alg).update(body).digest('hex')}`;
+      const out = await rootfs({ Dockerfile: `FROM scratch\nADD --checksum=${d('sha512')} ${url} /a\nADD --checksum=${d('sha384')} ${url} /b\n` });
+      assert.equal(readFileSync(path.join(out, 'a'), 'utf8'), body);
+      assert.equal(readFileSync(path.join(out, 'b'), 'utf8'), body);
+      const bad = `sha512:${'0'.repeat(128)}`;
+      await assert.rejects(buildFiles(root, { Dockerfile: `FROM scratch\nADD --checksum=${bad} ${url} /a\n` }), (err: Error) => err.message.includes('checksum mismatch') && err.message.includes(d('sha512')));
+    } finally {
+      server.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
-import type { AddCommand } from '../../plan/index.js';
+import { CHECKSUM_HINT, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
 import { copyStep } from '../copy-files.js';
 import { entryFromDisk, parentEntries } from '../fs-entries.js';
@@ -23,7 +23,6 @@ import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
 import { httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 /** Whether the file is a (possibly compressed) tar archive: the ustar magic at offset 257. */
 export async function isTarArchive(file: string): Promise<boolean> {
@@ -102,10 +101,13 @@ export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
-    const urls = cmd.paths.filter(isUrl);
-    const locals = cmd.paths.filter((p) => !isUrl(p));
-    if (cmd.checksum !== undefined && (urls.length !== 1 || locals.length)) {
-      throw new PlanError('checksum can\'t be specified for non-HTTP(S) sources', { source });
+    const urls = cmd.paths.filter(isUrlSource);
+    const locals = cmd.paths.filter((p) => !isUrlSource(p));
+    if (cmd.checksum !== undefined) {
+      const at = session.source(cmd.node.flags.find((f) => f.name === 'checksum')?.range ?? cmd.node.range);
+      const parsed = parseChecksum(cmd.checksum);
+      if ('error' in parsed) throw new PlanError(`--checksum=${cmd.checksum}: ${parsed.error}`, { source: at, hint: CHECKSUM_HINT });
+      if (urls.length !== 1 || locals.length) throw new PlanError('checksum requires HTTP(S) or Git sources', { source: at, hint: 'mybuild verifies --checksum for http(s) URLs' });
     }
     const flags = [
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
@@ -180,14 +182,16 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${status} ${res.statusMessage ?? ''}`.trimEnd(), { source });
     }
     const file = path.join(tmp, String(i));
-    const h = createHash('sha256');
+    const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
+    const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
+    const h = createHash(algorithm);
     await pipeline(res, async function* (src) {
       for await (const c of src) {
         h.update(c as Buffer);
         yield c;
       }
     }, createWriteStream(file));
-    const digest = `sha256:${h.digest('hex')}`;
+    const digest = `${algorithm}:${h.digest('hex')}`;
     if (cmd.checksum !== undefined && cmd.checksum !== digest) {
       throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
     }

@@ -1,4 +1,5 @@
-import type { CopyCommand } from '../../plan/index.js';
+import { PlanError } from '../../errors.js';
+import { COPY_URL_ERROR, isUrlSource, type CopyCommand } from '../../plan/index.js';
 import { copyStep } from '../copy-files.js';
 import type { Handler } from './handler.js';
 
@@ -6,6 +7,8 @@ import type { Handler } from './handler.js';
 export const copyHandler: Handler<CopyCommand> = {
   async apply(ctx) {
     const { cmd } = ctx;
+    // The plan refuses literal URLs; this catches one that came from a variable.
+    if (cmd.paths.some(isUrlSource)) throw new PlanError(COPY_URL_ERROR, { source: ctx.session.source(cmd.node.range), hint: 'ADD downloads URLs; COPY takes files from the context or --from' });
     const flags = [
       ...(cmd.from !== undefined ? [`--from=${cmd.from}`] : []),
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
