@@ -86,4 +86,34 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
       server.close();
     }
   });
+
+  it('ONBUILD COPY --from=<stage> resolves the stage in the build that runs the trigger (testOnBuildInheritedStageWithFrom)', async () => {
+    const out = await rootfs({
+      Dockerfile: [
+        'FROM busybox AS src',
+        'RUN mkdir -p /in && echo -n 12 > /in/file',
+        'FROM busybox AS base',
+        'ONBUILD COPY --from=src /in/file /out/foo',
+        'FROM base AS mid',
+        'RUN cp /out/foo /out/bar',
+        'FROM scratch',
+        'COPY --from=mid /out/bar /',
+        '',
+      ].join('\n'),
+    });
+    assert.equal(readFileSync(path.join(out, 'bar'), 'utf8'), '12');
+  });
+
+  it('ONBUILD COPY --from naming the stage that runs it is a circular dependency, not a hang', async () => {
+    await assert.rejects(
+      buildFiles(root, { Dockerfile: 'FROM busybox AS base\nONBUILD COPY --from=mid /etc/passwd /p\nFROM base AS mid\nRUN true\n' }),
+      /circular dependency detected on stage: mid/,
+    );
+  });
+
+  it('ONBUILD COPY --from of an image built earlier names a stage of the child Dockerfile (testOnBuildNamedContext)', async () => {
+    await buildFiles(root, { Dockerfile: 'FROM busybox\nONBUILD COPY --from=otherstage /testfile /out/foo\n' }, { tags: ['onbuild-parent:1'] });
+    const out = await rootfs({ Dockerfile: 'FROM busybox AS otherstage\nRUN echo -n from-child > /testfile\nFROM onbuild-parent:1 AS inputstage\nFROM scratch\nCOPY --from=inputstage /out/foo /bar\n' });
+    assert.equal(readFileSync(path.join(out, 'bar'), 'utf8'), 'from-child');
+  });
 });
