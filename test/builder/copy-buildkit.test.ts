@@ -116,4 +116,24 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     const out = await rootfs({ Dockerfile: 'FROM busybox AS otherstage\nRUN echo -n from-child > /testfile\nFROM onbuild-parent:1 AS inputstage\nFROM scratch\nCOPY --from=inputstage /out/foo /bar\n' });
     assert.equal(readFileSync(path.join(out, 'bar'), 'utf8'), 'from-child');
   });
+
+  it('a wildcard that matches nothing is not an error, beside other sources or alone (testEmptyWildcard)', async () => {
+    const out = await rootfs({ Dockerfile: 'FROM scratch\nCOPY foo nomatch* /\nCOPY nomatch* /empty/\nCOPY --from=busybox /bin/nomatch* /bin/busybox /b/\n', foo: 'contents0' });
+    assert.equal(readFileSync(path.join(out, 'foo'), 'utf8'), 'contents0');
+    assert.ok(lstatSync(path.join(out, 'b', 'busybox')).isFile());
+    // A wildcard under a missing directory, or a literal path, is still not found.
+    await assert.rejects(buildFiles(root, { Dockerfile: 'FROM scratch\nCOPY foo nodir/*.txt /d/\n', foo: 'x' }), /"\/nodir\/\*\.txt": not found/);
+    await assert.rejects(buildFiles(root, { Dockerfile: 'FROM scratch\nCOPY foo nothere /d/\n', foo: 'x' }), /"\/nothere": not found/);
+  });
+
+  it('ADD with one glob over directories into a path without a slash merges them; --exclude=* leaves nothing (testExcludedFilesOnCopy builder5/6)', async () => {
+    const ctx: Record<string, ContextFile> = {
+      'dir1/file-101.png': '2', 'dir1/file-102.txt': '3', 'dir2/file-201.pdf': '6', 'dir3/file-302.mpeg': '10', 'dir4/file-401.txt': '11',
+    };
+    const out = await rootfs({ ...ctx, Dockerfile: 'FROM scratch\nADD --exclude=*.mp* --exclude=*.png --exclude=*.pdf dir* /5\nADD --exclude=* dir* /6\n' });
+    assert.equal(readFileSync(path.join(out, '5', 'file-102.txt'), 'utf8'), '3');
+    assert.equal(readFileSync(path.join(out, '5', 'file-401.txt'), 'utf8'), '11');
+    for (const gone of ['file-101.png', 'file-201.pdf', 'file-302.mpeg']) assert.throws(() => lstatSync(path.join(out, '5', gone)), gone);
+    assert.throws(() => lstatSync(path.join(out, '6', 'file-102.txt')));
+  });
 });
