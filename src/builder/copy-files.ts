@@ -18,7 +18,8 @@ import { writeLayer, type LayerResult } from '../image/layer-writer.js';
 import type { FromSource, HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
-import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
+import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, type Owner } from './fs-entries.js';
+import { parseChmodFlag, type ChmodSpec } from '../plan/chmod.js';
 import type { LayerStep, SourceFs, StepContext } from './instructions/handler.js';
 import { workdir } from './state.js';
 import type { Command } from '../plan/index.js';
@@ -45,6 +46,8 @@ export interface CopySpec {
    * copy the file as is.
    */
   transform?: (hostPath: string, dest: string, owner: Owner | undefined) => Promise<LayerEntry[] | null>;
+  /** Where `--chmod` is written (errors point at it); default `range`. */
+  chmodRange?: Range;
   /** Extra key parts (ADD's unpack mode). */
   extraParts?: string[];
 }
@@ -64,8 +67,8 @@ export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: stri
 /** What a copy reads, found while its key is computed and used again to produce its layer. */
 interface CopyInputs {
   source: SourceLocation;
-  /** --chmod as a number. */
-  mode?: number;
+  /** --chmod (octal, or symbolic and applied per file). */
+  chmod?: ChmodSpec;
   /** The stage's working directory (relative destinations). */
   wd: string;
   /** Heredoc files, expanded. */
@@ -83,15 +86,10 @@ interface CopyInputs {
  */
 export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: CopySpec): Promise<LayerStep> {
   const source = ctx.session.source(spec.range);
-  let mode: number | undefined;
-  if (spec.chmod !== undefined) {
-    const m = parseChmod(spec.chmod);
-    if (m === null) throw new PlanError(`invalid chmod parameter: ${JSON.stringify(spec.chmod)}: expected an octal mode such as 0644`, { source });
-    mode = m;
-  }
+  const chmod = spec.chmod !== undefined ? chmodOf(spec.chmod, ctx.session.source(spec.chmodRange ?? spec.range)) : undefined;
   const inputs: CopyInputs = {
     source,
-    mode,
+    ...(chmod ? { chmod } : {}),
     wd: workdir(ctx.stage),
     contents: spec.contents.map((c) => ({ name: c.name, data: c.expand ? expandHeredoc(ctx, c.data) : c.data })),
   };
@@ -104,7 +102,7 @@ async function copyParts<C extends Command>(ctx: StepContext<C>, spec: CopySpec,
   const { session } = ctx;
   const parts = [`cmd=${spec.kind} ${JSON.stringify([...spec.paths, spec.dest])}`, `workdir=${inputs.wd}`];
   if (spec.chown !== undefined) parts.push(`chown=${spec.chown}`);
-  if (inputs.mode !== undefined) parts.push(`chmod=${inputs.mode.toString(8)}`);
+  if (inputs.chmod) parts.push(`chmod=${inputs.chmod.octal !== undefined ? inputs.chmod.octal.toString(8) : inputs.chmod.text}`);
   if (spec.parents) parts.push('parents=true');
   if (spec.link) parts.push('link=true');
   if (spec.exclude.length) parts.push(`exclude=${JSON.stringify(spec.exclude)}`);
@@ -166,7 +164,7 @@ async function writeCopyLayer<C extends Command>(
       entries.push({
         path: p.replace(/^\/+/, ''),
         type: 'file',
-        mode: inputs.mode ?? HEREDOC_MODE,
+        mode: inputs.chmod ? inputs.chmod.apply(HEREDOC_MODE, false) : HEREDOC_MODE,
         uid: owner?.uid ?? 0,
         gid: owner?.gid ?? 0,
         size: data.length,
@@ -189,7 +187,7 @@ async function writeCopyLayer<C extends Command>(
 
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
 async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
-  const { wd, mode, source, srcFs } = inputs;
+  const { wd, chmod, source, srcFs } = inputs;
   const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
   const entries: LayerEntry[] = [];
   const planSources = await Promise.all(
@@ -225,7 +223,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
     }
     const e = await entryFromDisk(host, t.dest, {
       ...(owner ? { owner } : srcFs ? {} : { owner: { uid: 0, gid: 0 } }),
-      ...(mode !== undefined ? { mode } : {}),
+      ...(chmod ? { chmod: chmod.apply } : {}),
       followSymlink: top !== undefined,
       ...(top === undefined ? { known: knownOf.get(t.src) } : {}),
     });
@@ -263,6 +261,13 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
     out.push(...ms.map((m) => (m.isDir ? { ...m, pattern } : { ...m, pattern, path: shown })));
   }
   return out;
+}
+
+/** The parsed --chmod value, or a PlanError with BuildKit's message at `source`. */
+export function chmodOf(value: string, source: SourceLocation): ChmodSpec {
+  const c = parseChmodFlag(value);
+  if ('error' in c) throw new PlanError(c.error, { source, hint: 'an octal mode (0755) or a symbolic one as chmod(1) takes it (u+x,g-w, a=rX)' });
+  return c;
 }
 
 async function resolveChown(base: string, spec: string, source: SourceLocation): Promise<Owner> {

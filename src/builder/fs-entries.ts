@@ -46,7 +46,8 @@ export const diskIdentity = new WeakMap<LayerEntry, string>();
 
 /**
  * A layer entry for the file at `hostPath`, placed at `dest` (absolute image path). `owner` and
- * `mode` override the file's own when given. Returns null for sockets.
+ * `mode` override the file's own when given; `chmod` maps the file's own mode (--chmod; never
+ * applied to a symlink, as BuildKit's copier does not chmod links). Returns null for sockets.
  *
  * `known` is the path's lstat (and a symlink's target) when the caller already has it from a
  * walk (a directory source's entries): the disk is then not asked again. Without it (and always
@@ -55,7 +56,7 @@ export const diskIdentity = new WeakMap<LayerEntry, string>();
 export async function entryFromDisk(
   hostPath: string,
   dest: string,
-  opts: { owner?: Owner; mode?: number; followSymlink?: boolean; known?: { stat: BigIntStats; linkTarget?: string } } = {},
+  opts: { owner?: Owner; mode?: number; chmod?: (mode: number, isDir: boolean) => number; followSymlink?: boolean; known?: { stat: BigIntStats; linkTarget?: string } } = {},
 ): Promise<LayerEntry | null> {
   const known = opts.followSymlink ? undefined : opts.known;
   const st: Stats | BigIntStats = known ? known.stat : opts.followSymlink ? await stat(hostPath) : await lstat(hostPath);
@@ -65,7 +66,7 @@ export async function entryFromDisk(
   const e: LayerEntry = {
     path: layerPath(dest),
     type,
-    mode: opts.mode ?? Number(st.mode) & 0o7777,
+    mode: opts.mode ?? (opts.chmod && type !== 'symlink' ? opts.chmod(Number(st.mode) & 0o7777, type === 'directory') : Number(st.mode) & 0o7777),
     uid: opts.owner?.uid ?? Number(st.uid),
     gid: opts.owner?.gid ?? Number(st.gid),
     size: type === 'file' ? Number(st.size) : 0,
@@ -131,10 +132,4 @@ export async function isDirIn(baseDir: string | null, imagePath: string): Promis
   } catch {
     return false;
   }
-}
-
-/** Parses a `--chmod` value: octal only (`0644`, `755`). */
-export function parseChmod(value: string): number | null {
-  if (!/^[0-7]{3,4}$/.test(value)) return null;
-  return parseInt(value, 8);
 }

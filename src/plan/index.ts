@@ -2,6 +2,7 @@
 export * from './shell-lex.js';
 export * from './instructions.js';
 export * from './copy-sources.js';
+export * from './chmod.js';
 export * from './expand.js';
 export * from './stage-env.js';
 export * from './plan.js';

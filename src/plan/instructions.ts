@@ -33,6 +33,7 @@ import type {
   AddCommand, ArgCommand, ArgDecl, Command, CopyCommand, CopySource, FromHeader, HealthcheckCommand,
   HealthConfig, HeredocFile, KeyValuePair, MountSpec, OnbuildCommand, RunCommand,
 } from './commands.js';
+import { parseChmodFlag } from './chmod.js';
 import { CHECKSUM_HINT, COPY_URL_ERROR, isUrlSource, parseChecksum } from './copy-sources.js';
 import { parseGoDuration } from './durations.js';
 import { mountFrom, MountSpecError, parseMount } from './mounts.js';
@@ -261,6 +262,13 @@ function parseSourcesAndDest(node: CopyNode | AddNode, ctx: ParseContext, kind: 
   return { paths, contents, dest };
 }
 
+/** A literal --chmod is checked here (BuildKit refuses a bad one before building); `$` values when expanded. */
+function checkChmod(ctx: ParseContext, flags: ReturnType<typeof parseFlags>, chmod: string | undefined): void {
+  if (chmod === undefined || chmod === '' || chmod.includes('$')) return;
+  const parsed = parseChmodFlag(chmod);
+  if ('error' in parsed) throw planError(ctx, flags.get('chmod')!.flag.range, parsed.error, 'an octal mode (0755) or a symbolic one as chmod(1) takes it (u+x,g-w, a=rX)');
+}
+
 function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
   const flags = parseFlags(ctx, 'COPY', node.flags);
   const sd = parseSourcesAndDest(node, ctx, 'COPY');
@@ -269,6 +277,7 @@ function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
   const from = str(flags, 'from');
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
+  checkChmod(ctx, flags, chmod);
   return {
     kind: 'COPY',
     node,
@@ -287,6 +296,7 @@ function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
   const sd = parseSourcesAndDest(node, ctx, 'ADD');
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
+  checkChmod(ctx, flags, chmod);
   const checksum = str(flags, 'checksum');
   if (checksum !== undefined && checksum !== '' && sd.paths.length + sd.contents.length > 1) {
     throw planError(ctx, flags.get('checksum')!.flag.range, 'checksum can\'t be specified for multiple sources');

@@ -7,11 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext, type ContextFile } from '../helpers/build.js';
+import { buildContext, buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext, type ContextFile } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';
 import { EXIT_CODES } from '../../src/errors.js';
 
@@ -135,5 +135,61 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     assert.equal(readFileSync(path.join(out, '5', 'file-401.txt'), 'utf8'), '11');
     for (const gone of ['file-101.png', 'file-201.pdf', 'file-302.mpeg']) assert.throws(() => lstatSync(path.join(out, '5', gone)), gone);
     assert.throws(() => lstatSync(path.join(out, '6', 'file-102.txt')));
+  });
+
+  it('symbolic --chmod (Dockerfile 1.14) applies per file relative to its mode, X for directories; octal still replaces the mode', async () => {
+    const ctx = await writeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'COPY --chmod=u+x,g-w f /f',
+        'COPY --chmod=a+X,go-w d/ /d/',
+        'COPY --chmod=u=rwx,go=u-w f /g',
+        'COPY --chmod=go= d/exe /h',
+        'COPY --chmod=u+x <<EOT /heredoc',
+        'x',
+        'EOT',
+        'COPY --chmod=0640 d/ /o/',
+        '',
+      ].join('\n'),
+      f: { content: 'f', mode: 0o664 },
+      'd/file': { content: 'file', mode: 0o664 },
+      'd/exe': { content: 'exe', mode: 0o775 },
+      'd/sub/inner': { content: 'inner', mode: 0o666 },
+      'd/link': { symlink: 'file' },
+    });
+    chmodSync(path.join(ctx, 'd', 'sub'), 0o775);
+    const out = await tempDir('mybuild-copybk-');
+    await buildContext(root, ctx, { outputs: [{ type: 'local', dest: out }] });
+    assert.equal(modeOf(path.join(out, 'f')), '744');
+    assert.equal(modeOf(path.join(out, 'd/file')), '644');
+    assert.equal(modeOf(path.join(out, 'd/exe')), '755');
+    assert.equal(modeOf(path.join(out, 'd/sub')), '755', 'X sets execute on a directory');
+    assert.equal(modeOf(path.join(out, 'd/sub/inner')), '644', 'X does not make a plain file executable');
+    assert.equal(readlinkSync(path.join(out, 'd/link')), 'file');
+    assert.equal(modeOf(path.join(out, 'g')), '755');
+    assert.equal(modeOf(path.join(out, 'h')), '700');
+    assert.equal(modeOf(path.join(out, 'heredoc')), '744', 'a heredoc is 0644 before --chmod');
+    assert.equal(modeOf(path.join(out, 'o/exe')), '640');
+    assert.equal(modeOf(path.join(out, 'o/sub')), '640');
+  });
+
+  // BuildKit's testCopyInvalidChmod, and a symbolic mode that does not parse.
+  const badChmod: { value: string; want: RegExp }[] = [
+    { value: '64a', want: /invalid chmod parameter: '64a'\. it should be octal string and between 0 and 07777/ },
+    { value: '10000', want: /invalid chmod parameter: '10000'\. it should be octal string and between 0 and 07777/ },
+    { value: 'u+q', want: /invalid chmod parameter: 'u\+q': invalid syntax/ },
+  ];
+  for (const c of badChmod) {
+    it(`--chmod=${c.value} is refused with BuildKit's message at the flag`, async () => {
+      const r = await cliBuild({ Dockerfile: `FROM scratch\nCOPY --chmod=${c.value} foo /\n`, foo: 'x' });
+      assert.equal(r.code, EXIT_CODES.PLAN, r.err);
+      assert.match(r.err, c.want);
+      assert.match(r.err, /Dockerfile:2:6/);
+    });
+  }
+  it('a --chmod from a variable is checked when the step runs', async () => {
+    await assert.rejects(buildFiles(root, { Dockerfile: 'FROM scratch\nARG M=u+q\nCOPY --chmod=$M foo /\n', foo: 'x' }), /invalid chmod parameter: 'u\+q': invalid syntax/);
+    const out = await rootfs({ Dockerfile: 'FROM scratch\nARG M=a+x\nCOPY --chmod=$M foo /foo\n', foo: { content: 'x', mode: 0o640 } });
+    assert.equal(modeOf(path.join(out, 'foo')), '751');
   });
 });

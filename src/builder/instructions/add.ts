@@ -15,7 +15,7 @@ import { createDecompressor, detectCompression } from '../../image/compression.j
 import type { LayerEntry } from '../../image/layer-entry.js';
 import { CHECKSUM_HINT, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
-import { copyStep } from '../copy-files.js';
+import { chmodOf, copyStep } from '../copy-files.js';
 import { entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
@@ -120,7 +120,7 @@ export const addHandler: Handler<AddCommand> = {
     if (urls.length === 0) {
       const step = await copyStep(ctx, {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
-        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, extraParts: [`unpack=${unpack}`],
+        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
         transform: unpack
           ? async (host, dest) => {
               if (!(await isTarArchive(host))) return null;
@@ -161,11 +161,13 @@ function withCleanup(step: LayerStep, dirs: string[]): LayerStep {
 
 /**
  * ADD of URLs: every URL is downloaded (its digest is part of the key, so a changed remote file
- * misses), checked against --checksum, and written 0600 as BuildKit does.
+ * misses), checked against --checksum, and written 0600 as BuildKit does (--chmod applies to
+ * that mode).
  */
 async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
   const { session, stage, options, worker, cmd } = ctx;
   const source = session.source(cmd.node.range);
+  const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;
   const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-url-'));
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
@@ -214,7 +216,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
         const destIsDir = cmd.dest.endsWith('/') || files.length > 1;
         const entries: LayerEntry[] = [];
         for (const f of files) {
-          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: cmd.chmod ? parseInt(cmd.chmod, 8) : 0o600 });
+          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());

@@ -31,6 +31,7 @@ export const copyHandler: Handler<CopyCommand> = {
       exclude: cmd.exclude,
       words: [...flags, ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest],
       range: cmd.node.range,
+      chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range,
     });
   },
 };
