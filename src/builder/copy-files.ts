@@ -42,10 +42,10 @@ export interface CopySpec {
   words: string[];
   range: Range;
   /**
-   * ADD: turns a matched local file into entries itself (archive extraction); returns null to
-   * copy the file as is.
+   * ADD: turns a matched local file into entries itself (archive extraction into `destDir`, the
+   * instruction's destination resolved in the image); returns null to copy the file as is.
    */
-  transform?: (hostPath: string, dest: string, owner: Owner | undefined) => Promise<LayerEntry[] | null>;
+  transform?: (hostPath: string, destDir: string, owner: Owner | undefined) => Promise<LayerEntry[] | null>;
   /** Where `--chmod` is written (errors point at it); default `range`. */
   chmodRange?: Range;
   /** Extra key parts (ADD's unpack mode). */
@@ -153,7 +153,7 @@ async function writeCopyLayer<C extends Command>(
 ): Promise<LayerResult | null> {
   const { options, worker } = ctx;
   const { wd, contents } = inputs;
-  const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+  const absDest = resolveDest(base, spec.dest, wd);
   const now = Date.now();
   const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
   if (contents.length) {
@@ -188,7 +188,7 @@ async function writeCopyLayer<C extends Command>(
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
 async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
   const { wd, chmod, source, srcFs } = inputs;
-  const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+  const absDest = resolveDest(base, spec.dest, wd);
   const entries: LayerEntry[] = [];
   const planSources = await Promise.all(
     matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
@@ -199,7 +199,8 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
   const knownOf = new Map<string, { stat: BigIntStats; linkTarget?: string }>();
   for (const s of planSources) for (const e of s.entries) knownOf.set(s.path === '' ? e.path : `${s.path}/${e.path}`, e);
   const destIsDir = await isDirIn(base, absDest);
-  const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
+  const rawIsDir = spec.dest.endsWith('/') || spec.dest === '.' || spec.dest === '';
+  const targets = copyPlan(planSources, rawIsDir && absDest !== '/' ? `${absDest}/` : absDest, { workdir: wd, parents: spec.parents, destIsDir, source });
   const topDirs = new Set(matches.filter((m) => m.isDir).map((m) => m.path));
   for (const t of targets) {
     if (t.type === 'dir' && topDirs.has(t.src)) {
@@ -215,7 +216,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
     const host = srcRoot.abs(top ?? t.src);
     // Only a file named as a source is unpacked, never a file inside a directory source.
     if (spec.transform && t.type === 'file' && top !== undefined) {
-      const extracted = await spec.transform(host, t.dest, owner);
+      const extracted = await spec.transform(host, absDest, owner);
       if (extracted) {
         entries.push(...extracted);
         continue;
@@ -261,6 +262,19 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
     out.push(...ms.map((m) => (m.isDir ? { ...m, pattern } : { ...m, pattern, path: shown })));
   }
   return out;
+}
+
+/**
+ * The absolute image path a COPY/ADD destination names, with symlinks on it (the last component
+ * too) followed inside the stage's root `base` as BuildKit's fs.RootPath does: a destination that
+ * is a link (dangling, absolute, into /run, or pointing above `/`) is written through, never
+ * replaced by a directory and never outside the root. Relative destinations are relative to
+ * `wd`. No trailing slash ("/" for the root).
+ */
+export function resolveDest(base: string, dest: string, wd: string): string {
+  const abs = dest.startsWith('/') ? dest : path.posix.join(wd, dest);
+  const rel = path.relative(base, secureJoin(base, abs)).split(path.sep).join('/');
+  return `/${rel}`;
 }
 
 /** The parsed --chmod value, or a PlanError with BuildKit's message at `source`. */

@@ -192,4 +192,66 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     const out = await rootfs({ Dockerfile: 'FROM scratch\nARG M=a+x\nCOPY --chmod=$M foo /foo\n', foo: { content: 'x', mode: 0o640 } });
     assert.equal(modeOf(path.join(out, 'foo')), '751');
   });
+
+  it('a destination that is a symlink is followed inside the rootfs (absolute, relative, dangling, into /run, above /), never replaced', async () => {
+    const out = await rootfs({
+      Dockerfile: [
+        'FROM busybox AS base',
+        'COPY links/ /',
+        'FROM base',
+        'COPY f /abs/',
+        'COPY f /rel/r.txt',
+        'COPY f /dangling/',
+        'COPY f /varrun/app/',
+        'COPY f /up/escaped',
+        'COPY d /abs/dir',
+        'COPY <<EOT /abs/heredoc',
+        'h',
+        'EOT',
+        'COPY f rel/relative-dest',
+        '',
+      ].join('\n'),
+      f: 'file',
+      'd/inner': 'inner',
+      'links/real/.keep': '',
+      'links/abs': { symlink: '/real' },
+      'links/rel': { symlink: 'real' },
+      'links/dangling': { symlink: '/nonexist/sub' },
+      'links/varrun': { symlink: '../run' },
+      'links/up': { symlink: '../../../../../etc' },
+    });
+    for (const l of ['abs', 'rel', 'dangling', 'varrun', 'up']) assert.ok(lstatSync(path.join(out, l)).isSymbolicLink(), `/${l} is still a symlink`);
+    assert.equal(readFileSync(path.join(out, 'real', 'f'), 'utf8'), 'file');
+    assert.equal(readFileSync(path.join(out, 'real', 'r.txt'), 'utf8'), 'file');
+    assert.equal(readFileSync(path.join(out, 'nonexist', 'sub', 'f'), 'utf8'), 'file');
+    assert.equal(readFileSync(path.join(out, 'run', 'app', 'f'), 'utf8'), 'file');
+    assert.equal(readFileSync(path.join(out, 'etc', 'escaped'), 'utf8'), 'file', 'a link above / stays inside the rootfs');
+    assert.equal(readFileSync(path.join(out, 'real', 'dir', 'inner'), 'utf8'), 'inner');
+    assert.equal(readFileSync(path.join(out, 'real', 'heredoc'), 'utf8'), 'h\n');
+    assert.equal(readFileSync(path.join(out, 'real', 'relative-dest'), 'utf8'), 'file');
+  });
+
+  it('ADD follows a symlink destination too: a URL into it, an archive extracted into it; a URL into an existing directory without a slash', async () => {
+    const server = http.createServer((_req, res) => res.end('downloaded'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dl.txt`;
+      const ctx = await writeContext({
+        Dockerfile: `FROM scratch\nCOPY links/ /\nADD ${url} /abs/\nADD ${url} /real\nADD a.tar /abs/unpacked/\n`,
+        'links/real/.keep': '',
+        'links/abs': { symlink: '/real' },
+        'tarsrc/in-archive.txt': 'archived',
+      });
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('tar', ['-cf', path.join(ctx, 'a.tar'), '-C', path.join(ctx, 'tarsrc'), 'in-archive.txt']);
+      const out = await tempDir('mybuild-copybk-');
+      await buildContext(root, ctx, { outputs: [{ type: 'local', dest: out }] });
+      assert.ok(lstatSync(path.join(out, 'abs')).isSymbolicLink());
+      assert.equal(readFileSync(path.join(out, 'real', 'dl.txt'), 'utf8'), 'downloaded');
+      assert.equal(readFileSync(path.join(out, 'real', 'unpacked', 'in-archive.txt'), 'utf8'), 'archived');
+      assert.ok(lstatSync(path.join(out, 'real')).isDirectory());
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -15,8 +15,8 @@ import { createDecompressor, detectCompression } from '../../image/compression.j
 import type { LayerEntry } from '../../image/layer-entry.js';
 import { CHECKSUM_HINT, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
-import { chmodOf, copyStep } from '../copy-files.js';
-import { entryFromDisk, parentEntries } from '../fs-entries.js';
+import { chmodOf, copyStep, resolveDest } from '../copy-files.js';
+import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
@@ -122,7 +122,7 @@ export const addHandler: Handler<AddCommand> = {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
         parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
         transform: unpack
-          ? async (host, dest) => {
+          ? async (host, destDir) => {
               if (!(await isTarArchive(host))) return null;
               const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-'));
               tmpDirs.push(tmp);
@@ -133,9 +133,8 @@ export const addHandler: Handler<AddCommand> = {
               const raw = createReadStream(host);
               const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
               await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
-              // The archive's contents go into the destination directory (ADD's rule).
-              const destDir = dest.endsWith('/') ? dest : path.posix.dirname(dest) === path.posix.dirname(dest) && cmd.dest.endsWith('/') ? path.posix.dirname(dest) : path.posix.dirname(dest);
-              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(stage), cmd.dest));
+              // The archive's contents go into the destination, as a directory (ADD's rule).
+              return walkEntries(tmp, destDir);
             }
           : undefined,
       });
@@ -212,8 +211,8 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       const rootfs = await worker.layers();
       return rootfs.withView(stage.layers, async (base) => {
         const owner = cmd.chown !== undefined ? await resolveUser(base, cmd.chown) : { uid: 0, gid: 0 };
-        const absDest = cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(wd, cmd.dest);
-        const destIsDir = cmd.dest.endsWith('/') || files.length > 1;
+        const absDest = resolveDest(base, cmd.dest, wd);
+        const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
         for (const f of files) {
           const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
