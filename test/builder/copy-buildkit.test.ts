@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildContext, buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext, type ContextFile } from '../helpers/build.js';
@@ -252,6 +253,29 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
       assert.ok(lstatSync(path.join(out, 'real')).isDirectory());
     } finally {
       server.close();
+    }
+  });
+
+  it('a Unix socket in the context is copied as an empty regular file with its mode (testCopySocket)', async () => {
+    const ctx = await writeContext({ Dockerfile: 'FROM scratch\nCOPY . /\nCOPY sub/ /d/\nCOPY socket.sock /named\n', 'sub/keep': 'k' });
+    const servers: net.Server[] = [];
+    for (const p of ['socket.sock', 'sub/inner.sock']) {
+      const server = net.createServer();
+      await new Promise<void>((r) => server.listen(path.join(ctx, p), r));
+      chmodSync(path.join(ctx, p), 0o600);
+      servers.push(server);
+    }
+    try {
+      const out = await tempDir('mybuild-copybk-');
+      await buildContext(root, ctx, { outputs: [{ type: 'local', dest: out }] });
+      for (const p of ['socket.sock', 'sub/inner.sock', 'd/inner.sock', 'named']) {
+        const st = lstatSync(path.join(out, p));
+        assert.ok(st.isFile(), `${p} is a regular file`);
+        assert.equal(st.size, 0, p);
+        assert.equal(modeOf(path.join(out, p)), '600', p);
+      }
+    } finally {
+      for (const s of servers) s.close();
     }
   });
 });
