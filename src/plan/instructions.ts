@@ -34,7 +34,7 @@ import type {
   HealthConfig, HeredocFile, KeyValuePair, MountSpec, OnbuildCommand, RunCommand,
 } from './commands.js';
 import { parseChmodFlag } from './chmod.js';
-import { CHECKSUM_HINT, COPY_URL_ERROR, isUrlSource, parseChecksum } from './copy-sources.js';
+import { ADD_GIT_ERROR, ADD_GIT_HINT, CHECKSUM_HINT, COPY_GIT_ERROR, COPY_URL_ERROR, isGitSource, isUrlSource, parseChecksum } from './copy-sources.js';
 import { parseGoDuration } from './durations.js';
 import { mountFrom, MountSpecError, parseMount } from './mounts.js';
 import { suggest } from './suggest.js';
@@ -274,6 +274,8 @@ function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
   const sd = parseSourcesAndDest(node, ctx, 'COPY');
   const url = sd.paths.findIndex(isUrlSource);
   if (url >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[url])?.range ?? node.range, COPY_URL_ERROR, 'ADD downloads URLs; COPY takes files from the context or --from');
+  const git = sd.paths.findIndex(isGitSource);
+  if (git >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[git])?.range ?? node.range, COPY_GIT_ERROR);
   const from = str(flags, 'from');
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
@@ -294,6 +296,8 @@ function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
 function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
   const flags = parseFlags(ctx, 'ADD', node.flags);
   const sd = parseSourcesAndDest(node, ctx, 'ADD');
+  const git = sd.paths.findIndex(isGitSource);
+  if (git >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[git])?.range ?? node.range, ADD_GIT_ERROR, ADD_GIT_HINT);
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
   checkChmod(ctx, flags, chmod);

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
-import { CHECKSUM_HINT, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
+import { ADD_GIT_ERROR, ADD_GIT_HINT, CHECKSUM_HINT, isGitSource, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
 import { chmodOf, copyStep, resolveDest } from '../copy-files.js';
 import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
@@ -101,6 +101,8 @@ export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
+    // The plan refuses literal git sources; this catches one that came from a variable.
+    if (cmd.paths.some(isGitSource)) throw new PlanError(ADD_GIT_ERROR, { source, hint: ADD_GIT_HINT });
     const urls = cmd.paths.filter(isUrlSource);
     const locals = cmd.paths.filter((p) => !isUrlSource(p));
     if (cmd.checksum !== undefined) {

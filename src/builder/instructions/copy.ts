@@ -1,5 +1,5 @@
 import { PlanError } from '../../errors.js';
-import { COPY_URL_ERROR, isUrlSource, type CopyCommand } from '../../plan/index.js';
+import { COPY_GIT_ERROR, COPY_URL_ERROR, isGitSource, isUrlSource, type CopyCommand } from '../../plan/index.js';
 import { copyStep } from '../copy-files.js';
 import type { Handler } from './handler.js';
 
@@ -9,6 +9,7 @@ export const copyHandler: Handler<CopyCommand> = {
     const { cmd } = ctx;
     // The plan refuses literal URLs; this catches one that came from a variable.
     if (cmd.paths.some(isUrlSource)) throw new PlanError(COPY_URL_ERROR, { source: ctx.session.source(cmd.node.range), hint: 'ADD downloads URLs; COPY takes files from the context or --from' });
+    if (cmd.paths.some(isGitSource)) throw new PlanError(COPY_GIT_ERROR, { source: ctx.session.source(cmd.node.range) });
     const flags = [
       ...(cmd.from !== undefined ? [`--from=${cmd.from}`] : []),
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
