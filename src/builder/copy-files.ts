@@ -157,7 +157,10 @@ async function writeCopyLayer<C extends Command>(
   const now = Date.now();
   const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
   if (contents.length) {
-    const destIsDir = spec.dest.endsWith('/') || contents.length > 1 || (await isDirIn(base, absDest));
+    // Heredocs are copied after the sources, each as its own copy (BuildKit): into a directory
+    // (a trailing slash, an existing one, or one a directory source made), else onto the
+    // destination itself, where the last one stays.
+    const destIsDir = spec.dest.endsWith('/') || spec.dest === '.' || spec.parents || matches.some((m) => m.isDir) || (await isDirIn(base, absDest));
     for (const c of contents) {
       const p = destIsDir ? path.posix.join(absDest, c.name) : absDest;
       const data = Buffer.from(c.data);

@@ -281,4 +281,16 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
       for (const s of servers) s.close();
     }
   });
+
+  it('heredocs are copied after the sources, each onto a non-directory destination (the last stays), into a directory one', async () => {
+    const out = await rootfs({
+      Dockerfile: 'FROM scratch\nCOPY <<A <<B /x\na\nA\nb\nB\nCOPY d <<C /y\nc\nC\nCOPY <<D <<E /z/\nd\nD\ne\nE\n',
+      'd/inner': 'i',
+    });
+    assert.ok(lstatSync(path.join(out, 'x')).isFile());
+    assert.equal(readFileSync(path.join(out, 'x'), 'utf8'), 'b\n');
+    assert.equal(readFileSync(path.join(out, 'y', 'C'), 'utf8'), 'c\n', 'a directory source made /y a directory');
+    assert.equal(readFileSync(path.join(out, 'y', 'inner'), 'utf8'), 'i');
+    assert.equal(readFileSync(path.join(out, 'z', 'E'), 'utf8'), 'e\n');
+  });
 });
