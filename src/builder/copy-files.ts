@@ -12,7 +12,7 @@ import { hashSources } from '../context/hash.js';
 import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } from '../context/sources.js';
 import { hasMeta } from '../context/go-path.js';
 import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
-import { PlanError, type SourceLocation } from '../errors.js';
+import { hasCode, PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult } from '../image/layer-writer.js';
 import type { FromSource, HeredocFile } from '../plan/index.js';
@@ -153,7 +153,7 @@ async function writeCopyLayer<C extends Command>(
 ): Promise<LayerResult | null> {
   const { options, worker } = ctx;
   const { wd, contents } = inputs;
-  const absDest = resolveDest(base, spec.dest, wd);
+  const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const now = Date.now();
   const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
   if (contents.length) {
@@ -191,7 +191,7 @@ async function writeCopyLayer<C extends Command>(
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
 async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
   const { wd, chmod, source, srcFs } = inputs;
-  const absDest = resolveDest(base, spec.dest, wd);
+  const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const entries: LayerEntry[] = [];
   const planSources = await Promise.all(
     matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
@@ -274,10 +274,16 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
  * replaced by a directory and never outside the root. Relative destinations are relative to
  * `wd`. No trailing slash ("/" for the root).
  */
-export function resolveDest(base: string, dest: string, wd: string): string {
+export function resolveDest(base: string, dest: string, wd: string, source: SourceLocation): string {
   const abs = dest.startsWith('/') ? dest : path.posix.join(wd, dest);
-  const rel = path.relative(base, secureJoin(base, abs)).split(path.sep).join('/');
-  return `/${rel}`;
+  let joined: string;
+  try {
+    joined = secureJoin(base, abs);
+  } catch (err) {
+    if (!hasCode(err, 'INVALID_ARGUMENT')) throw err;
+    throw new PlanError(`destination ${JSON.stringify(dest)}: too many levels of symbolic links in the image`, { source, cause: err });
+  }
+  return `/${path.relative(base, joined).split(path.sep).join('/')}`;
 }
 
 /** The parsed --chmod value, or a PlanError with BuildKit's message at `source`. */

@@ -293,4 +293,12 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     assert.equal(readFileSync(path.join(out, 'y', 'inner'), 'utf8'), 'i');
     assert.equal(readFileSync(path.join(out, 'z', 'E'), 'utf8'), 'e\n');
   });
+
+  it('a destination through a symlink loop is a clear error at the instruction', async () => {
+    const ctx = await writeContext({ Dockerfile: 'FROM scratch\nCOPY loop/ /\nCOPY f /a/\n', f: 'x', 'loop/a': { symlink: '/b' }, 'loop/b': { symlink: '/a' } });
+    const r = await runCli(['--root', root, 'build', '--progress', 'plain', ctx], { cwd: ctx, env: { PATH: process.env.PATH } });
+    assert.equal(r.code, EXIT_CODES.PLAN, r.err);
+    assert.match(r.err, /Dockerfile:3:1: destination "\/a\/": too many levels of symbolic links in the image/);
+    assert.doesNotMatch(r.err, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
+  });
 });

@@ -213,7 +213,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       const rootfs = await worker.layers();
       return rootfs.withView(stage.layers, async (base) => {
         const owner = cmd.chown !== undefined ? await resolveUser(base, cmd.chown) : { uid: 0, gid: 0 };
-        const absDest = resolveDest(base, cmd.dest, wd);
+        const absDest = resolveDest(base, cmd.dest, wd, source);
         const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
         for (const f of files) {
