@@ -204,7 +204,9 @@ async function runStages(session: BuildSession, plan: Plan, platform: Platform, 
   const runStage = (i: number): Promise<StageState> => {
     let p = results.get(i);
     if (!p) {
-      p = stageRunner(session, plan, i, steps.get(i)!, runStage, platform, extraSteps);
+      // A stage only an ONBUILD trigger names (`ONBUILD COPY --from=src`) was not planned: it
+      // is numbered when the trigger reaches it.
+      p = stageRunner(session, plan, i, steps.get(i) ?? stageSteps(plan, i, extraSteps), runStage, platform, extraSteps);
       results.set(i, p);
       p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
     }
@@ -262,17 +264,29 @@ async function readDockerfile(p: string): Promise<string> {
 /** Step numbers as BuildKit prints them (`#N`), FROM included, per stage in build order. */
 function numberSteps(plan: Plan): Map<number, StepInfo[]> {
   const out = new Map<number, StepInfo[]>();
-  let n = 1;
-  for (const i of plan.order) {
-    const s = plan.stages[i];
-    const name = s.name ?? `stage-${i}`;
-    const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
-    out.set(
-      i,
-      nodes.map((node, k) => ({ step: n++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range })),
-    );
-  }
+  const counter = { next: 1 };
+  for (const i of plan.order) out.set(i, stageSteps(plan, i, counter));
   return out;
+}
+
+/** Whether stage `from` is `to` or needs it (through the plan's dependencies). */
+function dependsOn(plan: Plan, from: number, to: number): boolean {
+  const seen = new Set<number>();
+  const walk = (i: number): boolean => {
+    if (i === to) return true;
+    if (seen.has(i)) return false;
+    seen.add(i);
+    return plan.stages[i]!.deps.some(walk);
+  };
+  return walk(from);
+}
+
+/** The steps of stage `i`, numbered from `counter.next` on (which it advances). */
+function stageSteps(plan: Plan, i: number, counter: { next: number }): StepInfo[] {
+  const s = plan.stages[i]!;
+  const name = s.name ?? `stage-${i}`;
+  const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
+  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
 }
 
 /** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
@@ -391,6 +405,9 @@ function stageRunner(
     };
     const from = async (name: string, source: FromSource | undefined, range: Range): Promise<SourceFs> => {
       const resolved = source ?? fromName(name, range);
+      if (resolved.kind === 'stage' && source === undefined && dependsOn(plan, resolved.index, index)) {
+        throw new PlanError(`circular dependency detected on stage: ${plan.stages[resolved.index]!.name ?? resolved.index}`, { source: session.source(range), hint: 'an ONBUILD trigger cannot copy from the stage that runs it, or from one built on it' });
+      }
       if (resolved.kind === 'stage') {
         const s = await runStage(resolved.index);
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };
