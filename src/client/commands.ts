@@ -20,6 +20,7 @@ import { parseReference } from '../image/reference.js';
 import type { BuildOptions } from '../builder/options.js';
 import { BuildContext } from '../context/context.js';
 import { packContext } from '../context/tar-context.js';
+import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError, toBuildError } from '../errors.js';
 import { createdSince, humanSize, shortId, splitName, table } from '../store/display.js';
 import type { CliContext } from '../cli/context.js';
@@ -36,6 +37,8 @@ export async function remoteBuild(o: BuildOptions, quiet: boolean, ctx: CliConte
   const rel = path.relative(o.contextDir, o.dockerfilePath ?? path.join(o.contextDir, 'Dockerfile'));
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
   if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
+  // Checked here too, so a missing, symlinked-out or non-text Dockerfile is reported by its local name.
+  await readDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
   const client = DaemonClient.fromContext(ctx);
   const bctx = await BuildContext.open(o.contextDir);
   const registryConfig = await registryConfigHeader(ctx.env);
