@@ -4,7 +4,7 @@
  * itself valid, matching its descriptor) is refused by `load` (OCI layout directory and tar,
  * docker archive), by `pull` from the real registry, and by the extraction of a build FROM it
  * when a store already holds it; the error names the layer and both digests, nothing is tagged
- * and `system check` stays clean.
+ * and `system check` stays clean. `system check` reports such an image in a store that holds it.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,7 +125,7 @@ describe('diffIDs are verified on load, pull and extraction', { concurrency: fal
     await assertNothingTagged(root);
   });
 
-  it('a build FROM such an image already in a store fails at extraction; no snapshot is committed', { skip: notRoot }, async () => {
+  it('a build FROM such an image already in a store fails at extraction; no snapshot is committed; system check reports the image', { skip: notRoot }, async () => {
     const root = path.join(tmp, 'root-build');
     await storeDirectly(root, bad, 'docker.io/library/bad:1');
     const ctx = path.join(tmp, 'ctx');
@@ -139,8 +139,13 @@ describe('diffIDs are verified on load, pull and extraction', { concurrency: fal
     // The claimed ChainID (= the claimed diffId for a first layer) names no snapshot.
     const sn = await createSnapshotter(path.join(root, 'snapshots'));
     await assert.rejects(sn.stat(chainId([WRONG])));
+    // system check finds the image the old store holds, and only it; once removed, the store is clean.
     const check = await cli(root, ['system', 'check']);
-    assert.equal(check.code, 0, check.out + check.err);
+    assert.equal(check.code, 1, check.out + check.err);
+    assert.deepEqual(check.out.trim().split('\n'), [`ref: ref docker.io/library/bad:1: image ${bad.manifestDesc.digest}: layer 1 (${bad.layerDesc.digest}) uncompresses to ${bad.diffId}, but the config's diff_ids[0] says ${WRONG}`]);
+    assert.equal((await cli(root, ['rmi', 'bad:1'])).code, 0);
+    const clean = await cli(root, ['system', 'check']);
+    assert.equal(clean.code, 0, clean.out + clean.err);
   });
 
   it('ensureLayerChain refuses a layer whose bytes do not hash to its diffId and leaves no snapshot', { skip: notRoot }, async () => {
