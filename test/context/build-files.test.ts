@@ -4,7 +4,8 @@
  * content (a root-only "shadow" file made here, its first line a secret) never appears in any
  * output; a FIFO or a device as a build file fails fast instead of hanging; a binary file is
  * refused without being echoed. Daemonless (`mybuild build`), through the client (`mybuild -H`)
- * and in the daemon from a context tar sent by the real docker CLI (`docker build - < ctx.tar`).
+ * and in the daemon from a context tar sent by the real docker CLI (`docker build - < ctx.tar`);
+ * `mybuild parse` reads ./Dockerfile the same way.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -190,6 +191,20 @@ describe('build files are read inside the context', { concurrency: false }, () =
       assertRefused(await mybuild(['--root', root, 'build', a]), /the Dockerfile .*Dockerfile is not a text file/);
       await writeFile(path.join(a, 'Dockerfile'), notUtf8);
       assertRefused(await mybuild(['--root', root, 'build', a]), /is not a text file \(it is not valid UTF-8\)/);
+    });
+  });
+
+  describe('mybuild parse', () => {
+    it('reads ./Dockerfile as a build does: a symlink out, a FIFO and a binary file are refused, unshown', async () => {
+      const dir = await ctx('parse-link', { 'Dockerfile': '->' + shadow });
+      assertRefused(await mybuild(['parse'], { cwd: dir }), /the Dockerfile Dockerfile points outside of the build context/);
+      assertRefused(await mybuild(['parse', '-f', 'Dockerfile'], { cwd: dir }), /points outside of the build context/);
+      const fifo = await ctx('parse-fifo', {});
+      execFileSync('mkfifo', [path.join(fifo, 'Dockerfile')]);
+      assertRefused(await mybuild(['parse'], { cwd: fifo, timeoutMs: 20_000 }), /the Dockerfile Dockerfile is a FIFO/);
+      const bin = await ctx('parse-bin', {});
+      await writeFile(path.join(bin, 'Dockerfile'), binary);
+      assertRefused(await mybuild(['parse'], { cwd: bin }), /is not a text file/);
     });
   });
 
