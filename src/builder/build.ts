@@ -10,7 +10,6 @@
  * containers.
  */
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { readDockerfile } from '../context/build-files.js';
@@ -33,6 +32,8 @@ import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.j
 import { writeBuildRecord } from '../cache/build-record.js';
 import { BuildRecorder } from './record.js';
 import { exportOutputs } from './outputs.js';
+import { checkOutputs, publishImage } from './image-export.js';
+import { checkBasePlatform, checkHostCanRun, noMatchingPlatform, storedPlatforms } from './platform-check.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
@@ -42,6 +43,8 @@ import { baseState } from './base.js';
 import type { SourceFs } from './instructions/handler.js';
 import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
+import { storeDir } from '../store/store-dirs.js';
+import { removeLeftoverSecrets } from '../runtime/secrets.js';
 
 export type { BuildRequest } from './session.js';
 
@@ -88,21 +91,24 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     record.apply(e);
     userSink(e);
   };
+  // Tags, outputs and the platform are checked before any work.
+  const tags = req.tags.map((t) => parseReference(t));
+  checkOutputs(req);
+  const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
   const file = req.dockerfileName ?? 'Dockerfile';
   // Resolved inside the context (a symlink out is refused), a regular text file only (../context/build-files.ts).
   const text = req.dockerfileText ?? (await readDockerfile(req.contextDir, req.dockerfilePath, req.dockerfileName));
-  // Tags are checked before any work.
-  const tags = req.tags.map((t) => parseReference(t));
-  const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
 
   const { ast, warnings } = parseDockerfile(text, { file });
   // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
   checkConfig(ast, req.buildArgs);
   const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
+  checkHostCanRun(plan, platform, (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);
-  await mkdir(path.join(req.root, 'tmp'), { recursive: true });
+  await storeDir(path.join(req.root, 'tmp'));
+  await removeLeftoverSecrets(req.root); // what killed builds' RUN --mount=type=secret left
   // Before anything is mounted or run: register, and clean what killed builds left (./stale.ts).
   const registration = await registerBuild(req.root, store.content.paths.ingest, { runtime: req.runtime });
   const history = await StepHistory.open(req.root, store.content.paths.ingest);
@@ -230,16 +236,12 @@ async function imageConfig(session: BuildSession, stage: StageState, remote: Rem
  */
 async function publish(session: BuildSession, stage: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
   const { req, store, emit } = session;
-  for (const t of tags) await store.setRef(t.toString(), manifest);
-  // Untagged, the image is still kept in the store (`<none>`, found by its ID) unless only
-  // other exporters were asked for (`--output type=local`: no image, as BuildKit).
-  if (!tags.length && (req.outputs.length === 0 || req.outputs.some((o) => o.type === 'image'))) await store.addDangling(manifest);
+  // Names, the store's untagged <none>, pushes: src/builder/image-export.ts.
+  const pushed = await publishImage(session, manifest, stage, tags, async (t, desc, o) => {
+    const auth = registryAuthFor(req, t.domain).clientOptions;
+    return (await push(t, store.content, desc, { clientOptions: { ...auth, ...(o.insecure ? { insecureRegistries: [t.domain] } : {}) }, onProgress: transferEvents(emit, 'push') })).digest;
+  });
   await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
-  const pushed: Record<string, string> = {};
-  if (req.push) {
-    if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-    for (const t of tags) pushed[t.toString()] = (await push(t, store.content, manifest, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
-  }
   if (remote) {
     for (const x of await remote.export(stage.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
     for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
@@ -284,27 +286,32 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
+  // An explicit --platform the base image does not have is an error (src/builder/platform-check.ts).
+  const explicit = session.req.platform !== undefined;
+  const checked = (img: ResolvedImage): ResolvedImage => (explicit && checkBasePlatform(ref, img, platform, source), img);
   if (!session.req.pull) {
     try {
-      return await pinned(await session.store.resolve(parsed.toString(), platform));
+      return await pinned(checked(await session.store.resolve(parsed.toString(), platform)));
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      const have = explicit ? await storedPlatforms(session.store, parsed.toString()) : undefined;
+      if (have) throw noMatchingPlatform(ref, platform, have, source);
     }
   }
   try {
-    await pull(parsed, session.content, session.store, { platform, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
+    await pull(parsed, session.content, session.store, { platform, platformMustMatch: explicit, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }
-  return pinned(await session.store.resolve(parsed.toString(), platform));
+  return pinned(checked(await session.store.resolve(parsed.toString(), platform)));
 }
 
 /** An image as a source filesystem: its manifest digest is its cache identity. */
 function imageFs(img: ResolvedImage): SourceFs {
-  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
+  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i], fromImage: true })), config: img.config };
 }
 
 /** Whether `ref` names an image already in the store. */

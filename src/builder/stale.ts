@@ -20,30 +20,19 @@
  * store where no build was killed skips it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
-import { pidAlive, withLock } from '../store/fs-util.js';
-
-/** The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or '' when unknown. */
-async function startTime(pid: number): Promise<string> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? '';
-  } catch {
-    return '';
-  }
-}
+import { pidAlive, processStartTime, withLock } from '../store/fs-util.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** Whether the build that wrote marker `name` (content: its start time) is still running. */
 async function markerAlive(dir: string, name: string): Promise<boolean> {
   const pid = Number(name.split('-')[0]);
   if (!pidAlive(pid)) return false;
   const want = await readFile(path.join(dir, name), 'utf8').catch(() => '');
-  const got = await startTime(pid);
+  const got = await processStartTime(pid);
   return want === '' || got === '' || want.trim() === got;
 }
 
@@ -65,12 +54,12 @@ export interface BuildRegistration {
 export async function registerBuild(root: string, lockTmp: string, opts: { runtime?: string } = {}): Promise<BuildRegistration> {
   const runtimeDir = path.join(root, 'runtime');
   const dir = path.join(runtimeDir, 'builds');
-  await mkdir(dir, { recursive: true });
+  await storeDir(dir);
   const name = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const marker = path.join(dir, name);
   let deadFound = false;
   const cleaned = await withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => {
-    await writeFile(marker, await startTime(process.pid));
+    await writeFile(marker, await processStartTime(process.pid));
     let others = 0;
     const dead: string[] = [];
     for (const m of await readdir(dir)) {

@@ -29,7 +29,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -45,6 +45,7 @@ import { ImageStore } from '../store/image-store.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`). */
 export interface VolumeSpec {
@@ -176,7 +177,7 @@ export class ContainerManager {
     const abs = path.resolve(root);
     const images = opts.images ?? (await ImageStore.open(abs));
     const m = new ContainerManager(abs, images, opts.runtime ?? 'runc');
-    await mkdir(m.namesDir, { recursive: true });
+    await storeDir(m.namesDir);
     return m;
   }
 
@@ -222,7 +223,7 @@ export class ContainerManager {
 
     const id = newContainerId();
     const cdir = this.cdir(id);
-    await mkdir(cdir, { recursive: true });
+    await storeDir(cdir);
     let name = explicitName ?? '';
     let ok = false;
     try {

@@ -22,6 +22,7 @@ import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
+import { storeDir } from '../store/store-dirs.js';
 
 export type { ExecSpec } from './spec.js';
 
@@ -90,8 +91,9 @@ export class RuncExecutor implements Executor {
     const id = `mybuild-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.root, 'bundles', id);
     const rootfs = path.join(bundle, 'rootfs');
-    await mkdir(rootfs, { recursive: true });
-    await mkdir(this.stateDir, { recursive: true });
+    await storeDir(bundle);
+    await mkdir(rootfs);
+    await storeDir(this.stateDir);
     let stubs: string[] = [];
     let mounted = false;
     try {

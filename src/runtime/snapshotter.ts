@@ -29,6 +29,7 @@ import { AlreadyExistsError, BuildError, DigestMismatchError, isAlreadyExists, i
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
+import { storeDir } from '../store/store-dirs.js';
 
 export type { Mount } from './mount.js';
 
@@ -434,7 +435,7 @@ async function overlayWorks(root: string): Promise<boolean> {
  * `type: 'auto'` (default) uses overlayfs when it works there ({@link overlayWorks}). Does not clean up; call `cleanup()` at start-up.
  */
 export async function createSnapshotter(root: string, opts: { type?: 'auto' | 'overlay' | 'native' } = {}): Promise<Snapshotter> {
-  await mkdir(root, { recursive: true });
+  await storeDir(root);
   let type = opts.type ?? 'auto';
   if (type === 'auto') type = (await overlayWorks(root)) ? 'overlay' : 'native';
   return type === 'overlay' ? new OverlaySnapshotter(path.join(root, 'overlay')) : new NativeSnapshotter(path.join(root, 'native'));

@@ -25,6 +25,7 @@ import { LocalContentStore } from './content-store.js';
 import { checkDigest, ioError, isDigest, withLock, writeFileAtomic } from './fs-util.js';
 import { checkImageTree } from './gc.js';
 import { createLease, type Lease } from './lease.js';
+import { storeDir } from './store-dirs.js';
 import type { ImageRef } from './types.js';
 
 /** The annotation holding a ref's name in index.json. */
@@ -81,7 +82,7 @@ export class ImageStore {
     const content = await LocalContentStore.open(root);
     const s = new ImageStore(content, opts);
     try {
-      await fs.mkdir(content.paths.cache, { recursive: true });
+      await storeDir(content.paths.cache);
     } catch (err) {
       throw ioError(err);
     }

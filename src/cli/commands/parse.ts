@@ -6,7 +6,7 @@
  * instruction is an error (as the planner would report it). Parse errors are thrown (exit 3).
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { readBuildFileAt } from '../../context/build-files.js';
 import type { CommandMain } from '../context.js';
 import { NotFoundError, UsageError } from '../../errors.js';
@@ -31,17 +31,13 @@ function firstUnknown(list: Instruction[]): UnknownNode | undefined {
 }
 
 export const main: CommandMain = async (args, ctx) => {
-  let values: { file?: string; dump?: boolean; json?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { file: { type: 'string', short: 'f' }, dump: { type: 'boolean' }, json: { type: 'boolean' } },
-      allowPositionals: false,
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`parse: ${(err as Error).message}`, { hint: 'usage: mybuild parse [-f FILE] [--dump | --json]' });
-  }
+  const { values } = parseCommandArgs('parse', {
+    args,
+    options: { file: { type: 'string', short: 'f' }, dump: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) return (ctx.stdout.write('Usage: mybuild parse [-f FILE|-] [--dump | --json]\n\nParse a Dockerfile and print its AST or BuildKit dump\n'), 0);
   if (values.dump && values.json) throw new UsageError('parse: --dump and --json cannot be used together');
   const arg = values.file ?? 'Dockerfile';
   let text: string;
