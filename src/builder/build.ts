@@ -9,10 +9,10 @@
  * visible whole, see src/store). Cancellation (the signal) stops running steps and kills their
  * containers.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
+import { readDockerfile } from '../context/build-files.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
 import { checkConfig, runChecks } from '../checks/checks.js';
 import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
@@ -96,7 +96,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   checkOutputs(req);
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
   const file = req.dockerfileName ?? 'Dockerfile';
-  const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
+  // Resolved inside the context (a symlink out is refused), a regular text file only (../context/build-files.ts).
+  const text = req.dockerfileText ?? (await readDockerfile(req.contextDir, req.dockerfilePath, req.dockerfileName));
 
   const { ast, warnings } = parseDockerfile(text, { file });
   // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
@@ -248,17 +249,6 @@ async function publish(session: BuildSession, stage: StageState, manifest: Descr
     for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
   }
   return pushed;
-}
-
-async function readDockerfile(p: string): Promise<string> {
-  try {
-    return await readFile(p, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new UsageError(`cannot read the Dockerfile: ${p} does not exist`, { hint: 'give its path with -f' });
-    if (e.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${p} is a directory`);
-    throw err;
-  }
 }
 
 /** Step numbers as BuildKit prints them (`#N`), FROM included, per stage in build order. */

@@ -135,7 +135,7 @@ async function produceCopy<C extends Command>(ctx: StepContext<C>, spec: CopySpe
     const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
     if (!spec.paths.length) return writeCopyLayer(ctx, spec, inputs, base, owner, null, []);
     if (contextMatches) return writeCopyLayer(ctx, spec, inputs, base, owner, await session.context(), contextMatches);
-    const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
+    const srcCtx = await BuildContext.open(srcDir, { ignoreFile: false });
     const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
     return writeCopyLayer(ctx, spec, inputs, base, owner, srcCtx, matches);
   });

@@ -279,7 +279,7 @@ export class ContainerManager {
     const sn = await this.snapshotter();
     const parent = await ensureLayerChain(
       sn,
-      c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) })),
+      c.layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.images.content, l.descriptor) })),
     );
     return sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true });
   }

@@ -110,7 +110,7 @@ describe('packContext', () => {
     const ctx = await BuildContext.open(src);
     const dest = path.join(tmp, 'dest');
     await extractContextTar(packContext(ctx), dest);
-    const got = (await (await BuildContext.open(dest, { ignoreFile: '/dev/null' })).walk()).map((e) => `${e.type}:${e.path}`);
+    const got = (await (await BuildContext.open(dest, { ignoreFile: false })).walk()).map((e) => `${e.type}:${e.path}`);
     assert.deepEqual(got, ['file:.dockerignore', 'file:Dockerfile', 'dir:app', 'symlink:app/link', 'file:app/main.js', 'dir:empty']);
     assert.equal(await readFile(path.join(dest, 'app/main.js'), 'utf8'), 'console.log(1)\n');
   });
