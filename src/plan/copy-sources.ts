@@ -1,7 +1,7 @@
 /**
  * What COPY and ADD accept as sources and as `--checksum`, with BuildKit's messages
  * (dockerfile2llb/convert_copy.go): a URL is an ADD source only ("source can't be a URL for
- * COPY", likewise a git repository, which mybuild's ADD refuses too), and a checksum is a digest go-digest can verify (sha256, sha384 or sha512; its
+ * COPY", likewise a git repository, which ADD clones), and a checksum is a digest go-digest can verify (sha256, sha384 or sha512; its
  * errors "invalid checksum digest format", "unsupported digest algorithm", "invalid checksum
  * digest length"). Pure: the plan checks literal values, the builder the expanded ones.
  */
@@ -34,10 +34,6 @@ export const COPY_URL_ERROR = "source can't be a URL for COPY";
 
 /** BuildKit's error for a git repository among COPY's sources. */
 export const COPY_GIT_ERROR = "source can't be a git ref for COPY";
-
-/** mybuild's refusal of ADD <git repository> (BuildKit clones it; mybuild has no git source yet). */
-export const ADD_GIT_ERROR = 'ADD of a git repository is not supported by mybuild yet';
-export const ADD_GIT_HINT = 'clone it with git in a RUN step of another stage and COPY --from that stage';
 
 /** Algorithms whose digests ADD --checksum verifies (go-digest's, with hex lengths). */
 export const CHECKSUM_ALGORITHMS: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };

@@ -34,7 +34,7 @@ import type {
   HealthConfig, HeredocFile, KeyValuePair, MountSpec, OnbuildCommand, RunCommand,
 } from './commands.js';
 import { parseChmodFlag } from './chmod.js';
-import { ADD_GIT_ERROR, ADD_GIT_HINT, CHECKSUM_HINT, COPY_GIT_ERROR, COPY_URL_ERROR, isGitSource, isUrlSource, parseChecksum } from './copy-sources.js';
+import { CHECKSUM_HINT, COPY_GIT_ERROR, COPY_URL_ERROR, isGitSource, isUrlSource, parseChecksum } from './copy-sources.js';
 import { parseGoDuration } from './durations.js';
 import { mountFrom, MountSpecError, parseMount } from './mounts.js';
 import { suggest } from './suggest.js';
@@ -296,8 +296,7 @@ function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
 function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
   const flags = parseFlags(ctx, 'ADD', node.flags);
   const sd = parseSourcesAndDest(node, ctx, 'ADD');
-  const git = sd.paths.findIndex(isGitSource);
-  if (git >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[git])?.range ?? node.range, ADD_GIT_ERROR, ADD_GIT_HINT);
+  const git = sd.paths.some(isGitSource);
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
   checkChmod(ctx, flags, chmod);
@@ -305,7 +304,8 @@ function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
   if (checksum !== undefined && checksum !== '' && sd.paths.length + sd.contents.length > 1) {
     throw planError(ctx, flags.get('checksum')!.flag.range, 'checksum can\'t be specified for multiple sources');
   }
-  if (checksum !== undefined && checksum !== '' && !checksum.includes('$')) {
+  // A git source's checksum is a commit SHA (prefix), checked by the builder (src/context/git.ts).
+  if (checksum !== undefined && checksum !== '' && !checksum.includes('$') && !git) {
     const parsed = parseChecksum(checksum);
     if ('error' in parsed) throw planError(ctx, flags.get('checksum')!.flag.range, `--checksum=${checksum}: ${parsed.error}`, CHECKSUM_HINT);
   }

@@ -61,8 +61,7 @@ describe('builder: COPY/ADD as BuildKit', { skip }, () => {
     { name: 'ADD --checksum=sha256 of the wrong length', dockerfile: 'FROM scratch\nADD --checksum=sha256:abc http://127.0.0.1:1/foo /tmp/foo\n', want: [/Dockerfile:2:5/, /invalid checksum digest length/] },
     { name: 'ADD --checksum=${D} expanded, then checked', dockerfile: 'FROM busybox\nENV D=md5:7e55db001d319a94b0b713529a756623\nADD --checksum=${D} http://127.0.0.1:1/foo /tmp/foo\n', want: [/Dockerfile:3:5/, /md5:7e55db001d319a94b0b713529a756623: unsupported digest algorithm/] },
     { name: 'COPY of a git repository', dockerfile: 'FROM scratch\nCOPY git@127.0.0.1:foo/bar.git /x\n', want: [/Dockerfile:2:6/, /source can't be a git ref for COPY/] },
-    { name: 'ADD of an https git repository (refused, not downloaded as a file)', dockerfile: 'FROM scratch\nADD https://127.0.0.1:1/foo/bar.git#main /x\n', want: [/Dockerfile:2:5/, /ADD of a git repository is not supported by mybuild yet/] },
-    { name: 'ADD of a git:// repository from a variable', dockerfile: 'FROM busybox\nARG R=git://127.0.0.1/repo\nADD $R /x\n', want: [/Dockerfile:3:1/, /ADD of a git repository is not supported by mybuild yet/] },
+    { name: 'ADD of an ssh git repository from a variable (no --ssh)', dockerfile: 'FROM busybox\nARG R=git@127.0.0.1:foo/repo.git\nADD $R /x\n', want: [/Dockerfile:3:1/, /over ssh needs an SSH agent forwarded with --ssh/] },
     { name: 'ADD --checksum of a local file', dockerfile: `FROM scratch\nADD --checksum=sha256:${'a'.repeat(64)} f /tmp/foo\n`, want: [/Dockerfile:2:5/, /checksum requires HTTP\(S\) or Git sources/] },
   ];
   for (const c of refused) {

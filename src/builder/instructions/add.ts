@@ -1,7 +1,8 @@
 /**
  * ADD: as COPY, plus local tar archives (plain, gzip, bzip2, xz, zstd) extracted into the
  * destination (keeping the archive's owners, modes and links), and http(s) URLs downloaded, with
- * `--checksum` verified. ADD never extracts remote archives (Docker's rule).
+ * `--checksum` verified, and git repositories cloned (./add-git.ts). ADD never extracts remote
+ * archives (Docker's rule).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -13,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
-import { ADD_GIT_ERROR, ADD_GIT_HINT, CHECKSUM_HINT, isGitSource, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
+import { CHECKSUM_HINT, isGitSource, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
 import { chmodOf, copyStep, resolveDest } from '../copy-files.js';
 import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
@@ -22,6 +23,7 @@ import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
 import { httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
+import { gitStep } from './add-git.js';
 
 
 /** Whether the file is a (possibly compressed) tar archive: the ustar magic at offset 257. */
@@ -101,8 +103,12 @@ export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
-    // The plan refuses literal git sources; this catches one that came from a variable.
-    if (cmd.paths.some(isGitSource)) throw new PlanError(ADD_GIT_ERROR, { source, hint: ADD_GIT_HINT });
+    if (cmd.paths.some(isGitSource)) {
+      if (cmd.paths.length !== 1 || cmd.contents.length) throw new PlanError('ADD of a git repository with other sources in one instruction is not supported by mybuild yet', { source, hint: 'give the repository an ADD instruction of its own' });
+      const words = [...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []), ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []), ...(cmd.keepGitDir ? ['--keep-git-dir=true'] : []), ...(cmd.checksum !== undefined ? [`--checksum=${cmd.checksum}`] : []), cmd.paths[0]!, cmd.dest];
+      const tmpDirs: string[] = [];
+      return withCleanup(await gitStep(ctx, cmd.paths[0]!, words, tmpDirs), tmpDirs);
+    }
     const urls = cmd.paths.filter(isUrlSource);
     const locals = cmd.paths.filter((p) => !isUrlSource(p));
     if (cmd.checksum !== undefined) {
