@@ -2,10 +2,13 @@
  * `mybuild build [options] PATH`: docker build's flags, mapped onto BuildOptions.
  */
 import { parseCommandArgs } from '../args.js';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
 import { UsageError } from '../../errors.js';
 import { readDockerfile as readBuildDockerfile } from '../../context/build-files.js';
+import { fetchContext, isRemoteContext } from '../../context/remote.js';
 import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import {
@@ -51,6 +54,37 @@ export interface ParsedBuildArgs {
   progress: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
   /** `--call` (`--check` is `--call=check`): undefined or `build` is a build. */
   call?: CallSpec;
+  /** Removes a fetched context (`-`, a git or http(s) URL: src/context/remote.ts). */
+  cleanup?: () => Promise<void>;
+}
+
+/**
+ * Fetches a `-`/URL context into a temporary directory and points `o` at it; `-f` names a file
+ * inside it (docker's rule for remote contexts). Returns the cleanup.
+ */
+async function useRemoteContext(o: BuildOptions, arg: string, file: string | undefined, ctx: { env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<() => Promise<void>> {
+  const fetched = await fetchContext(arg, { tmpParent: ctx.env.TMPDIR || os.tmpdir(), stdin: ctx.stdin, secret: (id) => secretBytes(o.secrets, id, ctx.env) });
+  o.contextDir = fetched.dir;
+  if (fetched.dockerfileText !== undefined) {
+    if (file !== undefined) {
+      await fetched.cleanup();
+      throw new UsageError(`-f ${file}: the build context ${arg === '-' ? 'on standard input' : arg} is a Dockerfile, not a context`, { hint: 'drop -f, or give a context tar' });
+    }
+    o.dockerfileText = fetched.dockerfileText;
+    o.dockerfileName = 'Dockerfile';
+  } else {
+    o.dockerfilePath = path.join(fetched.dir, file ?? 'Dockerfile');
+    o.dockerfileName = file ?? 'Dockerfile';
+  }
+  return fetched.cleanup;
+}
+
+/** A --secret's bytes (file or environment variable) by id, for git credentials of a git context. */
+function secretBytes(secrets: BuildOptions['secrets'], id: string, env: NodeJS.ProcessEnv): Buffer | undefined {
+  const spec = secrets.find((s) => s.id === id);
+  if (spec?.src) return readFileSync(spec.src);
+  if (spec?.env !== undefined && env[spec.env] !== undefined) return Buffer.from(env[spec.env]!);
+  return undefined;
 }
 
 /** Turns `mybuild build` arguments into BuildOptions (reads the Dockerfile from stdin for `-f -`). */
@@ -64,10 +98,13 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
     );
   }
   const contextArg = parsed.positionals[0];
-  if (contextArg === '-') throw new UsageError('reading the build context from stdin is not supported; give a directory', { hint: 'use "-f -" to read only the Dockerfile from stdin' });
-  const o = defaultBuildOptions(path.resolve(ctx.cwd, contextArg));
+  const remote = isRemoteContext(contextArg);
+  if (contextArg === '-' && v.file === '-') throw new UsageError("invalid argument: can't use stdin for both build context and dockerfile");
+  const o = defaultBuildOptions(remote ? '' : path.resolve(ctx.cwd, contextArg));
 
-  if (v.file === '-') {
+  if (remote) {
+    // Set once the context is fetched (below), when the other flags (secrets) are known.
+  } else if (v.file === '-') {
     const chunks: Buffer[] = [];
     for await (const c of ctx.stdin) chunks.push(Buffer.from(c as Buffer));
     o.dockerfileText = Buffer.concat(chunks).toString('utf8');
@@ -122,7 +159,8 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
     throw new UsageError(`--progress must be auto, tty, plain, json or quiet, got "${v.progress}"`);
   }
   if (v.quiet) progress = 'quiet';
-  return { options: o, progress, call: v.check ? parseCallFlag('check') : v.call !== undefined ? parseCallFlag(v.call) : undefined };
+  const cleanup = remote ? await useRemoteContext(o, contextArg, v.file, ctx) : undefined;
+  return { options: o, progress, ...(cleanup ? { cleanup } : {}), call: v.check ? parseCallFlag('check') : v.call !== undefined ? parseCallFlag(v.call) : undefined };
 }
 
 /** The Dockerfile's text: `-f -`'s, or the file read inside the context (../../context/build-files.ts). */
@@ -135,8 +173,12 @@ export const main: CommandMain = async (args, ctx) => {
     ctx.stdout.write(`Usage: mybuild build [OPTIONS] PATH\n\nFlags:\n${Object.keys(BUILD_FLAGS).map((f) => `  --${f}`).join('\n')}\n`);
     return 0;
   }
-  const { options, progress, call } = await parseBuildArgs(args, ctx);
-  if (call && call.name !== 'build') return (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
-  const { runBuildCommand } = await import('../build-runner.js');
-  return runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
+  const { options, progress, call, cleanup } = await parseBuildArgs(args, ctx);
+  try {
+    if (call && call.name !== 'build') return await (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
+    const { runBuildCommand } = await import('../build-runner.js');
+    return await runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
+  } finally {
+    await cleanup?.();
+  }
 };
