@@ -1,8 +1,8 @@
 /**
  * ADD: as COPY, plus local tar archives (plain, gzip, bzip2, xz, zstd) extracted into the
  * destination (keeping the archive's owners, modes and links), and http(s) URLs downloaded, with
- * `--checksum` verified, and git repositories cloned (./add-git.ts). ADD never extracts remote
- * archives (Docker's rule).
+ * `--checksum` verified, and git repositories cloned (./add-git.ts). A downloaded archive is
+ * extracted only with `--unpack=true` (BuildKit's AttemptUnpack; Docker's rule otherwise).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -99,6 +99,24 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
   return out;
 }
 
+/**
+ * Extracts the (possibly compressed) tar `archive` into a new directory under `<root>/tmp` (kept
+ * in `tmpDirs` for cleanup) and returns its entries under `destDir`: the archive's contents go
+ * into the destination, as a directory (ADD's rule).
+ */
+async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string): Promise<LayerEntry[]> {
+  const tmp = await mkdtemp(path.join(root, 'tmp', 'add-'));
+  tmpDirs.push(tmp);
+  const head = Buffer.alloc(6);
+  const fh = await open(archive, 'r');
+  await fh.read(head, 0, 6, 0).finally(() => fh.close());
+  const kind = detectCompression(head);
+  const raw = createReadStream(archive);
+  const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
+  await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
+  return walkEntries(tmp, destDir);
+}
+
 export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
@@ -130,20 +148,7 @@ export const addHandler: Handler<AddCommand> = {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
         parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
         transform: unpack
-          ? async (host, destDir) => {
-              if (!(await isTarArchive(host))) return null;
-              const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-'));
-              tmpDirs.push(tmp);
-              const head = Buffer.alloc(6);
-              const fh = await open(host, 'r');
-              await fh.read(head, 0, 6, 0).finally(() => fh.close());
-              const kind = detectCompression(head);
-              const raw = createReadStream(host);
-              const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
-              await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
-              // The archive's contents go into the destination, as a directory (ADD's rule).
-              return walkEntries(tmp, destDir);
-            }
+          ? async (host, destDir) => ((await isTarArchive(host)) ? extractArchive(host, options.root, tmpDirs, destDir) : null)
           : undefined,
       });
       return withCleanup(step, tmpDirs);
@@ -212,6 +217,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
   if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
+  if (cmd.unpack === true) parts.push('unpack=true');
   const step: LayerStep = {
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,
@@ -223,6 +229,11 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
         const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
         for (const f of files) {
+          if (cmd.unpack === true && (await isTarArchive(f.file))) {
+            // BuildKit's AttemptUnpack (ADD --unpack=true <url>): the archive's contents into dest.
+            entries.push(...(await extractArchive(f.file, options.root, tmpDirs, absDest)));
+            continue;
+          }
           const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
           if (e) entries.push(e);
         }
