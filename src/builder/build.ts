@@ -15,6 +15,7 @@ import { parseDockerfile } from '../parser/index.js';
 import { readDockerfile } from '../context/build-files.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
 import { checkConfig, runChecks } from '../checks/checks.js';
+import { closeNamedContexts, namedContextsOf } from './named-contexts.js';
 import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
@@ -163,6 +164,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     };
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
+    await closeNamedContexts(session);
     await session.finish().catch(() => undefined);
     await lease.release();
     await registration.release();
@@ -360,9 +362,20 @@ function stageRunner(
     const fromInfo = steps[0];
     const t0 = Date.now();
     session.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
+    // --build-context: a name resolves to its context before stages and images; a stage of
+    // that name is replaced by it (src/builder/named-contexts.ts).
+    const named = namedContextsOf(session);
+    const namedFs = async (name: string, range: Range): Promise<(SourceFs & { created?: string }) | undefined> => {
+      if (!named.has(name)) return undefined;
+      const t = await named.target(name, platform);
+      if (t.kind === 'fs') return t.fs;
+      const img = await resolveImage(session, t.ref, platform, range);
+      return { ...imageFs(img), created: img.config.created };
+    };
+    const replaced = planned.name !== undefined && named.has(planned.name);
     let stage: StageState;
     try {
-      stage = await baseState(planned, {
+      stage = await baseState(replaced ? { ...planned, base: { kind: 'image', ref: planned.name! } } : planned, {
         platform,
         lex: session.lex,
         globalArgs: plan.globalArgs,
@@ -372,6 +385,8 @@ function stageRunner(
         sourceDateEpoch: session.sourceDateEpoch,
         stageState: runStage,
         image: async (ref, range) => {
+          const n = await namedFs(ref, range);
+          if (n) return n;
           const img = await resolveImage(session, ref, platform, range);
           return { ...imageFs(img), created: img.config.created };
         },
@@ -381,6 +396,7 @@ function stageRunner(
       throw err;
     }
     session.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
+    if (replaced) return stage;
 
     // `--from` of COPY / RUN --mount, as the plan resolved it (ONBUILD triggers were not
     // planned: their names are resolved here). Errors point at the instruction that names it.
@@ -403,6 +419,8 @@ function stageRunner(
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };
       }
       name = resolved.ref;
+      const n = await namedFs(name, range);
+      if (n) return n;
       const lower = name.toLowerCase();
       // A bare name close to a stage name is a typo, not an image to pull (Docker would try).
       const names = plan.stages.map((s) => s.name).filter((n): n is string => !!n);

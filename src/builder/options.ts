@@ -51,6 +51,8 @@ export interface BuildOptions {
   cacheFrom?: CacheImportSpec[];
   /** `--cache-to`: where the build's cache is exported after the build (src/cache/remote). */
   cacheTo?: CacheExportSpec[];
+  /** `--build-context NAME=VALUE` by dockerui's name key (src/builder/named-contexts.ts). */
+  buildContexts?: Record<string, string>;
   /**
    * Registry credentials by normalised registry domain (`127.0.0.1:5000`, `docker.io`) for FROM
    * pulls and `--push`; a domain not listed uses this process's docker config. The daemon fills

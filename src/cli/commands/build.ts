@@ -11,6 +11,7 @@ import { readDockerfile as readBuildDockerfile } from '../../context/build-files
 import { fetchContext, isRemoteContext } from '../../context/remote.js';
 import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
+import { parseBuildContexts } from '../../builder/named-contexts.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -46,6 +47,7 @@ export const BUILD_FLAGS = {
   'cache-to': { type: 'string', multiple: true },
   call: { type: 'string' },
   check: { type: 'boolean' },
+  'build-context': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -152,6 +154,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.explain = v.explain ?? false;
   o.cacheFrom = (v['cache-from'] ?? []).map((x) => parseCacheFrom(x, ctx.cwd));
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
+  if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
   o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
