@@ -130,7 +130,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
 
   try {
     const stage = await runStages(session, plan, platform, abort);
-    const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format });
+    const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format, ...(req.annotations ? { annotations: req.annotations } : {}) });
     const imageId = written.configDescriptor.digest;
     const pushed = await publish(session, stage, written.manifestDescriptor, tags, remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {

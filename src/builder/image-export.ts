@@ -87,7 +87,7 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
     layers.push(written.descriptor);
   }
   const format = enc.format ?? (m.mediaType === MediaTypes.DOCKER_MANIFEST ? 'docker' : 'oci');
-  const out = await writeImage(content, normalizeConfig({ ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format });
+  const out = await writeImage(content, normalizeConfig({ ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format, ...(m.annotations ? { annotations: m.annotations } : {}) });
   return out.manifestDescriptor;
 }
 

@@ -38,7 +38,10 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
   const key = stepKey(stage.fsKey, o.parts);
   let record: CacheRecord | null = null;
   let hit = false;
-  if (!session.req.noCache) {
+  // --no-cache, or --no-cache-filter naming this stage (BuildKit matches the stage name).
+  const filtered = session.req.noCacheFilter?.includes(stage.name.toLowerCase()) ?? false;
+  const noCache = session.req.noCache || filtered;
+  if (!noCache) {
     record = await session.store.cache.get(key.digest);
     if (record?.layer) await session.pin(record.layer.digest); // before the existence check (a prune may run now)
     if (record && record.layer && !(await session.store.content.info(record.layer.digest))) record = null;
@@ -46,7 +49,7 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
     hit = record !== null;
   }
   let source = 'local';
-  if (!hit && !session.req.noCache && session.remoteCache) {
+  if (!hit && !noCache && session.remoteCache) {
     // --cache-from: the import sources in order; the layer is fetched lazily (src/cache/remote).
     const remote = await session.remoteCache.lookup(key.digest);
     // Pinned now, fetched later (lazily): a concurrent prune must not take it once it arrives.
@@ -62,7 +65,7 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
   if (hit) {
     session.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source });
   } else {
-    session.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: session.req.noCache ? '--no-cache' : await explainMiss(session, o.identity, key) });
+    session.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: session.req.noCache ? '--no-cache' : filtered ? `--no-cache-filter ${stage.name}` : await explainMiss(session, o.identity, key) });
     session.throwIfAborted();
     const layer = await o.produce();
     record = await session.store.cache.put(key.digest, {

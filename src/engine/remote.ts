@@ -82,7 +82,17 @@ export class RemoteEngine implements Engine {
     const rel = path.relative(o.contextDir, o.dockerfilePath ?? path.join(o.contextDir, 'Dockerfile'));
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
     if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
-    if (o.buildContexts && Object.keys(o.buildContexts).length) throw new UsageError('--build-context is not supported with -H yet', { hint: 'build daemonless (without -H)' });
+    // Flags the Engine API request below does not carry (issue 17's buildx flags): refused by name.
+    const unsent: [string, boolean][] = [
+      ['--build-context', Object.keys(o.buildContexts ?? {}).length > 0],
+      ['--add-host', (o.extraHosts?.length ?? 0) > 0],
+      ['--ulimit', (o.ulimits?.length ?? 0) > 0],
+      ['--shm-size', o.shmSize !== undefined],
+      ['--no-cache-filter', (o.noCacheFilter?.length ?? 0) > 0],
+      ['--annotation', Object.keys(o.annotations ?? {}).length > 0],
+    ];
+    const named = unsent.filter(([, set]) => set).map(([f]) => f);
+    if (named.length) throw new UsageError(`${named.join(', ')} ${named.length === 1 ? 'is' : 'are'} not supported with -H yet`, { hint: 'build daemonless (without -H)' });
     // Checked here too, so a missing, symlinked-out or non-text Dockerfile is reported by its local name.
     await readDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
     const bctx = await BuildContext.open(o.contextDir);

@@ -102,7 +102,7 @@ export class RuncExecutor implements Executor {
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
-      await writeFile(etc.hosts, hostsFile(spec.hostname));
+      await writeFile(etc.hosts, hostsFile(spec.hostname, spec.extraHosts));
       await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {

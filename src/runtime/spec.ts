@@ -51,6 +51,12 @@ export interface ExecSpec {
    * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
    */
   privileged?: boolean;
+  /** `--add-host`: extra /etc/hosts lines, after the loopback ones (BuildKit's ExtraHosts). */
+  extraHosts?: { host: string; ip: string }[];
+  /** `--ulimit`: rlimits by lower-case name (`nofile`, `nproc`, …); they replace the defaults. */
+  ulimits?: { name: string; soft: number; hard: number }[];
+  /** `--shm-size`: bytes of the /dev/shm tmpfs (default 64 MiB, as Docker). */
+  shmSize?: number;
 }
 
 /** A device node runc creates in the container (runtime-spec config-linux.md "Devices"). */
@@ -161,7 +167,7 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize !== undefined ? `${Math.ceil(spec.shmSize / 1024)}k` : '65536k'}`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted in a network namespace we own; with the host's, bind it.
     spec.network === 'host'
@@ -186,7 +192,10 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       env,
       cwd: spec.cwd || '/',
       capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
+      rlimits: [
+        ...(spec.ulimits?.some((u) => u.name === 'nofile') ? [] : [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }]),
+        ...(spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: u.hard, soft: u.soft })),
+      ],
       // Docker's --privileged leaves no_new_privs off (setuid programs keep working).
       noNewPrivileges: !privileged,
     },
@@ -209,7 +218,7 @@ export function withPrimaryGid(user: ExecUser): number[] {
   return gids.includes(user.gid) ? [...gids] : [user.gid, ...gids];
 }
 
-/** /etc/hosts for the container: loopback names and the hostname. */
-export function hostsFile(hostname: string): string {
-  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ''].join('\n');
+/** /etc/hosts for the container: loopback names, the hostname, then `--add-host` entries. */
+export function hostsFile(hostname: string, extraHosts: readonly { host: string; ip: string }[] = []): string {
+  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...extraHosts.map((h) => `${h.ip}\t${h.host}`), ''].join('\n');
 }

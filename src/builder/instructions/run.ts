@@ -92,6 +92,10 @@ export const runHandler: Handler<RunCommand> = {
       `network=${network}`,
       // BuildKit's ExecOp carries the security mode: a privileged step is another step.
       ...(cmd.security === 'insecure' ? ['security=insecure'] : []),
+      // --add-host, --ulimit and --shm-size are part of BuildKit's ExecOp (keys without them are unchanged).
+      ...(options.extraHosts?.length ? [`hosts=${options.extraHosts.map((h) => `${h.host}=${h.ip}`).join(',')}`] : []),
+      ...(options.ulimits?.length ? [`ulimits=${options.ulimits.map((u) => `${u.name}=${u.soft}:${u.hard}`).join(',')}`] : []),
+      ...(options.shmSize !== undefined ? [`shm=${options.shmSize}`] : []),
       // Config env as `env:K`, build args in scope whose value the RUN sees (not an ENV's) as
       // `arg:K`, so a miss says which one changed; proxy args stay out of the key, as BuildKit
       // keeps them out.
@@ -200,6 +204,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         network: p.network,
         mounts: extra,
         ...(cmd.security === 'insecure' ? { privileged: true } : {}),
+        ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
+        ...(options.ulimits?.length ? { ulimits: options.ulimits } : {}),
+        ...(options.shmSize !== undefined ? { shmSize: options.shmSize } : {}),
         stdout: sink('stdout'),
         stderr: sink('stderr'),
       },

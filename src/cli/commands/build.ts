@@ -12,6 +12,7 @@ import { fetchContext, isRemoteContext } from '../../context/remote.js';
 import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import { parseBuildContexts } from '../../builder/named-contexts.js';
+import { applyBuildxFlags, BUILDX_FLAGS } from '../build-flags.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -48,6 +49,7 @@ export const BUILD_FLAGS = {
   call: { type: 'string' },
   check: { type: 'boolean' },
   'build-context': { type: 'string', multiple: true },
+  ...BUILDX_FLAGS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -155,6 +157,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.cacheFrom = (v['cache-from'] ?? []).map((x) => parseCacheFrom(x, ctx.cwd));
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
+  applyBuildxFlags(o, v);
   o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
