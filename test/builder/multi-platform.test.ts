@@ -7,10 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdtemp, open, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { checkHostCanRun } from '../../src/builder/platform-check.js';
 import { isIndexType } from '../../src/image/manifest.js';
+import { parseDockerfile } from '../../src/parser/index.js';
+import { buildPlan } from '../../src/plan/index.js';
 import type { ImageConfig, Index, Manifest } from '../../src/image/types.js';
 import { hostPlatform } from '../../src/oci/platform.js';
 import { ImageStore } from '../../src/store/image-store.js';
@@ -74,7 +78,84 @@ describe('the multi-platform fixture base', { skip }, () => {
     const out = await tempDir('mybuild-out-');
     const r = await runCli(['--root', root, 'build', '-q', '--platform', `linux/${other}`, '--output', `type=local,dest=${out}`, await writeContext({ Dockerfile: 'FROM busybox\nRUN uname -m > /arch\n' })]);
     assert.equal(r.code, 0, r.err);
-    const { readFile } = await import('node:fs/promises');
     assert.equal((await readFile(path.join(out, 'arch'), 'utf8')).trim(), UNAME[other]);
+  });
+});
+
+describe('multi-platform builds in the store', { skip }, () => {
+  let root: string;
+  before(async () => {
+    root = await tempDir('mybuild-root-');
+    await loadMultiArchBase(root, 'docker.io/library/busybox:latest');
+  });
+  after(cleanupTemp);
+  const cli = async (...args: string[]) => runCli(['--root', root, ...args]);
+
+  it('-t names one index with an entry per platform (deduplicated, BuildKit\'s spellings), TARGET* per platform; --output type=local splits by platform', { skip: emulationSkipReason }, async () => {
+    const dir = await writeContext({ Dockerfile: 'FROM busybox\nARG TARGETPLATFORM TARGETARCH\nRUN echo "$(uname -m) $TARGETPLATFORM $TARGETARCH" > /arch\n' });
+    const r = await cli('build', '--progress', 'plain', '--platform', 'linux/amd64,linux/arm64/v8,linux/aarch64', '-t', 'multi:1', dir);
+    assert.equal(r.code, 0, r.err);
+    const store = await ImageStore.open(root);
+    const ref = (await store.listRefs()).find((x) => x.name === 'docker.io/library/multi:1')!;
+    assert.ok(isIndexType(ref.descriptor.mediaType));
+    const index = JSON.parse((await store.content.readBytes(ref.descriptor.digest)).toString()) as Index;
+    assert.deepEqual(index.manifests.map((m) => m.platform), [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    for (const arch of ['amd64', 'arm64']) {
+      const img = await store.resolve('multi:1', { os: 'linux', architecture: arch });
+      assert.equal(img.config.architecture, arch);
+    }
+    const out = await tempDir('mybuild-out-');
+    const l = await cli('build', '-q', '--platform', 'linux/amd64,linux/arm64', '--output', `type=local,dest=${out}`, dir);
+    assert.equal(l.code, 0, l.err);
+    assert.equal((await readFile(path.join(out, 'linux_amd64', 'arch'), 'utf8')).trim(), 'x86_64 linux/amd64 amd64');
+    assert.equal((await readFile(path.join(out, 'linux_arm64', 'arch'), 'utf8')).trim(), 'aarch64 linux/arm64 arm64');
+  });
+
+  it('FROM --platform picks that entry of the index and runs the stage for it, without --platform', { skip: emulationSkipReason }, async () => {
+    const out = await tempDir('mybuild-out-');
+    const r = await cli('build', '-q', '--output', `type=local,dest=${out}`, await writeContext({ Dockerfile: `FROM --platform=linux/${other} busybox\nRUN uname -m > /arch\n` }));
+    assert.equal(r.code, 0, r.err);
+    assert.equal((await readFile(path.join(out, 'arch'), 'utf8')).trim(), UNAME[other]);
+    assert.equal(await elfMachine(path.join(out, 'bin/busybox')), ELF_MACHINE[other]);
+    // A platform the base lacks is an error at the FROM.
+    const bad = await cli('build', '-q', await writeContext({ Dockerfile: 'FROM --platform=linux/s390x busybox\nCOPY Dockerfile /d\n' }));
+    assert.equal(bad.code, 3, bad.err);
+    assert.match(bad.err, /Dockerfile:1:1: base image busybox has no image for the requested platform linux\/s390x/);
+  });
+
+  it('what a multi-platform build cannot do is refused by name before it runs', async () => {
+    const dir = await writeContext({ Dockerfile: 'FROM busybox\nCOPY Dockerfile /d\n' });
+    const cases: [string[], RegExp][] = [
+      [['--output', 'type=docker,dest=x.tar'], /--output type=docker cannot hold several platforms \(--platform linux\/amd64,linux\/arm64\)/],
+      [['--output', 'type=tar,dest=x.tar'], /--output type=tar with several platforms .* is not supported/],
+      [['--output', 'type=image,name=x:1,compression=zstd'], /--output type=image,compression=… with several platforms .* is not supported yet/],
+      [['--cache-to', 'type=local,dest=cache'], /--cache-to with several platforms .* is not supported yet/],
+      [['--push'], /--push needs at least one -t name to push to/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli('build', '-q', '--platform', 'linux/amd64,linux/arm64', ...args, dir);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, re, args.join(' '));
+    }
+  });
+});
+
+describe('a foreign RUN without an emulator', () => {
+  it('is refused at the RUN, naming the binfmt_misc emulator that is missing', async () => {
+    const text = `FROM --platform=$BUILDPLATFORM busybox AS build\nRUN true\nFROM busybox\nRUN uname -m\n`;
+    const { ast } = parseDockerfile(text, { file: 'Dockerfile' });
+    const plan = buildPlan(ast, { platform: { os: 'linux', architecture: other }, text });
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'mybuild-binfmt-'));
+    const platformOf = (s: (typeof plan.stages)[number]) => (s.platform ? hostPlatform() : { os: 'linux', architecture: other });
+    assert.throws(
+      () => checkHostCanRun(plan, platformOf, (range) => ({ file: 'Dockerfile', range, text }), empty),
+      (err: Error & { source?: { range: { start: { line: number } } }; hint?: string }) => {
+        assert.match(err.message, new RegExp(`RUN for platform linux/${other} cannot run on this host \\(linux/${host}\\): no binfmt_misc emulator qemu-${UNAME[other]} is registered`));
+        // The native build stage (line 2) is fine; the target stage's RUN (line 4) is the one refused.
+        assert.equal(err.source?.range.start.line, 4);
+        assert.match(err.hint ?? '', /install qemu-user-static and register it/);
+        return true;
+      },
+    );
   });
 });
