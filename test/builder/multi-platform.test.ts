@@ -91,7 +91,7 @@ describe('multi-platform builds in the store', { skip }, () => {
   after(cleanupTemp);
   const cli = async (...args: string[]) => runCli(['--root', root, ...args]);
 
-  it('-t names one index with an entry per platform (deduplicated, BuildKit\'s spellings), TARGET* per platform; --output type=local splits by platform', { skip: emulationSkipReason }, async () => {
+  it('-t names one index with an entry per platform (deduplicated, BuildKit\'s spellings), TARGET* per platform; run --platform and save/load use it; --output type=local splits by platform', { skip: emulationSkipReason }, async () => {
     const dir = await writeContext({ Dockerfile: 'FROM busybox\nARG TARGETPLATFORM TARGETARCH\nRUN echo "$(uname -m) $TARGETPLATFORM $TARGETARCH" > /arch\n' });
     const r = await cli('build', '--progress', 'plain', '--platform', 'linux/amd64,linux/arm64/v8,linux/aarch64', '-t', 'multi:1', dir);
     assert.equal(r.code, 0, r.err);
@@ -104,6 +104,32 @@ describe('multi-platform builds in the store', { skip }, () => {
       const img = await store.resolve('multi:1', { os: 'linux', architecture: arch });
       assert.equal(img.config.architecture, arch);
     }
+    // run --platform picks the entry (the foreign one under emulation); without it, the host's.
+    const runArch = async (...args: string[]) => {
+      const x = await cli('run', '--rm', ...args, 'multi:1', 'cat', '/arch');
+      assert.equal(x.code, 0, x.err);
+      return x.out.trim();
+    };
+    assert.equal(await runArch('--platform', 'linux/arm64'), 'aarch64 linux/arm64 arm64');
+    assert.equal(await runArch('--platform', 'linux/amd64'), 'x86_64 linux/amd64 amd64');
+    assert.equal(await runArch(), `${UNAME[host]} linux/${host} ${host}`);
+    const none = await cli('run', '--rm', '--platform', 'linux/s390x', 'multi:1', 'true');
+    assert.notEqual(none.code, 0);
+    assert.match(none.err, /has no image for linux\/s390x/);
+    assert.match(none.err, /it has: linux\/amd64, linux\/arm64/);
+
+    // save / load keep the index: a fresh store runs both platforms of the loaded image.
+    const tar = path.join(await tempDir('mybuild-save-'), 'multi.tar');
+    const saved = await cli('save', '-o', tar, 'multi:1');
+    assert.equal(saved.code, 0, saved.err);
+    const root2 = await tempDir('mybuild-root-');
+    const loaded = await runCli(['--root', root2, 'load', '-i', tar]);
+    assert.equal(loaded.code, 0, loaded.err);
+    const ref2 = (await (await ImageStore.open(root2)).listRefs()).find((x) => x.name === 'docker.io/library/multi:1')!;
+    assert.ok(isIndexType(ref2.descriptor.mediaType), 'load kept the index');
+    const arm = await runCli(['--root', root2, 'run', '--rm', '--platform', 'linux/arm64', 'multi:1', 'cat', '/arch']);
+    assert.equal(arm.out.trim(), 'aarch64 linux/arm64 arm64', arm.err);
+
     const out = await tempDir('mybuild-out-');
     const l = await cli('build', '-q', '--platform', 'linux/amd64,linux/arm64', '--output', `type=local,dest=${out}`, dir);
     assert.equal(l.code, 0, l.err);
