@@ -91,7 +91,7 @@ describe('multi-platform builds in the store', { skip }, () => {
   after(cleanupTemp);
   const cli = async (...args: string[]) => runCli(['--root', root, ...args]);
 
-  it('-t names one index with an entry per platform (deduplicated, BuildKit\'s spellings), TARGET* per platform; run --platform and save/load use it; --output type=local splits by platform', { skip: emulationSkipReason }, async () => {
+  it('-t names one index with an entry per platform (deduplicated, BuildKit\'s spellings), TARGET* per platform; inspect lists its platforms; run --platform and save/load use it; --output type=local splits by platform', { skip: emulationSkipReason }, async () => {
     const dir = await writeContext({ Dockerfile: 'FROM busybox\nARG TARGETPLATFORM TARGETARCH\nRUN echo "$(uname -m) $TARGETPLATFORM $TARGETARCH" > /arch\n' });
     const r = await cli('build', '--progress', 'plain', '--platform', 'linux/amd64,linux/arm64/v8,linux/aarch64', '-t', 'multi:1', dir);
     assert.equal(r.code, 0, r.err);
@@ -104,6 +104,13 @@ describe('multi-platform builds in the store', { skip }, () => {
       const img = await store.resolve('multi:1', { os: 'linux', architecture: arch });
       assert.equal(img.config.architecture, arch);
     }
+    // inspect lists the platforms (Docker API 1.48's Manifests); the rest is the host's image.
+    const insp = await cli('inspect', 'multi:1');
+    assert.equal(insp.code, 0, insp.err);
+    const doc = (JSON.parse(insp.out) as { Architecture: string; Descriptor: { digest: string }; Manifests: { ID: string; Available: boolean; ImageData: { Platform: unknown } }[] }[])[0];
+    assert.equal(doc.Descriptor.digest, ref.descriptor.digest);
+    assert.equal(doc.Architecture, host);
+    assert.deepEqual(doc.Manifests.map((m) => [m.ID, m.Available, m.ImageData.Platform]), index.manifests.map((m) => [m.digest, true, m.platform]));
     // run --platform picks the entry (the foreign one under emulation); without it, the host's.
     const runArch = async (...args: string[]) => {
       const x = await cli('run', '--rm', ...args, 'multi:1', 'cat', '/arch');

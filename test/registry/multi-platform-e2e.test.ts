@@ -6,7 +6,8 @@
  * platform's image, copied back by skopeo and unpacked by umoci, holds its own architecture's
  * RUN result (`uname -m`: x86_64 / aarch64, the foreign one under QEMU). A cross-compiling
  * Dockerfile (`FROM --platform=$BUILDPLATFORM … AS build` + `ARG TARGETARCH`) runs its build
- * stage natively once per platform.
+ * stage natively once per platform. `run --platform linux/arm64` and `pull --platform` of the
+ * pushed index take that platform's image.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -84,6 +85,17 @@ describe('mybuild build --platform linux/amd64,linux/arm64 against a registry', 
     // The local name is the index too.
     const inspect = await runCli(['--root', root, 'inspect', name], { env });
     assert.equal(inspect.code, 0, inspect.err);
+
+    // mybuild run --platform linux/arm64 of the pushed index, from an empty store: pulls that entry, runs it under emulation.
+    const ran = await runCli(['--root', path.join(tmp, 'root-run'), 'run', '--rm', '--platform', 'linux/arm64', name, 'cat', '/arch'], { env });
+    assert.equal(ran.code, 0, ran.err);
+    assert.equal(ran.out.trim(), 'aarch64');
+    // pull --platform picks the entry from the index.
+    const pullRoot = path.join(tmp, 'root-pull');
+    const pulled = await runCli(['--root', pullRoot, 'pull', '--platform', `linux/${other}`, name], { env });
+    assert.equal(pulled.code, 0, pulled.err);
+    const arch = await runCli(['--root', pullRoot, 'inspect', name], { env });
+    assert.equal((JSON.parse(arch.out) as { Architecture: string }[])[0].Architecture, other);
 
     // The same Dockerfile for one platform, for the timing in the report.
     const t1 = Date.now();
