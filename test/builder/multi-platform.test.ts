@@ -19,7 +19,7 @@ import type { ImageConfig, Index, Manifest } from '../../src/image/types.js';
 import { hostPlatform } from '../../src/oci/platform.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { multiArchSkipReason } from '../helpers/base-image.js';
-import { buildSkipReason, cleanupTemp, loadMultiArchBase, tempDir, writeContext } from '../helpers/build.js';
+import { buildSkipReason, cleanupTemp, loadMultiArchBase, storeProblems, tempDir, writeContext } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';
 
 const host = hostPlatform().architecture;
@@ -154,6 +154,30 @@ describe('multi-platform builds in the store', { skip }, () => {
     const bad = await cli('build', '-q', await writeContext({ Dockerfile: 'FROM --platform=linux/s390x busybox\nCOPY Dockerfile /d\n' }));
     assert.equal(bad.code, 3, bad.err);
     assert.match(bad.err, /Dockerfile:1:1: base image busybox has no image for the requested platform linux\/s390x/);
+  });
+
+  it('--iidfile and --metadata-file give the index; a failing platform fails the build, names nothing and leaves the store consistent', async () => {
+    const dir = await writeContext({ Dockerfile: 'FROM busybox\nCOPY Dockerfile /d\n' });
+    const meta = path.join(dir, '..', `meta-${path.basename(dir)}.json`);
+    const iid = path.join(dir, '..', `iid-${path.basename(dir)}`);
+    const ok = await cli('build', '-q', '--platform', 'linux/amd64,linux/arm64', '--iidfile', iid, '--metadata-file', meta, '-t', 'ids:1', dir);
+    assert.equal(ok.code, 0, ok.err);
+    const store = await ImageStore.open(root);
+    const ref = (await store.listRefs()).find((x) => x.name === 'docker.io/library/ids:1');
+    assert.ok(ref && isIndexType(ref.descriptor.mediaType));
+    assert.equal(await readFile(iid, 'utf8'), ref.descriptor.digest);
+    assert.equal(ok.out.trim(), ref.descriptor.digest);
+    const m = JSON.parse(await readFile(meta, 'utf8')) as Record<string, unknown>;
+    assert.equal(m['containerimage.digest'], ref.descriptor.digest);
+    assert.deepEqual((m['mybuild.platforms'] as { platform: string }[]).map((p) => p.platform), ['linux/amd64', 'linux/arm64']);
+
+    // The second platform fails (the base has no linux/386) after the first was built.
+    const bad = await cli('build', '--progress', 'plain', '--platform', `linux/${host},linux/386`, '-t', 'bad:1', dir);
+    assert.equal(bad.code, 3, bad.err);
+    assert.match(bad.err, /Dockerfile:1:1: base image busybox has no image for the requested platform linux\/386/);
+    assert.match(bad.err, /failed step: #\d+ \[linux\/386 stage-0 1\/2\] FROM busybox/);
+    assert.equal((await store.listRefs()).find((x) => x.name === 'docker.io/library/bad:1'), undefined, 'no name for a failed build');
+    assert.deepEqual(await storeProblems(root), []);
   });
 
   it('what a multi-platform build cannot do is refused by name before it runs', async () => {
