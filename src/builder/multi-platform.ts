@@ -1,6 +1,6 @@
 /**
  * Multi-platform builds: `--platform linux/amd64,linux/arm64` builds the Dockerfile once per
- * platform (one after the other: a stage that does not depend on the target platform, such as a
+ * platform (one after the other, the host's first: a stage that does not depend on the target platform, such as a
  * `FROM --platform=$BUILDPLATFORM` build stage without TARGET* args, is then a cache hit for the
  * later platforms) and publishes one image index whose entries carry their platforms (a Docker
  * manifest list with `--format docker`), as BuildKit's multi-platform exporters do:
@@ -26,7 +26,7 @@ import { serializeIndex } from '../image/manifest.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { MediaTypes, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../image/types.js';
 import { push } from '../registry/push.js';
-import { formatPlatform, parsePlatform } from '../registry/platform.js';
+import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
 import { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
@@ -132,12 +132,18 @@ function childSink(sink: EventSink, platform: Platform, offset: () => number, se
   }
 }
 
-/** The child request for `platform`: no names, no push, no exporters but its own local directory. */
-function childRequest(req: BuildRequest, platform: Platform): BuildRequest {
+/**
+ * The child request for `platform`: no names, no push, no exporters but its own local directory.
+ * `--pull` is left to the first platform built (the host's when listed): a pull names the base
+ * image after the platform it pulled, and the later platforms then pull theirs by digest without
+ * renaming it (./build.ts resolveImage), so the name stays the host's image.
+ */
+function childRequest(req: BuildRequest, platform: Platform, first: boolean): BuildRequest {
   const local = req.outputs.filter((o): o is Extract<OutputSpec, { type: 'local' }> => o.type === 'local');
   return {
     ...req,
     platform: formatPlatform(platform),
+    pull: req.pull && first,
     tags: [],
     push: false,
     outputs: local.length ? local.map((o) => ({ type: 'local', dest: path.join(o.dest, platformDir(platform)) })) : [{ type: 'cacheonly' }],
@@ -164,14 +170,17 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     const children: { platform: Platform; result: PlatformBuildResult }[] = [];
     let steps = 0;
     let cacheHits = 0;
-    for (const platform of platforms) {
+    // The host's platform first (see childRequest); the index keeps the order given.
+    const order = [...platforms.filter((p) => platformMatches(p, hostPlatform())), ...platforms.filter((p) => !platformMatches(p, hostPlatform()))];
+    for (const platform of order) {
       const base = seen.maxStep;
-      const result = await buildOne(childRequest(req, platform), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease });
+      const result = await buildOne(childRequest(req, platform, platform === order[0]), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease });
       children.push({ platform, result });
       const s = result.metadata['mybuild.steps'] as { cached: boolean }[] | undefined;
       steps += s?.length ?? 0;
       cacheHits += s?.filter((x) => x.cached).length ?? 0;
     }
+    children.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
     const mediaType = req.format === 'docker' ? MediaTypes.DOCKER_MANIFEST_LIST : MediaTypes.OCI_INDEX;
     const bytes = serializeIndex({
       schemaVersion: 2,

@@ -130,6 +130,20 @@ describe('mybuild build --platform linux/amd64,linux/arm64 against a registry', 
     }
   });
 
+  it('--pull refreshes every platform\'s base and leaves the base\'s name on the host\'s image', async () => {
+    const root = path.join(tmp, 'root-pull-multi');
+    const dir = await ctx({ Dockerfile: `FROM ${reg.domain}/busybox:multi\nCOPY f /f\n`, f: 'f\n' });
+    // The host's platform listed first and last: either way the name ends on the host's image.
+    for (const list of [`linux/${host},linux/${other}`, `linux/${other},linux/${host}`]) {
+      const r = await runCli(['--root', root, 'build', '-q', '--pull', '--platform', list, '-t', 'pulled:1', dir], { env });
+      assert.equal(r.code, 0, r.err);
+      const base = await runCli(['--root', root, 'inspect', `${reg.domain}/busybox:multi`], { env });
+      assert.equal((JSON.parse(base.out) as { Architecture: string }[])[0].Architecture, host, list);
+      const index = JSON.parse((await runCli(['--root', root, 'inspect', 'pulled:1'], { env })).out) as { Manifests: { ImageData: { Platform: { architecture: string } } }[] }[];
+      assert.deepEqual(index[0].Manifests.map((m) => `linux/${m.ImageData.Platform.architecture}`).join(','), list, 'the index keeps the order given');
+    }
+  });
+
   it('--format docker pushes a Docker manifest list; --output type=oci writes the index', async () => {
     const root = path.join(tmp, 'root-docker');
     const name = `${reg.domain}/list:1`;
