@@ -56,6 +56,8 @@ export interface BuildResult {
   manifestDescriptor: Descriptor;
   config: ImageConfig;
   tags: string[];
+  /** The cache key of the image's filesystem (the last layer step's). */
+  fsKey?: string;
   /** What --metadata-file writes. */
   metadata: Record<string, unknown>;
 }
@@ -65,6 +67,11 @@ export interface BuildRunOptions {
   signal?: AbortSignal;
   /** A lease of the caller's (a multi-platform build) that also pins this build's blobs, and outlives it. */
   lease?: Lease;
+  /**
+   * The caller's RemoteCache for `--cache-from`/`--cache-to` (a multi-platform build shares one
+   * across its platforms): records accumulate in it and the caller exports and closes it.
+   */
+  remoteCache?: RemoteCache;
 }
 
 /**
@@ -76,8 +83,8 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
   // `--platform a,b`: one build per platform and an index (./multi-platform.ts).
   const platforms = multiPlatforms(req.platform);
   if (platforms) return buildMultiPlatform(req, run, platforms, build);
-  const remote = remoteCacheFor(req);
-  if (!req.noCache) remote?.prefetch();
+  const remote = run.remoteCache ?? remoteCacheFor(req);
+  if (!req.noCache && !run.remoteCache) remote?.prefetch();
   try {
     return await buildOnce(req, run, remote);
   } catch (err) {
@@ -86,7 +93,7 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
     remote.disableImports();
     return await buildOnce(req, run, remote);
   } finally {
-    remote?.close();
+    if (!run.remoteCache) remote?.close();
   }
 }
 
@@ -122,7 +129,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
   const lease = run.lease ?? (await store.lease());
-  remote?.bind(store, (message) => emit({ type: 'warning', message }));
+  remote?.bind(store, (message) => emit({ type: 'warning', message }), run.remoteCache !== undefined);
   const worker = localWorker({
     root: req.root,
     runtime: req.runtime,
@@ -137,7 +144,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     const stage = await runStages(session, plan, platform, abort);
     const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format });
     const imageId = written.configDescriptor.digest;
-    const pushed = await publish(session, stage, written.manifestDescriptor, tags, remote);
+    // A shared remote cache (multi-platform) is exported by its owner, once for every platform.
+    const pushed = await publish(session, stage, written.manifestDescriptor, tags, run.remoteCache ? undefined : remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
       manifestDigest: written.manifestDescriptor.digest,
@@ -154,6 +162,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
       imageId,
       manifestDescriptor: written.manifestDescriptor,
       config: written.config,
+      fsKey: stage.fsKey,
       tags: tags.map((t) => t.toString()),
       metadata: {
         'containerimage.digest': written.manifestDescriptor.digest,

@@ -10,8 +10,9 @@
  * - `--output type=oci` (dir or tar): the layout holds the index;
  * - `--output type=local`: one directory per platform under dest (`linux_amd64`, `linux_arm64`,
  *   BuildKit's platform-split), the target stage's files;
+ * - `--cache-to`: one cache holding every platform's records (`--cache-from` imports per platform);
  * - refused, naming the flag: `type=docker` and `type=tar` outputs, encoding keys on image
- *   outputs (compression, oci-mediatypes, …), `--cache-to`.
+ *   outputs (compression, oci-mediatypes, …).
  *
  * Each platform's build is a plain single-platform build (./build.ts) with that `--platform`, so
  * FROM picks the platform's image from a base's index, TARGET* args have its values, RUN steps
@@ -30,6 +31,7 @@ import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '..
 import { exportOciLayout } from '../image/formats/oci-layout.js';
 import { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
+import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
 import type { BuildEvent, EventSink } from './events.js';
 import type { BuildRequest } from './session.js';
 import type { OutputSpec } from './output-spec.js';
@@ -40,9 +42,10 @@ export interface PlatformBuildResult {
   manifestDescriptor: Descriptor;
   config: ImageConfig;
   tags: string[];
+  fsKey?: string;
   metadata: Record<string, unknown>;
 }
-export type PlatformBuild = (req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal; lease?: Lease }) => Promise<PlatformBuildResult>;
+export type PlatformBuild = (req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal; lease?: Lease; remoteCache?: RemoteCache }) => Promise<PlatformBuildResult>;
 
 /**
  * The platforms of a `--platform` value when it names more than one (`a,b`, duplicates and
@@ -87,7 +90,6 @@ function checkMultiPlatformRequest(req: BuildRequest, platforms: Platform[]): vo
       if (key) throw new UsageError(`--output type=${out.type === 'image' ? 'image' : 'oci'},${ENCODING_FLAGS[key]}=… with several platforms (--platform ${list}) is not supported yet`, { hint });
     }
   }
-  if (req.cacheTo?.length) throw new UsageError(`--cache-to with several platforms (--platform ${list}) is not supported yet`, { hint });
   const images = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
   if (!req.tags.length && (req.push || images.some((o) => o.push)) && !images.some((o) => o.names?.length)) {
     throw new UsageError('--push needs at least one -t name to push to');
@@ -165,6 +167,9 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
   const store = await ImageStore.open(req.root);
   // One lease for every platform's blobs and the index, until the index is named.
   const lease = await store.lease();
+  // One remote cache for every platform: --cache-to then exports them all (BuildKit's multi-platform cache).
+  const remote = remoteCacheFor(req);
+  if (!req.noCache) remote?.prefetch();
   try {
     const seen = { maxStep: 0, warnings: new Set<string>() };
     const children: { platform: Platform; result: PlatformBuildResult }[] = [];
@@ -174,7 +179,7 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     const order = [...platforms.filter((p) => platformMatches(p, hostPlatform())), ...platforms.filter((p) => !platformMatches(p, hostPlatform()))];
     for (const platform of order) {
       const base = seen.maxStep;
-      const result = await buildOne(childRequest(req, platform, platform === order[0]), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease });
+      const result = await buildOne(childRequest(req, platform, platform === order[0]), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease, ...(remote ? { remoteCache: remote } : {}) });
       children.push({ platform, result });
       const s = result.metadata['mybuild.steps'] as { cached: boolean }[] | undefined;
       steps += s?.length ?? 0;
@@ -190,6 +195,11 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     const info = await lease.content.writeBytes(bytes);
     const index: Descriptor = { mediaType, digest: info.digest, size: info.size };
     const pushed = await publishIndex(req, store, index, tags, sink);
+    if (remote) {
+      const keys = children.map((c) => c.result.fsKey).filter((k): k is string => k !== undefined);
+      for (const x of await remote.export(keys, req.compression)) sink({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
+      for (const x of remote.importStats()) sink({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
+    }
     const names = tags.map((t) => t.toString());
     for (const out of req.outputs) {
       if (out.type !== 'oci') continue;
@@ -214,6 +224,7 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
       },
     };
   } finally {
+    remote?.close();
     await lease.release();
   }
 }
