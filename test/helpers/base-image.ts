@@ -7,7 +7,7 @@
  *     const layout = await ensureBaseImage();         // use as `oci:${layout}:latest`
  */
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -85,6 +85,12 @@ export function multiArchSkipReason(): string | false {
   const base = baseImageSkipReason();
   if (base) return base;
   if (!onPath('dpkg-deb') || !onPath('apt-get')) return 'dpkg-deb / apt-get are not on PATH (a Debian host is needed for the multi-platform fixture)';
+  // The other architecture's busybox-static comes from apt: dpkg must know that architecture.
+  const host = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  const other = host === 'amd64' ? 'arm64' : 'amd64';
+  if (process.env[`BUSYBOX_DEB_${other}`]) return false;
+  const foreign = execFileSync('dpkg', ['--print-foreign-architectures'], { encoding: 'utf8' }).split('\n');
+  if (!foreign.includes(other)) return `dpkg does not know the ${other} architecture, so busybox-static:${other} cannot be downloaded (scripts/install-system-deps.sh adds it: dpkg --add-architecture ${other} && apt-get update)`;
   return false;
 }
 
