@@ -41,7 +41,9 @@ import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { resolveUser } from '../runtime/user.js';
-import { ImageStore } from '../store/image-store.js';
+import { ImageStore, type ResolvedImage } from '../store/image-store.js';
+import { emulatorName, hostCanRun } from '../builder/platform-check.js';
+import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
@@ -80,6 +82,11 @@ export interface CreateOptions {
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
+  /**
+   * `--platform os/arch[/variant]`: the image's entry for it (of an index), run under binfmt_misc
+   * emulation when foreign; refused when the image has no such entry or the host cannot run it.
+   */
+  platform?: string;
 }
 
 /** `<id>/config.json`. */
@@ -197,7 +204,7 @@ export class ContainerManager {
    * workdir, volume or network; no command). Leaves nothing behind when it throws.
    */
   async create(opts: CreateOptions): Promise<Container> {
-    const img = await this.images.resolve(opts.image);
+    const img = await resolveForPlatform(this.images, opts.image, opts.platform);
     const ic = img.config.config ?? {};
     const entrypoint = opts.entrypoint ?? ic.Entrypoint ?? [];
     const cmd = opts.cmd?.length ? opts.cmd : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
@@ -771,4 +778,26 @@ async function exists(p: string): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `image` resolved for `platform` (undefined: the host's entry, as before). With a platform the
+ * image's config must be for it (docker's "does not match the specified platform") and the host
+ * must be able to run it (natively or through a registered binfmt_misc emulator).
+ */
+async function resolveForPlatform(images: ImageStore, image: string, platform: string | undefined): Promise<ResolvedImage> {
+  if (platform === undefined) return images.resolve(image);
+  const want = parsePlatform(platform);
+  const img = await images.resolve(image, want);
+  const have = { os: img.config.os ?? '', architecture: img.config.architecture ?? '', ...(img.config.variant ? { variant: img.config.variant } : {}) };
+  if (img.config.architecture && !platformMatches(want, have)) {
+    throw new BuildError('INVALID_ARGUMENT', `image with reference ${image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`, { hint: `run it without --platform, or pull the ${formatPlatform(want)} image` });
+  }
+  if (!hostCanRun(want)) {
+    const emulator = emulatorName(want);
+    throw new BuildError('INVALID_ARGUMENT', `${image} is for ${formatPlatform(want)}, which this host (${formatPlatform(hostPlatform())}) cannot run: ${emulator ? `no binfmt_misc emulator ${emulator} is registered` : `QEMU has no user emulator for ${want.architecture}`}`, {
+      hint: emulator ? `install qemu-user-static and register it (scripts/install-system-deps.sh, or update-binfmts --enable ${emulator})` : undefined,
+    });
+  }
+  return img;
 }

@@ -25,7 +25,7 @@ import { validateImage } from '../../src/image/validate.js';
 import type { ImageConfig, Manifest } from '../../src/image/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { check, type Problem } from '../../src/store/gc.js';
-import { baseImageSkipReason, ensureBaseImage } from './base-image.js';
+import { baseImageSkipReason, ensureBaseImage, ensureMultiArchBaseImage } from './base-image.js';
 import { cliPath } from './paths.js';
 
 /** A file of a test context: its text, or text with a mode, or a symlink. */
@@ -206,4 +206,16 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 export function runcContainers(root: string): string[] {
   const r = spawnSync('runc', ['--root', path.join(root, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.split('\n').filter((s) => s.trim() !== '') : [];
+}
+
+/**
+ * Loads the multi-platform busybox base (linux/amd64 + linux/arm64, an index) into the store at
+ * `root` as `name`; returns the index descriptor's digest.
+ */
+export async function loadMultiArchBase(root: string, name = 'docker.io/library/busybox-multi:latest'): Promise<string> {
+  const layout = await ensureMultiArchBaseImage();
+  const store = await ImageStore.open(root);
+  const { images } = await importArchive(store.content, layout);
+  await store.setRef(name, images[0].manifestDescriptor);
+  return images[0].manifestDescriptor.digest;
 }
