@@ -1,0 +1,229 @@
+/**
+ * A data-driven harness for BuildKit's own frontend tests (moby/buildkit
+ * frontend/dockerfile/*_test.go) ported as cases: each case names its upstream test, holds the
+ * Dockerfile and the context files the test writes, and states the test's assertions as data
+ * (files of the exported root filesystem, image config) or as a `check` function. Builds run
+ * in-process on the real builder (runc, overlay snapshots) against a store holding the busybox
+ * fixture as `busybox:latest` (BuildKit's tests use busybox too).
+ *
+ *     runCases('buildkit: COPY', [
+ *       { name: 'testCopyVarSubstitution', dockerfile: 'FROM scratch\nENV FOO bar\nCOPY $FOO baz\n',
+ *         context: { bar: 'bar-contents' }, files: { baz: 'bar-contents' } },
+ *     ]);
+ *
+ * A case that mybuild fails today carries `todo: 'issue 16: <what differs>'`: it runs and reports,
+ * and does not fail the suite (node:test todo). Cases with an `error` expect the build to fail
+ * with a message containing (or matching) it.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmod, lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildOptions } from '../../src/builder/options.js';
+import type { ImageConfig } from '../../src/image/types.js';
+import { buildContext, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, type InProcessBuild } from '../helpers/build.js';
+
+/** A context entry: text, text with a mode, a directory, a symlink or a unix socket. */
+export type Entry = string | { content: string | Buffer; mode?: number } | { dir: true; mode?: number } | { symlink: string } | { socket: true; mode?: number };
+
+/** What a file of the exported root filesystem must be. */
+export type FileExpect =
+  | string // exact contents
+  | RegExp // contents match
+  | { content?: string | RegExp; mode?: number; uid?: number; gid?: number; symlink?: string; type?: 'file' | 'dir' | 'symlink' }
+  | null; // absent
+
+/** One build of a case (a case with `builds` runs several in one context, in order). */
+export interface BuildStep {
+  /** Replaces context files before this build (null removes one). */
+  update?: Record<string, Entry | null>;
+  dockerfile?: string;
+  opts?: Partial<BuildOptions>;
+  error?: string | RegExp;
+  files?: Record<string, FileExpect>;
+  check?: (r: CaseResult) => void | Promise<void>;
+}
+
+export interface Case {
+  /** The upstream test function, e.g. `testCopyChmod` (a suffix `/sub` names a sub-case). */
+  name: string;
+  /** What the case shows, in a few words. */
+  what?: string;
+  /** The Dockerfile ('' when the context holds it, e.g. as a symlink). */
+  dockerfile: string;
+  /** Name of the Dockerfile in the context (default `Dockerfile`). */
+  dockerfileName?: string;
+  context?: Record<string, Entry>;
+  opts?: Partial<BuildOptions>;
+  /** The build fails, with this in its message. */
+  error?: string | RegExp;
+  /** Files of the exported root filesystem (`--output type=local`). */
+  files?: Record<string, FileExpect>;
+  /** Assertions on the image config. */
+  config?: (img: ImageConfig) => void;
+  check?: (r: CaseResult) => void | Promise<void>;
+  /** Further builds in the same context and store (cache tests). */
+  builds?: BuildStep[];
+  todo?: string;
+  skip?: string;
+}
+
+export interface CaseResult {
+  build: InProcessBuild;
+  /** The exported root filesystem. */
+  out: string;
+  /** Contents of `rel` under the exported root filesystem. */
+  read(rel: string): Promise<string>;
+  contextDir: string;
+  root: string;
+}
+
+async function writeEntries(dir: string, files: Record<string, Entry | null>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const modes: [string, number][] = [];
+  for (const [rel, e] of Object.entries(files)) {
+    const p = path.join(dir, rel);
+    await mkdir(path.dirname(p), { recursive: true });
+    await rm(p, { force: true, recursive: true });
+    if (e === null) continue;
+    if (typeof e === 'string') await writeFile(p, e);
+    else if ('symlink' in e) await symlink(e.symlink, p);
+    else if ('dir' in e) {
+      await mkdir(p, { recursive: true });
+      if (e.mode !== undefined) modes.push([p, e.mode]);
+    } else if ('socket' in e) {
+      // A bound socket file (Node's server unlinks its socket on close, so bind from a shell tool).
+      const r = spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', p]);
+      assert.equal(r.status, 0, `cannot make socket ${rel}: ${r.stderr}`);
+      if (e.mode !== undefined) modes.push([p, e.mode]);
+    } else {
+      await writeFile(p, e.content);
+      if (e.mode !== undefined) await chmod(p, e.mode);
+    }
+  }
+  // Directory modes last, so files can be written into a 0500 directory first.
+  for (const [p, m] of modes.reverse()) await chmod(p, m);
+}
+
+async function checkFile(out: string, rel: string, want: FileExpect): Promise<void> {
+  const p = path.join(out, rel);
+  const st = await lstat(p).catch(() => undefined);
+  if (want === null) {
+    assert.equal(st, undefined, `${rel} should be absent`);
+    return;
+  }
+  assert.ok(st, `${rel} is absent from the output`);
+  if (typeof want === 'string' || want instanceof RegExp) want = { content: want };
+  if (want.type) assert.equal(st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other', want.type, `${rel}: type`);
+  if (want.symlink !== undefined) {
+    assert.ok(st.isSymbolicLink(), `${rel} should be a symlink`);
+    assert.equal(await readlink(p), want.symlink, `${rel}: link target`);
+  }
+  if (want.mode !== undefined) assert.equal((st.mode & 0o7777).toString(8).padStart(4, '0'), want.mode.toString(8).padStart(4, '0'), `${rel}: mode`);
+  if (want.uid !== undefined) assert.equal(st.uid, want.uid, `${rel}: uid`);
+  if (want.gid !== undefined) assert.equal(st.gid, want.gid, `${rel}: gid`);
+  if (want.content !== undefined) {
+    const text = await readFile(p, 'utf8');
+    if (want.content instanceof RegExp) assert.match(text, want.content, `${rel}: contents`);
+    else assert.equal(text, want.content, `${rel}: contents`);
+  }
+}
+
+function errorMatches(err: unknown, want: string | RegExp): void {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (want instanceof RegExp) assert.match(msg, want);
+  else assert.ok(msg.includes(want), `error ${JSON.stringify(msg)} should contain ${JSON.stringify(want)}`);
+}
+
+/** One build of a case: a failure expected by `error`, or the image plus its root filesystem. */
+async function runStep(root: string, contextDir: string, name: string, step: BuildStep & { dockerfile: string; config?: Case['config'] }): Promise<void> {
+  if (step.dockerfile !== '') await writeFile(path.join(contextDir, name), step.dockerfile);
+  const out = path.join(await tempDir('mybuild-bkout-'), 'out');
+  const opts: Partial<BuildOptions> = { dockerfilePath: path.join(contextDir, name), dockerfileName: name, ...step.opts };
+  const wantsFs = step.files !== undefined || step.check !== undefined;
+  if (wantsFs && !step.error) opts.outputs = [...(step.opts?.outputs ?? [{ type: 'image' }]), { type: 'local', dest: out }];
+  let build: InProcessBuild;
+  try {
+    build = await buildContext(root, contextDir, opts);
+  } catch (err) {
+    if (step.error !== undefined) return errorMatches(err, step.error);
+    throw err;
+  }
+  if (step.error !== undefined) assert.fail(`the build should fail with ${step.error}`);
+  for (const [rel, want] of Object.entries(step.files ?? {})) await checkFile(out, rel, want);
+  step.config?.(build.config);
+  await step.check?.({ build, out, contextDir, root, read: (rel) => readFile(path.join(out, rel), 'utf8') });
+}
+
+/** /etc/passwd and /etc/group of Docker Hub's busybox image, which BuildKit's tests rely on (daemon, nobody, wheel…). */
+const hubPasswd = `root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+bin:x:2:2:bin:/bin:/bin/false
+sys:x:3:3:sys:/dev:/bin/false
+sync:x:4:100:sync:/bin:/bin/sync
+mail:x:8:8:mail:/var/spool/mail:/bin/false
+www-data:x:33:33:www-data:/var/www:/bin/false
+operator:x:37:37:Operator:/var:/bin/false
+nobody:x:65534:65534:nobody:/home:/bin/false
+`;
+const hubGroup = `root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+disk:x:6:
+lp:x:7:
+mail:x:8:
+kmem:x:9:
+wheel:x:10:root
+cdrom:x:11:
+dialout:x:18:
+floppy:x:19:
+video:x:28:
+audio:x:29:
+tape:x:32:
+www-data:x:33:
+operator:x:37:
+utmp:x:43:
+plugdev:x:46:
+staff:x:50:
+lock:x:54:
+netdev:x:82:
+users:x:100:
+nobody:x:65534:
+`;
+
+/** Re-tags `busybox:latest` in the store at `root` as the fixture plus Docker Hub busybox's users and groups. */
+async function dockerHubUsers(root: string): Promise<void> {
+  const ctx = await tempDir('mybuild-bkbase-');
+  await writeEntries(ctx, { passwd: hubPasswd, group: hubGroup, shadow: { content: '', mode: 0o640 }, Dockerfile: 'FROM busybox\nCOPY passwd group shadow /etc/\n' });
+  await buildContext(root, ctx, { tags: ['busybox:latest'] });
+}
+
+/** Registers `cases` as a describe block of node:test `it`s, one per case. */
+export function runCases(title: string, cases: Case[]): void {
+  const skip = buildSkipReason();
+  describe(title, { skip }, () => {
+    let root: string;
+    before(async () => {
+      root = await makeStoreRoot();
+      await dockerHubUsers(root);
+    });
+    after(cleanupTemp);
+    for (const c of cases) {
+      const label = c.what ? `${c.name}: ${c.what}` : c.name;
+      it(label, { todo: c.todo, skip: c.skip }, async () => {
+        const contextDir = await tempDir('mybuild-bkctx-');
+        const dfName = c.dockerfileName ?? 'Dockerfile';
+        await writeEntries(contextDir, c.context ?? {});
+        await runStep(root, contextDir, dfName, c);
+        for (const b of c.builds ?? []) {
+          if (b.update) await writeEntries(contextDir, b.update);
+          await runStep(root, contextDir, dfName, { ...b, dockerfile: b.dockerfile ?? c.dockerfile, opts: { ...c.opts, ...b.opts } });
+        }
+      });
+    }
+  });
+}
