@@ -18,8 +18,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, lstat, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import tarStream from 'tar-stream';
 import type { BuildOptions } from '../../src/builder/options.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { buildContext, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, type InProcessBuild } from '../helpers/build.js';
@@ -54,7 +58,10 @@ export interface Case {
   dockerfile: string;
   /** Name of the Dockerfile in the context (default `Dockerfile`). */
   dockerfileName?: string;
-  context?: Record<string, Entry>;
+  /** The context files (a function when they are made asynchronously, e.g. tarballs). */
+  context?: Record<string, Entry> | (() => Promise<Record<string, Entry>>);
+  /** Paths served over HTTP on 127.0.0.1 for the case; `{{URL}}` in the Dockerfile is the server's base. */
+  http?: Record<string, HttpFile>;
   opts?: Partial<BuildOptions>;
   /** The build fails, with this in its message. */
   error?: string | RegExp;
@@ -69,6 +76,12 @@ export interface Case {
   skip?: string;
 }
 
+export interface HttpFile {
+  content: string | Buffer;
+  lastModified?: Date;
+  etag?: string;
+}
+
 export interface CaseResult {
   build: InProcessBuild;
   /** The exported root filesystem. */
@@ -77,6 +90,52 @@ export interface CaseResult {
   read(rel: string): Promise<string>;
   contextDir: string;
   root: string;
+  /** Requests the case's HTTP server saw (method and path, in order). */
+  requests: { method: string; path: string; userAgent?: string }[];
+}
+
+interface Served {
+  url: string;
+  requests: CaseResult['requests'];
+  close(): Promise<void>;
+}
+
+/** Serves `files` on 127.0.0.1 with ETag and Last-Modified, answering HEAD and GET. */
+async function serve(files: Record<string, HttpFile>): Promise<Served> {
+  const requests: CaseResult['requests'] = [];
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    requests.push({ method: req.method ?? '', path: u.pathname, userAgent: req.headers['user-agent'] });
+    const f = files[u.pathname];
+    if (!f) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = Buffer.from(f.content);
+    const headers: Record<string, string> = { 'content-length': String(body.length), etag: `"${f.etag ?? 'e1'}"` };
+    if (f.lastModified) headers['last-modified'] = f.lastModified.toUTCString();
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A tar archive of `entries` (name → text, or a header with type, linkname, mode). */
+export async function tarball(entries: { name: string; content?: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; mode?: number; uid?: number; gid?: number }[], gzip = false): Promise<Buffer> {
+  const pack = tarStream.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (d: unknown) => chunks.push(d as Buffer));
+  const done = new Promise<void>((resolve, reject) => pack.on('end', resolve).on('error', reject));
+  for (const e of entries) {
+    const { content, ...header } = e;
+    await new Promise<void>((resolve, reject) => pack.entry({ type: 'file', mode: 0o644, ...header }, content ?? '', (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await done;
+  const tar = Buffer.concat(chunks);
+  return gzip ? gzipSync(tar) : tar;
 }
 
 async function writeEntries(dir: string, files: Record<string, Entry | null>): Promise<void> {
@@ -113,7 +172,11 @@ async function checkFile(out: string, rel: string, want: FileExpect): Promise<vo
     assert.equal(st, undefined, `${rel} should be absent`);
     return;
   }
-  assert.ok(st, `${rel} is absent from the output`);
+  if (!st) {
+    const parent = path.dirname(p);
+    const seen = await readdir(parent).then((l) => l.join(' '), () => '(parent absent too)');
+    assert.fail(`${rel} is absent from the output (${path.relative(out, parent) || '.'}: ${seen})`);
+  }
   if (typeof want === 'string' || want instanceof RegExp) want = { content: want };
   if (want.type) assert.equal(st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other', want.type, `${rel}: type`);
   if (want.symlink !== undefined) {
@@ -137,8 +200,8 @@ function errorMatches(err: unknown, want: string | RegExp): void {
 }
 
 /** One build of a case: a failure expected by `error`, or the image plus its root filesystem. */
-async function runStep(root: string, contextDir: string, name: string, step: BuildStep & { dockerfile: string; config?: Case['config'] }): Promise<void> {
-  if (step.dockerfile !== '') await writeFile(path.join(contextDir, name), step.dockerfile);
+async function runStep(root: string, contextDir: string, name: string, step: BuildStep & { dockerfile: string; config?: Case['config'] }, served?: Served): Promise<void> {
+  if (step.dockerfile !== '') await writeFile(path.join(contextDir, name), served ? step.dockerfile.replaceAll('{{URL}}', served.url) : step.dockerfile);
   const out = path.join(await tempDir('mybuild-bkout-'), 'out');
   const opts: Partial<BuildOptions> = { dockerfilePath: path.join(contextDir, name), dockerfileName: name, ...step.opts };
   const wantsFs = step.files !== undefined || step.check !== undefined;
@@ -153,7 +216,7 @@ async function runStep(root: string, contextDir: string, name: string, step: Bui
   if (step.error !== undefined) assert.fail(`the build should fail with ${step.error}`);
   for (const [rel, want] of Object.entries(step.files ?? {})) await checkFile(out, rel, want);
   step.config?.(build.config);
-  await step.check?.({ build, out, contextDir, root, read: (rel) => readFile(path.join(out, rel), 'utf8') });
+  await step.check?.({ build, out, contextDir, root, requests: served?.requests ?? [], read: (rel) => readFile(path.join(out, rel), 'utf8') });
 }
 
 /** /etc/passwd and /etc/group of Docker Hub's busybox image, which BuildKit's tests rely on (daemon, nobody, wheel…). */
@@ -217,11 +280,16 @@ export function runCases(title: string, cases: Case[]): void {
       it(label, { todo: c.todo, skip: c.skip }, async () => {
         const contextDir = await tempDir('mybuild-bkctx-');
         const dfName = c.dockerfileName ?? 'Dockerfile';
-        await writeEntries(contextDir, c.context ?? {});
-        await runStep(root, contextDir, dfName, c);
-        for (const b of c.builds ?? []) {
-          if (b.update) await writeEntries(contextDir, b.update);
-          await runStep(root, contextDir, dfName, { ...b, dockerfile: b.dockerfile ?? c.dockerfile, opts: { ...c.opts, ...b.opts } });
+        await writeEntries(contextDir, typeof c.context === 'function' ? await c.context() : (c.context ?? {}));
+        const served = c.http ? await serve(c.http) : undefined;
+        try {
+          await runStep(root, contextDir, dfName, c, served);
+          for (const b of c.builds ?? []) {
+            if (b.update) await writeEntries(contextDir, b.update);
+            await runStep(root, contextDir, dfName, { ...b, dockerfile: b.dockerfile ?? c.dockerfile, opts: { ...c.opts, ...b.opts } }, served);
+          }
+        } finally {
+          await served?.close();
         }
       });
     }
