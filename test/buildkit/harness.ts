@@ -258,10 +258,12 @@ users:x:100:
 nobody:x:65534:
 `;
 
-/** Re-tags `busybox:latest` in the store at `root` as the fixture plus Docker Hub busybox's users and groups. */
+/** Re-tags `busybox:latest` in the store at `root` as the fixture plus Docker Hub busybox's users, groups and /bin layout. */
 async function dockerHubUsers(root: string): Promise<void> {
   const ctx = await tempDir('mybuild-bkbase-');
-  await writeEntries(ctx, { passwd: hubPasswd, group: hubGroup, shadow: { content: '', mode: 0o640 }, Dockerfile: 'FROM busybox\nCOPY passwd group shadow /etc/\n' });
+  // Docker Hub's busybox has every applet in /bin (Debian's has awk and others in /usr/bin).
+  const bin = Object.fromEntries(['awk'].map((a) => [`hub/bin/${a}`, { symlink: '/bin/busybox' }]));
+  await writeEntries(ctx, { 'hub/etc/passwd': hubPasswd, 'hub/etc/group': hubGroup, 'hub/etc/shadow': { content: '', mode: 0o640 }, ...bin, Dockerfile: 'FROM busybox\nCOPY hub/ /\n' });
   await buildContext(root, ctx, { tags: ['busybox:latest'] });
 }
 
