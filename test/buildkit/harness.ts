@@ -72,6 +72,8 @@ export interface Case {
   check?: (r: CaseResult) => void | Promise<void>;
   /** Further builds in the same context and store (cache tests). */
   builds?: BuildStep[];
+  /** Runs in a store of its own (cache mounts and tags of other cases must not be seen). */
+  freshStore?: boolean;
   todo?: string;
   skip?: string;
 }
@@ -271,15 +273,20 @@ async function dockerHubUsers(root: string): Promise<void> {
 export function runCases(title: string, cases: Case[]): void {
   const skip = buildSkipReason();
   describe(title, { skip }, () => {
-    let root: string;
+    let sharedRoot: string;
     before(async () => {
-      root = await makeStoreRoot();
-      await dockerHubUsers(root);
+      sharedRoot = await makeStoreRoot();
+      await dockerHubUsers(sharedRoot);
     });
     after(cleanupTemp);
     for (const c of cases) {
       const label = c.what ? `${c.name}: ${c.what}` : c.name;
       it(label, { todo: c.todo, skip: c.skip }, async () => {
+        let root = sharedRoot;
+        if (c.freshStore) {
+          root = await makeStoreRoot();
+          await dockerHubUsers(root);
+        }
         const contextDir = await tempDir('mybuild-bkctx-');
         const dfName = c.dockerfileName ?? 'Dockerfile';
         await writeEntries(contextDir, typeof c.context === 'function' ? await c.context() : (c.context ?? {}));
