@@ -269,24 +269,26 @@ async function dockerHubUsers(root: string): Promise<void> {
   await buildContext(root, ctx, { tags: ['busybox:latest'] });
 }
 
+/** A new store whose `busybox:latest` is the fixture with Docker Hub busybox's users (as the cases expect). */
+export async function makeBkStore(): Promise<string> {
+  const root = await makeStoreRoot();
+  await dockerHubUsers(root);
+  return root;
+}
+
 /** Registers `cases` as a describe block of node:test `it`s, one per case. */
 export function runCases(title: string, cases: Case[]): void {
   const skip = buildSkipReason();
   describe(title, { skip }, () => {
     let sharedRoot: string;
     before(async () => {
-      sharedRoot = await makeStoreRoot();
-      await dockerHubUsers(sharedRoot);
+      sharedRoot = await makeBkStore();
     });
     after(cleanupTemp);
     for (const c of cases) {
       const label = c.what ? `${c.name}: ${c.what}` : c.name;
       it(label, { todo: c.todo, skip: c.skip }, async () => {
-        let root = sharedRoot;
-        if (c.freshStore) {
-          root = await makeStoreRoot();
-          await dockerHubUsers(root);
-        }
+        const root = c.freshStore ? await makeBkStore() : sharedRoot;
         const contextDir = await tempDir('mybuild-bkctx-');
         const dfName = c.dockerfileName ?? 'Dockerfile';
         await writeEntries(contextDir, typeof c.context === 'function' ? await c.context() : (c.context ?? {}));
