@@ -43,6 +43,8 @@ export interface BuildStep {
   /** Replaces context files before this build (null removes one). */
   update?: Record<string, Entry | null>;
   dockerfile?: string;
+  /** Builds this Dockerfile of the context instead of the case's. */
+  dockerfileName?: string;
   opts?: Partial<BuildOptions>;
   error?: string | RegExp;
   files?: Record<string, FileExpect>;
@@ -202,7 +204,8 @@ function errorMatches(err: unknown, want: string | RegExp): void {
 }
 
 /** One build of a case: a failure expected by `error`, or the image plus its root filesystem. */
-async function runStep(root: string, contextDir: string, name: string, step: BuildStep & { dockerfile: string; config?: Case['config'] }, served?: Served): Promise<void> {
+async function runStep(root: string, contextDir: string, caseName: string, step: BuildStep & { dockerfile: string; config?: Case['config'] }, served?: Served): Promise<void> {
+  const name = step.dockerfileName ?? caseName;
   if (step.dockerfile !== '') await writeFile(path.join(contextDir, name), served ? step.dockerfile.replaceAll('{{URL}}', served.url) : step.dockerfile);
   const out = path.join(await tempDir('mybuild-bkout-'), 'out');
   const opts: Partial<BuildOptions> = { dockerfilePath: path.join(contextDir, name), dockerfileName: name, ...step.opts };
