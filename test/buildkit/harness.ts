@@ -74,6 +74,8 @@ export interface Case {
   check?: (r: CaseResult) => void | Promise<void>;
   /** Further builds in the same context and store (cache tests). */
   builds?: BuildStep[];
+  /** Only `check` runs (with no build result): for cases that drive the CLI themselves. */
+  noBuild?: boolean;
   /** Runs in a store of its own (cache mounts and tags of other cases must not be seen). */
   freshStore?: boolean;
   todo?: string;
@@ -297,7 +299,10 @@ export function runCases(title: string, cases: Case[]): void {
         await writeEntries(contextDir, typeof c.context === 'function' ? await c.context() : (c.context ?? {}));
         const served = c.http ? await serve(c.http) : undefined;
         try {
-          await runStep(root, contextDir, dfName, c, served);
+          if (c.noBuild) {
+            await writeFile(path.join(contextDir, dfName), c.dockerfile);
+            await c.check?.({ build: undefined as unknown as InProcessBuild, out: '', contextDir, root, requests: served?.requests ?? [], read: () => Promise.reject(new Error('no build')) });
+          } else await runStep(root, contextDir, dfName, c, served);
           for (const b of c.builds ?? []) {
             if (b.update) await writeEntries(contextDir, b.update);
             await runStep(root, contextDir, dfName, { ...b, dockerfile: b.dockerfile ?? c.dockerfile, opts: { ...c.opts, ...b.opts } }, served);
