@@ -18,7 +18,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -271,7 +271,9 @@ async function dockerHubUsers(root: string): Promise<void> {
   // Docker Hub's busybox has every applet in /bin (Debian's has awk and others in /usr/bin).
   const bin = Object.fromEntries(['awk'].map((a) => [`hub/bin/${a}`, { symlink: '/bin/busybox' }]));
   await writeEntries(ctx, { 'hub/etc/passwd': hubPasswd, 'hub/etc/group': hubGroup, 'hub/etc/shadow': { content: '', mode: 0o640 }, ...bin, Dockerfile: 'FROM busybox\nCOPY hub/ /\n' });
-  await buildContext(root, ctx, { tags: ['busybox:latest'] });
+  // The same image in every store (cache tests move caches between stores): fixed times.
+  for (const rel of ['hub/etc/passwd', 'hub/etc/group', 'hub/etc/shadow', ...Object.keys(bin), 'hub/bin', 'hub/etc', 'hub']) await lutimes(path.join(ctx, rel), 0, 0);
+  await buildContext(root, ctx, { tags: ['busybox:latest'], sourceDateEpoch: 0 });
 }
 
 /** A new store whose `busybox:latest` is the fixture with Docker Hub busybox's users (as the cases expect). */
