@@ -96,6 +96,8 @@ export interface CaseResult {
   read(rel: string): Promise<string>;
   contextDir: string;
   root: string;
+  /** The case's HTTP server (`http://127.0.0.1:PORT`), when it has one. */
+  url?: string;
   /** Requests the case's HTTP server saw (method and path, in order). */
   requests: { method: string; path: string; userAgent?: string }[];
 }
@@ -129,7 +131,7 @@ async function serve(files: Record<string, HttpFile>): Promise<Served> {
 }
 
 /** A tar archive of `entries` (name → text, or a header with type, linkname, mode). */
-export async function tarball(entries: { name: string; content?: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; mode?: number; uid?: number; gid?: number }[], gzip = false): Promise<Buffer> {
+export async function tarball(entries: { name: string; content?: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; mode?: number; uid?: number; gid?: number; mtime?: Date }[], gzip = false): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (d: unknown) => chunks.push(d as Buffer));
@@ -223,7 +225,7 @@ async function runStep(root: string, contextDir: string, caseName: string, step:
   if (step.error !== undefined) assert.fail(`the build should fail with ${step.error}`);
   for (const [rel, want] of Object.entries(step.files ?? {})) await checkFile(out, rel, want);
   step.config?.(build.config);
-  await step.check?.({ build, out, contextDir, root, requests: served?.requests ?? [], read: (rel) => readFile(path.join(out, rel), 'utf8') });
+  await step.check?.({ build, out, contextDir, root, url: served?.url, requests: served?.requests ?? [], read: (rel) => readFile(path.join(out, rel), 'utf8') });
 }
 
 /** /etc/passwd and /etc/group of Docker Hub's busybox image, which BuildKit's tests rely on (daemon, nobody, wheel…). */
@@ -302,8 +304,8 @@ export function runCases(title: string, cases: Case[]): void {
         const served = c.http ? await serve(c.http) : undefined;
         try {
           if (c.noBuild) {
-            await writeFile(path.join(contextDir, dfName), c.dockerfile);
-            await c.check?.({ build: undefined as unknown as InProcessBuild, out: '', contextDir, root, requests: served?.requests ?? [], read: () => Promise.reject(new Error('no build')) });
+            if (c.dockerfile !== '') await writeFile(path.join(contextDir, dfName), served ? c.dockerfile.replaceAll('{{URL}}', served.url) : c.dockerfile);
+            await c.check?.({ build: undefined as unknown as InProcessBuild, out: '', contextDir, root, url: served?.url, requests: served?.requests ?? [], read: () => Promise.reject(new Error('no build')) });
           } else await runStep(root, contextDir, dfName, c, served);
           for (const b of c.builds ?? []) {
             if (b.update) await writeEntries(contextDir, b.update);
