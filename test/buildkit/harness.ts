@@ -46,7 +46,7 @@ export interface BuildStep {
   /** Builds this Dockerfile of the context instead of the case's. */
   dockerfileName?: string;
   opts?: Partial<BuildOptions>;
-  error?: string | RegExp;
+  error?: string | RegExp | ((err: unknown) => void);
   files?: Record<string, FileExpect>;
   check?: (r: CaseResult) => void | Promise<void>;
 }
@@ -65,8 +65,8 @@ export interface Case {
   /** Paths served over HTTP on 127.0.0.1 for the case; `{{URL}}` in the Dockerfile is the server's base. */
   http?: Record<string, HttpFile>;
   opts?: Partial<BuildOptions>;
-  /** The build fails, with this in its message. */
-  error?: string | RegExp;
+  /** The build fails, with this in its message (or the function accepts the error). */
+  error?: string | RegExp | ((err: unknown) => void);
   /** Files of the exported root filesystem (`--output type=local`). */
   files?: Record<string, FileExpect>;
   /** Assertions on the image config. */
@@ -201,7 +201,8 @@ async function checkFile(out: string, rel: string, want: FileExpect): Promise<vo
   }
 }
 
-function errorMatches(err: unknown, want: string | RegExp): void {
+function errorMatches(err: unknown, want: string | RegExp | ((err: unknown) => void)): void {
+  if (typeof want === 'function') return want(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (want instanceof RegExp) assert.match(msg, want);
   else assert.ok(msg.includes(want), `error ${JSON.stringify(msg)} should contain ${JSON.stringify(want)}`);
