@@ -16,7 +16,8 @@ const cases: Case[] = [
     what: 'a lone "!" pattern fails the build (and does not hang)',
     dockerfile: 'FROM scratch\nCOPY . .\n',
     context: { '.dockerignore': '!\n' },
-    error: /./,
+    // upstream asserts only that it fails (in time); mybuild: illegal exclusion pattern: "!" in .dockerignore
+    error: /\.dockerignore/,
   },
   {
     name: 'testDockerignoreOverride',

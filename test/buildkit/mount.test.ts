@@ -141,7 +141,7 @@ COPY --from=b2 /etc/passwd p2
   },
   {
     name: 'testCacheMountSourceEscape',
-    what: 'a cache mount source= that resolves through a symlink out of the cache is refused',
+    what: 'a cache mount source= through a symlink to /etc never reaches the host: the build fails',
     dockerfile: `FROM busybox AS init
 RUN --mount=type=cache,id=sourceescape,target=/cache mkdir -p /cache/sel && echo benign > /cache/sel/benign.txt
 FROM init AS link
@@ -152,7 +152,9 @@ FROM scratch
 COPY --from=victim /etc/hostname /hostname
 `,
     opts: { noCache: true },
-    error: /./,
+    // upstream asserts only that the build fails; here the link resolves inside the cache, so the
+    // victim RUN finds no hostname there (and the host's /etc/hostname is never read)
+    error: /\/victim\/hostname|outside|escape/,
     freshStore: true,
   },
 ];
