@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmod, lstat, lutimes, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
@@ -146,6 +146,9 @@ export async function tarball(entries: { name: string; content?: string; type?: 
   return gzip ? gzipSync(tar) : tar;
 }
 
+/** Unix socket servers of the running case's context (closed when it ends). */
+const sockets: net.Server[] = [];
+
 async function writeEntries(dir: string, files: Record<string, Entry | null>): Promise<void> {
   await mkdir(dir, { recursive: true });
   const modes: [string, number][] = [];
@@ -160,9 +163,10 @@ async function writeEntries(dir: string, files: Record<string, Entry | null>): P
       await mkdir(p, { recursive: true });
       if (e.mode !== undefined) modes.push([p, e.mode]);
     } else if ('socket' in e) {
-      // A bound socket file (Node's server unlinks its socket on close, so bind from a shell tool).
-      const r = spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', p]);
-      assert.equal(r.status, 0, `cannot make socket ${rel}: ${r.stderr}`);
+      // A listening unix socket (Node unlinks it on close, so it stays open until the case ends).
+      const server = net.createServer();
+      await new Promise<void>((resolve, reject) => server.listen(p, resolve).on('error', reject));
+      sockets.push(server);
       if (e.mode !== undefined) modes.push([p, e.mode]);
     } else {
       await writeFile(p, e.content);
@@ -314,6 +318,7 @@ export function runCases(title: string, cases: Case[]): void {
           }
         } finally {
           await served?.close();
+          for (const sock of sockets.splice(0)) await new Promise<void>((resolve) => sock.close(() => resolve()));
         }
       });
     }
