@@ -129,7 +129,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const state: DaemonState = {
     root: images.root,
     images,
-    containers: new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime })),
+    // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
+    containers: new ContainerRuntime(async () => {
+      const m = await ContainerManager.open(images.root, { images, runtime: opts.runtime, tied: false });
+      await m.reconcile().catch(() => undefined);
+      return m;
+    }),
     maxContextBytes: opts.maxContextBytes ?? 8 * 1024 ** 3,
     builds: new Set(),
     contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),

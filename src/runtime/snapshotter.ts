@@ -16,7 +16,9 @@
  * `s/<id>/fs` (+ `s/<id>/work` for overlay). Crash safety: metadata is written by link(2) of a
  * complete temp file (atomic, exclusive); a snapshot directory is only ever removed once no
  * metadata names it. A killed process leaves active snapshots owned by a dead pid and perhaps
- * orphan directories; `cleanup()` removes both. Committed snapshots are never left half-done:
+ * orphan directories; `cleanup()` removes both. (A non-persistent active snapshot or view is
+ * also registered with the process's watchdog, watchdog.ts, which removes it when its process
+ * is killed.) Committed snapshots are never left half-done:
  * content goes into an active snapshot that becomes committed only by the final link.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -30,6 +32,7 @@ import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
 import { storeDir } from '../store/store-dirs.js';
+import { tieSnapshot } from './watchdog.js';
 
 export type { Mount } from './mount.js';
 
@@ -43,6 +46,17 @@ export interface SnapshotInfo {
   parent?: string;
   /** Milliseconds since the epoch when it was prepared. */
   created: number;
+  /** The directory id under `s/` (what mount options and process roots name). */
+  id: string;
+  /** Active snapshots and views: the pid of the process that made it. */
+  owner?: number;
+  /** Kept after its process is gone (a container's rootfs). */
+  persistent?: boolean;
+  /**
+   * Active snapshots and views: left by a dead process (not persistent, owner gone), so
+   * `cleanup()` would remove it.
+   */
+  leftover?: boolean;
 }
 
 /** Where a snapshot's bytes are, for the layer applier and the differ of this package. */
@@ -115,6 +129,8 @@ abstract class BaseSnapshotter implements Snapshotter {
   abstract readonly type: 'overlay' | 'native';
   protected readonly metaDir: string;
   protected readonly dataDir: string;
+  /** Watchdog registrations of this process's non-persistent snapshots, by key. */
+  private readonly tied = new Map<string, () => void>();
 
   constructor(readonly root: string) {
     this.metaDir = path.join(root, 'meta');
@@ -209,7 +225,13 @@ abstract class BaseSnapshotter implements Snapshotter {
   private async create(kind: SnapshotKind, key: string, parent?: string, persistent = false): Promise<Mount[]> {
     const chain = this.chain(parent);
     const meta: Meta = { name: key, kind, id: randomBytes(5).toString('hex'), parent, pid: process.pid, ...(persistent ? { persistent } : {}), created: Date.now() };
-    this.writeMeta(meta);
+    if (!persistent) this.tied.set(key, tieSnapshot(this.metaPath(key), this.metaDir, meta.id, path.join(this.dataDir, meta.id)));
+    try {
+      this.writeMeta(meta);
+    } catch (err) {
+      this.untie(key);
+      throw err;
+    }
     try {
       await mkdir(path.join(this.dataDir, meta.id), { recursive: true });
       await this.populate(meta.id, chain, kind);
@@ -235,6 +257,12 @@ abstract class BaseSnapshotter implements Snapshotter {
     await this.finishCommit(m.id);
     this.writeMeta({ name, kind: 'committed', id: m.id, parent: m.parent, created: Date.now() });
     await unlink(this.metaPath(key));
+    this.untie(key);
+  }
+
+  private untie(key: string): void {
+    this.tied.get(key)?.();
+    this.tied.delete(key);
   }
 
   async remove(keyOrName: string): Promise<void> {
@@ -245,6 +273,7 @@ abstract class BaseSnapshotter implements Snapshotter {
       // metadata, which a store with a hundred snapshots made ~5 ms of every RUN and view.
       await unlink(this.metaPath(keyOrName));
       await this.removeDir(m.id);
+      this.untie(keyOrName);
       return;
     }
     const all = this.allMeta();
@@ -316,7 +345,13 @@ abstract class BaseSnapshotter implements Snapshotter {
 }
 
 function info(m: Meta): SnapshotInfo {
-  return { name: m.name, kind: m.kind, parent: m.parent, created: m.created };
+  const out: SnapshotInfo = { name: m.name, kind: m.kind, parent: m.parent, created: m.created, id: m.id };
+  if (m.kind !== 'committed') {
+    if (m.pid !== undefined) out.owner = m.pid;
+    if (m.persistent) out.persistent = true;
+    out.leftover = !m.persistent && (m.pid === undefined || !alive(m.pid));
+  }
+  return out;
 }
 
 function alive(pid: number): boolean {

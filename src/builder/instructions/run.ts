@@ -15,6 +15,7 @@ import { writeLayer } from '../../image/layer-writer.js';
 import type { HeredocFile, MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
+import { tieRemoval } from '../../runtime/watchdog.js';
 import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
 import { lockFile } from '../../runtime/flock.js';
@@ -151,6 +152,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
   const scratch = await mkdtemp(path.join(options.root, 'tmp', 'run-'));
+  const untieScratch = tieRemoval(scratch); // removed by the watchdog if the build is killed
   const tail: string[] = [];
   let partial = '';
   const sink = (stream: 'stdout' | 'stderr') =>
@@ -223,6 +225,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     if (!committed) await sn.remove(key).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
+    untieScratch();
   }
 }
 
