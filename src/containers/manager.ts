@@ -129,6 +129,8 @@ export interface ContainerState {
   finishedAt?: string;
   /** Why it failed to start, or why its exit code is unknown. */
   error?: string;
+  /** Foreground work of its owner (`mybuild run`): it must not outlive it (absent for the daemon's). */
+  tied?: boolean;
 }
 
 /** A container as `inspect`/`list` report it: its config and its effective state. */
@@ -398,6 +400,12 @@ export class ContainerManager {
     return { ...again, status: 'exited', exitCode: 255, finishedAt: again.finishedAt ?? again.startedAt, error: `the process that ran it (pid ${again.ownerPid ?? '?'}) is gone` };
   }
 
+  /** Whether a live process owns the container (starting or running it). */
+  async ownerAlive(id: string): Promise<boolean> {
+    const o = await readOwner(path.join(this.cdir(id), 'owner'));
+    return o !== undefined && ownerAlive(o);
+  }
+
   /** Whether the runtime lists the container's runc container as running (or being created or paused). */
   private async runtimeLists(id: string): Promise<boolean> {
     const state = path.join(this.cdir(id), 'runtime', 'runc');
@@ -486,7 +494,7 @@ export class ContainerManager {
       await resolveRuntime(this.runtime);
       // What an owner that died while running it left (runc container, mounts, bundle).
       await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
-      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt });
+      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt, ...(this.tied ? { tied: true } : {}) });
       const mounts = await this.rootfsMounts(config);
       const user = await this.resolveUserIn(id, mounts, config.user);
       const env = [...config.env];

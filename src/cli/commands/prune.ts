@@ -2,9 +2,12 @@
  * `mybuild prune [-a] [-f]`: deletes blobs no ref and no build cache record needs, and stale
  * ingest files; with -a also every build cache record. Prints each deleted blob and
  * `Total reclaimed space: X` as `docker image prune` does. (-f is accepted for Docker
- * compatibility: mybuild never prompts.)
+ * compatibility: mybuild never prompts.) First it removes what killed processes left on the
+ * host (mounts, runc containers, processes, snapshots, temp files: src/containers/leftovers.ts),
+ * as `system check --repair` does.
  */
 import { UsageError } from '../../errors.js';
+import { repairLeftovers } from '../../containers/leftovers.js';
 import { prune } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
 import { humanSize } from '../../store/display.js';
@@ -26,6 +29,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   if (positionals.length) throw new UsageError(`"mybuild prune" takes no arguments, got "${positionals.join(' ')}"`, { hint: USAGE });
   const store = await ImageStore.open(ctx.root);
+  const leftovers = await repairLeftovers(store);
+  if (leftovers.length) ctx.stdout.write(`Removed ${leftovers.length} leftover(s) of killed processes (mounts, containers, processes, snapshots, temp files)\n\n`);
   const res = await prune(store, { all: values.all });
   if (res.blobs.length) {
     ctx.stdout.write('Deleted Images:\n');
