@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openLayer } from '../image/layer-reader.js';
 import type { ContentStore } from '../store/types.js';
-import { ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { mountAll, unmountAll } from '../runtime/mount.js';
 import { tieRemoval } from '../runtime/watchdog.js';
 import type { LayerRef } from './state.js';
@@ -64,7 +64,7 @@ export class RootfsManager {
           v.untie = tieRemoval(v.target); // removed by the watchdog if the build is killed
           made.push(v);
           const key = `view-${process.pid}-${randomBytes(6).toString('hex')}`;
-          const mounts = await this.snapshotter.view(key, parent || undefined);
+          const mounts = await onChain(() => this.chain(layers), (p) => this.snapshotter.view(key, p || undefined), parent);
           v.key = key;
           // Marked before mounting: a mount that fails half-way is still looked for and undone.
           v.mounted = true;

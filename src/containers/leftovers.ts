@@ -21,6 +21,7 @@ import { cleanupStale, resolveRuntime } from '../runtime/executor.js';
 import { mountPointsUnder, unmountAll } from '../runtime/mount.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import { createSnapshotter, type SnapshotInfo } from '../runtime/snapshotter.js';
+import { watchdogsAtWork } from '../runtime/watchdog.js';
 import { pidAlive } from '../store/fs-util.js';
 import type { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from './manager.js';
@@ -68,6 +69,8 @@ async function runcIds(bin: string | undefined, state: string): Promise<string[]
 
 async function scan(store: ImageStore, runtime: string, liveBuilds: number): Promise<Scan> {
   const root = store.root;
+  // What the watchdog of a process that just died is removing is no leftover.
+  await watchdogsAtWork();
   const out: Scan = { leftovers: [], runc: new Map(), pids: [], mounts: [], temps: [], snapshots: false, containerDirs: [] };
   const buildsIdle = liveBuilds === 0;
   const mgr = await ContainerManager.open(root, { images: store, runtime });

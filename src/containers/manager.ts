@@ -46,7 +46,7 @@ import type { Descriptor, Digest } from '../image/types.js';
 import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
-import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { resolveUser } from '../runtime/user.js';
 import { ImageStore } from '../store/image-store.js';
 import { writeFileAtomic } from '../store/fs-util.js';
@@ -287,11 +287,8 @@ export class ContainerManager {
   /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
   private async prepareRootfs(c: ContainerConfigRecord): Promise<Mount[]> {
     const sn = await this.snapshotter();
-    const parent = await ensureLayerChain(
-      sn,
-      c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) })),
-    );
-    return sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true });
+    const layers = c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) }));
+    return onChain(() => ensureLayerChain(sn, layers), (parent) => sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true }));
   }
 
   private async rootfsMounts(c: ContainerConfigRecord): Promise<Mount[]> {

@@ -19,7 +19,7 @@
  * `mybuild system check` and removed by `--repair` or the next build, as before.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export type WatchPhase = 1 | 2 | 3;
@@ -35,6 +35,46 @@ END {
 }
 `;
 
+/** The first line of every watchdog's program (then the owner's pid): how `watchdogsAtWork` finds them. */
+const WATCHDOG_MARK = '# mybuild watchdog of pid ';
+
+/**
+ * Waits (up to `timeoutMs`) until no watchdog of a dead process is still undoing its work, so
+ * a check right after a kill does not see what is being removed. Returns how many were waited for.
+ */
+export async function watchdogsAtWork(timeoutMs = 10_000): Promise<number> {
+  const busy = (): number[] => {
+    const out: number[] = [];
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let argv: string[];
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      if (argv.length < 2 || !argv[1].startsWith(WATCHDOG_MARK)) continue;
+      const owner = Number(argv[1].slice(WATCHDOG_MARK.length).split('\n')[0]);
+      if (!ownerAlive(owner)) out.push(Number(pid));
+    }
+    return out;
+  };
+  const first = busy().length;
+  const end = Date.now() + timeoutMs;
+  while (busy().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return first;
+}
+
+function ownerAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 let child: ChildProcess | undefined;
 let broken = false;
 let nextKey = 0;
@@ -42,7 +82,7 @@ let nextKey = 0;
 function watchdog(): ChildProcess | undefined {
   if (child || broken) return child;
   try {
-    const c = spawn('awk', [PROGRAM], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const c = spawn('awk', [`${WATCHDOG_MARK}${process.pid}\n${PROGRAM}`], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     c.on('error', () => {
       broken = true;
       child = undefined;

@@ -4,10 +4,12 @@
  * `Total reclaimed space: X` as `docker image prune` does. (-f is accepted for Docker
  * compatibility: mybuild never prompts.) First it removes what killed processes left on the
  * host (mounts, runc containers, processes, snapshots, temp files: src/containers/leftovers.ts),
- * as `system check --repair` does.
+ * as `system check --repair` does. After the blobs, the extracted layers (committed snapshots)
+ * no image, cache record or container needs (src/runtime/snapshot-gc.ts).
  */
 import { UsageError } from '../../errors.js';
 import { repairLeftovers } from '../../containers/leftovers.js';
+import { pruneSnapshots } from '../../runtime/snapshot-gc.js';
 import { prune } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
 import { humanSize } from '../../store/display.js';
@@ -43,6 +45,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     ctx.stdout.write('\n');
   }
   if (res.ingest.length) ctx.stdout.write(`Removed ${res.ingest.length} interrupted write(s)\n\n`);
-  ctx.stdout.write(`Total reclaimed space: ${humanSize(res.bytesFreed)}\n`);
+  const snaps = await pruneSnapshots(store);
+  if (snaps.removed.length) ctx.stdout.write(`Deleted ${snaps.removed.length} extracted layer(s) (${humanSize(snaps.bytesFreed)})\n\n`);
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(res.bytesFreed + snaps.bytesFreed)}\n`);
   return 0;
 };

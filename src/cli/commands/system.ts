@@ -8,6 +8,7 @@
  */
 import { UsageError } from '../../errors.js';
 import { findLeftovers, repairLeftovers } from '../../containers/leftovers.js';
+import { snapshotUsage } from '../../runtime/snapshot-gc.js';
 import { check } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
 import { humanSize, table } from '../../store/display.js';
@@ -19,7 +20,7 @@ const USAGE = 'Usage: mybuild system check [--repair] | df | prune [-a]';
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    ctx.stdout.write(`${USAGE}\n\n  check   verify every blob, ref and build cache record, and find what killed processes left\n          (--repair: remove those leftovers)\n  df      show disk usage\n  prune   remove unused blobs (same as "mybuild prune")\n`);
+    ctx.stdout.write(`${USAGE}\n\n  check   verify every blob, ref and build cache record, and find what killed processes left\n          (--repair: remove those leftovers)\n  df      show disk usage (blobs, build cache, extracted layers)\n  prune   remove unused blobs (same as "mybuild prune")\n`);
     return sub === undefined ? 2 : 0;
   }
   if (sub === 'prune') return (await import('./prune.js')).main(rest, ctx);
@@ -53,12 +54,15 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     }
     const records = await store.cache.list();
     const cacheBytes = records.reduce((n, r) => n + (r.layer ? (sizes.get(r.layer.digest) ?? 0) : 0), 0);
+    const snaps = await snapshotUsage(store);
     ctx.stdout.write(
       table([
         ['TYPE', 'TOTAL', 'SIZE'],
         ['Images', String(ids.size), humanSize(images.reduce((n, i) => n + i.size, 0))],
         ['Build Cache', String(records.length), humanSize(cacheBytes)],
         ['Blobs', String(sizes.size), humanSize(total)],
+        // Extracted layers (committed) and the rootfs of containers and running steps (all of them on disk).
+        ['Snapshots', String(snaps.total), humanSize(snaps.bytes)],
       ]),
     );
     return 0;
