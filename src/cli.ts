@@ -8,7 +8,7 @@
  * One top-level catch tells user errors (BuildError: message, excerpt, hint, exit code by
  * code) from bugs (anything else: "internal error", exit 70, stack only with --debug).
  */
-import { COMMANDS } from './cli/commands.js';
+import { assertClientMode, COMMANDS } from './cli/commands.js';
 import { defaultRoot, type CliContext } from './cli/context.js';
 import { UsageError, toBuildError } from './errors.js';
 import path from 'node:path';
@@ -89,7 +89,7 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
       args = g.rest;
       name = 'build';
     }
-    if (ctx.host) (await import('./client/remote-commands.js')).assertClientMode(name, ctx.host);
+    if (ctx.host) assertClientMode(name, ctx.host);
     const mod = await COMMANDS[name].load();
     return await mod.main(args, ctx);
   } catch (err) {

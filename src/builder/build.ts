@@ -9,10 +9,10 @@
  * visible whole, see src/store). Cancellation (the signal) stops running steps and kills their
  * containers.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
+import { readDockerfile } from '../context/build-files.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
 import { checkConfig, runChecks } from '../checks/checks.js';
 import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
@@ -32,6 +32,8 @@ import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.j
 import { writeBuildRecord } from '../cache/build-record.js';
 import { BuildRecorder } from './record.js';
 import { exportOutputs } from './outputs.js';
+import { checkOutputs, publishImage } from './image-export.js';
+import { checkBasePlatform, checkHostCanRun, noMatchingPlatform, storedPlatforms } from './platform-check.js';
 import type { BuildEvent, EventSink, StepInfo } from './events.js';
 import { BuildSession, type BuildRequest } from './session.js';
 import { runLayerStep } from './step.js';
@@ -89,17 +91,20 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     record.apply(e);
     userSink(e);
   };
-  const file = req.dockerfileName ?? 'Dockerfile';
-  const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
-  // Tags are checked before any work.
+  // Tags, outputs and the platform are checked before any work.
   const tags = req.tags.map((t) => parseReference(t));
+  checkOutputs(req);
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
+  const file = req.dockerfileName ?? 'Dockerfile';
+  // Resolved inside the context (a symlink out is refused), a regular text file only (../context/build-files.ts).
+  const text = req.dockerfileText ?? (await readDockerfile(req.contextDir, req.dockerfilePath, req.dockerfileName));
 
   const { ast, warnings } = parseDockerfile(text, { file });
   // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
   checkConfig(ast, req.buildArgs);
   const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
+  checkHostCanRun(plan, platform, (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);
   await storeDir(path.join(req.root, 'tmp'));
@@ -200,7 +205,9 @@ async function runStages(session: BuildSession, plan: Plan, platform: Platform, 
   const runStage = (i: number): Promise<StageState> => {
     let p = results.get(i);
     if (!p) {
-      p = stageRunner(session, plan, i, steps.get(i)!, runStage, platform, extraSteps);
+      // A stage only an ONBUILD trigger names (`ONBUILD COPY --from=src`) was not planned: it
+      // is numbered when the trigger reaches it.
+      p = stageRunner(session, plan, i, steps.get(i) ?? stageSteps(plan, i, extraSteps), runStage, platform, extraSteps);
       results.set(i, p);
       p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
     }
@@ -231,16 +238,12 @@ async function imageConfig(session: BuildSession, stage: StageState, remote: Rem
  */
 async function publish(session: BuildSession, stage: StageState, manifest: Descriptor, tags: Reference[], remote: RemoteCache | undefined): Promise<Record<string, string>> {
   const { req, store, emit } = session;
-  for (const t of tags) await store.setRef(t.toString(), manifest);
-  // Untagged, the image is still kept in the store (`<none>`, found by its ID) unless only
-  // other exporters were asked for (`--output type=local`: no image, as BuildKit).
-  if (!tags.length && (req.outputs.length === 0 || req.outputs.some((o) => o.type === 'image'))) await store.addDangling(manifest);
+  // Names, the store's untagged <none>, pushes: src/builder/image-export.ts.
+  const pushed = await publishImage(session, manifest, stage, tags, async (t, desc, o) => {
+    const auth = registryAuthFor(req, t.domain).clientOptions;
+    return (await push(t, store.content, desc, { clientOptions: { ...auth, ...(o.insecure ? { insecureRegistries: [t.domain] } : {}) }, onProgress: transferEvents(emit, 'push') })).digest;
+  });
   await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
-  const pushed: Record<string, string> = {};
-  if (req.push) {
-    if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-    for (const t of tags) pushed[t.toString()] = (await push(t, store.content, manifest, { ...registryAuthFor(req, t.domain), onProgress: transferEvents(emit, 'push') })).digest;
-  }
   if (remote) {
     for (const x of await remote.export(stage.fsKey, req.compression)) emit({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
     for (const x of remote.importStats()) emit({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
@@ -248,31 +251,32 @@ async function publish(session: BuildSession, stage: StageState, manifest: Descr
   return pushed;
 }
 
-async function readDockerfile(p: string): Promise<string> {
-  try {
-    return await readFile(p, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new UsageError(`cannot read the Dockerfile: ${p} does not exist`, { hint: 'give its path with -f' });
-    if (e.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${p} is a directory`);
-    throw err;
-  }
-}
-
 /** Step numbers as BuildKit prints them (`#N`), FROM included, per stage in build order. */
 function numberSteps(plan: Plan): Map<number, StepInfo[]> {
   const out = new Map<number, StepInfo[]>();
-  let n = 1;
-  for (const i of plan.order) {
-    const s = plan.stages[i];
-    const name = s.name ?? `stage-${i}`;
-    const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
-    out.set(
-      i,
-      nodes.map((node, k) => ({ step: n++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range })),
-    );
-  }
+  const counter = { next: 1 };
+  for (const i of plan.order) out.set(i, stageSteps(plan, i, counter));
   return out;
+}
+
+/** Whether stage `from` is `to` or needs it (through the plan's dependencies). */
+function dependsOn(plan: Plan, from: number, to: number): boolean {
+  const seen = new Set<number>();
+  const walk = (i: number): boolean => {
+    if (i === to) return true;
+    if (seen.has(i)) return false;
+    seen.add(i);
+    return plan.stages[i]!.deps.some(walk);
+  };
+  return walk(from);
+}
+
+/** The steps of stage `i`, numbered from `counter.next` on (which it advances). */
+function stageSteps(plan: Plan, i: number, counter: { next: number }): StepInfo[] {
+  const s = plan.stages[i]!;
+  const name = s.name ?? `stage-${i}`;
+  const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
+  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
 }
 
 /** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
@@ -296,27 +300,32 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
+  // An explicit --platform the base image does not have is an error (src/builder/platform-check.ts).
+  const explicit = session.req.platform !== undefined;
+  const checked = (img: ResolvedImage): ResolvedImage => (explicit && checkBasePlatform(ref, img, platform, source), img);
   if (!session.req.pull) {
     try {
-      return await pinned(await session.store.resolve(parsed.toString(), platform));
+      return await pinned(checked(await session.store.resolve(parsed.toString(), platform)));
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      const have = explicit ? await storedPlatforms(session.store, parsed.toString()) : undefined;
+      if (have) throw noMatchingPlatform(ref, platform, have, source);
     }
   }
   try {
-    await pull(parsed, session.content, session.store, { platform, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
+    await pull(parsed, session.content, session.store, { platform, platformMustMatch: explicit, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
   } catch (err) {
     if (err instanceof BuildError && err.code === 'REGISTRY') {
       throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }
-  return pinned(await session.store.resolve(parsed.toString(), platform));
+  return pinned(checked(await session.store.resolve(parsed.toString(), platform)));
 }
 
 /** An image as a source filesystem: its manifest digest is its cache identity. */
 function imageFs(img: ResolvedImage): SourceFs {
-  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i] })), config: img.config };
+  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i], fromImage: true })), config: img.config };
 }
 
 /** Whether `ref` names an image already in the store. */
@@ -386,6 +395,9 @@ function stageRunner(
     };
     const from = async (name: string, source: FromSource | undefined, range: Range): Promise<SourceFs> => {
       const resolved = source ?? fromName(name, range);
+      if (resolved.kind === 'stage' && source === undefined && dependsOn(plan, resolved.index, index)) {
+        throw new PlanError(`circular dependency detected on stage: ${plan.stages[resolved.index]!.name ?? resolved.index}`, { source: session.source(range), hint: 'an ONBUILD trigger cannot copy from the stage that runs it, or from one built on it' });
+      }
       if (resolved.kind === 'stage') {
         const s = await runStage(resolved.index);
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };

@@ -24,7 +24,7 @@ export class RootfsManager {
   async chain(layers: readonly LayerRef[]): Promise<string> {
     return ensureLayerChain(
       this.snapshotter,
-      layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.store, l.descriptor) })),
+      layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.store, l.descriptor) })),
     );
   }
 

@@ -12,12 +12,15 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { BuildError, EXIT_CODES, type ErrorCode } from '../errors.js';
-import { parseHost, type HostAddress } from '../daemon/listen.js';
-import type { CliContext } from '../cli/context.js';
+import { parseHost, type HostAddress } from '../api/host.js';
+import { API_VERSION } from '../api/version.js';
+import type { JsonMessage } from '../api/types.js';
 import { clientTls, type ClientTls, type ClientTlsFlags } from './tls.js';
 
+export type { JsonMessage };
+
 /** The API version the client asks for (the mybuild daemon's). */
-export const CLIENT_API_VERSION = '1.45';
+export const CLIENT_API_VERSION = API_VERSION;
 
 export interface RequestOptions {
   query?: Record<string, string | string[] | undefined>;
@@ -27,18 +30,6 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** One Docker JSON progress message. */
-export interface JsonMessage {
-  stream?: string;
-  status?: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-  aux?: Record<string, unknown>;
-  error?: string;
-  errorDetail?: { message: string; code?: number };
-  errorCode?: string;
-}
-
 function codeFromStatus(status: number): ErrorCode {
   if (status === 404) return 'NOT_FOUND';
   if (status === 409) return 'ALREADY_EXISTS';
@@ -46,6 +37,28 @@ function codeFromStatus(status: number): ErrorCode {
   if (status === 502) return 'REGISTRY';
   if (status >= 400 && status < 500) return 'INVALID_ARGUMENT';
   return 'IO';
+}
+
+/** The BuildError of a non-2xx answer: code and hint from a mybuild daemon's body (src/daemon/http.ts errorBody), else from the status; the body's `message`, else its text. */
+function errorFromBody(status: number, text: string, fallback: string): BuildError {
+  let message = text.trim();
+  let code: ErrorCode = codeFromStatus(status);
+  let hint: string | undefined;
+  try {
+    const j = JSON.parse(message) as { message?: string; code?: unknown; hint?: unknown };
+    if (j.message) message = j.message;
+    if (isCode(j.code)) code = j.code;
+    if (typeof j.hint === 'string') [message, hint] = [withoutHint(message, j.hint), j.hint];
+  } catch {
+    // not JSON: keep the text
+  }
+  return new BuildError(code, message || fallback, hint ? { hint } : {});
+}
+
+/** A daemon message without the ` (hint: …)` the daemon appends for the docker CLI. */
+function withoutHint(message: string, hint: string): string {
+  const suffix = ` (hint: ${hint})`;
+  return message.endsWith(suffix) ? message.slice(0, -suffix.length) : message;
 }
 
 function isCode(c: unknown): c is ErrorCode {
@@ -66,7 +79,7 @@ export class DaemonClient {
   }
 
   /** The client for `ctx.host` (which must be set). */
-  static fromContext(ctx: Pick<CliContext, 'host' | 'env' | 'tls'>): DaemonClient {
+  static fromContext(ctx: { host?: string; env: NodeJS.ProcessEnv; tls?: ClientTlsFlags }): DaemonClient {
     if (!ctx.host) throw new BuildError('INTERNAL', 'DaemonClient.fromContext without a host');
     return new DaemonClient(ctx.host, ctx.env, ctx.tls);
   }
@@ -122,17 +135,7 @@ export class DaemonClient {
     });
     const status = res.statusCode ?? 0;
     if ((status >= 200 && status < 300) || status === 304) return res;
-    const text = await readAll(res);
-    let message = text.toString('utf8').trim();
-    let code: ErrorCode = codeFromStatus(status);
-    try {
-      const j = JSON.parse(message) as { message?: string; code?: unknown };
-      if (j.message) message = j.message;
-      if (isCode(j.code)) code = j.code;
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new BuildError(code, message || `daemon answered ${status} for ${method} ${p}`);
+    throw errorFromBody(status, (await readAll(res)).toString('utf8'), `daemon answered ${status} for ${method} ${p}`);
   }
 
   /** A request whose 2xx answer is JSON. */
@@ -153,7 +156,8 @@ export class DaemonClient {
       const m = JSON.parse(line) as JsonMessage;
       if (m.errorDetail || m.error) {
         const code = isCode(m.errorCode) ? m.errorCode : 'IO';
-        throw new BuildError(code, m.errorDetail?.message ?? m.error ?? 'unknown error');
+        const message = m.errorDetail?.message ?? m.error ?? 'unknown error';
+        throw new BuildError(code, m.errorHint ? withoutHint(message, m.errorHint) : message, m.errorHint ? { hint: m.errorHint } : {});
       }
       onMessage(m);
     };
@@ -179,14 +183,7 @@ export class DaemonClient {
         resolve(socket);
       });
       req.on('response', async (res) => {
-        const text = (await readAll(res)).toString('utf8');
-        let msg = text;
-        try {
-          msg = (JSON.parse(text) as { message: string }).message;
-        } catch {
-          // keep
-        }
-        reject(new BuildError(codeFromStatus(res.statusCode ?? 500), msg));
+        reject(errorFromBody(res.statusCode ?? 500, (await readAll(res)).toString('utf8'), `daemon answered ${res.statusCode} for ${method} ${p}`));
       });
       req.on('error', (err) => reject(this.connectError(err)));
       req.end();

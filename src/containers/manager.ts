@@ -287,7 +287,7 @@ export class ContainerManager {
   /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
   private async prepareRootfs(c: ContainerConfigRecord): Promise<Mount[]> {
     const sn = await this.snapshotter();
-    const layers = c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) }));
+    const layers = c.layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.images.content, l.descriptor) }));
     return onChain(() => ensureLayerChain(sn, layers), (parent) => sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true }));
   }
 

@@ -33,8 +33,8 @@ import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSy
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
+import { Transform, type Readable } from 'node:stream';
+import { AlreadyExistsError, BuildError, DigestMismatchError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
@@ -549,10 +549,12 @@ export function chainId(diffIds: string[]): string {
 }
 
 export interface LayerSource {
-  /** sha256 of the uncompressed tar. */
+  /** sha256 of the uncompressed tar, as the image config claims it; verified while extracting. */
   diffId: string;
   /** Opens the uncompressed tar; the applier consumes it. */
   open(): Promise<Readable>;
+  /** The layer in messages (its blob digest); default the diffId. */
+  name?: string;
 }
 
 /** Extractions in progress, per snapshotter instance (never shared across store roots). */
@@ -565,7 +567,8 @@ const inflight = new WeakMap<Snapshotter, Map<string, Promise<void>>>();
  * and processes: both extract into private active snapshots and the loser of the commit race
  * drops its copy).
  * Crash-safe: an interrupted extraction leaves only an active snapshot, which `cleanup()` removes.
- * Throws what applyLayer or the layer's `open()` throws (the partial snapshot is removed).
+ * Throws what applyLayer or the layer's `open()` throws, and DigestMismatchError when a layer's
+ * uncompressed bytes do not hash to its diffId (the partial snapshot is removed, nothing is committed).
  */
 export async function ensureLayerChain(sn: Snapshotter, layers: LayerSource[], opts: { allowDevices?: boolean } = {}): Promise<string> {
   // A parent that prune removed between its check and its child's prepare: extract again.
@@ -624,13 +627,57 @@ async function extractOne(sn: Snapshotter, name: string, parent: string | undefi
     // whiteouts (as Docker's overlay2 driver does), or the native full tree with deletions.
     const dirs = await sn.layerDirs(key);
     const whiteouts = dirs.kind === 'overlay' && parent !== undefined ? 'overlay' : 'delete';
-    await applyLayer(await layer.open(), dirs.dir, { whiteouts, allowDevices: opts.allowDevices });
+    // The uncompressed bytes must hash to the diffId the config claims (as containerd's unpacker
+    // checks): else the snapshot named by the claimed ChainID would hold other content.
+    const hashed = hashingStream(await layer.open());
+    await applyLayer(hashed.stream, dirs.dir, { whiteouts, allowDevices: opts.allowDevices });
+    const got = await hashed.digest();
+    if (got !== layer.diffId) {
+      throw new DigestMismatchError(`layer ${layer.name ?? layer.diffId}: its uncompressed content hashes to ${got}, but the image config's diff_ids says ${layer.diffId}`, {
+        hint: 'the image is corrupt or was tampered with; nothing was extracted from it',
+      });
+    }
     await sn.commit(name, key, { diffId: layer.diffId });
   } catch (err) {
     await sn.remove(key).catch(() => undefined);
     if (isAlreadyExists(err)) return; // another process committed the same chain first
     throw err;
   }
+}
+
+/**
+ * `src` passed through a sha256; `digest()` resolves once all of it went through (reading what
+ * the consumer left, such as padding after the tar's end blocks).
+ */
+function hashingStream(src: Readable): { stream: Readable; digest(): Promise<string> } {
+  const h = createHash('sha256');
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  src.on('error', (err) => stream.destroy(err));
+  stream.on('close', () => {
+    if (!src.destroyed) src.destroy();
+  });
+  src.pipe(stream);
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+  ended.catch(() => undefined);
+  return {
+    stream,
+    async digest() {
+      if (!stream.readableEnded) {
+        stream.unpipe();
+        stream.resume();
+      }
+      await ended;
+      return `sha256:${h.digest('hex')}`;
+    },
+  };
 }
 
 async function exists(sn: Snapshotter, name: string): Promise<boolean> {

@@ -14,6 +14,7 @@ import { ImageStore } from '../../store/image-store.js';
 import { humanSize, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
+import { unknownFlag } from '../args.js';
 
 const USAGE = 'Usage: mybuild system check [--repair] | df | prune [-a]';
 
@@ -67,5 +68,6 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     );
     return 0;
   }
+  if (sub.startsWith('-')) throw unknownFlag('system', sub, ['--help', '-h']);
   throw new UsageError(`unknown command "system ${sub}"`, { hint: USAGE });
 };

@@ -1,0 +1,120 @@
+/**
+ * The container documents daemon and client share: the `docker ps` row (GET /containers/json,
+ * with Docker's STATUS text made once, here), the `docker inspect` document
+ * (GET /containers/{id}/json), and the COMMAND column's text.
+ */
+import type { Container } from '../containers/manager.js';
+import { createdSince, humanDuration } from '../store/display.js';
+import type { ApiContainer } from './types.js';
+
+/** One `ps` row's facts (GET /containers/json's Id, Names[0], Image, Command, Created, State, Status). */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  /** The image as the user named it. */
+  image: string;
+  /** The command joined by spaces. */
+  command: string;
+  /** RFC 3339 creation time, in whole seconds (the Engine API's precision, so both engines show the same CREATED). */
+  created: string;
+  state: Container['state']['status'];
+  /** Docker's STATUS text (statusText). */
+  status: string;
+}
+
+/** Docker's STATUS text: `Created`, `Up 5 seconds`, `Exited (0) 3 minutes ago`. */
+export function statusText(c: Container, now = Date.now()): string {
+  const s = c.state;
+  if (s.status === 'created') return 'Created';
+  if (s.status === 'running') return `Up ${humanDuration(Math.max(0, now - Date.parse(s.startedAt ?? c.config.created)))}`;
+  return `Exited (${s.exitCode ?? 0}) ${createdSince(s.finishedAt, now)}`;
+}
+
+/** Docker's COMMAND column from the command joined by spaces (as GET /containers/json's `Command`): cut to 20 characters with "…", quoted. */
+export function commandText(command: string, trunc = true): string {
+  let s = command;
+  if (trunc && [...s].length > 20) s = `${[...s].slice(0, 19).join('')}…`;
+  return JSON.stringify(s);
+}
+
+/** An RFC 3339 time cut to whole seconds (unchanged when it does not parse). */
+export function wholeSeconds(t: string): string {
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? t : new Date(Math.floor(ms / 1000) * 1000).toISOString();
+}
+
+/** The `ps` row of a container, its STATUS text as of `now`. */
+export function containerSummary(c: Container, now = Date.now()): ContainerSummary {
+  return { id: c.id, name: c.name, image: c.config.image, command: c.config.command.join(' '), created: wholeSeconds(c.config.created), state: c.state.status, status: statusText(c, now) };
+}
+
+/** A `GET /containers/json` entry (Docker's keys; mybuild publishes no ports). */
+export function containerListEntry(c: Container, now = Date.now()): ApiContainer {
+  const s = containerSummary(c, now);
+  return {
+    Id: s.id,
+    Names: [`/${s.name}`],
+    Image: s.image,
+    ImageID: c.config.imageId,
+    Command: s.command,
+    Created: Math.floor(Date.parse(s.created) / 1000),
+    State: s.state,
+    Status: s.status,
+    Ports: [],
+    Labels: {},
+    Mounts: [],
+    HostConfig: { NetworkMode: c.config.network },
+    NetworkSettings: { Networks: {} },
+  };
+}
+
+/** The `ps` row of a `GET /containers/json` entry (the client side of containerListEntry). */
+export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
+  return { id: e.Id, name: (e.Names[0] ?? '').replace(/^\//, ''), image: e.Image, command: e.Command, created: new Date(e.Created * 1000).toISOString(), state: e.State, status: e.Status };
+}
+
+/** The `GET /containers/{id}/json` document. */
+export function inspectContainer(c: Container): Record<string, unknown> {
+  const s = c.state;
+  const running = s.status === 'running';
+  return {
+    Id: c.id,
+    Created: c.config.created,
+    Path: c.config.command[0],
+    Args: c.config.command.slice(1),
+    State: {
+      Status: s.status,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? (s.ownerPid ?? 0) : 0,
+      ExitCode: s.exitCode ?? 0,
+      Error: s.error ?? '',
+      StartedAt: s.startedAt ?? '0001-01-01T00:00:00Z',
+      FinishedAt: s.finishedAt ?? '0001-01-01T00:00:00Z',
+    },
+    Image: c.config.imageId,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay',
+    Platform: 'linux',
+    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: c.config.network, Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
+    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, RW: !v.readonly })),
+    Config: {
+      Hostname: c.config.hostname,
+      User: c.config.user,
+      Tty: c.config.tty,
+      OpenStdin: c.config.openStdin,
+      Env: c.config.env,
+      Cmd: c.config.command,
+      Image: c.config.image,
+      WorkingDir: c.config.workdir,
+      Entrypoint: null,
+      Labels: {},
+      ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
+    },
+    NetworkSettings: { Networks: {} },
+  };
+}
