@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { build, type BuildResult } from '../../src/builder/build.js';
@@ -218,4 +218,22 @@ export async function loadMultiArchBase(root: string, name = 'docker.io/library/
   const { images } = await importArchive(store.content, layout);
   await store.setRef(name, images[0].manifestDescriptor);
   return images[0].manifestDescriptor.digest;
+}
+
+/**
+ * Processes of the store at `root` (other than this one): those whose command line names it
+ * (runc, mybuild) and those whose root filesystem is one of its snapshots (a container's
+ * processes: the `/` line of their /proc/PID/mountinfo names a directory of the store).
+ */
+export async function storeProcesses(root: string): Promise<string[]> {
+  const abs = path.resolve(root) + '/';
+  const out: string[] = [];
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
+    if (cmd === '') continue;
+    const rootLine = (await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '')).split('\n').find((l) => l.split(' ')[4] === '/') ?? '';
+    if (cmd.includes(abs) || rootLine.includes(abs)) out.push(`${pid} ${cmd}`);
+  }
+  return out;
 }
