@@ -10,7 +10,7 @@
  * containers.
  */
 import path from 'node:path';
-import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
+import { BuildError, isNotFound, PlanError, UsageError, type SourceLocation } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { readDockerfile } from '../context/build-files.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
@@ -46,6 +46,8 @@ import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
 import { storeDir } from '../store/store-dirs.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
+import type { Lease } from '../store/lease.js';
+import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
 export type { BuildRequest } from './session.js';
 
@@ -55,6 +57,8 @@ export interface BuildResult {
   manifestDescriptor: Descriptor;
   config: ImageConfig;
   tags: string[];
+  /** The cache key of the image's filesystem (the last layer step's). */
+  fsKey?: string;
   /** What --metadata-file writes. */
   metadata: Record<string, unknown>;
 }
@@ -62,6 +66,13 @@ export interface BuildResult {
 export interface BuildRunOptions {
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** A lease of the caller's (a multi-platform build) that also pins this build's blobs, and outlives it. */
+  lease?: Lease;
+  /**
+   * The caller's RemoteCache for `--cache-from`/`--cache-to` (a multi-platform build shares one
+   * across its platforms): records accumulate in it and the caller exports and closes it.
+   */
+  remoteCache?: RemoteCache;
 }
 
 /**
@@ -70,8 +81,11 @@ export interface BuildRunOptions {
  * build run once more without imports (a warning), so it still succeeds by building.
  */
 export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promise<BuildResult> {
-  const remote = remoteCacheFor(req);
-  if (!req.noCache) remote?.prefetch();
+  // `--platform a,b`: one build per platform and an index (./multi-platform.ts).
+  const platforms = multiPlatforms(req.platform);
+  if (platforms) return buildMultiPlatform(req, run, platforms, build);
+  const remote = run.remoteCache ?? remoteCacheFor(req);
+  if (!req.noCache && !run.remoteCache) remote?.prefetch();
   try {
     return await buildOnce(req, run, remote);
   } catch (err) {
@@ -80,7 +94,7 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
     remote.disableImports();
     return await buildOnce(req, run, remote);
   } finally {
-    remote?.close();
+    if (!run.remoteCache) remote?.close();
   }
 }
 
@@ -105,7 +119,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   checkConfig(ast, req.buildArgs);
   const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
-  checkHostCanRun(plan, platform, (range) => ({ file, range, text }));
+  checkHostCanRun(plan, (stage) => stagePlatform(stage, platform, (range) => ({ file, range, text })), (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);
   await storeDir(path.join(req.root, 'tmp'));
@@ -116,8 +130,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const abort = new AbortController();
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
-  const lease = await store.lease();
-  remote?.bind(store, (message) => emit({ type: 'warning', message }));
+  const lease = run.lease ?? (await store.lease());
+  remote?.bind(store, (message) => emit({ type: 'warning', message }), run.remoteCache !== undefined);
   const worker = localWorker({
     root: req.root,
     runtime: req.runtime,
@@ -132,7 +146,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     const stage = await runStages(session, plan, platform, abort);
     const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format, ...(req.annotations ? { annotations: req.annotations } : {}) });
     const imageId = written.configDescriptor.digest;
-    const pushed = await publish(session, stage, written.manifestDescriptor, tags, remote);
+    // A shared remote cache (multi-platform) is exported by its owner, once for every platform.
+    const pushed = await publish(session, stage, written.manifestDescriptor, tags, run.remoteCache ? undefined : remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
       manifestDigest: written.manifestDescriptor.digest,
@@ -149,6 +164,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
       imageId,
       manifestDescriptor: written.manifestDescriptor,
       config: written.config,
+      fsKey: stage.fsKey,
       tags: tags.map((t) => t.toString()),
       metadata: {
         'containerimage.digest': written.manifestDescriptor.digest,
@@ -166,7 +182,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     run.signal?.removeEventListener('abort', onAbort);
     await closeNamedContexts(session);
     await session.finish().catch(() => undefined);
-    await lease.release();
+    if (!run.lease) await lease.release();
     await registration.release();
   }
 }
@@ -288,7 +304,7 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
 }
 
 /** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range) {
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range, explicit = session.req.platform !== undefined) {
   const source = session.source(range);
   let parsed;
   try {
@@ -302,16 +318,29 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
-  // An explicit --platform the base image does not have is an error (src/builder/platform-check.ts).
-  const explicit = session.req.platform !== undefined;
+  // An explicit --platform (or FROM --platform) the base image does not have is an error (src/builder/platform-check.ts).
   const checked = (img: ResolvedImage): ResolvedImage => (explicit && checkBasePlatform(ref, img, platform, source), img);
   if (!session.req.pull) {
+    let mismatch: PlanError | undefined;
     try {
       return await pinned(checked(await session.store.resolve(parsed.toString(), platform)));
     } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const have = explicit ? await storedPlatforms(session.store, parsed.toString()) : undefined;
-      if (have) throw noMatchingPlatform(ref, platform, have, source);
+      if (explicit && err instanceof PlanError) mismatch = err;
+      else if (!isNotFound(err)) throw err;
+      const have = explicit && !mismatch ? await storedPlatforms(session.store, parsed.toString()) : undefined;
+      if (have) mismatch = noMatchingPlatform(ref, platform, have, source);
+    }
+    // The stored name is for another platform (a pull keeps only the host's entry of an index,
+    // a multi-platform build needs every one): the registry may have this platform. Pulled by
+    // digest, without renaming the stored image; when that fails, the mismatch is the error.
+    if (mismatch) {
+      let pulled;
+      try {
+        pulled = await pull(parsed, session.content, undefined, { platform, platformMustMatch: true, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
+      } catch {
+        throw mismatch;
+      }
+      return pinned(checked(await session.store.resolveDescriptor(pulled.descriptor, platform, parsed.toString())));
     }
   }
   try {
@@ -328,6 +357,16 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
 /** An image as a source filesystem: its manifest digest is its cache identity. */
 function imageFs(img: ResolvedImage): SourceFs {
   return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i], fromImage: true })), config: img.config };
+}
+
+/** The platform stage `s` is built for: its `FROM --platform` (expanded by the plan), else `target`. Throws PlanError at the FROM for a bad one. */
+function stagePlatform(s: Plan['stages'][number], target: Platform, source: (range: Range) => SourceLocation): Platform {
+  if (s.platform === undefined) return target;
+  try {
+    return parsePlatform(s.platform);
+  } catch (err) {
+    throw new PlanError(`FROM --platform=${s.platform}: ${(err as Error).message}`, { source: source(s.fromNode.range), cause: err });
+  }
 }
 
 /** Whether `ref` names an image already in the store. */
@@ -354,12 +393,15 @@ function stageRunner(
   index: number,
   steps: StepInfo[],
   runStage: (i: number) => Promise<StageState>,
-  platform: Platform,
+  targetPlatform: Platform,
   extraSteps: { next: number },
 ): Promise<StageState> {
   return (async () => {
     const planned = plan.stages[index];
     const fromInfo = steps[0];
+    // `FROM --platform=…` (e.g. $BUILDPLATFORM for a native cross-compiling stage) overrides the target platform for this stage.
+    const platform = stagePlatform(planned, targetPlatform, session.source.bind(session));
+    const explicit = session.req.platform !== undefined || planned.platform !== undefined;
     const t0 = Date.now();
     session.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
     // --build-context: a name resolves to its context before stages and images; a stage of
@@ -369,7 +411,7 @@ function stageRunner(
       if (!named.has(name)) return undefined;
       const t = await named.target(name, platform);
       if (t.kind === 'fs') return t.fs;
-      const img = await resolveImage(session, t.ref, platform, range);
+      const img = await resolveImage(session, t.ref, platform, range, explicit);
       return { ...imageFs(img), created: img.config.created };
     };
     const replaced = planned.name !== undefined && named.has(planned.name);
@@ -387,7 +429,7 @@ function stageRunner(
         image: async (ref, range) => {
           const n = await namedFs(ref, range);
           if (n) return n;
-          const img = await resolveImage(session, ref, platform, range);
+          const img = await resolveImage(session, ref, platform, range, explicit);
           return { ...imageFs(img), created: img.config.created };
         },
       });
@@ -428,7 +470,7 @@ function stageRunner(
       if (near && !(await inStore(session, name, platform))) {
         throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: session.source(range), hint: `did you mean the stage "${near}"?` });
       }
-      return imageFs(await resolveImage(session, name, platform, range));
+      return imageFs(await resolveImage(session, name, platform, range, explicit));
     };
 
     // ONBUILD triggers of the base image run first (and are not inherited further).

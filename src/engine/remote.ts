@@ -285,7 +285,7 @@ class RemoteContainers implements ContainerService {
         NetworkMode: o.network ?? 'none',
       },
     };
-    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name }, body })).Id;
+    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name, platform: o.platform }, body })).Id;
   }
 
   /**

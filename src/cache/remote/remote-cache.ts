@@ -102,11 +102,14 @@ export class RemoteCache {
     for (const s of this.sources) s.load().catch(() => undefined);
   }
 
-  /** Starts a build attempt on `store`; forgets the records of an earlier attempt. */
-  bind(store: ImageStore, onWarning: (message: string) => void): void {
+  /**
+   * Starts a build attempt on `store`; forgets the records of an earlier attempt unless
+   * `keepRecords` (the next platform of a multi-platform build, which exports them all).
+   */
+  bind(store: ImageStore, onWarning: (message: string) => void, keepRecords = false): void {
     this.store = store;
     this.warn = onWarning;
-    this.usedRecords = new Map();
+    if (!keepRecords) this.usedRecords = new Map();
   }
 
   /** After a failed fetch: no more lookups (keys then miss and steps build). */
@@ -236,8 +239,12 @@ export class RemoteCache {
     return out;
   }
 
-  private selected(mode: 'min' | 'max', fsKey: string): CacheRecord[] {
-    return mode === 'max' ? [...this.usedRecords.values()] : this.chain(fsKey).reverse();
+  /** `max`: every record used; `min`: the chains of the final filesystems (one per platform), oldest first, each record once. */
+  private selected(mode: 'min' | 'max', fsKeys: readonly string[]): CacheRecord[] {
+    if (mode === 'max') return [...this.usedRecords.values()];
+    const out = new Map<string, CacheRecord>();
+    for (const k of fsKeys) for (const r of this.chain(k).reverse()) out.set(r.key, r);
+    return [...out.values()];
   }
 
   /** The `type=inline` label value for the image whose filesystem is `fsKey`, or undefined when not asked for. */
@@ -247,11 +254,13 @@ export class RemoteCache {
   }
 
   /**
-   * Writes every registry/local `--cache-to` for the build whose final filesystem is `fsKey`.
+   * Writes every registry/local `--cache-to` for the build whose final filesystem is `fsKey`
+   * (several: a multi-platform build's, one per platform, in one cache).
    * A failing destination is a warning (the image is built); returns the stats of those written.
    * `compression` is the build's layer compression (layers are exported as built).
    */
-  async export(fsKey: string, compression: 'gzip' | 'zstd'): Promise<ExportStats[]> {
+  async export(fsKey: string | readonly string[], compression: 'gzip' | 'zstd'): Promise<ExportStats[]> {
+    const fsKeys = typeof fsKey === 'string' ? [fsKey] : fsKey;
     const store = this.need();
     const lazy = this.contentStore(store.content);
     const done: ExportStats[] = [];
@@ -262,7 +271,7 @@ export class RemoteCache {
         this.warn(`--cache-to ${name}: compression=${spec.compression} ignored: cached layers are exported as built (${compression}); build with --compression ${spec.compression} to change them`);
       }
       try {
-        const records = this.selected(spec.mode, fsKey).map((r) => toExported(r, true));
+        const records = this.selected(spec.mode, fsKeys).map((r) => toExported(r, true));
         const cfgBytes = encodeCacheConfig(records);
         const cfg = await store.content.writeBytes(cfgBytes);
         const manifest = cacheManifest({ mediaType: '', digest: cfg.digest, size: cfg.size }, records);

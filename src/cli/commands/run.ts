@@ -25,7 +25,7 @@ Options:
   -i, --interactive         Keep STDIN open and forward it
       --name string         Assign a name to the container
       --network string      none (default: only loopback) or host
-      --platform string     Platform to pull if the image is missing
+      --platform string     Platform of the image to run (its entry of an index; foreign ones under binfmt_misc emulation), pulled if missing
       --rm                  Automatically remove the container when it exits
   -t, --tty                 Allocate a pseudo-TTY
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
@@ -183,7 +183,7 @@ export const main: CommandMain = async (args, ctx) => {
     });
   }
   await ensureImage(engine, parsed.image, parsed.platform, ctx);
-  const id = await engine.containers.create({ ...parsed.create, image: parsed.image });
+  const id = await engine.containers.create({ ...parsed.create, image: parsed.image, ...(parsed.platform !== undefined ? { platform: parsed.platform } : {}) });
   if (parsed.detach) {
     await engine.containers.start(id);
     ctx.stdout.write(`${id}\n`);

@@ -260,7 +260,9 @@ export async function importArchive(store: ContentStore, input: string | Readabl
     });
     c = st.isDirectory() ? await collectDir(store, input) : await collectTar(store, createReadStream(input));
   } else c = await collectTar(store, input);
-  if (c.meta.has('manifest.json')) return { images: await importDocker(store, c) };
+  // A docker save tar whose index.json names a multi-platform index (src/image/formats/docker-archive.ts)
+  // is loaded from index.json, keeping every platform; manifest.json has only one of them.
+  if (c.meta.has('manifest.json') && !(c.meta.has('index.json') && namesAnIndex(c.meta.get('index.json')!))) return { images: await importDocker(store, c) };
   if (c.meta.has('index.json')) return { images: await importOci(store, c) };
   throw new BuildError('INVALID_ARGUMENT', 'the archive is neither a docker save archive nor an OCI layout: it has no manifest.json and no index.json', {
     hint: c.meta.has('repositories') ? 'this looks like a pre-1.10 docker save archive, which is not supported' : 'to import a root filesystem tarball, use "mybuild import"',
@@ -315,4 +317,14 @@ export async function importRootfs(store: ContentStore, input: string | Readable
   const config = appendLayer(base, layer, { created_by: '', comment: message }, opts);
   const cleaned = { ...config, history: config.history?.map(({ created_by: _c, ...h }) => h) };
   return writeImage(store, cleaned, [layer.descriptor], { format: opts.format ?? 'oci' });
+}
+
+/** True when an index.json's entries include an image index (a multi-platform image). */
+function namesAnIndex(bytes: Buffer): boolean {
+  try {
+    const idx = JSON.parse(bytes.toString('utf8')) as Index;
+    return Array.isArray(idx.manifests) && idx.manifests.some((m) => m.mediaType === MediaTypes.OCI_INDEX || m.mediaType === MediaTypes.DOCKER_MANIFEST_LIST);
+  } catch {
+    return false;
+  }
 }
