@@ -35,7 +35,7 @@ export function stepKey(parentFsKey: string, parts: readonly string[]): CacheKey
 
 /** Runs a filesystem step (see the module comment); returns whether it was a cache hit. */
 export async function runLayerStep(session: BuildSession, stage: StageState, o: LayerStepOptions): Promise<boolean> {
-  const key = stepKey(stage.fsKey, o.parts);
+  let key = stepKey(stage.fsKey, o.parts);
   let record: CacheRecord | null = null;
   let hit = false;
   // --no-cache, or --no-cache-filter naming this stage (BuildKit matches the stage name).
@@ -68,6 +68,10 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
     session.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: session.req.noCache ? '--no-cache' : filtered ? `--no-cache-filter ${stage.name}` : await explainMiss(session, o.identity, key) });
     session.throwIfAborted();
     const layer = await o.produce();
+    // A stage rebuilt by --no-cache-filter is keyed by what it made (as BuildKit's content-based
+    // keys of its dependents): a later COPY --from of it misses when the result differs, and the
+    // records of the stage's usual keys, which other stages' records were made from, stay.
+    if (filtered && !session.req.noCache) key = cacheKey([...key.parts, `rebuilt=${layer?.diffId ?? 'empty'}`]);
     record = await session.store.cache.put(key.digest, {
       parts: key.parts,
       ...(layer ? { layer: { digest: layer.descriptor.digest, diffId: layer.diffId, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType } } : {}),

@@ -66,7 +66,6 @@ const cases: Case[] = [
   },
   {
     ...archive('URL with --unpack=true', 'FROM scratch\nADD --unpack=true {{URL}}/t.tar.gz /dest/\n', { 'dest/foo': 'content0' }),
-    todo: 'issue 16: ADD --unpack=true of a URL archive is not extracted (dest/ holds t.tar.gz); BuildKit extracts it',
     http: { get '/t.tar.gz'() { return { content: tgz }; } },
   },
   {

@@ -152,7 +152,6 @@ const cases: Case[] = [
   {
     name: 'testNoCache/filter',
     what: '--no-cache-filter s1 reruns only stage s1',
-    todo: "issue 16: --no-cache-filter is refused: Unknown option '--no-cache-filter'",
     dockerfile: 'FROM busybox AS s0\nRUN cat /dev/urandom | head -c 100 | sha256sum | tee unique\nFROM busybox AS s1\nRUN cat /dev/urandom | head -c 100 | sha256sum | tee unique2\nFROM scratch\nCOPY --from=s0 unique /\nCOPY --from=s1 unique2 /\n',
     check: async (r) => {
       const u1 = await r.read('unique');

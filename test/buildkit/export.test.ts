@@ -115,7 +115,6 @@ const cases: Case[] = [
       const p = await cliWithInput(['--root', r.root, 'build', '-'], ctx, r.contextDir);
       assert.equal(p.code, 0, p.stderr);
     },
-    todo: 'issue 16: a tar context on stdin is refused: "reading the build context from stdin is not supported; give a directory"',
   },
   {
     name: 'testTarContextExternalDockerfile',
