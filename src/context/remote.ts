@@ -13,7 +13,7 @@
  * symlink).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,7 +28,7 @@ import { extractContextTar } from './tar-context.js';
 export interface FetchedContext {
   /** The context directory. */
   dir: string;
-  /** The Dockerfile's text when the input was a Dockerfile (stdin or a text URL), not a context. */
+  /** The Dockerfile's text when the input was a Dockerfile (stdin or a text URL), not a context; it is also `dir/Dockerfile`. */
   dockerfileText?: string;
   /** The commit a git context was checked out at. */
   commit?: string;
@@ -114,7 +114,9 @@ export async function fetchContext(arg: string, opts: FetchContextOptions): Prom
       throw new BuildError('CONTEXT', `the build context ${redactRemote(arg)} is neither a tar archive nor a Dockerfile`, { hint: 'a URL context is a git repository (…/repo.git), a tar archive (possibly compressed) or a plain-text Dockerfile' });
     }
     if (size === 0 && arg === '-') throw new UsageError('the build context on standard input is empty', { hint: 'pipe a context tar (mybuild build - < ctx.tar) or a Dockerfile (mybuild build - < Dockerfile)' });
+    // As docker, which wraps such a Dockerfile in a context tar of its own: a daemon (-H) gets it too.
     await mkdir(dir);
+    await writeFile(path.join(dir, 'Dockerfile'), text, { mode: 0o644 });
     return { dir, dockerfileText: text.toString('utf8'), cleanup };
   } catch (err) {
     await cleanup();

@@ -16,6 +16,8 @@ import { buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, toolSkipReason, w
 import { makeGitRepo, serveGitHttp, type Served } from '../helpers/git-server.js';
 import { runCli } from '../helpers/cli.js';
 import { EXIT_CODES } from '../../src/errors.js';
+import { loadBase } from '../helpers/build.js';
+import { startTestDaemon } from '../daemon/helpers.js';
 
 const skip = buildSkipReason() || toolSkipReason('git', 'tar');
 
@@ -122,5 +124,20 @@ describe('mybuild build: remote and stdin contexts', { skip }, () => {
     assert.notEqual(missing.code, 0);
     assert.match(missing.err, /unable to download the build context .*404/);
     assert.deepEqual(leftovers(), []);
+  });
+
+  it('through a daemon (-H): a Dockerfile on stdin and a git context are sent as the context they were made into', async () => {
+    const d = await startTestDaemon();
+    try {
+      await loadBase(d.root);
+      const piped = await runCli(['-H', d.host, 'build', '-q', '-'], { stdin: 'FROM busybox\nRUN echo via-daemon > /d.txt\n', env: env(), cwd: tmp });
+      assert.equal(piped.code, 0, piped.err);
+      assert.match(piped.out, /^sha256:[0-9a-f]{64}\n$/);
+      const git = await runCli(['-H', d.host, 'build', '-q', `${web.url('repo.git')}#main:app`], { env: env(), cwd: tmp });
+      assert.equal(git.code, 0, git.err);
+      assert.deepEqual(leftovers(), []);
+    } finally {
+      await d.stop();
+    }
   });
 });

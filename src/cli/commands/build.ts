@@ -74,7 +74,7 @@ async function useRemoteContext(o: BuildOptions, arg: string, file: string | und
       await fetched.cleanup();
       throw new UsageError(`-f ${file}: the build context ${arg === '-' ? 'on standard input' : arg} is a Dockerfile, not a context`, { hint: 'drop -f, or give a context tar' });
     }
-    o.dockerfileText = fetched.dockerfileText;
+    o.dockerfilePath = path.join(fetched.dir, 'Dockerfile');
     o.dockerfileName = 'Dockerfile';
   } else {
     o.dockerfilePath = path.join(fetched.dir, file ?? 'Dockerfile');
