@@ -65,9 +65,9 @@ export function parseShmSize(value: string): number {
 }
 
 /**
- * buildx's `--annotation`: `KEY=VALUE` or `manifest:KEY=VALUE` go on the image manifest; the
- * other types (`index:`, `manifest-descriptor:`, `index-descriptor:`, platform-qualified) need
- * an image index, which a single-platform mybuild image does not have: refused.
+ * buildx's `--annotation`: `KEY=VALUE` or `manifest:KEY=VALUE` go on the image manifest (every
+ * platform's); the other types (`index:`, `manifest-descriptor:`, `index-descriptor:`,
+ * platform-qualified) are refused.
  */
 export function parseAnnotation(value: string, into: Record<string, string>): void {
   const eq = value.indexOf('=');
@@ -75,7 +75,7 @@ export function parseAnnotation(value: string, into: Record<string, string>): vo
   let key = value.slice(0, eq);
   const m = /^([a-z-]+)(\[[^\]]*\])?:(.+)$/.exec(key);
   if (m && ['manifest', 'index', 'manifest-descriptor', 'index-descriptor'].includes(m[1]!)) {
-    if (m[1] !== 'manifest' || m[2]) throw new UsageError(`--annotation ${value}: ${m[1]}${m[2] ?? ''} annotations are not supported (mybuild writes a single-platform image without an image index)`, { hint: 'use KEY=VALUE or manifest:KEY=VALUE (the image manifest)' });
+    if (m[1] !== 'manifest' || m[2]) throw new UsageError(`--annotation ${value}: ${m[1]}${m[2] ?? ''} annotations are not supported by mybuild yet (only the image manifest's)`, { hint: 'use KEY=VALUE or manifest:KEY=VALUE (the image manifest)' });
     key = m[3]!;
   }
   into[key] = value.slice(eq + 1);
