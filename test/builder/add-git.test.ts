@@ -126,6 +126,14 @@ describe('builder: ADD of a git repository', { skip }, () => {
     assert.doesNotMatch(r.err, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
   });
 
+  it('--exclude patterns apply to the repository\'s files (relative to its root)', async () => {
+    const { out } = await rootfs(`FROM scratch\nADD --exclude=*.md --exclude=sub/dir ${web.url('repo.git')}#main /e\n`);
+    assert.ok(!existsSync(path.join(out, 'e/README.md')));
+    assert.ok(!existsSync(path.join(out, 'e/sub/dir')));
+    assert.ok(existsSync(path.join(out, 'e/bin/run.sh')));
+    assert.equal(readlinkSync(path.join(out, 'e/sub/link')), 'dir/inner.txt');
+  });
+
   it('a missing ref and a subdir that is a file are refused clearly', async () => {
     await assert.rejects(rootfs(`FROM scratch\nADD ${web.url('repo.git')}#nope /x\n`), /does not contain ref nope/);
     await assert.rejects(rootfs(`FROM scratch\nADD ${web.url('repo.git')}#main:README.md /x\n`), /invalid subdir README.md: README.md is not a directory/);

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, PlanError } from '../../errors.js';
+import { PatternMatcher } from '../../context/dockerignore.js';
 import { checkoutGit, gitAuthHeader, GitSourceError, parseGitRef, redactRemote, resolveGitRef, type GitRef } from '../../context/git.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
 import { writeLayer } from '../../image/layer-writer.js';
@@ -55,7 +56,12 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
   if (ref.scheme === 'ssh') {
     throw new PlanError(`ADD ${src}: a git repository over ssh needs an SSH agent forwarded with --ssh, which mybuild does not support yet`, { source, hint: 'use the https:// or git:// URL of the repository (credentials from git\'s configuration or --secret id=GIT_AUTH_TOKEN)' });
   }
-  if (cmd.exclude.length) throw new PlanError('ADD --exclude with a git source is not supported by mybuild yet', { source });
+  let exclude: PatternMatcher | undefined;
+  try {
+    exclude = cmd.exclude.length ? PatternMatcher.compile(cmd.exclude) : undefined;
+  } catch (err) {
+    throw new PlanError(`ADD --exclude: ${(err as Error).message}`, { source: session.source(cmd.node.flags.find((f) => f.name === 'exclude')?.range ?? cmd.node.range) });
+  }
   if (cmd.keepGitDir && ref.keepGitDir === false) throw new PlanError('inconsistent keep-git-dir configuration', { source });
   const keepGitDir = cmd.keepGitDir || ref.keepGitDir === true;
   if (cmd.checksum !== undefined && ref.checksum !== undefined && cmd.checksum !== ref.checksum) {
@@ -72,6 +78,7 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
   const parts = [`cmd=ADD ${JSON.stringify(['<git>', cmd.dest])}`, `workdir=${wd}`, `git=${gitKey}`];
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
+  if (cmd.exclude.length) parts.push(`exclude=${JSON.stringify(cmd.exclude)}`);
   return {
     parts,
     createdBy: `ADD ${words.map(redactRemote).join(' ')} # buildkit`,
@@ -88,6 +95,8 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
         const visit = async (rel: string): Promise<void> => {
           for (const d of (await readdir(path.join(filesDir, rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
             const childRel = rel ? `${rel}/${d.name}` : d.name;
+            // --exclude patterns, relative to the repository (subdirectory) root, as BuildKit's copy ExcludePatterns.
+            if (exclude?.matchesOrParentMatches(childRel) && !(d.isDirectory() && exclude.patterns.some((p) => p.exclusion))) continue;
             const inGitDir = childRel === '.git' || childRel.startsWith('.git/');
             const e = await entryFromDisk(path.join(filesDir, childRel), path.posix.join(absDest, childRel), {
               owner,
