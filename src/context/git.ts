@@ -40,9 +40,9 @@ export class GitSourceError extends Error {
   }
 }
 
-/** The remote with any user:password in it replaced (BuildKit's urlutil.RedactCredentials). */
+/** `text` with the user:password of every URL in it replaced (BuildKit's urlutil.RedactCredentials). */
 export function redactRemote(remote: string): string {
-  return remote.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, (_m, p: string) => `${p}xxxxx@`);
+  return remote.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@\s'"]*@/g, (_m, p: string) => `${p}xxxxx@`);
 }
 
 /** Whether `s` is a full commit SHA (sha1 or sha256), as gitutil.IsCommitSHA. */
@@ -92,7 +92,7 @@ export function parseGitRef(src: string): GitRef {
     scheme = proto;
     host = u.host;
     fragment = decodeURIComponent(u.hash.slice(1));
-    query = u.searchParams;
+    query = new URLSearchParams(u.search); // a copy: clearing u.search below empties u.searchParams
     u.hash = '';
     u.search = '';
     remote = u.toString();
