@@ -126,6 +126,15 @@ describe('builder: ADD of a git repository', { skip }, () => {
     assert.doesNotMatch(r.err, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
   });
 
+  it('--chown owns every cloned file and the created destination; the ?tag= query form picks the tag', async () => {
+    const { out } = await rootfs(`FROM scratch\nADD --chown=1000:1001 ${web.url('repo.git')}?tag=v1 /c\n`);
+    for (const p of ['c', 'c/README.md', 'c/bin/run.sh', 'c/sub/dir']) {
+      const st = lstatSync(path.join(out, p));
+      assert.deepEqual([st.uid, st.gid], [1000, 1001], p);
+    }
+    assert.equal(readFileSync(path.join(out, 'c/README.md'), 'utf8'), 'readme v1\n');
+  });
+
   it('--exclude patterns apply to the repository\'s files (relative to its root)', async () => {
     const { out } = await rootfs(`FROM scratch\nADD --exclude=*.md --exclude=sub/dir ${web.url('repo.git')}#main /e\n`);
     assert.ok(!existsSync(path.join(out, 'e/README.md')));
