@@ -18,6 +18,13 @@ import { tarChunks } from './tar-writer.js';
 import { StreamSha256 } from '../util/sha256.js';
 import type { Descriptor, Digest } from './types.js';
 
+/**
+ * The compression of the layers a build writes: none (issue 21). A build layer is stored as a
+ * plain tar whose digest is its diffID; the compressed blob is made when a push or an export
+ * needs it (src/store/layer-variants.ts).
+ */
+export const BUILD_LAYER_COMPRESSION: Compression = 'none';
+
 export interface WriteLayerOptions {
   /** Default `gzip`. */
   compression?: Compression;
