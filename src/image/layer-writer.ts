@@ -34,6 +34,11 @@ export interface WriteLayerOptions {
   gzipLevel?: number;
   /** zstd level 1–19, default 3. */
   zstdLevel?: number;
+  /**
+   * The input's diffID and size when the caller's source already verifies them (a store reader
+   * of the uncompressed blob): the tar is then not hashed a second time.
+   */
+  knownDiffId?: { digest: Digest; size: number };
 }
 
 export interface LayerResult {
@@ -137,7 +142,8 @@ export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, s
     if (first === undefined) first = err;
     throw err;
   };
-  const piping = pipeline(source, hasher, createCompressor(compression, opts), out).catch(fail);
+  const known = opts.knownDiffId;
+  const piping = (known ? pipeline(source, createCompressor(compression, opts), out) : pipeline(source, hasher, createCompressor(compression, opts), out)).catch(fail);
   const writing = store.write(out).catch((err: unknown) => {
     out.destroy(err instanceof Error ? err : new Error(String(err)));
     return fail(err);
@@ -147,10 +153,11 @@ export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, s
     diffHash.drop();
     throw first !== undefined ? first : (written as PromiseRejectedResult).reason;
   }
+  if (known) diffHash.drop();
   return {
     descriptor: { mediaType: layerMediaType(compression), digest: written.value.digest, size: written.value.size },
-    diffId: `sha256:${await diffHash.digest()}`,
-    uncompressedSize,
+    diffId: known ? known.digest : `sha256:${await diffHash.digest()}`,
+    uncompressedSize: known ? known.size : uncompressedSize,
   };
 }
 
