@@ -45,6 +45,7 @@ import type { SourceFs } from './instructions/handler.js';
 import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
 import { storeDir } from '../store/store-dirs.js';
+import { pushDistributable } from '../store/layer-variants.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
@@ -243,7 +244,7 @@ async function runStages(session: BuildSession, plan: Plan, platform: Platform, 
 async function imageConfig(session: BuildSession, stage: StageState, remote: RemoteCache | undefined): Promise<ImageConfig> {
   let config = stage.config;
   if (Object.keys(session.req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...session.req.labels } });
-  const inlineCache = remote?.inlineLabel(stage.fsKey);
+  const inlineCache = await remote?.inlineLabel(stage.fsKey, session.req.compression);
   if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
   await remote?.ensureLayers(stage.layers.map((l) => l.descriptor));
   const created = session.sourceDateEpoch !== undefined ? new Date(session.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : stage.created;
@@ -259,7 +260,9 @@ async function publish(session: BuildSession, stage: StageState, manifest: Descr
   // Names, the store's untagged <none>, pushes: src/builder/image-export.ts.
   const pushed = await publishImage(session, manifest, stage, tags, async (t, desc, o) => {
     const auth = registryAuthFor(req, t.domain).clientOptions;
-    return (await push(t, store.content, desc, { clientOptions: { ...auth, ...(o.insecure ? { insecureRegistries: [t.domain] } : {}) }, onProgress: transferEvents(emit, 'push') })).digest;
+    // Uncompressed build layers are compressed here, once per variant (src/store/layer-variants.ts).
+    return pushDistributable(store, t, desc, { compression: o.compression ?? req.compression, level: o.level }, o.byDigest === true, (ref, d) =>
+      push(ref, store.content, d, { clientOptions: { ...auth, ...(o.insecure ? { insecureRegistries: [t.domain] } : {}) }, onProgress: transferEvents(emit, 'push') }));
   });
   await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
   if (remote) {

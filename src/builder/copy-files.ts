@@ -14,7 +14,7 @@ import { hasMeta } from '../context/go-path.js';
 import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
 import { hasCode, PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
-import { writeLayer, type LayerResult } from '../image/layer-writer.js';
+import { writeLayer, type LayerResult, BUILD_LAYER_COMPRESSION } from '../image/layer-writer.js';
 import type { FromSource, HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
@@ -185,7 +185,7 @@ async function writeCopyLayer<C extends Command>(
   const unique = [...byPath.values()];
   linkHardlinks(unique, (e) => diskIdentity.get(e));
   const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
-  return writeLayer([...parents, ...unique], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+  return writeLayer([...parents, ...unique], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
 }
 
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */

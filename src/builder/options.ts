@@ -39,6 +39,7 @@ export interface BuildOptions {
   secrets: SecretSpec[];
   /** OCI (default) or Docker schema2 media types. */
   format: 'oci' | 'docker';
+  /** The compression of the layers pushed and exported (the store keeps build layers uncompressed: src/store/layer-variants.ts). */
   compression: 'gzip' | 'zstd';
   /** SOURCE_DATE_EPOCH in seconds, when set. */
   sourceDateEpoch?: number;

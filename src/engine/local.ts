@@ -2,6 +2,7 @@
  * LocalEngine: the Engine over the store at `root`, the container manager and the builder in
  * this process — `mybuild` without -H, and what the daemon's routes run on.
  */
+import { distributable, LayerVariants, pushDistributable } from '../store/layer-variants.js';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { containerSummary, wholeSeconds } from '../api/containers.js';
@@ -131,8 +132,13 @@ class LocalImages implements ImageService {
       else if (e.status === 'uploading') o.onProgress({ status: 'Pushing', progressDetail: { current: e.current, total: e.total }, id });
       else if (e.status === 'done') o.onProgress({ status: 'Pushed', progressDetail: {}, id });
     };
-    const r = await push(ref, images.content, image.descriptor, { onProgress, ...this.transfer(o) });
-    return { digest: r.digest, size: r.size };
+    // Uncompressed layers (a build's, a docker archive's) go up gzipped: src/store/layer-variants.ts.
+    let size = 0;
+    const r = await pushDistributable(images, ref, image.descriptor, { compression: 'gzip' }, false, async (target, d) => {
+      size = d.size;
+      return push(target, images.content, d, { onProgress, ...this.transfer(o) });
+    });
+    return { digest: r.digest, size };
   }
 
   async save(names: string[], o: { format: 'docker' | 'oci'; dest: string | Writable }): Promise<void> {
@@ -146,6 +152,12 @@ class LocalImages implements ImageService {
       byDigest.set(r.descriptor.digest, entry);
     }
     const list = [...byDigest.values()];
+    // An OCI archive gets gzip layers (made once per layer and kept: src/store/layer-variants.ts);
+    // a docker archive holds uncompressed layers anyway.
+    if (o.format === 'oci') {
+      const variants = new LayerVariants(images.root);
+      for (const e of list) e.descriptor = await distributable(variants, images.content, e.descriptor, { compression: 'gzip' });
+    }
     if (o.format === 'docker') await exportDockerArchive(images.content, list, o.dest);
     else await exportOciLayout(images.content, list.flatMap((e) => (e.names.length ? e.names.map((n) => ({ name: n, descriptor: e.descriptor })) : [{ descriptor: e.descriptor }])), o.dest, { tar: true });
   }
@@ -184,7 +196,7 @@ class LocalImages implements ImageService {
     const store = await this.store();
     const image = await store.resolve(name);
     const { images } = await store.listImages();
-    return inspectObject(image, images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name));
+    return inspectObject(image, images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name), await new LayerVariants(store.root).pushedAs(image.descriptor.digest));
   }
 
   async tag(source: string, target: string): Promise<void> {

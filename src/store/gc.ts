@@ -2,7 +2,8 @@
  * Garbage collection and consistency checks of a store.
  *
  * `prune` marks every blob reachable from a ref (index → manifests, manifest → config and
- * layers), every blob a build cache record names and every blob a live lease pins (lease.ts),
+ * layers), every blob a build cache record names, every blob a live lease pins (lease.ts) and
+ * the compressed variants of marked uncompressed layers (layer-variants.ts; other variants' records go),
  * then deletes the other blobs and stale ingest files. It runs under the store lock;
  * `ImageStore.setRef` checks under the same lock that the whole image is present, and leased
  * writes commit under it, so a ref never points at a swept blob and a build holding a lease
@@ -23,6 +24,7 @@ import type { Descriptor, Digest, Index, Manifest } from '../image/types.js';
 import { DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
 import { isDigest, withLock } from './fs-util.js';
 import { leasedDigests } from './lease.js';
+import { LayerVariants } from './layer-variants.js';
 import { checkDiffIds } from './check-diff-ids.js';
 import { leftoverSecretFiles } from './secrets-dir.js';
 import type { ImageStore } from './image-store.js';
@@ -126,6 +128,13 @@ export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise
       }
       digestsIn(rec, marked);
     }
+    // Compressed variants of live uncompressed layers stay (layer-variants.ts); the others go.
+    const variants = new LayerVariants(store.root);
+    for (const v of await variants.list()) {
+      if (marked.has(v.diffId) && v.desc && isDigest(v.desc.digest)) marked.add(v.desc.digest);
+      else await variants.remove(v.file);
+    }
+    await variants.keepPushed(marked);
     for await (const d of store.content.list()) {
       if (marked.has(d)) continue;
       let st;

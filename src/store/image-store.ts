@@ -13,6 +13,7 @@
  *
  * Root layout: see content-store.ts.
  */
+import { uncompressedImageSize } from './layer-size.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
@@ -286,7 +287,7 @@ export class ImageStore {
     for (const r of await this.listRefs()) {
       try {
         const image = await this.resolveDescriptor(r.descriptor, platform, r.name);
-        images.push({ name: r.name, image, size: image.manifest.layers.reduce((n, l) => n + l.size, 0) });
+        images.push({ name: r.name, image, size: await uncompressedImageSize(this.content, image.manifest.layers) });
       } catch (err) {
         broken.push({ name: r.name, error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -294,7 +295,7 @@ export class ImageStore {
     for (const d of await this.listDangling()) {
       try {
         const image = await this.resolveDescriptor(d, platform);
-        dangling.push({ image, size: image.manifest.layers.reduce((n, l) => n + l.size, 0) });
+        dangling.push({ image, size: await uncompressedImageSize(this.content, image.manifest.layers) });
       } catch (err) {
         broken.push({ name: d.digest, error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -373,7 +374,7 @@ export class ImageStore {
 /** An untagged image with its resolved image, for listings (`<none>`). */
 export interface DanglingImage {
   image: ResolvedImage;
-  /** Sum of the (compressed) layer sizes of the platform manifest. */
+  /** Sum of the uncompressed layer sizes of the platform manifest, as `docker images` shows (layer-size.ts). */
   size: number;
 }
 
@@ -385,7 +386,7 @@ function isDangling(m: Descriptor): boolean {
 export interface ImageSummary {
   name: string;
   image: ResolvedImage;
-  /** Sum of the (compressed) layer sizes of the platform manifest. */
+  /** Sum of the uncompressed layer sizes of the platform manifest, as `docker images` shows (layer-size.ts). */
   size: number;
 }
 

@@ -22,8 +22,9 @@ import type { BuildEvent } from '../../src/builder/events.js';
 import { defaultBuildOptions, type BuildOptions } from '../../src/builder/options.js';
 import { importArchive } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
-import type { ImageConfig, Manifest } from '../../src/image/types.js';
+import type { Descriptor, ImageConfig, Manifest } from '../../src/image/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
+import { distributable, LayerVariants } from '../../src/store/layer-variants.js';
 import { check, type Problem } from '../../src/store/gc.js';
 import { baseImageSkipReason, ensureBaseImage, ensureMultiArchBaseImage } from './base-image.js';
 import { cliPath } from './paths.js';
@@ -117,6 +118,18 @@ export interface InProcessBuild {
   misses: number[];
   /** stdout+stderr of each step, by step number. */
   output: Map<number, string>;
+  /**
+   * The image as a push sends it (its uncompressed build layers as their gzip variants, made
+   * when missing: src/store/layer-variants.ts): the manifest digest a registry would serve.
+   */
+  distributable(): Promise<{ digest: string; manifest: Manifest }>;
+}
+
+/** The gzip form of the stored manifest `desc` in the store at `root`, as a push sends it. */
+export async function distributableOf(root: string, desc: Descriptor): Promise<{ digest: string; manifest: Manifest }> {
+  const store = await ImageStore.open(root);
+  const d = await distributable(new LayerVariants(root), store.content, desc, { compression: 'gzip' });
+  return { digest: d.digest, manifest: JSON.parse((await store.content.readBytes(d.digest)).toString('utf8')) as Manifest };
 }
 
 /**
@@ -143,7 +156,7 @@ export async function buildContext(root: string, contextDir: string, opts: Parti
     if (e.type === 'step-cache') (e.hit ? hits : misses).push(e.step);
     if (e.type === 'step-output') output.set(e.step, (output.get(e.step) ?? '') + e.data);
   }
-  return { result, events, manifest, config, contextDir, hits, misses, output };
+  return { result, events, manifest, config, contextDir, hits, misses, output, distributable: () => distributableOf(root, result.manifestDescriptor) };
 }
 
 /** Writes `files` into a new context and builds it (see buildContext). */

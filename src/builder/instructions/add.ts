@@ -20,7 +20,7 @@ import { chmodOf, copyStep, resolveDest } from '../copy-files.js';
 import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
-import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
+import { compareLayerPaths, writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
 import { httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
 import { gitStep } from './add-git.js';
@@ -238,7 +238,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());
-        return writeLayer([...parents, ...entries], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+        return writeLayer([...parents, ...entries], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
       });
     },
   };

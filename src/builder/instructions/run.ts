@@ -11,7 +11,7 @@ import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { BuildError, isAlreadyExists, PlanError } from '../../errors.js';
-import { writeLayer } from '../../image/layer-writer.js';
+import { writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
 import type { HeredocFile, MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
@@ -227,7 +227,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     // A RUN always makes a layer, as BuildKit's (commitToHistory withLayer): an empty tar when
     // nothing changed, so layer counts and history match BuildKit's.
     const entries = await diffSnapshot(sn, key);
-    const layer = await writeLayer(entries, worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+    const layer = await writeLayer(entries, worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
     // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it. Not
     // with SOURCE_DATE_EPOCH: the layer's mtimes are clamped, the upperdir's are not, and the
     // snapshot of a chain must hold exactly what its layers hold (the next build extracts it).

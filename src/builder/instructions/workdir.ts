@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { withContainerConfig } from '../../image/config.js';
-import { writeLayer } from '../../image/layer-writer.js';
+import { writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
 import type { WorkdirCommand } from '../../plan/index.js';
 import { fileOwner } from '../../runtime/user.js';
 import { isDirIn, parentEntries } from '../fs-entries.js';
@@ -34,11 +34,11 @@ export const workdirHandler: Handler<WorkdirCommand> = {
         return rootfs.withView(layers, async (base) => {
           // BuildKit runs `mkdir -p` for every WORKDIR but `/` and commits its diff: a directory
           // that exists already gives an empty layer (docker 20.10's BuildKit keeps it).
-          if (await isDirIn(base, abs)) return writeLayer([], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+          if (await isDirIn(base, abs)) return writeLayer([], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
           const owner = configUser ? await fileOwner(base, configUser) : { uid: 0, gid: 0 };
           const dir = { path: abs.slice(1), type: 'directory' as const, mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs: Date.now() };
           const parents = await parentEntries([dir], base, owner, dir.mtimeMs);
-          return writeLayer([...parents, dir], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+          return writeLayer([...parents, dir], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
         });
       },
     };

@@ -26,6 +26,8 @@ import pLimit from 'p-limit';
 import { MediaTypes, type Descriptor, type Digest } from '../../image/types.js';
 import { DigestMismatchError, RegistryError } from '../../errors.js';
 import { measureLayer } from '../../image/layer-reader.js';
+import { layerCompression } from '../../image/compression.js';
+import { compressedLayer, LayerVariants } from '../../store/layer-variants.js';
 import { push } from '../../registry/push.js';
 import type { ClientOptions } from '../../registry/client.js';
 import type { CacheRecord } from '../../store/cache-index.js';
@@ -248,16 +250,32 @@ export class RemoteCache {
   }
 
   /** The `type=inline` label value for the image whose filesystem is `fsKey`, or undefined when not asked for. */
-  inlineLabel(fsKey: string): string | undefined {
+  async inlineLabel(fsKey: string, compression: 'gzip' | 'zstd'): Promise<string | undefined> {
     if (!this.exports.some((e) => e.type === 'inline')) return undefined;
-    return encodeCacheConfig(this.chain(fsKey).reverse().map((r) => toExported(r, false))).toString();
+    const records = this.chain(fsKey).reverse().map((r) => toExported(r, false));
+    await this.compressLayers(records, compression);
+    return encodeCacheConfig(records).toString();
+  }
+
+  /**
+   * Points the records' uncompressed layers at their `compression` variants (made once and kept:
+   * src/store/layer-variants.ts): what a push of the image (inline) or the cache uploads.
+   */
+  private async compressLayers(records: ExportedRecord[], compression: 'gzip' | 'zstd'): Promise<void> {
+    const store = this.need();
+    const variants = new LayerVariants(store.root);
+    for (const r of records) {
+      if (!r.layer || layerCompression(r.layer.mediaType) !== 'none' || !(await store.content.info(r.layer.digest))) continue;
+      const c = await compressedLayer(variants, store.content, r.layer, { compression }, 'oci');
+      r.layer = { ...r.layer, digest: c.digest, size: c.size, mediaType: c.mediaType };
+    }
   }
 
   /**
    * Writes every registry/local `--cache-to` for the build whose final filesystem is `fsKey`
    * (several: a multi-platform build's, one per platform, in one cache).
    * A failing destination is a warning (the image is built); returns the stats of those written.
-   * `compression` is the build's layer compression (layers are exported as built).
+   * Uncompressed layers are exported as their `compression=` (else the build's `compression`) variant.
    */
   async export(fsKey: string | readonly string[], compression: 'gzip' | 'zstd'): Promise<ExportStats[]> {
     const fsKeys = typeof fsKey === 'string' ? [fsKey] : fsKey;
@@ -267,11 +285,9 @@ export class RemoteCache {
     for (const spec of this.exports) {
       if (spec.type === 'inline') continue;
       const name = specName(spec);
-      if (spec.compression && spec.compression !== compression) {
-        this.warn(`--cache-to ${name}: compression=${spec.compression} ignored: cached layers are exported as built (${compression}); build with --compression ${spec.compression} to change them`);
-      }
       try {
         const records = this.selected(spec.mode, fsKeys).map((r) => toExported(r, true));
+        await this.compressLayers(records, spec.compression ?? compression);
         const cfgBytes = encodeCacheConfig(records);
         const cfg = await store.content.writeBytes(cfgBytes);
         const manifest = cacheManifest({ mediaType: '', digest: cfg.digest, size: cfg.size }, records);

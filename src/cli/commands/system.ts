@@ -6,6 +6,8 @@
  * what it removed); what remains is reported as without it.
  * `mybuild system prune [-a]` is `mybuild prune`; `mybuild system df` shows disk usage.
  */
+import { uncompressedImageSize } from '../../store/layer-size.js';
+import type { Descriptor } from '../../image/types.js';
 import { UsageError } from '../../errors.js';
 import { findLeftovers, repairLeftovers } from '../../containers/leftovers.js';
 import { snapshotUsage } from '../../runtime/snapshot-gc.js';
@@ -44,8 +46,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (sub === 'df') {
     parseCommandArgs('system df', USAGE, { args: rest, options: {}, allowPositionals: false, strict: true });
     const store = await ImageStore.open(ctx.root);
-    const { images } = await store.listImages();
-    const ids = new Set(images.map((i) => i.image.configDigest));
+    const { images, dangling } = await store.listImages();
+    const ids = new Set([...images, ...dangling].map((i) => i.image.configDigest));
     let total = 0;
     const sizes = new Map<string, number>();
     for await (const d of store.content.list()) {
@@ -53,13 +55,17 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
       if (info) sizes.set(d, info.size);
       total += info?.size ?? 0;
     }
+    // Layers shared by several images (or tags of one image) count once, as `docker system df`.
+    const layers = new Map<string, Descriptor>();
+    for (const i of [...images, ...dangling]) for (const l of i.image.manifest.layers) layers.set(l.digest, l);
+    const imageBytes = await uncompressedImageSize(store.content, [...layers.values()]);
     const records = await store.cache.list();
     const cacheBytes = records.reduce((n, r) => n + (r.layer ? (sizes.get(r.layer.digest) ?? 0) : 0), 0);
     const snaps = await snapshotUsage(store);
     ctx.stdout.write(
       table([
         ['TYPE', 'TOTAL', 'SIZE'],
-        ['Images', String(ids.size), humanSize(images.reduce((n, i) => n + i.size, 0))],
+        ['Images', String(ids.size), humanSize(imageBytes)],
         ['Build Cache', String(records.length), humanSize(cacheBytes)],
         ['Blobs', String(sizes.size), humanSize(total)],
         // Extracted layers (committed) and the rootfs of containers and running steps (all of them on disk).

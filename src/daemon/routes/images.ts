@@ -13,6 +13,7 @@
 import { BuildError, UsageError } from '../../errors.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
+import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, JsonLines, sendJson } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
@@ -23,11 +24,13 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
   const byId = new Map<string, { tags: string[]; digests: Set<string>; s: Omit<(typeof images)[number], 'name'> }>();
   // Untagged images: no tags, no repository digests (the docker CLI shows `<none>`).
   for (const s of dangling) byId.set(s.image.configDigest, { tags: [], digests: new Set(), s });
+  // The digest each repository was pushed as (the registry's, not the uncompressed local manifest's).
+  const variants = new LayerVariants(state.images.root);
   for (const s of images) {
     const e = byId.get(s.image.configDigest) ?? { tags: [], digests: new Set<string>(), s };
     const n = splitName(s.name);
     if (n.tag !== '<none>') e.tags.push(`${n.repository}:${n.tag}`);
-    e.digests.add(`${n.repository}@${s.image.descriptor.digest}`);
+    e.digests.add(`${n.repository}@${(await variants.pushedAs(s.image.descriptor.digest))[n.repository] ?? s.image.descriptor.digest}`);
     byId.set(s.image.configDigest, e);
   }
   const filterRef = (() => {
