@@ -11,8 +11,25 @@ import type { ImageRow } from '../../engine/engine.js';
 import { engineFor } from '../engine.js';
 import { createdSince, humanSize, shortId, splitName, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]';
+
+export const FLAGS = {
+  digests: { type: 'boolean', description: 'Show digests' },
+  format: { type: 'string', description: 'Format output: table (default) or json' },
+  'no-trunc': { type: 'boolean', description: "Don't truncate output" },
+  quiet: { type: 'boolean', short: 'q', description: 'Only show image IDs' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild images',
+  usage: '[OPTIONS] [REPOSITORY[:TAG]]',
+  summary: 'List images',
+  aliases: ['mybuild image ls', 'mybuild image list'],
+  flags: FLAGS,
+};
 
 /** Parses args with src/cli/args.ts (mybuild's flag errors); `_usage` is what --help prints. */
 export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, _usage: string, config: T): ReturnType<typeof parseArgs<T>> {
@@ -46,20 +63,11 @@ function matches(filter: string | undefined, s: Row): boolean {
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('images', USAGE, {
     args,
-    options: {
-      quiet: { type: 'boolean', short: 'q' },
-      digests: { type: 'boolean' },
-      'no-trunc': { type: 'boolean' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nList images\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length > 1) throw new UsageError(`"mybuild images" takes at most 1 argument, got ${positionals.length}`, { hint: USAGE });
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`images: unknown --format "${format}"`, { hint: 'expected "table" or "json"' });

@@ -4,11 +4,25 @@
  */
 import type { CommandMain } from '../context.js';
 import { parseCommandArgs } from '../args.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 import { engineFor } from '../engine.js';
 import { packageVersion } from '../../api/version.js';
 
+export const FLAGS = {
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild info',
+  usage: '[OPTIONS]',
+  summary: 'Display system-wide information (client and daemon with -H)',
+  aliases: ['mybuild system info'],
+  flags: FLAGS,
+};
+
 export const main: CommandMain = async (args, ctx) => {
-  if (parseCommandArgs('info', { args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values.help) return (ctx.stdout.write('Usage: mybuild info\n\nDisplay system-wide information (client and daemon with -H)\n'), 0);
+  const { values } = parseCommandArgs('info', { args, options: FLAGS, allowPositionals: false });
+  if (values.help) return printHelp(ctx, HELP);
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Context:    ${ctx.host ? ctx.host : 'daemonless'}\n\nServer:\n`);
   const info = await engineFor(ctx).info();
   const line = (k: string, v: unknown): void => {

@@ -4,23 +4,39 @@
  * Config, RootFS, Size, plus Descriptor (what the ref points at) and ManifestDigest. Images not
  * found get an error line on stderr and exit 1, the others are still printed.
  */
-import { toBuildError } from '../../errors.js';
+import { toBuildError, UsageError } from '../../errors.js';
 import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 const USAGE = 'Usage: mybuild inspect IMAGE [IMAGE...]';
+
+export const FLAGS = {
+  type: { type: 'string', description: 'Only inspect objects of the given type (image or container)' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild inspect',
+  usage: '[OPTIONS] NAME|ID [NAME|ID...]',
+  summary: 'Display detailed information on one or more images',
+  aliases: ['mybuild image inspect'],
+  flags: FLAGS,
+};
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('inspect', USAGE, {
     args,
-    options: { help: { type: 'boolean', short: 'h' }, type: { type: 'string' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nDisplay detailed information on one or more images\n`);
-    return 0;
+  if (values.help) return printHelp(ctx, HELP);
+  if (values.type !== undefined && values.type !== 'image') {
+    throw new UsageError(values.type === 'container' ? 'inspect --type container is not supported by mybuild yet: only images are inspected' : `inspect: "${values.type}" is not a valid value for --type`, {
+      hint: values.type === 'container' ? "'mybuild ps -a' lists containers with their status" : 'the supported type is image',
+    });
   }
   if (positionals.length === 0) {
     ctx.stdout.write(`${USAGE}\n`);

@@ -10,23 +10,36 @@ import { ImageStore } from '../../store/image-store.js';
 import { humanSize } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 const USAGE = 'Usage: mybuild prune [-a] [-f]';
+
+export const FLAGS = {
+  all: { type: 'boolean', short: 'a', description: 'Also remove every build cache record' },
+  'build-cache': { type: 'boolean', description: 'Remove only the build cache and the blobs only it kept, keep untagged images ("mybuild builder prune")' },
+  force: { type: 'boolean', short: 'f', description: 'Do not prompt for confirmation (mybuild never prompts)' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild prune',
+  usage: '[OPTIONS]',
+  summary: 'Remove untagged images, unused blobs and stale writes (-a: also the build cache)',
+  aliases: ['mybuild system prune', 'mybuild image prune'],
+  flags: FLAGS,
+};
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('prune', USAGE, {
     args,
-    options: { all: { type: 'boolean', short: 'a' }, force: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nRemove unused blobs (and with -a all build cache)\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length) throw new UsageError(`"mybuild prune" takes no arguments, got "${positionals.join(' ')}"`, { hint: USAGE });
   const store = await ImageStore.open(ctx.root);
-  const res = await prune(store, { all: values.all });
+  const res = await prune(store, values['build-cache'] ? { all: true, keepDangling: true } : { all: values.all });
   if (res.blobs.length) {
     ctx.stdout.write('Deleted Images:\n');
     for (const b of res.blobs) ctx.stdout.write(`deleted: ${b.digest}\n`);

@@ -10,20 +10,33 @@ import { UsageError } from '../../errors.js';
 import { createdSince, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 const USAGE = 'Usage: mybuild ps [-a] [-q] [--no-trunc]';
+
+export const FLAGS = {
+  all: { type: 'boolean', short: 'a', description: 'Show all containers (default shows just running)' },
+  'no-trunc': { type: 'boolean', description: "Don't truncate output" },
+  quiet: { type: 'boolean', short: 'q', description: 'Only display container IDs' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild ps',
+  usage: '[OPTIONS]',
+  summary: 'List containers',
+  aliases: ['mybuild container ls', 'mybuild container list'],
+  flags: FLAGS,
+};
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('ps', USAGE, {
     args,
-    options: { all: { type: 'boolean', short: 'a' }, quiet: { type: 'boolean', short: 'q' }, 'no-trunc': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nList containers\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length > 0) throw new UsageError(`"mybuild ps" accepts no arguments, got "${positionals[0]}"`, { hint: USAGE });
   const list = await engineFor(ctx).containers.list({ all: values.all });
   const full = values['no-trunc'] === true;

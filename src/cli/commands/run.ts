@@ -14,24 +14,31 @@ import type { Engine } from '../../engine/engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { flagNeedsArgument, unknownFlag } from '../args.js';
 import { engineFor } from '../engine.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type FlagSpec, type Flags } from '../help.js';
 
-const USAGE = `Usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]
+export const RUN_FLAGS = {
+  detach: { type: 'boolean', short: 'd', description: 'Run container in background and print container ID (through a daemon, -H)' },
+  entrypoint: { type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  env: { type: 'string', short: 'e', multiple: true, description: 'Set environment variables (KEY=value, or KEY to take it from here)' },
+  interactive: { type: 'boolean', short: 'i', description: 'Keep STDIN open even if not attached' },
+  name: { type: 'string', description: 'Assign a name to the container' },
+  network: { type: 'string', aliases: ['net'], description: 'Connect a container to a network: none (only loopback) or host' },
+  platform: { type: 'string', description: 'Set platform if server is multi-platform capable' },
+  rm: { type: 'boolean', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  tty: { type: 'boolean', short: 't', description: 'Allocate a pseudo-TTY' },
+  user: { type: 'string', short: 'u', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  volume: { type: 'string', short: 'v', multiple: true, description: 'Bind mount a volume (a host path: /host/path:/container/path[:ro|rw])' },
+  workdir: { type: 'string', short: 'w', description: 'Working directory inside the container' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
 
-Create and run a new container from an image
-
-Options:
-      --entrypoint string   Overwrite the default ENTRYPOINT of the image
-  -e, --env list            Set environment variables (KEY=value, or KEY to take it from here)
-  -i, --interactive         Keep STDIN open and forward it
-      --name string         Assign a name to the container
-      --network string      none (default: only loopback) or host
-      --platform string     Platform to pull if the image is missing
-      --rm                  Automatically remove the container when it exits
-  -t, --tty                 Allocate a pseudo-TTY
-  -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
-  -v, --volume list         Bind mount a host path: /host/path:/container/path[:ro|rw]
-  -w, --workdir string      Working directory inside the container
-`;
+export const HELP: CommandHelp = {
+  name: 'mybuild run',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  summary: 'Create and run a new container from an image',
+  aliases: ['mybuild container run'],
+  flags: RUN_FLAGS,
+};
 
 /** Parsed `run` arguments. */
 export interface RunArgs {
@@ -42,32 +49,18 @@ export interface RunArgs {
   help: boolean;
 }
 
-const VALUE_FLAGS: Record<string, string> = {
-  '--name': 'name',
-  '-e': 'env',
-  '--env': 'env',
-  '-w': 'workdir',
-  '--workdir': 'workdir',
-  '-u': 'user',
-  '--user': 'user',
-  '-v': 'volume',
-  '--volume': 'volume',
-  '--network': 'network',
-  '--net': 'network',
-  '--entrypoint': 'entrypoint',
-  '--platform': 'platform',
-};
-const BOOL_FLAGS: Record<string, string> = {
-  '--rm': 'rm',
-  '-i': 'interactive',
-  '--interactive': 'interactive',
-  '-t': 'tty',
-  '--tty': 'tty',
-  '-d': 'detach',
-  '--detach': 'detach',
-  '-h': 'help',
-  '--help': 'help',
-};
+/** `--name`/`-n` (and aliases) → flag name, for the value flags and the boolean ones of RUN_FLAGS. */
+function spellings(type: 'string' | 'boolean'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, f] of Object.entries(RUN_FLAGS) as Array<[string, FlagSpec]>) {
+    if (f.type !== type) continue;
+    for (const n of [name, ...(f.aliases ?? [])]) out[`--${n}`] = name;
+    if (f.short) out[`-${f.short}`] = name;
+  }
+  return out;
+}
+const VALUE_FLAGS = spellings('string');
+const BOOL_FLAGS = spellings('boolean');
 
 /**
  * Parses `run`'s arguments: flags (`--flag value`, `--flag=value`, `-eK=V`, grouped booleans
@@ -172,10 +165,7 @@ async function ensureImage(engine: Engine, image: string, platform: string | und
 
 export const main: CommandMain = async (args, ctx) => {
   const parsed = parseRunArgs(args, ctx.env);
-  if (parsed.help) {
-    ctx.stdout.write(USAGE);
-    return 0;
-  }
+  if (parsed.help) return printHelp(ctx, HELP);
   const engine = engineFor(ctx);
   if (parsed.detach && !engine.detaches) {
     throw new UsageError('run: -d/--detach needs the daemon (mybuild -H …): daemonless, the container is a child of this process', {

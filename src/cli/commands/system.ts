@@ -10,18 +10,37 @@ import { humanSize, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { unknownFlag } from '../args.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild system check | df | prune [-a]';
+const USAGE = 'Usage: mybuild system check | df | info | prune [-a]';
+
+const CHECK_FLAGS = { help: HELP_FLAG } as const satisfies Flags;
+const DF_FLAGS = { help: HELP_FLAG } as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild system',
+  usage: 'COMMAND',
+  summary: 'Manage the store: check, df, info, prune',
+  flags: { help: HELP_FLAG },
+  subcommands: [
+    { name: 'mybuild system check', usage: '', summary: 'Verify every blob, ref and build cache record of the store', flags: CHECK_FLAGS },
+    { name: 'mybuild system df', usage: '[OPTIONS]', summary: 'Show disk usage', flags: DF_FLAGS },
+    { name: 'mybuild system info', usage: '[OPTIONS]', summary: 'Display system-wide information (the same as "mybuild info")', flags: {} },
+    { name: 'mybuild system prune', usage: '[OPTIONS]', summary: 'Remove unused data (the same as "mybuild prune")', flags: {} },
+  ],
+};
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    ctx.stdout.write(`${USAGE}\n\n  check   verify every blob, ref and build cache record\n  df      show disk usage\n  prune   remove unused blobs (same as "mybuild prune")\n`);
+    printHelp(ctx, HELP);
     return sub === undefined ? 2 : 0;
   }
   if (sub === 'prune') return (await import('./prune.js')).main(rest, ctx);
+  if (sub === 'info') return (await import('./info.js')).main(rest, ctx);
   if (sub === 'check') {
-    const { positionals } = parseCommandArgs('system check', USAGE, { args: rest, options: {}, allowPositionals: true, strict: true });
+    const { values, positionals } = parseCommandArgs('system check', USAGE, { args: rest, options: CHECK_FLAGS, allowPositionals: true, strict: true });
+    if (values.help) return printHelp(ctx, HELP.subcommands![0]);
     if (positionals.length) throw new UsageError(`"mybuild system check" takes no arguments, got "${positionals.join(' ')}"`);
     const store = await ImageStore.open(ctx.root);
     const problems = await check(store);
@@ -34,7 +53,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (sub === 'df') {
-    parseCommandArgs('system df', USAGE, { args: rest, options: {}, allowPositionals: false, strict: true });
+    const { values } = parseCommandArgs('system df', USAGE, { args: rest, options: DF_FLAGS, allowPositionals: false, strict: true });
+    if (values.help) return printHelp(ctx, HELP.subcommands![1]);
     const store = await ImageStore.open(ctx.root);
     const { images } = await store.listImages();
     const ids = new Set(images.map((i) => i.image.configDigest));

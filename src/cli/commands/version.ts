@@ -4,10 +4,18 @@
 import { packageVersion } from '../../api/version.js';
 import type { CommandMain } from '../context.js';
 import { parseCommandArgs } from '../args.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 import { engineFor } from '../engine.js';
 
+export const FLAGS = {
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = { name: 'mybuild version', usage: '[OPTIONS]', summary: 'Show the mybuild version information', flags: FLAGS };
+
 export const main: CommandMain = async (args, ctx) => {
-  if (parseCommandArgs('version', { args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values.help) return (ctx.stdout.write('Usage: mybuild version\n\nShow version information\n'), 0);
+  const { values } = parseCommandArgs('version', { args, options: FLAGS, allowPositionals: false });
+  if (values.help) return printHelp(ctx, HELP);
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Node:       ${process.version}\n OS/Arch:    ${process.platform}/${process.arch}\n`);
   // With -H/MYBUILD_HOST, the daemon's side too.
   const v = ctx.host ? await engineFor(ctx).serverVersion() : undefined;
