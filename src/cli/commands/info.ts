@@ -7,8 +7,10 @@ import { parseCommandArgs } from '../args.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 import { engineFor } from '../engine.js';
 import { packageVersion } from '../../api/version.js';
+import { formatDocument } from '../format/formatter.js';
 
 export const FLAGS = {
+  format: { type: 'string', short: 'f', description: "Format output using a custom template: 'json', or a Go template" },
   help: HELP_FLAG,
 } as const satisfies Flags;
 
@@ -23,7 +25,14 @@ export const HELP: CommandHelp = {
 export const main: CommandMain = async (args, ctx) => {
   const { values } = parseCommandArgs('info', { args, options: FLAGS, allowPositionals: false });
   if (values.help) return printHelp(ctx, HELP);
-  ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Context:    ${ctx.host ? ctx.host : 'daemonless'}\n\nServer:\n`);
+  const client = { Version: packageVersion(), Context: ctx.host ? ctx.host : 'daemonless', Debug: ctx.debug };
+  if (values.format) {
+    // docker's info context: the server's fields at the top, the client's under ClientInfo
+    const info = await engineFor(ctx).info();
+    ctx.stdout.write(formatDocument(values.format, { ...info, ClientInfo: client }));
+    return 0;
+  }
+  ctx.stdout.write(`Client:\n Version:    ${client.Version}\n Context:    ${client.Context}\n\nServer:\n`);
   const info = await engineFor(ctx).info();
   const line = (k: string, v: unknown): void => {
     if (v !== undefined) ctx.stdout.write(` ${`${k}:`.padEnd(20)}${String(v)}\n`);

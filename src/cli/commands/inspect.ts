@@ -5,6 +5,8 @@
  * found get an error line on stderr and exit 1, the others are still printed.
  */
 import { toBuildError, UsageError } from '../../errors.js';
+import { formatDocument } from '../format/formatter.js';
+import { Template } from '../format/template.js';
 import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
@@ -13,6 +15,7 @@ import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 const USAGE = 'Usage: mybuild inspect IMAGE [IMAGE...]';
 
 export const FLAGS = {
+  format: { type: 'string', short: 'f', description: "Format output using a custom template: 'json', or a Go template" },
   type: { type: 'string', description: 'Only inspect objects of the given type (image or container)' },
   help: HELP_FLAG,
 } as const satisfies Flags;
@@ -38,6 +41,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
       hint: values.type === 'container' ? "'mybuild ps -a' lists containers with their status" : 'the supported type is image',
     });
   }
+  if (values.format && values.format !== 'json') Template.parse(values.format); // a bad template fails before any lookup
   if (positionals.length === 0) {
     ctx.stdout.write(`${USAGE}\n`);
     return 2;
@@ -53,6 +57,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
       ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);
     }
   }
-  ctx.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+  if (values.format === 'json') ctx.stdout.write(`${JSON.stringify(out)}\n`);
+  else if (values.format) for (const doc of out) ctx.stdout.write(formatDocument(values.format, doc));
+  else ctx.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
   return failed ? 1 : 0;
 };

@@ -6,7 +6,9 @@
 import { UsageError } from '../../errors.js';
 import { check } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
-import { humanSize, table } from '../../store/display.js';
+import { humanSize } from '../../store/display.js';
+import { formatList, type ListFormat } from '../format/formatter.js';
+import { asStruct } from '../format/template.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { unknownFlag } from '../args.js';
@@ -15,7 +17,13 @@ import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 const USAGE = 'Usage: mybuild system check | df | info | prune [-a]';
 
 const CHECK_FLAGS = { help: HELP_FLAG } as const satisfies Flags;
-const DF_FLAGS = { help: HELP_FLAG } as const satisfies Flags;
+const DF_FLAGS = {
+  format: { type: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template" },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+/** `system df`'s formatter context: Type, TotalCount, Size (mybuild counts no Active/Reclaimable). */
+const DF_FORMAT: ListFormat = { table: '{{.Type}}\t{{.TotalCount}}\t{{.Size}}', headers: { Type: 'TYPE', TotalCount: 'TOTAL', Size: 'SIZE' } };
 
 export const HELP: CommandHelp = {
   name: 'mybuild system',
@@ -67,14 +75,12 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     }
     const records = await store.cache.list();
     const cacheBytes = records.reduce((n, r) => n + (r.layer ? (sizes.get(r.layer.digest) ?? 0) : 0), 0);
-    ctx.stdout.write(
-      table([
-        ['TYPE', 'TOTAL', 'SIZE'],
-        ['Images', String(ids.size), humanSize(images.reduce((n, i) => n + i.size, 0))],
-        ['Build Cache', String(records.length), humanSize(cacheBytes)],
-        ['Blobs', String(sizes.size), humanSize(total)],
-      ]),
-    );
+    const rows: Array<[string, number, number]> = [
+      ['Images', ids.size, images.reduce((n, i) => n + i.size, 0)],
+      ['Build Cache', records.length, cacheBytes],
+      ['Blobs', sizes.size, total],
+    ];
+    ctx.stdout.write(formatList(values.format, rows.map(([Type, n, size]) => asStruct({ Type, TotalCount: n, Size: humanSize(size) })), DF_FORMAT));
     return 0;
   }
   if (sub.startsWith('-')) throw unknownFlag('system', sub, ['--help', '-h']);
