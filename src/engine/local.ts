@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { containerSummary, wholeSeconds } from '../api/containers.js';
+import { filterContainers, filterImages, filtersImplyAll, type Filters } from '../api/filters.js';
 import { build, type BuildResult } from '../builder/build.js';
 import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
@@ -55,7 +56,7 @@ export class LocalEngine implements Engine {
   constructor(readonly options: LocalEngineOptions) {
     if (options.images) this.storeP = Promise.resolve(options.images);
     this.images = new LocalImages(() => this.store(), options);
-    this.containers = new LocalContainers(() => this.manager());
+    this.containers = new LocalContainers(() => this.manager(), async () => (await this.images.list()).images);
   }
 
   build(options: BuildOptions, hooks: BuildHooks): Promise<BuildResult> {
@@ -168,7 +169,7 @@ class LocalImages implements ImageService {
     return lines;
   }
 
-  async list(): Promise<{ images: ImageRow[]; warnings: string[] }> {
+  async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
     const { images, broken, dangling } = await (await this.store()).listImages();
     const row = (s: { name?: string; image: (typeof images)[number]['image']; size: number }): ImageRow => ({
       ...(s.name !== undefined ? { name: s.name } : {}),
@@ -176,8 +177,9 @@ class LocalImages implements ImageService {
       digest: s.image.descriptor.digest,
       ...(s.image.config.created !== undefined ? { created: wholeSeconds(s.image.config.created) } : {}),
       size: s.size,
+      labels: s.image.config.config?.Labels ?? {},
     });
-    return { images: [...images.map(row), ...dangling.map(row)], warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
+    return { images: filterImages([...images.map(row), ...dangling.map(row)], opts.filters ?? {}), warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
@@ -226,11 +228,16 @@ class LocalImages implements ImageService {
 }
 
 class LocalContainers implements ContainerService {
-  constructor(private readonly manager: () => Promise<ContainerManager>) {}
+  constructor(
+    private readonly manager: () => Promise<ContainerManager>,
+    private readonly imageRows: () => Promise<ImageRow[]>,
+  ) {}
 
-  async list(opts: { all?: boolean }): Promise<ContainerSummary[]> {
+  async list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
     const now = Date.now();
-    return (await (await this.manager()).list({ all: opts.all })).map((c) => containerSummary(c, now));
+    const f = opts.filters ?? {};
+    const rows = (await (await this.manager()).list({ all: opts.all || filtersImplyAll(f) })).map((c) => containerSummary(c, now));
+    return Object.keys(f).length ? filterContainers(rows, f, f.ancestor ? await this.imageRows() : []) : rows;
   }
 
   async logs(ref: string, opts: LogOptions & { signal?: AbortSignal }): Promise<void> {

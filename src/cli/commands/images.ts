@@ -12,6 +12,7 @@ import { engineFor } from '../engine.js';
 import { createdSince, humanSize, shortId, splitName } from '../../store/display.js';
 import { checkFormat, formatList, type ListFormat } from '../format/formatter.js';
 import { asStruct } from '../format/template.js';
+import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
@@ -19,6 +20,7 @@ const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format tab
 
 export const FLAGS = {
   digests: { type: 'boolean', description: 'Show digests' },
+  filter: { type: 'string', short: 'f', multiple: true, arg: 'filter', description: "Filter output based on conditions provided (dangling=true|false, label=K[=V], reference=PATTERN, before=IMAGE, since=IMAGE)" },
   format: { type: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template" },
   'no-trunc': { type: 'boolean', description: "Don't truncate output" },
   quiet: { type: 'boolean', short: 'q', description: 'Only show image IDs' },
@@ -72,7 +74,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (values.help) return printHelp(ctx, HELP);
   if (positionals.length > 1) throw new UsageError(`"mybuild images" takes at most 1 argument, got ${positionals.length}`, { hint: USAGE });
   checkFormat(values.format);
-  const { images, warnings } = await engineFor(ctx).images.list();
+  const { images, warnings } = await engineFor(ctx).images.list({ filters: parseFilterFlags(values.filter) });
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   const now = Date.now();
   const rows = images

@@ -11,6 +11,7 @@ import { createdSince } from '../../store/display.js';
 import type { ContainerSummary } from '../../api/containers.js';
 import { checkFormat, formatList, type ListFormat } from '../format/formatter.js';
 import { asStruct } from '../format/template.js';
+import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
@@ -19,6 +20,7 @@ const USAGE = 'Usage: mybuild ps [-a] [-q] [--no-trunc]';
 
 export const FLAGS = {
   all: { type: 'boolean', short: 'a', description: 'Show all containers (default shows just running)' },
+  filter: { type: 'string', short: 'f', multiple: true, arg: 'filter', description: "Filter output based on conditions provided (status=STATE, name=REGEXP, id=REGEXP, label=K[=V], ancestor=IMAGE, exited=CODE)" },
   format: { type: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template" },
   'no-trunc': { type: 'boolean', description: "Don't truncate output" },
   quiet: { type: 'boolean', short: 'q', description: 'Only display container IDs' },
@@ -43,7 +45,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (values.help) return printHelp(ctx, HELP);
   if (positionals.length > 0) throw new UsageError(`"mybuild ps" accepts no arguments, got "${positionals[0]}"`, { hint: USAGE });
   checkFormat(values.format);
-  const list = await engineFor(ctx).containers.list({ all: values.all });
+  const list = await engineFor(ctx).containers.list({ all: values.all, filters: parseFilterFlags(values.filter) });
   const trunc = values['no-trunc'] !== true;
   const now = Date.now();
   ctx.stdout.write(formatList(values.format, list.map((c) => containerContext(c, { trunc, now })), CONTAINER_FORMAT, { quiet: values.quiet }));
