@@ -85,6 +85,8 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
       return name === undefined ? 2 : 0;
     }
     if (name === '--version' || name === '-v') name = 'version';
+    // The shell completion scripts' helper (hidden): names from the store, or the daemon at -H.
+    if (name === '__complete') return await (await import('./cli/commands/completion.js')).completeNames(args[0], ctx);
     if (Object.hasOwn(GROUPS, name)) {
       if (args.length === 0 || args[0] === '--help' || args[0] === '-h') {
         ctx.stdout.write(groupHelp(name, Object.fromEntries(Object.entries(COMMANDS).map(([n, c]) => [n, c.summary]))));

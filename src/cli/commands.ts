@@ -41,6 +41,7 @@ export const COMMANDS: Record<string, { summary: string; load: Loader; remote?: 
   rm: { summary: 'Remove one or more containers', load: () => import('./commands/rm.js'), remote: true },
   logs: { summary: 'Fetch the logs of a container', load: () => import('./commands/logs.js'), remote: true },
   stop: { summary: 'Stop one or more running containers', load: () => import('./commands/stop.js'), remote: true },
+  completion: { summary: 'Generate the autocompletion script for the specified shell', load: () => import('./commands/completion.js'), remote: true },
   kill: { summary: 'Kill one or more running containers', load: () => import('./commands/kill.js'), remote: true },
 };
 
