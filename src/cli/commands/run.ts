@@ -163,7 +163,34 @@ async function ensureImage(engine: Engine, image: string, platform: string | und
   ctx.stderr.write(`Status: Downloaded newer image for ${ref.familiar()}\n`);
 }
 
+/**
+ * docker run's exit codes: the container's own, or 125 when `run` itself fails (a flag, the
+ * image, the pull, the engine), 126 when the command cannot be invoked, 127 when it is not
+ * found (docs/run.md).
+ */
+export const RUN_FAILED = 125;
+export const CANNOT_INVOKE = 126;
+export const NOT_FOUND = 127;
+
 export const main: CommandMain = async (args, ctx) => {
+  try {
+    return await runContainer(args, ctx);
+  } catch (err) {
+    const e = toBuildError(err);
+    if (e.code === 'INTERNAL') throw err;
+    ctx.stderr.write(`error: ${e.format()}\n`);
+    return RUN_FAILED;
+  }
+};
+
+/** The runtime's error for a process that could not start → 126 or 127, as docker maps it. */
+export function startFailureCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return NOT_FOUND;
+  if (/permission denied|exec format error|is a directory|not executable/i.test(message)) return CANNOT_INVOKE;
+  return RUN_FAILED;
+}
+
+async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const parsed = parseRunArgs(args, ctx.env);
   if (parsed.help) return printHelp(ctx, HELP);
   const engine = engineFor(ctx);
@@ -204,10 +231,10 @@ export const main: CommandMain = async (args, ctx) => {
     // The runtime could not start the process: print the error, exit with Docker's 125/126/127.
     ctx.stderr.write(`error: ${e.format()}\n`);
     const st = await engine.containers.inspect(id).then((x) => x.exitCode, () => undefined);
-    return st ?? (/executable file not found|no such file or directory/i.test(e.message) ? 127 : 125);
+    return st ?? startFailureCode(e.message);
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     if (raw) stdin.setRawMode(false);
     if (parsed.create.openStdin) stdin.pause?.();
   }
-};
+}
