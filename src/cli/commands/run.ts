@@ -193,6 +193,12 @@ export function startFailureCode(message: string): number {
 async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const parsed = parseRunArgs(args, ctx.env);
   if (parsed.help) return printHelp(ctx, HELP);
+  // docker's CheckTty: -i with -t needs a terminal on stdin (a pipe would be echoed back by the
+  // container's terminal, and through -H the attach never ends); exit 1 as docker's CLI.
+  if (parsed.create.tty && parsed.create.openStdin && (ctx.stdin as NodeJS.ReadStream).isTTY !== true) {
+    ctx.stderr.write('error: the input device is not a TTY\n');
+    return 1;
+  }
   const engine = engineFor(ctx);
   if (parsed.detach && !engine.detaches) {
     throw new UsageError('run: -d/--detach needs the daemon (mybuild -H …): daemonless, the container is a child of this process', {
