@@ -41,6 +41,7 @@ import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { resolveUser } from '../runtime/user.js';
+import type { TerminalSource } from '../runtime/spec.js';
 import { ImageStore } from '../store/image-store.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
@@ -141,6 +142,8 @@ export interface StartIO {
   stderr?: Writable;
   /** Aborting kills the container (SIGKILL); `start` then resolves with its exit code. */
   signal?: AbortSignal;
+  /** A tty container's terminal size and its changes (the caller's terminal). */
+  terminal?: TerminalSource;
 }
 
 export interface ExitInfo {
@@ -465,6 +468,7 @@ export class ContainerManager {
             stdout: tee(log, 'stdout', io.stdout),
             stderr: tee(log, 'stderr', config.tty ? io.stdout : io.stderr),
             tty: config.tty,
+            ...(io.terminal ? { terminal: io.terminal } : {}),
           },
           mounts,
         );

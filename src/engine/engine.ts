@@ -9,6 +9,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerSummary } from '../api/containers.js';
 import type { Filters } from '../api/filters.js';
+import type { TerminalSource } from '../runtime/spec.js';
 import type { BuildResult } from '../builder/build.js';
 import type { EventSink } from '../builder/events.js';
 import type { BuildOptions } from '../builder/options.js';
@@ -118,6 +119,8 @@ export interface RunIO {
   stdin: NodeJS.ReadableStream;
   stdout: Writable;
   stderr: Writable;
+  /** With `tty`: the caller's terminal size and its changes (SIGWINCH). */
+  terminal?: TerminalSource;
 }
 
 /** How a build reports its progress. */

@@ -261,7 +261,7 @@ class LocalContainers implements ContainerService {
   }
 
   async run(id: string, io: RunIO): Promise<number> {
-    const exit = await (await this.manager()).start(id, { stdin: io.openStdin ? (io.stdin as Readable) : undefined, stdout: io.stdout, stderr: io.stderr });
+    const exit = await (await this.manager()).start(id, { stdin: io.openStdin ? (io.stdin as Readable) : undefined, stdout: io.stdout, stderr: io.stderr, ...(io.terminal ? { terminal: io.terminal } : {}) });
     return exit.exitCode;
   }
 

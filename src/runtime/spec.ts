@@ -46,6 +46,8 @@ export interface ExecSpec {
   stderr?: Writable;
   /** Run with a pseudo-terminal (stdout and stderr then arrive merged on `stdout`). */
   tty?: boolean;
+  /** With `tty`: the terminal's size at start, and later sizes (`docker run -t` and SIGWINCH). */
+  terminal?: TerminalSource;
   /**
    * `RUN --security=insecure` / `docker run --privileged`: every capability, no masked or
    * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
@@ -212,4 +214,16 @@ export function withPrimaryGid(user: ExecUser): number[] {
 /** /etc/hosts for the container: loopback names and the hostname. */
 export function hostsFile(hostname: string): string {
   return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ''].join('\n');
+}
+
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** Where a tty container's size comes from: the size now, and a subscription to its changes (returns the unsubscribe). */
+export interface TerminalSource {
+  size(): TerminalSize | undefined;
+  onResize(listener: () => void): () => void;
 }

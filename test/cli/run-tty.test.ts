@@ -1,7 +1,8 @@
 /**
  * `mybuild run -t/-it` and terminals, as docker's CLI: -it with a stdin that is not a terminal
  * is refused ("the input device is not a TTY", exit 1) before anything is created or any
- * daemon is reached; in a real terminal (tmux) -it runs.
+ * daemon is reached; in a real terminal (tmux) -it runs, and -t gives the container the
+ * terminal's size and follows its resizes.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -63,6 +64,14 @@ describe('run -it in a terminal (tmux)', { skip: buildSkipReason() || tmuxSkip |
     }
     assert.fail(`no END on the screen:\n${screen}`);
   }
+
+  it('-t gives the container the terminal\'s size and follows its resizes (SIGWINCH)', async () => {
+    const screen = await inTmux(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'stty size; echo READY; sleep 2; stty size'], { cols: 100, rows: 30 }, async () => {
+      await tmux('resize-window', '-x', '120', '-y', '40');
+    });
+    const lines = screen.split('\n').map((l) => l.trim()).filter(Boolean);
+    assert.deepEqual(lines.slice(0, 4), ['30 100', 'READY', '40 120', 'rc=0 END'], screen);
+  });
 
   it('-it runs with a terminal on both sides', async () => {
     const screen = await inTmux(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'tty; echo done'], { cols: 80, rows: 24 });

@@ -11,6 +11,7 @@ import { parseReference } from '../../image/reference.js';
 import type { CreateOptions } from '../../containers/manager.js';
 import { parseEnvFlags, parseVolume } from '../../containers/options.js';
 import type { Engine } from '../../engine/engine.js';
+import type { TerminalSource } from '../../runtime/spec.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { flagNeedsArgument, unknownFlag } from '../args.js';
 import { engineFor } from '../engine.js';
@@ -183,6 +184,19 @@ export const main: CommandMain = async (args, ctx) => {
   }
 };
 
+/** The size of the terminal on `out` (rows × columns) and its resizes (Node's 'resize' event on SIGWINCH); none when `out` is not a terminal. */
+function terminalOf(out: NodeJS.WritableStream): TerminalSource | undefined {
+  const tty = out as NodeJS.WriteStream;
+  if (tty.isTTY !== true) return undefined;
+  return {
+    size: () => (tty.rows > 0 && tty.columns > 0 ? { rows: tty.rows, cols: tty.columns } : undefined),
+    onResize: (listener) => {
+      tty.on('resize', listener);
+      return () => void tty.off('resize', listener);
+    },
+  };
+}
+
 /** The runtime's error for a process that could not start → 126 or 127, as docker maps it. */
 export function startFailureCode(message: string): number {
   if (/executable file not found|no such file or directory/i.test(message)) return NOT_FOUND;
@@ -230,6 +244,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       stdin: ctx.stdin,
       stdout: ctx.stdout as NodeJS.WritableStream & Writable,
       stderr: ctx.stderr as NodeJS.WritableStream & Writable,
+      ...(parsed.create.tty ? { terminal: terminalOf(ctx.stdout) } : {}),
     });
   } catch (err) {
     const e = toBuildError(err);
