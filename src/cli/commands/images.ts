@@ -16,8 +16,6 @@ import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]';
-
 export const FLAGS = {
   digests: { type: 'boolean', description: 'Show digests' },
   filter: { type: 'string', short: 'f', multiple: true, arg: 'filter', description: "Filter output based on conditions provided (dangling=true|false, label=K[=V], reference=PATTERN, before=IMAGE, since=IMAGE)" },
@@ -34,6 +32,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild image ls', 'mybuild image list'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 /** Parses args with src/cli/args.ts (mybuild's flag errors); `_usage` is what --help prints. */
 export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, _usage: string, config: T): ReturnType<typeof parseArgs<T>> {

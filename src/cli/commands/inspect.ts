@@ -12,8 +12,6 @@ import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild inspect IMAGE [IMAGE...]';
-
 export const FLAGS = {
   format: { type: 'string', short: 'f', description: "Format output using a custom template: 'json', or a Go template" },
   type: { type: 'string', description: 'Only inspect objects of the given type (image or container)' },
@@ -27,6 +25,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild image inspect'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('inspect', USAGE, {

@@ -9,8 +9,6 @@ import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild kill [-s SIGNAL] CONTAINER [CONTAINER...]';
-
 export const FLAGS = {
   signal: { type: 'string', short: 's', description: 'Signal to send to the container (default "KILL")' },
   help: HELP_FLAG,
@@ -23,6 +21,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild container kill'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('kill', USAGE, {

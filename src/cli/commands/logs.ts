@@ -10,8 +10,6 @@ import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild logs [-f] [-t] [-n N] CONTAINER';
-
 export const FLAGS = {
   follow: { type: 'boolean', short: 'f', description: 'Follow log output' },
   tail: { type: 'string', short: 'n', description: 'Number of lines to show from the end of the logs (default "all")' },
@@ -26,6 +24,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild container logs'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('logs', USAGE, {

@@ -14,8 +14,6 @@ import { parseFilterFlags, pruneFilter } from '../../api/filters.js';
 import type { Digest } from '../../oci/digest.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild prune [-a] [-f]';
-
 export const FLAGS = {
   all: { type: 'boolean', short: 'a', description: 'Also remove every build cache record' },
   'build-cache': { type: 'boolean', description: 'Remove only the build cache and the blobs only it kept, keep untagged images ("mybuild builder prune")' },
@@ -31,6 +29,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild system prune', 'mybuild image prune'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('prune', USAGE, {

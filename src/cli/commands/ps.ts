@@ -16,8 +16,6 @@ import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild ps [-a] [-q] [--no-trunc]';
-
 export const FLAGS = {
   all: { type: 'boolean', short: 'a', description: 'Show all containers (default shows just running)' },
   filter: { type: 'string', short: 'f', multiple: true, arg: 'filter', description: "Filter output based on conditions provided (status=STATE, name=REGEXP, id=REGEXP, label=K[=V], ancestor=IMAGE, exited=CODE)" },
@@ -34,6 +32,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild container ls', 'mybuild container list'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('ps', USAGE, {

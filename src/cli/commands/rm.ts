@@ -9,8 +9,6 @@ import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild rm [-f] CONTAINER [CONTAINER...]';
-
 export const FLAGS = {
   force: { type: 'boolean', short: 'f', description: 'Force the removal of a running container (uses SIGKILL)' },
   help: HELP_FLAG,
@@ -23,6 +21,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild container rm', 'mybuild container remove'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('rm', USAGE, {

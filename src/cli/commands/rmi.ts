@@ -10,8 +10,6 @@ import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild rmi [-f] IMAGE [IMAGE...]';
-
 export const FLAGS = {
   force: { type: 'boolean', short: 'f', description: 'Force removal of the image' },
   help: HELP_FLAG,
@@ -24,6 +22,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild image rm', 'mybuild image remove'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('rmi', USAGE, {

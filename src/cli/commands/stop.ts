@@ -9,8 +9,6 @@ import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild stop [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]';
-
 export const FLAGS = {
   signal: { type: 'string', short: 's', description: 'Signal to send to the container' },
   time: { type: 'string', short: 't', arg: 'int', description: 'Seconds to wait before killing the container' },
@@ -25,6 +23,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild container stop'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('stop', USAGE, {

@@ -10,8 +10,6 @@ import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]';
-
 export const FLAGS = {
   help: HELP_FLAG,
 } as const satisfies Flags;
@@ -23,6 +21,9 @@ export const HELP: CommandHelp = {
   aliases: ['mybuild image tag'],
   flags: FLAGS,
 };
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('tag', USAGE, { args, options: FLAGS, allowPositionals: true, strict: true });

@@ -10,7 +10,7 @@
  * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
  * `mybuild` runs daemonless), the listing on the store.
  */
-import { BuildError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
 import { credentialsFromHeader } from '../../api/auth.js';
