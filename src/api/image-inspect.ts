@@ -29,5 +29,17 @@ export function inspectObject(image: ResolvedImage, names: string[]): Record<str
     Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
     Descriptor: { mediaType: image.descriptor.mediaType, digest: image.descriptor.digest, size: image.descriptor.size },
     ManifestDigest: image.manifestDescriptor.digest,
+    // A multi-platform image: its platforms, as Docker's API 1.48 `Manifests` (ImageManifestSummary) lists them.
+    ...(image.platforms
+      ? {
+          Manifests: image.platforms.map(({ descriptor: d, available }) => ({
+            ID: d.digest,
+            Descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) },
+            Available: available,
+            Kind: d.platform ? 'image' : 'unknown',
+            ...(d.platform ? { ImageData: { Platform: d.platform } } : {}),
+          })),
+        }
+      : {}),
   };
 }

@@ -36,6 +36,24 @@ async function markerAlive(dir: string, name: string): Promise<boolean> {
   return want === '' || got === '' || want.trim() === got;
 }
 
+/** How many builds registered on the store at `root` are alive (see the module comment). */
+export async function liveBuildCount(root: string): Promise<number> {
+  const dir = path.join(root, 'runtime', 'builds');
+  let n = 0;
+  for (const m of await readdir(dir).catch(() => [] as string[])) if (await markerAlive(dir, m)) n++;
+  return n;
+}
+
+/**
+ * Runs `fn` under the lock builds register under, with the number of live builds: while it
+ * runs no build can start, so with 0 everything builds leave is a leftover (`system check --repair`).
+ */
+export async function withBuildsPaused<T>(root: string, lockTmp: string, fn: (liveBuilds: number) => Promise<T>): Promise<T> {
+  const runtimeDir = path.join(root, 'runtime');
+  await storeDir(runtimeDir);
+  return withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => fn(await liveBuildCount(root)), { timeoutMs: 120_000 });
+}
+
 /** A registered build; `release()` removes its marker (idempotent, never throws). */
 export interface BuildRegistration {
   /** True when this build found no other live build, and the marker of a dead one, and cleaned what it left. */

@@ -21,6 +21,7 @@ import type { BuildOptions } from '../builder/options.js';
 import type { CreateOptions } from '../containers/manager.js';
 import { BuildContext } from '../context/context.js';
 import { packContext } from '../context/tar-context.js';
+import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
@@ -82,6 +83,8 @@ export class RemoteEngine implements Engine {
     const rel = path.relative(o.contextDir, o.dockerfilePath ?? path.join(o.contextDir, 'Dockerfile'));
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
     if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
+    // Checked here too, so a missing, symlinked-out or non-text Dockerfile is reported by its local name.
+    await readDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
     const bctx = await BuildContext.open(o.contextDir);
     const registryConfig = await registryConfigHeader(this.env);
     const res = await this.client.request('POST', '/build', {
@@ -275,7 +278,7 @@ class RemoteContainers implements ContainerService {
         NetworkMode: o.network ?? 'none',
       },
     };
-    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name }, body })).Id;
+    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name, platform: o.platform }, body })).Id;
   }
 
   /**

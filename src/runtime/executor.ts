@@ -7,6 +7,9 @@
  * runc had to create in the rootfs are removed (so they do not land in the layer; like
  * BuildKit's MountStubsCleaner), the rootfs is unmounted and the bundle deleted.
  * `cleanupStale(root)` removes what a killed mybuild left (containers, mounts, bundles).
+ * Unless `tied: false`, the container, its mounts and its bundle are registered with the
+ * process's watchdog (watchdog.ts) and `runc` gets PR_SET_PDEATHSIG (setpriv), so a SIGKILL of
+ * mybuild leaves no container running and nothing mounted.
  *
  * The network is `none` (own empty network namespace; runc brings up `lo`) or `host`; nothing
  * here touches the host network.
@@ -23,6 +26,7 @@ import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, type ExecSpec, type TerminalSize } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
 import { storeDir } from '../store/store-dirs.js';
+import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
 export type { ExecSpec } from './spec.js';
 
@@ -48,6 +52,8 @@ export interface RuncExecutorOptions {
   root: string;
   /** Runtime binary: a name looked up in PATH (+ /usr/sbin, /sbin) or a path. Default `runc`. */
   runtime?: string;
+  /** Kill and undo the container if this process dies (default true; false for a daemon's containers). */
+  tied?: boolean;
 }
 
 /**
@@ -75,10 +81,12 @@ export async function resolveRuntime(runtime = 'runc'): Promise<string> {
 export class RuncExecutor implements Executor {
   readonly root: string;
   readonly runtime: string;
+  readonly tied: boolean;
 
   constructor(opts: RuncExecutorOptions) {
     this.root = path.resolve(opts.root);
     this.runtime = opts.runtime ?? 'runc';
+    this.tied = opts.tied ?? true;
   }
 
   private get stateDir(): string {
@@ -91,13 +99,14 @@ export class RuncExecutor implements Executor {
     const id = `mybuild-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.root, 'bundles', id);
     const rootfs = path.join(bundle, 'rootfs');
+    const untie = this.tied ? [tieRemoval(bundle)] : [];
     await storeDir(bundle);
     await mkdir(rootfs);
     await storeDir(this.stateDir);
     let stubs: string[] = [];
     let mounted = false;
     try {
-      await mountAll(rootfsMounts, rootfs);
+      await mountAll(rootfsMounts, rootfs, { tied: this.tied });
       mounted = true;
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
@@ -111,6 +120,7 @@ export class RuncExecutor implements Executor {
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      if (this.tied) untie.push(tieContainer(runtime, this.stateDir, id));
       return await this.runContainer(runtime, id, bundle, spec, signal);
     } finally {
       // `runc run` removes its container when it exits; state left behind (runc killed, a
@@ -120,6 +130,7 @@ export class RuncExecutor implements Executor {
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });
+      for (const u of untie) u();
     }
   }
 
@@ -136,7 +147,8 @@ export class RuncExecutor implements Executor {
     const size = spec.tty ? spec.terminal?.size() : undefined;
     const runcLine = [runtime, ...runcArgs].map(shellQuote).join(' ');
     const line = size ? `tty > ${shellQuote(ttyFile)}; stty rows ${size.rows} cols ${size.cols}; exec ${runcLine}` : runcLine;
-    const [cmd, args] = spec.tty ? ['script', ['-q', '-e', '-c', line, '/dev/null']] : [runtime, runcArgs];
+    const [cmd0, args0] = spec.tty ? ['script', ['-q', '-e', '-c', line, '/dev/null']] : [runtime, runcArgs];
+    const [cmd, args] = this.tied ? deathSignalPrefix(cmd0, args0) : [cmd0, args0];
     const child = spawn(cmd, args, {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       ...(spec.tty ? { env: { ...process.env, SHELL: '/bin/sh' } } : {}),

@@ -124,6 +124,8 @@ export interface RuntimeSpec {
   ociVersion: string;
   process: {
     terminal: boolean;
+    /** The console's size at creation (with `terminal`), before the process runs. */
+    consoleSize?: { height: number; width: number };
     user: { uid: number; gid: number; additionalGids: number[] };
     args: string[];
     env: string[];
@@ -183,6 +185,7 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     ociVersion: '1.0.2',
     process: {
       terminal: spec.tty === true,
+      ...consoleSize(spec),
       user: { uid: spec.user.uid, gid: spec.user.gid, additionalGids: withPrimaryGid(spec.user) },
       args: spec.args,
       env,
@@ -214,6 +217,12 @@ export function withPrimaryGid(user: ExecUser): number[] {
 /** /etc/hosts for the container: loopback names and the hostname. */
 export function hostsFile(hostname: string): string {
   return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ''].join('\n');
+}
+
+/** runtime-spec's process.consoleSize of a tty spec with a known terminal size (runc sizes the console before the process starts). */
+function consoleSize(spec: ExecSpec): { consoleSize?: { height: number; width: number } } {
+  const size = spec.tty ? spec.terminal?.size() : undefined;
+  return size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
 }
 
 /** A terminal's size in character cells. */

@@ -45,6 +45,8 @@ export interface ResolvedImage {
   config: ImageConfig;
   /** The image ID, as Docker shows it. */
   configDigest: Digest;
+  /** When `descriptor` is an index (a multi-platform image): its entries, each marked whether its manifest is stored. */
+  platforms?: { descriptor: Descriptor; available: boolean }[];
 }
 
 export interface ImageStoreOptions {
@@ -264,7 +266,13 @@ export class ImageStore {
       : { descriptor: desc, manifest: await this.readManifest(desc.digest) };
     const configDigest = manifest.config.digest;
     const config = await this.readConfig(configDigest);
-    return { name, descriptor: desc, manifestDescriptor, manifest, config, configDigest };
+    let platforms: ResolvedImage['platforms'];
+    if (isIndexType(desc.mediaType)) {
+      const index = parseJsonBlob<Index>(await this.content.readBytes(desc.digest), `index ${desc.digest}`);
+      platforms = [];
+      for (const d of index.manifests ?? []) platforms.push({ descriptor: d, available: (await this.content.info(d.digest)) !== null });
+    }
+    return { name, descriptor: desc, manifestDescriptor, manifest, config, configDigest, ...(platforms ? { platforms } : {}) };
   }
 
   /**

@@ -35,7 +35,9 @@ describe('run -it without a terminal', () => {
 
 describe('run -it in a terminal (tmux)', { skip: buildSkipReason() || tmuxSkip || cliSkipReason() }, () => {
   let root: string;
-  const sock = `/tmp/mybuild-run-tty-${process.pid}.sock`;
+  // One tmux server per window: a new-session can reach a server a kill-server is still shutting down.
+  let n = 0;
+  let sock = '';
   const tmux = (...args: string[]) => exec('tmux', ['-S', sock, ...args]);
   before(async () => {
     root = await makeStoreRoot();
@@ -48,7 +50,8 @@ describe('run -it in a terminal (tmux)', { skip: buildSkipReason() || tmuxSkip |
   /** Runs `mybuild ARGS` in a fresh tmux window of `cols`×`rows`; resolves with the screen once it printed `END`. */
   async function inTmux(args: string[], size: { cols: number; rows: number }, during?: () => Promise<void>): Promise<string> {
     const cmd = [process.execPath, cliPath, '--root', root, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    await tmux('kill-server').catch(() => undefined);
+    if (sock) await tmux('kill-server').catch(() => undefined);
+    sock = `/tmp/mybuild-run-tty-${process.pid}-${++n}.sock`;
     await tmux('new-session', '-d', '-x', String(size.cols), '-y', String(size.rows), `${cmd}; echo "rc=$? END"; sleep 30`);
     const deadline = Date.now() + 30_000;
     let screen = '';

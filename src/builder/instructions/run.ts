@@ -15,8 +15,9 @@ import { writeLayer } from '../../image/layer-writer.js';
 import type { HeredocFile, MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
+import { tieRemoval } from '../../runtime/watchdog.js';
 import { secureJoin } from '../../runtime/secure-join.js';
-import { chainId } from '../../runtime/snapshotter.js';
+import { chainId, onChain } from '../../runtime/snapshotter.js';
 import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
 import { StepSecrets } from '../../runtime/secrets.js';
@@ -159,6 +160,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
   const scratch = await mkdtemp(path.join(options.root, 'tmp', 'run-'));
+  const untieScratch = tieRemoval(scratch); // removed by the watchdog if the build is killed
   const tail: string[] = [];
   let partial = '';
   const sink = (stream: 'stdout' | 'stderr') =>
@@ -173,7 +175,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         done();
       },
     });
-  const rootMounts = await sn.prepare(key, parent || undefined);
+  const rootMounts = await onChain(() => rootfs.chain(stage.layers), (p) => sn.prepare(key, p || undefined), parent);
   let committed = false;
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -224,7 +226,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     // snapshot of a chain must hold exactly what its layers hold (the next build extracts it).
     if (options.sourceDateEpoch === undefined) {
       try {
-        await sn.commit(chainId([...stage.layers.map((l) => l.diffId), layer.diffId]), key);
+        await sn.commit(chainId([...stage.layers.map((l) => l.diffId), layer.diffId]), key, { diffId: layer.diffId });
         committed = true;
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
@@ -235,6 +237,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     if (!committed) await sn.remove(key).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
+    untieScratch();
   }
 }
 
@@ -411,7 +414,7 @@ async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: strin
   const dir = path.join(scratch, `from-${n}`);
   await mkdir(dir, { recursive: true });
   const key = `bindfrom-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const mounts = await rootfs.snapshotter.view(key, parent || undefined);
+  const mounts = await onChain(() => rootfs.chain(fs.layers), (p) => rootfs.snapshotter.view(key, p || undefined), parent);
   cleanups.push(async () => {
     await unmountAll(dir);
     await rootfs.snapshotter.remove(key).catch(() => undefined);

@@ -2,11 +2,11 @@
  * `mybuild build [options] PATH`: docker build's flags, mapped onto BuildOptions.
  */
 import { parseCommandArgs } from '../args.js';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 import { UsageError } from '../../errors.js';
+import { readDockerfile as readBuildDockerfile } from '../../context/build-files.js';
 import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import {
@@ -134,18 +134,9 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   return { options: o, progress, call: v.check ? parseCallFlag('check') : v.call !== undefined ? parseCallFlag(v.call) : undefined };
 }
 
+/** The Dockerfile's text: `-f -`'s, or the file read inside the context (../../context/build-files.ts). */
 export async function readDockerfile(o: BuildOptions): Promise<string> {
-  if (o.dockerfileText !== undefined) return o.dockerfileText;
-  try {
-    return await readFile(o.dockerfilePath!, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') {
-      throw new UsageError(`cannot read the Dockerfile: ${o.dockerfilePath} does not exist`, { hint: 'give its path with -f' });
-    }
-    if (err.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${o.dockerfilePath} is a directory`);
-    throw e;
-  }
+  return o.dockerfileText ?? readBuildDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
 }
 
 export const main: CommandMain = async (args, ctx) => {

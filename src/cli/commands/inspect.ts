@@ -1,7 +1,8 @@
 /**
  * `mybuild inspect IMAGE…` (also `mybuild image inspect`): prints a JSON array like
  * `docker image inspect`: Id, RepoTags, RepoDigests, Created, Author, Architecture, Os,
- * Config, RootFS, Size, plus Descriptor (what the ref points at) and ManifestDigest. Images not
+ * Config, RootFS, Size, plus Descriptor (what the ref points at), ManifestDigest and, for a
+ * multi-platform image, Manifests (its platforms, as Docker API 1.48 lists them). Images not
  * found get an error line on stderr and exit 1, the others are still printed.
  */
 import { toBuildError, UsageError } from '../../errors.js';

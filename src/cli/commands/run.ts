@@ -24,7 +24,7 @@ export const RUN_FLAGS = {
   interactive: { type: 'boolean', short: 'i', description: 'Keep STDIN open even if not attached' },
   name: { type: 'string', description: 'Assign a name to the container' },
   network: { type: 'string', aliases: ['net'], description: 'Connect a container to a network: none (only loopback) or host' },
-  platform: { type: 'string', description: 'Set platform if server is multi-platform capable' },
+  platform: { type: 'string', description: 'Platform of the image to run (its entry of an index; foreign ones under binfmt_misc emulation), pulled if missing' },
   rm: { type: 'boolean', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   tty: { type: 'boolean', short: 't', description: 'Allocate a pseudo-TTY' },
   user: { type: 'string', short: 'u', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
@@ -220,7 +220,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
     });
   }
   await ensureImage(engine, parsed.image, parsed.platform, ctx);
-  const id = await engine.containers.create({ ...parsed.create, image: parsed.image });
+  const id = await engine.containers.create({ ...parsed.create, image: parsed.image, ...(parsed.platform !== undefined ? { platform: parsed.platform } : {}) });
   if (parsed.detach) {
     await engine.containers.start(id);
     ctx.stdout.write(`${id}\n`);

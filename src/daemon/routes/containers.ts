@@ -170,7 +170,8 @@ export function createOptions(body: CreateBody, name: string | undefined): Creat
 async function create({ req, res, state, query }: RouteRequest): Promise<void> {
   const body = await readJson<CreateBody>(req, {});
   const mgr = await state.containers.manager();
-  const c = await mgr.create(createOptions(body, query.get('name') || undefined));
+  const platform = query.get('platform') || undefined; // Docker's POST /containers/create?platform=
+  const c = await mgr.create({ ...createOptions(body, query.get('name') || undefined), ...(platform ? { platform } : {}) });
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
 
