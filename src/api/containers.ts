@@ -20,6 +20,16 @@ export interface ContainerSummary {
   state: Container['state']['status'];
   /** Docker's STATUS text (statusText). */
   status: string;
+  /** The image ID (config digest); '' when the daemon does not say. */
+  imageId?: string;
+  /** Exit code of an exited container. */
+  exitCode?: number;
+  /** The container's labels (mybuild's containers carry none yet). */
+  labels?: Record<string, string>;
+  /** Host paths of the bind mounts. */
+  mounts?: string[];
+  /** The names of the networks it is attached to (GET /containers/json NetworkSettings.Networks: mybuild lists none yet). */
+  networks?: string[];
 }
 
 /** Docker's STATUS text: `Created`, `Up 5 seconds`, `Exited (0) 3 minutes ago`. */
@@ -45,7 +55,20 @@ export function wholeSeconds(t: string): string {
 
 /** The `ps` row of a container, its STATUS text as of `now`. */
 export function containerSummary(c: Container, now = Date.now()): ContainerSummary {
-  return { id: c.id, name: c.name, image: c.config.image, command: c.config.command.join(' '), created: wholeSeconds(c.config.created), state: c.state.status, status: statusText(c, now) };
+  return {
+    id: c.id,
+    name: c.name,
+    image: c.config.image,
+    command: c.config.command.join(' '),
+    created: wholeSeconds(c.config.created),
+    state: c.state.status,
+    status: statusText(c, now),
+    imageId: c.config.imageId,
+    ...(c.state.status === 'exited' ? { exitCode: c.state.exitCode ?? 0 } : {}),
+    labels: {},
+    mounts: c.config.volumes.map((v) => v.source),
+    networks: [],
+  };
 }
 
 /** A `GET /containers/json` entry (Docker's keys; mybuild publishes no ports). */
@@ -61,8 +84,8 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     State: s.state,
     Status: s.status,
     Ports: [],
-    Labels: {},
-    Mounts: [],
+    Labels: s.labels ?? {},
+    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
     HostConfig: { NetworkMode: c.config.network },
     NetworkSettings: { Networks: {} },
   };
@@ -70,7 +93,21 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
 
 /** The `ps` row of a `GET /containers/json` entry (the client side of containerListEntry). */
 export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
-  return { id: e.Id, name: (e.Names[0] ?? '').replace(/^\//, ''), image: e.Image, command: e.Command, created: new Date(e.Created * 1000).toISOString(), state: e.State, status: e.Status };
+  const exited = /^Exited \((\d+)\)/.exec(e.Status);
+  return {
+    id: e.Id,
+    name: (e.Names[0] ?? '').replace(/^\//, ''),
+    image: e.Image,
+    command: e.Command,
+    created: new Date(e.Created * 1000).toISOString(),
+    state: e.State,
+    status: e.Status,
+    imageId: e.ImageID,
+    ...(e.State === 'exited' && exited ? { exitCode: Number(exited[1]) } : {}),
+    labels: e.Labels ?? {},
+    mounts: (e.Mounts as Array<{ Source?: string }>).map((m) => m.Source ?? ''),
+    networks: Object.keys(e.NetworkSettings?.Networks ?? {}),
+  };
 }
 
 /** The `GET /containers/{id}/json` document. */

@@ -11,17 +11,17 @@ import type { BuildOptions } from '../builder/options.js';
 
 /** The flags this module handles, in parseArgs' table form. */
 export const BUILDX_FLAGS = {
-  'add-host': { type: 'string', multiple: true },
-  ulimit: { type: 'string', multiple: true },
-  'shm-size': { type: 'string' },
-  'no-cache-filter': { type: 'string', multiple: true },
-  annotation: { type: 'string', multiple: true },
-  load: { type: 'boolean' },
-  provenance: { type: 'string' },
-  attest: { type: 'string', multiple: true },
-  sbom: { type: 'string' },
-  'cgroup-parent': { type: 'string' },
-  ssh: { type: 'string', multiple: true },
+  'add-host': { type: 'string', multiple: true, arg: 'strings', description: 'Add a custom host-to-IP mapping (format: "host:ip")' },
+  ulimit: { type: 'string', multiple: true, arg: 'ulimit', description: 'Ulimit options (e.g., nofile=1024:2048)' },
+  'shm-size': { type: 'string', arg: 'bytes', description: 'Size of /dev/shm for RUN steps' },
+  'no-cache-filter': { type: 'string', multiple: true, arg: 'stringArray', description: 'Do not cache specified stages' },
+  annotation: { type: 'string', multiple: true, arg: 'stringArray', description: 'Add annotation to the image (manifest: prefix or none)' },
+  load: { type: 'boolean', description: 'Shorthand for "--output=type=docker" (the image is in the store already)' },
+  provenance: { type: 'string', description: 'Provenance attestation (not supported yet: only false)' },
+  attest: { type: 'string', multiple: true, arg: 'stringArray', description: 'Attestation parameters (not supported yet: only type=…,disabled / false)' },
+  sbom: { type: 'string', description: 'SBOM attestation (not supported yet: only false)' },
+  'cgroup-parent': { type: 'string', description: 'Parent cgroup for RUN steps (not supported: refused)' },
+  ssh: { type: 'string', multiple: true, arg: 'stringArray', description: 'SSH agent socket or keys to expose to the build (not supported yet: refused)' },
 } as const;
 
 type Values = { [K in keyof typeof BUILDX_FLAGS]?: (typeof BUILDX_FLAGS)[K] extends { type: 'boolean' } ? boolean : (typeof BUILDX_FLAGS)[K] extends { multiple: true } ? string[] : string };

@@ -48,6 +48,7 @@ import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { resolveUser } from '../runtime/user.js';
+import type { TerminalSource } from '../runtime/spec.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { emulatorName, hostCanRun } from '../builder/platform-check.js';
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
@@ -157,6 +158,8 @@ export interface StartIO {
   stderr?: Writable;
   /** Aborting kills the container (SIGKILL); `start` then resolves with its exit code. */
   signal?: AbortSignal;
+  /** A tty container's terminal size and its changes (the caller's terminal). */
+  terminal?: TerminalSource;
 }
 
 export interface ExitInfo {
@@ -526,6 +529,7 @@ export class ContainerManager {
             stdout: tee(log, 'stdout', io.stdout),
             stderr: tee(log, 'stderr', config.tty ? io.stdout : io.stderr),
             tty: config.tty,
+            ...(io.terminal ? { terminal: io.terminal } : {}),
           },
           mounts,
         );

@@ -6,6 +6,7 @@ import { distributable, LayerVariants, pushDistributable } from '../store/layer-
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { containerSummary, wholeSeconds } from '../api/containers.js';
+import { filterContainers, filterImages, filtersImplyAll, type Filters } from '../api/filters.js';
 import { build, type BuildResult } from '../builder/build.js';
 import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
@@ -56,7 +57,7 @@ export class LocalEngine implements Engine {
   constructor(readonly options: LocalEngineOptions) {
     if (options.images) this.storeP = Promise.resolve(options.images);
     this.images = new LocalImages(() => this.store(), options);
-    this.containers = new LocalContainers(() => this.manager());
+    this.containers = new LocalContainers(() => this.manager(), async () => (await this.images.list()).images);
   }
 
   build(options: BuildOptions, hooks: BuildHooks): Promise<BuildResult> {
@@ -180,7 +181,7 @@ class LocalImages implements ImageService {
     return lines;
   }
 
-  async list(): Promise<{ images: ImageRow[]; warnings: string[] }> {
+  async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
     const { images, broken, dangling } = await (await this.store()).listImages();
     const row = (s: { name?: string; image: (typeof images)[number]['image']; size: number }): ImageRow => ({
       ...(s.name !== undefined ? { name: s.name } : {}),
@@ -188,8 +189,9 @@ class LocalImages implements ImageService {
       digest: s.image.descriptor.digest,
       ...(s.image.config.created !== undefined ? { created: wholeSeconds(s.image.config.created) } : {}),
       size: s.size,
+      labels: s.image.config.config?.Labels ?? {},
     });
-    return { images: [...images.map(row), ...dangling.map(row)], warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
+    return { images: filterImages([...images.map(row), ...dangling.map(row)], opts.filters ?? {}), warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
@@ -238,11 +240,16 @@ class LocalImages implements ImageService {
 }
 
 class LocalContainers implements ContainerService {
-  constructor(private readonly manager: () => Promise<ContainerManager>) {}
+  constructor(
+    private readonly manager: () => Promise<ContainerManager>,
+    private readonly imageRows: () => Promise<ImageRow[]>,
+  ) {}
 
-  async list(opts: { all?: boolean }): Promise<ContainerSummary[]> {
+  async list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
     const now = Date.now();
-    return (await (await this.manager()).list({ all: opts.all })).map((c) => containerSummary(c, now));
+    const f = opts.filters ?? {};
+    const rows = (await (await this.manager()).list({ all: opts.all || filtersImplyAll(f) })).map((c) => containerSummary(c, now));
+    return Object.keys(f).length ? filterContainers(rows, f, f.ancestor ? await this.imageRows() : []) : rows;
   }
 
   async logs(ref: string, opts: LogOptions & { signal?: AbortSignal }): Promise<void> {
@@ -266,7 +273,7 @@ class LocalContainers implements ContainerService {
   }
 
   async run(id: string, io: RunIO): Promise<number> {
-    const exit = await (await this.manager()).start(id, { stdin: io.openStdin ? (io.stdin as Readable) : undefined, stdout: io.stdout, stderr: io.stderr });
+    const exit = await (await this.manager()).start(id, { stdin: io.openStdin ? (io.stdin as Readable) : undefined, stdout: io.stdout, stderr: io.stderr, ...(io.terminal ? { terminal: io.terminal } : {}) });
     return exit.exitCode;
   }
 

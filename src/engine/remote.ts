@@ -25,6 +25,7 @@ import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
+import { filtersImplyAll, filtersToQuery, type Filters } from '../api/filters.js';
 
 function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
   if (flags?.length) {
@@ -207,12 +208,13 @@ class RemoteImages implements ImageService {
     return text.split('\n').filter(Boolean);
   }
 
-  async list(): Promise<{ images: ImageRow[]; warnings: string[] }> {
-    const list = await this.client.json<ApiImage[]>('GET', '/images/json');
+  async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
+    // The daemon filters (docker's JSON form; its route runs src/api/filters.ts as LocalEngine does).
+    const list = await this.client.json<ApiImage[]>('GET', '/images/json', { query: { filters: filtersToQuery(opts.filters) } });
     const rows: ImageRow[] = [];
     for (const img of list) {
       const created = new Date(img.Created * 1000).toISOString();
-      const base = { id: img.Id, created, size: img.Size };
+      const base = { id: img.Id, created, size: img.Size, labels: img.Labels ?? {} };
       const digestOf = (repo: string): string => img.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? img.RepoDigests[0]?.split('@')[1] ?? '';
       if (img.RepoTags.length) {
         for (const t of img.RepoTags) rows.push({ ...base, name: fullName(t), digest: digestOf(t.slice(0, t.lastIndexOf(':'))) });
@@ -242,8 +244,10 @@ class RemoteImages implements ImageService {
 class RemoteContainers implements ContainerService {
   constructor(private readonly client: DaemonClient) {}
 
-  async list(opts: { all?: boolean }): Promise<ContainerSummary[]> {
-    const list = await this.client.json<ApiContainer[]>('GET', '/containers/json', { query: { all: opts.all ? '1' : undefined } });
+  async list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
+    const f = opts.filters ?? {};
+    const all = opts.all || filtersImplyAll(f);
+    const list = await this.client.json<ApiContainer[]>('GET', '/containers/json', { query: { all: all ? '1' : undefined, filters: filtersToQuery(f) } });
     return list.map(summaryOfListEntry);
   }
 

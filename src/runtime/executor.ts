@@ -23,7 +23,7 @@ import { BuildError, InternalError } from '../errors.js';
 import { execCapture } from './exec.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
-import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
+import { generateSpec, hostsFile, type ExecSpec, type TerminalSize } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
 import { storeDir } from '../store/store-dirs.js';
 import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
@@ -140,13 +140,20 @@ export class RuncExecutor implements Executor {
     // runc's foreground terminal mode needs a controlling terminal of its own; receiving the pty
     // master over --console-socket needs SCM_RIGHTS, which Node lacks. So in tty mode runc runs
     // under util-linux `script`, which owns a pty and relays it to our pipes (-e: runc's status).
-    const [cmd0, args0] = spec.tty
-      ? ['script', ['-q', '-e', '-c', [runtime, ...runcArgs].map(shellQuote).join(' '), '/dev/null']]
-      : [runtime, runcArgs];
+    // With a terminal size, the shell script(1) starts names its pty (ttyFile) and sizes it before
+    // exec'ing runc, which copies its terminal's size to the container's console at start and
+    // again on SIGWINCH, which the kernel sends it when resizeTerminal sizes that pty.
+    const ttyFile = path.join(bundle, 'tty');
+    const size = spec.tty ? spec.terminal?.size() : undefined;
+    const runcLine = [runtime, ...runcArgs].map(shellQuote).join(' ');
+    const line = size ? `tty > ${shellQuote(ttyFile)}; stty rows ${size.rows} cols ${size.cols}; exec ${runcLine}` : runcLine;
+    const [cmd0, args0] = spec.tty ? ['script', ['-q', '-e', '-c', line, '/dev/null']] : [runtime, runcArgs];
     const [cmd, args] = this.tied ? deathSignalPrefix(cmd0, args0) : [cmd0, args0];
     const child = spawn(cmd, args, {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      ...(spec.tty ? { env: { ...process.env, SHELL: '/bin/sh' } } : {}),
     });
+    const unsubscribe = size && spec.terminal ? spec.terminal.onResize(() => void resizeTerminal(ttyFile, spec.terminal!.size())) : undefined;
     if (spec.stdin && child.stdin) {
       child.stdin.on('error', () => undefined); // the process may exit before reading it all
       spec.stdin.pipe(child.stdin);
@@ -174,6 +181,7 @@ export class RuncExecutor implements Executor {
     return new Promise<ExitStatus>((resolve, reject) => {
       child.on('error', (err) => reject(new BuildError('RUNTIME', `cannot start ${runtime}: ${err.message}`, { cause: err, hint: 'install it: apt-get install runc' })));
       child.on('close', (code, sig) => {
+        unsubscribe?.();
         signal?.removeEventListener('abort', kill);
         if (killTimer) clearInterval(killTimer);
         if (spec.stdin && child.stdin) spec.stdin.unpipe(child.stdin);
@@ -288,4 +296,12 @@ export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: 
   await unmountAll(abs);
   for (const d of alsoUnmount) await unmountAll(d);
   await rm(path.join(abs, 'bundles'), { recursive: true, force: true });
+}
+
+/** Sizes the pty named in `ttyFile` (`stty -F`); the kernel then sends SIGWINCH to runc, which resizes the container's console. */
+async function resizeTerminal(ttyFile: string, size: TerminalSize | undefined): Promise<void> {
+  if (!size) return;
+  const pty = (await readFile(ttyFile, 'utf8').catch(() => '')).trim();
+  if (!pty.startsWith('/dev/')) return; // not started yet: runc takes the size at start
+  await execCapture('stty', ['-F', pty, 'rows', String(size.rows), 'cols', String(size.cols)]).catch(() => undefined);
 }

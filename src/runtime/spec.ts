@@ -46,6 +46,8 @@ export interface ExecSpec {
   stderr?: Writable;
   /** Run with a pseudo-terminal (stdout and stderr then arrive merged on `stdout`). */
   tty?: boolean;
+  /** With `tty`: the terminal's size at start, and later sizes (`docker run -t` and SIGWINCH). */
+  terminal?: TerminalSource;
   /**
    * `RUN --security=insecure` / `docker run --privileged`: every capability, no masked or
    * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
@@ -128,6 +130,8 @@ export interface RuntimeSpec {
   ociVersion: string;
   process: {
     terminal: boolean;
+    /** The console's size at creation (with `terminal`), before the process runs. */
+    consoleSize?: { height: number; width: number };
     user: { uid: number; gid: number; additionalGids: number[] };
     args: string[];
     env: string[];
@@ -187,6 +191,7 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     ociVersion: '1.0.2',
     process: {
       terminal: spec.tty === true,
+      ...consoleSize(spec),
       user: { uid: spec.user.uid, gid: spec.user.gid, additionalGids: withPrimaryGid(spec.user) },
       args: spec.args,
       env,
@@ -221,4 +226,22 @@ export function withPrimaryGid(user: ExecUser): number[] {
 /** /etc/hosts for the container: loopback names, the hostname, then `--add-host` entries. */
 export function hostsFile(hostname: string, extraHosts: readonly { host: string; ip: string }[] = []): string {
   return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...extraHosts.map((h) => `${h.ip}\t${h.host}`), ''].join('\n');
+}
+
+/** runtime-spec's process.consoleSize of a tty spec with a known terminal size (runc sizes the console before the process starts). */
+function consoleSize(spec: ExecSpec): { consoleSize?: { height: number; width: number } } {
+  const size = spec.tty ? spec.terminal?.size() : undefined;
+  return size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
+}
+
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** Where a tty container's size comes from: the size now, and a subscription to its changes (returns the unsubscribe). */
+export interface TerminalSource {
+  size(): TerminalSize | undefined;
+  onResize(listener: () => void): () => void;
 }

@@ -41,6 +41,8 @@ export interface PruneOptions {
   now?: number;
   /** Keep untagged (`<none>`) images; by default prune deletes them, as `docker image prune`. */
   keepDangling?: boolean;
+  /** Delete only these untagged images (their index entries' digests: `--filter` picked them). */
+  danglingDigests?: readonly Digest[];
 }
 
 export interface PruneResult {
@@ -107,7 +109,7 @@ export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise
   const now = opts.now ?? Date.now();
   const grace = opts.gracePeriodMs ?? 0;
   const result: PruneResult = { dangling: [], blobs: [], ingest: [], cacheRecords: [], bytesFreed: 0 };
-  if (!opts.keepDangling) result.dangling = await store.deleteDangling();
+  if (!opts.keepDangling) result.dangling = await store.deleteDangling(opts.danglingDigests);
   await withLock(store.lockPath, store.content.paths.ingest, async () => {
     const marked = await leasedDigests(store.root);
     for (const r of await store.listRefs()) await mark(store.content, r.descriptor, marked);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 import { UsageError } from '../../errors.js';
 import { readDockerfile as readBuildDockerfile } from '../../context/build-files.js';
 import { fetchContext, isRemoteContext } from '../../context/remote.js';
@@ -23,35 +24,43 @@ import {
 } from '../../builder/options.js';
 
 export const BUILD_FLAGS = {
-  file: { type: 'string', short: 'f' },
-  tag: { type: 'string', short: 't', multiple: true },
-  'build-arg': { type: 'string', multiple: true },
-  target: { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  pull: { type: 'boolean' },
-  label: { type: 'string', multiple: true },
-  platform: { type: 'string' },
-  iidfile: { type: 'string' },
-  'metadata-file': { type: 'string' },
-  output: { type: 'string', short: 'o', multiple: true },
-  progress: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  push: { type: 'boolean' },
-  network: { type: 'string' },
-  secret: { type: 'string', multiple: true },
-  format: { type: 'string' },
-  compression: { type: 'string' },
-  allow: { type: 'string', multiple: true },
-  runtime: { type: 'string' },
-  explain: { type: 'boolean' },
-  'cache-from': { type: 'string', multiple: true },
-  'cache-to': { type: 'string', multiple: true },
-  call: { type: 'string' },
-  check: { type: 'boolean' },
-  'build-context': { type: 'string', multiple: true },
+  allow: { type: 'string', multiple: true, arg: 'stringArray', description: 'Allow extra privileged entitlement (e.g., "security.insecure")' },
+  'build-arg': { type: 'string', multiple: true, arg: 'stringArray', description: 'Set build-time variables' },
+  'cache-from': { type: 'string', multiple: true, arg: 'stringArray', description: 'External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")' },
+  'cache-to': { type: 'string', multiple: true, arg: 'stringArray', description: 'Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")' },
+  call: { type: 'string', description: 'Set method for evaluating build ("check", "outline", "targets") (default "build")' },
+  check: { type: 'boolean', description: 'Shorthand for "--call=check"' },
+  compression: { type: 'string', description: 'Layer compression: gzip (default) or zstd' },
+  explain: { type: 'boolean', description: 'Print why each step was or was not taken from the cache' },
+  file: { type: 'string', short: 'f', description: 'Name of the Dockerfile (default: "PATH/Dockerfile"), or - for stdin' },
+  format: { type: 'string', description: 'Media types of the image: oci (default) or docker' },
+  iidfile: { type: 'string', arg: 'file', description: 'Write the image ID to a file' },
+  label: { type: 'string', multiple: true, arg: 'stringArray', description: 'Set metadata for an image' },
+  'metadata-file': { type: 'string', arg: 'file', description: 'Write build result metadata to a file' },
+  network: { type: 'string', description: 'Set the networking mode for the RUN instructions during build: default, none or host' },
+  'no-cache': { type: 'boolean', description: 'Do not use cache when building the image' },
+  output: { type: 'string', short: 'o', multiple: true, arg: 'stringArray', description: 'Output destination (format: "type=local,dest=path")' },
+  platform: { type: 'string', description: 'Set target platform for build' },
+  progress: { type: 'string', description: 'Set type of progress output ("auto", "plain", "tty", "json", "quiet") (default "auto")' },
+  pull: { type: 'boolean', description: 'Always attempt to pull all referenced images' },
+  push: { type: 'boolean', description: 'Shorthand for "--output=type=registry"' },
+  quiet: { type: 'boolean', short: 'q', description: 'Suppress the build output and print image ID on success' },
+  runtime: { type: 'string', arg: 'path', description: 'OCI runtime for RUN steps (default runc)' },
+  secret: { type: 'string', multiple: true, arg: 'stringArray', description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")' },
+  tag: { type: 'string', short: 't', multiple: true, arg: 'stringArray', description: 'Name and optionally a tag (format: "name:tag")' },
+  target: { type: 'string', description: 'Set the target build stage to build' },
+  'build-context': { type: 'string', multiple: true, arg: 'stringArray', description: 'Additional build contexts (e.g., name=path)' },
   ...BUILDX_FLAGS,
-  help: { type: 'boolean', short: 'h' },
-} as const;
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild build',
+  usage: '[OPTIONS] PATH',
+  summary: 'Start a build',
+  aliases: ['mybuild buildx build', 'mybuild builder build', 'mybuild PATH'],
+  flags: BUILD_FLAGS,
+};
 
 export interface ParsedBuildArgs {
   options: BuildOptions;
@@ -175,10 +184,7 @@ export async function readDockerfile(o: BuildOptions): Promise<string> {
 }
 
 export const main: CommandMain = async (args, ctx) => {
-  if (args.includes('--help') || args.includes('-h')) {
-    ctx.stdout.write(`Usage: mybuild build [OPTIONS] PATH\n\nFlags:\n${Object.keys(BUILD_FLAGS).map((f) => `  --${f}`).join('\n')}\n`);
-    return 0;
-  }
+  if (args.includes('--help') || args.includes('-h')) return printHelp(ctx, HELP);
   const { options, progress, call, cleanup } = await parseBuildArgs(args, ctx);
   try {
     if (call && call.name !== 'build') return await (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);

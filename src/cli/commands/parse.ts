@@ -12,6 +12,7 @@ import type { CommandMain } from '../context.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { dump, parseDockerfile, toJSON, unknownInstructionError } from '../../parser/index.js';
 import type { Instruction, UnknownNode } from '../../parser/ast.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 async function readStream(s: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -30,14 +31,28 @@ function firstUnknown(list: Instruction[]): UnknownNode | undefined {
   return undefined;
 }
 
+export const FLAGS = {
+  dump: { type: 'boolean', description: "Print BuildKit's parser dump (the format of its parser tests)" },
+  file: { type: 'string', short: 'f', description: 'Name of the Dockerfile, or - for stdin (default "Dockerfile")' },
+  json: { type: 'boolean', description: 'Print the AST as JSON' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild parse',
+  usage: '[OPTIONS]',
+  summary: 'Parse a Dockerfile and print its AST or BuildKit dump',
+  flags: FLAGS,
+};
+
 export const main: CommandMain = async (args, ctx) => {
   const { values } = parseCommandArgs('parse', {
     args,
-    options: { file: { type: 'string', short: 'f' }, dump: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: false,
     strict: true,
   });
-  if (values.help) return (ctx.stdout.write('Usage: mybuild parse [-f FILE|-] [--dump | --json]\n\nParse a Dockerfile and print its AST or BuildKit dump\n'), 0);
+  if (values.help) return printHelp(ctx, HELP);
   if (values.dump && values.json) throw new UsageError('parse: --dump and --json cannot be used together');
   const arg = values.file ?? 'Dockerfile';
   let text: string;

@@ -13,22 +13,52 @@ import { findLeftovers, repairLeftovers } from '../../containers/leftovers.js';
 import { snapshotUsage } from '../../runtime/snapshot-gc.js';
 import { check } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
-import { humanSize, table } from '../../store/display.js';
+import { humanSize } from '../../store/display.js';
+import { formatList, type ListFormat } from '../format/formatter.js';
+import { asStruct } from '../format/template.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { unknownFlag } from '../args.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild system check [--repair] | df | prune [-a]';
+const USAGE = 'Usage: mybuild system check [--repair] | df | info | prune [-a]';
+
+const CHECK_FLAGS = {
+  repair: { type: 'boolean', description: 'Remove the leftovers of killed processes (mounts, containers, processes, snapshots, temp files) first' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+const DF_FLAGS = {
+  format: { type: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template" },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+/** `system df`'s formatter context: Type, TotalCount, Size (mybuild counts no Active/Reclaimable). */
+const DF_FORMAT: ListFormat = { table: '{{.Type}}\t{{.TotalCount}}\t{{.Size}}', headers: { Type: 'TYPE', TotalCount: 'TOTAL', Size: 'SIZE' } };
+
+export const HELP: CommandHelp = {
+  name: 'mybuild system',
+  usage: 'COMMAND',
+  summary: 'Manage the store: check, df, info, prune',
+  flags: { help: HELP_FLAG },
+  subcommands: [
+    { name: 'mybuild system check', usage: '[OPTIONS]', summary: 'Verify every blob, ref and build cache record, and find what killed processes left', flags: CHECK_FLAGS },
+    { name: 'mybuild system df', usage: '[OPTIONS]', summary: 'Show disk usage (blobs, build cache, extracted layers)', flags: DF_FLAGS },
+    { name: 'mybuild system info', usage: '[OPTIONS]', summary: 'Display system-wide information (the same as "mybuild info")', flags: {} },
+    { name: 'mybuild system prune', usage: '[OPTIONS]', summary: 'Remove unused data (the same as "mybuild prune")', flags: {} },
+  ],
+};
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    ctx.stdout.write(`${USAGE}\n\n  check   verify every blob, ref and build cache record, and find what killed processes left\n          (--repair: remove those leftovers)\n  df      show disk usage (blobs, build cache, extracted layers)\n  prune   remove unused blobs (same as "mybuild prune")\n`);
+    printHelp(ctx, HELP);
     return sub === undefined ? 2 : 0;
   }
   if (sub === 'prune') return (await import('./prune.js')).main(rest, ctx);
+  if (sub === 'info') return (await import('./info.js')).main(rest, ctx);
   if (sub === 'check') {
-    const { values, positionals } = parseCommandArgs('system check', USAGE, { args: rest, options: { repair: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseCommandArgs('system check', USAGE, { args: rest, options: CHECK_FLAGS, allowPositionals: true, strict: true });
+    if (values.help) return printHelp(ctx, HELP.subcommands![0]);
     if (positionals.length) throw new UsageError(`"mybuild system check" takes no arguments, got "${positionals.join(' ')}"`);
     const store = await ImageStore.open(ctx.root);
     if (values.repair) for (const l of await repairLeftovers(store)) ctx.stdout.write(`removed ${l.kind}: ${l.message}\n`);
@@ -44,7 +74,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (sub === 'df') {
-    parseCommandArgs('system df', USAGE, { args: rest, options: {}, allowPositionals: false, strict: true });
+    const { values } = parseCommandArgs('system df', USAGE, { args: rest, options: DF_FLAGS, allowPositionals: false, strict: true });
+    if (values.help) return printHelp(ctx, HELP.subcommands![1]);
     const store = await ImageStore.open(ctx.root);
     const { images, dangling } = await store.listImages();
     const ids = new Set([...images, ...dangling].map((i) => i.image.configDigest));
@@ -62,16 +93,14 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     const records = await store.cache.list();
     const cacheBytes = records.reduce((n, r) => n + (r.layer ? (sizes.get(r.layer.digest) ?? 0) : 0), 0);
     const snaps = await snapshotUsage(store);
-    ctx.stdout.write(
-      table([
-        ['TYPE', 'TOTAL', 'SIZE'],
-        ['Images', String(ids.size), humanSize(imageBytes)],
-        ['Build Cache', String(records.length), humanSize(cacheBytes)],
-        ['Blobs', String(sizes.size), humanSize(total)],
-        // Extracted layers (committed) and the rootfs of containers and running steps (all of them on disk).
-        ['Snapshots', String(snaps.total), humanSize(snaps.bytes)],
-      ]),
-    );
+    const rows: Array<[string, number, number]> = [
+      ['Images', ids.size, imageBytes],
+      ['Build Cache', records.length, cacheBytes],
+      ['Blobs', sizes.size, total],
+      // Extracted layers (committed) and the rootfs of containers and running steps (all of them on disk).
+      ['Snapshots', snaps.total, snaps.bytes],
+    ];
+    ctx.stdout.write(formatList(values.format, rows.map(([Type, n, size]) => asStruct({ Type, TotalCount: n, Size: humanSize(size) })), DF_FORMAT));
     return 0;
   }
   if (sub.startsWith('-')) throw unknownFlag('system', sub, ['--help', '-h']);

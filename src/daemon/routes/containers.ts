@@ -15,7 +15,8 @@ import type { Container, ContainerManager, CreateOptions, VolumeSpec } from '../
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
-import { containerListEntry, inspectContainer } from '../../api/containers.js';
+import { containerListEntry, containerSummary, inspectContainer } from '../../api/containers.js';
+import { filterContainers, filtersFromQuery, filtersImplyAll } from '../../api/filters.js';
 
 interface Attachment {
   socket: Duplex;
@@ -295,7 +296,14 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
 
 async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
   const now = Date.now();
-  const cs = await state.containers.list(boolParam(query, 'all'));
+  // --filter (docker's JSON form): the shared filters of src/api/filters.ts; status implies all.
+  const filters = filtersFromQuery(query.get('filters') ?? undefined);
+  let cs = await state.containers.list(boolParam(query, 'all') || filtersImplyAll(filters));
+  if (Object.keys(filters).length) {
+    const images = filters.ancestor ? (await state.engine.images.list()).images : [];
+    const keep = new Set(filterContainers(cs.map((c) => containerSummary(c, now)), filters, images).map((c) => c.id));
+    cs = cs.filter((c) => keep.has(c.id));
+  }
   sendJson(res, 200, cs.map((c) => containerListEntry(c, now)));
 }
 

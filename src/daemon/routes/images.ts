@@ -10,13 +10,14 @@
  * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
  * `mybuild` runs daemonless), the listing on the store.
  */
-import { BuildError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
 import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, JsonLines, sendJson } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
+import { filterImages, filtersFromQuery, type FilterImage } from '../../api/filters.js';
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
 async function listImages({ res, state, query }: RouteRequest): Promise<void> {
@@ -33,19 +34,22 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
     e.digests.add(`${n.repository}@${(await variants.pushedAs(s.image.descriptor.digest))[n.repository] ?? s.image.descriptor.digest}`);
     byId.set(s.image.configDigest, e);
   }
-  const filterRef = (() => {
-    const f = query.get('filters');
-    if (!f) return undefined;
-    try {
-      const parsed = JSON.parse(f) as Record<string, string[] | Record<string, boolean>>;
-      const r = parsed.reference;
-      return r ? (Array.isArray(r) ? r : Object.keys(r)) : undefined;
-    } catch {
-      throw new BuildError('INVALID_ARGUMENT', `invalid filters: ${f}`);
+  // --filter (docker's JSON form): the shared filters of src/api/filters.ts, on one row per tag
+  // (an untagged image is one row); an image stays with the tags that matched.
+  const filters = filtersFromQuery(query.get('filters') ?? undefined);
+  if (Object.keys(filters).length) {
+    const rows = [...byId.values()].flatMap((e): Array<FilterImage & { tag?: string }> => {
+      const base = { id: e.s.image.configDigest, created: e.s.image.config.created, labels: e.s.image.config.config?.Labels ?? {} };
+      return e.tags.length ? e.tags.map((t) => ({ ...base, name: parseReference(t).toString(), tag: t })) : [base];
+    });
+    const kept = filterImages(rows, filters);
+    for (const [id, e] of byId) {
+      const mine = kept.filter((r) => r.id === id);
+      if (!mine.length) byId.delete(id);
+      else e.tags = mine.flatMap((r) => (r.tag ? [r.tag] : []));
     }
-  })();
+  }
   const out = [...byId.values()]
-    .filter((e) => !filterRef || e.tags.some((t) => filterRef.some((r) => t === r || t.startsWith(`${r}:`) || t === `${r}:latest`)))
     .map(({ tags, digests, s }) => ({
       Id: s.image.configDigest,
       ParentId: '',
