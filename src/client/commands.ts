@@ -24,6 +24,7 @@ import { BuildError, UsageError, toBuildError } from '../errors.js';
 import { createdSince, humanSize, shortId, splitName, table } from '../store/display.js';
 import type { CliContext } from '../cli/context.js';
 import { DaemonClient, readAll } from './client.js';
+import type { PublishedPort } from '../runtime/usernet.js';
 
 /**
  * Builds through the daemon: packs the context (honouring .dockerignore, client side), sends
@@ -382,6 +383,13 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * process are forwarded with POST /kill. A container that cannot start gives 125/126/127 as
  * daemonless.
  */
+/** Docker's HostConfig.PortBindings of `-p` flags: `{"80/tcp": [{HostIp, HostPort}]}`. */
+function portBindings(ports: PublishedPort[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) });
+  return out;
+}
+
 export async function remoteRun(ctx: CliContext, parsed: RunArgs): Promise<number> {
   const client = DaemonClient.fromContext(ctx);
   const o = parsed.create;
@@ -400,7 +408,8 @@ export async function remoteRun(ctx: CliContext, parsed: RunArgs): Promise<numbe
     HostConfig: {
       AutoRemove: o.autoRemove === true,
       Binds: (o.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
-      NetworkMode: o.network ?? 'none',
+      NetworkMode: o.network === undefined || o.network === 'sandbox' ? 'default' : o.network,
+      PortBindings: portBindings(o.publish ?? []),
     },
   };
   const create = () => client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name }, body });

@@ -8,8 +8,9 @@
  * BuildKit's MountStubsCleaner), the rootfs is unmounted and the bundle deleted.
  * `cleanupStale(root)` removes what a killed mybuild left (containers, mounts, bundles).
  *
- * The network is `none` (own empty network namespace; runc brings up `lo`) or `host`; nothing
- * here touches the host network.
+ * The network is `sandbox` (own network namespace reaching the outside through slirp4netns,
+ * started before runc and stopped in the same cleanup: usernet.ts), `none` (own empty network
+ * namespace; runc brings up `lo`) or `host`; nothing here touches the host network.
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
@@ -22,6 +23,7 @@ import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
+import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
 
 export type { ExecSpec } from './spec.js';
 
@@ -94,17 +96,25 @@ export class RuncExecutor implements Executor {
     await mkdir(this.stateDir, { recursive: true });
     let stubs: string[] = [];
     let mounted = false;
+    let usernet: UserNetwork | undefined;
     try {
+      if (spec.network === 'sandbox') {
+        usernet = await startUserNetwork(spec.publish?.length ? { apiSocket: path.join(bundle, 'slirp.sock'), ports: spec.publish } : {});
+      } else if (spec.publish?.length) {
+        throw new BuildError('INVALID_ARGUMENT', `published ports need the default network, not --network=${spec.network}`);
+      }
       await mountAll(rootfsMounts, rootfs);
       mounted = true;
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
       await writeFile(etc.hosts, hostsFile(spec.hostname));
-      await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
+      const hostResolv = spec.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      await writeFile(etc.resolvConf, spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : hostResolv);
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
+        ...(usernet ? { netnsPath: usernet.netnsPath } : {}),
         ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : {}),
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
@@ -115,6 +125,7 @@ export class RuncExecutor implements Executor {
       // failed start) is what needs `delete -f`. Saves a runtime spawn per RUN.
       const left = await lstat(path.join(this.stateDir, id)).then(() => true, () => false);
       if (left) await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
+      await usernet?.close();
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });

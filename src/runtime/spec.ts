@@ -11,6 +11,10 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from './mount.js';
+import type { PublishedPort } from './usernet.js';
+
+/** How a step's network is set up: see `ExecSpec.network`. */
+export type NetworkMode = 'sandbox' | 'none' | 'host';
 
 export interface ExecUser {
   uid: number;
@@ -34,7 +38,13 @@ export interface ExecSpec {
    */
   resolveUser?: (rootfs: string) => Promise<ExecUser>;
   hostname: string;
-  network: 'none' | 'host';
+  /**
+   * `sandbox`: own network namespace reaching the outside through slirp4netns (usernet.ts);
+   * `none`: own namespace with only `lo`; `host`: the host's.
+   */
+  network: NetworkMode;
+  /** Host ports forwarded into a `sandbox` network (`mybuild run -p`). */
+  publish?: PublishedPort[];
   /** Extra mounts (RUN --mount): each with `target` (absolute, in the container). */
   mounts?: Mount[];
   /** Fed to the process' stdin (not closed by the executor when it ends first); else /dev/null. */
@@ -132,7 +142,7 @@ export interface RuntimeSpec {
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   linux: {
-    namespaces: { type: string }[];
+    namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     devices?: LinuxDevice[];
@@ -142,11 +152,12 @@ export interface RuntimeSpec {
 
 /**
  * Builds the config for `spec` with the rootfs at `rootfs` (a path; runc takes it relative to
- * the bundle or absolute). Pure. Non-root users get the bounding set only (no effective or
+ * the bundle or absolute). Pure. `netnsPath` is the network namespace to join (a `sandbox`
+ * network). Non-root users get the bounding set only (no effective or
  * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
  * limit: see `hardNofileLimit` in executor.ts).
  */
-export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[] } = {}): RuntimeSpec {
+export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[]; netnsPath?: string } = {}): RuntimeSpec {
   const privileged = spec.privileged === true;
   const caps = privileged ? (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!) : DEFAULT_CAPABILITIES;
   const sysRo = privileged ? [] : ['ro'];
@@ -173,8 +184,9 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     const isBind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
     mounts.push({ destination: m.target ?? '/', type: isBind ? 'bind' : m.type, source: m.source, options: isBind && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['rbind', ...m.options] : [...m.options] });
   }
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (spec.network !== 'host') namespaces.push({ type: 'network' });
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  // A sandbox network is a namespace made beforehand (usernet.ts) that runc joins.
+  if (spec.network !== 'host') namespaces.push(opts.netnsPath ? { type: 'network', path: opts.netnsPath } : { type: 'network' });
   return {
     ociVersion: '1.0.2',
     process: {

@@ -89,9 +89,15 @@ describe('mybuild run', { skip: skipReason }, () => {
     assert.match(missing.err, /no such file or directory on the host/);
     const mode = await cli(['run', '--rm', '-v', '/tmp:/data:rx', 'busybox', 'true']);
     assert.match(mode.err, /unknown mode "rx"/);
-    const net = await cli(['run', '--rm', '--network', 'bridge', 'busybox', 'true']);
+    const net = await cli(['run', '--rm', '--network', 'mynet', 'busybox', 'true']);
     assert.equal(net.code, 1);
-    assert.match(net.err, /network "bridge" is not supported/);
+    assert.match(net.err, /network "mynet" is not supported: expected "default", "none" or "host"/);
+    const pub = await cli(['run', '--rm', '-p', '80', 'busybox', 'true']);
+    assert.equal(pub.code, 1);
+    assert.match(pub.err, /invalid publish "80": a host port is required/);
+    const pubNone = await cli(['run', '--rm', '--network', 'none', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(pubNone.code, 1);
+    assert.match(pubNone.err, /published ports \(-p\) need the default network, not --network none/);
     const flag = await cli(['run', '--bogus', 'busybox']);
     assert.equal(flag.code, 2);
     assert.match(flag.err, /unknown flag: --bogus/);

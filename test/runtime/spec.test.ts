@@ -25,6 +25,12 @@ describe('generateSpec', () => {
     }
   });
 
+  it('sandbox network: joins the namespace made for it (netnsPath); sysfs of its own', () => {
+    const s = generateSpec({ ...base, network: 'sandbox' }, '/r', etc, { netnsPath: '/proc/42/ns/net' });
+    assert.deepEqual(s.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/proc/42/ns/net' });
+    assert.equal(s.mounts.find((m) => m.destination === '/sys')!.type, 'sysfs');
+  });
+
   it('host network: no network namespace, /sys bound; non-root gets no effective caps', () => {
     const s = generateSpec({ ...base, network: 'host', env: ['PATH=/x'], user: { uid: 1000, gid: 1000, additionalGids: [5] }, tty: true }, '/r', etc);
     assert.equal(s.linux.namespaces.some((n) => n.type === 'network'), false);

@@ -19,6 +19,7 @@ import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId } from '../../runtime/snapshotter.js';
 import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
+import type { NetworkMode } from '../../runtime/spec.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
 import { hashSources } from '../../context/hash.js';
@@ -62,7 +63,7 @@ export function runArgs(cmd: RunCommand, shellArgv: string[]): string[] {
 
 function hint(exitCode: number, output: string, network: string, user: string): string | undefined {
   if (exitCode === 127 || /not found/.test(output)) return 'a command was not found: install it in an earlier step, or check its name and PATH';
-  if (network === 'none' && /(bad address|resolve|network is unreachable|could not connect)/i.test(output)) return 'RUN steps have no network by default in mybuild (no bridges are created); use RUN --network=host if the step must reach the network';
+  if (network === 'none' && /(bad address|resolve|network is unreachable|could not connect)/i.test(output)) return 'the step ran with --network=none (only loopback); drop it for the default network, which reaches the outside';
   if (user && user !== 'root' && user !== '0' && /permission denied/i.test(output)) return `the step runs as USER ${user}: switch to USER root for steps that write system paths`;
   return undefined;
 }
@@ -75,7 +76,8 @@ export const runHandler: Handler<RunCommand> = {
       throw new PlanError('RUN --security=insecure needs the security.insecure entitlement', { source, hint: 'pass --allow security.insecure to the build' });
     }
     const args = runArgs(cmd, shell(stage));
-    const network = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'host' ? 'host' : 'none';
+    // `default` is BuildKit's sandbox: an own namespace that reaches the outside (slirp4netns).
+    const network: NetworkMode = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'default' ? 'sandbox' : options.network;
     // RUN sees the config Env plus the ARGs in scope (ENV wins) and the proxy args.
     const env = new Map<string, string>([...stage.env.proxyArgs, ...stage.env.args]);
     for (const [k, v] of stage.env.env) env.set(k, v);
@@ -133,7 +135,7 @@ interface RunPlan {
   env: Map<string, string>;
   user: string;
   wd: string;
-  network: 'none' | 'host';
+  network: NetworkMode;
   mounts: MountSpec[];
 }
 

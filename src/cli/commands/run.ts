@@ -12,7 +12,7 @@ import { BlobSources } from '../../registry/blob-sources.js';
 import { pull } from '../../registry/pull.js';
 import { ImageStore } from '../../store/image-store.js';
 import { ContainerManager, type CreateOptions } from '../../containers/manager.js';
-import { parseEnvFlags, parseVolume } from '../../containers/options.js';
+import { parseEnvFlags, parseNetworkFlag, parsePublish, parseVolume } from '../../containers/options.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { insecureList, sourcesFile } from './pull.js';
 
@@ -25,7 +25,9 @@ Options:
   -e, --env list            Set environment variables (KEY=value, or KEY to take it from here)
   -i, --interactive         Keep STDIN open and forward it
       --name string         Assign a name to the container
-      --network string      none (default: only loopback) or host
+      --network string      default (own namespace reaching the outside through
+                            slirp4netns), none (only loopback) or host
+  -p, --publish list        Publish a port: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]
       --platform string     Platform to pull if the image is missing
       --rm                  Automatically remove the container when it exits
   -t, --tty                 Allocate a pseudo-TTY
@@ -55,6 +57,8 @@ const VALUE_FLAGS: Record<string, string> = {
   '--volume': 'volume',
   '--network': 'network',
   '--net': 'network',
+  '-p': 'publish',
+  '--publish': 'publish',
   '--entrypoint': 'entrypoint',
   '--platform': 'platform',
 };
@@ -123,10 +127,9 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
   const image = args[i];
   if (image === undefined && !help) throw new UsageError('"mybuild run" requires at least 1 argument', { hint: 'usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
   const last = (k: string): string | undefined => values[k]?.[values[k].length - 1];
-  const network = last('network');
-  if (network !== undefined && network !== 'none' && network !== 'host') {
-    throw new BuildError('INVALID_ARGUMENT', `network "${network}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; --network host shares the host network' });
-  }
+  const networkFlag = last('network');
+  const network = networkFlag !== undefined ? parseNetworkFlag(networkFlag) : undefined;
+  const publish = (values.publish ?? []).map(parsePublish);
   const entrypoint = last('entrypoint');
   return {
     image: image ?? '',
@@ -142,7 +145,8 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
       user: last('user'),
       tty: bools.has('tty'),
       openStdin: bools.has('interactive'),
-      network: network as 'none' | 'host' | undefined,
+      network,
+      ...(publish.length > 0 ? { publish } : {}),
       volumes: (values.volume ?? []).map(parseVolume),
       autoRemove: bools.has('rm'),
     },
