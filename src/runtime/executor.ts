@@ -99,7 +99,7 @@ export class RuncExecutor implements Executor {
     let usernet: UserNetwork | undefined;
     try {
       if (spec.network === 'sandbox') {
-        usernet = await startUserNetwork(spec.publish?.length ? { apiSocket: path.join(bundle, 'slirp.sock'), ports: spec.publish } : {});
+        usernet = await startUserNetwork({ ports: spec.publish ?? [] });
       } else if (spec.publish?.length) {
         throw new BuildError('INVALID_ARGUMENT', `published ports need the default network, not --network=${spec.network}`);
       }

@@ -429,6 +429,12 @@ async function overlayWorks(root: string): Promise<boolean> {
   return true;
 }
 
+/** Which snapshotter `createSnapshotter(root)` opens: `overlay` or `native`. */
+export async function snapshotterType(root: string): Promise<'overlay' | 'native'> {
+  await mkdir(root, { recursive: true });
+  return (await overlayWorks(root)) ? 'overlay' : 'native';
+}
+
 /**
  * Opens the snapshotter under `root` (created if missing): `<root>/overlay` or `<root>/native`.
  * `type: 'auto'` (default) uses overlayfs when it works there ({@link overlayWorks}). Does not clean up; call `cleanup()` at start-up.

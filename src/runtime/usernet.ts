@@ -14,8 +14,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, readlink, rm } from 'node:fs/promises';
+import { access, mkdtemp, readlink, rm } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BuildError } from '../errors.js';
@@ -86,14 +87,16 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts a user-mode network: see the module comment. `apiSocket` (a path) enables the
- * slirp4netns API socket, needed for `ports`. Throws BuildError RUNTIME when unshare or
- * slirp4netns is missing or fails; leaves nothing running when it throws.
+ * Starts a user-mode network: see the module comment. `ports` are forwarded through the
+ * slirp4netns API socket (in a private temporary directory: a socket path must be shorter than
+ * 108 bytes). Throws BuildError RUNTIME when unshare or slirp4netns is missing or fails, or a
+ * port cannot be published; leaves nothing running when it throws.
  */
-export async function startUserNetwork(opts: { apiSocket?: string; ports?: PublishedPort[] } = {}): Promise<UserNetwork> {
+export async function startUserNetwork(opts: { ports?: PublishedPort[] } = {}): Promise<UserNetwork> {
   const slirpBin = await findBinary('slirp4netns', 'slirp4netns');
   const unshareBin = await findBinary('unshare', 'util-linux');
   const children: ChildProcess[] = [];
+  let apiDir: string | undefined;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -103,7 +106,7 @@ export async function startUserNetwork(opts: { apiSocket?: string; ports?: Publi
       for (const s of c.stdio) s?.destroy();
       await exited(c);
     }
-    if (opts.apiSocket) await rm(opts.apiSocket, { force: true });
+    if (apiDir) await rm(apiDir, { recursive: true, force: true });
   };
   try {
     // The holder: in a new network namespace (and only then does it print), then `cat` until
@@ -121,9 +124,12 @@ export async function startUserNetwork(opts: { apiSocket?: string; ports?: Publi
     if (own === theirs) throw new BuildError('RUNTIME', 'unshare --net did not create a network namespace');
 
     const args = ['--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3', '--exit-fd=4'];
-    if (opts.apiSocket) {
-      await rm(opts.apiSocket, { force: true });
-      args.push(`--api-socket=${opts.apiSocket}`);
+    let apiSocket: string | undefined;
+    if (opts.ports?.length) {
+      const tmp = os.tmpdir().length < 64 ? os.tmpdir() : '/tmp';
+      apiDir = await mkdtemp(path.join(tmp, 'mybuild-slirp-'));
+      apiSocket = path.join(apiDir, 'api.sock');
+      args.push(`--api-socket=${apiSocket}`);
     }
     args.push(String(pid), 'tap0');
     // fd 3: slirp4netns writes "1" when tap0 is configured; fd 4: it exits when its peer closes.
@@ -135,8 +141,10 @@ export async function startUserNetwork(opts: { apiSocket?: string; ports?: Publi
     };
     slirp.stdout!.on('data', collect);
     slirp.stderr!.on('data', collect);
-    await firstData(slirp.stdio[3] as Readable, slirp, 'slirp4netns', () => slirpLog.split('\n').filter((l) => l && !/tapfd|WARNING: Support for seccomp/.test(l)).join('; '));
-    for (const p of opts.ports ?? []) await addHostForward(opts.apiSocket!, p);
+    // Its own messages, without the banner (`Starting slirp`, `* MTU: …`) and fd chatter.
+    const slirpErrors = (): string => slirpLog.split('\n').filter((l) => l && !/^\s*\*|^Starting slirp|tapfd|WARNING: Support for seccomp/.test(l)).join('; ');
+    await firstData(slirp.stdio[3] as Readable, slirp, 'slirp4netns', slirpErrors);
+    for (const p of opts.ports ?? []) await addHostForward(apiSocket!, p);
     return { netnsPath, close };
   } catch (err) {
     await close();

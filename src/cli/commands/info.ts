@@ -1,7 +1,10 @@
 /**
  * `mybuild info`: client facts (version, store root) and, with -H/MYBUILD_HOST, the daemon's
- * `GET /info` (server version, images, containers, root, kernel).
+ * `GET /info` (server version, images, containers, root, kernel); both say whether steps run
+ * rootless, the snapshotter (Storage Driver) and the default network.
  */
+import path from 'node:path';
+import { runtimeFacts } from '../../runtime/facts.js';
 import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain } from '../context.js';
 import { packageVersion } from './version.js';
@@ -15,7 +18,8 @@ export const main: CommandMain = async (_args, ctx) => {
   } else {
     const store = await ImageStore.open(ctx.root);
     const { images } = await store.listImages();
-    info = { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: ctx.root, ServerVersion: `${packageVersion()} (in-process)` };
+    const facts = await runtimeFacts(path.join(ctx.root, 'snapshots'));
+    info = { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: ctx.root, ServerVersion: `${packageVersion()} (in-process)`, Driver: facts.snapshotter, Rootless: facts.rootless, DefaultNetwork: facts.network };
   }
   const line = (k: string, v: unknown): void => {
     if (v !== undefined) ctx.stdout.write(` ${`${k}:`.padEnd(20)}${String(v)}\n`);
@@ -26,6 +30,8 @@ export const main: CommandMain = async (_args, ctx) => {
   line(' Stopped', info.ContainersStopped);
   line('Images', info.Images);
   line('Storage Driver', info.Driver);
+  line('Rootless', info.Rootless);
+  line('Default Network', info.DefaultNetwork);
   line('Kernel Version', info.KernelVersion);
   line('Operating System', info.OperatingSystem);
   line('Architecture', info.Architecture);

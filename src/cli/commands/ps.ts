@@ -1,7 +1,7 @@
 /**
  * `mybuild ps [-a] [-q] [--no-trunc]`: lists containers (running ones; all with -a), newest
- * first, with Docker's columns CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS (always
- * empty: mybuild publishes no ports), NAMES. A container whose mybuild process died shows as
+ * first, with Docker's columns CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS (the
+ * published ports of a running container, as `127.0.0.1:8080->80/tcp`), NAMES. A container whose mybuild process died shows as
  * `Exited (255)`.
  */
 import { ContainerManager, type Container } from '../../containers/manager.js';
@@ -48,9 +48,11 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   const now = Date.now();
+  const portsText = (c: Container): string =>
+    c.state.status !== 'running' ? '' : (c.config.publish ?? []).map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
   const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
   for (const c of list) {
-    rows.push([full ? c.id : c.id.slice(0, 12), c.config.image, commandText(c.config.command, !full), createdSince(c.config.created, now), statusText(c, now), '', c.name]);
+    rows.push([full ? c.id : c.id.slice(0, 12), c.config.image, commandText(c.config.command, !full), createdSince(c.config.created, now), statusText(c, now), portsText(c), c.name]);
   }
   ctx.stdout.write(table(rows));
   return 0;

@@ -408,7 +408,7 @@ async function listContainers({ res, state, query }: RouteRequest): Promise<void
       Created: Math.floor(Date.parse(c.config.created) / 1000),
       State: c.state.status,
       Status: statusText(c),
-      Ports: [],
+      Ports: c.state.status === 'running' ? (c.config.publish ?? []).map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })) : [],
       Labels: {},
       Mounts: [],
       HostConfig: { NetworkMode: networkModeName(c.config.network) },
