@@ -24,6 +24,8 @@ import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
 import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
+import { inUserNamespace, mappedIdCount } from './userns.js';
+import os from 'node:os';
 
 export type { ExecSpec } from './spec.js';
 
@@ -107,6 +109,7 @@ export class RuncExecutor implements Executor {
       mounted = true;
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
+      assertMapped(user);
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
       await writeFile(etc.hosts, hostsFile(spec.hostname));
       const hostResolv = spec.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
@@ -115,6 +118,7 @@ export class RuncExecutor implements Executor {
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
         ...(usernet ? { netnsPath: usernet.netnsPath } : {}),
+        ...(inUserNamespace() ? { mappedIds: mappedIdCount() } : {}),
         ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : {}),
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
@@ -188,6 +192,22 @@ export class RuncExecutor implements Executor {
       });
     });
   }
+}
+
+/**
+ * Rootless with a one-id mapping (no subordinate range): only uid/gid 0 exist, so a step as
+ * another user cannot start. Says what to add instead of runc's "invalid argument".
+ */
+function assertMapped(user: { uid: number; gid: number; additionalGids?: number[] }): void {
+  if (!inUserNamespace()) return;
+  const mapped = mappedIdCount();
+  const ids = [user.uid, user.gid, ...(user.additionalGids ?? [])];
+  const over = ids.find((id) => id >= mapped);
+  if (over === undefined) return;
+  const who = os.userInfo().username;
+  throw new BuildError('RUNTIME', `this step runs as ${user.uid}:${user.gid}, but rootless mode maps only ${mapped === 1 ? 'uid 0' : `ids 0-${mapped - 1}`} (id ${over} is not mapped)`, {
+    hint: `give ${who} a subordinate id range: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${who} (lines "${who}:100000:65536" in /etc/subuid and /etc/subgid), and install uidmap`,
+  });
 }
 
 /** Our own hard RLIMIT_NOFILE (from /proc/self/limits); undefined when unknown or unlimited. */

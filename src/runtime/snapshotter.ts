@@ -29,6 +29,7 @@ import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundEr
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
+import { overlayFixedOptions } from './userns.js';
 
 export type { Mount } from './mount.js';
 
@@ -355,9 +356,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
           `lowerdir=${lowers.join(':')}`,
           `upperdir=${this.fsDir(meta.id)}`,
           `workdir=${path.join(this.dataDir, meta.id, 'work')}`,
-          'index=off',
-          'redirect_dir=off',
-          'metacopy=off',
+          ...overlayFixedOptions(),
         ],
       },
     ];
@@ -395,7 +394,7 @@ export async function probeOverlay(dir: string): Promise<boolean> {
   const base = path.join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
-    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
+    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, ...overlayFixedOptions()].join(','), `${base}/m`]);
     if (r.code !== 0) return false;
     await unmountAll(`${base}/m`);
     return true;

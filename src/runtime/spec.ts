@@ -153,11 +153,11 @@ export interface RuntimeSpec {
 /**
  * Builds the config for `spec` with the rootfs at `rootfs` (a path; runc takes it relative to
  * the bundle or absolute). Pure. `netnsPath` is the network namespace to join (a `sandbox`
- * network). Non-root users get the bounding set only (no effective or
+ * network); `mappedIds` the ids of a rootless user namespace. Non-root users get the bounding set only (no effective or
  * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
  * limit: see `hardNofileLimit` in executor.ts).
  */
-export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[]; netnsPath?: string } = {}): RuntimeSpec {
+export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[]; netnsPath?: string; mappedIds?: number } = {}): RuntimeSpec {
   const privileged = spec.privileged === true;
   const caps = privileged ? (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!) : DEFAULT_CAPABILITIES;
   const sysRo = privileged ? [] : ['ro'];
@@ -169,7 +169,8 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
   const mounts: RuntimeSpec['mounts'] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    // gid 5 (tty) only where it is mapped (rootless with a one-id mapping has only 0).
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(opts.mappedIds !== undefined && opts.mappedIds <= 5 ? [] : ['gid=5'])] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted in a network namespace we own; with the host's, bind it.

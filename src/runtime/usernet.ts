@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BuildError } from '../errors.js';
+import { inUserNamespace } from './userns.js';
 
 /** slirp4netns' fixed addresses with `--configure`. */
 export const SLIRP_GUEST_ADDR = '10.0.2.100';
@@ -95,6 +96,14 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startUserNetwork(opts: { ports?: PublishedPort[] } = {}): Promise<UserNetwork> {
   const slirpBin = await findBinary('slirp4netns', 'slirp4netns');
   const unshareBin = await findBinary('unshare', 'util-linux');
+  // slirp4netns opens /dev/net/tun as the calling user: rootless, its mode decides.
+  try {
+    await access('/dev/net/tun', fsConstants.R_OK | fsConstants.W_OK);
+  } catch (err) {
+    throw new BuildError('RUNTIME', `the default network needs /dev/net/tun, which ${inUserNamespace() ? 'mybuild (rootless)' : 'mybuild'} cannot open: ${(err as Error).message}`, {
+      hint: 'make it usable by all users as Debian\'s udev rules do (chmod 0666 /dev/net/tun), or use --network=none or --network=host',
+    });
+  }
   const children: ChildProcess[] = [];
   let apiDir: string | undefined;
   let closed = false;

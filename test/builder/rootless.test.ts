@@ -1,4 +1,10 @@
-/** Without root: config-only builds work; a step that needs the filesystem says why it cannot run. */
+/**
+ * As a user other than root without a subordinate id range (uid 65534): rootless mode maps only
+ * uid 0, so RUN steps as root work (with --network=none: this host's /dev/net/tun is not open to
+ * users), a step as another user fails saying what to add to /etc/subuid; with
+ * MYBUILD_ROOTLESS=0 (no user namespace) config-only builds work and a RUN says why it cannot
+ * run. test/rootless/rootless.test.ts covers a user with a range.
+ */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,9 +14,10 @@ import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, tempDir } f
 import { cliPath } from '../helpers/paths.js';
 
 const setpriv = spawnSync('setpriv', ['--version']).status === 0 ? false : 'setpriv (util-linux) is not installed';
-const skip = buildSkipReason() || cliSkipReason() || setpriv;
+const userns = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'unshare', '--user', '--map-root-user', 'true']).status === 0 ? false : 'unprivileged user namespaces are not available here';
+const skip = buildSkipReason() || cliSkipReason() || setpriv || userns;
 
-describe('builder: as a user other than root', { skip }, () => {
+describe('builder: as a user other than root, without a subordinate id range', { skip }, () => {
   let root: string;
   let ctx: string;
   let cli: string;
@@ -24,30 +31,47 @@ describe('builder: as a user other than root', { skip }, () => {
     for (const f of readdirSync(path.dirname(cliPath))) copyFileSync(path.join(path.dirname(cliPath), f), path.join(bin, f));
     for (const f of readdirSync(bin)) chmodSync(path.join(bin, f), 0o755);
     cli = path.join(bin, path.basename(cliPath));
-    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo hi\n');
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo hi > /hi && id -u\n');
+    writeFileSync(path.join(ctx, 'User.Dockerfile'), 'FROM busybox\nUSER nobody\nRUN id\n');
     writeFileSync(path.join(ctx, 'Meta.Dockerfile'), 'FROM busybox\nENV A=1\nLABEL l=v\n');
     for (const d of [root, ctx, path.dirname(root)]) chmodSync(d, 0o777);
     spawnSync('chmod', ['-R', 'a+rwX', root]);
   });
   after(cleanupTemp);
 
-  const asNobody = (...args: string[]) =>
+  const asNobody = (env: NodeJS.ProcessEnv, ...args: string[]) =>
     spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli, '--root', root, ...args], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: ctx },
+      env: { PATH: process.env.PATH, HOME: ctx, ...env },
     });
 
   it('builds a Dockerfile that only changes the config', () => {
-    const r = asNobody('build', '-q', '-f', path.join(ctx, 'Meta.Dockerfile'), ctx);
+    const r = asNobody({}, 'build', '-q', '-f', path.join(ctx, 'Meta.Dockerfile'), ctx);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^sha256:[0-9a-f]{64}$/m);
   });
 
-  it('refuses a RUN with one clear error and a hint, not EPERM from deep inside', () => {
-    const r = asNobody('build', '--progress', 'plain', ctx);
+  it('runs a RUN as root in the user namespace (one-id mapping)', () => {
+    const r = asNobody({}, 'build', '--progress', 'plain', '--network', 'none', '-t', 'one', ctx);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /#2 [\d.]+ 0\n/, 'the step ran as uid 0 inside');
+    const info = asNobody({}, 'info');
+    assert.match(info.stdout, /^ Rootless: +true \(1 ids mapped\)$/m);
+  });
+
+  it('a step as another user fails saying what to add to /etc/subuid', () => {
+    const r = asNobody({}, 'build', '--progress', 'plain', '--network', 'none', '-f', path.join(ctx, 'User.Dockerfile'), ctx);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /this step runs as 65534:65534, but rootless mode maps only uid 0/);
+    assert.match(r.stderr, /hint: give \S+ a subordinate id range: usermod --add-subuids/);
+    assert.doesNotMatch(r.stderr, /EPERM|EINVAL|bug in mybuild/);
+  });
+
+  it('with MYBUILD_ROOTLESS=0, refuses a RUN with one clear error and a hint, not EPERM from deep inside', () => {
+    const r = asNobody({ MYBUILD_ROOTLESS: '0' }, 'build', '--progress', 'plain', ctx);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /needs the image's filesystem, which mybuild can only mount and run as root/);
-    assert.match(r.stderr, /hint: run mybuild as root, or talk to a mybuild daemon/);
+    assert.match(r.stderr, /hint: run mybuild as root, or without MYBUILD_ROOTLESS=0/);
     assert.doesNotMatch(r.stderr, /EPERM|bug in mybuild/);
   });
 });

@@ -31,6 +31,13 @@ describe('generateSpec', () => {
     assert.equal(s.mounts.find((m) => m.destination === '/sys')!.type, 'sysfs');
   });
 
+  it('rootless with a one-id mapping: devpts without gid=5 (unmapped); with a range it keeps it', () => {
+    const pts = (mappedIds?: number) => generateSpec(base, '/r', etc, mappedIds === undefined ? {} : { mappedIds }).mounts.find((m) => m.destination === '/dev/pts')!.options;
+    assert.ok(pts().includes('gid=5'));
+    assert.ok(pts(65537).includes('gid=5'));
+    assert.equal(pts(1).includes('gid=5'), false);
+  });
+
   it('host network: no network namespace, /sys bound; non-root gets no effective caps', () => {
     const s = generateSpec({ ...base, network: 'host', env: ['PATH=/x'], user: { uid: 1000, gid: 1000, additionalGids: [5] }, tty: true }, '/r', etc);
     assert.equal(s.linux.namespaces.some((n) => n.type === 'network'), false);

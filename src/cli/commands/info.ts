@@ -19,7 +19,7 @@ export const main: CommandMain = async (_args, ctx) => {
     const store = await ImageStore.open(ctx.root);
     const { images } = await store.listImages();
     const facts = await runtimeFacts(path.join(ctx.root, 'snapshots'));
-    info = { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: ctx.root, ServerVersion: `${packageVersion()} (in-process)`, Driver: facts.snapshotter, Rootless: facts.rootless, DefaultNetwork: facts.network };
+    info = { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: ctx.root, ServerVersion: `${packageVersion()} (in-process)`, Driver: facts.snapshotter, Rootless: facts.rootless ? `true${facts.mappedIds !== undefined ? ` (${facts.mappedIds} ids mapped)` : ''}` : false, DefaultNetwork: facts.network };
   }
   const line = (k: string, v: unknown): void => {
     if (v !== undefined) ctx.stdout.write(` ${`${k}:`.padEnd(20)}${String(v)}\n`);

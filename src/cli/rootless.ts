@@ -1,0 +1,46 @@
+/**
+ * Rootless mode of the CLI: a user other than root runs every store command inside a user
+ * namespace where it is uid 0 (src/runtime/userns.ts), so RUN steps, snapshots and the store's
+ * in-image owners work as for root. The outer process only starts the inner one (same node,
+ * same arguments, `MYBUILD_ROOTLESS_CHILD=1`), forwards signals and returns its exit status.
+ * The store stays the user's default (`$XDG_DATA_HOME/mybuild`), fixed before the switch since
+ * inside the namespace mybuild is uid 0.
+ */
+import { spawn } from 'node:child_process';
+import { rootlessCommand } from '../runtime/userns.js';
+import { defaultRoot } from './context.js';
+
+/** Commands that never touch the store or run a step: they run as they are. */
+const PLAIN = new Set(['version', 'help', 'login', 'logout', 'parse', 'explain']);
+
+/** Whether `argv` should run in the rootless namespace (non-root, not yet inside, no -H daemon). */
+export function wantsRootless(argv: string[], env: NodeJS.ProcessEnv): boolean {
+  if (typeof process.getuid !== 'function' || process.getuid() === 0) return false;
+  if (env.MYBUILD_ROOTLESS_CHILD === '1' || env.MYBUILD_ROOTLESS === '0') return false;
+  if (env.MYBUILD_HOST) return false;
+  const cmd = argv.find((a, i) => !a.startsWith('-') && !['--root', '-H', '--host'].includes(argv[i - 1] ?? ''));
+  if (argv.some((a) => a === '-H' || a === '--host' || a.startsWith('--host=')) && cmd !== 'daemon') return false;
+  if (cmd === undefined || PLAIN.has(cmd) || argv.includes('--help')) return false;
+  return true;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** Runs this same mybuild invocation in the rootless namespace; resolves with its exit status. */
+export function runRootless(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const plan = rootlessCommand([process.execPath, ...process.execArgv, process.argv[1]!, ...argv]);
+  const childEnv = { ...env, MYBUILD_ROOTLESS_CHILD: '1', MYBUILD_ROOT: env.MYBUILD_ROOT || defaultRoot(env), ...(plan.note ? { MYBUILD_ROOTLESS_NOTE: plan.note } : {}) };
+  const child = spawn(plan.argv[0]!, plan.argv.slice(1), { stdio: 'inherit', env: childEnv });
+  const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
+  for (const s of FORWARDED) process.on(s, forward);
+  return new Promise((resolve) => {
+    child.on('error', (err) => {
+      process.stderr.write(`error: cannot start rootless mode (${plan.argv[0]}): ${err.message}\nhint: install util-linux, or set MYBUILD_ROOTLESS=0 to run without a user namespace\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, sig) => {
+      for (const s of FORWARDED) process.off(s, forward);
+      resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGTERM' ? 15 : sig === 'SIGINT' ? 2 : 1));
+    });
+  });
+}
