@@ -29,7 +29,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 /** Runs this same mybuild invocation in the rootless namespace; resolves with its exit status. */
 export function runRootless(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const plan = rootlessCommand([process.execPath, ...process.execArgv, process.argv[1]!, ...argv]);
-  const childEnv = { ...env, MYBUILD_ROOTLESS_CHILD: '1', MYBUILD_ROOT: env.MYBUILD_ROOT || defaultRoot(env), ...(plan.note ? { MYBUILD_ROOTLESS_NOTE: plan.note } : {}) };
+  const childEnv = { ...env, MYBUILD_ROOTLESS_CHILD: '1', MYBUILD_ROOTLESS_UID: String(process.getuid!()), MYBUILD_ROOT: env.MYBUILD_ROOT || defaultRoot(env), ...(plan.note ? { MYBUILD_ROOTLESS_NOTE: plan.note } : {}) };
   const child = spawn(plan.argv[0]!, plan.argv.slice(1), { stdio: 'inherit', env: childEnv });
   const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
   for (const s of FORWARDED) process.on(s, forward);

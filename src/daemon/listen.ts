@@ -27,11 +27,16 @@ export interface TlsOptions {
   key: string;
 }
 
-/** The default socket: `/run/mybuild/mybuild.sock` as root, `$XDG_RUNTIME_DIR/mybuild.sock` otherwise. */
+/**
+ * The default socket: `/run/mybuild/mybuild.sock` as root, `$XDG_RUNTIME_DIR/mybuild/mybuild.sock`
+ * otherwise, rootless mode included (uid 0 of its user namespace: src/cli/rootless.ts passes
+ * the user's own uid as MYBUILD_ROOTLESS_UID).
+ */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (typeof process.getuid === 'function' && process.getuid() === 0) return '/run/mybuild/mybuild.sock';
-  const dir = env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `mybuild-${process.getuid?.() ?? 'user'}`);
-  return path.join(dir, 'mybuild.sock');
+  const rootless = env.MYBUILD_ROOTLESS_CHILD === '1' && env.MYBUILD_ROOTLESS_UID !== undefined;
+  if (!rootless && typeof process.getuid === 'function' && process.getuid() === 0) return '/run/mybuild/mybuild.sock';
+  const dir = env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `mybuild-${rootless ? env.MYBUILD_ROOTLESS_UID : (process.getuid?.() ?? 'user')}`);
+  return path.join(dir, 'mybuild', 'mybuild.sock');
 }
 
 /**

@@ -7,7 +7,7 @@
  * can open /dev/net/tun (the default network's tap device), which is then tested too.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -121,6 +121,25 @@ describe('rootless: a fresh user with a subordinate range builds and runs', { sk
     for (const [p, o] of owners) {
       const [u] = o.split('/').map(Number);
       assert.ok(u !== uid && !(u! >= subuid.start && u! < subuid.start + subuid.count), `${p} is owned by ${o}, a host id`);
+    }
+  });
+
+  it('mybuild daemon runs rootless on $XDG_RUNTIME_DIR/mybuild/mybuild.sock; a client runs a container through it', async () => {
+    const runtimeDir = path.join(home, 'run');
+    mkdirSync(runtimeDir, { mode: 0o700 });
+    chownSync(runtimeDir, uid, gid);
+    const env = { PATH: process.env.PATH, HOME: home, USER: name, LOGNAME: name, XDG_RUNTIME_DIR: runtimeDir };
+    const daemon = spawn('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', process.execPath, cli, 'daemon'], { cwd: work, env, stdio: 'ignore' });
+    const sock = path.join(runtimeDir, 'mybuild', 'mybuild.sock');
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(existsSync(sock), `the daemon listens on ${sock}`);
+      const r = spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', process.execPath, cli, '-H', `unix://${sock}`, 'run', '--rm', '--network', 'none', 'rl', 'sh', '-c', 'cat /hi; id -u'], { encoding: 'utf8', cwd: work, env });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, 'hi\n65534\n');
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => daemon.once('exit', r));
     }
   });
 
