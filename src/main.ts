@@ -17,6 +17,6 @@ for (const out of [process.stdout, process.stderr]) {
 
 const argv = process.argv.slice(2);
 // Without root, store commands run in a user namespace where mybuild is uid 0 (src/cli/rootless.ts).
-void (wantsRootless(argv, process.env) ? runRootless(argv, process.env) : run(argv)).then((code) => {
+void ((wantsRootless(argv, process.env) ? runRootless(argv, process.env) : undefined) ?? run(argv)).then((code) => {
   process.exitCode = code;
 });

@@ -6,8 +6,8 @@
  * The store stays the user's default (`$XDG_DATA_HOME/mybuild`), fixed before the switch since
  * inside the namespace mybuild is uid 0.
  */
-import { spawn } from 'node:child_process';
-import { rootlessCommand } from '../runtime/userns.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { rootlessCommand, type RootlessPlan } from '../runtime/userns.js';
 import { defaultRoot } from './context.js';
 
 /** Commands that never touch the store or run a step: they run as they are. */
@@ -26,9 +26,27 @@ export function wantsRootless(argv: string[], env: NodeJS.ProcessEnv): boolean {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
-/** Runs this same mybuild invocation in the rootless namespace; resolves with its exit status. */
-export function runRootless(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const plan = rootlessCommand([process.execPath, ...process.execArgv, process.argv[1]!, ...argv]);
+/** Whether `plan` can make its namespace here (runs it with `true` inside). */
+function works(plan: RootlessPlan): boolean {
+  const probe = [...plan.argv.slice(0, plan.argv.lastIndexOf('--') + 1), 'true'];
+  return spawnSync(probe[0]!, probe.slice(1), { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Runs this same mybuild invocation in the rootless namespace; resolves with its exit status.
+ * When the namespace cannot be made with the subordinate range (newuidmap refused it), it maps
+ * only uid 0; when no user namespace can be made at all (disabled by the kernel), resolves
+ * undefined: the caller runs the command as it is (then steps that need root say so).
+ */
+export function runRootless(argv: string[], env: NodeJS.ProcessEnv): Promise<number> | undefined {
+  const inner = [process.execPath, ...process.execArgv, process.argv[1]!, ...argv];
+  let plan = rootlessCommand(inner);
+  if (!works(plan)) {
+    if (plan.uids === undefined) return undefined;
+    plan = rootlessCommand(inner, { subuid: '', subgid: '' });
+    plan.note = 'newuidmap/newgidmap refused the subordinate range (check /etc/subuid, /etc/subgid and that newuidmap is setuid): only uid 0 is mapped';
+    if (!works(plan)) return undefined;
+  }
   const childEnv = { ...env, MYBUILD_ROOTLESS_CHILD: '1', MYBUILD_ROOTLESS_UID: String(process.getuid!()), MYBUILD_ROOT: env.MYBUILD_ROOT || defaultRoot(env), ...(plan.note ? { MYBUILD_ROOTLESS_NOTE: plan.note } : {}) };
   const child = spawn(plan.argv[0]!, plan.argv.slice(1), { stdio: 'inherit', env: childEnv });
   const forward = (sig: NodeJS.Signals): void => void child.kill(sig);

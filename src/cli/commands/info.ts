@@ -31,6 +31,7 @@ export const main: CommandMain = async (_args, ctx) => {
   line('Images', info.Images);
   line('Storage Driver', info.Driver);
   line('Rootless', info.Rootless);
+  if (!ctx.host) line(' Note', ctx.env.MYBUILD_ROOTLESS_NOTE);
   line('Default Network', info.DefaultNetwork);
   line('Kernel Version', info.KernelVersion);
   line('Operating System', info.OperatingSystem);
