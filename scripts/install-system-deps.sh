@@ -9,8 +9,10 @@
 #   tmux            drives the tty progress view in a pseudo-terminal in the tests
 #   attr            setfattr/getfattr: overlay opaque xattrs and PAX xattrs in src/runtime
 #   slirp4netns     the default (user-mode) network of RUN steps and `mybuild run`
+#   uidmap          newuidmap/newgidmap: rootless mode's subordinate id ranges
+#   debootstrap     the Debian base of the apt-in-RUN test (scripts/make-debian-base.sh)
 set -euo pipefail
-PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr slirp4netns"
+PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr slirp4netns uidmap debootstrap"
 missing=()
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

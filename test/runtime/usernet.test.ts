@@ -22,9 +22,10 @@ import { cleanupStale, resolveRuntime, RuncExecutor } from '../../src/runtime/ex
 import type { ExecSpec } from '../../src/runtime/spec.js';
 import { createSnapshotter, type Snapshotter } from '../../src/runtime/snapshotter.js';
 import { sandboxResolvConf } from '../../src/runtime/usernet.js';
+import { DEBIAN_MIRROR_RELEASE, hostNetworkState, hostReaches } from '../helpers/host-network.js';
 
 const BUSYBOX = '/bin/busybox';
-const MIRROR = 'http://deb.debian.org/debian/dists/bookworm/Release';
+const MIRROR = DEBIAN_MIRROR_RELEASE;
 const skip =
   process.getuid?.() !== 0
     ? 'needs root (mounts, runc)'
@@ -36,30 +37,6 @@ const skip =
             () => false as const,
             () => 'runc is not installed (scripts/install-system-deps.sh)',
           );
-
-/** Whether the host reaches Debian's mirror (else the outside tests skip). */
-function hostReachesMirror(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(MIRROR, { timeout: 10_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-}
-
-/** The host's network state as text: links, addresses, routes, iptables rules (no counters, no dates). */
-async function hostNetworkState(): Promise<string> {
-  const parts: string[] = [];
-  for (const [cmd, args] of [['ip', ['-o', 'link']], ['ip', ['-o', 'addr']], ['ip', ['route']], ['ip', ['-6', 'route']]] as const) {
-    const r = await execCapture(cmd, [...args]);
-    parts.push(`$ ${cmd} ${args.join(' ')}\n${r.stdout.toString()}`);
-  }
-  const ipt = await execCapture('sh', ['-c', 'command -v iptables-save >/dev/null && iptables-save || true']);
-  parts.push(`$ iptables-save\n${ipt.stdout.toString().split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '')).join('\n')}`);
-  return parts.join('\n');
-}
 
 /** Our children whose command is `name` (slirp4netns, the unshare holder's `cat`). */
 async function childrenNamed(pid: number, name: string): Promise<number[]> {
@@ -102,7 +79,7 @@ describe('sandbox network (slirp4netns)', { skip }, () => {
     await writeFile(path.join(dir, 'www/index.html'), 'served from the container\n');
     await sn.commit('base', 'base-key');
     ex = new RuncExecutor({ root: path.join(base, 'exec') });
-    online = await hostReachesMirror();
+    online = await hostReaches();
   });
 
   after(async () => {

@@ -63,7 +63,7 @@ export function runArgs(cmd: RunCommand, shellArgv: string[]): string[] {
 
 function hint(exitCode: number, output: string, network: string, user: string): string | undefined {
   if (exitCode === 127 || /not found/.test(output)) return 'a command was not found: install it in an earlier step, or check its name and PATH';
-  if (network === 'none' && /(bad address|resolve|network is unreachable|could not connect)/i.test(output)) return 'the step ran with --network=none (only loopback); drop it for the default network, which reaches the outside';
+  if (network === 'none' && /(bad address|resolv|network is unreachable|could not connect)/i.test(output)) return 'the step ran with --network=none (only loopback); drop it for the default network, which reaches the outside';
   if (user && user !== 'root' && user !== '0' && /permission denied/i.test(output)) return `the step runs as USER ${user}: switch to USER root for steps that write system paths`;
   return undefined;
 }
