@@ -272,6 +272,7 @@ export async function remoteLoad(ctx: CliContext, input: string | undefined, qui
 interface ApiContainer {
   Id: string;
   Names: string[];
+  Ports?: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
 }
 
 interface ApiContainerInspect {
@@ -284,6 +285,11 @@ interface ApiContainerInspect {
 
 const NULL_TIME = '0001-01-01T00:00:00Z';
 
+/** The PORTS column of a daemon's container list entry. */
+function portsOf(item: ApiContainer, text: (p: PublishedPort[]) => string): string {
+  return text((item.Ports ?? []).filter((p) => p.PublicPort !== undefined).map((p) => ({ ...(p.IP && p.IP !== '0.0.0.0' ? { hostIp: p.IP } : {}), hostPort: p.PublicPort!, containerPort: p.PrivatePort, protocol: p.Type === 'udp' ? 'udp' : 'tcp' })));
+}
+
 /** `ps [-a] [-q] [--no-trunc]` through the daemon: the daemonless table. */
 export async function remotePs(ctx: CliContext, opts: { all?: boolean; quiet?: boolean; noTrunc?: boolean }): Promise<number> {
   const client = DaemonClient.fromContext(ctx);
@@ -293,7 +299,7 @@ export async function remotePs(ctx: CliContext, opts: { all?: boolean; quiet?: b
     for (const c of list) ctx.stdout.write(`${full ? c.Id : c.Id.slice(0, 12)}\n`);
     return 0;
   }
-  const { statusText, commandText } = await import('../cli/commands/ps.js');
+  const { statusText, commandText, publishedText } = await import('../cli/commands/ps.js');
   const now = Date.now();
   const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
   for (const item of list) {
@@ -310,7 +316,7 @@ export async function remotePs(ctx: CliContext, opts: { all?: boolean; quiet?: b
         ...(d.State.FinishedAt !== NULL_TIME ? { finishedAt: d.State.FinishedAt } : {}),
       },
     } as unknown as Parameters<typeof statusText>[0];
-    rows.push([full ? d.Id : d.Id.slice(0, 12), d.Config.Image, commandText(d.Config.Cmd, !full), createdSince(d.Created, now), statusText(c, now), '', c.name]);
+    rows.push([full ? d.Id : d.Id.slice(0, 12), d.Config.Image, commandText(d.Config.Cmd, !full), createdSince(d.Created, now), statusText(c, now), portsOf(item, publishedText), c.name]);
   }
   ctx.stdout.write(table(rows));
   return 0;

@@ -5,6 +5,12 @@
  * `Exited (255)`.
  */
 import { ContainerManager, type Container } from '../../containers/manager.js';
+import type { PublishedPort } from '../../runtime/usernet.js';
+
+/** Docker's PORTS text: `127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp`. */
+export function publishedText(ports: PublishedPort[]): string {
+  return ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+}
 import { UsageError } from '../../errors.js';
 import { createdSince, humanDuration, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
@@ -48,8 +54,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   const now = Date.now();
-  const portsText = (c: Container): string =>
-    c.state.status !== 'running' ? '' : (c.config.publish ?? []).map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+  const portsText = (c: Container): string => (c.state.status !== 'running' ? '' : publishedText(c.config.publish ?? []));
   const rows = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
   for (const c of list) {
     rows.push([full ? c.id : c.id.slice(0, 12), c.config.image, commandText(c.config.command, !full), createdSince(c.config.created, now), statusText(c, now), portsText(c), c.name]);
