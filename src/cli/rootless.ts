@@ -7,6 +7,7 @@
  * inside the namespace mybuild is uid 0.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { rootlessCommand, type RootlessPlan } from '../runtime/userns.js';
 import { defaultRoot } from './context.js';
 
@@ -25,6 +26,19 @@ export function wantsRootless(argv: string[], env: NodeJS.ProcessEnv): boolean {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+const TERMINAL_SIGNALS = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGWINCH']);
+
+/** Whether this process' group is its terminal's foreground group (/proc/self/stat pgrp = tpgid). */
+function inForegroundGroup(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state ppid pgrp session tty_nr tpgid …
+    return f[2] === f[5];
+  } catch {
+    return false;
+  }
+}
 
 /** Whether `plan` can make its namespace here (runs it with `true` inside). */
 function works(plan: RootlessPlan): boolean {
@@ -49,7 +63,12 @@ export function runRootless(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   const childEnv = { ...env, MYBUILD_ROOTLESS_CHILD: '1', MYBUILD_ROOTLESS_UID: String(process.getuid!()), MYBUILD_ROOT: env.MYBUILD_ROOT || defaultRoot(env), ...(plan.note ? { MYBUILD_ROOTLESS_NOTE: plan.note } : {}) };
   const child = spawn(plan.argv[0]!, plan.argv.slice(1), { stdio: 'inherit', env: childEnv });
-  const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
+  const forward = (sig: NodeJS.Signals): void => {
+    // Ctrl-C, Ctrl-backslash and resizes reach the whole foreground process group, the inner mybuild
+    // included: forwarding them too would deliver them twice.
+    if (TERMINAL_SIGNALS.has(sig) && inForegroundGroup()) return;
+    child.kill(sig);
+  };
   for (const s of FORWARDED) process.on(s, forward);
   return new Promise((resolve) => {
     child.on('error', (err) => {

@@ -8,13 +8,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, tempDir } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
 
 const setpriv = spawnSync('setpriv', ['--version']).status === 0 ? false : 'setpriv (util-linux) is not installed';
 const userns = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'unshare', '--user', '--map-root-user', 'true']).status === 0 ? false : 'unprivileged user namespaces are not available here';
+const tmuxSkip = ['/usr/bin/tmux', '/bin/tmux'].some((p) => existsSync(p)) ? false : 'tmux is not installed (scripts/install-system-deps.sh)';
+const readIf = (p: string): string => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+};
 const skip = buildSkipReason() || cliSkipReason() || setpriv || userns;
 
 describe('builder: as a user other than root, without a subordinate id range', { skip }, () => {
@@ -65,6 +73,36 @@ describe('builder: as a user other than root, without a subordinate id range', {
     assert.match(r.stderr, /this step runs as 65534:65534, but rootless mode maps only uid 0/);
     assert.match(r.stderr, /hint: give \S+ a subordinate id range: usermod --add-subuids/);
     assert.doesNotMatch(r.stderr, /EPERM|EINVAL|bug in mybuild/);
+  });
+
+  it('Ctrl-C in a terminal cancels a rootless build cleanly (delivered once, not twice: "canceled", exit 130)', { skip: tmuxSkip }, async () => {
+    writeFileSync(path.join(ctx, 'Sleep.Dockerfile'), 'FROM busybox\nRUN echo started; sleep 30\n');
+    const out = path.join(ctx, 'ctrl-c.out');
+    // sh traps INT with a handler (reset to the default in its children) so it lives to write the status.
+    const script = path.join(ctx, 'ctrl-c.sh');
+    writeFileSync(script, `#!/bin/sh\ntrap 'echo trapped >> ${out}' INT\n${process.execPath} ${cli} --root ${root} build --no-cache --network none --progress plain -f ${path.join(ctx, 'Sleep.Dockerfile')} ${ctx} > ${out} 2>&1\necho EXIT=$? >> ${out}\nsleep 30\n`);
+    chmodSync(script, 0o755);
+    const socket = `mybuild-rootless-${process.pid}`;
+    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    try {
+      const start = tmux('new-session', '-d', '-s', 't', '-x', '100', '-y', '30', `setpriv --reuid 65534 --regid 65534 --clear-groups env PATH=${process.env.PATH} HOME=${ctx} ${script}`);
+      assert.equal(start.status, 0, start.stderr);
+      const wait = async (re: RegExp) => {
+        for (let i = 0; i < 150; i++) {
+          if (re.test(readIf(out))) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.fail(`timed out waiting for ${re} in: ${readIf(out)}`);
+      };
+      await wait(/started/);
+      tmux('send-keys', '-t', 't', 'C-c');
+      await wait(/EXIT=\d+/);
+      const text = readIf(out);
+      assert.match(text, /error: canceled/);
+      assert.match(text, /EXIT=130/);
+    } finally {
+      tmux('kill-server');
+    }
   });
 
   it('with MYBUILD_ROOTLESS=0, refuses a RUN with one clear error and a hint, not EPERM from deep inside', () => {
