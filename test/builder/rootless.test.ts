@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, tempDir } from '../helpers/build.js';
@@ -103,6 +103,36 @@ describe('builder: as a user other than root, without a subordinate id range', {
     } finally {
       tmux('kill-server');
     }
+  });
+
+  it('SIGKILL of the outer mybuild ends the inner one (pdeathsig); the next build removes the step it left', async () => {
+    const marker = `mark-${path.basename(ctx)}`;
+    writeFileSync(path.join(ctx, 'Kill.Dockerfile'), `FROM busybox\nRUN echo started; sleep 60; echo ${marker}\n`);
+    const child = spawn('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, cli, '--root', root, 'build', '--no-cache', '--network', 'none', '--progress', 'plain', '-f', path.join(ctx, 'Kill.Dockerfile'), ctx], {
+      env: { PATH: process.env.PATH, HOME: ctx },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const pids = (pattern: string) => (spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((s) => s.trim() !== '').map(Number).filter((p) => p !== child.pid);
+    for (let i = 0; i < 150 && !/started/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(err, /started/);
+    assert.ok(pids(`Kill.Dockerfile`).length >= 1, 'the inner mybuild runs');
+    child.kill('SIGKILL');
+    let left: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = pids('Kill.Dockerfile');
+      if (left.length === 0) break;
+    }
+    assert.deepEqual(left, [], 'the inner mybuild died with the outer one');
+    // The step's container outlives them (as with root); the next command's cleanup ends it.
+    const next = asNobody({}, 'build', '-q', '--network', 'none', '-f', path.join(ctx, 'Meta.Dockerfile'), ctx);
+    assert.equal(next.status, 0, next.stderr);
+    const r = asNobody({}, 'build', '-q', '--network', 'none', ctx);
+    assert.equal(r.status, 0, r.stderr);
+    for (let i = 0; i < 100 && pids(marker).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(pids(marker), [], 'the killed step\'s container is gone');
   });
 
   it('with MYBUILD_ROOTLESS=0, refuses a RUN with one clear error and a hint, not EPERM from deep inside', () => {
