@@ -26,12 +26,17 @@ import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
 import { pidAlive, withLock } from '../store/fs-util.js';
 
-/** The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or '' when unknown. */
+/**
+ * The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or ''
+ * when unknown; 'zombie' for a process that has exited and waits to be reaped (a killed build
+ * whose parent died too stays one until init reaps it: it is dead).
+ */
 async function startTime(pid: number): Promise<string> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z' || rest[0] === 'X') return 'zombie';
     return rest[19] ?? '';
   } catch {
     return '';
@@ -44,6 +49,7 @@ async function markerAlive(dir: string, name: string): Promise<boolean> {
   if (!pidAlive(pid)) return false;
   const want = await readFile(path.join(dir, name), 'utf8').catch(() => '');
   const got = await startTime(pid);
+  if (got === 'zombie') return false;
   return want === '' || got === '' || want.trim() === got;
 }
 
