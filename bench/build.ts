@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BASE_IMAGE,
+  baselineCli,
   Report,
   benchTmp,
   buildahBuild,
@@ -49,6 +50,7 @@ const tags: string[] = [];
 function sides(tag: string, ctx: string, root: string, cold: boolean, prepare?: (r: number) => void): Side[] {
   tags.push(tag);
   const out: Side[] = [{ tool: 'mybuild', cmd: () => mybuildBuild(root, ctx, [...(cold ? ['--no-cache'] : []), '-t', `bench:${tag}`]), prepare }];
+  if (baselineCli) out.push({ tool: 'mybuild-base', cmd: () => mybuildBuild(baseRoot!, ctx, [...(cold ? ['--no-cache'] : []), '-t', `bench:${tag}`], undefined, baselineCli), prepare });
   if (buildah.ok) out.push({ tool: 'buildah', cmd: () => buildahBuild(ctx), env: peerEnv('buildah', tag, cold), prepare });
   else report.skip(tag, 'buildah', buildah.reason!);
   if (buildkit.ok) out.push({ tool: 'buildkit', cmd: () => buildkitBuild(ctx), env: peerEnv('buildkit', tag, cold), prepare });
@@ -57,6 +59,7 @@ function sides(tag: string, ctx: string, root: string, cold: boolean, prepare?: 
 }
 
 const root = makeStore('build');
+const baseRoot = baselineCli ? makeStore('build-base', baselineCli) : undefined;
 
 /**
  * Both tools as client and warm daemon: the same docker CLI (/usr/bin/docker 20.10, the one the

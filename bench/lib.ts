@@ -33,6 +33,12 @@ function findRoot(): string {
 export const repoRoot = findRoot();
 /** The mybuild CLI under test: the package's bin (the sh launcher), executed directly as users run it. */
 export const cliPath = process.env.MYBUILD_CLI ?? path.join(repoRoot, 'dist', 'bin', 'mybuild');
+/**
+ * `BENCH_BASELINE_CLI`: another build of mybuild (say a worktree of an older commit) run as one
+ * more side, `mybuild-base`, interleaved with the others: before/after figures of a change in
+ * one run. Its ratio column is this build's time over the baseline's.
+ */
+export const baselineCli = process.env.BENCH_BASELINE_CLI;
 /** The peer scripts (../shared/peers). */
 export const peersDir = process.env.PEERS_DIR ?? path.resolve(repoRoot, '..', 'shared', 'peers');
 /** Scratch space of the suite. */
@@ -296,20 +302,20 @@ export function runsFor(def: number): number {
 }
 
 /** A fresh mybuild store with the peers' busybox base loaded and tagged as {@link BASE_IMAGE}. */
-export function makeStore(name: string): string {
+export function makeStore(name: string, cli = cliPath): string {
   const root = path.join(benchTmp, `store-${name}`);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   const base = existsSync(path.join(BASE_OCI, 'index.json')) ? BASE_OCI : undefined;
   if (!base) throw new Error(`bench: ${BASE_OCI} is absent (run ../shared/peers/setup.sh)`);
-  sh([cliPath, '--root', root, 'load', '-i', base]);
-  sh([cliPath, '--root', root, 'tag', 'latest:latest', BASE_IMAGE]);
+  sh([cli, '--root', root, 'load', '-i', base]);
+  sh([cli, '--root', root, 'tag', 'latest:latest', BASE_IMAGE]);
   return root;
 }
 
 /** argv of a mybuild build into `root`. */
-export function mybuildBuild(root: string, ctx: string, extra: string[] = [], dockerfile?: string): string[] {
-  return [cliPath, '--root', root, 'build', '-q', ...(dockerfile ? ['-f', dockerfile] : []), ...extra, ctx];
+export function mybuildBuild(root: string, ctx: string, extra: string[] = [], dockerfile?: string, cli = cliPath): string[] {
+  return [cli, '--root', root, 'build', '-q', ...(dockerfile ? ['-f', dockerfile] : []), ...extra, ctx];
 }
 
 /** argv of a buildah build through the peers' script (build only: EXPORT=0). */

@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 /**
  * The mybuild CLI. Global options (`--root DIR`, `-H/--host ADDR`, `--debug`) may stand before
- * or after the command. Without a known command the arguments are a `build` (as in
+ * or after the command; the client's TLS flags (`--tls`, `--tlsverify`, `--tlscacert`, `--tlscert`,
+ * `--tlskey`) before it. Without a known command the arguments are a `build` (as in
  * `mybuild -f Dockerfile -t app:1 .`).
  *
  * One top-level catch tells user errors (BuildError: message, excerpt, hint, exit code by
  * code) from bugs (anything else: "internal error", exit 70, stack only with --debug).
  */
-import { COMMANDS } from './cli/commands.js';
+import { assertClientMode, COMMANDS } from './cli/commands.js';
 import { defaultRoot, type CliContext } from './cli/context.js';
 import { UsageError, toBuildError } from './errors.js';
 import path from 'node:path';
 import { closest } from './util/suggest.js';
+import { takeTlsFlag, type ClientTlsFlags } from './client/tls.js';
 
 /** Removes the global options from argv; returns them and the remaining arguments. */
-export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { root: string; host?: string; debug: boolean; rest: string[] } {
+export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { root: string; host?: string; debug: boolean; tls: ClientTlsFlags; rest: string[] } {
   let root: string | undefined;
+  const tls: ClientTlsFlags = {};
   let host: string | undefined = env.MYBUILD_HOST || undefined;
   let debug = false;
   const rest: string[] = [];
@@ -31,6 +34,12 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { ro
       rest.push(...argv.slice(i));
       break;
     }
+    // The client's TLS flags come before the command, as docker's (`daemon --tls…` are its own).
+    const took = rest.length === 0 ? takeTlsFlag(argv, i, tls) : 0;
+    if (took) {
+      i += took - 1;
+      continue;
+    }
     const takeValue = (flag: string): string => {
       const v = argv[++i];
       if (v === undefined) throw new UsageError(`flag needs an argument: ${flag}`);
@@ -43,7 +52,7 @@ export function splitGlobalOptions(argv: string[], env: NodeJS.ProcessEnv): { ro
     else if (a === '--debug' || a === '-D') debug = true;
     else rest.push(a);
   }
-  return { root: root ? path.resolve(root) : defaultRoot(env), host, debug, rest };
+  return { root: root ? path.resolve(root) : defaultRoot(env), host, debug, tls, rest };
 }
 
 /** The exit status when stdout's reader is gone (128 + SIGPIPE, as a shell reports `docker … | head`). */
@@ -59,6 +68,7 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
     const ctx: CliContext = {
       root: g.root,
       host: g.host,
+      tls: g.tls,
       debug: g.debug,
       stdout: io.stdout ?? process.stdout,
       stderr,
@@ -79,7 +89,7 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
       args = g.rest;
       name = 'build';
     }
-    if (ctx.host) (await import('./client/remote-commands.js')).assertClientMode(name, ctx.host);
+    if (ctx.host) assertClientMode(name, ctx.host);
     const mod = await COMMANDS[name].load();
     return await mod.main(args, ctx);
   } catch (err) {
@@ -110,6 +120,9 @@ function usage(): string {
     'Global options:',
     '  --root DIR     store directory (default /var/lib/mybuild as root, $XDG_DATA_HOME/mybuild otherwise; MYBUILD_ROOT)',
     '  -H, --host     daemon address (unix:///path.sock or tcp://host:port; MYBUILD_HOST)',
+    '  --tls          use TLS with a TCP daemon (DOCKER_TLS); implied by --tlsverify',
+    '  --tlsverify    use TLS and verify the daemon (DOCKER_TLS_VERIFY); with --tlscacert FILE, --tlscert FILE,',
+    '                 --tlskey FILE (default ca.pem, cert.pem, key.pem in DOCKER_CERT_PATH or ~/.docker)',
     '  -D, --debug    print stack traces of internal errors',
     '',
   ].join('\n');

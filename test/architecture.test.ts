@@ -11,14 +11,10 @@ import { describe, it } from 'node:test';
 import { repoRoot } from './helpers/paths.js';
 
 /** Bottom first. `src/x.ts` counts as folder `x` (so `src/cli.ts` belongs to `cli`). */
-const LAYERS = ['util', 'oci', 'errors', 'parser', 'plan', 'image', 'store', 'context', 'runtime', 'registry', 'cache', 'checks', 'builder', 'containers', 'api', 'engine', 'daemon', 'client', 'cli', 'index', 'main'];
+const LAYERS = ['util', 'oci', 'errors', 'parser', 'plan', 'image', 'store', 'context', 'runtime', 'registry', 'cache', 'checks', 'builder', 'containers', 'api', 'client', 'engine', 'daemon', 'cli', 'index', 'main'];
 
-/**
- * Edges that point up today and are being removed elsewhere (issue 15, "one CLI over two
- * engines": src/cli, src/client, src/daemon → src/engine, src/api). The lead drops these after
- * merging that branch; none may be added.
- */
-const KNOWN_UPWARD = new Set(['client -> cli', 'daemon -> cli']);
+/** Edges that point up and are being removed elsewhere (none left; none may be added). */
+const KNOWN_UPWARD = new Set<string>();
 
 const srcDir = path.join(repoRoot, 'src');
 

@@ -5,13 +5,10 @@
 import { UsageError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 import type { Credentials } from '../registry/auth.js';
+import { parseCsv, type OutputSpec } from './output-spec.js';
 
-export type OutputSpec =
-  | { type: 'image' } // the local store (with -t names)
-  | { type: 'oci'; dest: string; tar: boolean }
-  | { type: 'docker'; dest: string }
-  | { type: 'local'; dest: string }
-  | { type: 'tar'; dest: string };
+export type { ImageEncoding, OutputSpec } from './output-spec.js';
+export { parseCsv, parseOutput } from './output-spec.js';
 
 export interface SecretSpec {
   id: string;
@@ -81,26 +78,6 @@ export function defaultBuildOptions(contextDir: string): BuildOptions {
   };
 }
 
-/** Splits a CSV option value (`type=oci,dest=out.tar`) as docker does; quotes allowed. */
-export function parseCsv(value: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quote: string | null = null;
-  for (const ch of value) {
-    if (quote) {
-      if (ch === quote) quote = null;
-      else cur += ch;
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (quote) throw new UsageError(`unterminated quote in "${value}"`);
-  out.push(cur);
-  return out;
-}
-
 function csvFields(flag: string, value: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const f of parseCsv(value)) {
@@ -110,39 +87,6 @@ function csvFields(flag: string, value: string): Map<string, string> {
     m.set(f.slice(0, i).trim().toLowerCase(), f.slice(i + 1));
   }
   return m;
-}
-
-/** `--output` as docker buildx takes it: `type=…,dest=…[,tar=false]` or a bare path (type=local). */
-export function parseOutput(value: string): OutputSpec {
-  if (!value.includes('=')) {
-    if (value === '-') throw new UsageError('--output -: writing a tar to stdout is not supported; give type=tar,dest=FILE');
-    return { type: 'local', dest: value };
-  }
-  const f = csvFields('--output', value);
-  const type = f.get('type') ?? 'local';
-  const dest = f.get('dest');
-  const needDest = (): string => {
-    if (!dest) throw new UsageError(`--output type=${type} needs dest=PATH`);
-    return dest;
-  };
-  switch (type) {
-    case 'image':
-    case 'registry':
-      return { type: 'image' };
-    case 'oci': {
-      const tar = f.get('tar');
-      if (tar !== undefined && tar !== 'true' && tar !== 'false') throw new UsageError(`--output: tar must be true or false, got "${tar}"`);
-      return { type: 'oci', dest: needDest(), tar: tar !== 'false' };
-    }
-    case 'docker':
-      return { type: 'docker', dest: needDest() };
-    case 'local':
-      return { type: 'local', dest: needDest() };
-    case 'tar':
-      return { type: 'tar', dest: needDest() };
-    default:
-      throw new UsageError(`--output: unknown type "${type}"`, { hint: 'types: image, oci, docker, local, tar' });
-  }
 }
 
 /** `--secret id=x,src=path` / `id=x,env=VAR` / `id=x` (env var of the same name). */

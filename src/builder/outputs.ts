@@ -1,6 +1,8 @@
 /**
- * The exporters of `--output` besides the image store: an OCI layout (directory or tar), a
- * docker archive, and the target stage's root filesystem as a directory or a tar.
+ * The exporters of `--output` besides the image store (src/builder/image-export.ts): an OCI
+ * layout (directory or tar), a docker archive (both with the output's `name=` and encoding
+ * keys), and the target stage's root filesystem as a directory or a tar. `cacheonly` writes
+ * nothing.
  */
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { parseReference } from '../image/reference.js';
 import type { Descriptor } from '../image/types.js';
 import type { BuildRequest, BuildSession } from './session.js';
 import type { StageState } from './state.js';
+import { encodeImage } from './image-export.js';
 
 /**
  * Writes every `--output` of `req` but `image` (the store, done by the caller): `manifest` under
@@ -20,13 +23,20 @@ export async function exportOutputs(session: BuildSession, req: BuildRequest, ma
   for (const out of req.outputs) {
     switch (out.type) {
       case 'image':
+      case 'cacheonly':
         break;
-      case 'oci':
-        await exportOciLayout(session.store.content, names.length ? names.map((name) => ({ name, descriptor: manifest })) : [{ name: 'latest', descriptor: manifest }], out.dest, { tar: out.tar });
+      case 'oci': {
+        const desc = await encodeImage(session, manifest, stage, out);
+        const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
+        await exportOciLayout(session.store.content, own.length ? own.map((name) => ({ name, descriptor: desc })) : [{ name: 'latest', descriptor: desc }], out.dest, { tar: out.tar });
         break;
-      case 'docker':
-        await exportDockerArchive(session.store.content, [{ names: names.map((n) => parseReference(n).familiar()), descriptor: manifest }], out.dest);
+      }
+      case 'docker': {
+        const desc = await encodeImage(session, manifest, stage, out);
+        const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
+        await exportDockerArchive(session.store.content, [{ names: own.map((n) => parseReference(n).familiar()), descriptor: desc }], out.dest);
         break;
+      }
       case 'local':
       case 'tar': {
         const rootfs = await session.worker.layers();

@@ -20,37 +20,40 @@
  * store where no build was killed skips it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
-import { pidAlive, withLock } from '../store/fs-util.js';
-
-/**
- * The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or ''
- * when unknown; 'zombie' for a process that has exited and waits to be reaped (a killed build
- * whose parent died too stays one until init reaps it: it is dead).
- */
-async function startTime(pid: number): Promise<string> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z' || rest[0] === 'X') return 'zombie';
-    return rest[19] ?? '';
-  } catch {
-    return '';
-  }
-}
+import { pidAlive, processIsZombie, processStartTime, withLock } from '../store/fs-util.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** Whether the build that wrote marker `name` (content: its start time) is still running. */
 async function markerAlive(dir: string, name: string): Promise<boolean> {
   const pid = Number(name.split('-')[0]);
   if (!pidAlive(pid)) return false;
   const want = await readFile(path.join(dir, name), 'utf8').catch(() => '');
-  const got = await startTime(pid);
-  if (got === 'zombie') return false;
+  // A zombie (exited, not reaped yet) is dead: kill(pid, 0) above still succeeds on it.
+  if (await processIsZombie(pid)) return false;
+  const got = await processStartTime(pid);
   return want === '' || got === '' || want.trim() === got;
+}
+
+/** How many builds registered on the store at `root` are alive (see the module comment). */
+export async function liveBuildCount(root: string): Promise<number> {
+  const dir = path.join(root, 'runtime', 'builds');
+  let n = 0;
+  for (const m of await readdir(dir).catch(() => [] as string[])) if (await markerAlive(dir, m)) n++;
+  return n;
+}
+
+/**
+ * Runs `fn` under the lock builds register under, with the number of live builds: while it
+ * runs no build can start, so with 0 everything builds leave is a leftover (`system check --repair`).
+ */
+export async function withBuildsPaused<T>(root: string, lockTmp: string, fn: (liveBuilds: number) => Promise<T>): Promise<T> {
+  const runtimeDir = path.join(root, 'runtime');
+  await storeDir(runtimeDir);
+  return withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => fn(await liveBuildCount(root)), { timeoutMs: 120_000 });
 }
 
 /** A registered build; `release()` removes its marker (idempotent, never throws). */
@@ -71,12 +74,12 @@ export interface BuildRegistration {
 export async function registerBuild(root: string, lockTmp: string, opts: { runtime?: string } = {}): Promise<BuildRegistration> {
   const runtimeDir = path.join(root, 'runtime');
   const dir = path.join(runtimeDir, 'builds');
-  await mkdir(dir, { recursive: true });
+  await storeDir(dir);
   const name = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const marker = path.join(dir, name);
   let deadFound = false;
   const cleaned = await withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => {
-    await writeFile(marker, await startTime(process.pid));
+    await writeFile(marker, await processStartTime(process.pid));
     let others = 0;
     const dead: string[] = [];
     for (const m of await readdir(dir)) {

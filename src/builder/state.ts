@@ -8,6 +8,8 @@ import type { StageEnv } from '../plan/index.js';
 export interface LayerRef {
   descriptor: Descriptor;
   diffId: Digest;
+  /** A layer of a base image (FROM), not made by this build: --output compression leaves it as it is unless forced. */
+  fromImage?: boolean;
 }
 
 export interface StageState {

@@ -21,6 +21,11 @@ export interface LayerStepOptions {
   produce: () => Promise<LayerResult | null>;
   /** A stable name for this step across builds, to explain misses (`Dockerfile:stage:index`). */
   identity: string;
+  /**
+   * The step always makes a layer (RUN, as BuildKit): a record without one, written before a
+   * no-op RUN committed an empty layer, is a miss.
+   */
+  alwaysLayer?: boolean;
 }
 
 /** The cache key of a filesystem step with `parts` on top of the filesystem `parentFsKey`. */
@@ -37,6 +42,7 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
     record = await session.store.cache.get(key.digest);
     if (record?.layer) await session.pin(record.layer.digest); // before the existence check (a prune may run now)
     if (record && record.layer && !(await session.store.content.info(record.layer.digest))) record = null;
+    if (record && !record.layer && o.alwaysLayer) record = null;
     hit = record !== null;
   }
   let source = 'local';
@@ -48,8 +54,10 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
     // A layer of the target stage is needed by the image in any case: fetch it while the build
     // goes on rather than when it ends (ensureLayers waits for it then, and reports a failure).
     if (remote?.record.layer && stage.index === session.targetStage) void session.remoteCache.fetchIfPending(remote.record.layer.digest, { background: true }).catch(() => undefined);
-    if (remote) ({ record, source } = remote);
-    hit = remote !== null;
+    if (remote && !(o.alwaysLayer && !remote.record.layer)) {
+      ({ record, source } = remote);
+      hit = true;
+    }
   }
   if (hit) {
     session.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source });

@@ -3,13 +3,13 @@
  * every handler. Handlers never construct an executor or a snapshotter themselves: a test gives
  * them a fake worker (test/builder/fake-worker.ts) and checks the builder without root.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '../errors.js';
 import { RuncExecutor, type Executor } from '../runtime/executor.js';
 import { createSnapshotter, type Snapshotter } from '../runtime/snapshotter.js';
 import type { ContentStore } from '../store/types.js';
 import { RootfsManager } from './rootfs.js';
+import { storeDir } from '../store/store-dirs.js';
 
 export interface Worker {
   /** Where steps write their layers (through the build's lease, so a concurrent prune keeps them). */
@@ -54,7 +54,7 @@ export function localWorker(o: LocalWorkerOptions): Worker {
         });
       }
       const tmp = path.join(o.root, 'tmp');
-      await mkdir(tmp, { recursive: true });
+      await storeDir(tmp);
       const sn = await createSnapshotter(path.join(o.root, 'snapshots'));
       // Snapshots left by killed builds (registerBuild found one's marker) are removed while
       // this build goes on: cleanup is safe against snapshots being created meanwhile (see

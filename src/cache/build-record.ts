@@ -3,10 +3,11 @@
  * `<root>/builds/<config-digest-hex>.json`, and what `mybuild cache explain` and the daemon
  * read back. One record per image ID: a rebuild giving the same image replaces it.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { writeFileAtomic } from '../store/fs-util.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** One step of a build record. */
 export interface BuildRecordStep {
@@ -47,7 +48,7 @@ function recordFile(root: string, imageId: string): string {
  * fsyncs were ~3 ms of every no-op build.
  */
 export async function writeBuildRecord(root: string, tmpDir: string, rec: BuildRecord): Promise<void> {
-  await mkdir(path.join(root, 'builds'), { recursive: true });
+  await storeDir(path.join(root, 'builds'));
   await writeFileAtomic(recordFile(root, rec.imageId), `${JSON.stringify(rec, null, 2)}\n`, tmpDir, { durable: false });
 }
 

@@ -4,9 +4,10 @@
  * identity under `<root>/cache-last/`, written atomically; losing one only loses an explanation.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../store/fs-util.js';
+import { storeDir } from '../store/store-dirs.js';
 
 export class StepHistory {
   private constructor(
@@ -17,7 +18,7 @@ export class StepHistory {
   /** Opens (creating) `<root>/cache-last`; `tmpDir` must be on the same filesystem. */
   static async open(root: string, tmpDir: string): Promise<StepHistory> {
     const dir = path.join(root, 'cache-last');
-    await mkdir(dir, { recursive: true });
+    await storeDir(dir);
     return new StepHistory(dir, tmpDir);
   }
 

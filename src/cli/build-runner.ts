@@ -1,5 +1,5 @@
 /**
- * Runs a build for the CLI: picks the progress view (src/cli/progress.ts), wires Ctrl-C and
+ * Runs a build for the CLI on an Engine: picks the progress view (src/cli/progress.ts), wires Ctrl-C and
  * SIGTERM to cancellation (exit 130), writes --iidfile / --metadata-file after a successful
  * build, prints `-q`'s image ID, and reports a failed build.
  *
@@ -12,25 +12,34 @@
 import { writeFile } from 'node:fs/promises';
 import type { CliContext } from './context.js';
 import type { BuildOptions } from '../builder/options.js';
-import { build, type BuildResult } from '../builder/build.js';
+import type { BuildResult } from '../builder/build.js';
+import type { BuiltImage, Engine } from '../engine/engine.js';
 import { BuildError, toBuildError } from '../errors.js';
 import { createProgress, type ProgressMode } from './progress.js';
 import { failureReport, type BuildTracker } from './progress/format.js';
 
 /**
- * Builds `options` in `ctx.root` with progress mode `progress`; returns the exit code (0, or
+ * Builds `options` on `engine` with progress mode `progress`; returns the exit code (0, or
  * the failing step's code). Throws BuildError for failures that are not a step's (usage,
- * parse, plan, registry, …) after the progress view has been closed.
+ * parse, plan, registry, …) after the progress view has been closed. An engine that reports
+ * text (a daemon) has its text printed as it comes (only the image ID with -q).
  */
-export async function runBuildCommand(options: BuildOptions, progress: ProgressMode, ctx: CliContext): Promise<number> {
+export async function runBuildCommand(options: BuildOptions, progress: ProgressMode, ctx: CliContext, engine: Engine): Promise<number> {
+  if (!engine.buildEvents) {
+    const quiet = progress === 'quiet';
+    const r = await engine.build(options, { quiet, onText: (t) => ctx.stdout.write(t) });
+    if (quiet) ctx.stdout.write(`${r.imageId}\n`);
+    if (options.iidfile) await writeFile(options.iidfile, r.imageId);
+    return 0;
+  }
   const view = await createProgress(progress, ctx, { explain: options.explain, env: ctx.env });
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => abort.abort(new BuildError('CANCELED', `build canceled (${sig})`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let result: BuildResult;
+  let result: BuiltImage;
   try {
-    result = await build({ ...options, root: ctx.root }, { onEvent: view.onEvent, signal: abort.signal });
+    result = await engine.build(options, { onEvent: view.onEvent, signal: abort.signal });
   } catch (err) {
     const e = abort.signal.aborted && !(err instanceof BuildError && err.code === 'CANCELED') ? (abort.signal.reason as BuildError) : toBuildError(err);
     view.finish({ ok: false, error: e });
@@ -46,7 +55,7 @@ export async function runBuildCommand(options: BuildOptions, progress: ProgressM
   }
   view.finish({ ok: true });
   if (options.iidfile) await writeFile(options.iidfile, result.imageId);
-  if (options.metadataFile) await writeFile(options.metadataFile, `${JSON.stringify(buildMetadata(result, view.tracker), null, 2)}\n`);
+  if (options.metadataFile) await writeFile(options.metadataFile, `${JSON.stringify(buildMetadata(result as BuildResult, view.tracker), null, 2)}\n`);
   if (view.mode === 'quiet') ctx.stdout.write(`${result.imageId}\n`);
   return 0;
 }

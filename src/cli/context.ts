@@ -5,12 +5,15 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { ClientTlsFlags } from '../client/tls.js';
 
 export interface CliContext {
   /** Store root: `--root`, else MYBUILD_ROOT, else /var/lib/mybuild as root, else $XDG_DATA_HOME/mybuild. */
   root: string;
   /** Daemon address from -H/--host or MYBUILD_HOST; undefined means daemonless. */
   host?: string;
+  /** The global --tls, --tlsverify, --tlscacert, --tlscert, --tlskey (for a TCP daemon). */
+  tls?: ClientTlsFlags;
   debug: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

@@ -1,7 +1,7 @@
 /**
  * DaemonClient: talks to a mybuild (or Docker) daemon's Engine API over a unix socket or TCP
- * (TLS when DOCKER_TLS_VERIFY/DOCKER_CERT_PATH or MYBUILD_TLS_VERIFY/MYBUILD_CERT_PATH are
- * set, with ca.pem/cert.pem/key.pem as the docker CLI reads them).
+ * (TLS as the docker CLI decides it: --tls/--tlsverify/--tlscacert/--tlscert/--tlskey,
+ * DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; see tls.ts).
  *
  * Errors: a non-2xx answer becomes a BuildError whose code comes from the body's `code` (a
  * mybuild daemon sends it) or from the status (404 NOT_FOUND, 409 ALREADY_EXISTS, 4xx
@@ -10,15 +10,17 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { BuildError, EXIT_CODES, type ErrorCode } from '../errors.js';
-import { parseHost, type HostAddress } from '../daemon/listen.js';
-import type { CliContext } from '../cli/context.js';
+import { parseHost, type HostAddress } from '../api/host.js';
+import { API_VERSION } from '../api/version.js';
+import type { JsonMessage } from '../api/types.js';
+import { clientTls, type ClientTls, type ClientTlsFlags } from './tls.js';
+
+export type { JsonMessage };
 
 /** The API version the client asks for (the mybuild daemon's). */
-export const CLIENT_API_VERSION = '1.45';
+export const CLIENT_API_VERSION = API_VERSION;
 
 export interface RequestOptions {
   query?: Record<string, string | string[] | undefined>;
@@ -26,18 +28,6 @@ export interface RequestOptions {
   /** A JSON value (sent as application/json), a Buffer, or a stream (consumed). */
   body?: unknown;
   signal?: AbortSignal;
-}
-
-/** One Docker JSON progress message. */
-export interface JsonMessage {
-  stream?: string;
-  status?: string;
-  id?: string;
-  progressDetail?: { current?: number; total?: number };
-  aux?: Record<string, unknown>;
-  error?: string;
-  errorDetail?: { message: string; code?: number };
-  errorCode?: string;
 }
 
 function codeFromStatus(status: number): ErrorCode {
@@ -49,36 +39,49 @@ function codeFromStatus(status: number): ErrorCode {
   return 'IO';
 }
 
+/** The BuildError of a non-2xx answer: code and hint from a mybuild daemon's body (src/daemon/http.ts errorBody), else from the status; the body's `message`, else its text. */
+function errorFromBody(status: number, text: string, fallback: string): BuildError {
+  let message = text.trim();
+  let code: ErrorCode = codeFromStatus(status);
+  let hint: string | undefined;
+  try {
+    const j = JSON.parse(message) as { message?: string; code?: unknown; hint?: unknown };
+    if (j.message) message = j.message;
+    if (isCode(j.code)) code = j.code;
+    if (typeof j.hint === 'string') [message, hint] = [withoutHint(message, j.hint), j.hint];
+  } catch {
+    // not JSON: keep the text
+  }
+  return new BuildError(code, message || fallback, hint ? { hint } : {});
+}
+
+/** A daemon message without the ` (hint: …)` the daemon appends for the docker CLI. */
+function withoutHint(message: string, hint: string): string {
+  const suffix = ` (hint: ${hint})`;
+  return message.endsWith(suffix) ? message.slice(0, -suffix.length) : message;
+}
+
 function isCode(c: unknown): c is ErrorCode {
   return typeof c === 'string' && c in EXIT_CODES;
 }
 
 export class DaemonClient {
   private readonly addr: HostAddress;
-  private readonly tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  private readonly tls?: ClientTls;
 
-  /** `host`: unix:///path.sock or tcp://host:port. Throws UsageError for a malformed address. */
-  constructor(readonly host: string, env: NodeJS.ProcessEnv = process.env) {
+  /**
+   * `host`: unix:///path.sock or tcp://host:port; `tlsFlags`: the global --tls… flags (TLS for a
+   * TCP daemon, see tls.ts). Throws UsageError for a malformed address or an unreadable file.
+   */
+  constructor(readonly host: string, env: NodeJS.ProcessEnv = process.env, tlsFlags: ClientTlsFlags = {}) {
     this.addr = parseHost(host);
-    const certDir = env.MYBUILD_CERT_PATH || env.DOCKER_CERT_PATH;
-    const verify = env.MYBUILD_TLS_VERIFY || env.DOCKER_TLS_VERIFY;
-    if (this.addr.kind === 'tcp' && (certDir || verify)) {
-      const dir = certDir || path.join(env.HOME ?? '', '.docker');
-      const rd = (f: string) => {
-        try {
-          return readFileSync(path.join(dir, f));
-        } catch {
-          return undefined;
-        }
-      };
-      this.tls = { ca: rd('ca.pem'), cert: rd('cert.pem'), key: rd('key.pem') };
-    }
+    if (this.addr.kind === 'tcp') this.tls = clientTls(tlsFlags, env);
   }
 
   /** The client for `ctx.host` (which must be set). */
-  static fromContext(ctx: Pick<CliContext, 'host' | 'env'>): DaemonClient {
+  static fromContext(ctx: { host?: string; env: NodeJS.ProcessEnv; tls?: ClientTlsFlags }): DaemonClient {
     if (!ctx.host) throw new BuildError('INTERNAL', 'DaemonClient.fromContext without a host');
-    return new DaemonClient(ctx.host, ctx.env);
+    return new DaemonClient(ctx.host, ctx.env, ctx.tls);
   }
 
   private requestOptions(method: string, p: string, o: RequestOptions): http.RequestOptions {
@@ -90,7 +93,8 @@ export class DaemonClient {
     const q = qs.toString();
     const base: http.RequestOptions = { method, path: `/v${CLIENT_API_VERSION}${p}${q ? `?${q}` : ''}`, headers: { ...(o.headers ?? {}) }, signal: o.signal };
     if (this.addr.kind === 'unix') return { ...base, socketPath: this.addr.path, host: 'localhost' };
-    return { ...base, host: this.addr.host, port: this.addr.port, ...(this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } : {}) } as http.RequestOptions;
+    const tls = this.tls ? { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: this.tls.verify } : {};
+    return { ...base, host: this.addr.host, port: this.addr.port, ...tls } as http.RequestOptions;
   }
 
   private connectError(err: unknown): BuildError {
@@ -98,7 +102,12 @@ export class DaemonClient {
     if (e instanceof BuildError) return e;
     return new BuildError('IO', `cannot connect to the mybuild daemon at ${this.host}: ${e.message}`, {
       cause: err,
-      hint: e.code === 'EACCES' ? 'you lack permission on the socket (mode 0660: root or its group)' : 'is "mybuild daemon" running? Unset MYBUILD_HOST/-H to build daemonless',
+      hint:
+        e.code === 'EACCES'
+          ? 'you lack permission on the socket (mode 0660: root or its group)'
+          : this.addr.kind === 'tcp' && !this.tls && e.code === 'ECONNRESET'
+            ? 'a daemon with --tlsverify needs TLS: give --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY (or DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR)'
+            : 'is "mybuild daemon" running? Unset MYBUILD_HOST/-H to build daemonless',
     });
   }
 
@@ -126,17 +135,7 @@ export class DaemonClient {
     });
     const status = res.statusCode ?? 0;
     if ((status >= 200 && status < 300) || status === 304) return res;
-    const text = await readAll(res);
-    let message = text.toString('utf8').trim();
-    let code: ErrorCode = codeFromStatus(status);
-    try {
-      const j = JSON.parse(message) as { message?: string; code?: unknown };
-      if (j.message) message = j.message;
-      if (isCode(j.code)) code = j.code;
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new BuildError(code, message || `daemon answered ${status} for ${method} ${p}`);
+    throw errorFromBody(status, (await readAll(res)).toString('utf8'), `daemon answered ${status} for ${method} ${p}`);
   }
 
   /** A request whose 2xx answer is JSON. */
@@ -157,7 +156,8 @@ export class DaemonClient {
       const m = JSON.parse(line) as JsonMessage;
       if (m.errorDetail || m.error) {
         const code = isCode(m.errorCode) ? m.errorCode : 'IO';
-        throw new BuildError(code, m.errorDetail?.message ?? m.error ?? 'unknown error');
+        const message = m.errorDetail?.message ?? m.error ?? 'unknown error';
+        throw new BuildError(code, m.errorHint ? withoutHint(message, m.errorHint) : message, m.errorHint ? { hint: m.errorHint } : {});
       }
       onMessage(m);
     };
@@ -183,14 +183,7 @@ export class DaemonClient {
         resolve(socket);
       });
       req.on('response', async (res) => {
-        const text = (await readAll(res)).toString('utf8');
-        let msg = text;
-        try {
-          msg = (JSON.parse(text) as { message: string }).message;
-        } catch {
-          // keep
-        }
-        reject(new BuildError(codeFromStatus(res.statusCode ?? 500), msg));
+        reject(errorFromBody(res.statusCode ?? 500, (await readAll(res)).toString('utf8'), `daemon answered ${res.statusCode} for ${method} ${p}`));
       });
       req.on('error', (err) => reject(this.connectError(err)));
       req.end();

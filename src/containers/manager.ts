@@ -19,8 +19,15 @@
  * the image's tag does not break the container.
  *
  * Cross-process view: a state saying `running` whose owner process is gone (or is another
- * process with a reused pid: the start time differs) is reported as `exited` with code 255 and
- * an `error`, as Docker reports containers of a crashed daemon; `remove` cleans up after it.
+ * process with a reused pid: the start time differs) is reported as `running` while the runtime
+ * still lists the container as running (a daemon's container outlives the daemon), else as
+ * `exited` with code 255 and an `error`, as Docker reports containers of a crashed daemon;
+ * `remove` (or `reconcile`, which the daemon runs when it starts) cleans up after it.
+ *
+ * A `mybuild run` container is foreground work of its process: its runc container, mounts and
+ * bundle are tied to the process's watchdog (src/runtime/watchdog.ts), so a SIGKILL of `mybuild
+ * run` kills it too. A manager opened with `tied: false` (the daemon's) starts containers that
+ * outlive the process.
  *
  * Known limit: the snapshotter's `cleanup()` (run at the start of every build) drops active
  * snapshots whose creating process is gone, which includes the rootfs of an exited container
@@ -29,7 +36,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -41,12 +48,15 @@ import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import type { NetworkMode } from '../runtime/spec.js';
 import type { PublishedPort } from '../runtime/usernet.js';
-import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { resolveUser } from '../runtime/user.js';
-import { ImageStore } from '../store/image-store.js';
+import { ImageStore, type ResolvedImage } from '../store/image-store.js';
+import { emulatorName, hostCanRun } from '../builder/platform-check.js';
+import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`). */
 export interface VolumeSpec {
@@ -86,6 +96,11 @@ export interface CreateOptions {
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
+  /**
+   * `--platform os/arch[/variant]`: the image's entry for it (of an index), run under binfmt_misc
+   * emulation when foreign; refused when the image has no such entry or the host cannot run it.
+   */
+  platform?: string;
 }
 
 /** `<id>/config.json`. */
@@ -130,6 +145,8 @@ export interface ContainerState {
   finishedAt?: string;
   /** Why it failed to start, or why its exit code is unknown. */
   error?: string;
+  /** Foreground work of its owner (`mybuild run`): it must not outlive it (absent for the daemon's). */
+  tied?: boolean;
 }
 
 /** A container as `inspect`/`list` report it: its config and its effective state. */
@@ -172,6 +189,7 @@ export class ContainerManager {
     readonly root: string,
     readonly images: ImageStore,
     readonly runtime: string,
+    readonly tied: boolean,
   ) {
     this.dir = path.join(root, 'containers');
     this.namesDir = path.join(this.dir, 'names');
@@ -181,11 +199,11 @@ export class ContainerManager {
    * Opens the containers of the store at `root` (directories created when missing). `runtime`:
    * the OCI runtime binary (default `runc`). Idempotent.
    */
-  static async open(root: string, opts: { runtime?: string; images?: ImageStore } = {}): Promise<ContainerManager> {
+  static async open(root: string, opts: { runtime?: string; images?: ImageStore; tied?: boolean } = {}): Promise<ContainerManager> {
     const abs = path.resolve(root);
     const images = opts.images ?? (await ImageStore.open(abs));
-    const m = new ContainerManager(abs, images, opts.runtime ?? 'runc');
-    await mkdir(m.namesDir, { recursive: true });
+    const m = new ContainerManager(abs, images, opts.runtime ?? 'runc', opts.tied ?? true);
+    await storeDir(m.namesDir);
     return m;
   }
 
@@ -205,7 +223,7 @@ export class ContainerManager {
    * workdir, volume or network; no command). Leaves nothing behind when it throws.
    */
   async create(opts: CreateOptions): Promise<Container> {
-    const img = await this.images.resolve(opts.image);
+    const img = await resolveForPlatform(this.images, opts.image, opts.platform);
     const ic = img.config.config ?? {};
     const entrypoint = opts.entrypoint ?? ic.Entrypoint ?? [];
     const cmd = opts.cmd?.length ? opts.cmd : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
@@ -235,7 +253,7 @@ export class ContainerManager {
 
     const id = newContainerId();
     const cdir = this.cdir(id);
-    await mkdir(cdir, { recursive: true });
+    await storeDir(cdir);
     let name = explicitName ?? '';
     let ok = false;
     try {
@@ -290,11 +308,8 @@ export class ContainerManager {
   /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
   private async prepareRootfs(c: ContainerConfigRecord): Promise<Mount[]> {
     const sn = await this.snapshotter();
-    const parent = await ensureLayerChain(
-      sn,
-      c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) })),
-    );
-    return sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true });
+    const layers = c.layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.images.content, l.descriptor) }));
+    return onChain(() => ensureLayerChain(sn, layers), (parent) => sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true }));
   }
 
   private async rootfsMounts(c: ContainerConfigRecord): Promise<Mount[]> {
@@ -399,7 +414,54 @@ export class ContainerManager {
     // Recheck: the owner may have finished between the two reads.
     const again = await this.readState(id);
     if (again.status !== 'running') return again;
+    if (await this.runtimeLists(id)) return again;
     return { ...again, status: 'exited', exitCode: 255, finishedAt: again.finishedAt ?? again.startedAt, error: `the process that ran it (pid ${again.ownerPid ?? '?'}) is gone` };
+  }
+
+  /** Whether a live process owns the container (starting or running it). */
+  async ownerAlive(id: string): Promise<boolean> {
+    const o = await readOwner(path.join(this.cdir(id), 'owner'));
+    return o !== undefined && ownerAlive(o);
+  }
+
+  /** Whether the runtime lists the container's runc container as running (or being created or paused). */
+  private async runtimeLists(id: string): Promise<boolean> {
+    const state = path.join(this.cdir(id), 'runtime', 'runc');
+    if ((await readdir(state).catch(() => [] as string[])).length === 0) return false;
+    let bin: string;
+    try {
+      bin = await resolveRuntime(this.runtime);
+    } catch {
+      return false;
+    }
+    const r = await execCapture(bin, ['--root', state, 'list', '--format', 'json']);
+    if (r.code !== 0) return false;
+    try {
+      const list = JSON.parse(r.stdout.toString('utf8') || 'null') as { status?: string }[] | null;
+      return (list ?? []).some((c) => c.status === 'running' || c.status === 'created' || c.status === 'paused' || c.status === 'creating');
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Reconciles what a dead owner left (the daemon calls it when it starts): a container whose
+   * state says running while its owner is gone stays `running` when the runtime still runs it;
+   * otherwise its runtime leftovers (runc state, rootfs mount, bundle) are removed and its state
+   * becomes `exited` (code 255: the real one is unknown). Returns the IDs it changed.
+   */
+  async reconcile(): Promise<string[]> {
+    const changed: string[] = [];
+    for (const id of await this.ids()) {
+      const s = await this.readState(id).catch(() => undefined);
+      if (s?.status !== 'running') continue;
+      const eff = await this.effectiveState(id);
+      if (eff.status === 'running') continue;
+      await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
+      await this.writeState(id, eff);
+      changed.push(id);
+    }
+    return changed;
   }
 
   /** Writes state.json atomically; a container removed meanwhile is ignored. */
@@ -450,7 +512,7 @@ export class ContainerManager {
       await resolveRuntime(this.runtime);
       // What an owner that died while running it left (runc container, mounts, bundle).
       await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
-      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt });
+      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt, ...(this.tied ? { tied: true } : {}) });
       const mounts = await this.rootfsMounts(config);
       const user = await this.resolveUserIn(id, mounts, config.user);
       const env = [...config.env];
@@ -458,7 +520,7 @@ export class ContainerManager {
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
       log = new LogWriter(path.join(this.cdir(id), 'log.jsonl'));
       idle = new PassThrough();
-      const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime });
+      const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime, tied: this.tied });
       const onAbort = (): void => void this.kill(id, 'KILL').catch(() => undefined);
       io.signal?.addEventListener('abort', onAbort, { once: true });
       if (io.signal?.aborted) onAbort();
@@ -785,4 +847,26 @@ async function exists(p: string): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `image` resolved for `platform` (undefined: the host's entry, as before). With a platform the
+ * image's config must be for it (docker's "does not match the specified platform") and the host
+ * must be able to run it (natively or through a registered binfmt_misc emulator).
+ */
+async function resolveForPlatform(images: ImageStore, image: string, platform: string | undefined): Promise<ResolvedImage> {
+  if (platform === undefined) return images.resolve(image);
+  const want = parsePlatform(platform);
+  const img = await images.resolve(image, want);
+  const have = { os: img.config.os ?? '', architecture: img.config.architecture ?? '', ...(img.config.variant ? { variant: img.config.variant } : {}) };
+  if (img.config.architecture && !platformMatches(want, have)) {
+    throw new BuildError('INVALID_ARGUMENT', `image with reference ${image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`, { hint: `run it without --platform, or pull the ${formatPlatform(want)} image` });
+  }
+  if (!hostCanRun(want)) {
+    const emulator = emulatorName(want);
+    throw new BuildError('INVALID_ARGUMENT', `${image} is for ${formatPlatform(want)}, which this host (${formatPlatform(hostPlatform())}) cannot run: ${emulator ? `no binfmt_misc emulator ${emulator} is registered` : `QEMU has no user emulator for ${want.architecture}`}`, {
+      hint: emulator ? `install qemu-user-static and register it (scripts/install-system-deps.sh, or update-binfmts --enable ${emulator})` : undefined,
+    });
+  }
+  return img;
 }

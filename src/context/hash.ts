@@ -18,6 +18,7 @@ import type { Digest } from '../image/types.js';
 import { BuildError } from '../errors.js';
 import type { BuildContext, ContextEntry } from './context.js';
 import type { SourceMatch } from './sources.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** Reads a file as a stream of chunks. The consumer must use each chunk before pulling the next (or ending the iteration): the buffer is reused. */
 export type FileReader = (absPath: string) => AsyncIterable<Uint8Array>;
@@ -168,7 +169,7 @@ export class StatCache {
     const data: CacheFile = { version: 1, root: this.root, entries: Object.fromEntries([...this.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
     const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
     try {
-      await fsp.mkdir(path.dirname(this.file), { recursive: true });
+      await storeDir(path.dirname(this.file));
       await fsp.writeFile(tmp, JSON.stringify(data));
       await fsp.rename(tmp, this.file);
     } catch (err) {

@@ -28,6 +28,7 @@ import { Readable } from 'node:stream';
 const ReadableFrom = (s: tar.Pack): Readable => Readable.from(s);
 import tar from 'tar-stream';
 import { extractContextTar } from '../context/tar-context.js';
+import { storeDir } from '../store/store-dirs.js';
 
 /** Default margin for the client's and the daemon's clocks (TCP clients may be on other hosts). */
 const CLOCK_MARGIN_MS = 2000;
@@ -63,13 +64,13 @@ export class ContextDirs {
 
   /** Lends a directory for one build (see the module comment). */
   async acquire(hint: string | undefined): Promise<LentContextDir> {
-    await fsp.mkdir(this.base, { recursive: true });
+    await storeDir(this.base);
     let w = hint ? this.dirs.find((d) => !d.busy && d.hint === hint) : undefined;
     if (!w && this.dirs.length < this.max) {
       const dir = path.join(this.base, `warm-${this.dirs.length}`);
       // Left from an earlier daemon: its files are not trusted (no record of who wrote them).
       await fsp.rm(dir, { recursive: true, force: true });
-      await fsp.mkdir(dir, { recursive: true });
+      await storeDir(dir);
       w = { dir, busy: false, lastUsed: 0, written: new Map() };
       this.dirs.push(w);
     }

@@ -34,6 +34,16 @@ export function errorMessage(err: unknown): string {
   return e.hint ? `${e.message} (hint: ${e.hint})` : e.message;
 }
 
+/**
+ * The JSON error body: Docker's `message` (with the hint, for the docker CLI) plus mybuild's
+ * `code` and `hint`, from which the mybuild client rebuilds the same BuildError (so its exit
+ * code and text match daemonless).
+ */
+export function errorBody(err: unknown): { message: string; code: string; hint?: string } {
+  const e = toBuildError(err);
+  return { message: errorMessage(err), code: e.code, ...(e.hint ? { hint: e.hint } : {}) };
+}
+
 /** Sends `body` as JSON with `status` (ends the response). */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -50,7 +60,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const status = statusOf(err);
   // The rest of an oversized body is not read: close the connection rather than reuse it.
   if (status === 413) res.setHeader('Connection', 'close');
-  sendJson(res, status, { message: errorMessage(err), code: toBuildError(err).code });
+  sendJson(res, status, errorBody(err));
 }
 
 /** 413 error for a body larger than `max` bytes. */
@@ -127,18 +137,6 @@ export function jsonMapParam(q: URLSearchParams, name: string): Record<string, s
   return out;
 }
 
-/** Decodes an `X-Registry-Auth`/`X-Registry-Config` header (base64url or base64 JSON). Undefined when absent or empty. */
-export function decodeAuthHeader(v: string | string[] | undefined): unknown {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s) return undefined;
-  const text = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new BuildError('INVALID_ARGUMENT', 'the registry auth header is not base64-encoded JSON', { cause: err });
-  }
-}
-
 /**
  * A newline-delimited JSON stream response (Docker's progress protocol). The first write
  * sends status 200; `fail(err)` sends an error line (or a plain error response when nothing
@@ -169,7 +167,8 @@ export class JsonLines {
       sendError(this.res, err);
       return;
     }
-    this.write({ errorDetail: { message: msg }, error: msg, errorCode: toBuildError(err).code });
+    const e = toBuildError(err);
+    this.write({ errorDetail: { message: msg }, error: msg, errorCode: e.code, ...(e.hint ? { errorHint: e.hint } : {}) });
   }
 
   end(): void {

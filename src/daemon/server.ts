@@ -16,7 +16,8 @@ import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from '../containers/manager.js';
-import { sendError, sendJson, errorMessage, statusOf } from './http.js';
+import { LocalEngine } from '../engine/local.js';
+import { errorBody, sendError, sendJson, statusOf } from './http.js';
 import { checkTcpSecurity, createHttpServer, listenOn, parseHost, type HostAddress, type TlsOptions } from './listen.js';
 import { systemRoutes } from './routes/system.js';
 import { buildRoutes } from './routes/build.js';
@@ -24,10 +25,9 @@ import { imageRoutes } from './routes/images.js';
 import { containerRoutes, ContainerRuntime } from './routes/containers.js';
 import { ContextDirs } from './context-dirs.js';
 
-/** The Engine API version the daemon speaks (Docker 26). Clients negotiate down to it. */
-export const API_VERSION = '1.45';
-/** The oldest API version accepted in a `/v1.NN/` prefix. */
-export const MIN_API_VERSION = '1.24';
+import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
+
+export { API_VERSION, MIN_API_VERSION };
 
 export interface DaemonOptions {
   /** Store root. */
@@ -52,6 +52,8 @@ export interface DaemonOptions {
 export interface DaemonState {
   root: string;
   images: ImageStore;
+  /** The engine the routes run on (over `images` and `containers`' manager). */
+  engine: LocalEngine;
   containers: ContainerRuntime;
   maxContextBytes: number;
   /** Running builds' abort controllers (canceled on shutdown). */
@@ -122,15 +124,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const warnings: string[] = [];
   for (const a of addresses) {
     if (a.kind === 'tcp') {
-      const w = checkTcpSecurity(a, opts.tls, opts.insecureTcp === true);
-      if (w) warnings.push(w);
+      warnings.push(...checkTcpSecurity(a, opts.tls, opts.insecureTcp === true));
     }
   }
   const images = await ImageStore.open(opts.root);
+  // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
+  const containers = new ContainerRuntime(async () => {
+    const m = await ContainerManager.open(images.root, { images, runtime: opts.runtime, tied: false });
+    await m.reconcile().catch(() => undefined);
+    return m;
+  });
   const state: DaemonState = {
     root: images.root,
     images,
-    containers: new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime })),
+    engine: new LocalEngine({ root: images.root, env: process.env, images, manager: () => containers.manager(), runtime: opts.runtime }),
+    containers,
     maxContextBytes: opts.maxContextBytes ?? 8 * 1024 ** 3,
     builds: new Set(),
     contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),
@@ -180,7 +188,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (!found.route.upgrade) throw new BuildError('INVALID_ARGUMENT', `${req.method} ${req.url} cannot be upgraded`);
         await found.route.upgrade({ req, res: undefined as unknown as ServerResponse, params: found.params, query, state, version, socket, head });
       } catch (err) {
-        const body = JSON.stringify({ message: errorMessage(err) });
+        const body = JSON.stringify(errorBody(err));
         socket.end(`HTTP/1.1 ${statusOf(err)} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
     })();

@@ -253,12 +253,12 @@ export class ParallelGzip extends Transform {
 }
 
 /** A compressing stream for `kind` (PassThrough for `none`). Deterministic for a given input and level. */
-export function createCompressor(kind: Compression, opts: { gzipLevel?: number } = {}): Duplex {
+export function createCompressor(kind: Compression, opts: { gzipLevel?: number; zstdLevel?: number } = {}): Duplex {
   switch (kind) {
     case 'gzip':
       return new ParallelGzip({ level: opts.gzipLevel ?? DEFAULT_GZIP_LEVEL });
     case 'zstd':
-      return spawnFilter('zstd', ['-q', '-c', '-3', '-T0', '--no-progress']);
+      return spawnFilter('zstd', ['-q', '-c', `-${opts.zstdLevel ?? 3}`, '-T0', '--no-progress']);
     case 'none':
       return new PassThrough();
   }

@@ -25,6 +25,8 @@ export interface WriteLayerOptions {
   sourceDateEpoch?: number;
   /** gzip level 0–9, default 6. Part of the layer's identity: change it and digests change. */
   gzipLevel?: number;
+  /** zstd level 1–19, default 3. */
+  zstdLevel?: number;
 }
 
 export interface LayerResult {

@@ -70,3 +70,13 @@ export function pickManifest(manifests: Descriptor[], want: Platform): Descripto
   const candidates = manifests.filter((m) => platformMatches(want, m.platform));
   return candidates.find((m) => effectiveVariant(m.platform!) === effectiveVariant(want)) ?? candidates[0];
 }
+
+/** Operating systems containerd's `platforms` package knows (GOOS values). */
+const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows', 'zos']);
+/** Architectures it knows (GOARCH values, after normalisation). */
+const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'ppc64', 'ppc64le', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
+
+/** True when `p`'s os and architecture are ones containerd knows (`linux/bogus`, `bogus` are not). */
+export function isKnownPlatform(p: Platform): boolean {
+  return KNOWN_OS.has(p.os) && KNOWN_ARCH.has(p.architecture);
+}

@@ -3,14 +3,23 @@
  * platform into a BuildError INVALID_ARGUMENT.
  */
 import { BuildError } from '../errors.js';
-import { PLATFORM_SYNTAX, parsePlatform as parseOciPlatform } from '../oci/platform.js';
+import { isKnownPlatform, PLATFORM_SYNTAX, parsePlatform as parseOciPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
 
 export { formatPlatform, hostPlatform, pickManifest, platformMatches } from '../oci/platform.js';
 
-/** Parses `linux/amd64`, `linux/arm64/v8`, `amd64` (os linux). Throws BuildError INVALID_ARGUMENT. */
+/**
+ * Parses `linux/amd64`, `linux/arm64/v8`, `amd64` (os linux). Throws BuildError INVALID_ARGUMENT
+ * for a malformed platform, an os or architecture containerd does not know (`bogus`, as
+ * containerd's "unknown operating system or architecture"), and a list (`linux/amd64,linux/arm64`:
+ * only a build takes several, src/builder/multi-platform.ts splits them first).
+ */
 export function parsePlatform(s: string): Platform {
+  if (s.includes(',')) {
+    throw new BuildError('INVALID_ARGUMENT', `--platform "${s}": give one platform here (a list of platforms is for mybuild build)`, { hint: 'e.g. --platform linux/amd64' });
+  }
   const p = parseOciPlatform(s);
   if (!p) throw new BuildError('INVALID_ARGUMENT', `invalid platform "${s}": expected ${PLATFORM_SYNTAX}`);
+  if (!isKnownPlatform(p)) throw new BuildError('INVALID_ARGUMENT', `invalid platform "${s}": unknown operating system or architecture`, { hint: `expected ${PLATFORM_SYNTAX}` });
   return p;
 }

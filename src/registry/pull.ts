@@ -11,7 +11,9 @@
  *    times a blob; when the registry ignores the range and sends it all, the bytes we have are
  *    skipped); the store verifies digest and size over the whole blob either way. Other
  *    failures are retried from the start (3 tries a blob).
- * 4. Store the manifest (and the index) blobs, then point the ref at the platform manifest.
+ * 4. Check that every layer uncompresses to its diff_id in the config (src/image/diff-ids.ts),
+ *    as containerd's unpacker does; a mismatch fails the pull before anything is named.
+ * 5. Store the manifest (and the index) blobs, then point the ref at the platform manifest.
  *
  * Idempotent: pulling again stores nothing new. Errors name the operation and the registry's
  * answer: `pull 127.0.0.1:5000/x:nope: manifest unknown (404)`.
@@ -21,11 +23,13 @@ import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { isDigest } from '../oci/digest.js';
-import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../oci/types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform } from '../oci/types.js';
+import { verifyDiffIds } from '../image/diff-ids.js';
+import { parseJsonBlob } from '../image/manifest.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
-import { formatPlatform, hostPlatform, parsePlatform, pickManifest } from './platform.js';
+import { formatPlatform, hostPlatform, parsePlatform, pickManifest, platformMatches } from './platform.js';
 
 /** What pull (and push) report per blob. `current`/`total` are bytes. */
 export interface TransferProgress {
@@ -54,6 +58,12 @@ export interface PullOptions {
   concurrency?: number;
   /** Record of where blobs came from (for cross-repository mounts on push). */
   sources?: BlobSources;
+  /**
+   * Refuse a single-platform image whose config is for another platform (docker pull --platform:
+   * "image with reference … was found but does not match the specified platform"). Default:
+   * true when `platform` is given. Checked on the config, before any layer is fetched.
+   */
+  platformMustMatch?: boolean;
 }
 
 export interface PullResult {
@@ -202,7 +212,7 @@ export async function fetchBlob(client: RegistryClient, repo: string, desc: Desc
       emit('done', desc.size);
       return;
     } catch (err) {
-      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|aborted/.test(err.message)) || isStreamFailure(err);
+      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|stopped sending|aborted/.test(err.message)) || isStreamFailure(err);
       if (!retryable || attempt >= BLOB_TRIES) {
         if (isDigestMismatch(err)) {
           throw new DigestMismatchError(`${what}: the registry sent content that does not match the digest (${err.message}); nothing was stored`, { cause: err, hint: 'the registry or a proxy between us corrupted the blob' });
@@ -242,7 +252,7 @@ export async function pull(refInput: string | Reference, store: ContentStore, re
       const chosen = pickManifest(parsed.index.manifests, want);
       if (!chosen) {
         const have = parsed.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ');
-        throw new RegistryError(`no image for platform ${formatPlatform(want)} (the image has: ${have || 'no manifests'})`, { hint: 'choose one of them with --platform' });
+        throw new RegistryError(`no matching manifest for ${formatPlatform(want)} in the manifest list entries (the image has: ${have || 'no manifests'})`, { hint: 'choose one of them with --platform' });
       }
       const child = await client.getManifest(ref.path, chosen.digest, undefined, prefix);
       if (child.bytes.length !== chosen.size) throw new DigestMismatchError(`manifest ${chosen.digest} is ${child.bytes.length} bytes, the index says ${chosen.size}`);
@@ -252,6 +262,14 @@ export async function pull(refInput: string | Reference, store: ContentStore, re
       manifestDesc = { mediaType: child.mediaType || chosen.mediaType, digest: child.digest, size: child.bytes.length, ...(chosen.platform ? { platform: chosen.platform } : {}) };
     }
     const manifest = parsed.manifest;
+    if (!indexDesc && (opts.platformMustMatch ?? opts.platform !== undefined)) {
+      await fetchBlob(client, ref.path, manifest.config, store, 'config', prefix, opts.onProgress);
+      const cfg = JSON.parse((await store.readBytes(manifest.config.digest)).toString('utf8')) as { os?: string; architecture?: string; variant?: string };
+      const have = { os: cfg.os ?? '', architecture: cfg.architecture ?? '', ...(cfg.variant ? { variant: cfg.variant } : {}) };
+      if (cfg.os && cfg.architecture && !platformMatches(want, have)) {
+        throw new RegistryError(`image with reference ${ref.familiar()} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`, { hint: `the image is only for ${formatPlatform(have)}` });
+      }
+    }
     const limit = pLimit(opts.concurrency ?? 3);
     const blobs: [Descriptor, TransferProgress['kind']][] = [[manifest.config, 'config'], ...manifest.layers.map((l): [Descriptor, TransferProgress['kind']] => [l, 'layer'])];
     const seen = new Set<string>();
@@ -266,6 +284,9 @@ export async function pull(refInput: string | Reference, store: ContentStore, re
       else missing.push([d, kind]);
     }
     await Promise.all(missing.map(([d, kind]) => limit(() => fetchBlob(client, ref.path, d, store, kind, prefix, opts.onProgress))));
+    // The layers must hold what the config's diff_ids claim (src/image/diff-ids.ts) before the image is named.
+    const config = parseJsonBlob<ImageConfig>(await store.readBytes(manifest.config.digest), `config ${manifest.config.digest}`);
+    await verifyDiffIds(store, manifest.layers, config, `image ${manifestDesc.digest}`);
     await store.writeBytes(manifestBytes, { digest: manifestDesc.digest, size: manifestDesc.size });
     opts.onProgress?.({ kind: 'manifest', digest: manifestDesc.digest, status: 'done', current: manifestDesc.size, total: manifestDesc.size });
     if (indexDesc) {

@@ -21,8 +21,14 @@
  * - Redirects (301/302/303/307/308) are followed (at most 5); Authorization is dropped when the
  *   redirect leaves the registry's host (blob storage backends).
  *
- * Failures that are not HTTP answers (DNS, connection refused, TLS) become RegistryError with a
- * hint. HTTP answers, including errors, are returned to the caller, which owns the body stream:
+ * - Timeouts (src/registry/timeouts.ts): connect 30 s, TLS handshake 10 s, 60 s of silence
+ *   waiting for the answer or inside a body; MYBUILD_REGISTRY_{CONNECT,TLS,}_TIMEOUT_MS change
+ *   them. A timeout is retried once, and only when it is safe: nothing was sent yet (connect,
+ *   handshake), or the method is idempotent (GET, HEAD, PUT, DELETE). A body that stalls after
+ *   the headers fails its reader with a RegistryError.
+ *
+ * Failures that are not HTTP answers (DNS, connection refused, TLS, timeouts) become
+ * RegistryError with a hint. HTTP answers, including errors, are returned to the caller, which owns the body stream:
  * it must consume or destroy `res.body`.
  */
 import http from 'node:http';
@@ -33,6 +39,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRegistryError, RegistryError } from '../errors.js';
 import { trustedCAs } from '../util/trust.js';
+import { RequestTimeout, resolveTimeouts, TIMEOUT_ENV, watchRequest, type RegistryTimeouts } from './timeouts.js';
 
 /** How to reach registries. All fields optional. */
 export interface TransportOptions {
@@ -48,8 +55,12 @@ export interface TransportOptions {
   retryBaseMs?: number;
   /** Cap on a Retry-After wait in ms (default 10 000). */
   maxRetryAfterMs?: number;
-  /** Socket idle timeout in ms (default 60 000). */
+  /** Silence allowed waiting for an answer or inside a body, in ms (default: MYBUILD_REGISTRY_TIMEOUT_MS, else 60 000). */
   timeoutMs?: number;
+  /** TCP connect timeout in ms (default: MYBUILD_REGISTRY_CONNECT_TIMEOUT_MS, else 30 000). */
+  connectTimeoutMs?: number;
+  /** TLS handshake timeout in ms (default: MYBUILD_REGISTRY_TLS_TIMEOUT_MS, else 10 000, as Docker). */
+  tlsHandshakeTimeoutMs?: number;
   userAgent?: string;
 }
 
@@ -94,6 +105,10 @@ export function insecureRegistriesFromEnv(env: NodeJS.ProcessEnv = process.env):
 }
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+/** Methods a timeout may be retried with once the request was sent (RFC 9110 idempotent methods). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+/** A timeout is retried at most this often: a registry silent twice is not coming back soon. */
+const TIMEOUT_RETRIES = 1;
 const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** The default certs.d folder: MYBUILD_CERTS_DIR, else Docker's /etc/docker/certs.d. */
@@ -138,7 +153,9 @@ export class Transport {
   private probing?: Promise<void>;
   private readonly httpsAgent: https.Agent;
   private readonly httpAgent: http.Agent;
-  private readonly opts: Required<Omit<TransportOptions, 'insecureRegistries' | 'certsDir' | 'userAgent' | 'env'>> & { userAgent: string };
+  private readonly opts: Required<Pick<TransportOptions, 'retries' | 'retryBaseMs' | 'maxRetryAfterMs'>> & { userAgent: string };
+  /** Connect, TLS handshake and idle timeouts (see timeouts.ts). */
+  readonly timeouts: RegistryTimeouts;
 
   constructor(domain: string, opts: TransportOptions = {}) {
     this.domain = domain;
@@ -150,9 +167,9 @@ export class Transport {
       retries: opts.retries ?? 4,
       retryBaseMs: opts.retryBaseMs ?? 200,
       maxRetryAfterMs: opts.maxRetryAfterMs ?? 10_000,
-      timeoutMs: opts.timeoutMs ?? 60_000,
       userAgent: opts.userAgent ?? 'mybuild/0.1',
     };
+    this.timeouts = resolveTimeouts({ connectMs: opts.connectTimeoutMs, tlsHandshakeMs: opts.tlsHandshakeTimeoutMs, idleMs: opts.timeoutMs }, opts.env ?? process.env);
     const tlsOpts: https.AgentOptions = { keepAlive: true, maxSockets: 8 };
     this.certsPath = path.join(opts.certsDir ?? defaultCertsDir(opts.env ?? process.env), domain);
     let cas: Buffer[] = [];
@@ -231,12 +248,17 @@ export class Transport {
     }
     const replayable = !o.once && !o.noRetry;
     let attempt = 0;
+    let timeouts = 0;
     for (;;) {
       let res: HttpResponse;
       try {
         res = await this.sendFollowing(target, o);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (err instanceof RequestTimeout) {
+          if (replayable && timeouts++ < TIMEOUT_RETRIES && (err.beforeSending || IDEMPOTENT.has(o.method))) continue;
+          throw this.networkError(target, err, o.method);
+        }
         if (replayable && attempt < this.opts.retries && RETRY_CODES.has(code)) {
           await sleep(this.backoff(attempt++));
           continue;
@@ -291,8 +313,9 @@ export class Transport {
       const h: Record<string, string> = { 'user-agent': this.opts.userAgent, ...headers };
       if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
       else if (body === undefined && method !== 'GET' && method !== 'HEAD' && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['content-length'] = '0';
-      const req = lib.request(url, { method, headers: h, agent, timeout: this.opts.timeoutMs });
+      const req = lib.request(url, { method, headers: h, agent });
       let done = false;
+      let response: http.IncomingMessage | undefined;
       const fail = (err: Error): void => {
         if (done) return;
         done = true;
@@ -300,10 +323,15 @@ export class Transport {
         req.destroy();
         reject(err);
       };
-      req.on('timeout', () => fail(Object.assign(new Error(`no answer from ${url.host} within ${this.opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      watchRequest(req, url.protocol === 'https:', this.timeouts, (e) => {
+        if (!done) fail(e);
+        // The answer's body stopped: its reader gets the error (it names the registry).
+        else response?.destroy(this.networkError(url, e, method));
+      });
       req.on('error', fail);
       req.on('response', (res) => {
         done = true;
+        response = res;
         // The server answered before reading the whole body (e.g. 401 on an upload): stop sending.
         if (stream && !stream.readableEnded) stream.destroy();
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
@@ -317,11 +345,12 @@ export class Transport {
     });
   }
 
-  private networkError(url: URL, err: unknown): RegistryError {
+  private networkError(url: URL, err: unknown, method = 'GET'): RegistryError {
     if (isRegistryError(err)) return err;
     const e = err as NodeJS.ErrnoException;
     const code = e.code ?? '';
     const where = `${this.domain} (${url.protocol}//${url.host})`;
+    if (err instanceof RequestTimeout) return this.timeoutError(where, url, method, err);
     switch (code) {
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
@@ -360,6 +389,22 @@ export class Transport {
         return new RegistryError(`TLS error talking to registry ${where}: ${e.message}`, { cause: err, hint: `if the registry serves plain http, use --insecure-registry ${this.domain}` });
       default:
         return new RegistryError(`request to registry ${where} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`, { cause: err });
+    }
+  }
+
+  /** What timed out, in words, with the variable that sets that timeout. */
+  private timeoutError(where: string, url: URL, method: string, t: RequestTimeout): RegistryError {
+    const request = `${method} ${url.pathname}`;
+    const env = (k: keyof RegistryTimeouts) => `${TIMEOUT_ENV[k]} (ms) sets this timeout`;
+    switch (t.phase) {
+      case 'connect':
+        return new RegistryError(`cannot reach registry ${where}: connection timed out after ${t.ms} ms`, { cause: t, hint: `is the host up and the port open (no firewall dropping packets)? ${env('connectMs')}` });
+      case 'tls':
+        return new RegistryError(`registry ${where}: TLS handshake timed out after ${t.ms} ms (the server accepted the connection but did not answer the handshake)`, { cause: t, hint: `is it a TLS server? ${env('tlsHandshakeMs')}` });
+      case 'response':
+        return new RegistryError(`registry ${where} did not answer ${request} within ${t.ms} ms (timed out waiting for the response headers)`, { cause: t, hint: env('idleMs') });
+      case 'body':
+        return new RegistryError(`registry ${where} stopped sending the answer to ${request}: no data for ${t.ms} ms (timed out reading the body)`, { cause: t, hint: env('idleMs') });
     }
   }
 }

@@ -7,6 +7,9 @@
  * runc had to create in the rootfs are removed (so they do not land in the layer; like
  * BuildKit's MountStubsCleaner), the rootfs is unmounted and the bundle deleted.
  * `cleanupStale(root)` removes what a killed mybuild left (containers, mounts, bundles).
+ * Unless `tied: false`, the container, its mounts and its bundle are registered with the
+ * process's watchdog (watchdog.ts) and `runc` gets PR_SET_PDEATHSIG (setpriv), so a SIGKILL of
+ * mybuild leaves no container running and nothing mounted.
  *
  * The network is `sandbox` (own network namespace reaching the outside through slirp4netns,
  * started before runc and stopped in the same cleanup: usernet.ts), `none` (own empty network
@@ -26,6 +29,8 @@ import { boundingCapabilities, hostDevices } from './devices.js';
 import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
 import { inUserNamespace, mappedIdCount } from './userns.js';
 import os from 'node:os';
+import { storeDir } from '../store/store-dirs.js';
+import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
 export type { ExecSpec } from './spec.js';
 
@@ -51,6 +56,8 @@ export interface RuncExecutorOptions {
   root: string;
   /** Runtime binary: a name looked up in PATH (+ /usr/sbin, /sbin) or a path. Default `runc`. */
   runtime?: string;
+  /** Kill and undo the container if this process dies (default true; false for a daemon's containers). */
+  tied?: boolean;
 }
 
 /**
@@ -78,10 +85,12 @@ export async function resolveRuntime(runtime = 'runc'): Promise<string> {
 export class RuncExecutor implements Executor {
   readonly root: string;
   readonly runtime: string;
+  readonly tied: boolean;
 
   constructor(opts: RuncExecutorOptions) {
     this.root = path.resolve(opts.root);
     this.runtime = opts.runtime ?? 'runc';
+    this.tied = opts.tied ?? true;
   }
 
   private get stateDir(): string {
@@ -94,8 +103,10 @@ export class RuncExecutor implements Executor {
     const id = `mybuild-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.root, 'bundles', id);
     const rootfs = path.join(bundle, 'rootfs');
-    await mkdir(rootfs, { recursive: true });
-    await mkdir(this.stateDir, { recursive: true });
+    const untie = this.tied ? [tieRemoval(bundle)] : [];
+    await storeDir(bundle);
+    await mkdir(rootfs);
+    await storeDir(this.stateDir);
     let stubs: string[] = [];
     let mounted = false;
     let usernet: UserNetwork | undefined;
@@ -105,7 +116,7 @@ export class RuncExecutor implements Executor {
       } else if (spec.publish?.length) {
         throw new BuildError('INVALID_ARGUMENT', `published ports need the default network, not --network=${spec.network}`);
       }
-      await mountAll(rootfsMounts, rootfs);
+      await mountAll(rootfsMounts, rootfs, { tied: this.tied });
       mounted = true;
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
@@ -123,6 +134,7 @@ export class RuncExecutor implements Executor {
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      if (this.tied) untie.push(tieContainer(runtime, this.stateDir, id));
       return await this.runContainer(runtime, id, bundle, spec, signal);
     } finally {
       // `runc run` removes its container when it exits; state left behind (runc killed, a
@@ -133,6 +145,7 @@ export class RuncExecutor implements Executor {
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });
+      for (const u of untie) u();
     }
   }
 
@@ -142,9 +155,10 @@ export class RuncExecutor implements Executor {
     // runc's foreground terminal mode needs a controlling terminal of its own; receiving the pty
     // master over --console-socket needs SCM_RIGHTS, which Node lacks. So in tty mode runc runs
     // under util-linux `script`, which owns a pty and relays it to our pipes (-e: runc's status).
-    const [cmd, args] = spec.tty
+    const [cmd0, args0] = spec.tty
       ? ['script', ['-q', '-e', '-c', [runtime, ...runcArgs].map(shellQuote).join(' '), '/dev/null']]
       : [runtime, runcArgs];
+    const [cmd, args] = this.tied ? deathSignalPrefix(cmd0, args0) : [cmd0, args0];
     const child = spawn(cmd, args, {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });

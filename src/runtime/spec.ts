@@ -8,6 +8,8 @@
  * full, random, urandom, tty, ptmx) in /dev and allows only them in the device cgroup.
  * No seccomp profile is applied (Docker's default profile is not bundled). A privileged spec
  * (`RUN --security=insecure`) has every capability, no masked paths and the host's devices.
+ * The additional gids always include the primary one (containerd's and BuildKit's
+ * ensureAdditionalGids, the CVE-2023-25173 fix): `id` as root shows `groups=0(root),…`.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from './mount.js';
@@ -130,7 +132,7 @@ export interface RuntimeSpec {
   ociVersion: string;
   process: {
     terminal: boolean;
-    user: { uid: number; gid: number; additionalGids?: number[] };
+    user: { uid: number; gid: number; additionalGids: number[] };
     args: string[];
     env: string[];
     cwd: string;
@@ -192,7 +194,7 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     ociVersion: '1.0.2',
     process: {
       terminal: spec.tty === true,
-      user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids?.length ? { additionalGids: spec.user.additionalGids } : {}) },
+      user: { uid: spec.user.uid, gid: spec.user.gid, additionalGids: withPrimaryGid(spec.user) },
       args: spec.args,
       env,
       cwd: spec.cwd || '/',
@@ -212,6 +214,12 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       resources: { devices: [{ allow: privileged, access: 'rwm' }] },
     },
   };
+}
+
+/** The user's additional gids with its primary gid first unless listed (BuildKit's ensureAdditionalGids). */
+export function withPrimaryGid(user: ExecUser): number[] {
+  const gids = user.additionalGids ?? [];
+  return gids.includes(user.gid) ? [...gids] : [user.gid, ...gids];
 }
 
 /** /etc/hosts for the container: loopback names and the hostname. */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { BuildError } from '../errors.js';
 import type { Digest } from '../image/types.js';
 import { checkDigest, ioError, isDigest, writeFileAtomic } from './fs-util.js';
+import { storeDir } from './store-dirs.js';
 
 /** The result of a cached build step. */
 export interface CacheRecord {
@@ -61,7 +62,7 @@ export class CacheIndex {
     if (record.layer) checkDigest(record.layer.digest, 'cache record layer digest');
     const full: CacheRecord = { ...record, key, createdAt: record.createdAt ?? new Date().toISOString() };
     try {
-      await fs.mkdir(this.dir, { recursive: true });
+      await storeDir(this.dir);
     } catch (err) {
       throw ioError(err);
     }

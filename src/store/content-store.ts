@@ -11,6 +11,8 @@
  *     <root>/leases/<pid>-<rand>…    blobs pinned by running builds (lease.ts)
  *     <root>/index.lock              the store lock: index.json updates, prune, leased commits
  *
+ * The root is 0711 and every directory under it 0700 (store-dirs.ts): layers hold setuid files.
+ *
  * `<root>/oci` is a plain OCI image layout (skopeo/umoci can read it); everything mybuild needs
  * besides lives beside it, on the same filesystem so that renames are atomic.
  *
@@ -31,6 +33,7 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
 import type { Digest } from '../image/types.js';
 import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, syncDir, tempName } from './fs-util.js';
+import { secureStoreRoot, storeDir } from './store-dirs.js';
 import type { BlobInfo, ContentStore } from './types.js';
 import { StreamSha256 } from '../util/sha256.js';
 
@@ -221,15 +224,17 @@ export class LocalContentStore implements ContentStore {
   }
 
   /**
-   * Opens (creating when needed) the blob and ingest directories of the store at `root`.
+   * Opens (creating when needed) the blob and ingest directories of the store at `root`, and
+   * sets the modes of the root (0711) and its directories (0700, see store-dirs.ts).
    * `oci-layout` and `index.json` are ImageStore's. Idempotent. Throws BuildError IO when the
    * directories cannot be made.
    */
   static async open(root: string): Promise<LocalContentStore> {
     const s = new LocalContentStore(root);
     try {
-      await fs.mkdir(s.paths.blobs, { recursive: true });
-      await fs.mkdir(s.paths.ingest, { recursive: true });
+      await secureStoreRoot(root);
+      await storeDir(s.paths.blobs);
+      await storeDir(s.paths.ingest);
     } catch (err) {
       throw ioError(err);
     }

@@ -10,7 +10,9 @@
  * they are younger than `gracePeriodMs`.
  *
  * `check` reads everything back: every blob's digest and size, every ref's blobs (an index may
- * lack some platforms' manifests, not all), every cache record's layer. It also removes stale ingest files (they are invisible, not problems).
+ * lack some platforms' manifests, not all), every image's layers against its diff_ids, every
+ * cache record's layer; and it names every secret file a killed build left under
+ * `<root>/secrets` (secrets-dir.ts). It also removes stale ingest files (they are invisible, not problems).
  */
 import fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +23,8 @@ import type { Descriptor, Digest, Index, Manifest } from '../image/types.js';
 import { DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
 import { isDigest, withLock } from './fs-util.js';
 import { leasedDigests } from './lease.js';
+import { checkDiffIds } from './check-diff-ids.js';
+import { leftoverSecretFiles } from './secrets-dir.js';
 import type { ImageStore } from './image-store.js';
 import type { ContentStore } from './types.js';
 
@@ -52,7 +56,7 @@ export interface PruneResult {
 
 /** A problem `check` found. */
 export interface Problem {
-  kind: 'blob' | 'ref' | 'cache' | 'index';
+  kind: 'blob' | 'ref' | 'cache' | 'index' | 'secret';
   /** The blob digest, ref name, cache key or file concerned. */
   subject: string;
   message: string;
@@ -224,8 +228,9 @@ export async function checkImageTree(content: ContentStore, ref: string, desc: D
 
 /**
  * Verifies the whole store: index.json parses, every blob hashes to its name, every ref's
- * blobs are present with the sizes their descriptors give, every cache record parses and its
- * layer is present. Removes stale ingest files first. Returns the problems (empty = clean).
+ * blobs are present with the sizes their descriptors give, every image's layers uncompress to
+ * its diff_ids, every cache record parses and its layer is present, no secret file of a killed
+ * build is left. Removes stale ingest files first. Returns the problems (empty = clean).
  * Never modifies blobs, refs or cache records.
  */
 export async function check(store: ImageStore, opts: { staleIngestMs?: number; now?: number } = {}): Promise<Problem[]> {
@@ -235,6 +240,10 @@ export async function check(store: ImageStore, opts: { staleIngestMs?: number; n
   try {
     for (const r of await store.listRefs()) await checkTree(store.content, r.name, r.descriptor, new Set(), problems);
     for (const d of await store.listDangling()) await checkTree(store.content, `<none>@${d.digest}`, d, new Set(), problems);
+    // Every image's layers against its config's diff_ids, once per image (./check-diff-ids.ts).
+    const verified = new Set<Digest>();
+    for (const r of await store.listRefs()) problems.push(...(await checkDiffIds(store.content, r.name, r.descriptor, verified)));
+    for (const d of await store.listDangling()) problems.push(...(await checkDiffIds(store.content, `<none>@${d.digest}`, d, verified)));
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     problems.push({ kind: 'index', subject: store.indexPath, message: err.message });
@@ -250,6 +259,9 @@ export async function check(store: ImageStore, opts: { staleIngestMs?: number; n
     } catch (err) {
       problems.push({ kind: 'cache', subject: key, message: err instanceof Error ? err.message : String(err) });
     }
+  }
+  for (const f of await leftoverSecretFiles(store.root)) {
+    problems.push({ kind: 'secret', subject: f, message: `${f}: a secret file left by a killed build (RUN --mount=type=secret); the next build removes it` });
   }
   return problems;
 }

@@ -25,6 +25,7 @@ import { LocalContentStore } from './content-store.js';
 import { checkDigest, ioError, isDigest, withLock, writeFileAtomic } from './fs-util.js';
 import { checkImageTree } from './gc.js';
 import { createLease, type Lease } from './lease.js';
+import { storeDir } from './store-dirs.js';
 import type { ImageRef } from './types.js';
 
 /** The annotation holding a ref's name in index.json. */
@@ -44,6 +45,8 @@ export interface ResolvedImage {
   config: ImageConfig;
   /** The image ID, as Docker shows it. */
   configDigest: Digest;
+  /** When `descriptor` is an index (a multi-platform image): its entries, each marked whether its manifest is stored. */
+  platforms?: { descriptor: Descriptor; available: boolean }[];
 }
 
 export interface ImageStoreOptions {
@@ -81,7 +84,7 @@ export class ImageStore {
     const content = await LocalContentStore.open(root);
     const s = new ImageStore(content, opts);
     try {
-      await fs.mkdir(content.paths.cache, { recursive: true });
+      await storeDir(content.paths.cache);
     } catch (err) {
       throw ioError(err);
     }
@@ -263,7 +266,13 @@ export class ImageStore {
       : { descriptor: desc, manifest: await this.readManifest(desc.digest) };
     const configDigest = manifest.config.digest;
     const config = await this.readConfig(configDigest);
-    return { name, descriptor: desc, manifestDescriptor, manifest, config, configDigest };
+    let platforms: ResolvedImage['platforms'];
+    if (isIndexType(desc.mediaType)) {
+      const index = parseJsonBlob<Index>(await this.content.readBytes(desc.digest), `index ${desc.digest}`);
+      platforms = [];
+      for (const d of index.manifests ?? []) platforms.push({ descriptor: d, available: (await this.content.info(d.digest)) !== null });
+    }
+    return { name, descriptor: desc, manifestDescriptor, manifest, config, configDigest, ...(platforms ? { platforms } : {}) };
   }
 
   /**

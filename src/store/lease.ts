@@ -18,6 +18,7 @@ import type { Digest } from '../image/types.js';
 import { digestOf, toBuffer, type LocalContentStore } from './content-store.js';
 import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, tempName, withLock } from './fs-util.js';
 import type { BlobInfo, ContentStore } from './types.js';
+import { storeDir } from './store-dirs.js';
 
 /** The directory holding lease files, under a store root. */
 export function leasesDir(root: string): string {
@@ -110,7 +111,7 @@ export async function createLease(root: string, base: LocalContentStore, lockPat
   const dir = leasesDir(root);
   const file = path.join(dir, tempName('lease'));
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await storeDir(dir);
     await fs.writeFile(file, '', { flag: 'wx' });
   } catch (err) {
     throw ioError(err);

@@ -20,7 +20,7 @@ describe('command-line parse errors', () => {
     const { runCli } = await import('../helpers/cli.js');
     const r = await runCli(['--root', '/nonexistent-mybuild-root', 'load', '-i']);
     assert.equal(r.code, 2);
-    assert.match(r.err, /argument missing/);
+    assert.match(r.err, /mybuild load: flag needs an argument: 'i' in -i/);
     assert.doesNotMatch(r.err, /bug in mybuild/);
   });
 });

@@ -75,6 +75,21 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, 'Untagged: app:tagged\n');
     assert.equal((await remote(['images', '-q', 'app'])).out, (await local(['images', '-q', 'app'])).out);
+    // --digests and --format json go through the daemon too (they read the client's --root before).
+    for (const flags of [['--digests'], ['--format', 'json'], ['--no-trunc', 'busybox']]) {
+      const l = await local(['images', ...flags]);
+      const r2 = await remote(['images', ...flags]);
+      assert.equal(r2.code, 0, r2.err);
+      assert.equal(r2.out, l.out, flags.join(' '));
+      assert.match(r2.out, /busybox/);
+    }
+    // An error answers the same (message, hint, exit code): rmi of an ID with several tags.
+    const id = (await local(['images', '-q', 'app'])).out.split('\n')[0];
+    const lc = await local(['rmi', id]);
+    const rc = await remote(['rmi', id]);
+    assert.equal(lc.code, 1);
+    assert.match(lc.err, /must be forced[\s\S]*hint: /);
+    assert.deepEqual([rc.code, rc.out, rc.err], [lc.code, lc.out, lc.err]);
     const v = await remote(['version']);
     assert.equal(v.code, 0, v.err);
     assert.match(v.out, /Client:[\s\S]*Server:[\s\S]*API version: 1\.45/);
@@ -114,7 +129,7 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
   it('ps, logs, stop, kill and rm through -H match the daemonless commands', async () => {
     const r = await local(['run', '--name', 'c-logs', 'busybox', 'sh', '-c', 'echo one; echo two >&2']);
     assert.equal(r.code, 0, r.err);
-    const norm = (s: string) => s.replace(/\d+ seconds|Less than a second|About a minute/g, 'T');
+    const norm = (s: string) => s.replace(/\d+ seconds?|Less than a second|About a minute/g, 'T');
     const lp = await local(['ps', '-a']);
     const rp = await remote(['ps', '-a']);
     assert.equal(rp.code, 0, rp.err);

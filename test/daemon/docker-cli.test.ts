@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
 import { registryMissing, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { runCli } from '../helpers/cli.js';
 import { DOCKER, docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
@@ -75,6 +76,20 @@ describe('docker CLI against mybuild daemon', { skip, concurrency: false }, () =
     assert.equal(fail.stderr.trim(), 'oops');
     const ps = await docker(d, ['ps', '-a', '-q']);
     assert.equal(ps.stdout.trim(), '', 'containers run with --rm are removed');
+  });
+
+  it('docker ps shows the STATUS text mybuild ps shows (one text, src/api/containers.ts)', async () => {
+    const r = await docker(d, ['run', '--name', 'ps-status', 'busybox', 'sh', '-c', 'exit 4']);
+    assert.equal(r.code, 4, r.stderr);
+    const theirs = (await docker(d, ['ps', '-a', '--format', '{{.Names}}|{{.Status}}'])).stdout.split('\n').find((l) => l.startsWith('ps-status|'));
+    const ours = await runCli(['--root', d.root, 'ps', '-a']);
+    assert.equal(ours.code, 0, ours.err);
+    const row = ours.out.split('\n').find((l) => l.endsWith(' ps-status'));
+    const norm = (t: string) => t.replace(/\d+ seconds?|Less than a second|About a minute/g, 'T');
+    const status = theirs?.split('|')[1] ?? '';
+    assert.match(status, /^Exited \(4\) .* ago$/);
+    assert.ok(norm(row ?? '').includes(`   ${norm(status)}   `), `mybuild ps: ${row}\ndocker ps: ${status}`);
+    assert.equal((await docker(d, ['rm', 'ps-status'])).code, 0);
   });
 
   it('a failing RUN gives the error and a non-zero exit', async () => {

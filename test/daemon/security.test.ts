@@ -85,11 +85,12 @@ describe('daemon security', { concurrency: false }, () => {
     assert.equal(isLoopbackHost('127.0.0.1'), true);
     assert.equal(isLoopbackHost('::1'), true);
     assert.equal(isLoopbackHost('0.0.0.0'), false);
-    assert.equal(checkTcpSecurity({ host: '127.0.0.1', port: 1 }, undefined, false), undefined);
+    assert.match(checkTcpSecurity({ host: '127.0.0.1', port: 1 }, undefined, false).join('\n'), /Binding to IP address without --tlsverify is insecure.*host="tcp:\/\/127\.0\.0\.1:1"/);
+    assert.deepEqual(checkTcpSecurity({ host: '127.0.0.1', port: 1 }, { verify: true, cert: 'c', key: 'k', cacert: 'a' }, false), []);
     assert.throws(() => checkTcpSecurity({ host: '0.0.0.0', port: 2375 }, undefined, false), /refusing to listen on tcp:\/\/0\.0\.0\.0:2375/);
     assert.throws(() => checkTcpSecurity({ host: '10.1.2.3', port: 2375 }, { verify: false, cert: 'c', key: 'k' }, false), /client certificate verification/);
-    assert.equal(checkTcpSecurity({ host: '10.1.2.3', port: 2376 }, { verify: true, cert: 'c', key: 'k', cacert: 'a' }, false), undefined);
-    assert.match(checkTcpSecurity({ host: '0.0.0.0', port: 2375 }, undefined, true)!, /WARNING: .*without TLS.*--insecure-tcp/);
+    assert.deepEqual(checkTcpSecurity({ host: '10.1.2.3', port: 2376 }, { verify: true, cert: 'c', key: 'k', cacert: 'a' }, false), []);
+    assert.match(checkTcpSecurity({ host: '0.0.0.0', port: 2375 }, undefined, true).join('\n'), /WARNING: .*without TLS.*--insecure-tcp/);
     assert.deepEqual(parseHost('tcp://0.0.0.0:2375'), { kind: 'tcp', host: '0.0.0.0', port: 2375 });
     // A real non-loopback address of this machine, when there is one: startDaemon refuses before binding.
     const addr = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '0.0.0.0';

@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { build, type BuildResult } from '../../src/builder/build.js';
@@ -25,7 +25,7 @@ import { validateImage } from '../../src/image/validate.js';
 import type { ImageConfig, Manifest } from '../../src/image/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { check, type Problem } from '../../src/store/gc.js';
-import { baseImageSkipReason, ensureBaseImage } from './base-image.js';
+import { baseImageSkipReason, ensureBaseImage, ensureMultiArchBaseImage } from './base-image.js';
 import { cliPath } from './paths.js';
 
 /** A file of a test context: its text, or text with a mode, or a symlink. */
@@ -206,4 +206,34 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 export function runcContainers(root: string): string[] {
   const r = spawnSync('runc', ['--root', path.join(root, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.split('\n').filter((s) => s.trim() !== '') : [];
+}
+
+/**
+ * Loads the multi-platform busybox base (linux/amd64 + linux/arm64, an index) into the store at
+ * `root` as `name`; returns the index descriptor's digest.
+ */
+export async function loadMultiArchBase(root: string, name = 'docker.io/library/busybox-multi:latest'): Promise<string> {
+  const layout = await ensureMultiArchBaseImage();
+  const store = await ImageStore.open(root);
+  const { images } = await importArchive(store.content, layout);
+  await store.setRef(name, images[0].manifestDescriptor);
+  return images[0].manifestDescriptor.digest;
+}
+
+/**
+ * Processes of the store at `root` (other than this one): those whose command line names it
+ * (runc, mybuild) and those whose root filesystem is one of its snapshots (a container's
+ * processes: the `/` line of their /proc/PID/mountinfo names a directory of the store).
+ */
+export async function storeProcesses(root: string): Promise<string[]> {
+  const abs = path.resolve(root) + '/';
+  const out: string[] = [];
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
+    if (cmd === '') continue;
+    const rootLine = (await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '')).split('\n').find((l) => l.split(' ')[4] === '/') ?? '';
+    if (cmd.includes(abs) || rootLine.includes(abs)) out.push(`${pid} ${cmd}`);
+  }
+  return out;
 }

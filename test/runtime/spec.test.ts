@@ -43,7 +43,10 @@ describe('generateSpec', () => {
     assert.equal(s.linux.namespaces.some((n) => n.type === 'network'), false);
     assert.equal(s.mounts.find((m) => m.destination === '/sys')!.type, 'bind');
     assert.deepEqual(s.process.capabilities.effective, []);
-    assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [5] });
+    // The primary gid is always among the additional ones (CVE-2023-25173, BuildKit's ensureAdditionalGids).
+    assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [1000, 5] });
+    assert.deepEqual(generateSpec({ ...base, user: { uid: 0, gid: 0 } }, '/r', etc).process.user, { uid: 0, gid: 0, additionalGids: [0] });
+    assert.deepEqual(generateSpec({ ...base, user: { uid: 1, gid: 7, additionalGids: [3, 7] } }, '/r', etc).process.user, { uid: 1, gid: 7, additionalGids: [3, 7] });
     assert.deepEqual(s.process.env, ['PATH=/x', 'TERM=xterm']);
     assert.equal(s.process.terminal, true);
   });

@@ -91,7 +91,7 @@ describe('mybuild images', () => {
     assert.equal(f.out.trimEnd().split('\n').length, 2);
     const bad = await cli(root, 'images', '--bogus');
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /images: Unknown option '--bogus'/);
+    assert.match(bad.err, /mybuild images: unknown flag: --bogus\n/);
     const badFormat = await cli(root, 'images', '--format', 'yaml');
     assert.equal(badFormat.code, 2);
   });

@@ -13,17 +13,16 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
-import type { AddCommand } from '../../plan/index.js';
+import { ADD_GIT_ERROR, ADD_GIT_HINT, CHECKSUM_HINT, isGitSource, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
-import { copyStep } from '../copy-files.js';
-import { entryFromDisk, parentEntries } from '../fs-entries.js';
+import { chmodOf, copyStep, resolveDest } from '../copy-files.js';
+import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
 import { httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 /** Whether the file is a (possibly compressed) tar archive: the ustar magic at offset 257. */
 export async function isTarArchive(file: string): Promise<boolean> {
@@ -102,10 +101,15 @@ export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
-    const urls = cmd.paths.filter(isUrl);
-    const locals = cmd.paths.filter((p) => !isUrl(p));
-    if (cmd.checksum !== undefined && (urls.length !== 1 || locals.length)) {
-      throw new PlanError('checksum can\'t be specified for non-HTTP(S) sources', { source });
+    // The plan refuses literal git sources; this catches one that came from a variable.
+    if (cmd.paths.some(isGitSource)) throw new PlanError(ADD_GIT_ERROR, { source, hint: ADD_GIT_HINT });
+    const urls = cmd.paths.filter(isUrlSource);
+    const locals = cmd.paths.filter((p) => !isUrlSource(p));
+    if (cmd.checksum !== undefined) {
+      const at = session.source(cmd.node.flags.find((f) => f.name === 'checksum')?.range ?? cmd.node.range);
+      const parsed = parseChecksum(cmd.checksum);
+      if ('error' in parsed) throw new PlanError(`--checksum=${cmd.checksum}: ${parsed.error}`, { source: at, hint: CHECKSUM_HINT });
+      if (urls.length !== 1 || locals.length) throw new PlanError('checksum requires HTTP(S) or Git sources', { source: at, hint: 'mybuild verifies --checksum for http(s) URLs' });
     }
     const flags = [
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
@@ -118,9 +122,9 @@ export const addHandler: Handler<AddCommand> = {
     if (urls.length === 0) {
       const step = await copyStep(ctx, {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
-        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, extraParts: [`unpack=${unpack}`],
+        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
         transform: unpack
-          ? async (host, dest) => {
+          ? async (host, destDir) => {
               if (!(await isTarArchive(host))) return null;
               const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-'));
               tmpDirs.push(tmp);
@@ -131,9 +135,8 @@ export const addHandler: Handler<AddCommand> = {
               const raw = createReadStream(host);
               const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
               await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
-              // The archive's contents go into the destination directory (ADD's rule).
-              const destDir = dest.endsWith('/') ? dest : path.posix.dirname(dest) === path.posix.dirname(dest) && cmd.dest.endsWith('/') ? path.posix.dirname(dest) : path.posix.dirname(dest);
-              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(stage), cmd.dest));
+              // The archive's contents go into the destination, as a directory (ADD's rule).
+              return walkEntries(tmp, destDir);
             }
           : undefined,
       });
@@ -159,11 +162,13 @@ function withCleanup(step: LayerStep, dirs: string[]): LayerStep {
 
 /**
  * ADD of URLs: every URL is downloaded (its digest is part of the key, so a changed remote file
- * misses), checked against --checksum, and written 0600 as BuildKit does.
+ * misses), checked against --checksum, and written 0600 as BuildKit does (--chmod applies to
+ * that mode).
  */
 async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
   const { session, stage, options, worker, cmd } = ctx;
   const source = session.source(cmd.node.range);
+  const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;
   const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-url-'));
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
@@ -180,14 +185,16 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${status} ${res.statusMessage ?? ''}`.trimEnd(), { source });
     }
     const file = path.join(tmp, String(i));
-    const h = createHash('sha256');
+    const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
+    const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
+    const h = createHash(algorithm);
     await pipeline(res, async function* (src) {
       for await (const c of src) {
         h.update(c as Buffer);
         yield c;
       }
     }, createWriteStream(file));
-    const digest = `sha256:${h.digest('hex')}`;
+    const digest = `${algorithm}:${h.digest('hex')}`;
     if (cmd.checksum !== undefined && cmd.checksum !== digest) {
       throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
     }
@@ -206,11 +213,11 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       const rootfs = await worker.layers();
       return rootfs.withView(stage.layers, async (base) => {
         const owner = cmd.chown !== undefined ? await resolveUser(base, cmd.chown) : { uid: 0, gid: 0 };
-        const absDest = cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(wd, cmd.dest);
-        const destIsDir = cmd.dest.endsWith('/') || files.length > 1;
+        const absDest = resolveDest(base, cmd.dest, wd, source);
+        const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
         for (const f of files) {
-          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: cmd.chmod ? parseInt(cmd.chmod, 8) : 0o600 });
+          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());

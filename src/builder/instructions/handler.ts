@@ -50,6 +50,8 @@ export interface LayerStep {
   parts: string[];
   createdBy: string;
   produce(): Promise<LayerResult | null>;
+  /** The step always makes a layer (RUN): a cached record without one is not reused. */
+  alwaysLayer?: boolean;
 }
 
 export interface Handler<C extends Command> {

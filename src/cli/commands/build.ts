@@ -1,12 +1,13 @@
 /**
  * `mybuild build [options] PATH`: docker build's flags, mapped onto BuildOptions.
  */
-import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { parseCommandArgs } from '../args.js';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
 import { UsageError } from '../../errors.js';
+import { readDockerfile as readBuildDockerfile } from '../../context/build-files.js';
 import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
+import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -40,22 +41,21 @@ export const BUILD_FLAGS = {
   explain: { type: 'boolean' },
   'cache-from': { type: 'string', multiple: true },
   'cache-to': { type: 'string', multiple: true },
+  call: { type: 'string' },
+  check: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export interface ParsedBuildArgs {
   options: BuildOptions;
   progress: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+  /** `--call` (`--check` is `--call=check`): undefined or `build` is a build. */
+  call?: CallSpec;
 }
 
 /** Turns `mybuild build` arguments into BuildOptions (reads the Dockerfile from stdin for `-f -`). */
 export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<ParsedBuildArgs> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: BUILD_FLAGS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(`build: ${(e as Error).message}`, { hint: 'run "mybuild build --help" for the flags' });
-  }
+  const parsed = parseCommandArgs('build', { args, options: BUILD_FLAGS, allowPositionals: true, strict: true });
   const v = parsed.values;
   if (parsed.positionals.length !== 1) {
     throw new UsageError(
@@ -122,21 +122,12 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
     throw new UsageError(`--progress must be auto, tty, plain, json or quiet, got "${v.progress}"`);
   }
   if (v.quiet) progress = 'quiet';
-  return { options: o, progress };
+  return { options: o, progress, call: v.check ? parseCallFlag('check') : v.call !== undefined ? parseCallFlag(v.call) : undefined };
 }
 
+/** The Dockerfile's text: `-f -`'s, or the file read inside the context (../../context/build-files.ts). */
 export async function readDockerfile(o: BuildOptions): Promise<string> {
-  if (o.dockerfileText !== undefined) return o.dockerfileText;
-  try {
-    return await readFile(o.dockerfilePath!, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') {
-      throw new UsageError(`cannot read the Dockerfile: ${o.dockerfilePath} does not exist`, { hint: 'give its path with -f' });
-    }
-    if (err.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${o.dockerfilePath} is a directory`);
-    throw e;
-  }
+  return o.dockerfileText ?? readBuildDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
 }
 
 export const main: CommandMain = async (args, ctx) => {
@@ -144,8 +135,8 @@ export const main: CommandMain = async (args, ctx) => {
     ctx.stdout.write(`Usage: mybuild build [OPTIONS] PATH\n\nFlags:\n${Object.keys(BUILD_FLAGS).map((f) => `  --${f}`).join('\n')}\n`);
     return 0;
   }
-  const { options, progress } = await parseBuildArgs(args, ctx);
-  if (ctx.host) return (await import('../../client/commands.js')).remoteBuild(options, progress === 'quiet', ctx);
+  const { options, progress, call } = await parseBuildArgs(args, ctx);
+  if (call && call.name !== 'build') return (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
   const { runBuildCommand } = await import('../build-runner.js');
-  return runBuildCommand(options, progress, ctx);
+  return runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
 };

@@ -14,6 +14,7 @@ import { ImageStore } from '../../store/image-store.js';
 import { createdSince, humanSize, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
+import { unknownFlag } from '../args.js';
 import { shortKey } from '../progress/format.js';
 
 const USAGE = 'Usage: mybuild cache ls [--no-trunc] [--format table|json]\n       mybuild cache explain [--format table|json] IMAGE';
@@ -36,6 +37,7 @@ export const main: CommandMain = async (argv: string[], ctx: CliContext) => {
   }
   if (sub === 'ls' || sub === 'list') return list(rest, ctx);
   if (sub === 'explain') return explain(rest, ctx);
+  if (sub.startsWith('-')) throw unknownFlag('cache', sub, ['--help', '-h']);
   throw new UsageError(`cache: unknown subcommand "${sub}"`, { hint: USAGE });
 };
 

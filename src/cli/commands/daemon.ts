@@ -3,7 +3,7 @@
  * [--insecure-tcp]`: serves the Docker-Engine-compatible API (src/daemon) until SIGTERM or
  * SIGINT. Default address: a unix socket (see defaultSocketPath), mode 0660.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import type { CommandMain } from '../context.js';
 
@@ -23,27 +23,22 @@ Options:
 `;
 
 export const main: CommandMain = async (args, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        host: { type: 'string', short: 'H', multiple: true },
-        tls: { type: 'boolean' },
-        tlsverify: { type: 'boolean' },
-        tlscacert: { type: 'string' },
-        tlscert: { type: 'string' },
-        tlskey: { type: 'string' },
-        'insecure-tcp': { type: 'boolean' },
-        runtime: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (e) {
-    throw new UsageError(`daemon: ${(e as Error).message}`, { hint: 'run "mybuild daemon --help"' });
-  }
+  const parsed = parseCommandArgs('daemon', {
+    args,
+    options: {
+      host: { type: 'string', short: 'H', multiple: true },
+      tls: { type: 'boolean' },
+      tlsverify: { type: 'boolean' },
+      tlscacert: { type: 'string' },
+      tlscert: { type: 'string' },
+      tlskey: { type: 'string' },
+      'insecure-tcp': { type: 'boolean' },
+      runtime: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
   const v = parsed.values;
   if (v.help) {
     ctx.stdout.write(USAGE);

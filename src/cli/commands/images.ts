@@ -4,21 +4,19 @@
  * first. IMAGE ID is the config digest (12 digits unless --no-trunc); SIZE sums the layers.
  * `--format json` prints one JSON object per line with Docker's keys.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { parseArgs, ParseArgsConfig } from 'node:util';
+import { parseCommandArgs as parseFlags } from '../args.js';
 import { UsageError } from '../../errors.js';
-import { ImageStore, type ImageSummary } from '../../store/image-store.js';
+import type { ImageRow } from '../../engine/engine.js';
+import { engineFor } from '../engine.js';
 import { createdSince, humanSize, shortId, splitName, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 
 const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]';
 
-/** Parses args with node:util parseArgs, turning its errors into UsageError with the command's usage. */
-export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, usage: string, config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs<T>(config);
-  } catch (e) {
-    throw new UsageError(`${cmd}: ${(e as Error).message}`, { hint: usage });
-  }
+/** Parses args with src/cli/args.ts (mybuild's flag errors); `_usage` is what --help prints. */
+export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, _usage: string, config: T): ReturnType<typeof parseArgs<T>> {
+  return parseFlags(cmd, config);
 }
 
 /** Go's time.Time String() form Docker prints in CreatedAt: `2024-01-02 03:04:05 +0000 UTC`. */
@@ -29,7 +27,7 @@ function goTime(created: string | undefined): string {
 }
 
 /** A row of the listing: a ref, or an untagged image (no name, shown as `<none>`). */
-type Row = Omit<ImageSummary, 'name'> & { name?: string };
+type Row = ImageRow;
 
 function nameOf(s: Row): { repository: string; tag: string } {
   return s.name === undefined ? { repository: '<none>', tag: '<none>' } : splitName(s.name);
@@ -66,15 +64,13 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`images: unknown --format "${format}"`, { hint: 'expected "table" or "json"' });
 
-  if (ctx.host && format === 'table' && !values.digests) return (await import('../../client/commands.js')).remoteImages(ctx, { quiet: values.quiet, noTrunc: values['no-trunc'], filter: positionals[0] });
-  const store = await ImageStore.open(ctx.root);
-  const { images, broken, dangling } = await store.listImages();
-  for (const b of broken) ctx.stderr.write(`warning: ${b.name}: ${b.error.message} (run "mybuild system check")\n`);
+  const { images, warnings } = await engineFor(ctx).images.list();
+  for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   const now = Date.now();
-  const rows = ([...images, ...dangling] as Row[])
+  const rows = images
     .filter((s) => matches(positionals[0], s))
-    .sort((a, b) => (Date.parse(b.image.config.created ?? '') || 0) - (Date.parse(a.image.config.created ?? '') || 0) || ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
-  const id = (s: Row) => (values['no-trunc'] ? s.image.configDigest : shortId(s.image.configDigest));
+    .sort((a, b) => (Date.parse(b.created ?? '') || 0) - (Date.parse(a.created ?? '') || 0) || ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
+  const id = (s: Row) => (values['no-trunc'] ? s.id : shortId(s.id));
 
   if (values.quiet) {
     for (const s of rows) ctx.stdout.write(`${id(s)}\n`);
@@ -86,9 +82,9 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
       ctx.stdout.write(
         `${JSON.stringify({
           Containers: 'N/A',
-          CreatedAt: goTime(s.image.config.created),
-          CreatedSince: createdSince(s.image.config.created, now),
-          Digest: s.image.descriptor.digest,
+          CreatedAt: goTime(s.created),
+          CreatedSince: createdSince(s.created, now),
+          Digest: s.digest || '<none>',
           ID: id(s),
           Repository: n.repository,
           SharedSize: 'N/A',
@@ -104,7 +100,7 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const header = ['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
   const body = rows.map((s) => {
     const n = nameOf(s);
-    return [n.repository, n.tag, ...(values.digests ? [s.image.descriptor.digest] : []), id(s), createdSince(s.image.config.created, now), humanSize(s.size)];
+    return [n.repository, n.tag, ...(values.digests ? [s.digest || '<none>'] : []), id(s), createdSince(s.created, now), humanSize(s.size)];
   });
   ctx.stdout.write(table([header, ...body]));
   return 0;

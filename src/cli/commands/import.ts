@@ -3,7 +3,7 @@
  * makes a one-layer image from a root filesystem tarball (tar, .gz, .bz2, .xz, .zst), like
  * `docker import`, tags it when NAME is given and prints its ID (`sha256:…`).
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import { hostPlatform } from '../../image/formats/walk.js';
 import { importRootfs } from '../../image/formats/import.js';
@@ -19,7 +19,7 @@ export function parsePlatform(s: string): Platform {
 }
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs('import', {
     args,
     options: {
       change: { type: 'string', short: 'c', multiple: true },

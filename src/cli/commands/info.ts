@@ -3,24 +3,15 @@
  * `GET /info` (server version, images, containers, root, kernel); both say whether steps run
  * rootless, the snapshotter (Storage Driver) and the default network.
  */
-import path from 'node:path';
-import { runtimeFacts } from '../../runtime/facts.js';
-import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain } from '../context.js';
-import { packageVersion } from './version.js';
+import { parseCommandArgs } from '../args.js';
+import { engineFor } from '../engine.js';
+import { packageVersion } from '../../api/version.js';
 
-export const main: CommandMain = async (_args, ctx) => {
+export const main: CommandMain = async (args, ctx) => {
+  if (parseCommandArgs('info', { args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values.help) return (ctx.stdout.write('Usage: mybuild info\n\nDisplay system-wide information (client and daemon with -H)\n'), 0);
   ctx.stdout.write(`Client:\n Version:    ${packageVersion()}\n Context:    ${ctx.host ? ctx.host : 'daemonless'}\n\nServer:\n`);
-  let info: Record<string, unknown>;
-  if (ctx.host) {
-    const { DaemonClient } = await import('../../client/client.js');
-    info = await DaemonClient.fromContext(ctx).json<Record<string, unknown>>('GET', '/info');
-  } else {
-    const store = await ImageStore.open(ctx.root);
-    const { images } = await store.listImages();
-    const facts = await runtimeFacts(path.join(ctx.root, 'snapshots'));
-    info = { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: ctx.root, ServerVersion: `${packageVersion()} (in-process)`, Driver: facts.snapshotter, Rootless: facts.rootless ? `true${facts.mappedIds !== undefined ? ` (${facts.mappedIds} ids mapped)` : ''}` : false, DefaultNetwork: facts.network };
-  }
+  const info = await engineFor(ctx).info();
   const line = (k: string, v: unknown): void => {
     if (v !== undefined) ctx.stdout.write(` ${`${k}:`.padEnd(20)}${String(v)}\n`);
   };

@@ -1,42 +1,16 @@
 /**
  * `mybuild inspect IMAGE…` (also `mybuild image inspect`): prints a JSON array like
  * `docker image inspect`: Id, RepoTags, RepoDigests, Created, Author, Architecture, Os,
- * Config, RootFS, Size, plus Descriptor (what the ref points at) and ManifestDigest. Images not
+ * Config, RootFS, Size, plus Descriptor (what the ref points at), ManifestDigest and, for a
+ * multi-platform image, Manifests (its platforms, as Docker API 1.48 lists them). Images not
  * found get an error line on stderr and exit 1, the others are still printed.
  */
 import { toBuildError } from '../../errors.js';
-import { ImageStore, type ResolvedImage } from '../../store/image-store.js';
-import { splitName } from '../../store/display.js';
+import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 
 const USAGE = 'Usage: mybuild inspect IMAGE [IMAGE...]';
-
-/** The `docker image inspect` object of a resolved image; `names` are every ref of the same image. */
-export function inspectObject(image: ResolvedImage, names: string[]): Record<string, unknown> {
-  const c = image.config;
-  const tags = names.map(splitName).filter((n) => n.tag !== '<none>');
-  const repos = [...new Set(names.map((n) => splitName(n).repository))];
-  return {
-    Id: image.configDigest,
-    RepoTags: tags.map((n) => `${n.repository}:${n.tag}`),
-    RepoDigests: repos.map((r) => `${r}@${image.descriptor.digest}`),
-    Parent: '',
-    Comment: c.history?.at(-1)?.comment ?? '',
-    Created: c.created ?? '',
-    DockerVersion: '',
-    Author: c.author ?? '',
-    Config: c.config ?? {},
-    Architecture: c.architecture,
-    ...(c.variant ? { Variant: c.variant } : {}),
-    Os: c.os,
-    Size: image.manifest.layers.reduce((n, l) => n + l.size, 0),
-    RootFS: { Type: c.rootfs?.type ?? 'layers', Layers: c.rootfs?.diff_ids ?? [] },
-    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
-    Descriptor: { mediaType: image.descriptor.mediaType, digest: image.descriptor.digest, size: image.descriptor.size },
-    ManifestDigest: image.manifestDescriptor.digest,
-  };
-}
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('inspect', USAGE, {
@@ -53,16 +27,12 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     ctx.stdout.write(`${USAGE}\n`);
     return 2;
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteInspect(ctx, positionals);
-  const store = await ImageStore.open(ctx.root);
-  const { images } = await store.listImages();
+  const engine = engineFor(ctx);
   const out: Record<string, unknown>[] = [];
   let failed = 0;
   for (const arg of positionals) {
     try {
-      const image = await store.resolve(arg);
-      const names = images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name);
-      out.push(inspectObject(image, names));
+      out.push(await engine.images.inspect(arg));
     } catch (err) {
       failed++;
       ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);

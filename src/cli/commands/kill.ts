@@ -2,9 +2,10 @@
  * `mybuild kill [-s SIGNAL] CONTAINER…`: sends SIGNAL (default KILL) to running containers,
  * printing each argument. Exit 1 if any failed (unknown, not running, bad signal).
  */
-import { ContainerManager, normalizeSignal } from '../../containers/manager.js';
+import { normalizeSignal } from '../../containers/manager.js';
 import { UsageError, toBuildError } from '../../errors.js';
 import type { CliContext, CommandMain } from '../context.js';
+import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 
 const USAGE = 'Usage: mybuild kill [-s SIGNAL] CONTAINER [CONTAINER...]';
@@ -22,12 +23,11 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   if (positionals.length === 0) throw new UsageError('"mybuild kill" requires at least 1 argument', { hint: USAGE });
   const signal = normalizeSignal(values.signal ?? 'KILL');
-  if (ctx.host) return (await import('../../client/commands.js')).remoteKill(ctx, positionals, signal);
-  const mgr = await ContainerManager.open(ctx.root);
+  const engine = engineFor(ctx);
   let failed = 0;
   for (const ref of positionals) {
     try {
-      await mgr.kill(ref, signal);
+      await engine.containers.kill(ref, signal);
       ctx.stdout.write(`${ref}\n`);
     } catch (err) {
       failed++;

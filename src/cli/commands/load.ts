@@ -3,13 +3,13 @@
  * an OCI layout directory (or stdin) into the store and tags them, printing
  * `Loaded image: NAME` per tag or `Loaded image ID: sha256:…` for an untagged image, as Docker.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { Readable } from 'node:stream';
 import { UsageError } from '../../errors.js';
-import { importArchive } from '../../image/formats/import.js';
 import { parseReference } from '../../image/reference.js';
 import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain, CliContext } from '../context.js';
+import { engineFor } from '../engine.js';
 
 /** Opens the image store under `root` (content store + refs). */
 export async function openImages(root: string): Promise<ImageStore> {
@@ -21,17 +21,12 @@ export function normalizeName(name: string): string {
   return parseReference(name).toString();
 }
 
-/** The short name Docker prints (`app:1`). */
-export function displayName(full: string): string {
-  return parseReference(full).familiar();
-}
-
 function isTTY(s: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
   return (s as { isTTY?: boolean }).isTTY === true;
 }
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs('load', {
     args,
     options: { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
@@ -45,20 +40,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (!values.input && isTTY(ctx.stdin)) {
     throw new UsageError('requested load from stdin, but stdin is empty', { hint: 'use -i FILE, or pipe an archive into "mybuild load"' });
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteLoad(ctx, values.input, values.quiet === true);
-  const images = await openImages(ctx.root);
-  const input = values.input ? (values.input === '-' ? Readable.from(ctx.stdin as AsyncIterable<Buffer>) : values.input) : Readable.from(ctx.stdin as AsyncIterable<Buffer>);
-  const { images: loaded } = await importArchive(images.content, input);
-  for (const img of loaded) {
-    if (img.names.length === 0) {
-      if (!values.quiet) ctx.stdout.write(`Loaded image ID: ${img.configDigest}\n`);
-      continue;
-    }
-    for (const name of img.names) {
-      const full = normalizeName(name);
-      await images.setRef(full, img.manifestDescriptor);
-      if (!values.quiet) ctx.stdout.write(`Loaded image: ${displayName(full)}\n`);
-    }
-  }
+  const input = values.input && values.input !== '-' ? values.input : Readable.from(ctx.stdin as AsyncIterable<Buffer>);
+  const lines = await engineFor(ctx).images.load(input);
+  if (!values.quiet) for (const l of lines) ctx.stdout.write(`${l}\n`);
   return 0;
 };

@@ -9,7 +9,7 @@
  * Without a terminal it never prompts: a UsageError says which flags to use.
  */
 import type tty from 'node:tty';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { DOCKER_HUB_DOMAIN, normalizeRegistry } from '../../image/reference.js';
 import { storeCredentials } from '../../registry/auth.js';
@@ -72,17 +72,12 @@ export async function promptLine(input: tty.ReadStream, out: NodeJS.WritableStre
 }
 
 export const main: CommandMain = async (args, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs('login', {
       args,
       options: { username: { type: 'string', short: 'u' }, password: { type: 'string', short: 'p' }, 'password-stdin': { type: 'boolean' }, 'insecure-registry': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
-  } catch (e) {
-    throw new UsageError(`login: ${(e as Error).message}`, { hint: 'usage: mybuild login -u USER --password-stdin [REGISTRY]' });
-  }
   const { values, positionals } = parsed;
   if (values.help) {
     ctx.stdout.write('Usage: mybuild login [-u USER] [-p PASS | --password-stdin] [REGISTRY]\n\nLog in to a registry (Docker Hub by default)\n');

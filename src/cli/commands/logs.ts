@@ -3,10 +3,10 @@
  * stderr to stderr); -f follows it until the container stops, -t prefixes each line with its
  * RFC 3339 time, -n/--tail shows the last N lines.
  */
-import { ContainerManager } from '../../containers/manager.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext, CommandMain } from '../context.js';
 import type { Writable } from 'node:stream';
+import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 
 const USAGE = 'Usage: mybuild logs [-f] [-t] [-n N] CONTAINER';
@@ -28,8 +28,6 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     if (!/^\d+$/.test(values.tail)) throw new UsageError(`logs: invalid --tail "${values.tail}": expected a number or "all"`, { hint: USAGE });
     tail = Number(values.tail);
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteLogs(ctx, positionals[0], { follow: values.follow, timestamps: values.timestamps, tail });
-  const mgr = await ContainerManager.open(ctx.root);
-  await mgr.logs(positionals[0], { stdout: ctx.stdout as Writable, stderr: ctx.stderr as Writable, follow: values.follow, timestamps: values.timestamps, tail });
+  await engineFor(ctx).containers.logs(positionals[0], { stdout: ctx.stdout as Writable, stderr: ctx.stderr as Writable, follow: values.follow, timestamps: values.timestamps, tail });
   return 0;
 };

@@ -1,12 +1,13 @@
 /**
  * `mybuild parse [-f FILE] [--dump | --json]`: parses a Dockerfile and prints BuildKit's dump
  * (default, or `--dump`) or the AST with ranges as JSON (`--json`). `-f -` reads stdin; the
- * default file is ./Dockerfile in the working directory. Without `--dump`, an unknown
+ * default file is ./Dockerfile in the working directory, read as a build reads it (a symlink
+ * out of the directory is refused). Without `--dump`, an unknown
  * instruction is an error (as the planner would report it). Parse errors are thrown (exit 3).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
+import { readBuildFileAt } from '../../context/build-files.js';
 import type { CommandMain } from '../context.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { dump, parseDockerfile, toJSON, unknownInstructionError } from '../../parser/index.js';
@@ -30,17 +31,13 @@ function firstUnknown(list: Instruction[]): UnknownNode | undefined {
 }
 
 export const main: CommandMain = async (args, ctx) => {
-  let values: { file?: string; dump?: boolean; json?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { file: { type: 'string', short: 'f' }, dump: { type: 'boolean' }, json: { type: 'boolean' } },
-      allowPositionals: false,
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`parse: ${(err as Error).message}`, { hint: 'usage: mybuild parse [-f FILE] [--dump | --json]' });
-  }
+  const { values } = parseCommandArgs('parse', {
+    args,
+    options: { file: { type: 'string', short: 'f' }, dump: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) return (ctx.stdout.write('Usage: mybuild parse [-f FILE|-] [--dump | --json]\n\nParse a Dockerfile and print its AST or BuildKit dump\n'), 0);
   if (values.dump && values.json) throw new UsageError('parse: --dump and --json cannot be used together');
   const arg = values.file ?? 'Dockerfile';
   let text: string;
@@ -51,12 +48,11 @@ export const main: CommandMain = async (args, ctx) => {
   } else {
     const p = path.resolve(ctx.cwd, arg);
     file = arg;
-    try {
-      text = await readFile(p, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`Dockerfile not found: ${p}`, { cause: err, hint: 'pass the file with -f FILE' });
-      throw err;
-    }
+    // As a build reads it (../../context/build-files.ts), the working directory standing for the
+    // context: a symlink out of it is refused, a FIFO or device never opened, binary never shown.
+    const read = await readBuildFileAt(ctx.cwd, p, { what: 'Dockerfile', name: arg });
+    if (read === undefined) throw new NotFoundError(`Dockerfile not found: ${p}`, { hint: 'pass the file with -f FILE' });
+    text = read;
   }
   const { ast } = parseDockerfile(text, { file });
   if (!values.dump) {

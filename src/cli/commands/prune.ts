@@ -2,9 +2,14 @@
  * `mybuild prune [-a] [-f]`: deletes blobs no ref and no build cache record needs, and stale
  * ingest files; with -a also every build cache record. Prints each deleted blob and
  * `Total reclaimed space: X` as `docker image prune` does. (-f is accepted for Docker
- * compatibility: mybuild never prompts.)
+ * compatibility: mybuild never prompts.) First it removes what killed processes left on the
+ * host (mounts, runc containers, processes, snapshots, temp files: src/containers/leftovers.ts),
+ * as `system check --repair` does. After the blobs, the extracted layers (committed snapshots)
+ * no image, cache record or container needs (src/runtime/snapshot-gc.ts).
  */
 import { UsageError } from '../../errors.js';
+import { repairLeftovers } from '../../containers/leftovers.js';
+import { pruneSnapshots } from '../../runtime/snapshot-gc.js';
 import { prune } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
 import { humanSize } from '../../store/display.js';
@@ -26,6 +31,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   }
   if (positionals.length) throw new UsageError(`"mybuild prune" takes no arguments, got "${positionals.join(' ')}"`, { hint: USAGE });
   const store = await ImageStore.open(ctx.root);
+  const leftovers = await repairLeftovers(store);
+  if (leftovers.length) ctx.stdout.write(`Removed ${leftovers.length} leftover(s) of killed processes (mounts, containers, processes, snapshots, temp files)\n\n`);
   const res = await prune(store, { all: values.all });
   if (res.blobs.length) {
     ctx.stdout.write('Deleted Images:\n');
@@ -38,6 +45,8 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     ctx.stdout.write('\n');
   }
   if (res.ingest.length) ctx.stdout.write(`Removed ${res.ingest.length} interrupted write(s)\n\n`);
-  ctx.stdout.write(`Total reclaimed space: ${humanSize(res.bytesFreed)}\n`);
+  const snaps = await pruneSnapshots(store);
+  if (snaps.removed.length) ctx.stdout.write(`Deleted ${snaps.removed.length} extracted layer(s) (${humanSize(snaps.bytesFreed)})\n\n`);
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(res.bytesFreed + snaps.bytesFreed)}\n`);
   return 0;
 };

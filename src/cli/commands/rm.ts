@@ -3,9 +3,9 @@
  * argument as given. A running container needs -f (it is killed). Failures are printed per
  * argument; exit 1 if any failed.
  */
-import { ContainerManager } from '../../containers/manager.js';
 import { UsageError, toBuildError } from '../../errors.js';
 import type { CliContext, CommandMain } from '../context.js';
+import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 
 const USAGE = 'Usage: mybuild rm [-f] CONTAINER [CONTAINER...]';
@@ -22,12 +22,11 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('"mybuild rm" requires at least 1 argument', { hint: USAGE });
-  if (ctx.host) return (await import('../../client/commands.js')).remoteRm(ctx, positionals, values.force === true);
-  const mgr = await ContainerManager.open(ctx.root);
+  const engine = engineFor(ctx);
   let failed = 0;
   for (const ref of positionals) {
     try {
-      await mgr.remove(ref, { force: values.force });
+      await engine.containers.remove(ref, { force: values.force });
       ctx.stdout.write(`${ref}\n`);
     } catch (err) {
       failed++;

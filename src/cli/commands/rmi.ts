@@ -4,9 +4,8 @@
  * `mybuild prune`). A name removes that tag; an ID removes every tag of the image, which needs
  * -f when it has several (as Docker). Failures are printed per argument; exit 1 if any failed.
  */
-import { BuildError, UsageError, toBuildError } from '../../errors.js';
-import { ImageStore, normalizedName } from '../../store/image-store.js';
-import { splitName } from '../../store/display.js';
+import { UsageError, toBuildError } from '../../errors.js';
+import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 
@@ -24,37 +23,11 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('"mybuild rmi" requires at least 1 argument', { hint: USAGE });
-  if (ctx.host) return (await import('../../client/commands.js')).remoteRmi(ctx, positionals, values.force === true);
-  const store = await ImageStore.open(ctx.root);
+  const engine = engineFor(ctx);
   let failed = 0;
   for (const arg of positionals) {
     try {
-      const image = await store.resolve(arg);
-      const refs = await store.listRefs();
-      const sameImage = async (d: { digest: string }): Promise<boolean> => {
-        if (d.digest === image.descriptor.digest) return true;
-        try {
-          return (await store.resolveDescriptor(refs.find((r) => r.descriptor.digest === d.digest)!.descriptor)).configDigest === image.configDigest;
-        } catch {
-          return false;
-        }
-      };
-      const tagsOfImage: string[] = [];
-      for (const r of refs) if (await sameImage(r.descriptor)) tagsOfImage.push(r.name);
-      const byName = image.name !== undefined && (arg === image.name || normalizedName(arg) === image.name);
-      let remove: string[];
-      if (byName) remove = [image.name!];
-      else if (tagsOfImage.length > 1 && !values.force) {
-        throw new BuildError('ALREADY_EXISTS', `conflict: unable to delete ${arg} (must be forced) - image is referenced in multiple repositories`, { hint: 'untag it by name, or use -f to remove every tag' });
-      } else remove = tagsOfImage;
-      for (const name of remove) {
-        if (await store.deleteRef(name)) ctx.stdout.write(`Untagged: ${splitName(name).familiar}\n`);
-      }
-      const left = tagsOfImage.filter((n) => !remove.includes(n));
-      if (left.length === 0) {
-        await store.deleteDangling([image.descriptor.digest, image.manifestDescriptor.digest]);
-        ctx.stdout.write(`Deleted: ${image.configDigest}\n`);
-      }
+      for (const e of await engine.images.remove(arg, { force: values.force })) ctx.stdout.write(e.Untagged !== undefined ? `Untagged: ${e.Untagged}\n` : `Deleted: ${e.Deleted}\n`);
     } catch (err) {
       failed++;
       ctx.stderr.write(`error: ${toBuildError(err).format()}\n`);

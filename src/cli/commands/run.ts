@@ -5,16 +5,15 @@
  * SIGUSR2 received by mybuild are forwarded to the container. Options stop at IMAGE: what
  * follows is the command.
  */
-import { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { BuildError, isNotFound, toBuildError, UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
-import { BlobSources } from '../../registry/blob-sources.js';
-import { pull } from '../../registry/pull.js';
-import { ImageStore } from '../../store/image-store.js';
-import { ContainerManager, type CreateOptions } from '../../containers/manager.js';
+import type { CreateOptions } from '../../containers/manager.js';
 import { parseEnvFlags, parseNetworkFlag, parsePublish, parseVolume } from '../../containers/options.js';
+import type { Engine } from '../../engine/engine.js';
 import type { CliContext, CommandMain } from '../context.js';
-import { insecureList, sourcesFile } from './pull.js';
+import { flagNeedsArgument, unknownFlag } from '../args.js';
+import { engineFor } from '../engine.js';
 
 const USAGE = `Usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -28,7 +27,7 @@ Options:
       --network string      default (own namespace reaching the outside through
                             slirp4netns), none (only loopback) or host
   -p, --publish list        Publish a port: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]
-      --platform string     Platform to pull if the image is missing
+      --platform string     Platform of the image to run (its entry of an index; foreign ones under binfmt_misc emulation), pulled if missing
       --rm                  Automatically remove the container when it exits
   -t, --tty                 Allocate a pseudo-TTY
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
@@ -99,7 +98,7 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
       if (a.startsWith('--') && eq > 0) put(VALUE_FLAGS[flag], a.slice(eq + 1));
       else {
         const v = args[++i];
-        if (v === undefined) throw new UsageError(`run: flag needs an argument: ${flag}`, { hint: 'see mybuild run --help' });
+        if (v === undefined) throw flagNeedsArgument('run', flag);
         put(VALUE_FLAGS[flag], v);
       }
       continue;
@@ -121,7 +120,7 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
         continue;
       }
     }
-    throw new UsageError(`run: unknown flag: ${flag}`, { hint: 'see mybuild run --help' });
+    throw unknownFlag('run', flag, [...Object.keys(VALUE_FLAGS), ...Object.keys(BOOL_FLAGS)], a);
   }
   const help = bools.has('help');
   const image = args[i];
@@ -155,10 +154,10 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** Resolves `image` in the store, pulling it (with Docker's messages on stderr) when missing. */
-async function ensureImage(images: ImageStore, image: string, platform: string | undefined, ctx: CliContext): Promise<void> {
+/** Resolves `image` in the engine's store, pulling it (with Docker's messages on stderr) when missing. */
+async function ensureImage(engine: Engine, image: string, platform: string | undefined, ctx: CliContext): Promise<void> {
   try {
-    await images.resolve(image);
+    await engine.images.inspect(image);
     return;
   } catch (err) {
     if (!isNotFound(err)) throw err;
@@ -171,11 +170,7 @@ async function ensureImage(images: ImageStore, image: string, platform: string |
     throw new BuildError('INVALID_ARGUMENT', `invalid reference format: ${image}`, { cause: err, hint: 'name an image as NAME[:TAG|@DIGEST] or by its ID' });
   }
   ctx.stderr.write(`Unable to find image '${ref.familiar()}' locally\n`);
-  await pull(ref, images.content, images, {
-    platform,
-    clientOptions: { insecureRegistries: insecureList(undefined, ctx), env: ctx.env },
-    sources: new BlobSources(sourcesFile(ctx)),
-  });
+  await engine.images.pull(ref, { platform });
   ctx.stderr.write(`Status: Downloaded newer image for ${ref.familiar()}\n`);
 }
 
@@ -185,20 +180,23 @@ export const main: CommandMain = async (args, ctx) => {
     ctx.stdout.write(USAGE);
     return 0;
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteRun(ctx, parsed);
-  if (parsed.detach) {
+  const engine = engineFor(ctx);
+  if (parsed.detach && !engine.detaches) {
     throw new UsageError('run: -d/--detach needs the daemon (mybuild -H …): daemonless, the container is a child of this process', {
       hint: 'run it in the foreground, or in the background with your shell (mybuild run … &)',
     });
   }
-  const images = await ImageStore.open(ctx.root);
-  await ensureImage(images, parsed.image, parsed.platform, ctx);
-  const mgr = await ContainerManager.open(ctx.root, { images });
-  const c = await mgr.create({ ...parsed.create, image: parsed.image });
+  await ensureImage(engine, parsed.image, parsed.platform, ctx);
+  const id = await engine.containers.create({ ...parsed.create, image: parsed.image, ...(parsed.platform !== undefined ? { platform: parsed.platform } : {}) });
+  if (parsed.detach) {
+    await engine.containers.start(id);
+    ctx.stdout.write(`${id}\n`);
+    return 0;
+  }
 
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const sig of FORWARDED) {
-    const h = (): void => void mgr.kill(c.id, sig.slice(3)).catch(() => undefined);
+    const h = (): void => void engine.containers.kill(id, sig.slice(3)).catch(() => undefined);
     handlers.set(sig, h);
     process.on(sig, h);
   }
@@ -206,18 +204,20 @@ export const main: CommandMain = async (args, ctx) => {
   const raw = parsed.create.tty && parsed.create.openStdin && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   if (raw) stdin.setRawMode(true);
   try {
-    const exit = await mgr.start(c.id, {
-      stdin: parsed.create.openStdin ? (ctx.stdin as Readable) : undefined,
-      stdout: ctx.stdout as NodeJS.WritableStream & import('node:stream').Writable,
-      stderr: ctx.stderr as NodeJS.WritableStream & import('node:stream').Writable,
+    return await engine.containers.run(id, {
+      tty: parsed.create.tty === true,
+      openStdin: parsed.create.openStdin === true,
+      autoRemove: parsed.create.autoRemove === true,
+      stdin: ctx.stdin,
+      stdout: ctx.stdout as NodeJS.WritableStream & Writable,
+      stderr: ctx.stderr as NodeJS.WritableStream & Writable,
     });
-    return exit.exitCode;
   } catch (err) {
     const e = toBuildError(err);
     if (e.code !== 'RUNTIME') throw err;
     // The runtime could not start the process: print the error, exit with Docker's 125/126/127.
     ctx.stderr.write(`error: ${e.format()}\n`);
-    const st = await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined);
+    const st = await engine.containers.inspect(id).then((x) => x.exitCode, () => undefined);
     return st ?? (/executable file not found|no such file or directory/i.test(e.message) ? 127 : 125);
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);

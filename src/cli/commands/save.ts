@@ -4,17 +4,14 @@
  * FILE or to stdout when stdout is not a terminal. Tags are written as RepoTags in Docker's
  * short form (`app:1`); image IDs (`sha256:…`, short prefixes) are saved without tags.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
-import { exportDockerArchive } from '../../image/formats/docker-archive.js';
-import { exportOciLayout } from '../../image/formats/oci-layout.js';
 import type { Writable } from 'node:stream';
-import type { Descriptor } from '../../image/types.js';
 import type { CommandMain, CliContext } from '../context.js';
-import { displayName, openImages } from './load.js';
+import { engineFor } from '../engine.js';
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs('save', {
     args,
     options: { output: { type: 'string', short: 'o' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
@@ -30,19 +27,6 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (!values.output && (ctx.stdout as { isTTY?: boolean }).isTTY) {
     throw new UsageError('cowardly refusing to save to a terminal', { hint: 'use -o FILE or redirect stdout' });
   }
-  if (ctx.host) return (await import('../../client/commands.js')).remoteSave(ctx, positionals, { output: values.output, format });
-  const images = await openImages(ctx.root);
-  const byDigest = new Map<string, { names: string[]; descriptor: Descriptor }>();
-  for (const arg of positionals) {
-    const r = await images.resolve(arg);
-    const entry = byDigest.get(r.descriptor.digest) ?? { names: [], descriptor: r.descriptor };
-    // A tag is named by the user; an ID is not a name.
-    if (!/^(sha256:)?[0-9a-f]{6,64}$/.test(arg)) entry.names.push(displayName(arg));
-    byDigest.set(r.descriptor.digest, entry);
-  }
-  const list = [...byDigest.values()];
-  const dest = values.output ?? (ctx.stdout as unknown as Writable);
-  if (format === 'docker') await exportDockerArchive(images.content, list, dest);
-  else await exportOciLayout(images.content, list.flatMap((e) => (e.names.length ? e.names.map((n) => ({ name: n, descriptor: e.descriptor })) : [{ descriptor: e.descriptor }])), dest, { tar: true });
+  await engineFor(ctx).images.save(positionals, { format, dest: values.output ?? (ctx.stdout as unknown as Writable) });
   return 0;
 };

@@ -3,9 +3,9 @@
  * StopSignal, else SIGTERM), then SIGKILL after the timeout (default 10 s); prints each
  * argument once it has stopped. Exit 1 if any failed.
  */
-import { ContainerManager } from '../../containers/manager.js';
 import { UsageError, toBuildError } from '../../errors.js';
 import type { CliContext, CommandMain } from '../context.js';
+import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
 
 const USAGE = 'Usage: mybuild stop [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]';
@@ -24,12 +24,11 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   if (positionals.length === 0) throw new UsageError('"mybuild stop" requires at least 1 argument', { hint: USAGE });
   const t = values.time ?? values.timeout;
   if (t !== undefined && !/^\d+$/.test(t)) throw new UsageError(`stop: invalid timeout "${t}": expected whole seconds`, { hint: USAGE });
-  if (ctx.host) return (await import('../../client/commands.js')).remoteStop(ctx, positionals, { timeoutSec: t === undefined ? undefined : Number(t), signal: values.signal });
-  const mgr = await ContainerManager.open(ctx.root);
+  const engine = engineFor(ctx);
   let failed = 0;
   for (const ref of positionals) {
     try {
-      await mgr.stop(ref, { timeoutSec: t === undefined ? undefined : Number(t), signal: values.signal });
+      await engine.containers.stop(ref, { timeoutSec: t === undefined ? undefined : Number(t), signal: values.signal });
       ctx.stdout.write(`${ref}\n`);
     } catch (err) {
       failed++;

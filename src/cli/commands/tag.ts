@@ -5,7 +5,7 @@
  */
 import { BuildError, UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
-import { ImageStore } from '../../store/image-store.js';
+import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 
@@ -21,9 +21,6 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const [source, target] = positionals;
   const ref = parseReference(target);
   if (ref.digest) throw new BuildError('INVALID_ARGUMENT', `refusing to create a tag with a digest reference: "${target}"`, { hint: 'give a name with a tag, e.g. app:1' });
-  if (ctx.host) return (await import('../../client/commands.js')).remoteTag(ctx, source, target);
-  const store = await ImageStore.open(ctx.root);
-  const image = await store.resolve(source);
-  await store.setRef(ref.toString(), image.descriptor);
+  await engineFor(ctx).images.tag(source, ref.toString());
   return 0;
 };

@@ -10,15 +10,12 @@
  */
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { build } from '../../builder/build.js';
 import type { BuildEvent } from '../../builder/events.js';
 import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
 import { BuildError, UsageError } from '../../errors.js';
-import { boolParam, byteLimit, decodeAuthHeader, JsonLines, jsonMapParam } from '../http.js';
+import { boolParam, byteLimit, JsonLines, jsonMapParam } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
-import { normalizeRegistry } from '../../image/reference.js';
-import type { Credentials } from '../../registry/auth.js';
-import { credentialsFromEntry } from './images.js';
+import { registryAuthFromHeader } from '../../api/auth.js';
 
 /** The Dockerfile path inside the context from the `dockerfile` query value. Throws for paths that leave it. */
 export function dockerfileInContext(q: string | null): string {
@@ -30,29 +27,6 @@ export function dockerfileInContext(q: string | null): string {
   return norm;
 }
 
-/**
- * The `X-Registry-Config` header (base64 JSON `{ "<registry>": {username, password | auth |
- * identitytoken} }`, as the docker CLI sends it) as credentials by normalised registry domain;
- * undefined when absent or empty. Entries with an invalid registry name are skipped. Throws
- * BuildError INVALID_ARGUMENT when the header is not base64 JSON.
- */
-export function registryAuthFromHeader(v: string | string[] | undefined): Record<string, Credentials> | undefined {
-  const cfg = decodeAuthHeader(v);
-  if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) return undefined;
-  const out: Record<string, Credentials> = {};
-  for (const [key, entry] of Object.entries(cfg as Record<string, unknown>)) {
-    let domain: string;
-    try {
-      domain = normalizeRegistry(key);
-    } catch {
-      continue;
-    }
-    const c = credentialsFromEntry(entry);
-    if (c) out[domain] = c;
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
 /** Turns build events into legacy-builder JSON messages on `out` (nothing but the ID when `quiet`). */
 export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) => void {
   let total = 0;
@@ -61,7 +35,8 @@ export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) 
     if (quiet) return;
     switch (e.type) {
       case 'build-start':
-        total = e.steps.length;
+        // A multi-platform build starts once per platform, numbering on: the highest step so far.
+        total = Math.max(total, ...e.steps.map((st) => st.step));
         break;
       case 'step-start':
         out.stream(`${lastNewline ? '' : '\n'}Step ${e.info.step}/${total || e.info.total} : ${e.info.instruction}\n`);
@@ -128,7 +103,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.platform = query.get('platform') || undefined;
     o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
     if (registryAuth) o.registryAuth = registryAuth;
-    const result = await build({ ...o, root: state.root }, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
+    const result = await state.engine.build(o, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
     out.write({ aux: { ID: result.imageId } });
     if (quiet) out.stream(`${result.imageId}\n`);
     else {

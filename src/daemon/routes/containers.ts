@@ -15,33 +15,10 @@ import type { Container, ContainerConfigRecord, ContainerManager, CreateOptions,
 import { parsePublish } from '../../containers/options.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
+import { muxFrame } from '../../api/mux.js';
+import { containerListEntry, inspectContainer } from '../../api/containers.js';
 
 type NetworkMode = ContainerConfigRecord['network'];
-
-/** Writes Docker's multiplexed frame: [stream, 0, 0, 0, size BE32] + payload. */
-export function muxFrame(stream: 0 | 1 | 2, payload: Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h[0] = stream;
-  h.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([h, payload]);
-}
-
-/** Splits a multiplexed byte stream back into frames (client side); keeps partial frames between calls. */
-export class MuxDecoder {
-  private buf = Buffer.alloc(0);
-  /** Feeds bytes; returns the complete frames. */
-  push(chunk: Buffer): { stream: number; data: Buffer }[] {
-    this.buf = Buffer.concat([this.buf, chunk]);
-    const out: { stream: number; data: Buffer }[] = [];
-    while (this.buf.length >= 8) {
-      const n = this.buf.readUInt32BE(4);
-      if (this.buf.length < 8 + n) break;
-      out.push({ stream: this.buf[0], data: this.buf.subarray(8, 8 + n) });
-      this.buf = this.buf.subarray(8 + n);
-    }
-    return out;
-  }
-}
 
 interface Attachment {
   socket: Duplex;
@@ -199,79 +176,11 @@ export function createOptions(body: CreateBody, name: string | undefined): Creat
   };
 }
 
-/** Docker's NetworkMode name of a mybuild network. */
-function networkModeName(n: NetworkMode): string {
-  return n === 'sandbox' ? 'default' : n;
-}
-
-/** Docker's `State.Status` text for `ps`. */
-function statusText(c: Container): string {
-  const s = c.state;
-  if (s.status === 'running') return `Up ${ago(s.startedAt)}`;
-  if (s.status === 'exited') return `Exited (${s.exitCode ?? 0}) ${ago(s.finishedAt)} ago`;
-  return 'Created';
-}
-
-function ago(t: string | undefined): string {
-  const ms = Date.now() - (Date.parse(t ?? '') || Date.now());
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return s <= 1 ? 'Less than a second' : `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
-  const h = Math.floor(m / 60);
-  return h === 1 ? 'About an hour' : `${h} hours`;
-}
-
-/** The `GET /containers/{id}/json` document. */
-export function inspectContainer(c: Container): Record<string, unknown> {
-  const s = c.state;
-  const running = s.status === 'running';
-  return {
-    Id: c.id,
-    Created: c.config.created,
-    Path: c.config.command[0],
-    Args: c.config.command.slice(1),
-    State: {
-      Status: s.status,
-      Running: running,
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: running ? (s.ownerPid ?? 0) : 0,
-      ExitCode: s.exitCode ?? 0,
-      Error: s.error ?? '',
-      StartedAt: s.startedAt ?? '0001-01-01T00:00:00Z',
-      FinishedAt: s.finishedAt ?? '0001-01-01T00:00:00Z',
-    },
-    Image: c.config.imageId,
-    Name: `/${c.name}`,
-    RestartCount: 0,
-    Driver: 'overlay',
-    Platform: 'linux',
-    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: networkModeName(c.config.network), Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
-    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, RW: !v.readonly })),
-    Config: {
-      Hostname: c.config.hostname,
-      User: c.config.user,
-      Tty: c.config.tty,
-      OpenStdin: c.config.openStdin,
-      Env: c.config.env,
-      Cmd: c.config.command,
-      Image: c.config.image,
-      WorkingDir: c.config.workdir,
-      Entrypoint: null,
-      Labels: {},
-      ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
-    },
-    NetworkSettings: { Networks: {} },
-  };
-}
-
 async function create({ req, res, state, query }: RouteRequest): Promise<void> {
   const body = await readJson<CreateBody>(req, {});
   const mgr = await state.containers.manager();
-  const c = await mgr.create(createOptions(body, query.get('name') || undefined));
+  const platform = query.get('platform') || undefined; // Docker's POST /containers/create?platform=
+  const c = await mgr.create({ ...createOptions(body, query.get('name') || undefined), ...(platform ? { platform } : {}) });
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
 
@@ -395,26 +304,9 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
 }
 
 async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
+  const now = Date.now();
   const cs = await state.containers.list(boolParam(query, 'all'));
-  sendJson(
-    res,
-    200,
-    cs.map((c) => ({
-      Id: c.id,
-      Names: [`/${c.name}`],
-      Image: c.config.image,
-      ImageID: c.config.imageId,
-      Command: c.config.command.join(' '),
-      Created: Math.floor(Date.parse(c.config.created) / 1000),
-      State: c.state.status,
-      Status: statusText(c),
-      Ports: c.state.status === 'running' ? (c.config.publish ?? []).map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })) : [],
-      Labels: {},
-      Mounts: [],
-      HostConfig: { NetworkMode: networkModeName(c.config.network) },
-      NetworkSettings: { Networks: {} },
-    })),
-  );
+  sendJson(res, 200, cs.map((c) => containerListEntry(c, now)));
 }
 
 async function inspectRoute({ res, state, params }: RouteRequest): Promise<void> {

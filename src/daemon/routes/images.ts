@@ -7,59 +7,15 @@
  * patterns take everything up to the action suffix. Pull and push answer Docker's JSON
  * progress stream and take credentials from `X-Registry-Auth` (base64 JSON
  * `{username, password, identitytoken}`); without it the daemon's own config.json is used.
+ * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
+ * `mybuild` runs daemonless), the listing on the store.
  */
 import { BuildError, UsageError } from '../../errors.js';
-import { exportDockerArchive, type DockerArchiveImage } from '../../image/formats/docker-archive.js';
-import { importArchive } from '../../image/formats/import.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
-import type { Credentials } from '../../registry/auth.js';
-import { BlobSources } from '../../registry/blob-sources.js';
-import type { ClientOptions } from '../../registry/client.js';
-import { pull, type TransferProgress } from '../../registry/pull.js';
-import { push } from '../../registry/push.js';
-import { insecureRegistriesFromEnv } from '../../registry/transport.js';
-import { normalizedName, type ImageStore, type ResolvedImage } from '../../store/image-store.js';
 import { splitName } from '../../store/display.js';
-import { inspectObject } from '../../cli/commands/inspect.js';
-import { boolParam, decodeAuthHeader, JsonLines, sendJson } from '../http.js';
-import type { DaemonState, Route, RouteRequest } from '../server.js';
-import path from 'node:path';
-
-const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length + 12);
-
-/** Credentials from an `X-Registry-Auth` header; undefined (use the daemon's config) when absent or empty. */
-export function credentialsFromHeader(v: string | string[] | undefined): Credentials | undefined {
-  return credentialsFromEntry(decodeAuthHeader(v));
-}
-
-/** Credentials from one Docker auth object (`{username, password}`, `{auth}` = base64 user:password, or `{identitytoken}`); undefined when it has none. */
-export function credentialsFromEntry(entry: unknown): Credentials | undefined {
-  const a = entry as { username?: string; password?: string; identitytoken?: string; auth?: string } | undefined;
-  if (!a || typeof a !== 'object') return undefined;
-  let { username, password } = a;
-  if (!username && a.auth) {
-    const plain = Buffer.from(a.auth, 'base64').toString('utf8');
-    const i = plain.indexOf(':');
-    if (i > 0) [username, password] = [plain.slice(0, i), plain.slice(i + 1)];
-  }
-  if (a.identitytoken) return { username, identityToken: a.identitytoken };
-  if (username || password) return { username, password };
-  return undefined;
-}
-
-function clientOptions(state: DaemonState, creds: Credentials | undefined): ClientOptions {
-  return { insecureRegistries: insecureRegistriesFromEnv(), ...(creds ? { credentials: creds } : {}) };
-}
-
-function sources(state: DaemonState): BlobSources {
-  return new BlobSources(path.join(state.root, 'registry-sources.json'));
-}
-
-/** Every ref name pointing at the same image (config digest) as `image`. */
-async function namesOf(store: ImageStore, image: ResolvedImage): Promise<string[]> {
-  const { images } = await store.listImages();
-  return images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name);
-}
+import { credentialsFromHeader } from '../../api/auth.js';
+import { boolParam, JsonLines, sendJson } from '../http.js';
+import type { Route, RouteRequest } from '../server.js';
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
 async function listImages({ res, state, query }: RouteRequest): Promise<void> {
@@ -104,59 +60,24 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
 }
 
 async function inspectImage({ res, state, params }: RouteRequest): Promise<void> {
-  const image = await state.images.resolve(params[0]);
-  sendJson(res, 200, inspectObject(image, await namesOf(state.images, image)));
+  sendJson(res, 200, await state.engine.images.inspect(params[0]));
 }
 
 async function tagImage({ res, state, params, query }: RouteRequest): Promise<void> {
   const repo = query.get('repo');
   if (!repo) throw new UsageError('tag: the repo parameter is required');
-  const image = await state.images.resolve(params[0]);
   let ref: Reference = parseReference(repo);
   const tag = query.get('tag');
   if (tag) ref = withTag(ref, tag);
   if (ref.digest) throw new UsageError(`refusing to create a tag with a digest reference: ${repo}`);
-  await state.images.setRef(ref.toString(), image.descriptor);
+  await state.engine.images.tag(params[0], ref.toString());
   res.writeHead(201, { 'Content-Length': 0 });
   res.end();
 }
 
 /** `DELETE /images/{name}`: untags (a name: that tag; an ID: every tag, needing force when several). */
 async function deleteImage({ res, state, params, query }: RouteRequest): Promise<void> {
-  const arg = params[0];
-  const store = state.images;
-  const image = await store.resolve(arg);
-  const names = await namesOf(store, image);
-  const byName = image.name !== undefined && (arg === image.name || normalizedName(arg) === image.name);
-  let remove: string[];
-  if (byName) remove = [image.name!];
-  else if (names.length > 1 && !boolParam(query, 'force')) {
-    throw new BuildError('ALREADY_EXISTS', `conflict: unable to delete ${short(image.configDigest)} (must be forced) - image is referenced in multiple repositories`);
-  } else remove = names;
-  const out: Record<string, string>[] = [];
-  for (const n of remove) if (await store.deleteRef(n)) out.push({ Untagged: splitName(n).familiar });
-  if (names.every((n) => remove.includes(n))) {
-    await store.deleteDangling([image.descriptor.digest, image.manifestDescriptor.digest]);
-    out.push({ Deleted: image.configDigest });
-  }
-  sendJson(res, 200, out);
-}
-
-/** Docker's pull progress lines from our transfer events. */
-function pullProgress(out: JsonLines): (e: TransferProgress) => void {
-  const seen = new Set<string>();
-  return (e) => {
-    if (e.kind !== 'layer') return;
-    const id = short(e.digest);
-    if (!seen.has(id) && e.status !== 'exists') {
-      seen.add(id);
-      out.write({ status: 'Pulling fs layer', progressDetail: {}, id });
-    }
-    if (e.status === 'exists') out.write({ status: 'Already exists', progressDetail: {}, id });
-    else if (e.status === 'downloading') out.write({ status: 'Downloading', progressDetail: { current: e.current, total: e.total }, id });
-    else if (e.status === 'retrying') out.write({ status: 'Retrying', progressDetail: {}, id });
-    else if (e.status === 'done') out.write({ status: 'Pull complete', progressDetail: {}, id });
-  };
+  sendJson(res, 200, await state.engine.images.remove(params[0], { force: boolParam(query, 'force') }));
 }
 
 /** `POST /images/create?fromImage=NAME&tag=TAG|DIGEST[&platform=]`: pull. */
@@ -171,17 +92,10 @@ async function createImage({ req, res, state, query }: RouteRequest): Promise<vo
   const creds = credentialsFromHeader(req.headers['x-registry-auth']);
   const out = new JsonLines(res);
   try {
-    const before = await state.images.resolve(ref.toString()).catch(() => null);
     out.write({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest }); // as Docker: reference.Path
-    const r = await pull(ref, state.images.content, state.images, {
-      platform: query.get('platform') || undefined,
-      onProgress: pullProgress(out),
-      clientOptions: clientOptions(state, creds),
-      sources: sources(state),
-    });
-    out.write({ status: `Digest: ${r.index?.digest ?? r.descriptor.digest}` });
-    const same = before && before.descriptor.digest === r.descriptor.digest;
-    out.write({ status: same ? `Status: Image is up to date for ${ref.familiar()}` : `Status: Downloaded newer image for ${ref.familiar()}` });
+    const r = await state.engine.images.pull(ref, { platform: query.get('platform') || undefined, onProgress: (m) => out.write(m), ...(creds ? { credentials: creds } : {}) });
+    out.write({ status: `Digest: ${r.digest}` });
+    out.write({ status: r.upToDate ? `Status: Image is up to date for ${ref.familiar()}` : `Status: Downloaded newer image for ${ref.familiar()}` });
   } catch (err) {
     out.fail(err);
   }
@@ -196,20 +110,12 @@ function familiarRepo(ref: Reference): string {
 async function pushImage({ req, res, state, params, query }: RouteRequest): Promise<void> {
   const tag = query.get('tag');
   const ref = parseReference(tag ? `${params[0]}:${tag}` : params[0]);
-  const image = await state.images.resolve(ref.toString());
+  await state.images.resolve(ref.toString()); // 404 before the stream starts
   const creds = credentialsFromHeader(req.headers['x-registry-auth']);
   const out = new JsonLines(res);
   try {
     out.write({ status: `The push refers to repository [${familiarRepo(ref)}]` });
-    const onProgress = (e: TransferProgress): void => {
-      if (e.kind !== 'layer') return;
-      const id = short(e.digest);
-      if (e.status === 'exists') out.write({ status: 'Layer already exists', progressDetail: {}, id });
-      else if (e.status === 'mounted') out.write({ status: 'Mounted from another repository', progressDetail: {}, id });
-      else if (e.status === 'uploading') out.write({ status: 'Pushing', progressDetail: { current: e.current, total: e.total }, id });
-      else if (e.status === 'done') out.write({ status: 'Pushed', progressDetail: {}, id });
-    };
-    const r = await push(ref, state.images.content, image.descriptor, { onProgress, clientOptions: clientOptions(state, creds), sources: sources(state) });
+    const r = await state.engine.images.push(ref, { onProgress: (m) => out.write(m), ...(creds ? { credentials: creds } : {}) });
     const t = ref.tag ?? ref.digest ?? 'latest';
     out.write({ status: `${t}: digest: ${r.digest} size: ${r.size}` });
     out.write({ progressDetail: {}, aux: { Tag: t, Digest: r.digest, Size: r.size } });
@@ -223,16 +129,11 @@ async function pushImage({ req, res, state, params, query }: RouteRequest): Prom
 async function getImages({ res, state, query }: RouteRequest): Promise<void> {
   const names = query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean);
   if (!names.length) throw new UsageError('images/get: give at least one names= parameter');
-  const wanted: DockerArchiveImage[] = [];
-  for (const n of names) {
-    const image = await state.images.resolve(n);
-    const isId = /^(sha256:)?[0-9a-f]{4,64}$/.test(n) && image.name === undefined;
-    wanted.push({ names: isId || !image.name ? [] : [splitName(image.name).familiar], descriptor: image.descriptor });
-  }
-  res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  res.setHeader('Content-Type', 'application/x-tar');
   try {
-    await exportDockerArchive(state.images.content, wanted, res);
+    await state.engine.images.save(names, { format: 'docker', dest: res });
   } catch (err) {
+    if (!res.headersSent) throw err; // nothing written yet (a name not found): an error answer
     res.destroy(err as Error);
     return;
   }
@@ -241,20 +142,10 @@ async function getImages({ res, state, query }: RouteRequest): Promise<void> {
 
 /** `POST /images/load`: imports a docker save / OCI layout tar from the body, names its images. */
 async function loadImages({ req, res, state, query }: RouteRequest): Promise<void> {
-  const { images } = await importArchive(state.images.content, req);
+  const lines = await state.engine.images.load(req);
   const out = new JsonLines(res);
   const quiet = boolParam(query, 'quiet');
-  for (const img of images) {
-    if (img.names.length === 0) {
-      if (!quiet) out.stream(`Loaded image ID: ${img.configDigest}\n`);
-      continue;
-    }
-    for (const name of img.names) {
-      const ref = parseReference(name);
-      await state.images.setRef(ref.toString(), img.manifestDescriptor);
-      out.stream(`Loaded image: ${ref.familiar()}\n`);
-    }
-  }
+  for (const l of lines) if (!quiet || !l.startsWith('Loaded image ID:')) out.stream(`${l}\n`);
   out.end();
 }
 

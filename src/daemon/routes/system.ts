@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { packageVersion } from '../../cli/commands/version.js';
+import { packageVersion } from '../../api/version.js';
 import { runtimeFacts } from '../../runtime/facts.js';
 import { sendJson } from '../http.js';
 import type { DaemonState, Route } from '../server.js';

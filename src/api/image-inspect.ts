@@ -1,0 +1,45 @@
+/**
+ * The `docker image inspect` document (GET /images/{name}/json): one builder, used by the
+ * daemonless engine and the daemon alike, so `mybuild inspect` prints the same JSON with or
+ * without -H.
+ */
+import type { ResolvedImage } from '../store/image-store.js';
+import { splitName } from '../store/display.js';
+
+/** The `docker image inspect` object of a resolved image; `names` are every ref of the same image. */
+export function inspectObject(image: ResolvedImage, names: string[]): Record<string, unknown> {
+  const c = image.config;
+  const tags = names.map(splitName).filter((n) => n.tag !== '<none>');
+  const repos = [...new Set(names.map((n) => splitName(n).repository))];
+  return {
+    Id: image.configDigest,
+    RepoTags: tags.map((n) => `${n.repository}:${n.tag}`),
+    RepoDigests: repos.map((r) => `${r}@${image.descriptor.digest}`),
+    Parent: '',
+    Comment: c.history?.at(-1)?.comment ?? '',
+    Created: c.created ?? '',
+    DockerVersion: '',
+    Author: c.author ?? '',
+    Config: c.config ?? {},
+    Architecture: c.architecture,
+    ...(c.variant ? { Variant: c.variant } : {}),
+    Os: c.os,
+    Size: image.manifest.layers.reduce((n, l) => n + l.size, 0),
+    RootFS: { Type: c.rootfs?.type ?? 'layers', Layers: c.rootfs?.diff_ids ?? [] },
+    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+    Descriptor: { mediaType: image.descriptor.mediaType, digest: image.descriptor.digest, size: image.descriptor.size },
+    ManifestDigest: image.manifestDescriptor.digest,
+    // A multi-platform image: its platforms, as Docker's API 1.48 `Manifests` (ImageManifestSummary) lists them.
+    ...(image.platforms
+      ? {
+          Manifests: image.platforms.map(({ descriptor: d, available }) => ({
+            ID: d.digest,
+            Descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) },
+            Available: available,
+            Kind: d.platform ? 'image' : 'unknown',
+            ...(d.platform ? { ImageData: { Platform: d.platform } } : {}),
+          })),
+        }
+      : {}),
+  };
+}

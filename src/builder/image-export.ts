@@ -1,0 +1,149 @@
+/**
+ * The image exporters of `--output` (src/builder/output-spec.ts), as BuildKit's containerimage
+ * exporter does them:
+ *
+ * - `encodeImage`: the built image re-encoded for one output: `compression` (uncompressed, gzip,
+ *   zstd) and `compression-level` for the layers this build made (base image layers keep theirs
+ *   unless `force-compression=true`), `oci-mediatypes`, and `rewrite-timestamp` (file mtimes later
+ *   than SOURCE_DATE_EPOCH clamped to it in every layer, base layers included, which changes
+ *   their diff IDs and so the config). Without any of these keys: the image as built.
+ * - `publishImage`: the `type=image` / `type=registry` outputs (and the implicit one of a plain
+ *   build): names (`name=` and `-t`) in the local store unless `store=false`, an untagged image
+ *   kept as `<none>`, and pushes (`push=true`, `--push`; `push-by-digest`, `registry.insecure`).
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { BuildError, UsageError } from '../errors.js';
+import { layerCompression } from '../image/compression.js';
+import { normalizeConfig } from '../image/config.js';
+import { openLayer } from '../image/layer-reader.js';
+import { writeTarLayer } from '../image/layer-writer.js';
+import { writeImage } from '../image/manifest.js';
+import { parseReference, type Reference } from '../image/reference.js';
+import { MediaTypes, type Descriptor, type ImageConfig, type Manifest } from '../image/types.js';
+import type { ImageEncoding, OutputSpec } from './output-spec.js';
+import type { BuildSession } from './session.js';
+import type { LayerRef, StageState } from './state.js';
+
+type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
+
+/** Pushes `manifest` (in the build's content store) as `ref`; returns the pushed digest. */
+export type PushImage = (ref: Reference, manifest: Descriptor, opts: { insecure?: boolean }) => Promise<string>;
+
+function wantsEncoding(e: ImageEncoding): boolean {
+  return e.compression !== undefined || e.compressionLevel !== undefined || e.forceCompression === true || e.format !== undefined || e.rewriteTimestamp === true;
+}
+
+/** `tar` with every entry's mtime clamped to `epoch` (seconds); pax records, links and modes kept. */
+function clampTimes(input: Readable, epoch: number): Readable {
+  const extract = tar.extract();
+  const pack = tar.pack();
+  extract.on('entry', (header, stream, next) => {
+    if (header.mtime && header.mtime.getTime() > epoch * 1000) header.mtime = new Date(epoch * 1000);
+    const entry = pack.entry(header, (err) => (err ? extract.destroy(err) : next()));
+    stream.pipe(entry);
+  });
+  extract.on('finish', () => pack.finalize());
+  pipeline(input, extract).catch((err: unknown) => pack.destroy(err as Error));
+  return pack as unknown as Readable;
+}
+
+/**
+ * The image `manifest` (of `stage`) encoded as `enc` asks, written to the build's content store;
+ * `manifest` itself when `enc` asks nothing. Throws UsageError for rewrite-timestamp without
+ * SOURCE_DATE_EPOCH.
+ */
+export async function encodeImage(session: BuildSession, manifest: Descriptor, stage: StageState, enc: ImageEncoding): Promise<Descriptor> {
+  if (!wantsEncoding(enc)) return manifest;
+  const epoch = session.sourceDateEpoch;
+  if (enc.rewriteTimestamp && epoch === undefined) {
+    throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
+  }
+  const content = session.content;
+  const m = JSON.parse((await content.readBytes(manifest.digest)).toString('utf8')) as Manifest;
+  const config = JSON.parse((await content.readBytes(m.config.digest)).toString('utf8')) as ImageConfig;
+  const layers: Descriptor[] = [];
+  const diffIds = [...config.rootfs.diff_ids];
+  for (const [i, desc] of m.layers.entries()) {
+    const ref: LayerRef | undefined = stage.layers[i];
+    const kind = layerCompression(desc.mediaType);
+    const target = enc.compression ?? kind;
+    const recompress = enc.forceCompression === true || (!ref?.fromImage && (target !== kind || enc.compressionLevel !== undefined));
+    if (!recompress && !enc.rewriteTimestamp) {
+      layers.push(desc);
+      continue;
+    }
+    const plain = await openLayer(content, desc);
+    const source = enc.rewriteTimestamp ? clampTimes(plain, epoch!) : plain;
+    const written = await writeTarLayer(source, content, {
+      compression: recompress ? target : kind,
+      ...(recompress && enc.compressionLevel !== undefined ? (target === 'zstd' ? { zstdLevel: enc.compressionLevel } : { gzipLevel: enc.compressionLevel }) : {}),
+    });
+    if (!enc.rewriteTimestamp && written.diffId !== diffIds[i]) {
+      throw new BuildError('INTERNAL', `re-encoding layer ${desc.digest} changed its content (${diffIds[i]} → ${written.diffId})`);
+    }
+    diffIds[i] = written.diffId;
+    layers.push(written.descriptor);
+  }
+  const format = enc.format ?? (m.mediaType === MediaTypes.DOCKER_MANIFEST ? 'docker' : 'oci');
+  const out = await writeImage(content, normalizeConfig({ ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format });
+  return out.manifestDescriptor;
+}
+
+/**
+ * Refuses, before any work, outputs the request cannot honour: rewrite-timestamp without
+ * SOURCE_DATE_EPOCH, a push with no name to push to.
+ */
+export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEpoch?: number; tags: readonly string[]; push: boolean }): void {
+  if (req.sourceDateEpoch === undefined && req.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
+    throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
+  }
+  const images = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
+  if (!req.tags.length && images.some((o) => (o.push || req.push) && !o.names?.length)) {
+    throw new UsageError('--output type=image,push=true needs a name to push to', { hint: 'add name=REGISTRY/REPO[:TAG] to --output, or -t' });
+  }
+}
+
+/** Distinct references, in order. */
+function unique(refs: Reference[]): Reference[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => !seen.has(r.toString()) && seen.add(r.toString()));
+}
+
+/**
+ * Names, stores and pushes the image as the request's image outputs say (see the module
+ * comment); `tags` are the -t names. Returns the pushed digests by name.
+ */
+export async function publishImage(session: BuildSession, manifest: Descriptor, stage: StageState, tags: Reference[], pushImage: PushImage): Promise<Record<string, string>> {
+  const { req, store } = session;
+  const pushed: Record<string, string> = {};
+  const outs = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
+  if (!outs.length) {
+    // No image output: the -t names (and --push), and an untagged image kept unless other
+    // exporters were asked for (`--output type=local`: no image, as BuildKit).
+    for (const t of tags) await store.setRef(t.toString(), manifest);
+    if (!tags.length && req.outputs.length === 0) await store.addDangling(manifest);
+    if (req.push) {
+      if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
+      for (const t of tags) pushed[t.toString()] = await pushImage(t, manifest, {});
+    }
+    return pushed;
+  }
+  for (const out of outs) {
+    const desc = await encodeImage(session, manifest, stage, out);
+    const names = unique([...(out.names ?? []).map((n) => parseReference(n)), ...tags]);
+    if (out.store !== false) {
+      for (const n of names) await store.setRef(n.toString(), desc);
+      if (!names.length) await store.addDangling(desc);
+    }
+    if (out.push || req.push) {
+      if (!names.length) throw new UsageError('--output type=image,push=true needs a name to push to', { hint: 'add name=REGISTRY/REPO[:TAG] to --output, or -t' });
+      for (const n of names) {
+        const ref = out.pushByDigest ? parseReference(`${n.domain}/${n.path}@${desc.digest}`) : n;
+        pushed[ref.toString()] = await pushImage(ref, desc, { insecure: out.insecure });
+      }
+    }
+  }
+  return pushed;
+}
