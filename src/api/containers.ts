@@ -3,7 +3,8 @@
  * with Docker's STATUS text made once, here), the `docker inspect` document
  * (GET /containers/{id}/json), and the COMMAND column's text.
  */
-import type { Container } from '../containers/manager.js';
+import type { Container, ContainerConfigRecord } from '../containers/manager.js';
+import type { PublishedPort } from '../runtime/usernet.js';
 import { createdSince, humanDuration } from '../store/display.js';
 import type { ApiContainer } from './types.js';
 
@@ -30,6 +31,18 @@ export interface ContainerSummary {
   mounts?: string[];
   /** The names of the networks it is attached to (GET /containers/json NetworkSettings.Networks: mybuild lists none yet). */
   networks?: string[];
+  /** The published ports of a running container (none otherwise); `hostIp` absent for 0.0.0.0. */
+  ports: PublishedPort[];
+}
+
+/** Docker's NetworkMode name of a mybuild network (`sandbox` is Docker's `default`). */
+export function networkModeName(n: ContainerConfigRecord['network']): string {
+  return n === 'sandbox' ? 'default' : n;
+}
+
+/** Docker's PORTS text: `127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp`. */
+export function publishedText(ports: PublishedPort[]): string {
+  return ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
 /** Docker's STATUS text: `Created`, `Up 5 seconds`, `Exited (0) 3 minutes ago`. */
@@ -55,6 +68,7 @@ export function wholeSeconds(t: string): string {
 
 /** The `ps` row of a container, its STATUS text as of `now`. */
 export function containerSummary(c: Container, now = Date.now()): ContainerSummary {
+  const ports = c.state.status !== 'running' ? [] : (c.config.publish ?? []).map(({ hostIp, ...p }) => ({ ...(hostIp && hostIp !== '0.0.0.0' ? { hostIp } : {}), ...p }));
   return {
     id: c.id,
     name: c.name,
@@ -68,10 +82,11 @@ export function containerSummary(c: Container, now = Date.now()): ContainerSumma
     labels: {},
     mounts: c.config.volumes.map((v) => v.source),
     networks: [],
+    ports,
   };
 }
 
-/** A `GET /containers/json` entry (Docker's keys; mybuild publishes no ports). */
+/** A `GET /containers/json` entry (Docker's keys; Ports: the published ports of a running container). */
 export function containerListEntry(c: Container, now = Date.now()): ApiContainer {
   const s = containerSummary(c, now);
   return {
@@ -83,10 +98,10 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     Created: Math.floor(Date.parse(s.created) / 1000),
     State: s.state,
     Status: s.status,
-    Ports: [],
+    Ports: s.ports.map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: s.labels ?? {},
     Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
-    HostConfig: { NetworkMode: c.config.network },
+    HostConfig: { NetworkMode: networkModeName(c.config.network) },
     NetworkSettings: { Networks: {} },
   };
 }
@@ -94,6 +109,9 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
 /** The `ps` row of a `GET /containers/json` entry (the client side of containerListEntry). */
 export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
   const exited = /^Exited \((\d+)\)/.exec(e.Status);
+  const ports = (e.Ports ?? [])
+    .filter((p) => p.PublicPort !== undefined)
+    .map((p) => ({ ...(p.IP && p.IP !== '0.0.0.0' ? { hostIp: p.IP } : {}), hostPort: p.PublicPort!, containerPort: p.PrivatePort, protocol: p.Type === 'udp' ? ('udp' as const) : ('tcp' as const) }));
   return {
     id: e.Id,
     name: (e.Names[0] ?? '').replace(/^\//, ''),
@@ -107,6 +125,7 @@ export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
     labels: e.Labels ?? {},
     mounts: (e.Mounts as Array<{ Source?: string }>).map((m) => m.Source ?? ''),
     networks: Object.keys(e.NetworkSettings?.Networks ?? {}),
+    ports,
   };
 }
 
@@ -137,7 +156,7 @@ export function inspectContainer(c: Container): Record<string, unknown> {
     RestartCount: 0,
     Driver: 'overlay',
     Platform: 'linux',
-    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: c.config.network, Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
+    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: networkModeName(c.config.network), Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
     Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, RW: !v.readonly })),
     Config: {
       Hostname: c.config.hostname,

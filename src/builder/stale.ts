@@ -24,7 +24,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
-import { pidAlive, processStartTime, withLock } from '../store/fs-util.js';
+import { pidAlive, processIsZombie, processStartTime, withLock } from '../store/fs-util.js';
 import { storeDir } from '../store/store-dirs.js';
 
 /** Whether the build that wrote marker `name` (content: its start time) is still running. */
@@ -32,6 +32,8 @@ async function markerAlive(dir: string, name: string): Promise<boolean> {
   const pid = Number(name.split('-')[0]);
   if (!pidAlive(pid)) return false;
   const want = await readFile(path.join(dir, name), 'utf8').catch(() => '');
+  // A zombie (exited, not reaped yet) is dead: kill(pid, 0) above still succeeds on it.
+  if (await processIsZombie(pid)) return false;
   const got = await processStartTime(pid);
   return want === '' || got === '' || want.trim() === got;
 }

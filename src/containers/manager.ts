@@ -46,6 +46,8 @@ import type { Descriptor, Digest } from '../image/types.js';
 import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
+import type { NetworkMode } from '../runtime/spec.js';
+import type { PublishedPort } from '../runtime/usernet.js';
 import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { resolveUser } from '../runtime/user.js';
 import type { TerminalSource } from '../runtime/spec.js';
@@ -85,8 +87,13 @@ export interface CreateOptions {
   tty?: boolean;
   /** Keep stdin open: `start` forwards its `stdin`. */
   openStdin?: boolean;
-  /** `none` (default: own network namespace with only `lo`) or `host`. */
-  network?: 'none' | 'host';
+  /**
+   * `sandbox` (default: own network namespace reaching the outside through slirp4netns), `none`
+   * (only `lo`) or `host`.
+   */
+  network?: NetworkMode;
+  /** Host ports forwarded to the container (`-p`; `sandbox` network only). */
+  publish?: PublishedPort[];
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
@@ -117,7 +124,9 @@ export interface ContainerConfigRecord {
   user: string;
   tty: boolean;
   openStdin: boolean;
-  network: 'none' | 'host';
+  network: NetworkMode;
+  /** Absent in records written before ports could be published. */
+  publish?: PublishedPort[];
   volumes: VolumeSpec[];
   autoRemove: boolean;
   /** The image's StopSignal, if any (`stop` sends it instead of SIGTERM). */
@@ -230,9 +239,13 @@ export class ContainerManager {
     if (!workdir.startsWith('/')) {
       throw new BuildError('INVALID_ARGUMENT', `the working directory "${workdir}" is invalid: it needs to be an absolute path`, { hint: 'use -w /path' });
     }
-    const network = opts.network ?? 'none';
-    if (network !== 'none' && network !== 'host') {
-      throw new BuildError('INVALID_ARGUMENT', `network "${String(network)}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; use --network host to share the host network' });
+    const network = opts.network ?? 'sandbox';
+    if (network !== 'sandbox' && network !== 'none' && network !== 'host') {
+      throw new BuildError('INVALID_ARGUMENT', `network "${String(network)}" is not supported: expected "default", "none" or "host"`, { hint: 'mybuild creates no bridges: the default network is user-mode (slirp4netns)' });
+    }
+    const publish = opts.publish ?? [];
+    if (publish.length > 0 && network !== 'sandbox') {
+      throw new BuildError('INVALID_ARGUMENT', `published ports (-p) need the default network, not --network ${network}`, { hint: network === 'host' ? 'with --network host the container listens on the host\'s ports directly' : 'drop --network none' });
     }
     const volumes = await checkVolumes(opts.volumes ?? []);
     const diffIds = img.config.rootfs?.diff_ids ?? [];
@@ -262,6 +275,7 @@ export class ContainerManager {
         tty: opts.tty === true,
         openStdin: opts.openStdin === true,
         network,
+        ...(publish.length > 0 ? { publish } : {}),
         volumes,
         autoRemove: opts.autoRemove === true,
         ...(ic.StopSignal ? { stopSignal: ic.StopSignal } : {}),
@@ -522,6 +536,7 @@ export class ContainerManager {
             user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
             hostname: config.hostname,
             network: config.network,
+            ...(config.publish?.length ? { publish: config.publish } : {}),
             mounts: config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
             // A tty without -i still gets an open (idle) stdin: script(1) would otherwise read
             // EOF at once and echo it into the terminal as "^@".

@@ -21,6 +21,7 @@ import type { Descriptor } from '../image/types.js';
 import { BlobSources } from '../registry/blob-sources.js';
 import type { ClientOptions } from '../registry/client.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
+import { runtimeFacts } from '../runtime/facts.js';
 import { push } from '../registry/push.js';
 import { insecureRegistriesFromEnv } from '../registry/transport.js';
 import { ImageStore, normalizedName } from '../store/image-store.js';
@@ -70,7 +71,15 @@ export class LocalEngine implements Engine {
 
   async info(): Promise<Record<string, unknown>> {
     const { images } = await (await this.store()).listImages();
-    return { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: this.options.root, ServerVersion: `${packageVersion()} (in-process)` };
+    const facts = await runtimeFacts(path.join(this.options.root, 'snapshots'));
+    return {
+      Images: new Set(images.map((s) => s.image.configDigest)).size,
+      DockerRootDir: this.options.root,
+      ServerVersion: `${packageVersion()} (in-process)`,
+      Driver: facts.snapshotter,
+      Rootless: facts.rootless ? `true${facts.mappedIds !== undefined ? ` (${facts.mappedIds} ids mapped)` : ''}` : false,
+      DefaultNetwork: facts.network,
+    };
   }
 
   store(): Promise<ImageStore> {

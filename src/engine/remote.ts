@@ -24,6 +24,7 @@ import { packContext } from '../context/tar-context.js';
 import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
+import type { PublishedPort } from '../runtime/usernet.js';
 import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
 import { filtersImplyAll, filtersToQuery, type Filters } from '../api/filters.js';
 
@@ -36,6 +37,13 @@ function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
 const drain = async (p: Promise<http.IncomingMessage>): Promise<void> => {
   (await p).resume();
 };
+
+/** Docker's HostConfig.PortBindings of `-p` flags: `{"80/tcp": [{HostIp, HostPort}]}`. */
+function portBindings(ports: PublishedPort[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) });
+  return out;
+}
 
 /** The full normalised form of a name the daemon sent (`app:1` → `docker.io/library/app:1`); as sent when it does not parse. */
 function fullName(name: string): string {
@@ -286,7 +294,8 @@ class RemoteContainers implements ContainerService {
       HostConfig: {
         AutoRemove: o.autoRemove === true,
         Binds: (o.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
-        NetworkMode: o.network ?? 'none',
+        NetworkMode: o.network === undefined || o.network === 'sandbox' ? 'default' : o.network,
+        PortBindings: portBindings(o.publish ?? []),
       },
     };
     return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name, platform: o.platform }, body })).Id;

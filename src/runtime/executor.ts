@@ -11,8 +11,9 @@
  * process's watchdog (watchdog.ts) and `runc` gets PR_SET_PDEATHSIG (setpriv), so a SIGKILL of
  * mybuild leaves no container running and nothing mounted.
  *
- * The network is `none` (own empty network namespace; runc brings up `lo`) or `host`; nothing
- * here touches the host network.
+ * The network is `sandbox` (own network namespace reaching the outside through slirp4netns,
+ * started before runc and stopped in the same cleanup: usernet.ts), `none` (own empty network
+ * namespace; runc brings up `lo`) or `host`; nothing here touches the host network.
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
@@ -25,6 +26,9 @@ import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, type ExecSpec, type TerminalSize } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
+import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
+import { inUserNamespace, mappedIdCount } from './userns.js';
+import os from 'node:os';
 import { storeDir } from '../store/store-dirs.js';
 import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
@@ -105,17 +109,27 @@ export class RuncExecutor implements Executor {
     await storeDir(this.stateDir);
     let stubs: string[] = [];
     let mounted = false;
+    let usernet: UserNetwork | undefined;
     try {
+      if (spec.network === 'sandbox') {
+        usernet = await startUserNetwork({ ports: spec.publish ?? [] });
+      } else if (spec.publish?.length) {
+        throw new BuildError('INVALID_ARGUMENT', `published ports need the default network, not --network=${spec.network}`);
+      }
       await mountAll(rootfsMounts, rootfs, { tied: this.tied });
       mounted = true;
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
+      assertMapped(user);
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
       await writeFile(etc.hosts, hostsFile(spec.hostname, spec.extraHosts));
-      await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
+      const hostResolv = spec.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      await writeFile(etc.resolvConf, spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : hostResolv);
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
+        ...(usernet ? { netnsPath: usernet.netnsPath } : {}),
+        ...(inUserNamespace() ? { mappedIds: mappedIdCount() } : {}),
         ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : {}),
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
@@ -127,6 +141,7 @@ export class RuncExecutor implements Executor {
       // failed start) is what needs `delete -f`. Saves a runtime spawn per RUN.
       const left = await lstat(path.join(this.stateDir, id)).then(() => true, () => false);
       if (left) await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
+      await usernet?.close();
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });
@@ -199,6 +214,22 @@ export class RuncExecutor implements Executor {
       });
     });
   }
+}
+
+/**
+ * Rootless with a one-id mapping (no subordinate range): only uid/gid 0 exist, so a step as
+ * another user cannot start. Says what to add instead of runc's "invalid argument".
+ */
+function assertMapped(user: { uid: number; gid: number; additionalGids?: number[] }): void {
+  if (!inUserNamespace()) return;
+  const mapped = mappedIdCount();
+  const ids = [user.uid, user.gid, ...(user.additionalGids ?? [])];
+  const over = ids.find((id) => id >= mapped);
+  if (over === undefined) return;
+  const who = os.userInfo().username;
+  throw new BuildError('RUNTIME', `this step runs as ${user.uid}:${user.gid}, but rootless mode maps only ${mapped === 1 ? 'uid 0' : `ids 0-${mapped - 1}`} (id ${over} is not mapped)`, {
+    hint: `give ${who} a subordinate id range: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${who} (lines "${who}:100000:65536" in /etc/subuid and /etc/subgid), and install uidmap`,
+  });
 }
 
 /** Our own hard RLIMIT_NOFILE (from /proc/self/limits); undefined when unknown or unlimited. */

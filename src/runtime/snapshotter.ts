@@ -38,6 +38,7 @@ import { AlreadyExistsError, BuildError, DigestMismatchError, isAlreadyExists, i
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
+import { overlayFixedOptions } from './userns.js';
 import { storeDir } from '../store/store-dirs.js';
 import { withLock } from '../store/fs-util.js';
 import { tieSnapshot } from './watchdog.js';
@@ -456,9 +457,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
           `lowerdir=${lowers.join(':')}`,
           `upperdir=${this.fsDir(meta.id)}`,
           `workdir=${path.join(this.dataDir, meta.id, 'work')}`,
-          'index=off',
-          'redirect_dir=off',
-          'metacopy=off',
+          ...overlayFixedOptions(),
         ],
       },
     ];
@@ -496,7 +495,7 @@ export async function probeOverlay(dir: string): Promise<boolean> {
   const base = path.join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
-    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
+    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, ...overlayFixedOptions()].join(','), `${base}/m`]);
     if (r.code !== 0) return false;
     await unmountAll(`${base}/m`);
     return true;
@@ -528,6 +527,12 @@ async function overlayWorks(root: string): Promise<boolean> {
   await writeFile(tmp, JSON.stringify(here));
   await rename(tmp, file).catch(() => unlink(tmp).catch(() => undefined));
   return true;
+}
+
+/** Which snapshotter `createSnapshotter(root)` opens: `overlay` or `native`. */
+export async function snapshotterType(root: string): Promise<'overlay' | 'native'> {
+  await storeDir(root);
+  return (await overlayWorks(root)) ? 'overlay' : 'native';
 }
 
 /**

@@ -13,6 +13,10 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from './mount.js';
+import type { PublishedPort } from './usernet.js';
+
+/** How a step's network is set up: see `ExecSpec.network`. */
+export type NetworkMode = 'sandbox' | 'none' | 'host';
 
 export interface ExecUser {
   uid: number;
@@ -36,7 +40,13 @@ export interface ExecSpec {
    */
   resolveUser?: (rootfs: string) => Promise<ExecUser>;
   hostname: string;
-  network: 'none' | 'host';
+  /**
+   * `sandbox`: own network namespace reaching the outside through slirp4netns (usernet.ts);
+   * `none`: own namespace with only `lo`; `host`: the host's.
+   */
+  network: NetworkMode;
+  /** Host ports forwarded into a `sandbox` network (`mybuild run -p`). */
+  publish?: PublishedPort[];
   /** Extra mounts (RUN --mount): each with `target` (absolute, in the container). */
   mounts?: Mount[];
   /** Fed to the process' stdin (not closed by the executor when it ends first); else /dev/null. */
@@ -144,7 +154,7 @@ export interface RuntimeSpec {
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   linux: {
-    namespaces: { type: string }[];
+    namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     devices?: LinuxDevice[];
@@ -154,11 +164,12 @@ export interface RuntimeSpec {
 
 /**
  * Builds the config for `spec` with the rootfs at `rootfs` (a path; runc takes it relative to
- * the bundle or absolute). Pure. Non-root users get the bounding set only (no effective or
+ * the bundle or absolute). Pure. `netnsPath` is the network namespace to join (a `sandbox`
+ * network); `mappedIds` the ids of a rootless user namespace. Non-root users get the bounding set only (no effective or
  * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
  * limit: see `hardNofileLimit` in executor.ts).
  */
-export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[] } = {}): RuntimeSpec {
+export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[]; netnsPath?: string; mappedIds?: number } = {}): RuntimeSpec {
   const privileged = spec.privileged === true;
   const caps = privileged ? (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!) : DEFAULT_CAPABILITIES;
   const sysRo = privileged ? [] : ['ro'];
@@ -170,7 +181,8 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
   const mounts: RuntimeSpec['mounts'] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    // gid 5 (tty) only where it is mapped (rootless with a one-id mapping has only 0).
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(opts.mappedIds !== undefined && opts.mappedIds <= 5 ? [] : ['gid=5'])] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize !== undefined ? `${Math.ceil(spec.shmSize / 1024)}k` : '65536k'}`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted in a network namespace we own; with the host's, bind it.
@@ -185,8 +197,9 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     const isBind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
     mounts.push({ destination: m.target ?? '/', type: isBind ? 'bind' : m.type, source: m.source, options: isBind && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['rbind', ...m.options] : [...m.options] });
   }
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (spec.network !== 'host') namespaces.push({ type: 'network' });
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  // A sandbox network is a namespace made beforehand (usernet.ts) that runc joins.
+  if (spec.network !== 'host') namespaces.push(opts.netnsPath ? { type: 'network', path: opts.netnsPath } : { type: 'network' });
   return {
     ociVersion: '1.0.2',
     process: {

@@ -25,6 +25,19 @@ describe('generateSpec', () => {
     }
   });
 
+  it('sandbox network: joins the namespace made for it (netnsPath); sysfs of its own', () => {
+    const s = generateSpec({ ...base, network: 'sandbox' }, '/r', etc, { netnsPath: '/proc/42/ns/net' });
+    assert.deepEqual(s.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/proc/42/ns/net' });
+    assert.equal(s.mounts.find((m) => m.destination === '/sys')!.type, 'sysfs');
+  });
+
+  it('rootless with a one-id mapping: devpts without gid=5 (unmapped); with a range it keeps it', () => {
+    const pts = (mappedIds?: number) => generateSpec(base, '/r', etc, mappedIds === undefined ? {} : { mappedIds }).mounts.find((m) => m.destination === '/dev/pts')!.options;
+    assert.ok(pts().includes('gid=5'));
+    assert.ok(pts(65537).includes('gid=5'));
+    assert.equal(pts(1).includes('gid=5'), false);
+  });
+
   it('host network: no network namespace, /sys bound; non-root gets no effective caps', () => {
     const s = generateSpec({ ...base, network: 'host', env: ['PATH=/x'], user: { uid: 1000, gid: 1000, additionalGids: [5] }, tty: true }, '/r', etc);
     assert.equal(s.linux.namespaces.some((n) => n.type === 'network'), false);

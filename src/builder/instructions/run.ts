@@ -20,6 +20,7 @@ import { secureJoin } from '../../runtime/secure-join.js';
 import { chainId, onChain } from '../../runtime/snapshotter.js';
 import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
+import type { NetworkMode } from '../../runtime/spec.js';
 import { StepSecrets } from '../../runtime/secrets.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
@@ -64,7 +65,7 @@ export function runArgs(cmd: RunCommand, shellArgv: string[]): string[] {
 
 function hint(exitCode: number, output: string, network: string, user: string): string | undefined {
   if (exitCode === 127 || /not found/.test(output)) return 'a command was not found: install it in an earlier step, or check its name and PATH';
-  if (network === 'none' && /(bad address|resolve|network is unreachable|could not connect)/i.test(output)) return 'RUN steps have no network by default in mybuild (no bridges are created); use RUN --network=host if the step must reach the network';
+  if (network === 'none' && /(bad address|resolv|network is unreachable|could not connect)/i.test(output)) return 'the step ran with --network=none (only loopback); drop it for the default network, which reaches the outside';
   if (user && user !== 'root' && user !== '0' && /permission denied/i.test(output)) return `the step runs as USER ${user}: switch to USER root for steps that write system paths`;
   return undefined;
 }
@@ -77,7 +78,8 @@ export const runHandler: Handler<RunCommand> = {
       throw new PlanError('RUN --security=insecure needs the security.insecure entitlement', { source, hint: 'pass --allow security.insecure to the build' });
     }
     const args = runArgs(cmd, shell(stage));
-    const network = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'host' ? 'host' : 'none';
+    // `default` is BuildKit's sandbox: an own namespace that reaches the outside (slirp4netns).
+    const network: NetworkMode = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'default' ? 'sandbox' : options.network;
     // RUN sees the state env (config Env and ARGs in scope, the later one set winning, as
     // BuildKit's); the proxy args come after it.
     const env = new Map<string, string>(stage.env.vars);
@@ -145,7 +147,7 @@ interface RunPlan {
   /** The stage has a USER (else `user` is `root` for the key and messages). */
   userSet: boolean;
   wd: string;
-  network: 'none' | 'host';
+  network: NetworkMode;
   mounts: MountSpec[];
 }
 

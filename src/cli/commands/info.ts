@@ -1,6 +1,7 @@
 /**
  * `mybuild info`: client facts (version, store root) and, with -H/MYBUILD_HOST, the daemon's
- * `GET /info` (server version, images, containers, root, kernel).
+ * `GET /info` (server version, images, containers, root, kernel); both say whether steps run
+ * rootless, the snapshotter (Storage Driver) and the default network.
  */
 import type { CommandMain } from '../context.js';
 import { parseCommandArgs } from '../args.js';
@@ -43,6 +44,9 @@ export const main: CommandMain = async (args, ctx) => {
   line(' Stopped', info.ContainersStopped);
   line('Images', info.Images);
   line('Storage Driver', info.Driver);
+  line('Rootless', info.Rootless);
+  if (!ctx.host) line(' Note', ctx.env.MYBUILD_ROOTLESS_NOTE);
+  line('Default Network', info.DefaultNetwork);
   line('Kernel Version', info.KernelVersion);
   line('Operating System', info.OperatingSystem);
   line('Architecture', info.Architecture);

@@ -1,10 +1,10 @@
 /**
  * `mybuild ps [-a] [-q] [--no-trunc]`: lists containers (running ones; all with -a), newest
- * first, with Docker's columns CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS (always
- * empty: mybuild publishes no ports), NAMES. A container whose mybuild process died shows as
+ * first, with Docker's columns CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS (the
+ * published ports of a running container, as `127.0.0.1:8080->80/tcp`), NAMES. A container whose mybuild process died shows as
  * `Exited (255)`.
  */
-import { commandText } from '../../api/containers.js';
+import { commandText, publishedText } from '../../api/containers.js';
 import { engineFor } from '../engine.js';
 import { UsageError } from '../../errors.js';
 import { createdSince } from '../../store/display.js';
@@ -77,7 +77,7 @@ export function containerContext(c: ContainerSummary, opts: { trunc: boolean; no
     Mounts: (c.mounts ?? []).map((m) => (opts.trunc ? ellipsis(m, 15) : m)).join(','),
     Names: c.name,
     Networks: (c.networks ?? []).join(','),
-    Ports: '',
+    Ports: publishedText(c.ports ?? []),
     RunningFor: createdSince(c.created, opts.now),
     Size: '0B',
     State: c.state,

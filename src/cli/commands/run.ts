@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { BuildError, isNotFound, toBuildError, UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import type { CreateOptions } from '../../containers/manager.js';
-import { parseEnvFlags, parseVolume } from '../../containers/options.js';
+import { parseEnvFlags, parseNetworkFlag, parsePublish, parseVolume } from '../../containers/options.js';
 import type { Engine } from '../../engine/engine.js';
 import type { TerminalSource } from '../../runtime/spec.js';
 import type { CliContext, CommandMain } from '../context.js';
@@ -23,7 +23,8 @@ export const RUN_FLAGS = {
   env: { type: 'string', short: 'e', multiple: true, description: 'Set environment variables (KEY=value, or KEY to take it from here)' },
   interactive: { type: 'boolean', short: 'i', description: 'Keep STDIN open even if not attached' },
   name: { type: 'string', description: 'Assign a name to the container' },
-  network: { type: 'string', aliases: ['net'], description: 'Connect a container to a network: none (only loopback) or host' },
+  network: { type: 'string', aliases: ['net'], description: 'Connect a container to a network: default (its own namespace, reaching the outside through slirp4netns), none (only loopback) or host' },
+  publish: { type: 'string', short: 'p', multiple: true, description: 'Publish a port: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]' },
   platform: { type: 'string', description: 'Platform of the image to run (its entry of an index; foreign ones under binfmt_misc emulation), pulled if missing' },
   rm: { type: 'boolean', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   tty: { type: 'boolean', short: 't', description: 'Allocate a pseudo-TTY' },
@@ -116,10 +117,9 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
   const image = args[i];
   if (image === undefined && !help) throw new UsageError('"mybuild run" requires at least 1 argument', { hint: 'usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
   const last = (k: string): string | undefined => values[k]?.[values[k].length - 1];
-  const network = last('network');
-  if (network !== undefined && network !== 'none' && network !== 'host') {
-    throw new BuildError('INVALID_ARGUMENT', `network "${network}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; --network host shares the host network' });
-  }
+  const networkFlag = last('network');
+  const network = networkFlag !== undefined ? parseNetworkFlag(networkFlag) : undefined;
+  const publish = (values.publish ?? []).map(parsePublish);
   const entrypoint = last('entrypoint');
   return {
     image: image ?? '',
@@ -135,7 +135,8 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
       user: last('user'),
       tty: bools.has('tty'),
       openStdin: bools.has('interactive'),
-      network: network as 'none' | 'host' | undefined,
+      network,
+      ...(publish.length > 0 ? { publish } : {}),
       volumes: (values.volume ?? []).map(parseVolume),
       autoRemove: bools.has('rm'),
     },

@@ -11,12 +11,15 @@
 import type { Duplex, Writable } from 'node:stream';
 import { PassThrough, Writable as WritableCtor } from 'node:stream';
 import { BuildError, toBuildError } from '../../errors.js';
-import type { Container, ContainerManager, CreateOptions, VolumeSpec } from '../../containers/manager.js';
+import type { Container, ContainerConfigRecord, ContainerManager, CreateOptions, VolumeSpec } from '../../containers/manager.js';
+import { parsePublish } from '../../containers/options.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
 import { containerListEntry, containerSummary, inspectContainer } from '../../api/containers.js';
 import { filterContainers, filtersFromQuery, filtersImplyAll } from '../../api/filters.js';
+
+type NetworkMode = ContainerConfigRecord['network'];
 
 interface Attachment {
   socket: Duplex;
@@ -131,7 +134,7 @@ interface CreateBody {
   User?: string;
   Tty?: boolean;
   OpenStdin?: boolean;
-  HostConfig?: { AutoRemove?: boolean; Binds?: string[] | null; NetworkMode?: string };
+  HostConfig?: { AutoRemove?: boolean; Binds?: string[] | null; NetworkMode?: string; PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
 }
 
 const list = (v: string[] | string | null | undefined): string[] | undefined => (v == null ? undefined : Array.isArray(v) ? v : [v]);
@@ -141,15 +144,21 @@ export function createOptions(body: CreateBody, name: string | undefined): Creat
   if (!body.Image) throw new BuildError('INVALID_ARGUMENT', 'containers/create: Image is required');
   const hc = body.HostConfig ?? {};
   const nm = hc.NetworkMode ?? 'default';
-  let network: 'none' | 'host';
+  let network: NetworkMode;
   if (nm === 'host') network = 'host';
-  else if (nm === 'none' || nm === 'default' || nm === 'bridge' || nm === '') network = 'none';
-  else throw new BuildError('INVALID_ARGUMENT', `network mode "${nm}" is not supported: expected none or host`, { hint: 'mybuild creates no bridges' });
+  else if (nm === 'none') network = 'none';
+  // Docker's default (bridge) reaches the outside: here through slirp4netns, with no bridge.
+  else if (nm === 'default' || nm === 'bridge' || nm === '') network = 'sandbox';
+  else throw new BuildError('INVALID_ARGUMENT', `network mode "${nm}" is not supported: expected default, bridge, none or host`, { hint: 'mybuild creates no bridges: the default network is user-mode (slirp4netns)' });
   const volumes: VolumeSpec[] = (hc.Binds ?? []).map((b) => {
     const [source, target, mode] = b.split(':');
     if (!source?.startsWith('/') || !target?.startsWith('/')) throw new BuildError('INVALID_ARGUMENT', `invalid bind "${b}": expected /host/path:/container/path[:ro]`);
     return { source, target, readonly: mode === 'ro' };
   });
+  // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser.
+  const publish = Object.entries(hc.PortBindings ?? {}).flatMap(([port, binds]) =>
+    (binds ?? []).map((b) => parsePublish(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : ''}${b.HostPort ?? ''}:${port}`)),
+  );
   const entrypoint = list(body.Entrypoint);
   return {
     image: body.Image,
@@ -162,6 +171,7 @@ export function createOptions(body: CreateBody, name: string | undefined): Creat
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     network,
+    ...(publish.length > 0 ? { publish } : {}),
     volumes,
     autoRemove: hc.AutoRemove === true,
   };
