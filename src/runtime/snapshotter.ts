@@ -40,7 +40,7 @@ import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
 import { overlayFixedOptions } from './userns.js';
 import { storeDir } from '../store/store-dirs.js';
-import { withLock } from '../store/fs-util.js';
+import { pidAlive, withLock } from '../store/fs-util.js';
 import { tieSnapshot } from './watchdog.js';
 
 export type { Mount } from './mount.js';
@@ -379,7 +379,7 @@ abstract class BaseSnapshotter implements Snapshotter {
     let metas = this.allMeta();
     for (const m of metas) {
       if (m.kind === 'committed') continue;
-      if (opts.all || (!m.persistent && (m.pid === undefined || !alive(m.pid)))) {
+      if (opts.all || (!m.persistent && (m.pid === undefined || !pidAlive(m.pid)))) {
         await unlink(this.metaPath(m.name)).catch(() => undefined);
       }
     }
@@ -397,7 +397,7 @@ abstract class BaseSnapshotter implements Snapshotter {
     const used = new Set(metas.map((m) => m.id));
     for (const id of ids) if (!used.has(id)) await this.removeDir(id);
     for (const f of await readdir(this.metaDir).catch(() => [] as string[])) {
-      if (f.startsWith('.tmp-') && !alive(Number(f.split('-')[1]))) await unlink(path.join(this.metaDir, f)).catch(() => undefined);
+      if (f.startsWith('.tmp-') && !pidAlive(Number(f.split('-')[1]))) await unlink(path.join(this.metaDir, f)).catch(() => undefined);
     }
   }
 
@@ -415,20 +415,11 @@ function info(m: Meta): SnapshotInfo {
   if (m.kind !== 'committed') {
     if (m.pid !== undefined) out.owner = m.pid;
     if (m.persistent) out.persistent = true;
-    out.leftover = !m.persistent && (m.pid === undefined || !alive(m.pid));
+    out.leftover = !m.persistent && (m.pid === undefined || !pidAlive(m.pid));
   }
   return out;
 }
 
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Overlayfs snapshots: one layer per committed snapshot (see the module comment). */
 export class OverlaySnapshotter extends BaseSnapshotter {

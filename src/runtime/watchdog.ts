@@ -21,6 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pidAlive } from '../store/fs-util.js';
 
 export type WatchPhase = 1 | 2 | 3;
 
@@ -55,7 +56,7 @@ export async function watchdogsAtWork(timeoutMs = 10_000): Promise<number> {
       }
       if (argv.length < 2 || !argv[1].startsWith(WATCHDOG_MARK)) continue;
       const owner = Number(argv[1].slice(WATCHDOG_MARK.length).split('\n')[0]);
-      if (!ownerAlive(owner)) out.push(Number(pid));
+      if (!pidAlive(owner)) out.push(Number(pid));
     }
     return out;
   };
@@ -65,15 +66,6 @@ export async function watchdogsAtWork(timeoutMs = 10_000): Promise<number> {
   return first;
 }
 
-function ownerAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 let child: ChildProcess | undefined;
 let broken = false;

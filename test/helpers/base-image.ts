@@ -39,31 +39,39 @@ export function baseImageSkipReason(): string | false {
   return false;
 }
 
-let pending: Promise<string> | undefined;
+const pending = new Map<string, Promise<string>>();
 
 /**
- * Returns the path of the busybox OCI layout (tag `latest`), building it on first use.
- * Idempotent and safe across concurrent test processes (each builds into its own temp dir and
- * renames it into place; the loser of the race discards its copy). Throws when the script fails.
+ * The OCI layout `dir`, made by `bash script DIR` on first use. Idempotent and safe across
+ * concurrent test processes (each builds into its own temp dir and renames it into place; the
+ * loser of the race discards its copy). Throws when the script fails (and tries again next time).
  */
-export function ensureBaseImage(): Promise<string> {
-  pending ??= (async () => {
-    const dir = baseImageDir();
-    if (existsSync(path.join(dir, 'index.json'))) return dir;
-    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-    await mkdir(path.dirname(dir), { recursive: true });
-    try {
-      await run('bash', [baseImageScript, tmp]);
-      await rename(tmp, dir);
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
+function cachedLayout(dir: string, script: string): Promise<string> {
+  let p = pending.get(dir);
+  if (!p) {
+    p = (async () => {
       if (existsSync(path.join(dir, 'index.json'))) return dir;
-      throw err;
-    }
-    return dir;
-  })();
-  pending.catch(() => (pending = undefined));
-  return pending;
+      const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+      await mkdir(path.dirname(dir), { recursive: true });
+      try {
+        await run('bash', [script, tmp]);
+        await rename(tmp, dir);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        if (existsSync(path.join(dir, 'index.json'))) return dir;
+        throw err;
+      }
+      return dir;
+    })();
+    pending.set(dir, p);
+    p.catch(() => pending.delete(dir));
+  }
+  return p;
+}
+
+/** Returns the path of the busybox OCI layout (tag `latest`), building it on first use (cachedLayout). */
+export function ensureBaseImage(): Promise<string> {
+  return cachedLayout(baseImageDir(), baseImageScript);
 }
 
 /** The script that makes the multi-platform (amd64 + arm64) image from both busybox-static packages. */
@@ -94,29 +102,11 @@ export function multiArchSkipReason(): string | false {
   return false;
 }
 
-let pendingMulti: Promise<string> | undefined;
-
 /**
  * Returns the path of the amd64 + arm64 busybox OCI layout (tag `latest`, an index), making it
  * on first use (scripts/make-busybox-multiarch.sh; it downloads the foreign busybox-static .deb
  * with apt). Cached and race-safe as `ensureBaseImage`. Throws when the script fails.
  */
 export function ensureMultiArchBaseImage(): Promise<string> {
-  pendingMulti ??= (async () => {
-    const dir = multiArchImageDir();
-    if (existsSync(path.join(dir, 'index.json'))) return dir;
-    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-    await mkdir(path.dirname(dir), { recursive: true });
-    try {
-      await run('bash', [multiArchImageScript, tmp]);
-      await rename(tmp, dir);
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
-      if (existsSync(path.join(dir, 'index.json'))) return dir;
-      throw err;
-    }
-    return dir;
-  })();
-  pendingMulti.catch(() => (pendingMulti = undefined));
-  return pendingMulti;
+  return cachedLayout(multiArchImageDir(), multiArchImageScript);
 }
