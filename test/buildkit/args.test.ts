@@ -111,7 +111,6 @@ COPY --from=build /out .
       { opts: { buildArgs: { FOO: 'foocontents', http_proxy: 'hpvalue2' } }, files: { out: 'hpvalue::npvalue::foocontents::::bazcontent' } },
       { opts: { buildArgs: { FOO: 'foocontents2', http_proxy: 'hpvalue2' } }, files: { out: 'hpvalue2::::foocontents2::::bazcontent' } },
     ],
-    todo: 'issue 16: a lowercase http_proxy build arg does not reach $HTTP_PROXY in RUN (out is "::npvalue::foocontents::::bazcontent")',
   },
   defaultEnv('nil', {}, 'my_arg=def_val my_arg=def_val my_arg=d'),
   defaultEnv('empty', { my_arg: '' }, 'my_arg=def_val my_arg=def_val my_arg=d'),

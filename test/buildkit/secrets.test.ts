@@ -15,7 +15,6 @@ const cases: Case[] = [
     name: 'testSecretFileParams',
     what: 'mode, uid and gid of a secret file; no stub left behind',
     dockerfile: 'FROM busybox\nRUN --mount=type=secret,required=false,mode=741,uid=100,gid=102,target=/mysecret [ "$(stat -c "%u %g %f" /mysecret)" = "100 102 81e1" ]\nRUN [ ! -f /mysecret ] # check no stub left behind\n',
-    todo: "issue 16: the secret file's mode=741,uid=100,gid=102 are not applied (the stat check fails)",
     opts: { secrets },
   },
   {
@@ -40,7 +39,6 @@ const cases: Case[] = [
   {
     name: 'testSecretAsEnvironWithFileMount',
     dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=mysecret,target=/run/secrets/secret,env=SECRET_ENV [ "$SECRET_ENV" == "pw" ] && [ -f /run/secrets/secret ] || false\n',
-    todo: "issue 16: secret env= is refused: unexpected key 'env' in 'env=SECRET_ENV'",
     opts: { secrets },
   },
 ];
