@@ -207,7 +207,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
       },
       rootMounts,
       session.signal,
-    );
+    ).catch((err: unknown) => {
+      throw sourcedRuntimeError(err, session.source(cmd.node.range));
+    });
     if (partial) tail.push(partial);
     if (status.exitCode !== 0) {
       const output = tail.join('\n');
@@ -429,3 +431,15 @@ async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: strin
   return src;
 }
 
+
+/**
+ * A runtime failure of the RUN's container (runc could not start the process: no /bin/sh in a
+ * scratch stage, a missing program) with the RUN's source, as BuildKit's errdefs source map;
+ * other errors as they are.
+ */
+function sourcedRuntimeError(err: unknown, source: SourceLocation): unknown {
+  if (!(err instanceof BuildError) || err.code !== 'RUNTIME' || err.source) return err;
+  const missing = /exec: "([^"]+)": stat [^:]+: no such file or directory/.exec(err.message);
+  const hint = missing ? `${missing[1]} does not exist in the image${missing[1] === '/bin/sh' ? ' (a FROM scratch stage has no shell; use the exec form with a program the stage has)' : ''}` : err.hint;
+  return new BuildError('RUNTIME', err.message, { source, hint, cause: err, details: err.details });
+}
