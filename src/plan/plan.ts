@@ -296,8 +296,9 @@ function targetAndOrder(wanted: string | undefined, stages: Stage[], byName: Rea
     if (t === undefined) {
       const names = [...byName.keys()];
       const near = suggest(wanted, names);
-      throw new BuildError('PLAN', `target stage ${JSON.stringify(wanted)} could not be found`, {
-        hint: `${near ? `did you mean ${near}? ` : ''}${names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM <image> AS <name>)'}`,
+      // As BuildKit's suggest.WrapError: the suggestion is part of the message.
+      throw new BuildError('PLAN', `target stage ${JSON.stringify(wanted)} could not be found${near ? ` (did you mean ${near}?)` : ''}`, {
+        hint: names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM <image> AS <name>)',
       });
     }
     target = t;

@@ -190,7 +190,6 @@ RUN [ "$(id)" = "uid=1(daemon) gid=1(daemon) groups=1(daemon)" ]
     dockerfile: 'FROM scratch AS build\nCOPY Dockerfile /out\nFROM scratch\nCOPY --from=build /out /\n',
     opts: { target: 'bulid' },
     error: 'target stage "bulid" could not be found (did you mean build?)',
-    todo: 'issue 16: the error lacks the suggestion: target stage "bulid" could not be found (BuildKit adds "(did you mean build?)")',
   },
 ];
 
