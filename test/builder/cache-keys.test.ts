@@ -42,6 +42,7 @@ const rows: Row[] = [
   { step: 'RUN', input: 'WORKDIR (image config)', a: withInput(on('RUN true'), { images: { base: { digest: IMG_A, config: { WorkingDir: '/a' } } } }), b: withInput(on('RUN true'), { images: { base: { digest: IMG_A, config: { WorkingDir: '/b' } } } }), changes: true },
   { step: 'RUN', input: '--network', a: on('RUN --network=none true'), b: on('RUN --network=host true'), changes: true },
   { step: 'RUN', input: 'build --network', a: on('RUN true'), b: withInput(on('RUN true'), { options: { network: 'host' } }), changes: true },
+  { step: 'RUN', input: 'BUILDKIT_SANDBOX_HOSTNAME', a: on('RUN true'), b: withInput(on('RUN true'), { options: { buildArgs: { BUILDKIT_SANDBOX_HOSTNAME: 'foo' } } }), changes: true },
   { step: 'RUN', input: '--security', a: withInput(on('RUN true'), { options: { allow: ['security.insecure'] } }), b: withInput(on('RUN --security=insecure true'), { options: { allow: ['security.insecure'] } }), changes: true },
   { step: 'RUN', input: 'the command', a: on('RUN true'), b: on('RUN false'), changes: true },
   { step: 'RUN', input: 'SHELL', a: on('RUN true'), b: on('SHELL ["/bin/bash", "-c"]', 'RUN true'), changes: true },

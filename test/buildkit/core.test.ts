@@ -161,7 +161,6 @@ RUN [ "$(id)" = "uid=1(daemon) gid=1(daemon) groups=1(daemon)" ]
     what: 'BUILDKIT_SANDBOX_HOSTNAME sets the RUN hostname',
     dockerfile: 'FROM busybox\nRUN cat /etc/hosts | grep foo\nRUN echo $HOSTNAME | grep foo\nRUN echo $(hostname) | grep foo\n',
     opts: { buildArgs: { BUILDKIT_SANDBOX_HOSTNAME: 'foo' } },
-    todo: 'issue 16: BUILDKIT_SANDBOX_HOSTNAME is ignored: /etc/hosts and hostname say buildkitsandbox',
   },
   {
     name: 'testDockerfileCheckHostname/meta',

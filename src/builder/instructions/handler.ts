@@ -22,8 +22,8 @@ export interface SourceFs {
   config: ImageConfig;
 }
 
-/** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH. */
-export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch'>;
+/** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH, the build args (BUILDKIT_SANDBOX_HOSTNAME). */
+export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch'> & Partial<Pick<BuildRequest, 'buildArgs'>>;
 
 /** What a handler is given (BuildKit's dispatchState + dispatchOpt, narrowed). */
 export interface StepContext<C extends Command> {

@@ -69,6 +69,13 @@ function hint(exitCode: number, output: string, network: string, user: string): 
   return undefined;
 }
 
+const DEFAULT_HOSTNAME = 'buildkitsandbox';
+
+/** The RUN hostname: the BUILDKIT_SANDBOX_HOSTNAME build arg (dockerfile2llb's), else BuildKit's default. */
+function sandboxHostname(buildArgs: Readonly<Record<string, string>>): string {
+  return Object.prototype.hasOwnProperty.call(buildArgs, 'BUILDKIT_SANDBOX_HOSTNAME') && buildArgs.BUILDKIT_SANDBOX_HOSTNAME ? buildArgs.BUILDKIT_SANDBOX_HOSTNAME : DEFAULT_HOSTNAME;
+}
+
 export const runHandler: Handler<RunCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
@@ -84,6 +91,7 @@ export const runHandler: Handler<RunCommand> = {
     const user = stage.config.config?.User || 'root';
     const wd = workdir(stage);
     const mounts = cmd.mounts ?? [];
+    const hostname = sandboxHostname(options.buildArgs ?? {});
     const parts = [
       `cmd=RUN ${JSON.stringify(args)}`,
       // A shebang script runs as a file: its body is not in the argv.
@@ -91,6 +99,8 @@ export const runHandler: Handler<RunCommand> = {
       `user=${user}`,
       `workdir=${wd}`,
       `network=${network}`,
+      // The hostname is in BuildKit's ExecOp meta (so its key); the default keeps the old keys.
+      ...(hostname !== DEFAULT_HOSTNAME ? [`hostname=${hostname}`] : []),
       // BuildKit's ExecOp carries the security mode: a privileged step is another step.
       ...(cmd.security === 'insecure' ? ['security=insecure'] : []),
       // Config env as `env:K`, build args in scope whose value the RUN sees (not an ENV's) as
@@ -105,7 +115,7 @@ export const runHandler: Handler<RunCommand> = {
     }
     // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
     const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
-    const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
+    const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, hostname, mounts }) };
     return step;
   },
 };
@@ -142,6 +152,7 @@ interface RunPlan {
   userSet: boolean;
   wd: string;
   network: 'none' | 'host';
+  hostname: string;
   mounts: MountSpec[];
 }
 
@@ -198,7 +209,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         env,
         cwd: p.wd,
         resolveUser: userFrom,
-        hostname: 'buildkitsandbox',
+        hostname: p.hostname,
         network: p.network,
         mounts: extra,
         ...(cmd.security === 'insecure' ? { privileged: true } : {}),
