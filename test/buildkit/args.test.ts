@@ -99,7 +99,6 @@ COPY --from=build /out .
       { opts: { target: undefined }, files: { first: 'value:', second: 'value:default' } },
       { dockerfile: `${targetStageDf}FROM scratch AS final\nCOPY --from=base /out/ /\n`, opts: { target: undefined }, files: { first: 'value:', second: 'value:final' } },
     ],
-    todo: 'issue 16: TARGETSTAGE is empty after ARG TARGETSTAGE (second is "value:"; BuildKit: "value:foo", "value:default", "value:final")',
   },
   {
     name: 'testBuiltinArgs',

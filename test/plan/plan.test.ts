@@ -85,6 +85,12 @@ describe('buildPlan: stages and graph', () => {
     assert.match(err.hint ?? '', /base, build, docs, test/);
   });
 
+  it('TARGETSTAGE: the --target, else the last stage\'s name, else "default"', () => {
+    assert.equal(plan('FROM scratch AS Foo\nFROM scratch\n', { target: 'FOO' }).globalArgs.get('TARGETSTAGE'), 'foo');
+    assert.equal(plan('FROM scratch AS foo\nFROM scratch\n').globalArgs.get('TARGETSTAGE'), 'default');
+    assert.equal(plan('FROM scratch AS foo\nFROM scratch AS final\n').predefinedArgs.get('TARGETSTAGE'), 'final');
+  });
+
   it('duplicate stage names (case-insensitive)', () => {
     assertPlanError(() => plan('FROM a AS x\nFROM b AS X\n'), 'duplicate stage name "x"', '2:11');
   });
