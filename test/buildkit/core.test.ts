@@ -86,7 +86,6 @@ const cases: Case[] = [
     dockerfile: '',
     context: { dockerfile: 'FROM scratch\n' },
     opts: { dockerfilePath: undefined, dockerfileName: undefined },
-    todo: 'issue 16: only Dockerfile is looked for: cannot read the Dockerfile: <ctx>/Dockerfile does not exist (BuildKit falls back to dockerfile)',
   },
   {
     name: 'testLabels',
