@@ -48,7 +48,6 @@ const cases: Case[] = [
       assert.ok(!run.includes('ARG foo=bar'), run);
       assert.ok(run.includes('RUN |2 foo=bar2 bar=123 '), run);
     },
-    todo: 'issue 16: the RUN history is "RUN /bin/sh -c ls /etc/ # buildkit" without the "|2 foo=bar2 bar=123" prefix',
   },
   { name: 'testHistoryError', dockerfile: '', skip: "BuildKit's build-history control API (ListenBuildHistory records, their external error blobs and vertex sources); mybuild keeps no build-history records" },
   { name: 'testHistoryFinalizeTrace', dockerfile: '', skip: "BuildKit's build-history control API (UpdateBuildHistory finalize, OpenTelemetry trace blobs); mybuild keeps no build-history records" },
