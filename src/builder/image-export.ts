@@ -37,7 +37,12 @@ type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
 export type PushImage = (ref: Reference, manifest: Descriptor, opts: { insecure?: boolean; compression?: Compression; level?: number; byDigest?: boolean }) => Promise<{ ref: string; digest: string }>;
 
 function wantsEncoding(e: ImageEncoding): boolean {
-  return e.compression !== undefined || e.compressionLevel !== undefined || e.forceCompression === true || e.format !== undefined || e.rewriteTimestamp === true;
+  return e.compression !== undefined || e.compressionLevel !== undefined || e.forceCompression === true || e.format !== undefined || e.rewriteTimestamp === true || typeof e.sourceDateEpoch === 'number';
+}
+
+/** The epoch of one export: its `source-date-epoch=` when given (null: none), else the build's. */
+export function exportEpoch(build: number | undefined, enc: ImageEncoding): number | undefined {
+  return enc.sourceDateEpoch === undefined ? build : (enc.sourceDateEpoch ?? undefined);
 }
 
 /** `tar` with every entry's mtime clamped to `epoch` (seconds); pax records, links and modes kept. */
@@ -61,9 +66,16 @@ function clampTimes(input: Readable, epoch: number): Readable {
  */
 export async function encodeImage(session: BuildSession, manifest: Descriptor, stage: StageState, enc: ImageEncoding): Promise<Descriptor> {
   if (!wantsEncoding(enc)) return manifest;
-  const epoch = session.sourceDateEpoch;
+  const epoch = exportEpoch(session.sourceDateEpoch, enc);
   if (enc.rewriteTimestamp && epoch === undefined) {
-    throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
+    if (enc.sourceDateEpoch === null) {
+      // BuildKit: "rewrite-timestamp is specified, but no source-date-epoch was found"; no rewrite.
+      session.emit({ type: 'warning', message: '--output rewrite-timestamp=true with source-date-epoch= (none): timestamps are not rewritten' });
+      enc = { ...enc, rewriteTimestamp: false };
+      if (!wantsEncoding(enc)) return manifest;
+    } else {
+      throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
+    }
   }
   const content = session.content;
   const m = JSON.parse((await content.readBytes(manifest.digest)).toString('utf8')) as Manifest;
@@ -99,7 +111,15 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
     diffIds[i] = written.diffId;
     layers.push(written.descriptor);
   }
-  const out = await writeImage(content, normalizeConfig({ ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format, ...(m.annotations ? { annotations: m.annotations } : {}) });
+  // An export's own epoch (source-date-epoch=N), as BuildKit's patchImageConfig: created is it,
+  // history entries later than it (or without a time) are clamped to it.
+  const times: Partial<ImageConfig> = {};
+  if (typeof enc.sourceDateEpoch === 'number') {
+    const at = new Date(enc.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z');
+    times.created = at;
+    if (config.history) times.history = config.history.map((h) => (!h.created || Date.parse(h.created) > enc.sourceDateEpoch! * 1000 ? { ...h, created: at } : h));
+  }
+  const out = await writeImage(content, normalizeConfig({ ...config, ...times, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format, ...(m.annotations ? { annotations: m.annotations } : {}) });
   return out.manifestDescriptor;
 }
 
@@ -108,7 +128,7 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
  * SOURCE_DATE_EPOCH, a push with no name to push to.
  */
 export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEpoch?: number; tags: readonly string[]; push: boolean }): void {
-  if (req.sourceDateEpoch === undefined && req.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp)) {
+  if (req.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp && o.sourceDateEpoch !== null && exportEpoch(req.sourceDateEpoch, o) === undefined)) {
     throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
   }
   const images = req.outputs.filter((o): o is ImageOutput => o.type === 'image');

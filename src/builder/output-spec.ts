@@ -12,7 +12,7 @@
  * | cacheonly | none: no image, only the cache |
  *
  * Encoding keys: compression (uncompressed, gzip, zstd), compression-level, force-compression,
- * oci-mediatypes, rewrite-timestamp. Refused with a reason: estargz, unpack=true,
+ * oci-mediatypes, rewrite-timestamp, source-date-epoch. Refused with a reason: estargz, unpack=true,
  * name-canonical, dangling-name-prefix, annotation*, oci-artifact, buildinfo*, platform-split=true.
  */
 import { UsageError } from '../errors.js';
@@ -29,6 +29,13 @@ export interface ImageEncoding {
   format?: 'oci' | 'docker';
   /** Clamp file timestamps in every layer to SOURCE_DATE_EPOCH. */
   rewriteTimestamp?: boolean;
+  /**
+   * `source-date-epoch=` of the exporter (BuildKit's exptypes.OptKeySourceDateEpoch): seconds
+   * used for this export instead of the build's SOURCE_DATE_EPOCH (rewrite-timestamp, the
+   * config's created and history times); null (empty value): this export has no epoch, so
+   * rewrite-timestamp rewrites nothing. The build's own times are unchanged.
+   */
+  sourceDateEpoch?: number | null;
 }
 
 export type OutputSpec =
@@ -83,10 +90,9 @@ const REFUSED: Record<string, string> = {
   'oci-artifact': 'attestation artifacts are not produced',
   buildinfo: 'build info is not recorded (BuildKit deprecated it)',
   'buildinfo-attrs': 'build info is not recorded (BuildKit deprecated it)',
-  'source-date-epoch': 'set SOURCE_DATE_EPOCH in the environment or as --build-arg instead',
 };
 
-const ENCODING_KEYS = ['compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'rewrite-timestamp'];
+const ENCODING_KEYS = ['compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'rewrite-timestamp', 'source-date-epoch'];
 const KEYS: Record<string, string[]> = {
   image: ['name', 'push', 'push-by-digest', 'registry.insecure', 'insecure', 'store', 'unpack', ...ENCODING_KEYS],
   oci: ['dest', 'tar', 'name', ...ENCODING_KEYS],
@@ -159,6 +165,11 @@ export function parseOutput(value: string): OutputSpec {
     if (f.has('force-compression')) out.forceCompression = bool('force-compression', false);
     if (f.has('oci-mediatypes')) out.format = bool('oci-mediatypes', true) ? 'oci' : 'docker';
     if (f.has('rewrite-timestamp')) out.rewriteTimestamp = bool('rewrite-timestamp', false);
+    const epoch = f.get('source-date-epoch');
+    if (epoch !== undefined) {
+      if (epoch !== '' && !/^\d+$/.test(epoch)) throw err('source-date-epoch', `invalid SOURCE_DATE_EPOCH: ${epoch} (a number of seconds, or empty for none)`);
+      out.sourceDateEpoch = epoch === '' ? null : Number(epoch);
+    }
     return out;
   };
   if ((type === 'local' || type === 'tar') && bool('platform-split', false)) throw err('platform-split', 'true is not supported: builds are single-platform, the files are written at the top');

@@ -87,11 +87,16 @@ export async function readBuildFileAt(contextDir: string, p: string, opts: Build
 
 /**
  * The Dockerfile of a build: `dockerfilePath` (default `<contextDir>/Dockerfile`) read with
- * {@link readBuildFileAt}. Throws a UsageError when it does not exist.
+ * {@link readBuildFileAt}; the default `<contextDir>/Dockerfile` missing, a lowercase
+ * `<contextDir>/dockerfile` (as BuildKit's dockerui and docker's DefaultDockerfileName
+ * fallback). Throws a UsageError when neither exists.
  */
 export async function readDockerfile(contextDir: string, dockerfilePath: string | undefined, name?: string): Promise<string> {
   const p = dockerfilePath ?? path.join(contextDir, 'Dockerfile');
-  const text = await readBuildFileAt(contextDir, p, { what: 'Dockerfile', name: name ?? p });
+  let text = await readBuildFileAt(contextDir, p, { what: 'Dockerfile', name: name ?? p });
+  if (text === undefined && path.resolve(contextDir, p) === path.resolve(contextDir, 'Dockerfile')) {
+    text = await readBuildFileAt(contextDir, path.join(contextDir, 'dockerfile'), { what: 'Dockerfile', name: 'dockerfile' });
+  }
   if (text === undefined) throw new UsageError(`cannot read the Dockerfile: ${name ?? p} does not exist`, { hint: 'give its path with -f' });
   return text;
 }

@@ -63,7 +63,7 @@ export interface Plan {
   order: number[];
   /** The global scope: global ARGs (after build args) and the predefined args. */
   globalArgs: ReadonlyMap<string, string | undefined>;
-  /** Predefined ARG values (TARGETPLATFORM, …, BUILDVARIANT). */
+  /** Predefined ARG values (TARGETPLATFORM, …, BUILDVARIANT, TARGETSTAGE). */
   predefinedArgs: ReadonlyMap<string, string>;
   /** Warnings, e.g. `[Warning] One or more build-args [X] were not consumed`. */
   warnings: string[];
@@ -110,6 +110,11 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
   const { stages, byName } = planStages(scope, stagesRaw, definedOnly(globalArgs));
   const stageUsed = resolveSources(scope, stages, byName, globalArgs);
   const { target, order } = targetAndOrder(opts.target, stages, byName);
+  // BuildKit's predefined TARGETSTAGE: the target stage's name, "default" when it has none;
+  // like the platform args, a stage sees it after `ARG TARGETSTAGE`.
+  const targetStage = stages[target]!.name ?? 'default';
+  predefined.set('TARGETSTAGE', targetStage);
+  if (globalArgs.get('TARGETSTAGE') === undefined) globalArgs.set('TARGETSTAGE', targetStage);
 
   // Unused build args (BuildKit's warning), counting only the stages that are built.
   const usedBuildArgs = scope.usedBuildArgs;
@@ -296,8 +301,9 @@ function targetAndOrder(wanted: string | undefined, stages: Stage[], byName: Rea
     if (t === undefined) {
       const names = [...byName.keys()];
       const near = suggest(wanted, names);
-      throw new BuildError('PLAN', `target stage ${JSON.stringify(wanted)} could not be found`, {
-        hint: `${near ? `did you mean ${near}? ` : ''}${names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM <image> AS <name>)'}`,
+      // As BuildKit's suggest.WrapError: the suggestion is part of the message.
+      throw new BuildError('PLAN', `target stage ${JSON.stringify(wanted)} could not be found${near ? ` (did you mean ${near}?)` : ''}`, {
+        hint: names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM <image> AS <name>)',
       });
     }
     target = t;

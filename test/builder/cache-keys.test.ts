@@ -47,6 +47,7 @@ const rows: Row[] = [
   { step: 'RUN', input: 'build --network none', a: on('RUN true'), b: withInput(on('RUN true'), { options: { network: 'none' } }), changes: true },
   { step: 'RUN', input: 'RUN --network=default (the default)', a: on('RUN true'), b: on('RUN --network=default true'), changes: false },
   { step: 'RUN', input: 'build --network none vs RUN --network=none', a: on('RUN --network=none true'), b: withInput(on('RUN true'), { options: { network: 'none' } }), changes: false },
+  { step: 'RUN', input: 'BUILDKIT_SANDBOX_HOSTNAME', a: on('RUN true'), b: withInput(on('RUN true'), { options: { buildArgs: { BUILDKIT_SANDBOX_HOSTNAME: 'foo' } } }), changes: true },
   { step: 'RUN', input: '--security', a: withInput(on('RUN true'), { options: { allow: ['security.insecure'] } }), b: withInput(on('RUN --security=insecure true'), { options: { allow: ['security.insecure'] } }), changes: true },
   { step: 'RUN', input: 'the command', a: on('RUN true'), b: on('RUN false'), changes: true },
   { step: 'RUN', input: 'SHELL', a: on('RUN true'), b: on('SHELL ["/bin/bash", "-c"]', 'RUN true'), changes: true },

@@ -68,6 +68,12 @@ describe('builder: bad input', { skip }, () => {
       want: [/exit code: 3/, /Dockerfile:3/, /last-words/, /RUN echo first-line/],
     },
     {
+      name: 'a RUN whose process cannot start (no /bin/sh in scratch)',
+      files: { Dockerfile: 'FROM scratch\nENV foo=bar\nRUN wh\\\nat\n' },
+      code: EXIT_CODES.RUNTIME,
+      want: [/Dockerfile:3:1/, /\/bin\/sh/, /hint: \/bin\/sh does not exist in the image/],
+    },
+    {
       name: '-f pointing nowhere',
       files: { Dockerfile: 'FROM busybox\n' },
       args: ['-f', '/nonexistent/Dockerfile'],

@@ -34,6 +34,8 @@ describe('--output keys: parsing', () => {
     assert.deepEqual(parseOutput('type=oci,dest=x,compression=uncompressed,name=app:1'), { type: 'oci', dest: 'x', tar: true, names: ['app:1'], compression: 'none' });
     assert.deepEqual(parseOutput('type=local,dest=d,platform-split=false'), { type: 'local', dest: 'd' });
     assert.deepEqual(parseOutput('type=cacheonly'), { type: 'cacheonly' });
+    assert.deepEqual(parseOutput('type=oci,dest=x,source-date-epoch=12'), { type: 'oci', dest: 'x', tar: true, sourceDateEpoch: 12 });
+    assert.deepEqual(parseOutput('type=image,source-date-epoch='), { type: 'image', sourceDateEpoch: null });
     assert.deepEqual(parseOutput('type=image,unpack=false'), { type: 'image' });
   });
 
@@ -51,6 +53,7 @@ describe('--output keys: parsing', () => {
       ['type=image,annotation.org.opencontainers.image.title=t', /annotation\.org\.opencontainers\.image\.title: not supported/],
       ['type=registry,oci-artifact=true', /type=registry: oci-artifact: not supported/],
       ['type=image,push=maybe', /push: must be true or false/],
+      ['type=image,source-date-epoch=soon', /source-date-epoch: invalid SOURCE_DATE_EPOCH: soon/],
       ['type=image,name=UPPER/Case', /name: invalid reference "UPPER\/Case"/],
       ['type=local,dest=d,platform-split=true', /platform-split: true is not supported/],
       ['type=local,dest=d,compression=gzip', /type=local: compression: unknown key/],
@@ -174,5 +177,22 @@ describe('--output image and registry exporters', { skip }, () => {
     const r = await runCli(['--root', root, 'build', '-q', '-o', 'type=image,name=ts:2,rewrite-timestamp=true', ctx], { env: { PATH: process.env.PATH } });
     assert.equal(r.code, 2);
     assert.match(r.err, /rewrite-timestamp=true needs SOURCE_DATE_EPOCH/);
+  });
+
+  it('source-date-epoch=N of the exporter wins over the build\'s SOURCE_DATE_EPOCH; source-date-epoch= turns rewrite-timestamp off', async () => {
+    await build('-o', 'type=image,name=sde:1,source-date-epoch=500,rewrite-timestamp=true');
+    const store = await ImageStore.open(root);
+    const img = await store.resolve('sde:1');
+    const config = JSON.parse((await store.content.readBytes(img.configDigest)).toString('utf8')) as { created?: string; history?: { created?: string }[] };
+    assert.equal(config.created, '1970-01-01T00:08:20Z');
+    assert.ok(config.history?.length && config.history.every((h) => h.created && Date.parse(h.created) <= 500_000), JSON.stringify(config.history));
+    const ts = await manifestOf('ts:1');
+    assert.notEqual(img.manifest.layers.at(-1)!.digest, ts.layers.at(-1)!.digest, 'the layers are clamped to 500, not to the build\'s 1000');
+    // No SOURCE_DATE_EPOCH at all, and the exporter says none: no rewrite (BuildKit warns), not an error.
+    const r = await runCli(['--root', root, 'build', '-q', '-o', 'type=image,name=sde:2,source-date-epoch=,rewrite-timestamp=true', ctx], { env: { PATH: process.env.PATH } });
+    assert.equal(r.code, 0, r.err);
+    const plain = await runCli(['--root', root, 'build', '-q', '-o', 'type=image,name=sde:3', ctx], { env: { PATH: process.env.PATH } });
+    assert.equal(plain.code, 0, plain.err);
+    assert.deepEqual((await manifestOf('sde:2')).layers, (await manifestOf('sde:3')).layers);
   });
 });

@@ -99,7 +99,6 @@ COPY --from=build /out .
       { opts: { target: undefined }, files: { first: 'value:', second: 'value:default' } },
       { dockerfile: `${targetStageDf}FROM scratch AS final\nCOPY --from=base /out/ /\n`, opts: { target: undefined }, files: { first: 'value:', second: 'value:final' } },
     ],
-    todo: 'issue 16: TARGETSTAGE is empty after ARG TARGETSTAGE (second is "value:"; BuildKit: "value:foo", "value:default", "value:final")',
   },
   {
     name: 'testBuiltinArgs',
@@ -111,7 +110,6 @@ COPY --from=build /out .
       { opts: { buildArgs: { FOO: 'foocontents', http_proxy: 'hpvalue2' } }, files: { out: 'hpvalue::npvalue::foocontents::::bazcontent' } },
       { opts: { buildArgs: { FOO: 'foocontents2', http_proxy: 'hpvalue2' } }, files: { out: 'hpvalue2::::foocontents2::::bazcontent' } },
     ],
-    todo: 'issue 16: a lowercase http_proxy build arg does not reach $HTTP_PROXY in RUN (out is "::npvalue::foocontents::::bazcontent")',
   },
   defaultEnv('nil', {}, 'my_arg=def_val my_arg=def_val my_arg=d'),
   defaultEnv('empty', { my_arg: '' }, 'my_arg=def_val my_arg=def_val my_arg=d'),

@@ -53,7 +53,6 @@ COPY --from=child /step* /
     what: 'an ONBUILD COPY --from=<stage> of a stage in the same Dockerfile',
     // upstream's src stage is alpine; busybox serves
     dockerfile: 'FROM busybox AS src\nRUN mkdir -p /in && echo -n 12 > /in/file\nFROM busybox AS base\nONBUILD COPY --from=src /in/file /out/foo\nFROM base AS mid\nRUN cp /out/foo /out/bar\nFROM scratch\nCOPY --from=mid /out/bar /\n',
-    todo: 'issue 16: ONBUILD COPY --from=<stage> crashes: TypeError "Cannot read properties of undefined (reading \'0\')"',
     files: { bar: '12' },
   },
   {
@@ -62,7 +61,6 @@ COPY --from=child /step* /
     // upstream copies /etc/alpine-release from alpine; a local image "bk-alpine" with that file stands in
     dockerfile: 'FROM scratch\nCOPY alpine-release /etc/alpine-release\n',
     context: { 'alpine-release': '3.20.3\n' },
-    todo: 'issue 16: ONBUILD COPY --from=<image> crashes: TypeError "Cannot read properties of undefined (reading \'0\')"',
     opts: { tags: ['bk-alpine:latest'] },
     builds: [
       { dockerfile: 'FROM busybox\nONBUILD COPY --from=bk-alpine /etc/alpine-release /out/alpine-release2\n', opts: { tags: ['bk-testonbuilddeps:base'] } },

@@ -64,7 +64,6 @@ const cases: Case[] = [
     dockerfile: 'FROM scratch\nCOPY --parents foo1/foo2/bar /\nWORKDIR /test\nCOPY --parents foo1/foo2/ba* .\n',
     context: { 'foo1/foo2/bar': 'testing', 'foo1/foo2/baz': 'testing2' },
     files: { 'foo1/foo2/bar': 'testing', 'test/foo1/foo2/bar': 'testing', 'test/foo1/foo2/baz': 'testing2' },
-    todo: 'issue 16: WORKDIR in a FROM scratch stage fails: "unable to find user root: no matching entries in passwd file"',
   },
   relative('middle', { 'out/c/d/e': { type: 'dir' }, 'out/c/d/foo': { type: 'file' }, 'out/a': null, 'out/e': null }),
   relative('end', { 'out/test/a/b/c/d/e': { type: 'dir' }, 'out/test/a/b/c/d/foo': { type: 'file' } }),

@@ -67,7 +67,7 @@ const cases: Case[] = [
       assert.equal(o.manifest.layers.length, 1);
       assert.equal(rewritten(o, 0), String(Date.UTC(2015, 9, 21, 7, 28) / 1000));
     },
-    todo: 'issue 16: --output type=oci accepts rewrite-timestamp=true and ignores it: the layer has no buildkit/rewritten-timestamp annotation',
+    todo: "issue 16: ARG SOURCE_DATE_EPOCH=<t> in the Dockerfile is not taken as the default epoch: rewrite-timestamp=true is refused (\"needs SOURCE_DATE_EPOCH\")",
   },
   {
     name: 'testSourceDateEpochDockerfileDefaultOverride',
@@ -79,7 +79,7 @@ const cases: Case[] = [
       assert.equal(o.manifest.layers.length, 1);
       assert.equal(rewritten(o, 0), '1700000002');
     },
-    todo: 'issue 16: --output type=oci accepts rewrite-timestamp=true and ignores it: the layer has no buildkit/rewritten-timestamp annotation',
+    todo: "issue 16: rewrite-timestamp=true with the build arg rewrites the layer but writes no buildkit/rewritten-timestamp layer annotation",
   },
   {
     name: 'testSourceDateEpochDockerfileDefaultReset',

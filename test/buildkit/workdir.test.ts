@@ -17,7 +17,6 @@ const cases: Case[] = [
     name: 'testWorkdirCreatesDir',
     dockerfile: 'FROM scratch\nWORKDIR /foo\nWORKDIR /\n',
     files: { foo: { type: 'dir' } },
-    todo: 'issue 16: WORKDIR in a FROM scratch stage fails: "unable to find user root: no matching entries in passwd file" (BuildKit creates it as 0:0)',
   },
   {
     name: 'testWorkdirSourceDateEpochReproducible',
@@ -48,7 +47,6 @@ const cases: Case[] = [
     name: 'testWorkdirCopyIgnoreRelative',
     what: 'COPY --from=stage of a relative path reads from the stage root, not its WORKDIR',
     dockerfile: 'FROM scratch AS base\nWORKDIR /foo\nCOPY Dockerfile /\nFROM scratch\n# relative path still loaded as absolute\nCOPY --from=base Dockerfile .\n',
-    todo: 'issue 16: WORKDIR in a FROM scratch stage fails: "unable to find user root: no matching entries in passwd file"',
   },
   {
     name: 'testWorkdirExists',

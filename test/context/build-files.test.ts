@@ -15,7 +15,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import tar from 'tar-stream';
-import { MAX_BUILD_FILE_BYTES, readBuildFile, readBuildFileAt } from '../../src/context/build-files.js';
+import { MAX_BUILD_FILE_BYTES, readBuildFile, readBuildFileAt, readDockerfile } from '../../src/context/build-files.js';
 import { BuildContext } from '../../src/context/context.js';
 import { BuildError } from '../../src/errors.js';
 import { cliPath } from '../helpers/paths.js';
@@ -243,5 +243,21 @@ describe('build files are read inside the context', { concurrency: false }, () =
       const ok = await docker(['build', '-q', '-'], await tarOf([{ name: 'Dockerfile', data: 'FROM scratch\nCOPY Dockerfile /\n' }]));
       assert.equal(ok.code, 0, ok.out);
     });
+  });
+});
+
+describe('readDockerfile: the lowercase fallback', () => {
+  it('a context with only "dockerfile" is read for the default name (also -f Dockerfile), not for another -f', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mybuild-lower-'));
+    try {
+      await writeFile(path.join(dir, 'dockerfile'), 'FROM scratch\n');
+      assert.equal(await readDockerfile(dir, undefined), 'FROM scratch\n');
+      assert.equal(await readDockerfile(dir, path.join(dir, 'Dockerfile'), 'Dockerfile'), 'FROM scratch\n');
+      await assert.rejects(readDockerfile(dir, path.join(dir, 'Other'), 'Other'), /cannot read the Dockerfile: Other does not exist/);
+      await writeFile(path.join(dir, 'Dockerfile'), 'FROM busybox\n');
+      assert.equal(await readDockerfile(dir, undefined), 'FROM busybox\n', 'Dockerfile wins when both exist');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

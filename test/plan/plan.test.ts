@@ -73,7 +73,7 @@ describe('buildPlan: stages and graph', () => {
     assert.deepEqual(p.order, [0, 1, 3]);
   });
 
-  it('unknown --target: did-you-mean hint listing the stages', () => {
+  it('unknown --target: did you mean in the message (as BuildKit), the stages in the hint', () => {
     let err: unknown;
     try {
       plan(df, { target: 'buld' });
@@ -81,9 +81,14 @@ describe('buildPlan: stages and graph', () => {
       err = e;
     }
     assert.ok(err instanceof BuildError && err.code === 'PLAN');
-    assert.equal(err.message, 'target stage "buld" could not be found');
-    assert.match(err.hint ?? '', /did you mean build\?/);
+    assert.equal(err.message, 'target stage "buld" could not be found (did you mean build?)');
     assert.match(err.hint ?? '', /base, build, docs, test/);
+  });
+
+  it('TARGETSTAGE: the --target, else the last stage\'s name, else "default"', () => {
+    assert.equal(plan('FROM scratch AS Foo\nFROM scratch\n', { target: 'FOO' }).globalArgs.get('TARGETSTAGE'), 'foo');
+    assert.equal(plan('FROM scratch AS foo\nFROM scratch\n').globalArgs.get('TARGETSTAGE'), 'default');
+    assert.equal(plan('FROM scratch AS foo\nFROM scratch AS final\n').predefinedArgs.get('TARGETSTAGE'), 'final');
   });
 
   it('duplicate stage names (case-insensitive)', () => {

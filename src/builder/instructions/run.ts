@@ -70,6 +70,13 @@ function hint(exitCode: number, output: string, network: string, user: string): 
   return undefined;
 }
 
+const DEFAULT_HOSTNAME = 'buildkitsandbox';
+
+/** The RUN hostname: the BUILDKIT_SANDBOX_HOSTNAME build arg (dockerfile2llb's), else BuildKit's default. */
+function sandboxHostname(buildArgs: Readonly<Record<string, string>>): string {
+  return Object.prototype.hasOwnProperty.call(buildArgs, 'BUILDKIT_SANDBOX_HOSTNAME') && buildArgs.BUILDKIT_SANDBOX_HOSTNAME ? buildArgs.BUILDKIT_SANDBOX_HOSTNAME : DEFAULT_HOSTNAME;
+}
+
 export const runHandler: Handler<RunCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
@@ -86,6 +93,7 @@ export const runHandler: Handler<RunCommand> = {
     const user = stage.config.config?.User || 'root';
     const wd = workdir(stage);
     const mounts = cmd.mounts ?? [];
+    const hostname = sandboxHostname(options.buildArgs ?? {});
     const parts = [
       `cmd=RUN ${JSON.stringify(args)}`,
       // A shebang script runs as a file: its body is not in the argv.
@@ -93,6 +101,8 @@ export const runHandler: Handler<RunCommand> = {
       `user=${user}`,
       `workdir=${wd}`,
       `network=${network}`,
+      // The hostname is in BuildKit's ExecOp meta (so its key); the default keeps the old keys.
+      ...(hostname !== DEFAULT_HOSTNAME ? [`hostname=${hostname}`] : []),
       // BuildKit's ExecOp carries the security mode: a privileged step is another step.
       ...(cmd.security === 'insecure' ? ['security=insecure'] : []),
       // --add-host, --ulimit and --shm-size are part of BuildKit's ExecOp (keys without them are unchanged).
@@ -111,7 +121,7 @@ export const runHandler: Handler<RunCommand> = {
     }
     // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
     const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
-    const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
+    const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, hostname, mounts }) };
     return step;
   },
 };
@@ -148,6 +158,7 @@ interface RunPlan {
   userSet: boolean;
   wd: string;
   network: NetworkMode;
+  hostname: string;
   mounts: MountSpec[];
 }
 
@@ -204,7 +215,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         env,
         cwd: p.wd,
         resolveUser: userFrom,
-        hostname: 'buildkitsandbox',
+        hostname: p.hostname,
         network: p.network,
         mounts: extra,
         ...(cmd.security === 'insecure' ? { privileged: true } : {}),
@@ -216,7 +227,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
       },
       rootMounts,
       session.signal,
-    );
+    ).catch((err: unknown) => {
+      throw sourcedRuntimeError(err, session.source(cmd.node.range));
+    });
     if (partial) tail.push(partial);
     if (status.exitCode !== 0) {
       const output = tail.join('\n');
@@ -438,3 +451,15 @@ async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: strin
   return src;
 }
 
+
+/**
+ * A runtime failure of the RUN's container (runc could not start the process: no /bin/sh in a
+ * scratch stage, a missing program) with the RUN's source, as BuildKit's errdefs source map;
+ * other errors as they are.
+ */
+function sourcedRuntimeError(err: unknown, source: SourceLocation): unknown {
+  if (!(err instanceof BuildError) || err.code !== 'RUNTIME' || err.source) return err;
+  const missing = /exec: "([^"]+)": stat [^:]+: no such file or directory/.exec(err.message);
+  const hint = missing ? `${missing[1]} does not exist in the image${missing[1] === '/bin/sh' ? ' (a FROM scratch stage has no shell; use the exec form with a program the stage has)' : ''}` : err.hint;
+  return new BuildError('RUNTIME', err.message, { source, hint, cause: err, details: err.details });
+}
