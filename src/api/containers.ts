@@ -61,8 +61,8 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     State: s.state,
     Status: s.status,
     Ports: [],
-    Labels: {},
-    Mounts: [],
+    Labels: c.config.settings?.labels ?? {},
+    Mounts: mountsOf(c),
     HostConfig: { NetworkMode: c.config.network },
     NetworkSettings: { Networks: {} },
   };
@@ -77,6 +77,7 @@ export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
 export function inspectContainer(c: Container): Record<string, unknown> {
   const s = c.state;
   const running = s.status === 'running';
+  const st = c.config.settings ?? {};
   return {
     Id: c.id,
     Created: c.config.created,
@@ -100,8 +101,8 @@ export function inspectContainer(c: Container): Record<string, unknown> {
     RestartCount: 0,
     Driver: 'overlay',
     Platform: 'linux',
-    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: c.config.network, Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
-    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, RW: !v.readonly })),
+    HostConfig: hostConfigOf(c),
+    Mounts: mountsOf(c),
     Config: {
       Hostname: c.config.hostname,
       User: c.config.user,
@@ -112,9 +113,83 @@ export function inspectContainer(c: Container): Record<string, unknown> {
       Image: c.config.image,
       WorkingDir: c.config.workdir,
       Entrypoint: null,
-      Labels: {},
+      Labels: st.labels ?? {},
+      OnBuild: st.onBuild ?? null,
+      ExposedPorts: st.exposedPorts ?? null,
+      StdinOnce: st.stdinOnce === true,
+      Domainname: '',
+      Volumes: null,
       ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
+      ...(st.stopTimeout !== undefined ? { StopTimeout: st.stopTimeout } : {}),
     },
     NetworkSettings: { Networks: {} },
+  };
+}
+
+/** The `Mounts` of inspect and list: binds (`-v`, `--mount type=bind`) and tmpfs mounts. */
+export function mountsOf(c: Container): Record<string, unknown>[] {
+  return [
+    ...c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
+    ...(c.config.settings?.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => ({ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readonly, Propagation: '' })),
+  ];
+}
+
+/** Inspect's `HostConfig`: what the container was created with, in dockerd's keys and zero values. */
+export function hostConfigOf(c: Container): Record<string, unknown> {
+  const st = c.config.settings ?? {};
+  const r = st.resources ?? {};
+  const cpuQuota = r.cpu?.quota ?? 0;
+  const nano = r.cpu?.period === 100000 && cpuQuota ? (cpuQuota * 1e9) / 100000 : 0;
+  return {
+    Binds: c.config.volumes.length ? c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) : null,
+    ContainerIDFile: '',
+    LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
+    NetworkMode: c.config.network,
+    PortBindings: {},
+    RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+    AutoRemove: c.config.autoRemove,
+    VolumeDriver: '',
+    VolumesFrom: null,
+    CapAdd: st.capAdd ?? null,
+    CapDrop: st.capDrop ?? null,
+    CgroupnsMode: 'host',
+    Dns: st.dns ?? [],
+    DnsOptions: st.dnsOptions ?? [],
+    DnsSearch: st.dnsSearch ?? [],
+    ExtraHosts: st.extraHosts ?? null,
+    GroupAdd: st.groupAdd ?? null,
+    IpcMode: 'private',
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: st.oomScoreAdj ?? 0,
+    PidMode: '',
+    Privileged: st.privileged === true,
+    PublishAllPorts: false,
+    ReadonlyRootfs: st.readonlyRootfs === true,
+    SecurityOpt: null,
+    Tmpfs: Object.fromEntries((st.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => [m.target, [...m.options, ...(m.readonly ? ['ro'] : [])].join(',')])),
+    UTSMode: '',
+    UsernsMode: '',
+    ShmSize: st.shmSize ?? 67108864,
+    Sysctls: st.sysctl ?? {},
+    Runtime: 'runc',
+    Isolation: '',
+    CpuShares: r.cpu?.shares ?? 0,
+    Memory: r.memory?.limit ?? 0,
+    NanoCpus: nano,
+    CgroupParent: '',
+    CpuPeriod: nano ? 0 : (r.cpu?.period ?? 0),
+    CpuQuota: nano ? 0 : cpuQuota,
+    CpusetCpus: r.cpu?.cpus ?? '',
+    CpusetMems: r.cpu?.mems ?? '',
+    Devices: [],
+    MemoryReservation: r.memory?.reservation ?? 0,
+    MemorySwap: r.memory?.swap ?? 0,
+    MemorySwappiness: r.memory?.swappiness ?? null,
+    OomKillDisable: r.memory?.disableOOMKiller === true,
+    PidsLimit: r.pids?.limit ?? null,
+    Ulimits: (st.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    Init: st.init === true ? true : null,
+    Mounts: (st.mounts ?? []).map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly })),
   };
 }

@@ -46,6 +46,8 @@ import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
 import { storeDir } from '../store/store-dirs.js';
+import { extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
+import { initBinary, resolveGroups } from './init-groups.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`). */
 export interface VolumeSpec {
@@ -80,6 +82,12 @@ export interface CreateOptions {
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
+  /** Replaces the image's StopSignal. */
+  stopSignal?: string;
+  /** The container's hostname (default: the short ID). */
+  hostname?: string;
+  /** Everything else `docker create` sets (settings.ts); recorded and applied at start. */
+  settings?: ContainerSettings;
 }
 
 /** `<id>/config.json`. */
@@ -108,6 +116,8 @@ export interface ContainerConfigRecord {
   /** The image's StopSignal, if any (`stop` sends it instead of SIGTERM). */
   stopSignal?: string;
   hostname: string;
+  /** See CreateOptions.settings (absent for containers made before it existed). */
+  settings?: ContainerSettings;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -205,7 +215,8 @@ export class ContainerManager {
     if (command.length === 0) {
       throw new BuildError('INVALID_ARGUMENT', `no command specified: the image ${opts.image} has no Entrypoint or Cmd`, { hint: `give one after the image: mybuild run ${opts.image} sh` });
     }
-    const env = mergeEnv(ic.Env ?? [], opts.env ?? []);
+    const unset = new Set(opts.settings?.unsetEnv ?? []);
+    const env = mergeEnv(ic.Env ?? [], opts.env ?? []).filter((e) => !unset.has(e.split('=', 1)[0]));
     const workdir = opts.workdir ?? (ic.WorkingDir || '/');
     if (!workdir.startsWith('/')) {
       throw new BuildError('INVALID_ARGUMENT', `the working directory "${workdir}" is invalid: it needs to be an absolute path`, { hint: 'use -w /path' });
@@ -244,8 +255,9 @@ export class ContainerManager {
         network,
         volumes,
         autoRemove: opts.autoRemove === true,
-        ...(ic.StopSignal ? { stopSignal: ic.StopSignal } : {}),
-        hostname: shortContainerId(id),
+        ...(opts.stopSignal || ic.StopSignal ? { stopSignal: opts.stopSignal || ic.StopSignal } : {}),
+        hostname: opts.hostname || shortContainerId(id),
+        ...(opts.settings ? { settings: opts.settings } : {}),
       };
       await this.writeState(id, { status: 'created' });
       if (explicitName !== undefined) {
@@ -439,7 +451,8 @@ export class ContainerManager {
       await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
       await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt });
       const mounts = await this.rootfsMounts(config);
-      const user = await this.resolveUserIn(id, mounts, config.user);
+      const settings = config.settings ?? {};
+      const user = await this.resolveUserIn(id, mounts, config.user, settings.groupAdd);
       const env = [...config.env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${config.hostname}`);
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
@@ -452,13 +465,17 @@ export class ContainerManager {
       try {
         const st = await executor.run(
           {
-            args: config.command,
+            args: withInit(settings, config.command),
             env,
             cwd: config.workdir,
             user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
             hostname: config.hostname,
             network: config.network,
-            mounts: config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
+            mounts: [
+              ...config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
+              ...extraMounts(settings, settings.init ? await initBinary() : undefined),
+            ],
+            ...(config.settings ? { container: toRunSettings(settings, id), privileged: settings.privileged === true } : {}),
             // A tty without -i still gets an open (idle) stdin: script(1) would otherwise read
             // EOF at once and echo it into the terminal as "^@".
             stdin: config.openStdin ? io.stdin : config.tty ? idle : undefined,
@@ -489,11 +506,13 @@ export class ContainerManager {
   }
 
   /** Resolves `spec` through the rootfs' /etc/passwd (mounted briefly at `<id>/probe-*`). */
-  private async resolveUserIn(id: string, mounts: Mount[], spec: string): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
+  private async resolveUserIn(id: string, mounts: Mount[], spec: string, groupAdd: string[] = []): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
     const dir = await mkdtemp(path.join(this.cdir(id), 'probe-'));
     try {
       await mountAll(mounts, dir);
-      return await resolveUser(dir, spec || '0');
+      const u = await resolveUser(dir, spec || '0');
+      if (groupAdd.length) u.additionalGids = [...new Set([...u.additionalGids, ...(await resolveGroups(dir, groupAdd))])];
+      return u;
     } finally {
       await unmountAll(dir);
       await rmdir(dir).catch(() => undefined);
@@ -568,7 +587,7 @@ export class ContainerManager {
     const ac = new AbortController();
     const waiting = this.wait(c.id, { signal: ac.signal });
     await this.kill(c.id, opts.signal ?? c.config.stopSignal ?? 'TERM').catch(ignoreNotRunning);
-    const timeoutMs = Math.max(0, (opts.timeoutSec ?? 10) * 1000);
+    const timeoutMs = Math.max(0, (opts.timeoutSec ?? c.config.settings?.stopTimeout ?? 10) * 1000);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
     const first = await Promise.race([waiting, timedOut]);

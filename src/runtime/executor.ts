@@ -20,7 +20,7 @@ import { BuildError, InternalError } from '../errors.js';
 import { execCapture } from './exec.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
-import { generateSpec, hostsFile, type ExecSpec } from './spec.js';
+import { generateSpec, hostsFile, resolvConf, type ExecSpec } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
 import { storeDir } from '../store/store-dirs.js';
 
@@ -102,12 +102,12 @@ export class RuncExecutor implements Executor {
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
-      await writeFile(etc.hosts, hostsFile(spec.hostname));
-      await writeFile(etc.resolvConf, spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : '');
+      await writeFile(etc.hosts, hostsFile(spec.hostname, spec.container?.extraHosts));
+      await writeFile(etc.resolvConf, resolvConf(spec.container) ?? (spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : ''));
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
-        ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : {}),
+        ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : spec.container ? { capabilities: boundingCapabilities() } : {}),
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));

@@ -49,6 +49,45 @@ export interface ExecSpec {
    * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
    */
   privileged?: boolean;
+  /** Container settings of `docker run` (the daemon's create request); absent for RUN steps. */
+  container?: ContainerRunSettings;
+}
+
+/** One POSIX resource limit (`--ulimit nofile=1024:2048` → `{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2048 }`). */
+export interface Rlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+/** The cgroup limits a container runs with (runtime-spec config-linux.md "Control groups"). */
+export interface ContainerResources {
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+}
+
+/** What `docker run` sets beyond a RUN step (applied by generateSpec and the executor). */
+export interface ContainerRunSettings {
+  readonlyRootfs?: boolean;
+  /** `CAP_X` names added to / dropped from the default set (`ALL` for every one). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** `host:ip` lines added to /etc/hosts. */
+  extraHosts?: string[];
+  /** Replaces /etc/resolv.conf when any is set. */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** Replaces the default RLIMIT_NOFILE / adds limits by type. */
+  rlimits?: Rlimit[];
+  resources?: ContainerResources;
+  /** The cgroup path (`/mybuild/<container id>`), so stats, top and pause find it. */
+  cgroupsPath?: string;
+  sysctl?: Record<string, string>;
+  oomScoreAdj?: number;
+  /** Bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
 }
 
 /** A device node runc creates in the container (runtime-spec config-linux.md "Devices"). */
@@ -127,6 +166,7 @@ export interface RuntimeSpec {
     capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
     rlimits: { type: string; hard: number; soft: number }[];
     noNewPrivileges: boolean;
+    oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -136,7 +176,9 @@ export interface RuntimeSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     devices?: LinuxDevice[];
-    resources: { devices: { allow: boolean; access: string }[] };
+    resources: { devices: { allow: boolean; access: string }[] } & ContainerResources;
+    cgroupsPath?: string;
+    sysctl?: Record<string, string>;
   };
 }
 
@@ -148,10 +190,14 @@ export interface RuntimeSpec {
  */
 export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[] } = {}): RuntimeSpec {
   const privileged = spec.privileged === true;
-  const caps = privileged ? (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!) : DEFAULT_CAPABILITIES;
+  const held = (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!);
+  const cs = spec.container ?? {};
+  const caps = privileged ? held : applyCapChanges(DEFAULT_CAPABILITIES, held, cs.capAdd ?? [], cs.capDrop ?? []);
   const sysRo = privileged ? [] : ['ro'];
   // Docker's 1048576, but never above what we may grant (raising a hard limit needs CAP_SYS_RESOURCE).
   const nofile = Math.min(1048576, opts.maxOpenFiles ?? 1048576);
+  const rlimits = [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }].filter((r) => !(cs.rlimits ?? []).some((u) => u.type === r.type));
+  rlimits.push(...(cs.rlimits ?? []));
   const env = spec.env.some((e) => e.startsWith('PATH=')) ? [...spec.env] : [DEFAULT_PATH, ...spec.env];
   if (spec.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   const root = spec.user.uid === 0;
@@ -159,7 +205,7 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${cs.shmSize ? `${Math.ceil(cs.shmSize / 1024)}k` : '65536k'}`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted in a network namespace we own; with the host's, bind it.
     spec.network === 'host'
@@ -184,11 +230,12 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       env,
       cwd: spec.cwd || '/',
       capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
+      rlimits,
+      ...(cs.oomScoreAdj ? { oomScoreAdj: cs.oomScoreAdj } : {}),
       // Docker's --privileged leaves no_new_privs off (setuid programs keep working).
       noNewPrivileges: !privileged,
     },
-    root: { path: rootfs, readonly: false },
+    root: { path: rootfs, readonly: cs.readonlyRootfs === true },
     hostname: spec.hostname,
     mounts,
     linux: {
@@ -196,12 +243,40 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       ...(privileged && opts.hostDevices?.length ? { devices: opts.hostDevices } : {}),
-      resources: { devices: [{ allow: privileged, access: 'rwm' }] },
+      resources: { devices: [{ allow: privileged, access: 'rwm' }], ...(cs.resources ?? {}) },
+      ...(cs.cgroupsPath ? { cgroupsPath: cs.cgroupsPath } : {}),
+      ...(cs.sysctl && Object.keys(cs.sysctl).length ? { sysctl: cs.sysctl } : {}),
     },
   };
 }
 
-/** /etc/hosts for the container: loopback names and the hostname. */
-export function hostsFile(hostname: string): string {
-  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ''].join('\n');
+/** /etc/hosts for the container: loopback names, the hostname, then `extra` (`name:ip` each, as `--add-host`). */
+export function hostsFile(hostname: string, extra: string[] = []): string {
+  const added = extra.map((e) => {
+    const i = e.indexOf(':');
+    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
+  });
+  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...added, ''].join('\n');
+}
+
+/** /etc/resolv.conf from `--dns`, `--dns-search`, `--dns-option`; undefined when none is set. */
+export function resolvConf(c: ContainerRunSettings | undefined): string | undefined {
+  if (!c || !(c.dns?.length || c.dnsSearch?.length || c.dnsOptions?.length)) return undefined;
+  return [...(c.dns ?? []).map((d) => `nameserver ${d}`), ...(c.dnsSearch?.length ? [`search ${c.dnsSearch.join(' ')}`] : []), ...(c.dnsOptions?.length ? [`options ${c.dnsOptions.join(' ')}`] : []), ''].join('\n');
+}
+
+/** The CAP_ name of `c` (`net_admin`, `NET_ADMIN`, `CAP_NET_ADMIN`). */
+export function capName(c: string): string {
+  const up = c.toUpperCase();
+  return up === 'ALL' ? up : up.startsWith('CAP_') ? up : `CAP_${up}`;
+}
+
+/** Docker's cap-add/cap-drop over `base`: ALL adds every held one / drops all; drops apply after adds only for named ones. */
+function applyCapChanges(base: string[], held: string[], add: string[], drop: string[]): string[] {
+  const adds = add.map(capName);
+  const drops = drop.map(capName);
+  let out = drops.includes('ALL') ? [] : [...base];
+  if (adds.includes('ALL')) out = [...held];
+  for (const a of adds) if (a !== 'ALL' && !out.includes(a)) out.push(a);
+  return out.filter((c) => !drops.includes(c) || adds.includes(c));
 }

@@ -11,7 +11,8 @@
 import type { Duplex, Writable } from 'node:stream';
 import { PassThrough, Writable as WritableCtor } from 'node:stream';
 import { BuildError, toBuildError } from '../../errors.js';
-import type { Container, ContainerManager, CreateOptions, VolumeSpec } from '../../containers/manager.js';
+import type { Container, ContainerManager } from '../../containers/manager.js';
+import { createOptions } from '../create-request.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
@@ -121,55 +122,10 @@ export class ContainerRuntime {
   }
 }
 
-interface CreateBody {
-  Image?: string;
-  Cmd?: string[] | string | null;
-  Entrypoint?: string[] | string | null;
-  Env?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  Tty?: boolean;
-  OpenStdin?: boolean;
-  HostConfig?: { AutoRemove?: boolean; Binds?: string[] | null; NetworkMode?: string };
-}
-
-const list = (v: string[] | string | null | undefined): string[] | undefined => (v == null ? undefined : Array.isArray(v) ? v : [v]);
-
-/** Maps a Docker create body to CreateOptions. Throws BuildError INVALID_ARGUMENT for what mybuild does not support. */
-export function createOptions(body: CreateBody, name: string | undefined): CreateOptions {
-  if (!body.Image) throw new BuildError('INVALID_ARGUMENT', 'containers/create: Image is required');
-  const hc = body.HostConfig ?? {};
-  const nm = hc.NetworkMode ?? 'default';
-  let network: 'none' | 'host';
-  if (nm === 'host') network = 'host';
-  else if (nm === 'none' || nm === 'default' || nm === 'bridge' || nm === '') network = 'none';
-  else throw new BuildError('INVALID_ARGUMENT', `network mode "${nm}" is not supported: expected none or host`, { hint: 'mybuild creates no bridges' });
-  const volumes: VolumeSpec[] = (hc.Binds ?? []).map((b) => {
-    const [source, target, mode] = b.split(':');
-    if (!source?.startsWith('/') || !target?.startsWith('/')) throw new BuildError('INVALID_ARGUMENT', `invalid bind "${b}": expected /host/path:/container/path[:ro]`);
-    return { source, target, readonly: mode === 'ro' };
-  });
-  const entrypoint = list(body.Entrypoint);
-  return {
-    image: body.Image,
-    ...(name ? { name: name.replace(/^\//, '') } : {}),
-    cmd: list(body.Cmd) ?? [],
-    ...(entrypoint !== undefined ? { entrypoint: entrypoint.length === 1 && entrypoint[0] === '' ? [] : entrypoint } : {}),
-    env: body.Env ?? [],
-    ...(body.WorkingDir ? { workdir: body.WorkingDir } : {}),
-    ...(body.User ? { user: body.User } : {}),
-    tty: body.Tty === true,
-    openStdin: body.OpenStdin === true,
-    network,
-    volumes,
-    autoRemove: hc.AutoRemove === true,
-  };
-}
-
 async function create({ req, res, state, query }: RouteRequest): Promise<void> {
-  const body = await readJson<CreateBody>(req, {});
+  const body = await readJson<Record<string, unknown>>(req, {});
   const mgr = await state.containers.manager();
-  const c = await mgr.create(createOptions(body, query.get('name') || undefined));
+  const c = await mgr.create(await createOptions(body, query.get('name') || undefined));
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
 
