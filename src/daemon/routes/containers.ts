@@ -13,6 +13,7 @@ import { PassThrough, Writable as WritableCtor } from 'node:stream';
 import { BuildError, toBuildError } from '../../errors.js';
 import type { Container, ContainerManager } from '../../containers/manager.js';
 import { createOptions } from '../create-request.js';
+import { labelsMatch, parseFilters } from '../filters.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
@@ -248,9 +249,60 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   res.end();
 }
 
+const CONTAINER_FILTERS = ['label', 'name', 'id', 'status', 'ancestor', 'before', 'since', 'exited', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'] as const;
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** The containers `filters` (and `all`, `limit`) select, newest first (GET /containers/json, POST /containers/prune). */
+export async function filterContainers(state: RouteRequest['state'], query: URLSearchParams, opts: { all?: boolean } = {}): Promise<Container[]> {
+  const f = parseFilters(query.get('filters'), CONTAINER_FILTERS);
+  const limit = Number(query.get('limit') ?? '-1');
+  for (const st of f.get('status') ?? []) if (!STATUSES.includes(st)) throw new BuildError('INVALID_ARGUMENT', `invalid filter 'status=${st}'`, { hint: `Unrecognised filter value for status: ${STATUSES.join(', ')}` });
+  const all = opts.all || boolParam(query, 'all') || limit > 0 || f.has('status') || f.has('exited');
+  const mgr = await state.containers.manager();
+  const cs = await mgr.list({ all: true });
+  const createdOf = async (ref: string): Promise<string> => (await mgr.inspect(ref)).config.created;
+  const before = f.has('before') ? await createdOf(f.get('before')![0]) : undefined;
+  const since = f.has('since') ? await createdOf(f.get('since')![0]) : undefined;
+  const ancestors: { ref: string; id?: string }[] = [];
+  for (const a of f.get('ancestor') ?? []) ancestors.push({ ref: a, id: await state.images.resolve(a).then((i) => i.configDigest as string, () => undefined) });
+  const out = cs.filter((c) => {
+    const st = statusOf(c);
+    if (!all && st !== 'running' && st !== 'paused') return false;
+    const labels = c.config.settings?.labels ?? {};
+    if (f.has('label') && !labelsMatch(labels, f.get('label')!)) return false;
+    if (f.has('name') && !f.get('name')!.some((n) => safeRegex(n).test(`/${c.name}`))) return false;
+    if (f.has('id') && !f.get('id')!.some((i) => c.id.startsWith(i))) return false;
+    if (f.has('status') && !f.get('status')!.includes(st)) return false;
+    if (f.has('exited') && !(st === 'exited' && f.get('exited')!.some((x) => Number(x) === (c.state.exitCode ?? 0)))) return false;
+    if (f.has('ancestor') && !ancestors.some((a) => a.ref === c.config.image || (a.id !== undefined && a.id === c.config.imageId) || c.config.imageId.slice(7).startsWith(a.ref))) return false;
+    if (before !== undefined && !(c.config.created < before)) return false;
+    if (since !== undefined && !(c.config.created > since)) return false;
+    if (f.has('volume') && !f.get('volume')!.some((v) => c.config.volumes.some((b) => b.source === v || b.target === v))) return false;
+    if (f.has('network') && !f.get('network')!.includes(c.config.network)) return false;
+    if (f.has('health') && !f.get('health')!.includes('none')) return false;
+    if (f.has('is-task') && f.get('is-task')!.includes('true')) return false;
+    if ((f.has('publish') || f.has('expose')) && !Object.keys(c.config.settings?.exposedPorts ?? {}).some((p) => [...(f.get('publish') ?? []), ...(f.get('expose') ?? [])].some((w) => p === w || p === `${w}/tcp`))) return false;
+    return true;
+  });
+  return limit > 0 ? out.slice(0, limit) : out;
+}
+
+/** The state name dockerd reports (`paused` while frozen). */
+function statusOf(c: Container): string {
+  return c.state.status;
+}
+
+function safeRegex(s: string): RegExp {
+  try {
+    return new RegExp(s);
+  } catch {
+    return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}
+
 async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
   const now = Date.now();
-  const cs = await state.containers.list(boolParam(query, 'all'));
+  const cs = await filterContainers(state, query);
   sendJson(res, 200, cs.map((c) => containerListEntry(c, now)));
 }
 

@@ -15,6 +15,7 @@ import { parseReference, withTag, type Reference } from '../../image/reference.j
 import { splitName } from '../../store/display.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, JsonLines, sendJson } from '../http.js';
+import { boolFilter, globMatch, labelsMatch, parseFilters } from '../filters.js';
 import type { Route, RouteRequest } from '../server.js';
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
@@ -30,19 +31,33 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
     e.digests.add(`${n.repository}@${s.image.descriptor.digest}`);
     byId.set(s.image.configDigest, e);
   }
-  const filterRef = (() => {
-    const f = query.get('filters');
-    if (!f) return undefined;
-    try {
-      const parsed = JSON.parse(f) as Record<string, string[] | Record<string, boolean>>;
-      const r = parsed.reference;
-      return r ? (Array.isArray(r) ? r : Object.keys(r)) : undefined;
-    } catch {
-      throw new BuildError('INVALID_ARGUMENT', `invalid filters: ${f}`);
+  const f = parseFilters(query.get('filters'), ['label', 'reference', 'dangling', 'before', 'since']);
+  const createdOf = async (ref: string): Promise<number> => Math.floor((Date.parse((await state.images.resolve(ref)).config.created ?? '') || 0) / 1000);
+  const before = f.has('before') ? await createdOf(f.get('before')![0]) : undefined;
+  const since = f.has('since') ? await createdOf(f.get('since')![0]) : undefined;
+  const dangle = f.has('dangling') ? boolFilter(f.get('dangling')!, 'dangling') : undefined;
+  const tagMatch = (t: string, r: string): boolean => {
+    const repo = t.slice(0, t.lastIndexOf(':'));
+    return globMatch(r, t) || globMatch(r, repo) || (!r.includes(':') && globMatch(r, repo.replace(/^docker\.io\/(library\/)?/, '')));
+  };
+  // As dockerd: a reference filter keeps only the tags it matches.
+  if (f.has('reference')) {
+    for (const e of byId.values()) {
+      e.tags = e.tags.filter((t) => f.get('reference')!.some((r) => tagMatch(t, r)));
+      const repos = new Set(e.tags.map((t) => t.slice(0, t.lastIndexOf(':'))));
+      e.digests = new Set([...e.digests].filter((x) => repos.has(x.slice(0, x.indexOf('@')))));
     }
-  })();
+  }
   const out = [...byId.values()]
-    .filter((e) => !filterRef || e.tags.some((t) => filterRef.some((r) => t === r || t.startsWith(`${r}:`) || t === `${r}:latest`)))
+    .filter((e) => {
+      if (f.has('reference') && e.tags.length === 0) return false;
+      if (dangle !== undefined && (e.tags.length === 0) !== dangle) return false;
+      if (f.has('label') && !labelsMatch(e.s.image.config.config?.Labels ?? {}, f.get('label')!)) return false;
+      const created = Math.floor((Date.parse(e.s.image.config.created ?? '') || 0) / 1000);
+      if (before !== undefined && !(created < before)) return false;
+      if (since !== undefined && !(created > since)) return false;
+      return true;
+    })
     .map(({ tags, digests, s }) => ({
       Id: s.image.configDigest,
       ParentId: '',
