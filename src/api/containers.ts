@@ -129,7 +129,7 @@ export function inspectContainer(c: Container): Record<string, unknown> {
 /** The `Mounts` of inspect and list: binds (`-v`, `--mount type=bind`) and tmpfs mounts. */
 export function mountsOf(c: Container): Record<string, unknown>[] {
   return [
-    ...c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
+    ...(c.config.volumes ?? []).map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
     ...(c.config.settings?.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => ({ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readonly, Propagation: '' })),
   ];
 }

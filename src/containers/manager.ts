@@ -626,6 +626,56 @@ export class ContainerManager {
   }
 
   /**
+   * Renames a container (Docker's rules; the new name reserved before the old one is released).
+   * Throws AlreadyExistsError (name in use), BuildError INVALID_ARGUMENT (bad name), NotFoundError.
+   */
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = await this.inspect(ref);
+    const name = validateName(newName.replace(/^\//, ''));
+    if (name === c.name) throw new BuildError('INVALID_ARGUMENT', `Renaming a container with the same name as its current name`);
+    await this.reserveName(name, c.id);
+    const file = path.join(this.cdir(c.id), 'config.json');
+    const record = JSON.parse(await readFile(file, 'utf8')) as ContainerConfigRecord;
+    record.name = name;
+    await writeFileAtomic(file, JSON.stringify(record, null, 2), this.cdir(c.id));
+    await this.releaseName(c.name, c.id);
+  }
+
+  /** Replaces the recorded settings of a container (POST /containers/{id}/update); applied from its next start. */
+  async updateSettings(ref: string, settings: ContainerSettings): Promise<void> {
+    const c = await this.inspect(ref);
+    const file = path.join(this.cdir(c.id), 'config.json');
+    const record = JSON.parse(await readFile(file, 'utf8')) as ContainerConfigRecord;
+    record.settings = settings;
+    await writeFileAtomic(file, JSON.stringify(record, null, 2), this.cdir(c.id));
+  }
+
+  /**
+   * The runtime binary, its state root and the runtime's container ID of a running container
+   * (for `runc exec`, `runc ps`). Throws BuildError INVALID_ARGUMENT when it is not running.
+   */
+  async runtimeHandle(ref: string): Promise<{ bin: string; stateRoot: string; runtimeId: string; container: Container }> {
+    const c = await this.inspect(ref);
+    if (c.state.status !== 'running') throw new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`);
+    const bin = await resolveRuntime(this.runtime);
+    const stateRoot = path.join(this.cdir(c.id), 'runtime', 'runc');
+    for (let i = 0; i < 60; i++) {
+      const list = await execCapture(bin, ['--root', stateRoot, 'list', '-q']);
+      const rid = list.code === 0 ? list.stdout.toString('utf8').split('\n').map((x) => x.trim()).find((x) => x !== '') : undefined;
+      if (rid) return { bin, stateRoot, runtimeId: rid, container: c };
+      if ((await this.effectiveState(c.id)).status !== 'running') break;
+      await sleep(50);
+    }
+    throw new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`);
+  }
+
+  /** The mounts of the container's rootfs (its snapshot), for reading or writing files while it is stopped or running. */
+  async rootfsMountsOf(ref: string): Promise<Mount[]> {
+    const c = await this.inspect(ref);
+    return this.rootfsMounts(c.config);
+  }
+
+  /**
    * Writes the container's output to `stdout`/`stderr` (a tty container's all to stdout), each
    * record's text prefixed with its RFC 3339 time when `timestamps`. With `follow`, keeps
    * writing new output until the container is no longer running (or `signal` aborts).

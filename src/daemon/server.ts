@@ -24,6 +24,10 @@ import { buildRoutes } from './routes/build.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes, ContainerRuntime } from './routes/containers.js';
 import { ContextDirs } from './context-dirs.js';
+import { EventLog } from './events.js';
+import { containerOpRoutes } from './routes/container-ops.js';
+import { eventRoutes } from './routes/events.js';
+import { execRoutes } from './routes/exec.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 
@@ -62,6 +66,8 @@ export interface DaemonState {
   contextDirs: ContextDirs;
   log: (line: string) => void;
   startedAt: Date;
+  /** Container and image events (GET /events). */
+  events: EventLog;
 }
 
 export interface RouteRequest {
@@ -128,7 +134,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
   const images = await ImageStore.open(opts.root);
-  const containers = new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime }));
+  const events = new EventLog();
+  const containers = new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime }), events);
   const state: DaemonState = {
     root: images.root,
     images,
@@ -139,8 +146,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),
     log,
     startedAt: new Date(),
+    events,
   };
-  const routes: Route[] = [...systemRoutes, ...buildRoutes, ...imageRoutes, ...containerRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
 
   const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
     let pathMatched = false;

@@ -85,15 +85,20 @@ describe('create fields through the docker CLI', { skip, concurrency: false }, (
     const c = await docker(d, ['run', '-d', '--memory', '64m', '--cpus', '0.5', '--cpu-shares', '512', '--pids-limit', '77', 'busybox', 'sleep', '30']);
     assert.equal(c.code, 0, c.stderr);
     const id = c.stdout.trim();
-    const read = async (ctl: string, file: string): Promise<string> => {
+    // runc makes the directory, then writes the limits: poll until the expected value shows (5 s at most).
+    const read = async (ctl: string, file: string, want: string): Promise<string> => {
       const p = `/sys/fs/cgroup/${ctl}/mybuild/${id}/${file}`;
-      for (let i = 0; i < 100 && !existsSync(p); i++) await new Promise((r) => setTimeout(r, 50));
-      return (await runCmd('cat', [p])).stdout.trim();
+      let v = '';
+      for (let i = 0; i < 100 && v !== want; i++) {
+        v = existsSync(p) ? (await runCmd('cat', [p])).stdout.trim() : '';
+        if (v !== want) await new Promise((r) => setTimeout(r, 50));
+      }
+      return v;
     };
-    assert.equal(await read('memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
-    assert.equal(await read('cpu', 'cpu.cfs_quota_us'), '50000');
-    assert.equal(await read('cpu', 'cpu.shares'), '512');
-    assert.equal(await read('pids', 'pids.max'), '77');
+    assert.equal(await read('memory', 'memory.limit_in_bytes', String(64 * 1024 * 1024)), String(64 * 1024 * 1024));
+    assert.equal(await read('cpu', 'cpu.cfs_quota_us', '50000'), '50000');
+    assert.equal(await read('cpu', 'cpu.shares', '512'), '512');
+    assert.equal(await read('pids', 'pids.max', '77'), '77');
     const hc = JSON.parse((await docker(d, ['inspect', '--format', '{{json .HostConfig}}', id])).stdout) as Record<string, unknown>;
     assert.equal(hc.Memory, 64 * 1024 * 1024);
     assert.equal(hc.NanoCpus, 500000000);

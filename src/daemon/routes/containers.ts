@@ -14,6 +14,9 @@ import { BuildError, toBuildError } from '../../errors.js';
 import type { Container, ContainerManager } from '../../containers/manager.js';
 import { createOptions } from '../create-request.js';
 import { labelsMatch, parseFilters } from '../filters.js';
+import { EventLog } from '../events.js';
+import { isFrozen, setFrozen } from '../../containers/cgroups.js';
+import { normalizeSignal } from '../../containers/manager.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
@@ -38,7 +41,17 @@ export class ContainerRuntime {
   private readonly nextExit = new Map<string, ((code: number) => void)[]>();
   private readonly stdins = new Map<string, PassThrough>();
 
-  constructor(private readonly open: () => Promise<ContainerManager>) {}
+  constructor(
+    private readonly open: () => Promise<ContainerManager>,
+    readonly events: EventLog = new EventLog(),
+  ) {}
+
+  /** Resolves once this daemon no longer runs container `id` (its run's end is recorded). */
+  async settle(id: string): Promise<void> {
+    const run = this.runs.get(id);
+    if (run) await run.exit;
+    for (let i = 0; i < 100 && this.runs.has(id); i++) await new Promise((r) => setTimeout(r, 10));
+  }
 
   manager(): Promise<ContainerManager> {
     this.mgrP ??= this.open();
@@ -99,12 +112,14 @@ export class ContainerRuntime {
     this.runs.set(c.id, { exit });
     void exit.then((code) => {
       this.runs.delete(c.id);
+      this.events.container('die', c, { exitCode: String(code) });
       this.stdins.delete(c.id);
       for (const w of this.nextExit.get(c.id) ?? []) w(code);
       this.nextExit.delete(c.id);
       for (const a of this.attachments.get(c.id) ?? []) a.socket.end();
       this.attachments.delete(c.id);
     });
+    this.events.container('start', c);
     // Answer once it runs, exited already, or failed to start.
     for (;;) {
       const r = await Promise.race([started.then(() => 'done' as const), new Promise<'poll'>((res) => setTimeout(() => res('poll'), 25))]);
@@ -127,6 +142,7 @@ async function create({ req, res, state, query }: RouteRequest): Promise<void> {
   const body = await readJson<Record<string, unknown>>(req, {});
   const mgr = await state.containers.manager();
   const c = await mgr.create(await createOptions(body, query.get('name') || undefined));
+  state.events.container('create', c);
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
 
@@ -218,7 +234,9 @@ async function stop({ res, state, params, query }: RouteRequest): Promise<void> 
     return;
   }
   const t = query.get('t');
+  if (await isFrozen(c.id)) throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${c.id} is paused. Unpause the container before stopping or killing`), 409);
   await mgr.stop(c.id, { ...(t ? { timeoutSec: Number(t) } : {}), ...(query.get('signal') ? { signal: query.get('signal')! } : {}) });
+  state.events.container('stop', c);
   res.writeHead(204);
   res.end();
 }
@@ -226,7 +244,16 @@ async function stop({ res, state, params, query }: RouteRequest): Promise<void> 
 async function kill({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
   try {
-    await mgr.kill(params[0], query.get('signal') || 'KILL');
+    const c = await mgr.inspect(params[0]);
+    const signal = query.get('signal') || 'KILL';
+    if (await isFrozen(c.id)) {
+      if (normalizeSignal(signal) !== 'KILL') throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${c.id} is paused. Unpause the container before stopping or killing`), 409);
+      await setFrozen(c.id, false);
+    }
+    await mgr.kill(params[0], signal);
+    state.events.container('kill', c, { signal: normalizeSignal(signal) });
+    // dockerd answers a SIGKILL once the container is gone.
+    if (normalizeSignal(signal) === 'KILL') await mgr.wait(c.id).catch(() => undefined);
   } catch (err) {
     const e = toBuildError(err);
     if (e.code === 'INVALID_ARGUMENT' && /not running/.test(e.message)) throw withStatus(e, 409);
@@ -238,8 +265,11 @@ async function kill({ res, state, params, query }: RouteRequest): Promise<void> 
 
 async function remove({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
   try {
+    if (c.state.status === 'running' && boolParam(query, 'force') && (await isFrozen(c.id))) await setFrozen(c.id, false);
     await mgr.remove(params[0], { force: boolParam(query, 'force') });
+    state.events.container('destroy', c);
   } catch (err) {
     const e = toBuildError(err);
     if (e.code === 'INVALID_ARGUMENT' && /running/.test(e.message)) throw withStatus(e, 409);
@@ -259,7 +289,8 @@ export async function filterContainers(state: RouteRequest['state'], query: URLS
   for (const st of f.get('status') ?? []) if (!STATUSES.includes(st)) throw new BuildError('INVALID_ARGUMENT', `invalid filter 'status=${st}'`, { hint: `Unrecognised filter value for status: ${STATUSES.join(', ')}` });
   const all = opts.all || boolParam(query, 'all') || limit > 0 || f.has('status') || f.has('exited');
   const mgr = await state.containers.manager();
-  const cs = await mgr.list({ all: true });
+  const cs: (Container & { paused?: boolean })[] = await mgr.list({ all: true });
+  for (const c of cs) if (c.state.status === 'running' && (await isFrozen(c.id))) c.paused = true;
   const createdOf = async (ref: string): Promise<string> => (await mgr.inspect(ref)).config.created;
   const before = f.has('before') ? await createdOf(f.get('before')![0]) : undefined;
   const since = f.has('since') ? await createdOf(f.get('since')![0]) : undefined;
@@ -288,8 +319,8 @@ export async function filterContainers(state: RouteRequest['state'], query: URLS
 }
 
 /** The state name dockerd reports (`paused` while frozen). */
-function statusOf(c: Container): string {
-  return c.state.status;
+function statusOf(c: Container & { paused?: boolean }): string {
+  return c.paused ? 'paused' : c.state.status;
 }
 
 function safeRegex(s: string): RegExp {
@@ -303,12 +334,21 @@ function safeRegex(s: string): RegExp {
 async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
   const now = Date.now();
   const cs = await filterContainers(state, query);
-  sendJson(res, 200, cs.map((c) => containerListEntry(c, now)));
+  const out = [];
+  for (const c of cs) {
+    const e = containerListEntry(c, now);
+    if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(e, { State: 'paused', Status: `${e.Status} (Paused)` });
+    out.push(e);
+  }
+  sendJson(res, 200, out);
 }
 
 async function inspectRoute({ res, state, params }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
-  sendJson(res, 200, inspectContainer(await mgr.inspect(params[0])));
+  const c = await mgr.inspect(params[0]);
+  const doc = inspectContainer(c);
+  if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(doc.State as object, { Status: 'paused', Paused: true });
+  sendJson(res, 200, doc);
 }
 
 const ID = '([^/]+)';
