@@ -81,13 +81,16 @@ export class RemoteEngine implements Engine {
     const rel = path.relative(o.contextDir, o.dockerfilePath ?? path.join(o.contextDir, 'Dockerfile'));
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
     if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
+    refuseUnsentBuildOptions(o);
     const bctx = await BuildContext.open(o.contextDir);
     const registryConfig = await registryConfigHeader(this.env);
     const res = await this.client.request('POST', '/build', {
       query: {
         t: o.tags,
         dockerfile: rel.split(path.sep).join('/'),
-        buildargs: JSON.stringify(o.buildArgs),
+        // SOURCE_DATE_EPOCH from the environment travels as the build arg (as buildx sends it).
+        buildargs: JSON.stringify(o.sourceDateEpoch !== undefined && o.buildArgs.SOURCE_DATE_EPOCH === undefined ? { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) } : o.buildArgs),
+        networkmode: o.network === 'default' ? undefined : o.network,
         labels: JSON.stringify(o.labels),
         target: o.target,
         nocache: o.noCache ? '1' : undefined,
@@ -310,4 +313,21 @@ class RemoteContainers implements ContainerService {
     // The exit code is known once it has exited (Docker reports 0 before).
     return { status: d.State.Status, ...(d.State.Status === 'exited' ? { exitCode: d.State.ExitCode } : {}) };
   }
+}
+
+/**
+ * The build options POST /build has no parameter for: refused by name (UsageError) rather
+ * than dropped. --iidfile is written by the CLI from the returned ID; -q maps to `q`.
+ */
+export function refuseUnsentBuildOptions(o: BuildOptions): void {
+  const refused: string[] = [];
+  if (o.metadataFile) refused.push('--metadata-file');
+  if (o.explain) refused.push('--explain');
+  if (o.format !== 'oci') refused.push(`--format ${o.format}`);
+  if (o.compression !== 'gzip') refused.push(`--compression ${o.compression}`);
+  if (o.allow.length) refused.push(`--allow ${o.allow.join(',')}`);
+  if (o.runtime) refused.push('--runtime');
+  if (o.cacheFrom?.length) refused.push('--cache-from');
+  if (o.cacheTo?.length) refused.push('--cache-to');
+  if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });
 }
