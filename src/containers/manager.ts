@@ -29,7 +29,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -40,6 +40,7 @@ import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { diffSnapshot } from '../runtime/diff.js';
 import { resolveUser } from '../runtime/user.js';
 import { ImageStore } from '../store/image-store.js';
 import { writeFileAtomic } from '../store/fs-util.js';
@@ -667,6 +668,32 @@ export class ContainerManager {
       await sleep(50);
     }
     throw new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`);
+  }
+
+  /**
+   * The container's filesystem changes against its image, as dockerd's GET /changes lists them:
+   * `kind` 0 modified, 1 added, 2 deleted; paths absolute, parents of changed paths included.
+   */
+  async changes(ref: string): Promise<{ path: string; kind: 0 | 1 | 2 }[]> {
+    const c = await this.inspect(ref);
+    const sn = await this.snapshotter();
+    const mounts = await this.rootfsMounts(c.config);
+    const lowers = mounts.flatMap((m) => m.options.filter((o) => o.startsWith('lowerdir=')).flatMap((o) => o.slice('lowerdir='.length).split(':')));
+    const inImage = async (rel: string): Promise<boolean> => {
+      for (const l of lowers) if (await lstat(path.join(l, rel)).then(() => true, () => false)) return true;
+      return false;
+    };
+    const out: { path: string; kind: 0 | 1 | 2 }[] = [];
+    for (const e of await diffSnapshot(sn, snapshotKey(c.id))) {
+      const base = path.posix.basename(e.path);
+      if (base === '.wh..wh..opq') continue;
+      if (base.startsWith('.wh.')) {
+        out.push({ path: `/${path.posix.join(path.posix.dirname(e.path), base.slice(4))}`, kind: 2 });
+        continue;
+      }
+      out.push({ path: `/${e.path}`, kind: lowers.length && !(await inImage(e.path)) ? 1 : 0 });
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** The mounts of the container's rootfs (its snapshot), for reading or writing files while it is stopped or running. */

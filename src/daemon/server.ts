@@ -28,6 +28,7 @@ import { EventLog } from './events.js';
 import { containerOpRoutes } from './routes/container-ops.js';
 import { eventRoutes } from './routes/events.js';
 import { execRoutes } from './routes/exec.js';
+import { archiveRoutes } from './routes/archive.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 
@@ -148,7 +149,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     startedAt: new Date(),
     events,
   };
-  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
 
   const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
     let pathMatched = false;

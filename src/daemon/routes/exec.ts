@@ -43,7 +43,7 @@ interface ExecRecord {
 
 const execs = new Map<string, ExecRecord>();
 
-const EXEC_FIELDS = new Set(['Detach', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'Cmd', 'Env', 'WorkingDir', 'User', 'Privileged', 'DetachKeys', 'ConsoleSize']);
+const EXEC_FIELDS = new Set(['Container', 'Detach', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'Cmd', 'Env', 'WorkingDir', 'User', 'Privileged', 'DetachKeys', 'ConsoleSize']);
 
 async function createExec({ req, res, state, params }: RouteRequest): Promise<void> {
   const body = await readJson<Record<string, unknown>>(req, {});
