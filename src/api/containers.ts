@@ -108,7 +108,8 @@ export function inspectContainer(c: Container): Record<string, unknown> {
       User: c.config.user,
       Tty: c.config.tty,
       OpenStdin: c.config.openStdin,
-      Env: c.config.env,
+      // Keys sent without '=' stay listed, as dockerd keeps them in Config.Env (they unset the image's value).
+      Env: [...c.config.env, ...(st.unsetEnv ?? [])],
       Cmd: c.config.command,
       Image: c.config.image,
       WorkingDir: c.config.workdir,
@@ -173,7 +174,7 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     ShmSize: st.shmSize ?? 67108864,
     Sysctls: st.sysctl ?? {},
     Runtime: 'runc',
-    Isolation: '',
+    Isolation: st.isolation ?? '',
     CpuShares: r.cpu?.shares ?? 0,
     Memory: r.memory?.limit ?? 0,
     NanoCpus: nano,

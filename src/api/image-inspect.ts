@@ -20,7 +20,8 @@ export function inspectObject(image: ResolvedImage, names: string[]): Record<str
     Created: c.created ?? '',
     DockerVersion: '',
     Author: c.author ?? '',
-    Config: c.config ?? {},
+    // dockerd always has OnBuild (null when the image has none).
+    Config: { OnBuild: null, ...(c.config ?? {}) },
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,

@@ -696,6 +696,13 @@ export class ContainerManager {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
+  /** Bytes of file content the container wrote into its rootfs (dockerd's SizeRw). */
+  async rwSize(ref: string): Promise<number> {
+    const c = await this.inspect(ref);
+    const entries = await diffSnapshot(await this.snapshotter(), snapshotKey(c.id)).catch(() => []);
+    return entries.reduce((n, e) => n + e.size, 0);
+  }
+
   /** The mounts of the container's rootfs (its snapshot), for reading or writing files while it is stopped or running. */
   async rootfsMountsOf(ref: string): Promise<Mount[]> {
     const c = await this.inspect(ref);

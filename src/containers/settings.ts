@@ -51,6 +51,8 @@ export interface ContainerSettings {
   onBuild?: string[];
   stdinOnce?: boolean;
   consoleSize?: [number, number];
+  /** HostConfig.Isolation as given ('default' or absent). */
+  isolation?: string;
 }
 
 /** Where tini is bind-mounted in the container (dockerd's path). */

@@ -36,8 +36,9 @@ function invalid(msg: string): BuildError {
 const CONFIG_FIELDS = new Set([
   'Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd',
   'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'NetworkDisabled', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell',
-  'HostConfig', 'NetworkingConfig',
+  'HostConfig', 'NetworkingConfig', 'Runtime',
 ]);
+const LOG_DRIVERS = new Set(['none', 'local', 'json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
 /** Of these, AttachStdin/Stdout/Stderr, ArgsEscaped and Shell are informational (the client attaches; Shell serves builds). */
 const HOST_FIELDS = new Set([
   'Binds', 'ContainerIDFile', 'LogConfig', 'NetworkMode', 'AutoRemove', 'ConsoleSize', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch',
@@ -185,10 +186,16 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   if (!['', 'host'].includes(cgns)) throw unsupported(`HostConfig.CgroupnsMode "${cgns}"`);
   if (!['', 'runc'].includes(String(hc.Runtime ?? ''))) throw unsupported(`HostConfig.Runtime "${String(hc.Runtime)}"`, 'the daemon runs its --runtime for every container');
   if (!['', 'default'].includes(String(hc.Isolation ?? ''))) throw unsupported(`HostConfig.Isolation "${String(hc.Isolation)}"`);
+  // Older clients (docker-py) send Runtime at the top level, where dockerd takes no value: only runc's name is accepted.
+  if (!['', 'runc'].includes(String(body.Runtime ?? ''))) throw unsupported(`Config.Runtime "${String(body.Runtime)}"`);
 
   const lc = (hc.LogConfig ?? {}) as Json;
   const logType = String(lc.Type ?? '') || 'json-file';
-  if (logType !== 'json-file') throw unsupported(`HostConfig.LogConfig.Type "${logType}"`, 'mybuild logs in json-file format only');
+  if (logType !== 'json-file') {
+    // dockerd's text for a driver it does not know; a known one is refused by name.
+    if (!LOG_DRIVERS.has(logType)) throw invalid(`logger: no log driver named '${logType}' is registered`);
+    throw unsupported(`HostConfig.LogConfig.Type "${logType}"`, 'mybuild logs in json-file format only');
+  }
   if (!isZero(lc.Config)) throw unsupported(`HostConfig.LogConfig.Config (${Object.keys(lc.Config as Json).join(', ')})`, 'the json-file log is not rotated');
 
   const volumes = await binds(strs(hc.Binds));
@@ -239,6 +246,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(num(hc.ShmSize) !== undefined ? { shmSize: num(hc.ShmSize) } : {}),
     ...(typeof body.StopTimeout === 'number' ? { stopTimeout: body.StopTimeout } : {}),
     logConfig: { type: 'json-file', config: {} },
+    ...(hc.Isolation === 'default' ? { isolation: 'default' } : {}),
     ...(isZero(body.ExposedPorts) ? {} : { exposedPorts: body.ExposedPorts as Record<string, unknown> }),
     ...(strs(body.OnBuild).length ? { onBuild: strs(body.OnBuild) } : {}),
     ...(body.StdinOnce === true ? { stdinOnce: true } : {}),

@@ -9,6 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
 import { apiRequest, docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
@@ -106,6 +107,40 @@ describe('container operations through the docker CLI', { skip, concurrency: fal
     assert.match(ip.stdout, /deleted: sha256:/);
     assert.equal((await docker(d, ['images', '-f', 'dangling=true', '-q'])).stdout.trim(), '');
     assert.equal((await docker(d, ['run', '--rm', 'v:1', 'cat', '/v'])).stdout, '2\n');
+  });
+
+  it('start answers once the process runs: top and pause right after run -d; attach?logs=1 replays the output', async () => {
+    const r = await docker(d, ['run', '-d', '--name', 'quick', 'busybox', 'sh', '-c', 'echo said; exec sleep 30']);
+    assert.equal(r.code, 0, r.stderr);
+    const top = await docker(d, ['top', 'quick']);
+    assert.match(top.stdout, /sh -c|sleep 30/);
+    assert.equal((await docker(d, ['pause', 'quick'])).code, 0);
+    assert.equal((await docker(d, ['unpause', 'quick'])).code, 0);
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const req = http.request({ socketPath: d.socket, method: 'POST', path: '/containers/quick/attach?logs=1&stream=0&stdout=1', headers: { Connection: 'Upgrade', Upgrade: 'tcp' } });
+      req.on('upgrade', (_res, sock) => {
+        const chunks: Buffer[] = [];
+        sock.on('data', (c: Buffer) => chunks.push(c));
+        sock.on('end', () => resolve(Buffer.concat(chunks)));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(got.subarray(8).toString(), 'said\n');
+    assert.equal(got[0], 1, 'a stdout frame');
+    assert.equal((await docker(d, ['rm', '-f', 'quick'])).code, 0);
+  });
+
+  it('inspect keeps Env keys sent without =; an unknown log driver gets dockerd\'s message; prune reports reclaimed space', async () => {
+    const c = await apiRequest(d, 'POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], Env: ['Foo', 'A=1'] });
+    const id = (JSON.parse(c.body) as { Id: string }).Id;
+    assert.ok((JSON.parse((await docker(d, ['inspect', '-f', '{{json .Config.Env}}', id])).stdout) as string[]).includes('Foo'));
+    const bad = await docker(d, ['create', '--log-driver', 'asdf', 'busybox', 'true']);
+    assert.match(bad.stderr, /logger: no log driver named 'asdf' is registered/);
+    assert.equal((await docker(d, ['run', '--label', 'w=1', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /big'])).code, 0);
+    const pr = await docker(d, ['container', 'prune', '-f', '--filter', 'label=w=1']);
+    assert.match(pr.stdout, /Total reclaimed space: 100(\.\d+)?kB/);
+    await docker(d, ['rm', '-f', id]);
   });
 
   it('docker-compose up, ps, logs, down in one project leave another project running', { skip: existsSync(COMPOSE) ? false : 'docker-compose (Debian) is not installed' }, async () => {

@@ -123,19 +123,22 @@ async function pruneContainers({ res, state, query }: RouteRequest): Promise<voi
   const mgr = await state.containers.manager();
   const until = f.has('until') ? untilTime(f.get('until')![0]) : undefined;
   const deleted: string[] = [];
+  let reclaimed = 0;
   for (const c of await mgr.list({ all: true })) {
     if (c.state.status === 'running') continue;
     const labels = c.config.settings?.labels ?? {};
     if (f.has('label') && !labelsMatch(labels, f.get('label')!)) continue;
     if (f.has('label!') && f.get('label!')!.some((l) => labelsMatch(labels, [l]))) continue;
     if (until !== undefined && !(Date.parse(c.config.created) < until)) continue;
+    const size = await mgr.rwSize(c.id).catch(() => 0);
     await mgr.remove(c.id).catch((err: unknown) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
     state.events.container('destroy', c);
     deleted.push(c.id);
+    reclaimed += size;
   }
-  sendJson(res, 200, { ContainersDeleted: deleted, SpaceReclaimed: 0 });
+  sendJson(res, 200, { ContainersDeleted: deleted, SpaceReclaimed: reclaimed });
 }
 
 function untilTime(v: string): number {

@@ -17,6 +17,7 @@ import { labelsMatch, parseFilters } from '../filters.js';
 import { EventLog } from '../events.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
+import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
@@ -125,7 +126,26 @@ export class ContainerRuntime {
       const r = await Promise.race([started.then(() => 'done' as const), new Promise<'poll'>((res) => setTimeout(() => res('poll'), 25))]);
       if (r === 'done') return;
       const st = await mgr.inspect(c.id).then((x) => x.state.status, () => 'exited');
+      if (st === 'running') {
+        // The record says running before the runtime has made the process: answer once it runs
+        // (top, pause, exec and a logs call right after start see it), or once it ended.
+        await this.untilProcessRuns(mgr, c.id, started);
+        return;
+      }
       if (st !== 'created') return;
+    }
+  }
+
+  private async untilProcessRuns(mgr: ContainerManager, id: string, started: Promise<unknown>): Promise<void> {
+    let done = false;
+    void started.then(() => (done = true), () => (done = true));
+    const deadline = Date.now() + 5000;
+    while (!done && Date.now() < deadline) {
+      const h = await mgr.runtimeHandle(id).catch(() => undefined);
+      if (!h) return;
+      const st = await execCapture(h.bin, ['--root', h.stateRoot, 'state', h.runtimeId]);
+      if (st.code === 0 && (JSON.parse(st.stdout.toString('utf8')) as { status: string }).status === 'running') return;
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
@@ -187,6 +207,11 @@ async function attachUpgrade({ socket, state, params, query, head }: RouteReques
   const streamType = c.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   if (head.length) socket.unshift(head);
+  if (boolParam(query, 'logs')) {
+    // The output so far (dockerd's attach?logs=1), before the live stream.
+    const past = (n: 1 | 2): Writable => new WritableCtor({ write: (chunk: Buffer, _e, cb) => (socket.write(c.config.tty ? chunk : muxFrame(n, chunk)), cb()) });
+    await mgr.logs(c.id, { ...(boolParam(query, 'stdout') ? { stdout: past(1) } : {}), ...(boolParam(query, 'stderr') ? { stderr: past(2) } : {}) });
+  }
   if (!boolParam(query, 'stream')) {
     socket.end();
     return;

@@ -56,7 +56,7 @@ async function systemDf({ res, state }: RouteRequest): Promise<void> {
   sendJson(res, 200, {
     LayersSize: layersSize,
     Images: [...byId.entries()].map(([id, e]) => ({ Id: id, ParentId: '', RepoTags: e.tags, RepoDigests: [], Created: e.created, Size: e.size, SharedSize: -1, VirtualSize: e.size, Labels: e.labels, Containers: cs.filter((c) => c.config.imageId === id).length })),
-    Containers: cs.map((c) => containerListEntry(c)),
+    Containers: await Promise.all(cs.map(async (c) => ({ ...containerListEntry(c), SizeRw: await mgr.rwSize(c.id).catch(() => 0) }))),
     Volumes: [],
     BuildCache: [],
   });

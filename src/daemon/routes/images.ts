@@ -141,8 +141,9 @@ async function pushImage({ req, res, state, params, query }: RouteRequest): Prom
 }
 
 /** `GET /images/get?names=…`: a docker save tar of the named images. */
-async function getImages({ res, state, query }: RouteRequest): Promise<void> {
-  const names = query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean);
+async function getImages({ res, state, query, params }: RouteRequest): Promise<void> {
+  // GET /images/{name}/get saves one image; GET /images/get?names=… several.
+  const names = params[0] ? [params[0]] : query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean);
   if (!names.length) throw new UsageError('images/get: give at least one names= parameter');
   res.setHeader('Content-Type', 'application/x-tar');
   try {
@@ -169,6 +170,7 @@ export const imageRoutes: Route[] = [
   { method: 'POST', pattern: /^\/images\/create$/, handle: createImage },
   { method: 'GET', pattern: /^\/images\/get$/, handle: getImages },
   { method: 'POST', pattern: /^\/images\/load$/, handle: loadImages },
+  { method: 'GET', pattern: /^\/images\/(.+)\/get$/, handle: getImages },
   { method: 'GET', pattern: /^\/images\/(.+)\/json$/, handle: inspectImage },
   { method: 'POST', pattern: /^\/images\/(.+)\/tag$/, handle: tagImage },
   { method: 'POST', pattern: /^\/images\/(.+)\/push$/, handle: pushImage },
