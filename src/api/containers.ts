@@ -147,7 +147,7 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
     NetworkMode: c.config.network,
     PortBindings: {},
-    RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+    RestartPolicy: { Name: st.restartPolicy?.name ?? 'no', MaximumRetryCount: st.restartPolicy?.maximumRetryCount ?? 0 },
     AutoRemove: c.config.autoRemove,
     VolumeDriver: '',
     VolumesFrom: null,

@@ -51,6 +51,8 @@ export interface ContainerSettings {
   onBuild?: string[];
   stdinOnce?: boolean;
   consoleSize?: [number, number];
+  /** HostConfig.RestartPolicy (the daemon restarts the container by it when it exits on its own). */
+  restartPolicy?: { name: 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount: number };
   /** HostConfig.Isolation as given ('default' or absent). */
   isolation?: string;
 }

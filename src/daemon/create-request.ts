@@ -177,8 +177,8 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"]`, 'mybuild creates no networks yet');
   for (const [k, v] of Object.entries((body.NetworkingConfig ?? {}) as Json)) if (k !== 'EndpointsConfig' && !isZero(v)) throw unsupported(`NetworkingConfig.${k}`);
 
-  const rp = (hc.RestartPolicy ?? {}) as Json;
-  if (!isZero(rp.Name) && rp.Name !== 'no') throw unsupported(`HostConfig.RestartPolicy "${String(rp.Name)}"`, 'restart it yourself (docker start)');
+  const restartPolicy = parseRestartPolicy(hc.RestartPolicy);
+  if (restartPolicy && hc.AutoRemove === true) throw invalid(`can't create 'AutoRemove' container with restart policy`);
   const ipc = String(hc.IpcMode ?? '');
   if (!['', 'private', 'shareable'].includes(ipc)) throw unsupported(`HostConfig.IpcMode "${ipc}"`);
   if (!isZero(hc.PidMode)) throw unsupported(`HostConfig.PidMode "${String(hc.PidMode)}"`);
@@ -247,6 +247,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(typeof body.StopTimeout === 'number' ? { stopTimeout: body.StopTimeout } : {}),
     logConfig: { type: 'json-file', config: {} },
     ...(hc.Isolation === 'default' ? { isolation: 'default' } : {}),
+    ...(restartPolicy ? { restartPolicy } : {}),
     ...(isZero(body.ExposedPorts) ? {} : { exposedPorts: body.ExposedPorts as Record<string, unknown> }),
     ...(strs(body.OnBuild).length ? { onBuild: strs(body.OnBuild) } : {}),
     ...(body.StdinOnce === true ? { stdinOnce: true } : {}),
@@ -270,6 +271,21 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(body.StopSignal ? { stopSignal: String(body.StopSignal) } : {}),
     settings,
   };
+}
+
+/** HostConfig.RestartPolicy → the recorded policy (undefined for "" and "no"). Throws for an unknown name or a retry count without on-failure. */
+export function parseRestartPolicy(v: unknown): ContainerSettings['restartPolicy'] {
+  const rp = (v ?? {}) as Json;
+  const name = String(rp.Name ?? '');
+  const max = Number(rp.MaximumRetryCount ?? 0);
+  if (name === '' || name === 'no') {
+    if (max) throw invalid('invalid restart policy: maximum retry count can only be used with \'on-failure\'');
+    return undefined;
+  }
+  if (name !== 'always' && name !== 'unless-stopped' && name !== 'on-failure') throw invalid(`invalid restart policy '${name}'`);
+  if (max < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
+  if (max && name !== 'on-failure') throw invalid('invalid restart policy: maximum retry count can only be used with \'on-failure\'');
+  return { name, maximumRetryCount: max };
 }
 
 /** `--add-host name:ip` (dockerd's `host-gateway` is refused: there is no bridge). */

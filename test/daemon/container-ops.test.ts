@@ -143,6 +143,30 @@ describe('container operations through the docker CLI', { skip, concurrency: fal
     await docker(d, ['rm', '-f', id]);
   });
 
+  it('restart policies: always and on-failure:N restart a container that exits on its own; stop is final', async () => {
+    const a = await docker(d, ['run', '-d', '--restart', 'always', '--name', 'ra', 'busybox', 'sh', '-c', 'echo run; sleep 0.3']);
+    assert.equal(a.code, 0, a.stderr);
+    const f = await docker(d, ['run', '-d', '--restart', 'on-failure:2', '--name', 'rf', 'busybox', 'sh', '-c', 'exit 1']);
+    assert.equal(f.code, 0, f.stderr);
+    const count = async (n: string) => Number((await docker(d, ['inspect', '-f', '{{.RestartCount}}', n])).stdout.trim());
+    for (let i = 0; i < 60 && ((await count('ra')) < 2 || (await count('rf')) < 2); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await count('ra')) >= 2, 'always restarted it');
+    assert.equal(await count('rf'), 2, 'on-failure:2 restarted it twice');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await count('rf'), 2, 'and not a third time');
+    assert.equal((await docker(d, ['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'rf'])).stdout.trim(), 'on-failure 2');
+    assert.equal((await docker(d, ['stop', '-t', '1', 'ra'])).code, 0);
+    const n = await count('ra');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await count('ra'), n, 'a stopped container stays stopped');
+    assert.equal((await docker(d, ['inspect', '-f', '{{.State.Status}}', 'ra'])).stdout.trim(), 'exited');
+    const logs = (await docker(d, ['logs', 'ra'])).stdout.split('\n').filter((l) => l === 'run').length;
+    assert.ok(logs >= 3, `one output per run: ${logs}`);
+    const conflict = await docker(d, ['create', '--rm', '--restart', 'always', 'busybox', 'true']);
+    assert.notEqual(conflict.code, 0);
+    await docker(d, ['rm', '-f', 'ra', 'rf']);
+  });
+
   it('docker-compose up, ps, logs, down in one project leave another project running', { skip: existsSync(COMPOSE) ? false : 'docker-compose (Debian) is not installed' }, async () => {
     const env = { DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.dir, 'docker-config') };
     const project = async (name: string, yml: string): Promise<string> => {

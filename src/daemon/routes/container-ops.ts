@@ -2,7 +2,7 @@
  * Container endpoints beyond the lifecycle of containers.ts: restart, rename, pause/unpause
  * (the cgroup freezer), top (`ps` over the container's cgroup PIDs, as dockerd), stats (one-shot
  * and streamed, from the cgroup counters), update (resources: recorded, and applied to a running
- * container through `runc update`), and the prune endpoints of containers and images.
+ * container through `runc update`; the restart policy), and the prune endpoints of containers and images.
  */
 import { BuildError, NotFoundError } from '../../errors.js';
 import { execCapture } from '../../runtime/exec.js';
@@ -10,7 +10,7 @@ import { cgroupPids, cgroupStats, isFrozen, setFrozen } from '../../containers/c
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { filterContainers } from './containers.js';
-import { createOptions, isZero, unsupported } from '../create-request.js';
+import { createOptions, isZero, parseRestartPolicy, unsupported } from '../create-request.js';
 import { labelsMatch, parseFilters } from '../filters.js';
 
 async function restart({ res, state, params, query }: RouteRequest): Promise<void> {
@@ -19,6 +19,7 @@ async function restart({ res, state, params, query }: RouteRequest): Promise<voi
   if (c.state.status === 'running') {
     if (await isFrozen(c.id)) await setFrozen(c.id, false);
     const t = query.get('t');
+    state.containers.markStopped(c.id);
     await mgr.stop(c.id, t ? { timeoutSec: Number(t) } : {});
     await state.containers.settle(c.id);
   }
@@ -102,13 +103,14 @@ async function update({ req, res, state, params }: RouteRequest): Promise<void> 
   const c = await mgr.inspect(params[0]);
   const allowed = new Set(['Memory', 'MemoryReservation', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'RestartPolicy']);
   for (const [k, v] of Object.entries(body)) if (!allowed.has(k) && !isZero(v)) throw unsupported(`update: ${k}`);
-  const rp = (body.RestartPolicy ?? {}) as Record<string, unknown>;
-  if (!isZero(rp.Name) && rp.Name !== 'no') throw unsupported(`update: RestartPolicy "${String(rp.Name)}"`);
+  const restartPolicy = body.RestartPolicy === undefined ? c.config.settings?.restartPolicy : parseRestartPolicy(body.RestartPolicy);
   // The resources as create maps them, over the recorded ones (a zero value keeps the old one).
   const old = c.config.settings?.resources ?? {};
   const mapped = (await createOptions({ Image: c.config.image, HostConfig: body }, undefined)).settings?.resources ?? {};
   const resources = { ...old, ...(mapped.memory ? { memory: { ...old.memory, ...mapped.memory } } : {}), ...(mapped.cpu ? { cpu: { ...old.cpu, ...mapped.cpu } } : {}), ...(mapped.pids ? { pids: mapped.pids } : {}) };
-  await mgr.updateSettings(c.id, { ...(c.config.settings ?? {}), resources });
+  const settings = { ...(c.config.settings ?? {}), resources };
+  delete settings.restartPolicy;
+  await mgr.updateSettings(c.id, { ...settings, ...(restartPolicy ? { restartPolicy } : {}) });
   if (c.state.status === 'running') {
     const h = await mgr.runtimeHandle(c.id);
     const r = await execCapture(h.bin, ['--root', h.stateRoot, 'update', '-r', '-', h.runtimeId], { input: JSON.stringify(resources) });

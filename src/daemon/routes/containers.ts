@@ -47,6 +47,31 @@ export class ContainerRuntime {
     readonly events: EventLog = new EventLog(),
   ) {}
 
+  /** Containers stopped or killed through the API: their restart policy does not apply (as dockerd). */
+  private readonly manuallyStopped = new Set<string>();
+  /** Restarts by policy, per container (inspect's RestartCount). */
+  readonly restartCounts = new Map<string, number>();
+  private closing = false;
+
+  markStopped(id: string): void {
+    this.manuallyStopped.add(id);
+  }
+
+  /** After an exit: starts the container again when its restart policy says so (dockerd's 100 ms doubling back-off). */
+  private async maybeRestart(mgr: ContainerManager, id: string, code: number): Promise<void> {
+    const c = await mgr.inspect(id).catch(() => undefined);
+    const rp = c?.config.settings?.restartPolicy;
+    if (!c || !rp || this.closing || this.manuallyStopped.has(id)) return;
+    const n = this.restartCounts.get(id) ?? 0;
+    if (rp.name === 'on-failure' && (code === 0 || (rp.maximumRetryCount > 0 && n >= rp.maximumRetryCount))) return;
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 60_000)));
+    const again = await mgr.inspect(id).catch(() => undefined);
+    if (!again || again.state.status !== 'exited' || this.closing || this.manuallyStopped.has(id) || this.runs.has(id)) return;
+    this.restartCounts.set(id, n + 1);
+    this.events.container('restart', again);
+    await this.start(again).catch(() => undefined);
+  }
+
   /** Resolves once this daemon no longer runs container `id` (its run's end is recorded). */
   async settle(id: string): Promise<void> {
     const run = this.runs.get(id);
@@ -102,6 +127,7 @@ export class ContainerRuntime {
   async start(c: Container): Promise<void> {
     const mgr = await this.manager();
     if (this.runs.has(c.id)) throw withStatus(new BuildError('INVALID_ARGUMENT', `container ${c.name} is already running`), 304);
+    this.manuallyStopped.delete(c.id);
     const stdin = c.config.openStdin ? (this.stdins.get(c.id) ?? new PassThrough()) : undefined;
     if (stdin) this.stdins.set(c.id, stdin);
     const started = mgr.start(c.id, { stdout: this.sink(c.id, c.config.tty, 'stdout'), stderr: this.sink(c.id, c.config.tty, 'stderr'), stdin });
@@ -114,6 +140,7 @@ export class ContainerRuntime {
     void exit.then((code) => {
       this.runs.delete(c.id);
       this.events.container('die', c, { exitCode: String(code) });
+      void this.maybeRestart(mgr, c.id, code);
       this.stdins.delete(c.id);
       for (const w of this.nextExit.get(c.id) ?? []) w(code);
       this.nextExit.delete(c.id);
@@ -151,6 +178,7 @@ export class ContainerRuntime {
 
   /** Kills every container this daemon runs and waits for their records (daemon shutdown). */
   async shutdown(): Promise<void> {
+    this.closing = true;
     if (!this.mgrP || this.runs.size === 0) return;
     const mgr = await this.mgrP;
     const runs = [...this.runs.entries()];
@@ -253,6 +281,8 @@ async function logs({ res, state, params, query }: RouteRequest): Promise<void> 
 async function stop({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
+  // Also while it waits to be restarted by its policy: a stop is final.
+  state.containers.markStopped(c.id);
   if (c.state.status !== 'running') {
     res.writeHead(304);
     res.end();
@@ -275,6 +305,7 @@ async function kill({ res, state, params, query }: RouteRequest): Promise<void> 
       if (normalizeSignal(signal) !== 'KILL') throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${c.id} is paused. Unpause the container before stopping or killing`), 409);
       await setFrozen(c.id, false);
     }
+    state.containers.markStopped(c.id);
     await mgr.kill(params[0], signal);
     state.events.container('kill', c, { signal: normalizeSignal(signal) });
     // dockerd answers a SIGKILL once the container is gone.
@@ -372,6 +403,7 @@ async function inspectRoute({ res, state, params }: RouteRequest): Promise<void>
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
   const doc = inspectContainer(c);
+  doc.RestartCount = state.containers.restartCounts.get(c.id) ?? 0;
   if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(doc.State as object, { Status: 'paused', Paused: true });
   sendJson(res, 200, doc);
 }
