@@ -20,8 +20,7 @@ export function inspectObject(image: ResolvedImage, names: string[]): Record<str
     Created: c.created ?? '',
     DockerVersion: '',
     Author: c.author ?? '',
-    // dockerd always has OnBuild (null when the image has none).
-    Config: { OnBuild: null, ...(c.config ?? {}) },
+    Config: c.config ?? {},
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,
