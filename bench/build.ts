@@ -50,7 +50,8 @@ const tags: string[] = [];
 function sides(tag: string, ctx: string, root: string, cold: boolean, prepare?: (r: number) => void): Side[] {
   tags.push(tag);
   const out: Side[] = [{ tool: 'mybuild', cmd: () => mybuildBuild(root, ctx, [...(cold ? ['--no-cache'] : []), '-t', `bench:${tag}`]), prepare }];
-  if (baselineCli) out.push({ tool: 'mybuild-base', cmd: () => mybuildBuild(baseRoot!, ctx, [...(cold ? ['--no-cache'] : []), '-t', `bench:${tag}`], undefined, baselineCli), prepare });
+  // Its own code cache: older loaders delete every other bundle's cache at each start.
+  if (baselineCli) out.push({ tool: 'mybuild-base', cmd: () => mybuildBuild(baseRoot!, ctx, [...(cold ? ['--no-cache'] : []), '-t', `bench:${tag}`], undefined, baselineCli), env: { XDG_CACHE_HOME: path.join(benchTmp, 'base-code-cache') }, prepare });
   if (buildah.ok) out.push({ tool: 'buildah', cmd: () => buildahBuild(ctx), env: peerEnv('buildah', tag, cold), prepare });
   else report.skip(tag, 'buildah', buildah.reason!);
   if (buildkit.ok) out.push({ tool: 'buildkit', cmd: () => buildkitBuild(ctx), env: peerEnv('buildkit', tag, cold), prepare });

@@ -52,6 +52,9 @@ function readCache(file) {
   }
 }
 
+/** A cache file of another bundle not read or written for this long is removed (7 days). */
+const STALE_CACHE_MS = 7 * 24 * 3600 * 1000;
+
 function writeCache(file, script) {
   try {
     const dir = path.dirname(file);
@@ -59,8 +62,16 @@ function writeCache(file, script) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     fs.renameSync(tmp, file);
-    // Caches of other bundles (an older install) are dead weight.
-    for (const f of fs.readdirSync(dir)) if (!f.startsWith(`${BUNDLE_ID}-`)) fs.rmSync(path.join(dir, f), { force: true });
+    // Caches of other bundles (an older install) are dead weight once unused for a while; two
+    // installs used in turn (a checkout beside a global install, a before/after benchmark) must
+    // not delete each other's cache at every start (each start then compiled the whole bundle).
+    const now = Date.now();
+    for (const f of fs.readdirSync(dir)) {
+      if (f.startsWith(`${BUNDLE_ID}-`)) continue;
+      const p = path.join(dir, f);
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      if (st && now - Math.max(st.mtimeMs, st.atimeMs) > STALE_CACHE_MS) fs.rmSync(p, { force: true });
+    }
   } catch {
     // Best effort: a read-only or missing home only costs the next start its compile.
   }

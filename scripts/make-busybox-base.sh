@@ -11,6 +11,10 @@
 # Config: Env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, Cmd ["sh"],
 # os linux, architecture from `dpkg --print-architecture` mapped to OCI names.
 #
+# Another architecture's busybox (scripts/make-busybox-multiarch.sh): DPKG_ARCH=arm64 names its
+# Debian architecture, BUSYBOX its binary, BUSYBOX_LIST a busybox this host runs that lists the
+# applets (the same Debian version, so the same applets; default $BUSYBOX).
+#
 # Same input, same bytes: entries sorted, mtimes 0 (SOURCE_DATE_EPOCH=0), owners 0:0 without
 # names, `gzip -n`, compact JSON from jq. Two runs on one machine give the same manifest digest.
 # The last line printed is the manifest digest.
@@ -25,6 +29,7 @@ export LC_ALL=C SOURCE_DATE_EPOCH=0
 
 OUT=${1:?usage: make-busybox-base.sh OUTDIR}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+BUSYBOX_LIST=${BUSYBOX_LIST:-$BUSYBOX}
 
 for tool in tar gzip jq sha256sum; do
   command -v "$tool" >/dev/null || { echo "make-busybox-base: $tool is required" >&2; exit 1; }
@@ -34,7 +39,7 @@ if [ ! -x "$BUSYBOX" ]; then
   exit 1
 fi
 
-case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
+case "${DPKG_ARCH:-$(dpkg --print-architecture 2>/dev/null || uname -m)}" in
   amd64 | x86_64) ARCH=amd64 VARIANT= ;;
   arm64 | aarch64) ARCH=arm64 VARIANT= ;;
   armhf) ARCH=arm VARIANT=v7 ;;
@@ -51,7 +56,7 @@ trap 'rm -rf "$tmp"' EXIT
 r=$tmp/rootfs
 mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,run,home,var,root,tmp}
 install -m 0755 "$BUSYBOX" "$r/bin/busybox"
-"$BUSYBOX" --list-full | sort | while read -r p; do
+"$BUSYBOX_LIST" --list-full | sort | while read -r p; do
   case "$p" in bin/busybox | linuxrc | "") continue ;; esac
   mkdir -p "$r/$(dirname "$p")"
   ln -s /bin/busybox "$r/$p"

@@ -9,6 +9,8 @@
  * code) from bugs (anything else: "internal error", exit 70, stack only with --debug).
  */
 import { assertClientMode, COMMANDS } from './cli/commands.js';
+import { GROUPS, groupHelp, resolveGroup } from './cli/groups.js';
+import { flagSections, GLOBAL_FLAGS } from './cli/help.js';
 import { defaultRoot, type CliContext } from './cli/context.js';
 import { UsageError, toBuildError } from './errors.js';
 import path from 'node:path';
@@ -77,11 +79,22 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
       cwd: io.cwd ?? process.cwd(),
     };
     let [name, ...args] = g.rest;
+    if (name === 'help' && args.length) [name, ...args] = [...args, '--help']; // `mybuild help image ls`
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
       ctx.stdout.write(usage());
       return name === undefined ? 2 : 0;
     }
     if (name === '--version' || name === '-v') name = 'version';
+    // The shell completion scripts' helper (hidden): names from the store, or the daemon at -H.
+    if (name === '__complete') return await (await import('./cli/commands/completion.js')).completeNames(args[0], ctx);
+    if (Object.hasOwn(GROUPS, name)) {
+      if (args.length === 0 || args[0] === '--help' || args[0] === '-h') {
+        ctx.stdout.write(groupHelp(name, Object.fromEntries(Object.entries(COMMANDS).map(([n, c]) => [n, c.summary]))));
+        return args.length === 0 ? 2 : 0;
+      }
+      ({ name, args } = resolveGroup(name, args));
+    }
+    if (name === 'system' && args[0] === 'info') [name, args] = ['info', args.slice(1)]; // works with -H as info does
     if (!(name in COMMANDS)) {
       if (!('build' in COMMANDS) || !(name.startsWith('-') || name === '.' || name.includes('/'))) {
         throw new UsageError(`unknown command "${name}"`, { hint: suggestCommand(name) ?? 'run "mybuild help" for the list of commands' });
@@ -108,27 +121,34 @@ export async function run(argv: string[], io: Partial<Pick<CliContext, 'stdout' 
 }
 
 function usage(): string {
-  const names = Object.keys(COMMANDS).sort();
-  const width = Math.max(...names.map((n) => n.length));
+  const section = (names: string[]) => {
+    const width = Math.max(...names.map((n) => n.length));
+    return names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]?.summary ?? GROUPS[n].summary}`);
+  };
+  const all = Object.keys(COMMANDS).sort();
   return [
-    'Usage: mybuild [--root DIR] [-H HOST] COMMAND [ARGS…]',
-    '       mybuild [build options] PATH     (same as "mybuild build …")',
+    'Usage:  mybuild [OPTIONS] COMMAND',
+    '        mybuild [build options] PATH     (same as "mybuild build …")',
+    '',
+    'A Dockerfile build engine and container runner that needs no Docker engine',
+    '',
+    'Common Commands:',
+    ...section(all.filter((n) => COMMANDS[n].section === 'Common Commands')),
+    '',
+    'Management Commands:',
+    ...section([...Object.keys(GROUPS), 'cache', 'system'].sort()),
     '',
     'Commands:',
-    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
+    ...section(all.filter((n) => !COMMANDS[n].section && n !== 'cache' && n !== 'system')),
     '',
-    'Global options:',
-    '  --root DIR     store directory (default /var/lib/mybuild as root, $XDG_DATA_HOME/mybuild otherwise; MYBUILD_ROOT)',
-    '  -H, --host     daemon address (unix:///path.sock or tcp://host:port; MYBUILD_HOST)',
-    '  --tls          use TLS with a TCP daemon (DOCKER_TLS); implied by --tlsverify',
-    '  --tlsverify    use TLS and verify the daemon (DOCKER_TLS_VERIFY); with --tlscacert FILE, --tlscert FILE,',
-    '                 --tlskey FILE (default ca.pem, cert.pem, key.pem in DOCKER_CERT_PATH or ~/.docker)',
-    '  -D, --debug    print stack traces of internal errors',
+    ...flagSections(GLOBAL_FLAGS).flatMap((s) => [`${s.title}:`, ...s.lines]),
+    '',
+    "Run 'mybuild COMMAND --help' for more information on a command.",
     '',
   ].join('\n');
 }
 
 function suggestCommand(name: string): string | undefined {
-  const best = closest(name, Object.keys(COMMANDS), () => 2);
+  const best = closest(name, [...Object.keys(COMMANDS), ...Object.keys(GROUPS)], () => 2);
   return best ? `did you mean "${best}"?` : undefined;
 }

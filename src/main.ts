@@ -4,6 +4,7 @@
  * what `node --import tsx src/main.ts` runs from source.
  */
 import { BROKEN_PIPE_EXIT, run } from './cli.js';
+import { runRootless, wantsRootless } from './cli/rootless.js';
 
 // A reader that went away (`mybuild images | head -1`) ends the command quietly, as SIGPIPE ends
 // docker and coreutils (status 141 in a shell), not with Node's unhandled 'error' event.
@@ -14,6 +15,8 @@ for (const out of [process.stdout, process.stderr]) {
   });
 }
 
-void run(process.argv.slice(2)).then((code) => {
+const argv = process.argv.slice(2);
+// Without root, store commands run in a user namespace where mybuild is uid 0 (src/cli/rootless.ts).
+void ((wantsRootless(argv, process.env) ? runRootless(argv, process.env) : undefined) ?? run(argv)).then((code) => {
   process.exitCode = code;
 });

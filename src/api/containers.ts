@@ -3,7 +3,8 @@
  * with Docker's STATUS text made once, here), the `docker inspect` document
  * (GET /containers/{id}/json), and the COMMAND column's text.
  */
-import type { Container } from '../containers/manager.js';
+import type { Container, ContainerConfigRecord } from '../containers/manager.js';
+import type { PublishedPort } from '../runtime/usernet.js';
 import { createdSince, humanDuration } from '../store/display.js';
 import type { ApiContainer } from './types.js';
 
@@ -20,6 +21,34 @@ export interface ContainerSummary {
   state: Container['state']['status'];
   /** Docker's STATUS text (statusText). */
   status: string;
+  /** The image ID (config digest); '' when the daemon does not say. */
+  imageId?: string;
+  /** Exit code of an exited container. */
+  exitCode?: number;
+  /** The container's labels (the daemon's create sets them; `mybuild run` none yet). */
+  labels?: Record<string, string>;
+  /** Host paths of the bind mounts. */
+  mounts?: string[];
+  /** The names of the networks it is attached to (GET /containers/json NetworkSettings.Networks: mybuild lists none yet). */
+  networks?: string[];
+  /** The published ports of a running container (none otherwise); `hostIp` absent for 0.0.0.0. */
+  ports: PublishedPort[];
+  /** Bind sources and destinations (the volume= filter). */
+  volumePaths?: string[];
+  /** Docker's NetworkMode name (the network= filter). */
+  network?: string;
+  /** Exposed and published `PORT/PROTO` keys (the publish=/expose= filters). */
+  portKeys?: string[];
+}
+
+/** Docker's NetworkMode name of a mybuild network (`sandbox` is Docker's `default`). */
+export function networkModeName(n: ContainerConfigRecord['network']): string {
+  return n === 'sandbox' ? 'default' : n;
+}
+
+/** Docker's PORTS text: `127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp`. */
+export function publishedText(ports: PublishedPort[]): string {
+  return ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
 /** Docker's STATUS text: `Created`, `Up 5 seconds`, `Exited (0) 3 minutes ago`. */
@@ -45,10 +74,28 @@ export function wholeSeconds(t: string): string {
 
 /** The `ps` row of a container, its STATUS text as of `now`. */
 export function containerSummary(c: Container, now = Date.now()): ContainerSummary {
-  return { id: c.id, name: c.name, image: c.config.image, command: c.config.command.join(' '), created: wholeSeconds(c.config.created), state: c.state.status, status: statusText(c, now) };
+  const ports = c.state.status !== 'running' ? [] : (c.config.publish ?? []).map(({ hostIp, ...p }) => ({ ...(hostIp && hostIp !== '0.0.0.0' ? { hostIp } : {}), ...p }));
+  return {
+    id: c.id,
+    name: c.name,
+    image: c.config.image,
+    command: c.config.command.join(' '),
+    created: wholeSeconds(c.config.created),
+    state: c.state.status,
+    status: statusText(c, now),
+    imageId: c.config.imageId,
+    ...(c.state.status === 'exited' ? { exitCode: c.state.exitCode ?? 0 } : {}),
+    labels: c.config.settings?.labels ?? {},
+    mounts: c.config.volumes.map((v) => v.source),
+    networks: [],
+    ports,
+    volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target]),
+    network: networkModeName(c.config.network),
+    portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],
+  };
 }
 
-/** A `GET /containers/json` entry (Docker's keys; mybuild publishes no ports). */
+/** A `GET /containers/json` entry (Docker's keys; Ports: the published ports of a running container). */
 export function containerListEntry(c: Container, now = Date.now()): ApiContainer {
   const s = containerSummary(c, now);
   return {
@@ -60,17 +107,35 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     Created: Math.floor(Date.parse(s.created) / 1000),
     State: s.state,
     Status: s.status,
-    Ports: [],
-    Labels: c.config.settings?.labels ?? {},
+    Ports: s.ports.map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
+    Labels: s.labels ?? {},
     Mounts: mountsOf(c),
-    HostConfig: { NetworkMode: c.config.network },
+    HostConfig: { NetworkMode: networkModeName(c.config.network) },
     NetworkSettings: { Networks: {} },
   };
 }
 
 /** The `ps` row of a `GET /containers/json` entry (the client side of containerListEntry). */
 export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
-  return { id: e.Id, name: (e.Names[0] ?? '').replace(/^\//, ''), image: e.Image, command: e.Command, created: new Date(e.Created * 1000).toISOString(), state: e.State, status: e.Status };
+  const exited = /^Exited \((\d+)\)/.exec(e.Status);
+  const ports = (e.Ports ?? [])
+    .filter((p) => p.PublicPort !== undefined)
+    .map((p) => ({ ...(p.IP && p.IP !== '0.0.0.0' ? { hostIp: p.IP } : {}), hostPort: p.PublicPort!, containerPort: p.PrivatePort, protocol: p.Type === 'udp' ? ('udp' as const) : ('tcp' as const) }));
+  return {
+    id: e.Id,
+    name: (e.Names[0] ?? '').replace(/^\//, ''),
+    image: e.Image,
+    command: e.Command,
+    created: new Date(e.Created * 1000).toISOString(),
+    state: e.State,
+    status: e.Status,
+    imageId: e.ImageID,
+    ...(e.State === 'exited' && exited ? { exitCode: Number(exited[1]) } : {}),
+    labels: e.Labels ?? {},
+    mounts: (e.Mounts as Array<{ Source?: string }>).map((m) => m.Source ?? ''),
+    networks: Object.keys(e.NetworkSettings?.Networks ?? {}),
+    ports,
+  };
 }
 
 /** The `GET /containers/{id}/json` document. */
@@ -135,6 +200,13 @@ export function mountsOf(c: Container): Record<string, unknown>[] {
   ];
 }
 
+/** Docker's HostConfig.PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) of the published ports. */
+export function portBindingsOf(ports: readonly PublishedPort[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp && p.hostIp !== '0.0.0.0' ? p.hostIp : '', HostPort: String(p.hostPort) });
+  return out;
+}
+
 /** Inspect's `HostConfig`: what the container was created with, in dockerd's keys and zero values. */
 export function hostConfigOf(c: Container): Record<string, unknown> {
   const st = c.config.settings ?? {};
@@ -145,8 +217,8 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     Binds: c.config.volumes.length ? c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) : null,
     ContainerIDFile: '',
     LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
-    NetworkMode: c.config.network,
-    PortBindings: {},
+    NetworkMode: networkModeName(c.config.network),
+    PortBindings: portBindingsOf(c.config.publish ?? []),
     RestartPolicy: { Name: st.restartPolicy?.name ?? 'no', MaximumRetryCount: st.restartPolicy?.maximumRetryCount ?? 0 },
     AutoRemove: c.config.autoRemove,
     VolumeDriver: '',

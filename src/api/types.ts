@@ -44,7 +44,8 @@ export interface ApiContainer {
   Created: number;
   State: 'created' | 'running' | 'exited';
   Status: string;
-  Ports: unknown[];
+  /** Docker's port entries (PublicPort set for a published port). */
+  Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
   Labels: Record<string, string>;
   Mounts: unknown[];
   HostConfig: { NetworkMode: string };

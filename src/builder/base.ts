@@ -37,6 +37,7 @@ export async function baseState(stage: Stage, o: BaseOptions): Promise<StageStat
   let layers: StageState['layers'] = [];
   let fsKey: string;
   let created: string | undefined;
+  let parent: StageEnv | undefined;
   const time = o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {};
   if (stage.base.kind === 'scratch') {
     config = emptyConfig(o.platform, time);
@@ -47,6 +48,7 @@ export async function baseState(stage: Stage, o: BaseOptions): Promise<StageStat
     layers = [...s.layers];
     fsKey = s.fsKey;
     created = s.created;
+    parent = s.env;
   } else {
     const img = await o.image(stage.base.ref, stage.fromNode.range);
     config = img.config;
@@ -56,6 +58,6 @@ export async function baseState(stage: Stage, o: BaseOptions): Promise<StageStat
   }
   const env = config.config?.Env ?? [];
   if (!env.some((e) => e.startsWith('PATH='))) config = withContainerConfig(config, { Env: [...env, DEFAULT_PATH] });
-  const stageEnv = new StageEnv({ lex: o.lex, globalArgs: o.globalArgs, buildArgs: o.buildArgs, imageEnv: config.config?.Env ?? [], file: o.file, text: o.text });
+  const stageEnv = new StageEnv({ lex: o.lex, globalArgs: o.globalArgs, buildArgs: o.buildArgs, imageEnv: config.config?.Env ?? [], file: o.file, text: o.text, ...(parent ? { parent } : {}) });
   return { name, index: stage.index, config, layers, fsKey, env: stageEnv, created };
 }

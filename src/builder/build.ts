@@ -9,12 +9,13 @@
  * visible whole, see src/store). Cancellation (the signal) stops running steps and kills their
  * containers.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BuildError, isNotFound, PlanError, UsageError } from '../errors.js';
+import { BuildError, isNotFound, PlanError, UsageError, type SourceLocation } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
+import { readDockerfile } from '../context/build-files.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
 import { checkConfig, runChecks } from '../checks/checks.js';
+import { closeNamedContexts, namedContextsOf } from './named-contexts.js';
 import { buildPlan, parseCommand, ShellLex, type Command, type FromSource, type Plan } from '../plan/index.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
@@ -44,7 +45,10 @@ import type { SourceFs } from './instructions/handler.js';
 import { localWorker } from './worker.js';
 import type { StageState } from './state.js';
 import { storeDir } from '../store/store-dirs.js';
+import { pushDistributable } from '../store/layer-variants.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
+import type { Lease } from '../store/lease.js';
+import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
 export type { BuildRequest } from './session.js';
 
@@ -54,6 +58,8 @@ export interface BuildResult {
   manifestDescriptor: Descriptor;
   config: ImageConfig;
   tags: string[];
+  /** The cache key of the image's filesystem (the last layer step's). */
+  fsKey?: string;
   /** What --metadata-file writes. */
   metadata: Record<string, unknown>;
 }
@@ -61,6 +67,13 @@ export interface BuildResult {
 export interface BuildRunOptions {
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** A lease of the caller's (a multi-platform build) that also pins this build's blobs, and outlives it. */
+  lease?: Lease;
+  /**
+   * The caller's RemoteCache for `--cache-from`/`--cache-to` (a multi-platform build shares one
+   * across its platforms): records accumulate in it and the caller exports and closes it.
+   */
+  remoteCache?: RemoteCache;
 }
 
 /**
@@ -69,8 +82,11 @@ export interface BuildRunOptions {
  * build run once more without imports (a warning), so it still succeeds by building.
  */
 export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promise<BuildResult> {
-  const remote = remoteCacheFor(req);
-  if (!req.noCache) remote?.prefetch();
+  // `--platform a,b`: one build per platform and an index (./multi-platform.ts).
+  const platforms = multiPlatforms(req.platform);
+  if (platforms) return buildMultiPlatform(req, run, platforms, build);
+  const remote = run.remoteCache ?? remoteCacheFor(req);
+  if (!req.noCache && !run.remoteCache) remote?.prefetch();
   try {
     return await buildOnce(req, run, remote);
   } catch (err) {
@@ -79,7 +95,7 @@ export async function build(req: BuildRequest, run: BuildRunOptions = {}): Promi
     remote.disableImports();
     return await buildOnce(req, run, remote);
   } finally {
-    remote?.close();
+    if (!run.remoteCache) remote?.close();
   }
 }
 
@@ -96,14 +112,15 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   checkOutputs(req);
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
   const file = req.dockerfileName ?? 'Dockerfile';
-  const text = req.dockerfileText ?? (await readDockerfile(req.dockerfilePath ?? path.join(req.contextDir, 'Dockerfile')));
+  // Resolved inside the context (a symlink out is refused), a regular text file only (../context/build-files.ts).
+  const text = req.dockerfileText ?? (await readDockerfile(req.contextDir, req.dockerfilePath, req.dockerfileName));
 
   const { ast, warnings } = parseDockerfile(text, { file });
   // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
   checkConfig(ast, req.buildArgs);
   const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
-  checkHostCanRun(plan, platform, (range) => ({ file, range, text }));
+  checkHostCanRun(plan, (stage) => stagePlatform(stage, platform, (range) => ({ file, range, text })), (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);
   await storeDir(path.join(req.root, 'tmp'));
@@ -114,8 +131,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const abort = new AbortController();
   const onAbort = () => abort.abort(run.signal?.reason);
   run.signal?.addEventListener('abort', onAbort, { once: true });
-  const lease = await store.lease();
-  remote?.bind(store, (message) => emit({ type: 'warning', message }));
+  const lease = run.lease ?? (await store.lease());
+  remote?.bind(store, (message) => emit({ type: 'warning', message }), run.remoteCache !== undefined);
   const worker = localWorker({
     root: req.root,
     runtime: req.runtime,
@@ -128,9 +145,10 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
 
   try {
     const stage = await runStages(session, plan, platform, abort);
-    const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format });
+    const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format, ...(req.annotations ? { annotations: req.annotations } : {}) });
     const imageId = written.configDescriptor.digest;
-    const pushed = await publish(session, stage, written.manifestDescriptor, tags, remote);
+    // A shared remote cache (multi-platform) is exported by its owner, once for every platform.
+    const pushed = await publish(session, stage, written.manifestDescriptor, tags, run.remoteCache ? undefined : remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
       imageId,
       manifestDigest: written.manifestDescriptor.digest,
@@ -147,6 +165,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
       imageId,
       manifestDescriptor: written.manifestDescriptor,
       config: written.config,
+      fsKey: stage.fsKey,
       tags: tags.map((t) => t.toString()),
       metadata: {
         'containerimage.digest': written.manifestDescriptor.digest,
@@ -162,8 +181,9 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     };
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
+    await closeNamedContexts(session);
     await session.finish().catch(() => undefined);
-    await lease.release();
+    if (!run.lease) await lease.release();
     await registration.release();
   }
 }
@@ -204,7 +224,9 @@ async function runStages(session: BuildSession, plan: Plan, platform: Platform, 
   const runStage = (i: number): Promise<StageState> => {
     let p = results.get(i);
     if (!p) {
-      p = stageRunner(session, plan, i, steps.get(i)!, runStage, platform, extraSteps);
+      // A stage only an ONBUILD trigger names (`ONBUILD COPY --from=src`) was not planned: it
+      // is numbered when the trigger reaches it.
+      p = stageRunner(session, plan, i, steps.get(i) ?? stageSteps(plan, i, extraSteps), runStage, platform, extraSteps);
       results.set(i, p);
       p.catch(() => abort.abort(new BuildError('CANCELED', 'another stage failed')));
     }
@@ -222,7 +244,7 @@ async function runStages(session: BuildSession, plan: Plan, platform: Platform, 
 async function imageConfig(session: BuildSession, stage: StageState, remote: RemoteCache | undefined): Promise<ImageConfig> {
   let config = stage.config;
   if (Object.keys(session.req.labels).length) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), ...session.req.labels } });
-  const inlineCache = remote?.inlineLabel(stage.fsKey);
+  const inlineCache = await remote?.inlineLabel(stage.fsKey, session.req.compression);
   if (inlineCache !== undefined) config = withContainerConfig(config, { Labels: { ...(config.config?.Labels ?? {}), [INLINE_CACHE_LABEL]: inlineCache } });
   await remote?.ensureLayers(stage.layers.map((l) => l.descriptor));
   const created = session.sourceDateEpoch !== undefined ? new Date(session.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : stage.created;
@@ -238,7 +260,9 @@ async function publish(session: BuildSession, stage: StageState, manifest: Descr
   // Names, the store's untagged <none>, pushes: src/builder/image-export.ts.
   const pushed = await publishImage(session, manifest, stage, tags, async (t, desc, o) => {
     const auth = registryAuthFor(req, t.domain).clientOptions;
-    return (await push(t, store.content, desc, { clientOptions: { ...auth, ...(o.insecure ? { insecureRegistries: [t.domain] } : {}) }, onProgress: transferEvents(emit, 'push') })).digest;
+    // Uncompressed build layers are compressed here, once per variant (src/store/layer-variants.ts).
+    return pushDistributable(store, t, desc, { compression: o.compression ?? req.compression, level: o.level }, o.byDigest === true, (ref, d) =>
+      push(ref, store.content, d, { clientOptions: { ...auth, ...(o.insecure ? { insecureRegistries: [t.domain] } : {}) }, onProgress: transferEvents(emit, 'push') }));
   });
   await exportOutputs(session, req, manifest, stage, tags.map((t) => t.toString()));
   if (remote) {
@@ -248,31 +272,32 @@ async function publish(session: BuildSession, stage: StageState, manifest: Descr
   return pushed;
 }
 
-async function readDockerfile(p: string): Promise<string> {
-  try {
-    return await readFile(p, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new UsageError(`cannot read the Dockerfile: ${p} does not exist`, { hint: 'give its path with -f' });
-    if (e.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${p} is a directory`);
-    throw err;
-  }
-}
-
 /** Step numbers as BuildKit prints them (`#N`), FROM included, per stage in build order. */
 function numberSteps(plan: Plan): Map<number, StepInfo[]> {
   const out = new Map<number, StepInfo[]>();
-  let n = 1;
-  for (const i of plan.order) {
-    const s = plan.stages[i];
-    const name = s.name ?? `stage-${i}`;
-    const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
-    out.set(
-      i,
-      nodes.map((node, k) => ({ step: n++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range })),
-    );
-  }
+  const counter = { next: 1 };
+  for (const i of plan.order) out.set(i, stageSteps(plan, i, counter));
   return out;
+}
+
+/** Whether stage `from` is `to` or needs it (through the plan's dependencies). */
+function dependsOn(plan: Plan, from: number, to: number): boolean {
+  const seen = new Set<number>();
+  const walk = (i: number): boolean => {
+    if (i === to) return true;
+    if (seen.has(i)) return false;
+    seen.add(i);
+    return plan.stages[i]!.deps.some(walk);
+  };
+  return walk(from);
+}
+
+/** The steps of stage `i`, numbered from `counter.next` on (which it advances). */
+function stageSteps(plan: Plan, i: number, counter: { next: number }): StepInfo[] {
+  const s = plan.stages[i]!;
+  const name = s.name ?? `stage-${i}`;
+  const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
+  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
 }
 
 /** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
@@ -282,7 +307,7 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
 }
 
 /** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range) {
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range, explicit = session.req.platform !== undefined) {
   const source = session.source(range);
   let parsed;
   try {
@@ -296,16 +321,29 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return img;
   };
-  // An explicit --platform the base image does not have is an error (src/builder/platform-check.ts).
-  const explicit = session.req.platform !== undefined;
+  // An explicit --platform (or FROM --platform) the base image does not have is an error (src/builder/platform-check.ts).
   const checked = (img: ResolvedImage): ResolvedImage => (explicit && checkBasePlatform(ref, img, platform, source), img);
   if (!session.req.pull) {
+    let mismatch: PlanError | undefined;
     try {
       return await pinned(checked(await session.store.resolve(parsed.toString(), platform)));
     } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const have = explicit ? await storedPlatforms(session.store, parsed.toString()) : undefined;
-      if (have) throw noMatchingPlatform(ref, platform, have, source);
+      if (explicit && err instanceof PlanError) mismatch = err;
+      else if (!isNotFound(err)) throw err;
+      const have = explicit && !mismatch ? await storedPlatforms(session.store, parsed.toString()) : undefined;
+      if (have) mismatch = noMatchingPlatform(ref, platform, have, source);
+    }
+    // The stored name is for another platform (a pull keeps only the host's entry of an index,
+    // a multi-platform build needs every one): the registry may have this platform. Pulled by
+    // digest, without renaming the stored image; when that fails, the mismatch is the error.
+    if (mismatch) {
+      let pulled;
+      try {
+        pulled = await pull(parsed, session.content, undefined, { platform, platformMustMatch: true, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
+      } catch {
+        throw mismatch;
+      }
+      return pinned(checked(await session.store.resolveDescriptor(pulled.descriptor, platform, parsed.toString())));
     }
   }
   try {
@@ -322,6 +360,16 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
 /** An image as a source filesystem: its manifest digest is its cache identity. */
 function imageFs(img: ResolvedImage): SourceFs {
   return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i], fromImage: true })), config: img.config };
+}
+
+/** The platform stage `s` is built for: its `FROM --platform` (expanded by the plan), else `target`. Throws PlanError at the FROM for a bad one. */
+function stagePlatform(s: Plan['stages'][number], target: Platform, source: (range: Range) => SourceLocation): Platform {
+  if (s.platform === undefined) return target;
+  try {
+    return parsePlatform(s.platform);
+  } catch (err) {
+    throw new PlanError(`FROM --platform=${s.platform}: ${(err as Error).message}`, { source: source(s.fromNode.range), cause: err });
+  }
 }
 
 /** Whether `ref` names an image already in the store. */
@@ -348,17 +396,31 @@ function stageRunner(
   index: number,
   steps: StepInfo[],
   runStage: (i: number) => Promise<StageState>,
-  platform: Platform,
+  targetPlatform: Platform,
   extraSteps: { next: number },
 ): Promise<StageState> {
   return (async () => {
     const planned = plan.stages[index];
     const fromInfo = steps[0];
+    // `FROM --platform=…` (e.g. $BUILDPLATFORM for a native cross-compiling stage) overrides the target platform for this stage.
+    const platform = stagePlatform(planned, targetPlatform, session.source.bind(session));
+    const explicit = session.req.platform !== undefined || planned.platform !== undefined;
     const t0 = Date.now();
     session.emit({ type: 'step-start', step: fromInfo.step, info: fromInfo });
+    // --build-context: a name resolves to its context before stages and images; a stage of
+    // that name is replaced by it (src/builder/named-contexts.ts).
+    const named = namedContextsOf(session);
+    const namedFs = async (name: string, range: Range): Promise<(SourceFs & { created?: string }) | undefined> => {
+      if (!named.has(name)) return undefined;
+      const t = await named.target(name, platform);
+      if (t.kind === 'fs') return t.fs;
+      const img = await resolveImage(session, t.ref, platform, range, explicit);
+      return { ...imageFs(img), created: img.config.created };
+    };
+    const replaced = planned.name !== undefined && named.has(planned.name);
     let stage: StageState;
     try {
-      stage = await baseState(planned, {
+      stage = await baseState(replaced ? { ...planned, base: { kind: 'image', ref: planned.name! } } : planned, {
         platform,
         lex: session.lex,
         globalArgs: plan.globalArgs,
@@ -368,7 +430,9 @@ function stageRunner(
         sourceDateEpoch: session.sourceDateEpoch,
         stageState: runStage,
         image: async (ref, range) => {
-          const img = await resolveImage(session, ref, platform, range);
+          const n = await namedFs(ref, range);
+          if (n) return n;
+          const img = await resolveImage(session, ref, platform, range, explicit);
           return { ...imageFs(img), created: img.config.created };
         },
       });
@@ -377,6 +441,7 @@ function stageRunner(
       throw err;
     }
     session.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
+    if (replaced) return stage;
 
     // `--from` of COPY / RUN --mount, as the plan resolved it (ONBUILD triggers were not
     // planned: their names are resolved here). Errors point at the instruction that names it.
@@ -391,11 +456,16 @@ function stageRunner(
     };
     const from = async (name: string, source: FromSource | undefined, range: Range): Promise<SourceFs> => {
       const resolved = source ?? fromName(name, range);
+      if (resolved.kind === 'stage' && source === undefined && dependsOn(plan, resolved.index, index)) {
+        throw new PlanError(`circular dependency detected on stage: ${plan.stages[resolved.index]!.name ?? resolved.index}`, { source: session.source(range), hint: 'an ONBUILD trigger cannot copy from the stage that runs it, or from one built on it' });
+      }
       if (resolved.kind === 'stage') {
         const s = await runStage(resolved.index);
         return { fsKey: s.fsKey, layers: s.layers, config: s.config };
       }
       name = resolved.ref;
+      const n = await namedFs(name, range);
+      if (n) return n;
       const lower = name.toLowerCase();
       // A bare name close to a stage name is a typo, not an image to pull (Docker would try).
       const names = plan.stages.map((s) => s.name).filter((n): n is string => !!n);
@@ -403,7 +473,7 @@ function stageRunner(
       if (near && !(await inStore(session, name, platform))) {
         throw new PlanError(`--from=${name}: no stage or local image named "${name}"`, { source: session.source(range), hint: `did you mean the stage "${near}"?` });
       }
-      return imageFs(await resolveImage(session, name, platform, range));
+      return imageFs(await resolveImage(session, name, platform, range, explicit));
     };
 
     // ONBUILD triggers of the base image run first (and are not inherited further).

@@ -12,13 +12,14 @@ import { hashSources } from '../context/hash.js';
 import { copyPlan, matchSources, type MatchSourcesOptions, type SourceMatch } from '../context/sources.js';
 import { hasMeta } from '../context/go-path.js';
 import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
-import { PlanError, type SourceLocation } from '../errors.js';
+import { hasCode, PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
-import { writeLayer, type LayerResult } from '../image/layer-writer.js';
+import { writeLayer, type LayerResult, BUILD_LAYER_COMPRESSION } from '../image/layer-writer.js';
 import type { FromSource, HeredocFile } from '../plan/index.js';
 import type { Range } from '../parser/ast.js';
 import { resolveUser } from '../runtime/user.js';
-import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, parseChmod, type Owner } from './fs-entries.js';
+import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, type Owner } from './fs-entries.js';
+import { parseChmodFlag, type ChmodSpec } from '../plan/chmod.js';
 import type { LayerStep, SourceFs, StepContext } from './instructions/handler.js';
 import { workdir } from './state.js';
 import type { Command } from '../plan/index.js';
@@ -41,13 +42,18 @@ export interface CopySpec {
   words: string[];
   range: Range;
   /**
-   * ADD: turns a matched local file into entries itself (archive extraction); returns null to
-   * copy the file as is.
+   * ADD: turns a matched local file into entries itself (archive extraction into `destDir`, the
+   * instruction's destination resolved in the image); returns null to copy the file as is.
    */
-  transform?: (hostPath: string, dest: string, owner: Owner | undefined) => Promise<LayerEntry[] | null>;
+  transform?: (hostPath: string, destDir: string, owner: Owner | undefined) => Promise<LayerEntry[] | null>;
+  /** Where `--chmod` is written (errors point at it); default `range`. */
+  chmodRange?: Range;
   /** Extra key parts (ADD's unpack mode). */
   extraParts?: string[];
 }
+
+/** The mode of a heredoc file without --chmod (BuildKit's Mkfile(…, 0644, …)). */
+const HEREDOC_MODE = 0o644;
 
 /** Per-file key parts are listed up to this many files (beyond, only the digest over all). */
 const MAX_FILE_PARTS = 5000;
@@ -61,8 +67,8 @@ export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: stri
 /** What a copy reads, found while its key is computed and used again to produce its layer. */
 interface CopyInputs {
   source: SourceLocation;
-  /** --chmod as a number. */
-  mode?: number;
+  /** --chmod (octal, or symbolic and applied per file). */
+  chmod?: ChmodSpec;
   /** The stage's working directory (relative destinations). */
   wd: string;
   /** Heredoc files, expanded. */
@@ -80,15 +86,10 @@ interface CopyInputs {
  */
 export async function copyStep<C extends Command>(ctx: StepContext<C>, spec: CopySpec): Promise<LayerStep> {
   const source = ctx.session.source(spec.range);
-  let mode: number | undefined;
-  if (spec.chmod !== undefined) {
-    const m = parseChmod(spec.chmod);
-    if (m === null) throw new PlanError(`invalid chmod parameter: ${JSON.stringify(spec.chmod)}: expected an octal mode such as 0644`, { source });
-    mode = m;
-  }
+  const chmod = spec.chmod !== undefined ? chmodOf(spec.chmod, ctx.session.source(spec.chmodRange ?? spec.range)) : undefined;
   const inputs: CopyInputs = {
     source,
-    mode,
+    ...(chmod ? { chmod } : {}),
     wd: workdir(ctx.stage),
     contents: spec.contents.map((c) => ({ name: c.name, data: c.expand ? expandHeredoc(ctx, c.data) : c.data })),
   };
@@ -101,11 +102,14 @@ async function copyParts<C extends Command>(ctx: StepContext<C>, spec: CopySpec,
   const { session } = ctx;
   const parts = [`cmd=${spec.kind} ${JSON.stringify([...spec.paths, spec.dest])}`, `workdir=${inputs.wd}`];
   if (spec.chown !== undefined) parts.push(`chown=${spec.chown}`);
-  if (inputs.mode !== undefined) parts.push(`chmod=${inputs.mode.toString(8)}`);
+  if (inputs.chmod) parts.push(`chmod=${inputs.chmod.octal !== undefined ? inputs.chmod.octal.toString(8) : inputs.chmod.text}`);
   if (spec.parents) parts.push('parents=true');
   if (spec.link) parts.push('link=true');
   if (spec.exclude.length) parts.push(`exclude=${JSON.stringify(spec.exclude)}`);
   parts.push(...(spec.extraParts ?? []));
+  // Heredoc files are written 0644 (BuildKit since dockerfile/1.6; mybuild wrote 0664 before,
+  // so the mode is part of the key: older records are not reused).
+  if (inputs.contents.length) parts.push(`content-mode=${HEREDOC_MODE.toString(8)}`);
   for (const c of inputs.contents) parts.push(`content:${c.name}=sha256:${createHash('sha256').update(c.data).digest('hex')}`);
   if (spec.paths.length) {
     if (spec.from !== undefined) {
@@ -131,7 +135,7 @@ async function produceCopy<C extends Command>(ctx: StepContext<C>, spec: CopySpe
     const owner = spec.chown !== undefined ? await resolveChown(base, spec.chown, source) : undefined;
     if (!spec.paths.length) return writeCopyLayer(ctx, spec, inputs, base, owner, null, []);
     if (contextMatches) return writeCopyLayer(ctx, spec, inputs, base, owner, await session.context(), contextMatches);
-    const srcCtx = await BuildContext.open(srcDir, { ignoreFile: '/dev/null' });
+    const srcCtx = await BuildContext.open(srcDir, { ignoreFile: false });
     const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
     return writeCopyLayer(ctx, spec, inputs, base, owner, srcCtx, matches);
   });
@@ -149,18 +153,21 @@ async function writeCopyLayer<C extends Command>(
 ): Promise<LayerResult | null> {
   const { options, worker } = ctx;
   const { wd, contents } = inputs;
-  const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+  const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const now = Date.now();
   const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
   if (contents.length) {
-    const destIsDir = spec.dest.endsWith('/') || contents.length > 1 || (await isDirIn(base, absDest));
+    // Heredocs are copied after the sources, each as its own copy (BuildKit): into a directory
+    // (a trailing slash, an existing one, or one a directory source made), else onto the
+    // destination itself, where the last one stays.
+    const destIsDir = spec.dest.endsWith('/') || spec.dest === '.' || spec.parents || matches.some((m) => m.isDir) || (await isDirIn(base, absDest));
     for (const c of contents) {
       const p = destIsDir ? path.posix.join(absDest, c.name) : absDest;
       const data = Buffer.from(c.data);
       entries.push({
         path: p.replace(/^\/+/, ''),
         type: 'file',
-        mode: inputs.mode ?? 0o664,
+        mode: inputs.chmod ? inputs.chmod.apply(HEREDOC_MODE, false) : HEREDOC_MODE,
         uid: owner?.uid ?? 0,
         gid: owner?.gid ?? 0,
         size: data.length,
@@ -178,13 +185,13 @@ async function writeCopyLayer<C extends Command>(
   const unique = [...byPath.values()];
   linkHardlinks(unique, (e) => diskIdentity.get(e));
   const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
-  return writeLayer([...parents, ...unique], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+  return writeLayer([...parents, ...unique], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
 }
 
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
 async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
-  const { wd, mode, source, srcFs } = inputs;
-  const absDest = spec.dest.startsWith('/') ? spec.dest : path.posix.join(wd, spec.dest);
+  const { wd, chmod, source, srcFs } = inputs;
+  const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const entries: LayerEntry[] = [];
   const planSources = await Promise.all(
     matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
@@ -195,7 +202,8 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
   const knownOf = new Map<string, { stat: BigIntStats; linkTarget?: string }>();
   for (const s of planSources) for (const e of s.entries) knownOf.set(s.path === '' ? e.path : `${s.path}/${e.path}`, e);
   const destIsDir = await isDirIn(base, absDest);
-  const targets = copyPlan(planSources, spec.dest, { workdir: wd, parents: spec.parents, destIsDir, source });
+  const rawIsDir = spec.dest.endsWith('/') || spec.dest === '.' || spec.dest === '';
+  const targets = copyPlan(planSources, rawIsDir && absDest !== '/' ? `${absDest}/` : absDest, { workdir: wd, parents: spec.parents, destIsDir, source });
   const topDirs = new Set(matches.filter((m) => m.isDir).map((m) => m.path));
   for (const t of targets) {
     if (t.type === 'dir' && topDirs.has(t.src)) {
@@ -211,7 +219,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
     const host = srcRoot.abs(top ?? t.src);
     // Only a file named as a source is unpacked, never a file inside a directory source.
     if (spec.transform && t.type === 'file' && top !== undefined) {
-      const extracted = await spec.transform(host, t.dest, owner);
+      const extracted = await spec.transform(host, absDest, owner);
       if (extracted) {
         entries.push(...extracted);
         continue;
@@ -219,7 +227,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
     }
     const e = await entryFromDisk(host, t.dest, {
       ...(owner ? { owner } : srcFs ? {} : { owner: { uid: 0, gid: 0 } }),
-      ...(mode !== undefined ? { mode } : {}),
+      ...(chmod ? { chmod: chmod.apply } : {}),
       followSymlink: top !== undefined,
       ...(top === undefined ? { known: knownOf.get(t.src) } : {}),
     });
@@ -257,6 +265,32 @@ export async function matchStageSources(ctx: BuildContext, root: string, pattern
     out.push(...ms.map((m) => (m.isDir ? { ...m, pattern } : { ...m, pattern, path: shown })));
   }
   return out;
+}
+
+/**
+ * The absolute image path a COPY/ADD destination names, with symlinks on it (the last component
+ * too) followed inside the stage's root `base` as BuildKit's fs.RootPath does: a destination that
+ * is a link (dangling, absolute, into /run, or pointing above `/`) is written through, never
+ * replaced by a directory and never outside the root. Relative destinations are relative to
+ * `wd`. No trailing slash ("/" for the root).
+ */
+export function resolveDest(base: string, dest: string, wd: string, source: SourceLocation): string {
+  const abs = dest.startsWith('/') ? dest : path.posix.join(wd, dest);
+  let joined: string;
+  try {
+    joined = secureJoin(base, abs);
+  } catch (err) {
+    if (!hasCode(err, 'INVALID_ARGUMENT')) throw err;
+    throw new PlanError(`destination ${JSON.stringify(dest)}: too many levels of symbolic links in the image`, { source, cause: err });
+  }
+  return `/${path.relative(base, joined).split(path.sep).join('/')}`;
+}
+
+/** The parsed --chmod value, or a PlanError with BuildKit's message at `source`. */
+export function chmodOf(value: string, source: SourceLocation): ChmodSpec {
+  const c = parseChmodFlag(value);
+  if ('error' in c) throw new PlanError(c.error, { source, hint: 'an octal mode (0755) or a symbolic one as chmod(1) takes it (u+x,g-w, a=rX)' });
+  return c;
 }
 
 async function resolveChown(base: string, spec: string, source: SourceLocation): Promise<Owner> {

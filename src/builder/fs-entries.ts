@@ -7,6 +7,7 @@
 import { lstat, readlink, stat } from 'node:fs/promises';
 import type { BigIntStats, Stats } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { LayerEntry, LayerEntryType } from '../image/layer-entry.js';
 import { secureJoin, secureJoinParent } from '../runtime/secure-join.js';
 
@@ -15,9 +16,12 @@ export interface Owner {
   gid: number;
 }
 
-/** The layer entry type of an lstat result; null for sockets (never copied). */
+/**
+ * The layer entry type of an lstat result. A Unix socket is a regular (empty) file, as BuildKit
+ * copies it (fsutil clears the socket bit; its copier makes a stub file: testCopySocket).
+ */
 export function entryType(st: Stats | BigIntStats): LayerEntryType | null {
-  if (st.isFile()) return 'file';
+  if (st.isFile() || st.isSocket()) return 'file';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';
   if (st.isCharacterDevice()) return 'character-device';
@@ -46,7 +50,9 @@ export const diskIdentity = new WeakMap<LayerEntry, string>();
 
 /**
  * A layer entry for the file at `hostPath`, placed at `dest` (absolute image path). `owner` and
- * `mode` override the file's own when given. Returns null for sockets.
+ * `mode` override the file's own when given; `chmod` maps the file's own mode (--chmod; never
+ * applied to a symlink, as BuildKit's copier does not chmod links). A socket becomes an empty
+ * regular file (see entryType). Returns null for a file type a layer cannot hold.
  *
  * `known` is the path's lstat (and a symlink's target) when the caller already has it from a
  * walk (a directory source's entries): the disk is then not asked again. Without it (and always
@@ -55,7 +61,7 @@ export const diskIdentity = new WeakMap<LayerEntry, string>();
 export async function entryFromDisk(
   hostPath: string,
   dest: string,
-  opts: { owner?: Owner; mode?: number; followSymlink?: boolean; known?: { stat: BigIntStats; linkTarget?: string } } = {},
+  opts: { owner?: Owner; mode?: number; chmod?: (mode: number, isDir: boolean) => number; followSymlink?: boolean; known?: { stat: BigIntStats; linkTarget?: string } } = {},
 ): Promise<LayerEntry | null> {
   const known = opts.followSymlink ? undefined : opts.known;
   const st: Stats | BigIntStats = known ? known.stat : opts.followSymlink ? await stat(hostPath) : await lstat(hostPath);
@@ -65,13 +71,16 @@ export async function entryFromDisk(
   const e: LayerEntry = {
     path: layerPath(dest),
     type,
-    mode: opts.mode ?? Number(st.mode) & 0o7777,
+    mode: opts.mode ?? (opts.chmod && type !== 'symlink' ? opts.chmod(Number(st.mode) & 0o7777, type === 'directory') : Number(st.mode) & 0o7777),
     uid: opts.owner?.uid ?? Number(st.uid),
     gid: opts.owner?.gid ?? Number(st.gid),
     size: type === 'file' ? Number(st.size) : 0,
     mtimeMs: big ? floorMs((st as BigIntStats).mtimeNs) : Math.floor((st as Stats).mtimeMs),
   };
-  if (type === 'file') {
+  if (type === 'file' && st.isSocket()) {
+    // Never opened (a socket has no content to read): an empty file with the socket's mode.
+    e.open = () => Readable.from([]);
+  } else if (type === 'file') {
     e.source = hostPath;
     if (Number(st.nlink) > 1) diskIdentity.set(e, `${st.dev}:${st.ino}`);
   }
@@ -131,10 +140,4 @@ export async function isDirIn(baseDir: string | null, imagePath: string): Promis
   } catch {
     return false;
   }
-}
-
-/** Parses a `--chmod` value: octal only (`0644`, `755`). */
-export function parseChmod(value: string): number | null {
-  if (!/^[0-7]{3,4}$/.test(value)) return null;
-  return parseInt(value, 8);
 }

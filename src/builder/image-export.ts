@@ -15,11 +15,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BuildError, UsageError } from '../errors.js';
-import { layerCompression } from '../image/compression.js';
+import { layerCompression, type Compression } from '../image/compression.js';
 import { normalizeConfig } from '../image/config.js';
 import { openLayer } from '../image/layer-reader.js';
 import { writeTarLayer } from '../image/layer-writer.js';
 import { writeImage } from '../image/manifest.js';
+import { compressedLayer, LayerVariants } from '../store/layer-variants.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { MediaTypes, type Descriptor, type ImageConfig, type Manifest } from '../image/types.js';
 import type { ImageEncoding, OutputSpec } from './output-spec.js';
@@ -28,8 +29,12 @@ import type { LayerRef, StageState } from './state.js';
 
 type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
 
-/** Pushes `manifest` (in the build's content store) as `ref`; returns the pushed digest. */
-export type PushImage = (ref: Reference, manifest: Descriptor, opts: { insecure?: boolean }) => Promise<string>;
+/**
+ * Pushes `manifest` (in the build's content store) as `ref`, its uncompressed layers compressed
+ * as `compression` says (default: the build's --compression; `none`: pushed as they are), by
+ * digest with `byDigest`; returns the reference pushed and the digest the registry serves.
+ */
+export type PushImage = (ref: Reference, manifest: Descriptor, opts: { insecure?: boolean; compression?: Compression; level?: number; byDigest?: boolean }) => Promise<{ ref: string; digest: string }>;
 
 function wantsEncoding(e: ImageEncoding): boolean {
   return e.compression !== undefined || e.compressionLevel !== undefined || e.forceCompression === true || e.format !== undefined || e.rewriteTimestamp === true;
@@ -65,13 +70,21 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
   const config = JSON.parse((await content.readBytes(m.config.digest)).toString('utf8')) as ImageConfig;
   const layers: Descriptor[] = [];
   const diffIds = [...config.rootfs.diff_ids];
+  const variants = new LayerVariants(session.store.root);
+  const format = enc.format ?? (m.mediaType === MediaTypes.DOCKER_MANIFEST ? 'docker' : 'oci');
   for (const [i, desc] of m.layers.entries()) {
     const ref: LayerRef | undefined = stage.layers[i];
     const kind = layerCompression(desc.mediaType);
-    const target = enc.compression ?? kind;
+    // The build's own layers are stored uncompressed: their default target is the build's --compression.
+    const target = enc.compression ?? (kind === 'none' && !ref?.fromImage ? session.req.compression : kind);
     const recompress = enc.forceCompression === true || (!ref?.fromImage && (target !== kind || enc.compressionLevel !== undefined));
     if (!recompress && !enc.rewriteTimestamp) {
       layers.push(desc);
+      continue;
+    }
+    if (kind === 'none' && target !== 'none' && !enc.rewriteTimestamp) {
+      // From the plain tar: the (diffID, compression, level) variant, made once and kept.
+      layers.push(await compressedLayer(variants, content, desc, { compression: target, ...(enc.compressionLevel !== undefined ? { level: enc.compressionLevel } : {}) }, 'oci'));
       continue;
     }
     const plain = await openLayer(content, desc);
@@ -86,8 +99,7 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
     diffIds[i] = written.diffId;
     layers.push(written.descriptor);
   }
-  const format = enc.format ?? (m.mediaType === MediaTypes.DOCKER_MANIFEST ? 'docker' : 'oci');
-  const out = await writeImage(content, normalizeConfig({ ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format });
+  const out = await writeImage(content, normalizeConfig({ ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } }), layers, { format, ...(m.annotations ? { annotations: m.annotations } : {}) });
   return out.manifestDescriptor;
 }
 
@@ -126,7 +138,10 @@ export async function publishImage(session: BuildSession, manifest: Descriptor, 
     if (!tags.length && req.outputs.length === 0) await store.addDangling(manifest);
     if (req.push) {
       if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
-      for (const t of tags) pushed[t.toString()] = await pushImage(t, manifest, {});
+      for (const t of tags) {
+        const r = await pushImage(t, manifest, {});
+        pushed[r.ref] = r.digest;
+      }
     }
     return pushed;
   }
@@ -140,8 +155,8 @@ export async function publishImage(session: BuildSession, manifest: Descriptor, 
     if (out.push || req.push) {
       if (!names.length) throw new UsageError('--output type=image,push=true needs a name to push to', { hint: 'add name=REGISTRY/REPO[:TAG] to --output, or -t' });
       for (const n of names) {
-        const ref = out.pushByDigest ? parseReference(`${n.domain}/${n.path}@${desc.digest}`) : n;
-        pushed[ref.toString()] = await pushImage(ref, desc, { insecure: out.insecure });
+        const r = await pushImage(n, desc, { insecure: out.insecure, compression: out.compression, level: out.compressionLevel, byDigest: out.pushByDigest });
+        pushed[r.ref] = r.digest;
       }
     }
   }

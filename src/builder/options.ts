@@ -39,6 +39,7 @@ export interface BuildOptions {
   secrets: SecretSpec[];
   /** OCI (default) or Docker schema2 media types. */
   format: 'oci' | 'docker';
+  /** The compression of the layers pushed and exported (the store keeps build layers uncompressed: src/store/layer-variants.ts). */
   compression: 'gzip' | 'zstd';
   /** SOURCE_DATE_EPOCH in seconds, when set. */
   sourceDateEpoch?: number;
@@ -51,6 +52,18 @@ export interface BuildOptions {
   cacheFrom?: CacheImportSpec[];
   /** `--cache-to`: where the build's cache is exported after the build (src/cache/remote). */
   cacheTo?: CacheExportSpec[];
+  /** `--add-host NAME:IP`: /etc/hosts entries of RUN steps (part of their cache key, as BuildKit's ExtraHosts). */
+  extraHosts?: { host: string; ip: string }[];
+  /** `--ulimit NAME=SOFT[:HARD]`: rlimits of RUN steps (part of their key, as BuildKit's ExecOp Ulimit). */
+  ulimits?: { name: string; soft: number; hard: number }[];
+  /** `--shm-size`: bytes of RUN steps' /dev/shm. */
+  shmSize?: number;
+  /** `--no-cache-filter STAGE`: stages (by name, `stage-N` for unnamed ones) built without the cache. */
+  noCacheFilter?: string[];
+  /** `--annotation KEY=VALUE` / `manifest:KEY=VALUE`: annotations of the image manifest. */
+  annotations?: Record<string, string>;
+  /** `--build-context NAME=VALUE` by dockerui's name key (src/builder/named-contexts.ts). */
+  buildContexts?: Record<string, string>;
   /**
    * Registry credentials by normalised registry domain (`127.0.0.1:5000`, `docker.io`) for FROM
    * pulls and `--push`; a domain not listed uses this process's docker config. The daemon fills

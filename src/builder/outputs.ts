@@ -14,6 +14,7 @@ import type { Descriptor } from '../image/types.js';
 import type { BuildRequest, BuildSession } from './session.js';
 import type { StageState } from './state.js';
 import { encodeImage } from './image-export.js';
+import { distributable, LayerVariants } from '../store/layer-variants.js';
 
 /**
  * Writes every `--output` of `req` but `image` (the store, done by the caller): `manifest` under
@@ -26,7 +27,10 @@ export async function exportOutputs(session: BuildSession, req: BuildRequest, ma
       case 'cacheonly':
         break;
       case 'oci': {
-        const desc = await encodeImage(session, manifest, stage, out);
+        // Build layers are stored uncompressed: the archive gets their compressed variants.
+        const variants = new LayerVariants(session.store.root);
+        const choice = { compression: out.compression ?? req.compression, ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}) };
+        const desc = await distributable(variants, session.content, await encodeImage(session, manifest, stage, out), choice);
         const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
         await exportOciLayout(session.store.content, own.length ? own.map((name) => ({ name, descriptor: desc })) : [{ name: 'latest', descriptor: desc }], out.dest, { tar: out.tar });
         break;

@@ -1,11 +1,13 @@
 /**
- * `--platform` for a single-platform build (until multi-platform builds exist), refusing what
+ * `--platform` for one platform's build (a multi-platform build is one per platform:
+ * ./multi-platform.ts), refusing what
  * the base image or the host cannot provide instead of building one thing and labelling it
  * another:
  *
  * - `checkHostCanRun`: a RUN step for a platform this host cannot execute (another
- *   architecture, no binfmt_misc emulator registered) is refused before anything runs. amd64
- *   hosts run 386 too.
+ *   architecture, no binfmt_misc emulator registered) is refused before anything runs, naming
+ *   the emulator. With QEMU's emulator registered (flag F: the kernel holds the interpreter
+ *   open, so it runs inside any rootfs) foreign RUN steps simply run. amd64 hosts run 386 too.
  * - `checkBasePlatform`: with an explicit `--platform`, a base image that is for another
  *   platform (a single manifest, or the only entry of an index) is refused, naming the image and
  *   the platforms it has; an index picks its matching entry (in src/store, pickManifest).
@@ -41,16 +43,33 @@ export function hostCanRun(p: Platform, binfmtDir = '/proc/sys/fs/binfmt_misc'):
   }
 }
 
-/** Refuses a build whose stages run RUN steps for a platform the host cannot execute. */
-export function checkHostCanRun(plan: Plan, platform: Platform, source: (range: Plan['stages'][number]['fromNode']['range']) => SourceLocation): void {
-  if (hostCanRun(platform)) return;
+/** The binfmt_misc handler that would run binaries of `p` on this host (`qemu-aarch64`), or undefined when QEMU has none. */
+export function emulatorName(p: Platform): string | undefined {
+  const name = QEMU[p.architecture];
+  return name ? `qemu-${name}` : undefined;
+}
+
+/**
+ * Refuses a build whose stages run RUN steps for a platform the host cannot execute; each
+ * stage's platform is `platformOf(stage)` (its FROM --platform, else the target). The error
+ * names the emulator that is missing.
+ */
+export function checkHostCanRun(plan: Plan, platformOf: (stage: Plan['stages'][number]) => Platform, source: (range: Plan['stages'][number]['fromNode']['range']) => SourceLocation, binfmtDir = '/proc/sys/fs/binfmt_misc'): void {
   for (const i of plan.order) {
+    const platform = platformOf(plan.stages[i]);
+    if (hostCanRun(platform, binfmtDir)) continue;
     const run = plan.stages[i].commands.find((c) => c.kind === 'RUN');
     if (!run) continue;
-    throw new PlanError(`RUN for platform ${formatPlatform(platform)} cannot run on this host (${formatPlatform(hostPlatform())}): mybuild has no emulation and no binfmt_misc emulator is registered`, {
-      source: source(run.node.range),
-      hint: `build for ${formatPlatform(hostPlatform())}, or register QEMU user emulation (binfmt_misc) for ${platform.architecture}`,
-    });
+    const emulator = emulatorName(platform);
+    throw new PlanError(
+      `RUN for platform ${formatPlatform(platform)} cannot run on this host (${formatPlatform(hostPlatform())}): ${emulator ? `no binfmt_misc emulator ${emulator} is registered (${binfmtDir}/${emulator})` : `QEMU has no user emulator for ${platform.architecture}`}`,
+      {
+        source: source(run.node.range),
+        hint: emulator
+          ? `install qemu-user-static and register it (scripts/install-system-deps.sh, or update-binfmts --enable ${emulator}), or build for ${formatPlatform(hostPlatform())}`
+          : `build for ${formatPlatform(hostPlatform())}`,
+      },
+    );
   }
 }
 

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openLayer } from '../image/layer-reader.js';
 import type { ContentStore } from '../store/types.js';
-import { ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { mountAll, unmountAll } from '../runtime/mount.js';
+import { tieRemoval } from '../runtime/watchdog.js';
 import type { LayerRef } from './state.js';
 
 export class RootfsManager {
@@ -23,7 +24,7 @@ export class RootfsManager {
   async chain(layers: readonly LayerRef[]): Promise<string> {
     return ensureLayerChain(
       this.snapshotter,
-      layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.store, l.descriptor) })),
+      layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.store, l.descriptor) })),
     );
   }
 
@@ -41,13 +42,14 @@ export class RootfsManager {
    * the other, which was two process waits more per COPY --from.
    */
   async withViews<T>(layerSets: readonly (readonly LayerRef[])[], fn: (dirs: string[]) => Promise<T>): Promise<T> {
-    const made: { target: string; key?: string; mounted: boolean }[] = [];
+    const made: { target: string; key?: string; mounted: boolean; untie?: () => void }[] = [];
     const undo = async (): Promise<void> => {
       await Promise.all(
         made.map(async (v) => {
           if (v.mounted) await unmountAll(v.target);
           if (v.key) await this.snapshotter.remove(v.key).catch(() => undefined);
           await rm(v.target, { recursive: true, force: true }).catch(() => undefined);
+          v.untie?.();
         }),
       );
     };
@@ -56,12 +58,13 @@ export class RootfsManager {
       // finally below undoes them.
       const settled = await Promise.allSettled(
         layerSets.map(async (layers) => {
-          const v: { target: string; key?: string; mounted: boolean } = { target: '', mounted: false };
+          const v: { target: string; key?: string; mounted: boolean; untie?: () => void } = { target: '', mounted: false };
           const parent = await this.chain(layers);
           v.target = await mkdtemp(path.join(this.tmpDir, 'view-'));
+          v.untie = tieRemoval(v.target); // removed by the watchdog if the build is killed
           made.push(v);
           const key = `view-${process.pid}-${randomBytes(6).toString('hex')}`;
-          const mounts = await this.snapshotter.view(key, parent || undefined);
+          const mounts = await onChain(() => this.chain(layers), (p) => this.snapshotter.view(key, p || undefined), parent);
           v.key = key;
           // Marked before mounting: a mount that fails half-way is still looked for and undone.
           v.mounted = true;

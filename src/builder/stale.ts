@@ -24,7 +24,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
-import { pidAlive, processStartTime, withLock } from '../store/fs-util.js';
+import { pidAlive, processIsZombie, processStartTime, withLock } from '../store/fs-util.js';
 import { storeDir } from '../store/store-dirs.js';
 
 /** Whether the build that wrote marker `name` (content: its start time) is still running. */
@@ -32,8 +32,28 @@ async function markerAlive(dir: string, name: string): Promise<boolean> {
   const pid = Number(name.split('-')[0]);
   if (!pidAlive(pid)) return false;
   const want = await readFile(path.join(dir, name), 'utf8').catch(() => '');
+  // A zombie (exited, not reaped yet) is dead: kill(pid, 0) above still succeeds on it.
+  if (await processIsZombie(pid)) return false;
   const got = await processStartTime(pid);
   return want === '' || got === '' || want.trim() === got;
+}
+
+/** How many builds registered on the store at `root` are alive (see the module comment). */
+export async function liveBuildCount(root: string): Promise<number> {
+  const dir = path.join(root, 'runtime', 'builds');
+  let n = 0;
+  for (const m of await readdir(dir).catch(() => [] as string[])) if (await markerAlive(dir, m)) n++;
+  return n;
+}
+
+/**
+ * Runs `fn` under the lock builds register under, with the number of live builds: while it
+ * runs no build can start, so with 0 everything builds leave is a leftover (`system check --repair`).
+ */
+export async function withBuildsPaused<T>(root: string, lockTmp: string, fn: (liveBuilds: number) => Promise<T>): Promise<T> {
+  const runtimeDir = path.join(root, 'runtime');
+  await storeDir(runtimeDir);
+  return withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => fn(await liveBuildCount(root)), { timeoutMs: 120_000 });
 }
 
 /** A registered build; `release()` removes its marker (idempotent, never throws). */

@@ -21,6 +21,11 @@ export interface LayerStepOptions {
   produce: () => Promise<LayerResult | null>;
   /** A stable name for this step across builds, to explain misses (`Dockerfile:stage:index`). */
   identity: string;
+  /**
+   * The step always makes a layer (RUN, as BuildKit): a record without one, written before a
+   * no-op RUN committed an empty layer, is a miss.
+   */
+  alwaysLayer?: boolean;
 }
 
 /** The cache key of a filesystem step with `parts` on top of the filesystem `parentFsKey`. */
@@ -30,17 +35,21 @@ export function stepKey(parentFsKey: string, parts: readonly string[]): CacheKey
 
 /** Runs a filesystem step (see the module comment); returns whether it was a cache hit. */
 export async function runLayerStep(session: BuildSession, stage: StageState, o: LayerStepOptions): Promise<boolean> {
-  const key = stepKey(stage.fsKey, o.parts);
+  let key = stepKey(stage.fsKey, o.parts);
   let record: CacheRecord | null = null;
   let hit = false;
-  if (!session.req.noCache) {
+  // --no-cache, or --no-cache-filter naming this stage (BuildKit matches the stage name).
+  const filtered = session.req.noCacheFilter?.includes(stage.name.toLowerCase()) ?? false;
+  const noCache = session.req.noCache || filtered;
+  if (!noCache) {
     record = await session.store.cache.get(key.digest);
     if (record?.layer) await session.pin(record.layer.digest); // before the existence check (a prune may run now)
     if (record && record.layer && !(await session.store.content.info(record.layer.digest))) record = null;
+    if (record && !record.layer && o.alwaysLayer) record = null;
     hit = record !== null;
   }
   let source = 'local';
-  if (!hit && !session.req.noCache && session.remoteCache) {
+  if (!hit && !noCache && session.remoteCache) {
     // --cache-from: the import sources in order; the layer is fetched lazily (src/cache/remote).
     const remote = await session.remoteCache.lookup(key.digest);
     // Pinned now, fetched later (lazily): a concurrent prune must not take it once it arrives.
@@ -48,15 +57,21 @@ export async function runLayerStep(session: BuildSession, stage: StageState, o: 
     // A layer of the target stage is needed by the image in any case: fetch it while the build
     // goes on rather than when it ends (ensureLayers waits for it then, and reports a failure).
     if (remote?.record.layer && stage.index === session.targetStage) void session.remoteCache.fetchIfPending(remote.record.layer.digest, { background: true }).catch(() => undefined);
-    if (remote) ({ record, source } = remote);
-    hit = remote !== null;
+    if (remote && !(o.alwaysLayer && !remote.record.layer)) {
+      ({ record, source } = remote);
+      hit = true;
+    }
   }
   if (hit) {
     session.emit({ type: 'step-cache', step: o.step, hit: true, key: key.digest, source });
   } else {
-    session.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: session.req.noCache ? '--no-cache' : await explainMiss(session, o.identity, key) });
+    session.emit({ type: 'step-cache', step: o.step, hit: false, key: key.digest, reason: session.req.noCache ? '--no-cache' : filtered ? `--no-cache-filter ${stage.name}` : await explainMiss(session, o.identity, key) });
     session.throwIfAborted();
     const layer = await o.produce();
+    // A stage rebuilt by --no-cache-filter is keyed by what it made (as BuildKit's content-based
+    // keys of its dependents): a later COPY --from of it misses when the result differs, and the
+    // records of the stage's usual keys, which other stages' records were made from, stay.
+    if (filtered && !session.req.noCache) key = cacheKey([...key.parts, `rebuilt=${layer?.diffId ?? 'empty'}`]);
     record = await session.store.cache.put(key.digest, {
       parts: key.parts,
       ...(layer ? { layer: { digest: layer.descriptor.digest, diffId: layer.diffId, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType } } : {}),

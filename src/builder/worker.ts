@@ -50,7 +50,7 @@ export function localWorker(o: LocalWorkerOptions): Worker {
       // Extracting layers (owners, devices) and running steps (mounts, runc) need root.
       if (typeof process.getuid === 'function' && process.getuid() !== 0) {
         throw new BuildError('RUNTIME', 'this step needs the image\'s filesystem, which mybuild can only mount and run as root', {
-          hint: 'run mybuild as root, or talk to a mybuild daemon running as root with -H (rootless mode is not supported)',
+          hint: 'run mybuild as root, or without MYBUILD_ROOTLESS=0 (rootless mode: a user namespace), or talk to a mybuild daemon with -H',
         });
       }
       const tmp = path.join(o.root, 'tmp');

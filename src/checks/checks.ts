@@ -719,8 +719,11 @@ export async function runChecks(ast: Dockerfile, opts: CheckOptions): Promise<Ch
     const visitedSecrets = new Set<string>();
     const visitedSsh = new Set<string>();
     const visitedStages = new Set<number>();
-    const collect = (idx: number): void => {
-      if (visitedStages.has(idx)) return;
+    // Depth first, in dependency order, without recursion (a chain of thousands of stages).
+    const pending = [plan.target];
+    while (pending.length > 0) {
+      const idx = pending.pop()!;
+      if (visitedStages.has(idx)) continue;
       visitedStages.add(idx);
       const o = stageOutline[idx]!;
       const mark = (keys: Iterable<string>, seenKeys: Set<string>) => {
@@ -742,9 +745,8 @@ export async function runChecks(ast: Dockerfile, opts: CheckOptions): Promise<Ch
       }
       for (const [k, v] of o.secrets) if (!visitedSecrets.has(k)) (visitedSecrets.add(k), outlineOut.secrets.push({ name: k, ...v }));
       for (const [k, v] of o.ssh) if (!visitedSsh.has(k)) (visitedSsh.add(k), outlineOut.ssh.push({ name: k, ...v }));
-      for (const d of plan.stages[idx]!.deps) collect(d);
-    };
-    collect(plan.target);
+      pending.push(...[...plan.stages[idx]!.deps].reverse());
+    }
     const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
     outlineOut.args.sort(byLine);
     outlineOut.secrets.sort(byLine);

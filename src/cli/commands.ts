@@ -9,34 +9,39 @@
  */
 import { UsageError } from '../errors.js';
 import type { CommandMain } from './context.js';
+import type { CommandHelp } from './help.js';
 
-type Loader = () => Promise<{ main: CommandMain }>;
+type Loader = () => Promise<{ main: CommandMain; HELP: CommandHelp }>;
 
-export const COMMANDS: Record<string, { summary: string; load: Loader; remote?: true }> = {
-  build: { summary: 'Build an image from a Dockerfile', load: () => import('./commands/build.js'), remote: true },
+/** The section `mybuild --help` lists a command in, as docker's help does. */
+export type CommandSection = 'Common Commands' | 'Commands';
+
+export const COMMANDS: Record<string, { summary: string; load: Loader; remote?: true; section?: CommandSection }> = {
+  build: { summary: 'Start a build', load: () => import('./commands/build.js'), remote: true, section: 'Common Commands' },
   parse: { summary: 'Parse a Dockerfile and print its AST or BuildKit dump', load: () => import('./commands/parse.js'), remote: true },
-  version: { summary: 'Show version information', load: () => import('./commands/version.js'), remote: true },
-  daemon: { summary: 'Serve the Docker Engine API subset on a unix socket or TCP', load: () => import('./commands/daemon.js'), remote: true },
-  info: { summary: 'Display system-wide information (client and daemon with -H)', load: () => import('./commands/info.js'), remote: true },
-  load: { summary: 'Load images from a docker save tar or an OCI layout (file, directory or stdin)', load: () => import('./commands/load.js'), remote: true },
-  save: { summary: 'Save images to a docker save tar (or --format oci)', load: () => import('./commands/save.js'), remote: true },
-  import: { summary: 'Import a root filesystem tarball as an image', load: () => import('./commands/import.js') },
-  pull: { summary: 'Download an image from a registry', load: () => import('./commands/pull.js'), remote: true },
-  push: { summary: 'Upload an image to a registry', load: () => import('./commands/push.js'), remote: true },
-  login: { summary: 'Log in to a registry', load: () => import('./commands/login.js'), remote: true },
-  logout: { summary: 'Log out from a registry', load: () => import('./commands/logout.js'), remote: true },
-  images: { summary: 'List images', load: () => import('./commands/images.js'), remote: true },
+  version: { summary: 'Show the mybuild version information', load: () => import('./commands/version.js'), remote: true, section: 'Common Commands' },
+  daemon: { summary: 'Serve the Docker Engine API subset (docker CLI: DOCKER_HOST=unix:///path.sock)', load: () => import('./commands/daemon.js'), remote: true },
+  info: { summary: 'Display system-wide information (client and daemon with -H)', load: () => import('./commands/info.js'), remote: true, section: 'Common Commands' },
+  load: { summary: 'Load an image from a tar archive or STDIN', load: () => import('./commands/load.js'), remote: true },
+  save: { summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)', load: () => import('./commands/save.js'), remote: true },
+  import: { summary: 'Import the contents from a tarball to create a filesystem image', load: () => import('./commands/import.js') },
+  pull: { summary: 'Download an image from a registry', load: () => import('./commands/pull.js'), remote: true, section: 'Common Commands' },
+  push: { summary: 'Upload an image to a registry', load: () => import('./commands/push.js'), remote: true, section: 'Common Commands' },
+  login: { summary: 'Log in to a registry (Docker Hub by default)', load: () => import('./commands/login.js'), remote: true, section: 'Common Commands' },
+  logout: { summary: 'Log out from a registry (Docker Hub by default)', load: () => import('./commands/logout.js'), remote: true, section: 'Common Commands' },
+  images: { summary: 'List images', load: () => import('./commands/images.js'), remote: true, section: 'Common Commands' },
   inspect: { summary: 'Display detailed information on one or more images', load: () => import('./commands/inspect.js'), remote: true },
   tag: { summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: () => import('./commands/tag.js'), remote: true },
-  rmi: { summary: 'Remove one or more images (untag; blobs are reclaimed by prune)', load: () => import('./commands/rmi.js'), remote: true },
-  prune: { summary: 'Remove unused blobs and stale writes (-a: also the build cache)', load: () => import('./commands/prune.js') },
-  system: { summary: 'Store maintenance: check, df, prune', load: () => import('./commands/system.js') },
+  rmi: { summary: 'Remove one or more images', load: () => import('./commands/rmi.js'), remote: true },
+  prune: { summary: 'Remove untagged images, unused blobs and stale writes (-a: also the build cache)', load: () => import('./commands/prune.js') },
+  system: { summary: 'Manage the store: check, df, info, prune', load: () => import('./commands/system.js') },
   cache: { summary: 'Show the build cache (ls) and why an image was built as it was (explain)', load: () => import('./commands/cache.js') },
-  run: { summary: 'Create and run a new container from an image', load: () => import('./commands/run.js'), remote: true },
-  ps: { summary: 'List containers', load: () => import('./commands/ps.js'), remote: true },
+  run: { summary: 'Create and run a new container from an image', load: () => import('./commands/run.js'), remote: true, section: 'Common Commands' },
+  ps: { summary: 'List containers', load: () => import('./commands/ps.js'), remote: true, section: 'Common Commands' },
   rm: { summary: 'Remove one or more containers', load: () => import('./commands/rm.js'), remote: true },
   logs: { summary: 'Fetch the logs of a container', load: () => import('./commands/logs.js'), remote: true },
   stop: { summary: 'Stop one or more running containers', load: () => import('./commands/stop.js'), remote: true },
+  completion: { summary: 'Generate the autocompletion script for the specified shell', load: () => import('./commands/completion.js'), remote: true },
   kill: { summary: 'Kill one or more running containers', load: () => import('./commands/kill.js'), remote: true },
 };
 

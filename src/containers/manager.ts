@@ -19,8 +19,15 @@
  * the image's tag does not break the container.
  *
  * Cross-process view: a state saying `running` whose owner process is gone (or is another
- * process with a reused pid: the start time differs) is reported as `exited` with code 255 and
- * an `error`, as Docker reports containers of a crashed daemon; `remove` cleans up after it.
+ * process with a reused pid: the start time differs) is reported as `running` while the runtime
+ * still lists the container as running (a daemon's container outlives the daemon), else as
+ * `exited` with code 255 and an `error`, as Docker reports containers of a crashed daemon;
+ * `remove` (or `reconcile`, which the daemon runs when it starts) cleans up after it.
+ *
+ * A `mybuild run` container is foreground work of its process: its runc container, mounts and
+ * bundle are tied to the process's watchdog (src/runtime/watchdog.ts), so a SIGKILL of `mybuild
+ * run` kills it too. A manager opened with `tied: false` (the daemon's) starts containers that
+ * outlive the process.
  *
  * Known limit: the snapshotter's `cleanup()` (run at the start of every build) drops active
  * snapshots whose creating process is gone, which includes the rootfs of an exited container
@@ -39,15 +46,20 @@ import type { Descriptor, Digest } from '../image/types.js';
 import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
-import { createSnapshotter, ensureLayerChain, type Snapshotter } from '../runtime/snapshotter.js';
+import type { NetworkMode } from '../runtime/spec.js';
+import type { PublishedPort } from '../runtime/usernet.js';
+import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { diffSnapshot } from '../runtime/diff.js';
 import { resolveUser } from '../runtime/user.js';
-import { ImageStore } from '../store/image-store.js';
+import type { TerminalSource } from '../runtime/spec.js';
+import { ImageStore, type ResolvedImage } from '../store/image-store.js';
+import { emulatorName, hostCanRun } from '../builder/platform-check.js';
+import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
 import { storeDir } from '../store/store-dirs.js';
-import { extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
+import { execSpecFields, extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
 import { initBinary, resolveGroups } from './init-groups.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`). */
@@ -78,8 +90,13 @@ export interface CreateOptions {
   tty?: boolean;
   /** Keep stdin open: `start` forwards its `stdin`. */
   openStdin?: boolean;
-  /** `none` (default: own network namespace with only `lo`) or `host`. */
-  network?: 'none' | 'host';
+  /**
+   * `sandbox` (default: own network namespace reaching the outside through slirp4netns), `none`
+   * (only `lo`) or `host`.
+   */
+  network?: NetworkMode;
+  /** Host ports forwarded to the container (`-p`; `sandbox` network only). */
+  publish?: PublishedPort[];
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
@@ -89,6 +106,11 @@ export interface CreateOptions {
   hostname?: string;
   /** Everything else `docker create` sets (settings.ts); recorded and applied at start. */
   settings?: ContainerSettings;
+  /**
+   * `--platform os/arch[/variant]`: the image's entry for it (of an index), run under binfmt_misc
+   * emulation when foreign; refused when the image has no such entry or the host cannot run it.
+   */
+  platform?: string;
 }
 
 /** `<id>/config.json`. */
@@ -111,7 +133,9 @@ export interface ContainerConfigRecord {
   user: string;
   tty: boolean;
   openStdin: boolean;
-  network: 'none' | 'host';
+  network: NetworkMode;
+  /** Absent in records written before ports could be published. */
+  publish?: PublishedPort[];
   volumes: VolumeSpec[];
   autoRemove: boolean;
   /** The image's StopSignal, if any (`stop` sends it instead of SIGTERM). */
@@ -133,6 +157,8 @@ export interface ContainerState {
   finishedAt?: string;
   /** Why it failed to start, or why its exit code is unknown. */
   error?: string;
+  /** Foreground work of its owner (`mybuild run`): it must not outlive it (absent for the daemon's). */
+  tied?: boolean;
 }
 
 /** A container as `inspect`/`list` report it: its config and its effective state. */
@@ -152,6 +178,8 @@ export interface StartIO {
   stderr?: Writable;
   /** Aborting kills the container (SIGKILL); `start` then resolves with its exit code. */
   signal?: AbortSignal;
+  /** A tty container's terminal size and its changes (the caller's terminal). */
+  terminal?: TerminalSource;
 }
 
 export interface ExitInfo {
@@ -175,6 +203,7 @@ export class ContainerManager {
     readonly root: string,
     readonly images: ImageStore,
     readonly runtime: string,
+    readonly tied: boolean,
   ) {
     this.dir = path.join(root, 'containers');
     this.namesDir = path.join(this.dir, 'names');
@@ -184,10 +213,10 @@ export class ContainerManager {
    * Opens the containers of the store at `root` (directories created when missing). `runtime`:
    * the OCI runtime binary (default `runc`). Idempotent.
    */
-  static async open(root: string, opts: { runtime?: string; images?: ImageStore } = {}): Promise<ContainerManager> {
+  static async open(root: string, opts: { runtime?: string; images?: ImageStore; tied?: boolean } = {}): Promise<ContainerManager> {
     const abs = path.resolve(root);
     const images = opts.images ?? (await ImageStore.open(abs));
-    const m = new ContainerManager(abs, images, opts.runtime ?? 'runc');
+    const m = new ContainerManager(abs, images, opts.runtime ?? 'runc', opts.tied ?? true);
     await storeDir(m.namesDir);
     return m;
   }
@@ -208,7 +237,7 @@ export class ContainerManager {
    * workdir, volume or network; no command). Leaves nothing behind when it throws.
    */
   async create(opts: CreateOptions): Promise<Container> {
-    const img = await this.images.resolve(opts.image);
+    const img = await resolveForPlatform(this.images, opts.image, opts.platform);
     const ic = img.config.config ?? {};
     const entrypoint = opts.entrypoint ?? ic.Entrypoint ?? [];
     const cmd = opts.cmd?.length ? opts.cmd : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
@@ -222,9 +251,13 @@ export class ContainerManager {
     if (!workdir.startsWith('/')) {
       throw new BuildError('INVALID_ARGUMENT', `the working directory "${workdir}" is invalid: it needs to be an absolute path`, { hint: 'use -w /path' });
     }
-    const network = opts.network ?? 'none';
-    if (network !== 'none' && network !== 'host') {
-      throw new BuildError('INVALID_ARGUMENT', `network "${String(network)}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; use --network host to share the host network' });
+    const network = opts.network ?? 'sandbox';
+    if (network !== 'sandbox' && network !== 'none' && network !== 'host') {
+      throw new BuildError('INVALID_ARGUMENT', `network "${String(network)}" is not supported: expected "default", "none" or "host"`, { hint: 'mybuild creates no bridges: the default network is user-mode (slirp4netns)' });
+    }
+    const publish = opts.publish ?? [];
+    if (publish.length > 0 && network !== 'sandbox') {
+      throw new BuildError('INVALID_ARGUMENT', `published ports (-p) need the default network, not --network ${network}`, { hint: network === 'host' ? 'with --network host the container listens on the host\'s ports directly' : 'drop --network none' });
     }
     const volumes = await checkVolumes(opts.volumes ?? []);
     const diffIds = img.config.rootfs?.diff_ids ?? [];
@@ -254,6 +287,7 @@ export class ContainerManager {
         tty: opts.tty === true,
         openStdin: opts.openStdin === true,
         network,
+        ...(publish.length > 0 ? { publish } : {}),
         volumes,
         autoRemove: opts.autoRemove === true,
         ...(opts.stopSignal || ic.StopSignal ? { stopSignal: opts.stopSignal || ic.StopSignal } : {}),
@@ -290,11 +324,8 @@ export class ContainerManager {
   /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
   private async prepareRootfs(c: ContainerConfigRecord): Promise<Mount[]> {
     const sn = await this.snapshotter();
-    const parent = await ensureLayerChain(
-      sn,
-      c.layers.map((l) => ({ diffId: l.diffId, open: () => openLayer(this.images.content, l.descriptor) })),
-    );
-    return sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true });
+    const layers = c.layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.images.content, l.descriptor) }));
+    return onChain(() => ensureLayerChain(sn, layers), (parent) => sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true }));
   }
 
   private async rootfsMounts(c: ContainerConfigRecord): Promise<Mount[]> {
@@ -399,7 +430,54 @@ export class ContainerManager {
     // Recheck: the owner may have finished between the two reads.
     const again = await this.readState(id);
     if (again.status !== 'running') return again;
+    if (await this.runtimeLists(id)) return again;
     return { ...again, status: 'exited', exitCode: 255, finishedAt: again.finishedAt ?? again.startedAt, error: `the process that ran it (pid ${again.ownerPid ?? '?'}) is gone` };
+  }
+
+  /** Whether a live process owns the container (starting or running it). */
+  async ownerAlive(id: string): Promise<boolean> {
+    const o = await readOwner(path.join(this.cdir(id), 'owner'));
+    return o !== undefined && ownerAlive(o);
+  }
+
+  /** Whether the runtime lists the container's runc container as running (or being created or paused). */
+  private async runtimeLists(id: string): Promise<boolean> {
+    const state = path.join(this.cdir(id), 'runtime', 'runc');
+    if ((await readdir(state).catch(() => [] as string[])).length === 0) return false;
+    let bin: string;
+    try {
+      bin = await resolveRuntime(this.runtime);
+    } catch {
+      return false;
+    }
+    const r = await execCapture(bin, ['--root', state, 'list', '--format', 'json']);
+    if (r.code !== 0) return false;
+    try {
+      const list = JSON.parse(r.stdout.toString('utf8') || 'null') as { status?: string }[] | null;
+      return (list ?? []).some((c) => c.status === 'running' || c.status === 'created' || c.status === 'paused' || c.status === 'creating');
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Reconciles what a dead owner left (the daemon calls it when it starts): a container whose
+   * state says running while its owner is gone stays `running` when the runtime still runs it;
+   * otherwise its runtime leftovers (runc state, rootfs mount, bundle) are removed and its state
+   * becomes `exited` (code 255: the real one is unknown). Returns the IDs it changed.
+   */
+  async reconcile(): Promise<string[]> {
+    const changed: string[] = [];
+    for (const id of await this.ids()) {
+      const s = await this.readState(id).catch(() => undefined);
+      if (s?.status !== 'running') continue;
+      const eff = await this.effectiveState(id);
+      if (eff.status === 'running') continue;
+      await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
+      await this.writeState(id, eff);
+      changed.push(id);
+    }
+    return changed;
   }
 
   /** Writes state.json atomically; a container removed meanwhile is ignored. */
@@ -450,7 +528,7 @@ export class ContainerManager {
       await resolveRuntime(this.runtime);
       // What an owner that died while running it left (runc container, mounts, bundle).
       await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
-      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt });
+      await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt, ...(this.tied ? { tied: true } : {}) });
       const mounts = await this.rootfsMounts(config);
       const settings = config.settings ?? {};
       const user = await this.resolveUserIn(id, mounts, config.user, settings.groupAdd);
@@ -459,7 +537,7 @@ export class ContainerManager {
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
       log = new LogWriter(path.join(this.cdir(id), 'log.jsonl'));
       idle = new PassThrough();
-      const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime });
+      const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime, tied: this.tied });
       const onAbort = (): void => void this.kill(id, 'KILL').catch(() => undefined);
       io.signal?.addEventListener('abort', onAbort, { once: true });
       if (io.signal?.aborted) onAbort();
@@ -472,17 +550,19 @@ export class ContainerManager {
             user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
             hostname: config.hostname,
             network: config.network,
+            ...(config.publish?.length ? { publish: config.publish } : {}),
             mounts: [
               ...config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
               ...extraMounts(settings, settings.init ? await initBinary() : undefined),
             ],
-            ...(config.settings ? { container: toRunSettings(settings, id), privileged: settings.privileged === true } : {}),
+            ...(config.settings ? { container: toRunSettings(settings, id), ...execSpecFields(settings), privileged: settings.privileged === true } : {}),
             // A tty without -i still gets an open (idle) stdin: script(1) would otherwise read
             // EOF at once and echo it into the terminal as "^@".
             stdin: config.openStdin ? io.stdin : config.tty ? idle : undefined,
             stdout: tee(log, 'stdout', io.stdout),
             stderr: tee(log, 'stderr', config.tty ? io.stdout : io.stderr),
             tty: config.tty,
+            ...(io.terminal ? { terminal: io.terminal } : {}),
           },
           mounts,
         );
@@ -874,4 +954,26 @@ async function exists(p: string): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `image` resolved for `platform` (undefined: the host's entry, as before). With a platform the
+ * image's config must be for it (docker's "does not match the specified platform") and the host
+ * must be able to run it (natively or through a registered binfmt_misc emulator).
+ */
+async function resolveForPlatform(images: ImageStore, image: string, platform: string | undefined): Promise<ResolvedImage> {
+  if (platform === undefined) return images.resolve(image);
+  const want = parsePlatform(platform);
+  const img = await images.resolve(image, want);
+  const have = { os: img.config.os ?? '', architecture: img.config.architecture ?? '', ...(img.config.variant ? { variant: img.config.variant } : {}) };
+  if (img.config.architecture && !platformMatches(want, have)) {
+    throw new BuildError('INVALID_ARGUMENT', `image with reference ${image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`, { hint: `run it without --platform, or pull the ${formatPlatform(want)} image` });
+  }
+  if (!hostCanRun(want)) {
+    const emulator = emulatorName(want);
+    throw new BuildError('INVALID_ARGUMENT', `${image} is for ${formatPlatform(want)}, which this host (${formatPlatform(hostPlatform())}) cannot run: ${emulator ? `no binfmt_misc emulator ${emulator} is registered` : `QEMU has no user emulator for ${want.architecture}`}`, {
+      hint: emulator ? `install qemu-user-static and register it (scripts/install-system-deps.sh, or update-binfmts --enable ${emulator})` : undefined,
+    });
+  }
+  return img;
 }

@@ -3,10 +3,10 @@
  * record (`ContainerConfigRecord.settings`) and runs with: labels, read-only rootfs,
  * capabilities, privileged, tmpfs and bind mounts, init, /etc/hosts and DNS entries, extra
  * groups, ulimits, cgroup limits, sysctls, log config. The daemon's create route fills it from
- * the Engine API body (src/daemon/create-request.ts); `toRunSettings` turns it into what the
- * runtime applies. Pure.
+ * the Engine API body (src/daemon/create-request.ts); `toRunSettings` and `execSpecFields` turn
+ * it into what the runtime applies. Pure.
  */
-import type { ContainerResources, ContainerRunSettings, Rlimit } from '../runtime/spec.js';
+import type { ContainerResources, ContainerRunSettings, ExecSpec } from '../runtime/spec.js';
 import type { Mount } from '../runtime/mount.js';
 
 /** A tmpfs or bind mount of `--mount`/`--tmpfs` (binds of `-v` stay in `volumes`). */
@@ -66,17 +66,32 @@ export function toRunSettings(s: ContainerSettings, id: string): ContainerRunSet
     readonlyRootfs: s.readonlyRootfs,
     capAdd: s.capAdd,
     capDrop: s.capDrop,
-    extraHosts: s.extraHosts,
     dns: s.dns,
     dnsSearch: s.dnsSearch,
     dnsOptions: s.dnsOptions,
-    rlimits: (s.ulimits ?? []).map((u): Rlimit => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft, hard: u.hard })),
     resources: s.resources,
     cgroupsPath: `/mybuild/${id}`,
     sysctl: s.sysctl,
     oomScoreAdj: s.oomScoreAdj,
-    shmSize: s.shmSize,
   };
+}
+
+/**
+ * The settings the runtime shares with RUN's `--add-host`/`--ulimit`/`--shm-size` (ExecSpec's
+ * extraHosts, ulimits, shmSize), so a container and a build step take one path.
+ */
+export function execSpecFields(s: ContainerSettings): Pick<ExecSpec, 'extraHosts' | 'ulimits' | 'shmSize'> {
+  return {
+    ...(s.extraHosts?.length ? { extraHosts: s.extraHosts.map(splitHost) } : {}),
+    ...(s.ulimits?.length ? { ulimits: s.ulimits } : {}),
+    ...(s.shmSize !== undefined ? { shmSize: s.shmSize } : {}),
+  };
+}
+
+/** `name:ip` (Engine API ExtraHosts; the ip may hold colons) as ExecSpec's `{ host, ip }`. */
+function splitHost(entry: string): { host: string; ip: string } {
+  const i = entry.indexOf(':');
+  return { host: entry.slice(0, i), ip: entry.slice(i + 1) };
 }
 
 /** The extra mounts of `s` (tmpfs and binds), plus tini's bind when `init` (`initBinary` on the host). */

@@ -20,6 +20,8 @@ import path from 'node:path';
 import { BuildError, type SourceLocation } from '../errors.js';
 import { parseIgnoreFile, PatternMatcher, type MatchInfo } from './dockerignore.js';
 import { goClean } from './go-path.js';
+import { walkInRoot } from './walk-root.js';
+import { readBuildFileAt } from './build-files.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -45,8 +47,8 @@ export interface OpenOptions {
    * beside it takes precedence over the context's `.dockerignore`, and it is never excluded.
    */
   dockerfilePath?: string;
-  /** An explicit ignore file (absolute, or relative to the context); overrides both others. */
-  ignoreFile?: string;
+  /** An explicit ignore file (absolute, or relative to the context); overrides both others. `false`: none. */
+  ignoreFile?: string | false;
   /** Extra patterns appended after the ignore file's (e.g. from a daemon request). */
   extraExcludes?: string[];
 }
@@ -69,8 +71,6 @@ export interface ResolvedPath {
   stat?: BigIntStats;
   type?: EntryType;
 }
-
-const MAX_SYMLINKS = 40;
 
 /**
  * lstat of `paths`, in order. Blocking calls: a directory's children are nearly always in the
@@ -129,8 +129,10 @@ export class BuildContext {
   /**
    * Opens `dir` as a context: checks it is a directory, reads the ignore file
    * (`ignoreFile` option, else `<Dockerfile>.dockerignore` beside the Dockerfile, else
-   * `<dir>/.dockerignore`) and compiles its patterns. Throws a CONTEXT BuildError when `dir`
-   * is not a directory or a pattern is malformed.
+   * `<dir>/.dockerignore`) and compiles its patterns. The ignore file is read as
+   * ./build-files.ts reads build files: resolved inside the context, a regular text file only.
+   * Throws a CONTEXT BuildError when `dir` is not a directory, the ignore file is refused or a
+   * pattern is malformed.
    */
   static async open(dir: string, opts: OpenOptions = {}): Promise<BuildContext> {
     let root: string;
@@ -142,26 +144,19 @@ export class BuildContext {
       if (err instanceof BuildError) throw err;
       throw contextError(`cannot open build context ${dir}: ${(err as Error).message}`, undefined, undefined, err);
     }
+    // Absolute, or relative to the root; read with ./build-files.ts (inside the context: resolved
+    // there; an explicit path outside it: as given).
     const candidates: string[] = [];
     if (opts.ignoreFile) candidates.push(path.resolve(root, opts.ignoreFile));
-    else {
-      if (opts.dockerfilePath) {
-        const df = path.resolve(root, opts.dockerfilePath);
-        candidates.push(df + '.dockerignore');
-      }
+    else if (opts.ignoreFile === undefined) {
+      if (opts.dockerfilePath) candidates.push(path.resolve(root, opts.dockerfilePath) + '.dockerignore');
       candidates.push(path.join(root, '.dockerignore'));
     }
     let ignoreFile: string | undefined;
     let patterns: string[] = [];
     for (const c of candidates) {
-      let text: string;
-      try {
-        text = await fsp.readFile(c, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-        throw contextError(`cannot read ignore file ${c}: ${(err as Error).message}`, undefined, undefined, err);
-      }
+      const text = await readBuildFileAt(root, c, { what: 'ignore file', name: path.relative(root, c).startsWith('..') ? c : path.relative(root, c) });
+      if (text === undefined) continue;
       ignoreFile = c;
       patterns = parseIgnoreFile(text);
       break;
@@ -264,52 +259,21 @@ export class BuildContext {
    */
   async resolve(userPath: string, opts: ResolveOptions = {}): Promise<ResolvedPath> {
     const rel = normalizeContextPath(userPath, opts.source);
-    const pending = rel === '' ? [] : rel.split('/');
-    const done: string[] = [];
-    let links = 0;
-    let lastLink: string | undefined;
-    while (pending.length > 0) {
-      const name = pending.shift()!;
-      if (name === '.' || name === '') continue;
-      if (name === '..') {
-        if (done.length === 0) throw outside(userPath, opts.source, lastLink);
-        done.pop();
-        continue;
-      }
-      const cur = [...done, name].join('/');
-      let st: BigIntStats;
-      try {
-        st = await fsp.lstat(this.abs(cur), { bigint: true });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          if (opts.allowMissing) return { path: [cur, ...pending].join('/'), abs: this.abs([cur, ...pending].join('/')), exists: false };
-          throw notFoundError(rel, opts.source);
-        }
-        throw contextError(`cannot access ${cur} in the build context: ${(err as Error).message}`, opts.source, undefined, err);
-      }
-      const isLast = pending.length === 0;
-      if (st.isSymbolicLink() && (!isLast || opts.followFinal)) {
-        if (++links > MAX_SYMLINKS) {
-          throw contextError(`cannot resolve ${userPath} in the build context: too many levels of symbolic links`, opts.source, 'a symlink in the context points back to itself');
-        }
-        const target = await fsp.readlink(this.abs(cur));
-        lastLink = `${cur} -> ${target}`;
-        if (path.isAbsolute(target)) {
-          // Allowed only when it names a path inside the context on this host.
-          const r = path.relative(this.root, path.resolve(target));
-          if (r === '..' || r.startsWith('..' + path.sep) || path.isAbsolute(r)) throw outside(userPath, opts.source, `${cur} -> ${target}`);
-          done.length = 0;
-          pending.unshift(...(r === '' ? [] : r.split(path.sep)));
-        } else {
-          // Relative to the link's directory; `..` is checked component by component above.
-          pending.unshift(...target.split('/'));
-        }
-        continue;
-      }
-      done.push(name);
+    const walked = await walkInRoot(this.root, rel, { followFinal: opts.followFinal });
+    switch (walked.kind) {
+      case 'found':
+        break;
+      case 'missing':
+        if (opts.allowMissing) return { path: walked.path, abs: this.abs(walked.path), exists: false };
+        throw notFoundError(rel, opts.source);
+      case 'outside':
+        throw outside(userPath, opts.source, walked.link);
+      case 'loop':
+        throw contextError(`cannot resolve ${userPath} in the build context: too many levels of symbolic links`, opts.source, 'a symlink in the context points back to itself');
+      case 'error':
+        throw contextError(`cannot access ${walked.path} in the build context: ${walked.error.message}`, opts.source, undefined, walked.error);
     }
-    const resolved = done.join('/');
+    const resolved = walked.path;
     if (this.isExcluded(resolved) && !(await this.hasIncludedBelow(resolved))) {
       if (opts.allowMissing) return { path: resolved, abs: this.abs(resolved), exists: false };
       throw notFoundError(rel, opts.source);

@@ -3,6 +3,8 @@
  * destination planning, content hashing with a stat cache, and context tars.
  */
 export { BuildContext, normalizeContextPath, notFoundError } from './context.js';
+export { MAX_BUILD_FILE_BYTES, readBuildFile, readBuildFileAt, readDockerfile } from './build-files.js';
+export type { BuildFileOptions } from './build-files.js';
 export type { ContextEntry, EntryType, OpenOptions, ResolveOptions, ResolvedPath } from './context.js';
 export { parseIgnoreFile, Pattern, PatternMatcher, matchesPatterns } from './dockerignore.js';
 export type { MatchInfo } from './dockerignore.js';

@@ -4,7 +4,9 @@
  * Sources follow Docker's rules:
  * - wildcards use Go's filepath.Match per path segment (`*`, `?`, `[...]`, `\` escapes); there is
  *   no `**` in COPY sources (it acts as `*`); matches are sorted as Go's Glob sorts them;
- * - a source that matches nothing is BuildKit's error `failed to compute cache key: "/x": not found`;
+ * - a source that matches nothing is BuildKit's error `failed to compute cache key: "/x": not found`,
+ *   except a wildcard in an existing directory, which may match nothing (BuildKit's
+ *   AllowEmptyWildcard);
  * - a top-level symlink source is followed (inside the context); symlinks below a directory
  *   source are copied as symlinks;
  * - `--exclude` patterns (dockerignore syntax) drop a matched source when its context path
@@ -51,7 +53,8 @@ export interface MatchSourcesOptions {
 /**
  * Matches each COPY source pattern in `ctx`. Returns matches in pattern order, each pattern's
  * matches sorted. Throws a CONTEXT BuildError for a path leaving the context, a malformed
- * pattern, or a pattern that matches nothing (`"/x": not found`). Reads the disk; no caching.
+ * pattern, or a literal path (or a wildcard in a missing directory) that matches nothing
+ * (`"/x": not found`). Reads the disk; no caching.
  */
 export async function matchSources(ctx: BuildContext, patterns: readonly string[], opts: MatchSourcesOptions = {}): Promise<SourceMatch[]> {
   const excl = opts.excludes && opts.excludes.length > 0 ? PatternMatcher.compile(opts.excludes, { source: opts.source }) : undefined;
@@ -95,9 +98,23 @@ export async function matchSources(ctx: BuildContext, patterns: readonly string[
         },
       });
     }
-    if (matched === 0) throw notFoundError(rel, opts.source);
+    if (matched === 0 && !(await emptyWildcardAllowed(ctx, rel, opts.source))) throw notFoundError(rel, opts.source);
   }
   return out;
+}
+
+/**
+ * Whether a source that matched nothing is fine: a wildcard whose directory (the components
+ * before the first one with a wildcard) exists, as BuildKit's AllowEmptyWildcard copy (its
+ * testEmptyWildcard: `COPY foo nomatch* /`). A literal path, or a wildcard under a missing
+ * directory, is not found.
+ */
+async function emptyWildcardAllowed(ctx: BuildContext, rel: string, source?: SourceLocation): Promise<boolean> {
+  if (!hasMeta(rel)) return false;
+  const segs = rel.split('/');
+  const dir = segs.slice(0, segs.findIndex((seg) => hasMeta(seg))).join('/');
+  const r = await ctx.resolve(dir === '' ? '.' : dir, { followFinal: true, allowMissing: true, ...(source ? { source } : {}) });
+  return r.exists && r.stat?.isDirectory() === true;
 }
 
 /** Drops entries matching `excl` (paths relative to the source) and dirs left empty by it. */
@@ -200,10 +217,10 @@ export interface CopyTarget {
 /**
  * Computes each source entry's destination with Docker's rules. Pure (no fs).
  * - A relative `dest` is relative to `workdir`.
- * - `dest` is a directory when it ends in `/`, is `.`, or `destIsDir`.
- * - More than one source into a non-directory dest throws a CONTEXT BuildError ("When using COPY
- *   with more than one source file, the destination must be a directory and end with a /").
- * - A file source goes to `dest/<basename>` for a directory dest, else to `dest` itself.
+ * - `dest` is a directory when it ends in `/`, is `.`, or `destIsDir`, and after a directory
+ *   source has been copied into it.
+ * - A file source goes to `dest/<basename>` for a directory dest, else to `dest` itself (several
+ *   files into a non-directory dest: the last one is what stays, as in BuildKit).
  * - A directory source copies its contents into `dest` (the directory itself maps to `dest`).
  * - With `parents`, each source keeps its path below `parentsBase` under `dest`.
  */
@@ -211,13 +228,10 @@ export function copyPlan(sources: readonly PlanSource[], dest: string, opts: Cop
   const workdir = opts.workdir ?? '/';
   const rawIsDir = dest.endsWith('/') || dest === '.' || dest === '' || opts.destIsDir === true;
   const absDest = goClean(dest.startsWith('/') ? dest : `${workdir.startsWith('/') ? workdir : '/' + workdir}/${dest}`);
-  const destIsDir = rawIsDir || opts.parents === true;
-  if (sources.length > 1 && !destIsDir) {
-    throw new BuildError('CONTEXT', 'When using COPY with more than one source file, the destination must be a directory and end with a /', {
-      source: opts.source,
-      hint: `write the destination as "${dest}/"`,
-    });
-  }
+  // Sources are copied in turn, as BuildKit's copier does: a directory source makes `dest` a
+  // directory for the sources after it; files into a non-directory `dest` each land on it (the
+  // last one wins). There is no "more than one source" error (that is the classic builder's).
+  let destIsDir = rawIsDir || opts.parents === true;
   const join = (...parts: string[]): string => goClean(parts.filter((p) => p !== '').join('/'));
   const out: CopyTarget[] = [];
   for (const s of sources) {
@@ -235,6 +249,7 @@ export function copyPlan(sources: readonly PlanSource[], dest: string, opts: Cop
       out.push({ src: s.path, dest: base, type: s.type ?? 'file' });
       continue;
     }
+    destIsDir = true;
     out.push({ src: s.path, dest: base, type: 'dir' });
     for (const e of s.entries ?? []) {
       out.push({ src: s.path === '' ? e.path : `${s.path}/${e.path}`, dest: join(base, e.path), type: e.type });

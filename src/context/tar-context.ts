@@ -174,8 +174,12 @@ export function packContext(ctx: BuildContext): Readable {
       } else if (e.type === 'file') {
         const w = pack.entry({ ...base, type: 'file', size: Number(e.stat.size) });
         await pipeline(createReadStream(ctx.abs(e.path)), w);
+      } else if (e.stat.isSocket()) {
+        // A socket is sent as an empty regular file, as BuildKit's fsutil sends it (it clears
+        // the socket bit): the daemon's COPY then gives what a daemonless build gives.
+        await new Promise<void>((res, rej) => pack.entry({ ...base, type: 'file', size: 0 }, Buffer.alloc(0), (err) => (err ? rej(err) : res())));
       }
-      // Sockets, FIFOs and devices are not sent, as BuildKit's fsutil skips them.
+      // FIFOs and devices are not sent.
     }
     pack.finalize();
   })().catch((err: unknown) => pack.destroy(err as Error));

@@ -10,6 +10,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '../errors.js';
 import type { CreateOptions, VolumeSpec } from '../containers/manager.js';
+import { parsePublish } from '../containers/options.js';
 import type { ContainerSettings, ExtraMount } from '../containers/settings.js';
 import type { ContainerResources } from '../runtime/spec.js';
 import { ALL_CAPABILITIES, capName } from '../runtime/spec.js';
@@ -44,7 +45,7 @@ const HOST_FIELDS = new Set([
   'Binds', 'ContainerIDFile', 'LogConfig', 'NetworkMode', 'AutoRemove', 'ConsoleSize', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch',
   'ExtraHosts', 'GroupAdd', 'IpcMode', 'OomScoreAdj', 'PidMode', 'Privileged', 'ReadonlyRootfs', 'Tmpfs', 'ShmSize', 'Sysctls', 'Runtime', 'Isolation',
   'Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'OomKillDisable', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus',
-  'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init',
+  'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init', 'PortBindings',
 ]);
 const HOST_INFORMATIONAL = new Set(['ContainerIDFile', 'ConsoleSize']);
 const ULIMITS = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
@@ -168,11 +169,19 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   if (!isZero(hcheck) && !(Array.isArray(hcheck?.Test) && hcheck.Test[0] === 'NONE')) throw unsupported('Config.Healthcheck');
 
   const nm = String(hc.NetworkMode ?? '') || 'default';
-  let network: 'none' | 'host';
+  let network: 'none' | 'host' | 'sandbox';
   if (nm === 'host') network = 'host';
-  else if (['none', 'default', 'bridge'].includes(nm)) network = 'none';
-  else throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'mybuild creates no networks yet: use none or host');
+  else if (nm === 'none') network = 'none';
+  // Docker's default (bridge) reaches the outside: here through slirp4netns, with no bridge.
+  else if (nm === 'default' || nm === 'bridge') network = 'sandbox';
+  else throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'mybuild creates no bridges: the default network is user-mode (slirp4netns); use default, none or host');
   if (body.NetworkDisabled === true) network = 'none';
+  // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser (published by slirp4netns).
+  const portBindings = (hc.PortBindings ?? {}) as Record<string, { HostIp?: string; HostPort?: string }[] | null>;
+  const publish = Object.entries(portBindings).flatMap(([port, binds]) =>
+    (binds ?? []).map((b) => parsePublish(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : ''}${b.HostPort ?? ''}:${port}`)),
+  );
+  if (publish.length && network !== 'sandbox') throw invalid(`HostConfig.PortBindings: ports are published on the default network only (NetworkMode is "${nm}")`);
   const ep = ((body.NetworkingConfig ?? {}) as Json).EndpointsConfig as Json | undefined;
   for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"]`, 'mybuild creates no networks yet');
   for (const [k, v] of Object.entries((body.NetworkingConfig ?? {}) as Json)) if (k !== 'EndpointsConfig' && !isZero(v)) throw unsupported(`NetworkingConfig.${k}`);
@@ -266,6 +275,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     network,
+    ...(publish.length > 0 ? { publish } : {}),
     volumes,
     autoRemove: hc.AutoRemove === true,
     ...(body.StopSignal ? { stopSignal: String(body.StopSignal) } : {}),

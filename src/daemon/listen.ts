@@ -33,18 +33,32 @@ export interface TlsOptions {
 }
 
 /**
- * The socket directory mybuild owns: `/run/mybuild` as root, `/tmp/mybuild-UID` for another user
- * without XDG_RUNTIME_DIR; undefined when the socket goes into `$XDG_RUNTIME_DIR` (the user's own).
+ * rootless mode's real user (src/cli/rootless.ts passes it as MYBUILD_ROOTLESS_UID: inside the
+ * user namespace this process is uid 0); undefined outside rootless mode.
  */
-export function ownSocketDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (typeof process.getuid === 'function' && process.getuid() === 0) return '/run/mybuild';
-  if (env.XDG_RUNTIME_DIR) return undefined;
-  return path.join(os.tmpdir(), `mybuild-${process.getuid?.() ?? 'user'}`);
+function rootlessUid(env: NodeJS.ProcessEnv): string | undefined {
+  return env.MYBUILD_ROOTLESS_CHILD === '1' ? env.MYBUILD_ROOTLESS_UID : undefined;
 }
 
-/** The default socket: `/run/mybuild/mybuild.sock` as root, `$XDG_RUNTIME_DIR/mybuild.sock` otherwise. */
+/**
+ * The socket directory mybuild owns: `/run/mybuild` as root (not rootless mode's uid 0, which
+ * cannot create it), `/tmp/mybuild-UID` for another user without XDG_RUNTIME_DIR (the real
+ * user's UID in rootless mode); undefined when the socket goes under `$XDG_RUNTIME_DIR` (the user's own).
+ */
+export function ownSocketDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const rootless = rootlessUid(env);
+  if (rootless === undefined && typeof process.getuid === 'function' && process.getuid() === 0) return '/run/mybuild';
+  if (env.XDG_RUNTIME_DIR) return undefined;
+  return path.join(os.tmpdir(), `mybuild-${rootless ?? process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * The default socket: `/run/mybuild/mybuild.sock` as root, `$XDG_RUNTIME_DIR/mybuild/mybuild.sock`
+ * otherwise (rootless mode included), `/tmp/mybuild-UID/mybuild.sock` without XDG_RUNTIME_DIR.
+ */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(ownSocketDir(env) ?? env.XDG_RUNTIME_DIR!, 'mybuild.sock');
+  const own = ownSocketDir(env);
+  return own !== undefined ? path.join(own, 'mybuild.sock') : path.join(env.XDG_RUNTIME_DIR!, 'mybuild', 'mybuild.sock');
 }
 
 /** The mode of socket directories mybuild makes: others pass through to the 0660 socket, never list. */

@@ -136,7 +136,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   const images = await ImageStore.open(opts.root);
   const events = new EventLog();
-  const containers = new ContainerRuntime(() => ContainerManager.open(images.root, { images, runtime: opts.runtime }), events);
+  // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
+  const containers = new ContainerRuntime(async () => {
+    const m = await ContainerManager.open(images.root, { images, runtime: opts.runtime, tied: false });
+    await m.reconcile().catch(() => undefined);
+    return m;
+  }, events);
   const state: DaemonState = {
     root: images.root,
     images,

@@ -8,6 +8,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerSummary } from '../api/containers.js';
+import type { Filters } from '../api/filters.js';
+import type { TerminalSource } from '../runtime/spec.js';
 import type { BuildResult } from '../builder/build.js';
 import type { EventSink } from '../builder/events.js';
 import type { BuildOptions } from '../builder/options.js';
@@ -30,6 +32,8 @@ export interface ImageRow {
   created?: string;
   /** Sum of the layer sizes. */
   size: number;
+  /** The image config's labels. */
+  labels?: Record<string, string>;
 }
 
 /** One line of `rmi` (Docker's ImageDeleteResponseItem). */
@@ -61,8 +65,8 @@ export interface PushResult {
 }
 
 export interface ImageService {
-  /** Every ref and untagged image; `warnings` for refs that cannot be read. */
-  list(): Promise<{ images: ImageRow[]; warnings: string[] }>;
+  /** Every ref and untagged image (those `filters` select: src/api/filters.ts); `warnings` for refs that cannot be read. */
+  list(opts?: { filters?: Filters }): Promise<{ images: ImageRow[]; warnings: string[] }>;
   /** The `docker image inspect` document. Throws NotFoundError. */
   inspect(name: string): Promise<Record<string, unknown>>;
   /** Names image `source` `target` (a full name without digest). */
@@ -86,8 +90,8 @@ export interface LogOptions {
 }
 
 export interface ContainerService {
-  /** Containers, newest first (running ones; all with `all`). */
-  list(opts: { all?: boolean }): Promise<ContainerSummary[]>;
+  /** Containers, newest first (running ones; all with `all` or a status filter), those `filters` select. */
+  list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]>;
   logs(ref: string, opts: LogOptions): Promise<void>;
   /** Stops a running container (stop signal, SIGKILL after the timeout); a stopped one is left as it is. */
   stop(ref: string, opts: { timeoutSec?: number; signal?: string }): Promise<void>;
@@ -115,6 +119,8 @@ export interface RunIO {
   stdin: NodeJS.ReadableStream;
   stdout: Writable;
   stderr: Writable;
+  /** With `tty`: the caller's terminal size and its changes (SIGWINCH). */
+  terminal?: TerminalSource;
 }
 
 /** How a build reports its progress. */

@@ -2,9 +2,11 @@
  * LocalEngine: the Engine over the store at `root`, the container manager and the builder in
  * this process — `mybuild` without -H, and what the daemon's routes run on.
  */
+import { distributable, LayerVariants, pushDistributable } from '../store/layer-variants.js';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { containerSummary, wholeSeconds } from '../api/containers.js';
+import { filterContainers, filterImages, type Filters } from '../api/filters.js';
 import { build, type BuildResult } from '../builder/build.js';
 import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
@@ -19,6 +21,7 @@ import type { Descriptor } from '../image/types.js';
 import { BlobSources } from '../registry/blob-sources.js';
 import type { ClientOptions } from '../registry/client.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
+import { runtimeFacts } from '../runtime/facts.js';
 import { push } from '../registry/push.js';
 import { insecureRegistriesFromEnv } from '../registry/transport.js';
 import { ImageStore, normalizedName } from '../store/image-store.js';
@@ -55,7 +58,7 @@ export class LocalEngine implements Engine {
   constructor(readonly options: LocalEngineOptions) {
     if (options.images) this.storeP = Promise.resolve(options.images);
     this.images = new LocalImages(() => this.store(), options);
-    this.containers = new LocalContainers(() => this.manager());
+    this.containers = new LocalContainers(() => this.manager(), async () => (await this.images.list()).images);
   }
 
   build(options: BuildOptions, hooks: BuildHooks): Promise<BuildResult> {
@@ -68,7 +71,15 @@ export class LocalEngine implements Engine {
 
   async info(): Promise<Record<string, unknown>> {
     const { images } = await (await this.store()).listImages();
-    return { Images: new Set(images.map((s) => s.image.configDigest)).size, DockerRootDir: this.options.root, ServerVersion: `${packageVersion()} (in-process)` };
+    const facts = await runtimeFacts(path.join(this.options.root, 'snapshots'));
+    return {
+      Images: new Set(images.map((s) => s.image.configDigest)).size,
+      DockerRootDir: this.options.root,
+      ServerVersion: `${packageVersion()} (in-process)`,
+      Driver: facts.snapshotter,
+      Rootless: facts.rootless ? `true${facts.mappedIds !== undefined ? ` (${facts.mappedIds} ids mapped)` : ''}` : false,
+      DefaultNetwork: facts.network,
+    };
   }
 
   store(): Promise<ImageStore> {
@@ -131,8 +142,13 @@ class LocalImages implements ImageService {
       else if (e.status === 'uploading') o.onProgress({ status: 'Pushing', progressDetail: { current: e.current, total: e.total }, id });
       else if (e.status === 'done') o.onProgress({ status: 'Pushed', progressDetail: {}, id });
     };
-    const r = await push(ref, images.content, image.descriptor, { onProgress, ...this.transfer(o) });
-    return { digest: r.digest, size: r.size };
+    // Uncompressed layers (a build's, a docker archive's) go up gzipped: src/store/layer-variants.ts.
+    let size = 0;
+    const r = await pushDistributable(images, ref, image.descriptor, { compression: 'gzip' }, false, async (target, d) => {
+      size = d.size;
+      return push(target, images.content, d, { onProgress, ...this.transfer(o) });
+    });
+    return { digest: r.digest, size };
   }
 
   async save(names: string[], o: { format: 'docker' | 'oci'; dest: string | Writable }): Promise<void> {
@@ -146,6 +162,12 @@ class LocalImages implements ImageService {
       byDigest.set(r.descriptor.digest, entry);
     }
     const list = [...byDigest.values()];
+    // An OCI archive gets gzip layers (made once per layer and kept: src/store/layer-variants.ts);
+    // a docker archive holds uncompressed layers anyway.
+    if (o.format === 'oci') {
+      const variants = new LayerVariants(images.root);
+      for (const e of list) e.descriptor = await distributable(variants, images.content, e.descriptor, { compression: 'gzip' });
+    }
     if (o.format === 'docker') await exportDockerArchive(images.content, list, o.dest);
     else await exportOciLayout(images.content, list.flatMap((e) => (e.names.length ? e.names.map((n) => ({ name: n, descriptor: e.descriptor })) : [{ descriptor: e.descriptor }])), o.dest, { tar: true });
   }
@@ -168,7 +190,7 @@ class LocalImages implements ImageService {
     return lines;
   }
 
-  async list(): Promise<{ images: ImageRow[]; warnings: string[] }> {
+  async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
     const { images, broken, dangling } = await (await this.store()).listImages();
     const row = (s: { name?: string; image: (typeof images)[number]['image']; size: number }): ImageRow => ({
       ...(s.name !== undefined ? { name: s.name } : {}),
@@ -176,15 +198,16 @@ class LocalImages implements ImageService {
       digest: s.image.descriptor.digest,
       ...(s.image.config.created !== undefined ? { created: wholeSeconds(s.image.config.created) } : {}),
       size: s.size,
+      labels: s.image.config.config?.Labels ?? {},
     });
-    return { images: [...images.map(row), ...dangling.map(row)], warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
+    return { images: filterImages([...images.map(row), ...dangling.map(row)], opts.filters ?? {}), warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
     const store = await this.store();
     const image = await store.resolve(name);
     const { images } = await store.listImages();
-    return inspectObject(image, images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name));
+    return inspectObject(image, images.filter((s) => s.image.configDigest === image.configDigest).map((s) => s.name), await new LayerVariants(store.root).pushedAs(image.descriptor.digest));
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -226,11 +249,18 @@ class LocalImages implements ImageService {
 }
 
 class LocalContainers implements ContainerService {
-  constructor(private readonly manager: () => Promise<ContainerManager>) {}
+  constructor(
+    private readonly manager: () => Promise<ContainerManager>,
+    private readonly imageRows: () => Promise<ImageRow[]>,
+  ) {}
 
-  async list(opts: { all?: boolean }): Promise<ContainerSummary[]> {
+  async list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
     const now = Date.now();
-    return (await (await this.manager()).list({ all: opts.all })).map((c) => containerSummary(c, now));
+    const f = opts.filters ?? {};
+    const filtered = Object.keys(f).length > 0;
+    // With filters every container is read, so before=/since= can name a stopped one; filterContainers drops the stopped.
+    const rows = (await (await this.manager()).list({ all: opts.all || filtered })).map((c) => containerSummary(c, now));
+    return filtered ? filterContainers(rows, f, f.ancestor ? await this.imageRows() : [], { all: opts.all === true }) : rows;
   }
 
   async logs(ref: string, opts: LogOptions & { signal?: AbortSignal }): Promise<void> {
@@ -254,7 +284,7 @@ class LocalContainers implements ContainerService {
   }
 
   async run(id: string, io: RunIO): Promise<number> {
-    const exit = await (await this.manager()).start(id, { stdin: io.openStdin ? (io.stdin as Readable) : undefined, stdout: io.stdout, stderr: io.stderr });
+    const exit = await (await this.manager()).start(id, { stdin: io.openStdin ? (io.stdin as Readable) : undefined, stdout: io.stdout, stderr: io.stderr, ...(io.terminal ? { terminal: io.terminal } : {}) });
     return exit.exitCode;
   }
 

@@ -21,9 +21,12 @@ import type { BuildOptions } from '../builder/options.js';
 import type { CreateOptions } from '../containers/manager.js';
 import { BuildContext } from '../context/context.js';
 import { packContext } from '../context/tar-context.js';
+import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
+import type { PublishedPort } from '../runtime/usernet.js';
 import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
+import { filtersImplyAll, filtersToQuery, type Filters } from '../api/filters.js';
 
 function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
   if (flags?.length) {
@@ -34,6 +37,13 @@ function rejectInsecureFlag(cmd: string, flags: string[] | undefined): void {
 const drain = async (p: Promise<http.IncomingMessage>): Promise<void> => {
   (await p).resume();
 };
+
+/** Docker's HostConfig.PortBindings of `-p` flags: `{"80/tcp": [{HostIp, HostPort}]}`. */
+function portBindings(ports: PublishedPort[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) });
+  return out;
+}
 
 /** The full normalised form of a name the daemon sent (`app:1` → `docker.io/library/app:1`); as sent when it does not parse. */
 function fullName(name: string): string {
@@ -82,6 +92,8 @@ export class RemoteEngine implements Engine {
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
     if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
     refuseUnsentBuildOptions(o);
+    // Checked here too, so a missing, symlinked-out or non-text Dockerfile is reported by its local name.
+    await readDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
     const bctx = await BuildContext.open(o.contextDir);
     const registryConfig = await registryConfigHeader(this.env);
     const res = await this.client.request('POST', '/build', {
@@ -196,12 +208,13 @@ class RemoteImages implements ImageService {
     return text.split('\n').filter(Boolean);
   }
 
-  async list(): Promise<{ images: ImageRow[]; warnings: string[] }> {
-    const list = await this.client.json<ApiImage[]>('GET', '/images/json');
+  async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
+    // The daemon filters (docker's JSON form; its route runs src/api/filters.ts as LocalEngine does).
+    const list = await this.client.json<ApiImage[]>('GET', '/images/json', { query: { filters: filtersToQuery(opts.filters) } });
     const rows: ImageRow[] = [];
     for (const img of list) {
       const created = new Date(img.Created * 1000).toISOString();
-      const base = { id: img.Id, created, size: img.Size };
+      const base = { id: img.Id, created, size: img.Size, labels: img.Labels ?? {} };
       const digestOf = (repo: string): string => img.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? img.RepoDigests[0]?.split('@')[1] ?? '';
       if (img.RepoTags.length) {
         for (const t of img.RepoTags) rows.push({ ...base, name: fullName(t), digest: digestOf(t.slice(0, t.lastIndexOf(':'))) });
@@ -231,8 +244,10 @@ class RemoteImages implements ImageService {
 class RemoteContainers implements ContainerService {
   constructor(private readonly client: DaemonClient) {}
 
-  async list(opts: { all?: boolean }): Promise<ContainerSummary[]> {
-    const list = await this.client.json<ApiContainer[]>('GET', '/containers/json', { query: { all: opts.all ? '1' : undefined } });
+  async list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
+    const f = opts.filters ?? {};
+    const all = opts.all || filtersImplyAll(f);
+    const list = await this.client.json<ApiContainer[]>('GET', '/containers/json', { query: { all: all ? '1' : undefined, filters: filtersToQuery(f) } });
     return list.map(summaryOfListEntry);
   }
 
@@ -271,10 +286,11 @@ class RemoteContainers implements ContainerService {
       HostConfig: {
         AutoRemove: o.autoRemove === true,
         Binds: (o.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
-        NetworkMode: o.network ?? 'none',
+        NetworkMode: o.network === undefined || o.network === 'sandbox' ? 'default' : o.network,
+        PortBindings: portBindings(o.publish ?? []),
       },
     };
-    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name }, body })).Id;
+    return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name, platform: o.platform }, body })).Id;
   }
 
   /**
@@ -329,5 +345,12 @@ export function refuseUnsentBuildOptions(o: BuildOptions): void {
   if (o.runtime) refused.push('--runtime');
   if (o.cacheFrom?.length) refused.push('--cache-from');
   if (o.cacheTo?.length) refused.push('--cache-to');
+  // Issue 17's buildx flags.
+  if (Object.keys(o.buildContexts ?? {}).length) refused.push('--build-context');
+  if (o.extraHosts?.length) refused.push('--add-host');
+  if (o.ulimits?.length) refused.push('--ulimit');
+  if (o.shmSize !== undefined) refused.push('--shm-size');
+  if (o.noCacheFilter?.length) refused.push('--no-cache-filter');
+  if (Object.keys(o.annotations ?? {}).length) refused.push('--annotation');
   if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });
 }

@@ -18,6 +18,13 @@ import { tarChunks } from './tar-writer.js';
 import { StreamSha256 } from '../util/sha256.js';
 import type { Descriptor, Digest } from './types.js';
 
+/**
+ * The compression of the layers a build writes: none (issue 21). A build layer is stored as a
+ * plain tar whose digest is its diffID; the compressed blob is made when a push or an export
+ * needs it (src/store/layer-variants.ts).
+ */
+export const BUILD_LAYER_COMPRESSION: Compression = 'none';
+
 export interface WriteLayerOptions {
   /** Default `gzip`. */
   compression?: Compression;
@@ -27,6 +34,11 @@ export interface WriteLayerOptions {
   gzipLevel?: number;
   /** zstd level 1–19, default 3. */
   zstdLevel?: number;
+  /**
+   * The input's diffID and size when the caller's source already verifies them (a store reader
+   * of the uncompressed blob): the tar is then not hashed a second time.
+   */
+  knownDiffId?: { digest: Digest; size: number };
 }
 
 export interface LayerResult {
@@ -130,7 +142,8 @@ export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, s
     if (first === undefined) first = err;
     throw err;
   };
-  const piping = pipeline(source, hasher, createCompressor(compression, opts), out).catch(fail);
+  const known = opts.knownDiffId;
+  const piping = (known ? pipeline(source, createCompressor(compression, opts), out) : pipeline(source, hasher, createCompressor(compression, opts), out)).catch(fail);
   const writing = store.write(out).catch((err: unknown) => {
     out.destroy(err instanceof Error ? err : new Error(String(err)));
     return fail(err);
@@ -140,10 +153,11 @@ export async function writeTarLayer(tar: Readable | AsyncIterable<Uint8Array>, s
     diffHash.drop();
     throw first !== undefined ? first : (written as PromiseRejectedResult).reason;
   }
+  if (known) diffHash.drop();
   return {
     descriptor: { mediaType: layerMediaType(compression), digest: written.value.digest, size: written.value.size },
-    diffId: `sha256:${await diffHash.digest()}`,
-    uncompressedSize,
+    diffId: known ? known.digest : `sha256:${await diffHash.digest()}`,
+    uncompressedSize: known ? known.size : uncompressedSize,
   };
 }
 

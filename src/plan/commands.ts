@@ -58,6 +58,8 @@ export interface MountSpec {
   required: boolean;
   /** tmpfs size limit in bytes. */
   size?: number;
+  /** Secret mounts: `env=NAME`, the secret as that environment variable of the step. */
+  env?: string;
 }
 
 export interface RunCommand {

@@ -1,9 +1,10 @@
 /**
  * Variable expansion of typed commands, applied to exactly what Docker expands: ADD and COPY
- * (sources, destination, --from, --chown, --chmod), ENV and LABEL (keys and values), EXPOSE (split
- * into words), STOPSIGNAL, USER, VOLUME, WORKDIR, ARG defaults and RUN --mount values. RUN, CMD,
- * ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD are returned unchanged, and heredoc
- * bodies are left for the builder (it expands them, if their `expand` is set, when it runs them).
+ * (sources, destination, --from, --chown, --chmod, ADD's --checksum), ENV and LABEL (keys and
+ * values), EXPOSE (split into words), STOPSIGNAL, USER, VOLUME, WORKDIR, ARG defaults and RUN
+ * --mount values. RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD are returned
+ * unchanged, and heredoc bodies are left for the builder (it expands them, if their `expand` is
+ * set, when it runs them).
  *
  * FROM is expanded by the planner with the global ARGs only (see plan.ts).
  */
@@ -70,6 +71,7 @@ export function expandCommand<C extends Command>(cmd: C, lex: ShellLex, env: Rea
       if (chown !== undefined) base.chown = chown;
       if (chmod !== undefined) base.chmod = chmod;
       if (base.kind === 'COPY' && c.kind === 'COPY' && c.from !== undefined) base.from = word(c.from, flagRange('from'));
+      if (base.kind === 'ADD' && c.kind === 'ADD' && c.checksum !== undefined) base.checksum = word(c.checksum, flagRange('checksum'));
       out = base;
       break;
     }

@@ -33,6 +33,8 @@ import type {
   AddCommand, ArgCommand, ArgDecl, Command, CopyCommand, CopySource, FromHeader, HealthcheckCommand,
   HealthConfig, HeredocFile, KeyValuePair, MountSpec, OnbuildCommand, RunCommand,
 } from './commands.js';
+import { parseChmodFlag } from './chmod.js';
+import { CHECKSUM_HINT, COPY_GIT_ERROR, COPY_URL_ERROR, isGitSource, isUrlSource, parseChecksum } from './copy-sources.js';
 import { parseGoDuration } from './durations.js';
 import { mountFrom, MountSpecError, parseMount } from './mounts.js';
 import { suggest } from './suggest.js';
@@ -260,12 +262,24 @@ function parseSourcesAndDest(node: CopyNode | AddNode, ctx: ParseContext, kind: 
   return { paths, contents, dest };
 }
 
+/** A literal --chmod is checked here (BuildKit refuses a bad one before building); `$` values when expanded. */
+function checkChmod(ctx: ParseContext, flags: ReturnType<typeof parseFlags>, chmod: string | undefined): void {
+  if (chmod === undefined || chmod === '' || chmod.includes('$')) return;
+  const parsed = parseChmodFlag(chmod);
+  if ('error' in parsed) throw planError(ctx, flags.get('chmod')!.flag.range, parsed.error, 'an octal mode (0755) or a symbolic one as chmod(1) takes it (u+x,g-w, a=rX)');
+}
+
 function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
   const flags = parseFlags(ctx, 'COPY', node.flags);
   const sd = parseSourcesAndDest(node, ctx, 'COPY');
+  const url = sd.paths.findIndex(isUrlSource);
+  if (url >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[url])?.range ?? node.range, COPY_URL_ERROR, 'ADD downloads URLs; COPY takes files from the context or --from');
+  const git = sd.paths.findIndex(isGitSource);
+  if (git >= 0) throw planError(ctx, node.args.find((a) => a.value === sd.paths[git])?.range ?? node.range, COPY_GIT_ERROR);
   const from = str(flags, 'from');
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
+  checkChmod(ctx, flags, chmod);
   return {
     kind: 'COPY',
     node,
@@ -282,11 +296,18 @@ function parseCopy(node: CopyNode, ctx: ParseContext): CopyCommand {
 function parseAdd(node: AddNode, ctx: ParseContext): AddCommand {
   const flags = parseFlags(ctx, 'ADD', node.flags);
   const sd = parseSourcesAndDest(node, ctx, 'ADD');
+  const git = sd.paths.some(isGitSource);
   const chown = str(flags, 'chown');
   const chmod = str(flags, 'chmod');
+  checkChmod(ctx, flags, chmod);
   const checksum = str(flags, 'checksum');
   if (checksum !== undefined && checksum !== '' && sd.paths.length + sd.contents.length > 1) {
     throw planError(ctx, flags.get('checksum')!.flag.range, 'checksum can\'t be specified for multiple sources');
+  }
+  // A git source's checksum is a commit SHA (prefix), checked by the builder (src/context/git.ts).
+  if (checksum !== undefined && checksum !== '' && !checksum.includes('$') && !git) {
+    const parsed = parseChecksum(checksum);
+    if ('error' in parsed) throw planError(ctx, flags.get('checksum')!.flag.range, `--checksum=${checksum}: ${parsed.error}`, CHECKSUM_HINT);
   }
   const unpack = bool(flags, 'unpack');
   return {

@@ -56,7 +56,7 @@ function ramInBytes(v: string): number | undefined {
 
 const MOUNT_TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
 const SHARING: readonly MountSharing[] = ['shared', 'private', 'locked'];
-const MOUNT_KEYS = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'size'];
+const MOUNT_KEYS = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'size', 'env'];
 
 /** A mount spec error: message and optional hint (the caller adds the range). */
 export class MountSpecError extends Error {
@@ -183,6 +183,9 @@ function applyMountOption(m: MountSpec, ro: { auto: boolean }, key: string, val:
       m[key] = Number(val);
       break;
     }
+    case 'env':
+      m.env = val;
+      break;
     default: {
       const near = suggest(key, MOUNT_KEYS);
       throw new MountSpecError(`unexpected key '${key}' in '${field}'`, near ? `did you mean ${near}?` : undefined);
@@ -198,6 +201,8 @@ function validateMount(m: MountSpec, roAuto: boolean): void {
     if (m.uid !== undefined) throw new MountSpecError(`uid not allowed for ${JSON.stringify(m.type)} type mounts`);
     if (m.gid !== undefined) throw new MountSpecError(`gid not allowed for ${JSON.stringify(m.type)} type mounts`);
   }
+  // BuildKit ignores env= on other mounts; refused here, as it would do nothing.
+  if (m.env !== undefined && m.type !== 'secret') throw new MountSpecError(`env not allowed for ${JSON.stringify(m.type)} type mounts`, 'env= exposes a secret: use it with type=secret');
   if (roAuto) m.readOnly = !(m.type === 'cache' || m.type === 'tmpfs');
   if (m.type === 'secret') {
     if (m.from) throw new MountSpecError('secret mount should not have a from');

@@ -10,6 +10,9 @@
  * - Positional (`$1`) and special (`$@`, `$#`, …) parameters are never set.
  * - Variable names are case-sensitive (the Unix behaviour).
  *
+ * - `${…}` nests at most MAX_SUBSTITUTION_DEPTH deep (the lexer recurses; BuildKit's Go stack
+ *   takes any depth, ours would overflow): deeper is a PlanError naming the limit.
+ *
  * Errors are PlanErrors whose message is BuildKit's (`failed to process "…": …`); callers that know
  * where the word came from rethrow with a `source` (see expand.ts). Instances are stateless
  * between calls and safe to reuse.
@@ -26,6 +29,9 @@ export interface WordMatches {
 }
 
 const EOF = -1;
+
+/** How deep `${…}` may nest inside one word (`${a:-${b:-…}}`). */
+export const MAX_SUBSTITUTION_DEPTH = 1000;
 
 /** Go's unicode.IsSpace. */
 function isSpace(ch: string): boolean {
@@ -83,10 +89,18 @@ class Words {
 /** A failure inside the lexer; converted to a PlanError with BuildKit's prefix at the top. */
 class LexFailure extends Error {}
 
+/** A limit of ours (not BuildKit's) was passed: the message quotes only the word's start. */
+class LexLimit extends LexFailure {}
+
+/** How much of a word a limit error quotes. */
+const QUOTED_PREFIX = 40;
+
 /** One run of the lexer over one word (BuildKit's shellWord). */
 class ShellWord {
   private readonly chars: string[];
   private pos = 0;
+  /** `${…}` currently open. */
+  private depth = 0;
   readonly matched = new Set<string>();
   readonly unmatched = new Set<string>();
 
@@ -196,6 +210,17 @@ class ShellWord {
       return this.getEnv(name)[0];
     }
     this.next();
+    if (this.depth >= MAX_SUBSTITUTION_DEPTH) throw new LexLimit(`\${…} substitutions nested more than ${MAX_SUBSTITUTION_DEPTH} deep`);
+    this.depth++;
+    try {
+      return this.processBraced();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** The rest of a `${…}` after the `${`. */
+  private processBraced(): string {
     const first = this.peek();
     if (first === EOF) throw new LexFailure("syntax error: missing '}'");
     if (first === '{' || first === '}' || first === ':') throw new LexFailure('syntax error: bad substitution');
@@ -469,6 +494,10 @@ export class ShellLex {
       const { result, words } = sw.process();
       return { result, words, matched: sw.matched, unmatched: sw.unmatched };
     } catch (err) {
+      if (err instanceof LexLimit) {
+        const quoted = word.length > QUOTED_PREFIX ? `${JSON.stringify(word.slice(0, QUOTED_PREFIX)).slice(0, -1)}…" (${word.length} characters)` : JSON.stringify(word);
+        throw new PlanError(`failed to process ${quoted}: ${err.message}`, { cause: err, hint: 'nest fewer ${…} in one word: build the value over several ARG or ENV steps' });
+      }
       if (err instanceof LexFailure) throw new PlanError(`failed to process ${JSON.stringify(word)}: ${err.message}`, { cause: err });
       throw err;
     }

@@ -12,11 +12,11 @@ export { formatPlatform, hostPlatform, pickManifest, platformMatches } from '../
  * Parses `linux/amd64`, `linux/arm64/v8`, `amd64` (os linux). Throws BuildError INVALID_ARGUMENT
  * for a malformed platform, an os or architecture containerd does not know (`bogus`, as
  * containerd's "unknown operating system or architecture"), and a list (`linux/amd64,linux/arm64`:
- * one image per platform is not built yet).
+ * only a build takes several, src/builder/multi-platform.ts splits them first).
  */
 export function parsePlatform(s: string): Platform {
   if (s.includes(',')) {
-    throw new BuildError('INVALID_ARGUMENT', `--platform "${s}": multi-platform builds are not supported yet: give one platform`, { hint: 'build each platform on its own, e.g. --platform linux/amd64' });
+    throw new BuildError('INVALID_ARGUMENT', `--platform "${s}": give one platform here (a list of platforms is for mybuild build)`, { hint: 'e.g. --platform linux/amd64' });
   }
   const p = parseOciPlatform(s);
   if (!p) throw new BuildError('INVALID_ARGUMENT', `invalid platform "${s}": expected ${PLATFORM_SYNTAX}`);

@@ -11,7 +11,9 @@
  *    times a blob; when the registry ignores the range and sends it all, the bytes we have are
  *    skipped); the store verifies digest and size over the whole blob either way. Other
  *    failures are retried from the start (3 tries a blob).
- * 4. Store the manifest (and the index) blobs, then point the ref at the platform manifest.
+ * 4. Check that every layer uncompresses to its diff_id in the config (src/image/diff-ids.ts),
+ *    as containerd's unpacker does; a mismatch fails the pull before anything is named.
+ * 5. Store the manifest (and the index) blobs, then point the ref at the platform manifest.
  *
  * Idempotent: pulling again stores nothing new. Errors name the operation and the registry's
  * answer: `pull 127.0.0.1:5000/x:nope: manifest unknown (404)`.
@@ -21,7 +23,9 @@ import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
 import { isDigest } from '../oci/digest.js';
-import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest, type Platform } from '../oci/types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform } from '../oci/types.js';
+import { verifyDiffIds } from '../image/diff-ids.js';
+import { parseJsonBlob } from '../image/manifest.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
@@ -280,6 +284,9 @@ export async function pull(refInput: string | Reference, store: ContentStore, re
       else missing.push([d, kind]);
     }
     await Promise.all(missing.map(([d, kind]) => limit(() => fetchBlob(client, ref.path, d, store, kind, prefix, opts.onProgress))));
+    // The layers must hold what the config's diff_ids claim (src/image/diff-ids.ts) before the image is named.
+    const config = parseJsonBlob<ImageConfig>(await store.readBytes(manifest.config.digest), `config ${manifest.config.digest}`);
+    await verifyDiffIds(store, manifest.layers, config, `image ${manifestDesc.digest}`);
     await store.writeBytes(manifestBytes, { digest: manifestDesc.digest, size: manifestDesc.size });
     opts.onProgress?.({ kind: 'manifest', digest: manifestDesc.digest, status: 'done', current: manifestDesc.size, total: manifestDesc.size });
     if (indexDesc) {

@@ -369,13 +369,13 @@ export class Transport {
       case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
         return new RegistryError(`registry ${where}: its TLS certificate is not trusted (${e.message}, ${code})`, {
           cause: err,
-          hint: `put the CA certificate that signed it in ${path.join(this.certsPath, 'ca.crt')}, or mark the registry insecure with --insecure-registry ${this.domain}`,
+          hint: `put the CA certificate that signed it in ${path.join(this.certsPath, 'ca.crt')}, or mark the registry insecure: ${insecureHint(this.domain)}`,
         });
       case 'CERT_HAS_EXPIRED':
       case 'CERT_NOT_YET_VALID':
-        return new RegistryError(`registry ${where}: its TLS certificate is not valid now (${e.message}, ${code})`, { cause: err, hint: `renew the registry's certificate (or check this machine's clock), or use --insecure-registry ${this.domain}` });
+        return new RegistryError(`registry ${where}: its TLS certificate is not valid now (${e.message}, ${code})`, { cause: err, hint: `renew the registry's certificate (or check this machine's clock), or mark it insecure: ${insecureHint(this.domain)}` });
       case 'ERR_TLS_CERT_ALTNAME_INVALID':
-        return new RegistryError(`registry ${where}: its TLS certificate is for another name (${e.message})`, { cause: err, hint: `the certificate must name "${hostOnly(this.domain)}" in its subjectAltName; or use --insecure-registry ${this.domain}` });
+        return new RegistryError(`registry ${where}: its TLS certificate is for another name (${e.message})`, { cause: err, hint: `the certificate must name "${hostOnly(this.domain)}" in its subjectAltName; or mark it insecure: ${insecureHint(this.domain)}` });
       case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
       case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
       case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
@@ -386,7 +386,7 @@ export class Transport {
         });
       case 'EPROTO':
       case 'ERR_SSL_WRONG_VERSION_NUMBER':
-        return new RegistryError(`TLS error talking to registry ${where}: ${e.message}`, { cause: err, hint: `if the registry serves plain http, use --insecure-registry ${this.domain}` });
+        return new RegistryError(`TLS error talking to registry ${where}: ${e.message}`, { cause: err, hint: `if the registry serves plain http, mark it insecure: ${insecureHint(this.domain)}` });
       default:
         return new RegistryError(`request to registry ${where} failed: ${e.message ?? String(err)}${code ? ` (${code})` : ''}`, { cause: err });
     }
@@ -431,4 +431,9 @@ export async function readBody(res: HttpResponse, max = 4 << 20): Promise<Buffer
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** How to mark `domain` insecure everywhere: the variable every command reads, and the flag of pull, push and login. */
+export function insecureHint(domain: string): string {
+  return `MYBUILD_INSECURE_REGISTRIES=${domain} (or --insecure-registry ${domain} on pull, push and login)`;
 }

@@ -24,6 +24,7 @@ import path from 'node:path';
 import { linkHardlinks, type LayerEntry, type LayerEntryType } from '../image/layer-entry.js';
 import type { Snapshotter } from './snapshotter.js';
 import { readXattrsTree } from './xattr.js';
+import { overlayXattrPrefix } from './userns.js';
 
 /**
  * The changes of the active snapshot `key` (which may stay mounted) as layer entries, unsorted.
@@ -69,7 +70,8 @@ function typeOf(st: Stats): LayerEntryType {
 function userXattrs(all: Record<string, Buffer> | undefined): Record<string, Buffer> | undefined {
   if (!all) return undefined;
   const out: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(all)) if (!k.startsWith('trusted.overlay.')) out[k] = v;
+  const prefix = overlayXattrPrefix();
+  for (const [k, v] of Object.entries(all)) if (!k.startsWith(prefix)) out[k] = v;
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -115,7 +117,7 @@ export async function diffOverlay(upper: string): Promise<LayerEntry[]> {
     }
     const x = xattrs.get(n.abs);
     out.push(await entryOf(n, x));
-    if (n.st.isDirectory() && x?.['trusted.overlay.opaque']?.toString() === 'y') {
+    if (n.st.isDirectory() && x?.[`${overlayXattrPrefix()}opaque`]?.toString() === 'y') {
       out.push({ path: `${n.rel}/.wh..wh..opq`, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: n.st.mtimeMs });
     }
   }

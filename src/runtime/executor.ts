@@ -7,9 +7,13 @@
  * runc had to create in the rootfs are removed (so they do not land in the layer; like
  * BuildKit's MountStubsCleaner), the rootfs is unmounted and the bundle deleted.
  * `cleanupStale(root)` removes what a killed mybuild left (containers, mounts, bundles).
+ * Unless `tied: false`, the container, its mounts and its bundle are registered with the
+ * process's watchdog (watchdog.ts) and `runc` gets PR_SET_PDEATHSIG (setpriv), so a SIGKILL of
+ * mybuild leaves no container running and nothing mounted.
  *
- * The network is `none` (own empty network namespace; runc brings up `lo`) or `host`; nothing
- * here touches the host network.
+ * The network is `sandbox` (own network namespace reaching the outside through slirp4netns,
+ * started before runc and stopped in the same cleanup: usernet.ts), `none` (own empty network
+ * namespace; runc brings up `lo`) or `host`; nothing here touches the host network.
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
@@ -20,9 +24,13 @@ import { BuildError, InternalError } from '../errors.js';
 import { execCapture } from './exec.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
-import { generateSpec, hostsFile, resolvConf, type ExecSpec } from './spec.js';
+import { generateSpec, hostsFile, resolvConf, type ExecSpec, type TerminalSize } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
+import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
+import { inUserNamespace, mappedIdCount } from './userns.js';
+import os from 'node:os';
 import { storeDir } from '../store/store-dirs.js';
+import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
 export type { ExecSpec } from './spec.js';
 
@@ -48,6 +56,8 @@ export interface RuncExecutorOptions {
   root: string;
   /** Runtime binary: a name looked up in PATH (+ /usr/sbin, /sbin) or a path. Default `runc`. */
   runtime?: string;
+  /** Kill and undo the container if this process dies (default true; false for a daemon's containers). */
+  tied?: boolean;
 }
 
 /**
@@ -75,10 +85,12 @@ export async function resolveRuntime(runtime = 'runc'): Promise<string> {
 export class RuncExecutor implements Executor {
   readonly root: string;
   readonly runtime: string;
+  readonly tied: boolean;
 
   constructor(opts: RuncExecutorOptions) {
     this.root = path.resolve(opts.root);
     this.runtime = opts.runtime ?? 'runc';
+    this.tied = opts.tied ?? true;
   }
 
   private get stateDir(): string {
@@ -91,35 +103,50 @@ export class RuncExecutor implements Executor {
     const id = `mybuild-${randomBytes(8).toString('hex')}`;
     const bundle = path.join(this.root, 'bundles', id);
     const rootfs = path.join(bundle, 'rootfs');
+    const untie = this.tied ? [tieRemoval(bundle)] : [];
     await storeDir(bundle);
     await mkdir(rootfs);
     await storeDir(this.stateDir);
     let stubs: string[] = [];
     let mounted = false;
+    let usernet: UserNetwork | undefined;
     try {
-      await mountAll(rootfsMounts, rootfs);
+      if (spec.network === 'sandbox') {
+        usernet = await startUserNetwork({ ports: spec.publish ?? [] });
+      } else if (spec.publish?.length) {
+        throw new BuildError('INVALID_ARGUMENT', `published ports need the default network, not --network=${spec.network}`);
+      }
+      await mountAll(rootfsMounts, rootfs, { tied: this.tied });
       mounted = true;
       const user = spec.resolveUser ? await spec.resolveUser(rootfs) : spec.user;
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
+      assertMapped(user);
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
-      await writeFile(etc.hosts, hostsFile(spec.hostname, spec.container?.extraHosts));
-      await writeFile(etc.resolvConf, resolvConf(spec.container) ?? (spec.network === 'host' ? await readFile('/etc/resolv.conf', 'utf8').catch(() => '') : ''));
+      await writeFile(etc.hosts, hostsFile(spec.hostname, spec.extraHosts));
+      const hostResolv = spec.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      // --dns/--dns-search/--dns-option (a container's) replace the file; else the network's.
+      await writeFile(etc.resolvConf, resolvConf(spec.container) ?? (spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : hostResolv));
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
+        ...(usernet ? { netnsPath: usernet.netnsPath } : {}),
+        ...(inUserNamespace() ? { mappedIds: mappedIdCount() } : {}),
         ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : spec.container ? { capabilities: boundingCapabilities() } : {}),
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+      if (this.tied) untie.push(tieContainer(runtime, this.stateDir, id));
       return await this.runContainer(runtime, id, bundle, spec, signal);
     } finally {
       // `runc run` removes its container when it exits; state left behind (runc killed, a
       // failed start) is what needs `delete -f`. Saves a runtime spawn per RUN.
       const left = await lstat(path.join(this.stateDir, id)).then(() => true, () => false);
       if (left) await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
+      await usernet?.close();
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });
+      for (const u of untie) u();
     }
   }
 
@@ -129,12 +156,20 @@ export class RuncExecutor implements Executor {
     // runc's foreground terminal mode needs a controlling terminal of its own; receiving the pty
     // master over --console-socket needs SCM_RIGHTS, which Node lacks. So in tty mode runc runs
     // under util-linux `script`, which owns a pty and relays it to our pipes (-e: runc's status).
-    const [cmd, args] = spec.tty
-      ? ['script', ['-q', '-e', '-c', [runtime, ...runcArgs].map(shellQuote).join(' '), '/dev/null']]
-      : [runtime, runcArgs];
+    // With a terminal size, the shell script(1) starts names its pty (ttyFile) and sizes it before
+    // exec'ing runc, which copies its terminal's size to the container's console at start and
+    // again on SIGWINCH, which the kernel sends it when resizeTerminal sizes that pty.
+    const ttyFile = path.join(bundle, 'tty');
+    const size = spec.tty ? spec.terminal?.size() : undefined;
+    const runcLine = [runtime, ...runcArgs].map(shellQuote).join(' ');
+    const line = size ? `tty > ${shellQuote(ttyFile)}; stty rows ${size.rows} cols ${size.cols}; exec ${runcLine}` : runcLine;
+    const [cmd0, args0] = spec.tty ? ['script', ['-q', '-e', '-c', line, '/dev/null']] : [runtime, runcArgs];
+    const [cmd, args] = this.tied ? deathSignalPrefix(cmd0, args0) : [cmd0, args0];
     const child = spawn(cmd, args, {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      ...(spec.tty ? { env: { ...process.env, SHELL: '/bin/sh' } } : {}),
     });
+    const unsubscribe = size && spec.terminal ? spec.terminal.onResize(() => void resizeTerminal(ttyFile, spec.terminal!.size())) : undefined;
     if (spec.stdin && child.stdin) {
       child.stdin.on('error', () => undefined); // the process may exit before reading it all
       spec.stdin.pipe(child.stdin);
@@ -162,6 +197,7 @@ export class RuncExecutor implements Executor {
     return new Promise<ExitStatus>((resolve, reject) => {
       child.on('error', (err) => reject(new BuildError('RUNTIME', `cannot start ${runtime}: ${err.message}`, { cause: err, hint: 'install it: apt-get install runc' })));
       child.on('close', (code, sig) => {
+        unsubscribe?.();
         signal?.removeEventListener('abort', kill);
         if (killTimer) clearInterval(killTimer);
         if (spec.stdin && child.stdin) spec.stdin.unpipe(child.stdin);
@@ -179,6 +215,22 @@ export class RuncExecutor implements Executor {
       });
     });
   }
+}
+
+/**
+ * Rootless with a one-id mapping (no subordinate range): only uid/gid 0 exist, so a step as
+ * another user cannot start. Says what to add instead of runc's "invalid argument".
+ */
+function assertMapped(user: { uid: number; gid: number; additionalGids?: number[] }): void {
+  if (!inUserNamespace()) return;
+  const mapped = mappedIdCount();
+  const ids = [user.uid, user.gid, ...(user.additionalGids ?? [])];
+  const over = ids.find((id) => id >= mapped);
+  if (over === undefined) return;
+  const who = os.userInfo().username;
+  throw new BuildError('RUNTIME', `this step runs as ${user.uid}:${user.gid}, but rootless mode maps only ${mapped === 1 ? 'uid 0' : `ids 0-${mapped - 1}`} (id ${over} is not mapped)`, {
+    hint: `give ${who} a subordinate id range: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${who} (lines "${who}:100000:65536" in /etc/subuid and /etc/subgid), and install uidmap`,
+  });
 }
 
 /** Our own hard RLIMIT_NOFILE (from /proc/self/limits); undefined when unknown or unlimited. */
@@ -276,4 +328,12 @@ export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: 
   await unmountAll(abs);
   for (const d of alsoUnmount) await unmountAll(d);
   await rm(path.join(abs, 'bundles'), { recursive: true, force: true });
+}
+
+/** Sizes the pty named in `ttyFile` (`stty -F`); the kernel then sends SIGWINCH to runc, which resizes the container's console. */
+async function resizeTerminal(ttyFile: string, size: TerminalSize | undefined): Promise<void> {
+  if (!size) return;
+  const pty = (await readFile(ttyFile, 'utf8').catch(() => '')).trim();
+  if (!pty.startsWith('/dev/')) return; // not started yet: runc takes the size at start
+  await execCapture('stty', ['-F', pty, 'rows', String(size.rows), 'cols', String(size.cols)]).catch(() => undefined);
 }

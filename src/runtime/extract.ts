@@ -35,6 +35,7 @@ import { BuildError } from '../errors.js';
 import { execChecked } from './exec.js';
 import { secureJoin, secureJoinParent } from './secure-join.js';
 import { setXattr } from './xattr.js';
+import { overlayXattrPrefix } from './userns.js';
 
 export interface ApplyLayerOptions {
   /** Create character/block devices (else they are skipped and listed in `skipped`). */
@@ -241,7 +242,7 @@ async function applyWhiteout(root: string, dirRel: string, base: string, mode: '
     assertInside(root, dir, dirRel);
     if (mode === 'overlay') {
       await mkdir(dir, { recursive: true });
-      await setXattr(dir, 'trusted.overlay.opaque', Buffer.from('y'));
+      await setXattr(dir, `${overlayXattrPrefix()}opaque`, Buffer.from('y'));
       return;
     }
     await removeNotCreated(dir, created);

@@ -1,11 +1,15 @@
 /**
  * Mounts as containerd describes them (`type`, `source`, `options`) and the helpers that mount
  * and unmount them through the `mount`/`umount` binaries. Every mount made here must be undone
- * by `unmountAll` (or, after a crash, by `cleanupStale` in executor.ts).
+ * by `unmountAll`. Each mount point is registered with the process's watchdog (watchdog.ts), so
+ * a killed process leaves none behind, unless `{ tied: false }` (a daemon container's rootfs,
+ * which outlives the daemon); `cleanupStale` in executor.ts and `system check --repair` remove
+ * what is left otherwise.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execCapture, execChecked } from './exec.js';
+import { tieMount, untieMounts } from './watchdog.js';
 
 /** One mount: `mount -t type -o options source target`. */
 export interface Mount {
@@ -15,6 +19,11 @@ export interface Mount {
   /** Where, inside the rootfs, for extra mounts; rootfs mounts leave it out. */
   target?: string;
   options: string[];
+}
+
+export interface MountOptions {
+  /** Unmount it if this process dies (default true; see the module comment). */
+  tied?: boolean;
 }
 
 /** The kernel limits mount data to one page; long lowerdir lists are mounted relative to a common dir. */
@@ -33,7 +42,9 @@ function commonDir(dirs: string[]): string {
  * are mounted with paths relative to the layers' common directory (the `mount` child runs
  * there), as containerd does. Throws BuildError `IO` with mount's message on failure.
  */
-export async function mountOne(m: Mount, target: string): Promise<void> {
+export async function mountOne(m: Mount, target: string, opts: MountOptions = {}): Promise<void> {
+  // Before mounting: a kill during mount(8) leaves nothing either.
+  if (opts.tied !== false) tieMount(target);
   const isBind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
   let options = m.options.filter((o) => o !== 'bind' && o !== 'rbind');
   let cwd: string | undefined;
@@ -72,8 +83,8 @@ function splitOpt(o: string): [string, string] {
 }
 
 /** Mounts each of `mounts` on `target` in order (later ones stack on earlier ones). */
-export async function mountAll(mounts: Mount[], target: string): Promise<void> {
-  for (const m of mounts) await mountOne(m, target);
+export async function mountAll(mounts: Mount[], target: string, opts: MountOptions = {}): Promise<void> {
+  for (const m of mounts) await mountOne(m, target, opts);
 }
 
 /**
@@ -83,7 +94,10 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
 export async function unmountAll(target: string): Promise<void> {
   for (let i = 0; i < 32; i++) {
     const points = (await mountPointsUnder(target)).sort((a, b) => b.length - a.length);
-    if (points.length === 0) return;
+    if (points.length === 0) {
+      untieMounts(target);
+      return;
+    }
     for (const p of points) {
       const r = await execCapture('umount', [p]);
       if (r.code !== 0) await execCapture('umount', ['-l', p]);

@@ -13,6 +13,7 @@ import { leftoverSecretDirs, secretsDirName, secretsRoot } from '../store/secret
 import { storeDir, STORE_DIR_MODE } from '../store/store-dirs.js';
 import { execCapture } from './exec.js';
 import { unmountAll } from './mount.js';
+import { tieMount, tieRemoval } from './watchdog.js';
 
 /** How a secret file is made: its mode (default 0400) and owner (default root). */
 export interface SecretFileOptions {
@@ -30,6 +31,7 @@ export class StepSecrets {
     readonly dir: string,
     /** True when `dir` is a tmpfs (the secrets are in memory only). */
     readonly tmpfs: boolean,
+    private readonly untie: () => void,
   ) {}
 
   /**
@@ -39,13 +41,16 @@ export class StepSecrets {
    */
   static async open(root: string): Promise<StepSecrets> {
     const dir = path.join(secretsRoot(root), await secretsDirName());
+    // The watchdog (watchdog.ts) unmounts and removes it if this process is killed.
+    const untie = tieRemoval(dir);
     await storeDir(dir);
     let tmpfs = false;
     if (process.geteuid?.() === 0) {
+      tieMount(dir);
       const r = await execCapture('mount', ['-t', 'tmpfs', '-o', `mode=${STORE_DIR_MODE.toString(8).padStart(4, '0')},nosuid,nodev,noexec`, 'mybuild-secrets', dir]);
       tmpfs = r.code === 0;
     }
-    return new StepSecrets(dir, tmpfs);
+    return new StepSecrets(dir, tmpfs, untie);
   }
 
   /** Writes one secret; returns the file's path (to bind-mount read-only into the container). */
@@ -63,6 +68,7 @@ export class StepSecrets {
     if (this.closed) return;
     this.closed = true;
     await removeSecretsDir(this.dir);
+    this.untie();
   }
 }
 

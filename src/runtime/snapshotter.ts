@@ -16,20 +16,32 @@
  * `s/<id>/fs` (+ `s/<id>/work` for overlay). Crash safety: metadata is written by link(2) of a
  * complete temp file (atomic, exclusive); a snapshot directory is only ever removed once no
  * metadata names it. A killed process leaves active snapshots owned by a dead pid and perhaps
- * orphan directories; `cleanup()` removes both. Committed snapshots are never left half-done:
+ * orphan directories; `cleanup()` removes both. (A non-persistent active snapshot or view is
+ * also registered with the process's watchdog, watchdog.ts, which removes it when its process
+ * is killed.) Committed snapshots are never left half-done:
  * content goes into an active snapshot that becomes committed only by the final link.
+ *
+ * Garbage collection (`removeUnused`, driven by prune through snapshot-gc.ts) removes committed
+ * snapshots no one keeps and no snapshot has as parent. It decides under `<root>/gc.lock`, the
+ * lock `prepare`/`view` hold from reading the parent chain to writing the new metadata, so a
+ * snapshot about to get a child is either kept (the child is seen) or gone before the child is
+ * made (prepare throws NotFoundError and the caller extracts the chain again: `onChain`,
+ * `ensureLayerChain`). Directories are removed after the lock, once no metadata names them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
+import { Transform, type Readable } from 'node:stream';
+import { AlreadyExistsError, BuildError, DigestMismatchError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
+import { overlayFixedOptions } from './userns.js';
 import { storeDir } from '../store/store-dirs.js';
+import { withLock } from '../store/fs-util.js';
+import { tieSnapshot } from './watchdog.js';
 
 export type { Mount } from './mount.js';
 
@@ -43,6 +55,17 @@ export interface SnapshotInfo {
   parent?: string;
   /** Milliseconds since the epoch when it was prepared. */
   created: number;
+  /** The directory id under `s/` (what mount options and process roots name). */
+  id: string;
+  /** Active snapshots and views: the pid of the process that made it. */
+  owner?: number;
+  /** Kept after its process is gone (a container's rootfs). */
+  persistent?: boolean;
+  /**
+   * Active snapshots and views: left by a dead process (not persistent, owner gone), so
+   * `cleanup()` would remove it.
+   */
+  leftover?: boolean;
 }
 
 /** Where a snapshot's bytes are, for the layer applier and the differ of this package. */
@@ -80,7 +103,7 @@ export interface Snapshotter {
    * Commits the active snapshot `key` (which must be unmounted) as `name`; `key` is gone after.
    * Throws NotFoundError (no such active key), AlreadyExistsError (`name` taken; `key` is kept).
    */
-  commit(name: string, key: string): Promise<void>;
+  commit(name: string, key: string, opts?: { diffId?: string }): Promise<void>;
   /**
    * Removes a snapshot (any kind). Throws NotFoundError when absent, BuildError
    * INVALID_ARGUMENT when a committed snapshot still has children. Its mounts must be unmounted.
@@ -95,6 +118,13 @@ export interface Snapshotter {
   /** Directories behind an active snapshot (for applyLayer and diff). Throws NotFoundError. */
   layerDirs(key: string): Promise<LayerDirs>;
   /**
+   * Removes committed snapshots whose name is not in `keep.names`, whose top layer's diffID (when
+   * recorded at commit) is not in `keep.diffIds`, and that no other snapshot has as parent
+   * (leaves first, then their parents, and so on). Safe alongside prepare/view/commit (see the
+   * module comment). Returns the removed names with the bytes their directories held.
+   */
+  removeUnused(keep: { names: Set<string>; diffIds?: Set<string> }): Promise<{ name: string; bytes: number }[]>;
+  /**
    * Removes what crashed processes left: active snapshots and views whose owner process is gone
    * (or all of them with `{ all: true }`), and directories no snapshot names. Idempotent.
    */
@@ -108,6 +138,8 @@ interface Meta {
   parent?: string;
   pid?: number;
   persistent?: boolean;
+  /** Committed: the diffID of its own (top) layer, when known. */
+  diffId?: string;
   created: number;
 }
 
@@ -115,6 +147,8 @@ abstract class BaseSnapshotter implements Snapshotter {
   abstract readonly type: 'overlay' | 'native';
   protected readonly metaDir: string;
   protected readonly dataDir: string;
+  /** Watchdog registrations of this process's non-persistent snapshots, by key. */
+  private readonly tied = new Map<string, () => void>();
 
   constructor(readonly root: string) {
     this.metaDir = path.join(root, 'meta');
@@ -206,10 +240,29 @@ abstract class BaseSnapshotter implements Snapshotter {
     return out;
   }
 
+  /** Runs `fn` under `<root>/gc.lock` (see the module comment). */
+  private gcLocked<T>(fn: () => Promise<T>): Promise<T> {
+    mkdirSync(this.metaDir, { recursive: true });
+    return withLock(path.join(this.root, 'gc.lock'), this.metaDir, fn);
+  }
+
   private async create(kind: SnapshotKind, key: string, parent?: string, persistent = false): Promise<Mount[]> {
-    const chain = this.chain(parent);
     const meta: Meta = { name: key, kind, id: randomBytes(5).toString('hex'), parent, pid: process.pid, ...(persistent ? { persistent } : {}), created: Date.now() };
-    this.writeMeta(meta);
+    if (!persistent) this.tied.set(key, tieSnapshot(this.metaPath(key), this.metaDir, meta.id, path.join(this.dataDir, meta.id)));
+    let chain: Meta[];
+    try {
+      // The chain read and the new metadata under the GC lock: prune cannot take the parent in between.
+      chain = await (parent === undefined
+        ? (this.writeMeta(meta), Promise.resolve([]))
+        : this.gcLocked(async () => {
+            const c = this.chain(parent);
+            this.writeMeta(meta);
+            return c;
+          }));
+    } catch (err) {
+      this.untie(key);
+      throw err;
+    }
     try {
       await mkdir(path.join(this.dataDir, meta.id), { recursive: true });
       await this.populate(meta.id, chain, kind);
@@ -229,12 +282,18 @@ abstract class BaseSnapshotter implements Snapshotter {
     return this.create('view', key, parent);
   }
 
-  async commit(name: string, key: string): Promise<void> {
+  async commit(name: string, key: string, opts: { diffId?: string } = {}): Promise<void> {
     const m = this.mustMeta(key);
     if (m.kind !== 'active') throw new BuildError('INVALID_ARGUMENT', `snapshot "${key}" is ${m.kind === 'view' ? 'a view' : 'committed'}; only active snapshots can be committed`);
     await this.finishCommit(m.id);
-    this.writeMeta({ name, kind: 'committed', id: m.id, parent: m.parent, created: Date.now() });
+    this.writeMeta({ name, kind: 'committed', id: m.id, parent: m.parent, ...(opts.diffId ? { diffId: opts.diffId } : {}), created: Date.now() });
     await unlink(this.metaPath(key));
+    this.untie(key);
+  }
+
+  private untie(key: string): void {
+    this.tied.get(key)?.();
+    this.tied.delete(key);
   }
 
   async remove(keyOrName: string): Promise<void> {
@@ -245,6 +304,7 @@ abstract class BaseSnapshotter implements Snapshotter {
       // metadata, which a store with a hundred snapshots made ~5 ms of every RUN and view.
       await unlink(this.metaPath(keyOrName));
       await this.removeDir(m.id);
+      this.untie(keyOrName);
       return;
     }
     const all = this.allMeta();
@@ -287,6 +347,34 @@ abstract class BaseSnapshotter implements Snapshotter {
     };
   }
 
+  async removeUnused(keep: { names: Set<string>; diffIds?: Set<string> }): Promise<{ name: string; bytes: number }[]> {
+    const removed = await this.gcLocked(async () => {
+      const out: Meta[] = [];
+      for (;;) {
+        const all = this.allMeta();
+        const parents = new Set(all.map((m) => m.parent).filter((p): p is string => p !== undefined));
+        const drop = all.filter((m) => m.kind === 'committed' && !keep.names.has(m.name) && !(m.diffId && keep.diffIds?.has(m.diffId)) && !parents.has(m.name));
+        if (drop.length === 0) return out;
+        for (const m of drop) {
+          await unlink(this.metaPath(m.name)).catch(() => undefined);
+          out.push(m);
+        }
+      }
+    });
+    const named = new Set(this.allMeta().map((m) => m.id));
+    const result: { name: string; bytes: number }[] = [];
+    for (const m of removed) {
+      if (named.has(m.id)) {
+        result.push({ name: m.name, bytes: 0 });
+        continue;
+      }
+      const bytes = await diskUsage(path.join(this.dataDir, m.id));
+      await this.removeDir(m.id);
+      result.push({ name: m.name, bytes });
+    }
+    return result;
+  }
+
   async cleanup(opts: { all?: boolean } = {}): Promise<void> {
     let metas = this.allMeta();
     for (const m of metas) {
@@ -315,8 +403,21 @@ abstract class BaseSnapshotter implements Snapshotter {
 
 }
 
+/** Bytes on disk under `dir` (`du -s -B1 -x`: hard links once, not crossing mounts); 0 when unknown. */
+export async function diskUsage(dir: string): Promise<number> {
+  const r = await execCapture('du', ['-s', '-B1', '-x', dir]).catch(() => undefined);
+  const n = r && r.code === 0 ? Number(r.stdout.toString('utf8').split(/\s/)[0]) : NaN;
+  return Number.isFinite(n) ? n : 0;
+}
+
 function info(m: Meta): SnapshotInfo {
-  return { name: m.name, kind: m.kind, parent: m.parent, created: m.created };
+  const out: SnapshotInfo = { name: m.name, kind: m.kind, parent: m.parent, created: m.created, id: m.id };
+  if (m.kind !== 'committed') {
+    if (m.pid !== undefined) out.owner = m.pid;
+    if (m.persistent) out.persistent = true;
+    out.leftover = !m.persistent && (m.pid === undefined || !alive(m.pid));
+  }
+  return out;
 }
 
 function alive(pid: number): boolean {
@@ -356,9 +457,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
           `lowerdir=${lowers.join(':')}`,
           `upperdir=${this.fsDir(meta.id)}`,
           `workdir=${path.join(this.dataDir, meta.id, 'work')}`,
-          'index=off',
-          'redirect_dir=off',
-          'metacopy=off',
+          ...overlayFixedOptions(),
         ],
       },
     ];
@@ -396,7 +495,7 @@ export async function probeOverlay(dir: string): Promise<boolean> {
   const base = path.join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
-    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
+    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, ...overlayFixedOptions()].join(','), `${base}/m`]);
     if (r.code !== 0) return false;
     await unmountAll(`${base}/m`);
     return true;
@@ -430,6 +529,12 @@ async function overlayWorks(root: string): Promise<boolean> {
   return true;
 }
 
+/** Which snapshotter `createSnapshotter(root)` opens: `overlay` or `native`. */
+export async function snapshotterType(root: string): Promise<'overlay' | 'native'> {
+  await storeDir(root);
+  return (await overlayWorks(root)) ? 'overlay' : 'native';
+}
+
 /**
  * Opens the snapshotter under `root` (created if missing): `<root>/overlay` or `<root>/native`.
  * `type: 'auto'` (default) uses overlayfs when it works there ({@link overlayWorks}). Does not clean up; call `cleanup()` at start-up.
@@ -449,10 +554,12 @@ export function chainId(diffIds: string[]): string {
 }
 
 export interface LayerSource {
-  /** sha256 of the uncompressed tar. */
+  /** sha256 of the uncompressed tar, as the image config claims it; verified while extracting. */
   diffId: string;
   /** Opens the uncompressed tar; the applier consumes it. */
   open(): Promise<Readable>;
+  /** The layer in messages (its blob digest); default the diffId. */
+  name?: string;
 }
 
 /** Extractions in progress, per snapshotter instance (never shared across store roots). */
@@ -465,9 +572,38 @@ const inflight = new WeakMap<Snapshotter, Map<string, Promise<void>>>();
  * and processes: both extract into private active snapshots and the loser of the commit race
  * drops its copy).
  * Crash-safe: an interrupted extraction leaves only an active snapshot, which `cleanup()` removes.
- * Throws what applyLayer or the layer's `open()` throws (the partial snapshot is removed).
+ * Throws what applyLayer or the layer's `open()` throws, and DigestMismatchError when a layer's
+ * uncompressed bytes do not hash to its diffId (the partial snapshot is removed, nothing is committed).
  */
 export async function ensureLayerChain(sn: Snapshotter, layers: LayerSource[], opts: { allowDevices?: boolean } = {}): Promise<string> {
+  // A parent that prune removed between its check and its child's prepare: extract again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ensureOnce(sn, layers, opts);
+    } catch (err) {
+      if (!isNotFound(err) || attempt >= 3) throw err;
+    }
+  }
+}
+
+/**
+ * `use(parent)` with `parent` the top of a chain made by `ensure` (ensureLayerChain); `first`:
+ * one already made. When prune removed the parent in between (NotFoundError), ensures (extracts)
+ * the chain again and retries, up to 3 times.
+ */
+export async function onChain<T>(ensure: () => Promise<string>, use: (parent: string) => Promise<T>, first?: string): Promise<T> {
+  let parent = first ?? (await ensure());
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await use(parent);
+    } catch (err) {
+      if (!isNotFound(err) || attempt >= 3) throw err;
+      parent = await ensure();
+    }
+  }
+}
+
+async function ensureOnce(sn: Snapshotter, layers: LayerSource[], opts: { allowDevices?: boolean }): Promise<string> {
   let parent: string | undefined;
   const diffIds: string[] = [];
   for (const layer of layers) {
@@ -496,13 +632,57 @@ async function extractOne(sn: Snapshotter, name: string, parent: string | undefi
     // whiteouts (as Docker's overlay2 driver does), or the native full tree with deletions.
     const dirs = await sn.layerDirs(key);
     const whiteouts = dirs.kind === 'overlay' && parent !== undefined ? 'overlay' : 'delete';
-    await applyLayer(await layer.open(), dirs.dir, { whiteouts, allowDevices: opts.allowDevices });
-    await sn.commit(name, key);
+    // The uncompressed bytes must hash to the diffId the config claims (as containerd's unpacker
+    // checks): else the snapshot named by the claimed ChainID would hold other content.
+    const hashed = hashingStream(await layer.open());
+    await applyLayer(hashed.stream, dirs.dir, { whiteouts, allowDevices: opts.allowDevices });
+    const got = await hashed.digest();
+    if (got !== layer.diffId) {
+      throw new DigestMismatchError(`layer ${layer.name ?? layer.diffId}: its uncompressed content hashes to ${got}, but the image config's diff_ids says ${layer.diffId}`, {
+        hint: 'the image is corrupt or was tampered with; nothing was extracted from it',
+      });
+    }
+    await sn.commit(name, key, { diffId: layer.diffId });
   } catch (err) {
     await sn.remove(key).catch(() => undefined);
     if (isAlreadyExists(err)) return; // another process committed the same chain first
     throw err;
   }
+}
+
+/**
+ * `src` passed through a sha256; `digest()` resolves once all of it went through (reading what
+ * the consumer left, such as padding after the tar's end blocks).
+ */
+function hashingStream(src: Readable): { stream: Readable; digest(): Promise<string> } {
+  const h = createHash('sha256');
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  src.on('error', (err) => stream.destroy(err));
+  stream.on('close', () => {
+    if (!src.destroyed) src.destroy();
+  });
+  src.pipe(stream);
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+  ended.catch(() => undefined);
+  return {
+    stream,
+    async digest() {
+      if (!stream.readableEnded) {
+        stream.unpipe();
+        stream.resume();
+      }
+      await ended;
+      return `sha256:${h.digest('hex')}`;
+    },
+  };
 }
 
 async function exists(sn: Snapshotter, name: string): Promise<boolean> {

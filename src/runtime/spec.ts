@@ -8,9 +8,15 @@
  * full, random, urandom, tty, ptmx) in /dev and allows only them in the device cgroup.
  * No seccomp profile is applied (Docker's default profile is not bundled). A privileged spec
  * (`RUN --security=insecure`) has every capability, no masked paths and the host's devices.
+ * The additional gids always include the primary one (containerd's and BuildKit's
+ * ensureAdditionalGids, the CVE-2023-25173 fix): `id` as root shows `groups=0(root),…`.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Mount } from './mount.js';
+import type { PublishedPort } from './usernet.js';
+
+/** How a step's network is set up: see `ExecSpec.network`. */
+export type NetworkMode = 'sandbox' | 'none' | 'host';
 
 export interface ExecUser {
   uid: number;
@@ -34,7 +40,13 @@ export interface ExecSpec {
    */
   resolveUser?: (rootfs: string) => Promise<ExecUser>;
   hostname: string;
-  network: 'none' | 'host';
+  /**
+   * `sandbox`: own network namespace reaching the outside through slirp4netns (usernet.ts);
+   * `none`: own namespace with only `lo`; `host`: the host's.
+   */
+  network: NetworkMode;
+  /** Host ports forwarded into a `sandbox` network (`mybuild run -p`). */
+  publish?: PublishedPort[];
   /** Extra mounts (RUN --mount): each with `target` (absolute, in the container). */
   mounts?: Mount[];
   /** Fed to the process' stdin (not closed by the executor when it ends first); else /dev/null. */
@@ -44,20 +56,21 @@ export interface ExecSpec {
   stderr?: Writable;
   /** Run with a pseudo-terminal (stdout and stderr then arrive merged on `stdout`). */
   tty?: boolean;
+  /** With `tty`: the terminal's size at start, and later sizes (`docker run -t` and SIGWINCH). */
+  terminal?: TerminalSource;
   /**
    * `RUN --security=insecure` / `docker run --privileged`: every capability, no masked or
    * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
    */
   privileged?: boolean;
-  /** Container settings of `docker run` (the daemon's create request); absent for RUN steps. */
+  /** Container settings of `docker run` (the daemon's create request) beyond the fields below; absent for RUN steps. */
   container?: ContainerRunSettings;
-}
-
-/** One POSIX resource limit (`--ulimit nofile=1024:2048` → `{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2048 }`). */
-export interface Rlimit {
-  type: string;
-  soft: number;
-  hard: number;
+  /** `--add-host`: extra /etc/hosts lines, after the loopback ones (BuildKit's ExtraHosts). */
+  extraHosts?: { host: string; ip: string }[];
+  /** `--ulimit`: rlimits by lower-case name (`nofile`, `nproc`, …); they replace the defaults. */
+  ulimits?: { name: string; soft: number; hard: number }[];
+  /** `--shm-size`: bytes of the /dev/shm tmpfs (default 64 MiB, as Docker). */
+  shmSize?: number;
 }
 
 /** The cgroup limits a container runs with (runtime-spec config-linux.md "Control groups"). */
@@ -73,21 +86,15 @@ export interface ContainerRunSettings {
   /** `CAP_X` names added to / dropped from the default set (`ALL` for every one). */
   capAdd?: string[];
   capDrop?: string[];
-  /** `host:ip` lines added to /etc/hosts. */
-  extraHosts?: string[];
   /** Replaces /etc/resolv.conf when any is set. */
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
-  /** Replaces the default RLIMIT_NOFILE / adds limits by type. */
-  rlimits?: Rlimit[];
   resources?: ContainerResources;
   /** The cgroup path (`/mybuild/<container id>`), so stats, top and pause find it. */
   cgroupsPath?: string;
   sysctl?: Record<string, string>;
   oomScoreAdj?: number;
-  /** Bytes of /dev/shm (default 64 MiB). */
-  shmSize?: number;
 }
 
 /** A device node runc creates in the container (runtime-spec config-linux.md "Devices"). */
@@ -159,7 +166,9 @@ export interface RuntimeSpec {
   ociVersion: string;
   process: {
     terminal: boolean;
-    user: { uid: number; gid: number; additionalGids?: number[] };
+    /** The console's size at creation (with `terminal`), before the process runs. */
+    consoleSize?: { height: number; width: number };
+    user: { uid: number; gid: number; additionalGids: number[] };
     args: string[];
     env: string[];
     cwd: string;
@@ -172,7 +181,7 @@ export interface RuntimeSpec {
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   linux: {
-    namespaces: { type: string }[];
+    namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     devices?: LinuxDevice[];
@@ -184,11 +193,12 @@ export interface RuntimeSpec {
 
 /**
  * Builds the config for `spec` with the rootfs at `rootfs` (a path; runc takes it relative to
- * the bundle or absolute). Pure. Non-root users get the bounding set only (no effective or
+ * the bundle or absolute). Pure. `netnsPath` is the network namespace to join (a `sandbox`
+ * network); `mappedIds` the ids of a rootless user namespace. Non-root users get the bounding set only (no effective or
  * permitted capabilities), as Docker does. `maxOpenFiles` caps RLIMIT_NOFILE (pass our own hard
  * limit: see `hardNofileLimit` in executor.ts).
  */
-export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[] } = {}): RuntimeSpec {
+export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[]; netnsPath?: string; mappedIds?: number } = {}): RuntimeSpec {
   const privileged = spec.privileged === true;
   const held = (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!);
   const cs = spec.container ?? {};
@@ -196,16 +206,15 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
   const sysRo = privileged ? [] : ['ro'];
   // Docker's 1048576, but never above what we may grant (raising a hard limit needs CAP_SYS_RESOURCE).
   const nofile = Math.min(1048576, opts.maxOpenFiles ?? 1048576);
-  const rlimits = [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }].filter((r) => !(cs.rlimits ?? []).some((u) => u.type === r.type));
-  rlimits.push(...(cs.rlimits ?? []));
   const env = spec.env.some((e) => e.startsWith('PATH=')) ? [...spec.env] : [DEFAULT_PATH, ...spec.env];
   if (spec.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   const root = spec.user.uid === 0;
   const mounts: RuntimeSpec['mounts'] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${cs.shmSize ? `${Math.ceil(cs.shmSize / 1024)}k` : '65536k'}`] },
+    // gid 5 (tty) only where it is mapped (rootless with a one-id mapping has only 0).
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(opts.mappedIds !== undefined && opts.mappedIds <= 5 ? [] : ['gid=5'])] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${spec.shmSize !== undefined ? `${Math.ceil(spec.shmSize / 1024)}k` : '65536k'}`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted in a network namespace we own; with the host's, bind it.
     spec.network === 'host'
@@ -219,18 +228,23 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     const isBind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
     mounts.push({ destination: m.target ?? '/', type: isBind ? 'bind' : m.type, source: m.source, options: isBind && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['rbind', ...m.options] : [...m.options] });
   }
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (spec.network !== 'host') namespaces.push({ type: 'network' });
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  // A sandbox network is a namespace made beforehand (usernet.ts) that runc joins.
+  if (spec.network !== 'host') namespaces.push(opts.netnsPath ? { type: 'network', path: opts.netnsPath } : { type: 'network' });
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: spec.tty === true,
-      user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids?.length ? { additionalGids: spec.user.additionalGids } : {}) },
+      ...consoleSize(spec),
+      user: { uid: spec.user.uid, gid: spec.user.gid, additionalGids: withPrimaryGid(spec.user) },
       args: spec.args,
       env,
       cwd: spec.cwd || '/',
       capabilities: { bounding: caps, effective: root ? caps : [], permitted: root ? caps : [] },
-      rlimits,
+      rlimits: [
+        ...(spec.ulimits?.some((u) => u.name === 'nofile') ? [] : [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }]),
+        ...(spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: u.hard, soft: u.soft })),
+      ],
       ...(cs.oomScoreAdj ? { oomScoreAdj: cs.oomScoreAdj } : {}),
       // Docker's --privileged leaves no_new_privs off (setuid programs keep working).
       noNewPrivileges: !privileged,
@@ -250,13 +264,15 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
   };
 }
 
-/** /etc/hosts for the container: loopback names, the hostname, then `extra` (`name:ip` each, as `--add-host`). */
-export function hostsFile(hostname: string, extra: string[] = []): string {
-  const added = extra.map((e) => {
-    const i = e.indexOf(':');
-    return `${e.slice(i + 1)}\t${e.slice(0, i)}`;
-  });
-  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...added, ''].join('\n');
+/** The user's additional gids with its primary gid first unless listed (BuildKit's ensureAdditionalGids). */
+export function withPrimaryGid(user: ExecUser): number[] {
+  const gids = user.additionalGids ?? [];
+  return gids.includes(user.gid) ? [...gids] : [user.gid, ...gids];
+}
+
+/** /etc/hosts for the container: loopback names, the hostname, then `--add-host` entries. */
+export function hostsFile(hostname: string, extraHosts: readonly { host: string; ip: string }[] = []): string {
+  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...extraHosts.map((h) => `${h.ip}\t${h.host}`), ''].join('\n');
 }
 
 /** /etc/resolv.conf from `--dns`, `--dns-search`, `--dns-option`; undefined when none is set. */
@@ -279,4 +295,22 @@ function applyCapChanges(base: string[], held: string[], add: string[], drop: st
   if (adds.includes('ALL')) out = [...held];
   for (const a of adds) if (a !== 'ALL' && !out.includes(a)) out.push(a);
   return out.filter((c) => !drops.includes(c) || adds.includes(c));
+}
+
+/** runtime-spec's process.consoleSize of a tty spec with a known terminal size (runc sizes the console before the process starts). */
+function consoleSize(spec: ExecSpec): { consoleSize?: { height: number; width: number } } {
+  const size = spec.tty ? spec.terminal?.size() : undefined;
+  return size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
+}
+
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** Where a tty container's size comes from: the size now, and a subscription to its changes (returns the unsubscribe). */
+export interface TerminalSource {
+  size(): TerminalSize | undefined;
+  onResize(listener: () => void): () => void;
 }

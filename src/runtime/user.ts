@@ -136,3 +136,49 @@ async function readInRoot(rootfs: string, file: string): Promise<string | undefi
 export async function resolveUser(rootfs: string, spec: string): Promise<ResolvedUser> {
   return resolveUserFrom(spec, await readInRoot(rootfs, '/etc/passwd'), await readInRoot(rootfs, '/etc/group'));
 }
+
+/** BuildKit's llb parseUID: `root` is 0, else a base-10 int32. */
+function fileOpId(s: string): number | undefined {
+  if (s === 'root') return 0;
+  if (!/^\d+$/.test(s) || Number(s) > MAX_ID) return undefined;
+  return Number(s);
+}
+
+/**
+ * The owner BuildKit's file operations (WORKDIR's mkdir; llb.WithUser, then the solver's
+ * readUser) give a `user[:group]` spec, which differs from a process user: a numeric user (or
+ * `root`) is uid and gid at once; a name takes uid and gid from passwd, and is 0:0 when passwd
+ * lacks it or is absent (no error); a group (number, `root`, or a name found in group) sets the
+ * gid, an unknown group name leaves it. Pure.
+ */
+export function fileOwnerFrom(spec: string, passwd: string | undefined, group: string | undefined): { uid: number; gid: number } {
+  const colon = spec.indexOf(':');
+  const userArg = colon < 0 ? spec : spec.slice(0, colon);
+  const out = { uid: 0, gid: 0 };
+  const uid = fileOpId(userArg);
+  if (uid !== undefined) {
+    out.uid = uid;
+    out.gid = uid;
+  } else {
+    const match = parsePasswd(passwd ?? '').find((u) => u.name === userArg);
+    if (match) {
+      out.uid = match.uid;
+      out.gid = match.gid;
+    }
+  }
+  if (colon >= 0) {
+    const groupArg = spec.slice(colon + 1);
+    const gid = fileOpId(groupArg);
+    if (gid !== undefined) out.gid = gid;
+    else {
+      const match = parseGroup(group ?? '').find((g) => g.name === groupArg);
+      if (match) out.gid = match.gid;
+    }
+  }
+  return out;
+}
+
+/** `fileOwnerFrom` with the rootfs's /etc/passwd and /etc/group (read through a secure join). */
+export async function fileOwner(rootfs: string, spec: string): Promise<{ uid: number; gid: number }> {
+  return fileOwnerFrom(spec, await readInRoot(rootfs, '/etc/passwd'), await readInRoot(rootfs, '/etc/group'));
+}

@@ -7,29 +7,29 @@ import { familiarName, parseReference } from '../image/reference.js';
 
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
-/** Go's `%.3g`: 3 significant digits, trailing zeros trimmed, exponent form `1e+03` when needed. */
-function goG3(x: number): string {
+/** Go's `%.Ng` (N = 3 by default): N significant digits, trailing zeros trimmed, exponent form `1e+03` when needed. */
+function goG3(x: number, digits = 3): string {
   if (x === 0) return '0';
-  const exp = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(3)))));
-  if (exp < -4 || exp >= 3) {
-    const [mant, e] = x.toExponential(2).split('e');
+  const exp = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(digits)))));
+  if (exp < -4 || exp >= digits) {
+    const [mant, e] = x.toExponential(digits - 1).split('e');
     const m = mant.replace(/\.?0+$/, '');
     const n = Number(e);
     return `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
   }
-  const s = x.toPrecision(3);
+  const s = x.toPrecision(digits);
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
-/** Docker's human size: decimal units, 3 significant digits (`0B`, `512B`, `7.8MB`, `1.23GB`). */
-export function humanSize(bytes: number): string {
+/** Docker's human size: decimal units, 3 significant digits (`0B`, `512B`, `7.8MB`, `1.23GB`); go-units HumanSize is `precision` 4. */
+export function humanSize(bytes: number, precision = 3): string {
   let size = bytes;
   let i = 0;
   while (size >= 1000 && i < DECIMAL_UNITS.length - 1) {
     size /= 1000;
     i++;
   }
-  return `${goG3(size)}${DECIMAL_UNITS[i]}`;
+  return `${goG3(size, precision)}${DECIMAL_UNITS[i]}`;
 }
 
 /** go-units `HumanDuration` (without " ago"). */

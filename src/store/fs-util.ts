@@ -50,15 +50,29 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or '' when unknown. */
-export async function processStartTime(pid: number): Promise<string> {
+/** The fields of /proc/<pid>/stat after the command name (state first), or undefined when unknown. */
+async function procStatFields(pid: number): Promise<string[] | undefined> {
   try {
     const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return '';
+    return undefined;
   }
+}
+
+/** The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22), or '' when unknown. */
+export async function processStartTime(pid: number): Promise<string> {
+  return (await procStatFields(pid))?.[19] ?? '';
+}
+
+/**
+ * Whether process `pid` has exited and waits to be reaped (a zombie: kill(pid, 0) still succeeds
+ * on it; a killed build whose parent died too stays one until init reaps it).
+ */
+export async function processIsZombie(pid: number): Promise<boolean> {
+  const state = (await procStatFields(pid))?.[0];
+  return state === 'Z' || state === 'X';
 }
 
 /** Errno codes that mean "the disk or the permissions", reported as BuildError IO. */

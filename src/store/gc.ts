@@ -2,7 +2,8 @@
  * Garbage collection and consistency checks of a store.
  *
  * `prune` marks every blob reachable from a ref (index → manifests, manifest → config and
- * layers), every blob a build cache record names and every blob a live lease pins (lease.ts),
+ * layers), every blob a build cache record names, every blob a live lease pins (lease.ts) and
+ * the compressed variants of marked uncompressed layers (layer-variants.ts; other variants' records go),
  * then deletes the other blobs and stale ingest files. It runs under the store lock;
  * `ImageStore.setRef` checks under the same lock that the whole image is present, and leased
  * writes commit under it, so a ref never points at a swept blob and a build holding a lease
@@ -10,8 +11,9 @@
  * they are younger than `gracePeriodMs`.
  *
  * `check` reads everything back: every blob's digest and size, every ref's blobs (an index may
- * lack some platforms' manifests, not all), every cache record's layer; and it names every
- * secret file a killed build left under `<root>/secrets` (secrets-dir.ts). It also removes stale ingest files (they are invisible, not problems).
+ * lack some platforms' manifests, not all), every image's layers against its diff_ids, every
+ * cache record's layer; and it names every secret file a killed build left under
+ * `<root>/secrets` (secrets-dir.ts). It also removes stale ingest files (they are invisible, not problems).
  */
 import fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +24,8 @@ import type { Descriptor, Digest, Index, Manifest } from '../image/types.js';
 import { DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
 import { isDigest, withLock } from './fs-util.js';
 import { leasedDigests } from './lease.js';
+import { LayerVariants } from './layer-variants.js';
+import { checkDiffIds } from './check-diff-ids.js';
 import { leftoverSecretFiles } from './secrets-dir.js';
 import type { ImageStore } from './image-store.js';
 import type { ContentStore } from './types.js';
@@ -37,6 +41,8 @@ export interface PruneOptions {
   now?: number;
   /** Keep untagged (`<none>`) images; by default prune deletes them, as `docker image prune`. */
   keepDangling?: boolean;
+  /** Delete only these untagged images (their index entries' digests: `--filter` picked them). */
+  danglingDigests?: readonly Digest[];
 }
 
 export interface PruneResult {
@@ -103,7 +109,7 @@ export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise
   const now = opts.now ?? Date.now();
   const grace = opts.gracePeriodMs ?? 0;
   const result: PruneResult = { dangling: [], blobs: [], ingest: [], cacheRecords: [], bytesFreed: 0 };
-  if (!opts.keepDangling) result.dangling = await store.deleteDangling();
+  if (!opts.keepDangling) result.dangling = await store.deleteDangling(opts.danglingDigests);
   await withLock(store.lockPath, store.content.paths.ingest, async () => {
     const marked = await leasedDigests(store.root);
     for (const r of await store.listRefs()) await mark(store.content, r.descriptor, marked);
@@ -124,6 +130,13 @@ export async function prune(store: ImageStore, opts: PruneOptions = {}): Promise
       }
       digestsIn(rec, marked);
     }
+    // Compressed variants of live uncompressed layers stay (layer-variants.ts); the others go.
+    const variants = new LayerVariants(store.root);
+    for (const v of await variants.list()) {
+      if (marked.has(v.diffId) && v.desc && isDigest(v.desc.digest)) marked.add(v.desc.digest);
+      else await variants.remove(v.file);
+    }
+    await variants.keepPushed(marked);
     for await (const d of store.content.list()) {
       if (marked.has(d)) continue;
       let st;
@@ -226,9 +239,9 @@ export async function checkImageTree(content: ContentStore, ref: string, desc: D
 
 /**
  * Verifies the whole store: index.json parses, every blob hashes to its name, every ref's
- * blobs are present with the sizes their descriptors give, every cache record parses and its
- * layer is present, no secret file of a killed build is left. Removes stale ingest files first.
- * Returns the problems (empty = clean).
+ * blobs are present with the sizes their descriptors give, every image's layers uncompress to
+ * its diff_ids, every cache record parses and its layer is present, no secret file of a killed
+ * build is left. Removes stale ingest files first. Returns the problems (empty = clean).
  * Never modifies blobs, refs or cache records.
  */
 export async function check(store: ImageStore, opts: { staleIngestMs?: number; now?: number } = {}): Promise<Problem[]> {
@@ -238,6 +251,10 @@ export async function check(store: ImageStore, opts: { staleIngestMs?: number; n
   try {
     for (const r of await store.listRefs()) await checkTree(store.content, r.name, r.descriptor, new Set(), problems);
     for (const d of await store.listDangling()) await checkTree(store.content, `<none>@${d.digest}`, d, new Set(), problems);
+    // Every image's layers against its config's diff_ids, once per image (./check-diff-ids.ts).
+    const verified = new Set<Digest>();
+    for (const r of await store.listRefs()) problems.push(...(await checkDiffIds(store.content, r.name, r.descriptor, verified)));
+    for (const d of await store.listDangling()) problems.push(...(await checkDiffIds(store.content, `<none>@${d.digest}`, d, verified)));
   } catch (err) {
     if (!(err instanceof BuildError)) throw err;
     problems.push({ kind: 'index', subject: store.indexPath, message: err.message });

@@ -13,6 +13,7 @@
  *
  * Root layout: see content-store.ts.
  */
+import { uncompressedImageSize } from './layer-size.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
@@ -45,6 +46,8 @@ export interface ResolvedImage {
   config: ImageConfig;
   /** The image ID, as Docker shows it. */
   configDigest: Digest;
+  /** When `descriptor` is an index (a multi-platform image): its entries, each marked whether its manifest is stored. */
+  platforms?: { descriptor: Descriptor; available: boolean }[];
 }
 
 export interface ImageStoreOptions {
@@ -264,7 +267,13 @@ export class ImageStore {
       : { descriptor: desc, manifest: await this.readManifest(desc.digest) };
     const configDigest = manifest.config.digest;
     const config = await this.readConfig(configDigest);
-    return { name, descriptor: desc, manifestDescriptor, manifest, config, configDigest };
+    let platforms: ResolvedImage['platforms'];
+    if (isIndexType(desc.mediaType)) {
+      const index = parseJsonBlob<Index>(await this.content.readBytes(desc.digest), `index ${desc.digest}`);
+      platforms = [];
+      for (const d of index.manifests ?? []) platforms.push({ descriptor: d, available: (await this.content.info(d.digest)) !== null });
+    }
+    return { name, descriptor: desc, manifestDescriptor, manifest, config, configDigest, ...(platforms ? { platforms } : {}) };
   }
 
   /**
@@ -278,7 +287,7 @@ export class ImageStore {
     for (const r of await this.listRefs()) {
       try {
         const image = await this.resolveDescriptor(r.descriptor, platform, r.name);
-        images.push({ name: r.name, image, size: image.manifest.layers.reduce((n, l) => n + l.size, 0) });
+        images.push({ name: r.name, image, size: await uncompressedImageSize(this.content, image.manifest.layers) });
       } catch (err) {
         broken.push({ name: r.name, error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -286,7 +295,7 @@ export class ImageStore {
     for (const d of await this.listDangling()) {
       try {
         const image = await this.resolveDescriptor(d, platform);
-        dangling.push({ image, size: image.manifest.layers.reduce((n, l) => n + l.size, 0) });
+        dangling.push({ image, size: await uncompressedImageSize(this.content, image.manifest.layers) });
       } catch (err) {
         broken.push({ name: d.digest, error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -365,7 +374,7 @@ export class ImageStore {
 /** An untagged image with its resolved image, for listings (`<none>`). */
 export interface DanglingImage {
   image: ResolvedImage;
-  /** Sum of the (compressed) layer sizes of the platform manifest. */
+  /** Sum of the uncompressed layer sizes of the platform manifest, as `docker images` shows (layer-size.ts). */
   size: number;
 }
 
@@ -377,7 +386,7 @@ function isDangling(m: Descriptor): boolean {
 export interface ImageSummary {
   name: string;
   image: ResolvedImage;
-  /** Sum of the (compressed) layer sizes of the platform manifest. */
+  /** Sum of the uncompressed layer sizes of the platform manifest, as `docker images` shows (layer-size.ts). */
   size: number;
 }
 

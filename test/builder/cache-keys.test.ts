@@ -42,6 +42,11 @@ const rows: Row[] = [
   { step: 'RUN', input: 'WORKDIR (image config)', a: withInput(on('RUN true'), { images: { base: { digest: IMG_A, config: { WorkingDir: '/a' } } } }), b: withInput(on('RUN true'), { images: { base: { digest: IMG_A, config: { WorkingDir: '/b' } } } }), changes: true },
   { step: 'RUN', input: '--network', a: on('RUN --network=none true'), b: on('RUN --network=host true'), changes: true },
   { step: 'RUN', input: 'build --network', a: on('RUN true'), b: withInput(on('RUN true'), { options: { network: 'host' } }), changes: true },
+  // BuildKit's NetMode: the default (sandbox) is its own mode, unlike none and host.
+  { step: 'RUN', input: 'default network vs --network=none', a: on('RUN true'), b: on('RUN --network=none true'), changes: true },
+  { step: 'RUN', input: 'build --network none', a: on('RUN true'), b: withInput(on('RUN true'), { options: { network: 'none' } }), changes: true },
+  { step: 'RUN', input: 'RUN --network=default (the default)', a: on('RUN true'), b: on('RUN --network=default true'), changes: false },
+  { step: 'RUN', input: 'build --network none vs RUN --network=none', a: on('RUN --network=none true'), b: withInput(on('RUN true'), { options: { network: 'none' } }), changes: false },
   { step: 'RUN', input: '--security', a: withInput(on('RUN true'), { options: { allow: ['security.insecure'] } }), b: withInput(on('RUN --security=insecure true'), { options: { allow: ['security.insecure'] } }), changes: true },
   { step: 'RUN', input: 'the command', a: on('RUN true'), b: on('RUN false'), changes: true },
   { step: 'RUN', input: 'SHELL', a: on('RUN true'), b: on('SHELL ["/bin/bash", "-c"]', 'RUN true'), changes: true },

@@ -77,11 +77,11 @@ describe('builder: COPY flags', { skip }, () => {
     assert.ok(lstatSync(path.join(out, 'bin', 'busybox')).isFile(), 'the base is still there');
   });
 
-  it('several sources into a destination without a trailing slash is an error', async () => {
-    await assert.rejects(
-      buildFiles(root, { ...context, Dockerfile: 'FROM scratch\nCOPY src/a/one.txt src/b/two.txt /notadir\n' }),
-      /more than one source file, the destination must be a directory and end with a \//,
-    );
+  it('several files into a destination without a trailing slash: each lands on it, the last stays (BuildKit has no "more than one source" error)', async () => {
+    const out = await rootfs('FROM scratch\nCOPY src/a/one.txt src/b/two.txt /notadir\nCOPY src/b other /merged\nCOPY home.txt /merged\n');
+    assert.equal(readFileSync(path.join(out, 'notadir'), 'utf8'), '2');
+    // A directory source makes the destination a directory for the sources after it.
+    assert.deepEqual(tree(path.join(out, 'merged')), ['deep', 'deep/three.txt', 'four.txt', 'home.txt', 'two.txt']);
   });
   it('hard-linked files stay one file and hard links in the layer (as BuildKit and Buildah write them)', async () => {
     const ctx = await writeContext({ Dockerfile: 'FROM scratch\nCOPY d/ /d/\nCOPY d/b /single\n', 'd/a': 'same inode\n', 'd/c': 'other\n' });

@@ -35,7 +35,7 @@ describe('builder: outputs', { skip: skip || toolSkip }, () => {
     const ref: string = index.manifests[0].annotations['org.opencontainers.image.ref.name'];
     assert.ok(ref === '1' || ref === 'docker.io/library/out:1', `ref.name ${ref}`);
     const info = JSON.parse(run('skopeo', ['inspect', `oci:${dir}:${ref}`]));
-    assert.equal(info.Digest, r.result.manifestDescriptor.digest);
+    assert.equal(info.Digest, (await r.distributable()).digest, 'the export has the gzip layers a push sends');
     assert.equal(info.Labels.l, 'v');
     const bundle = path.join(await tempDir('mybuild-umoci-'), 'b');
     run('umoci', ['unpack', '--image', `${dir}:${ref}`, bundle]);
@@ -49,7 +49,7 @@ describe('builder: outputs', { skip: skip || toolSkip }, () => {
     const dockerTar = path.join(out, 'docker.tar');
     const r = await buildFiles(root, files, { tags: ['out:2'], outputs: [{ type: 'oci', dest: ociTar, tar: true }, { type: 'docker', dest: dockerTar }] });
     const info = JSON.parse(run('skopeo', ['inspect', `oci-archive:${ociTar}`]));
-    assert.equal(info.Digest, r.result.manifestDescriptor.digest);
+    assert.equal(info.Digest, (await r.distributable()).digest, 'the export has the gzip layers a push sends');
     const copied = path.join(out, 'copied');
     run('skopeo', ['copy', `docker-archive:${dockerTar}`, `oci:${copied}:x`]);
     const cfg = JSON.parse(run('skopeo', ['inspect', '--config', `oci:${copied}:x`]));
@@ -72,7 +72,11 @@ describe('builder: outputs', { skip: skip || toolSkip }, () => {
     const r = await buildFiles(root, files, { format: 'docker' });
     assert.equal(r.manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
     assert.equal(r.manifest.config.mediaType, 'application/vnd.docker.container.image.v1+json');
-    for (const l of r.manifest.layers) assert.equal(l.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    // Stored: the base's gzip layer, the build's own uncompressed; pushed: all gzip.
+    assert.deepEqual(r.manifest.layers.map((l) => l.mediaType), ['application/vnd.docker.image.rootfs.diff.tar.gzip', ...Array(r.manifest.layers.length - 1).fill('application/vnd.docker.image.rootfs.diff.tar')]);
+    const pushed = (await r.distributable()).manifest;
+    assert.equal(pushed.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+    for (const l of pushed.layers) assert.equal(l.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
   });
 
   it('a crafted base layer cannot write outside its snapshot', async () => {

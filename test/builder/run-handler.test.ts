@@ -51,21 +51,26 @@ async function layerFiles(store: ImageStore, layer: LayerResult): Promise<Record
 }
 
 describe('RUN handler (fake worker)', () => {
-  it('runs the shell form with the stage env, build args in scope, proxy args, workdir, no network', async () => {
+  it('runs the shell form with the stage env, build args in scope, proxy args, workdir, the sandbox network', async () => {
     const { spec, layer } = await run(['ENV E=1', 'ARG A', 'RUN echo hi'], undefined, { buildArgs: { A: 'a', HTTP_PROXY: 'http://p' } });
     assert.deepEqual(spec.args, ['/bin/sh', '-c', 'echo hi']);
-    assert.deepEqual([...spec.env].sort(), ['A=a', 'E=1', 'HTTP_PROXY=http://p', 'PATH=/usr/bin:/bin']);
+    assert.deepEqual([...spec.env].sort(), ['A=a', 'E=1', 'HTTP_PROXY=http://p', 'PATH=/usr/bin:/bin', 'http_proxy=http://p']);
     assert.equal(spec.cwd, '/app');
     assert.equal(spec.hostname, 'buildkitsandbox');
-    assert.equal(spec.network, 'none');
+    assert.equal(spec.network, 'sandbox');
     assert.deepEqual(spec.mounts, []);
-    assert.equal(layer, null, 'a process that changes nothing gives no layer');
+    // As BuildKit: a process that changes nothing still gives a layer, the empty tar.
+    assert.equal(layer?.diffId, 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef');
   });
 
   it('exec form, --network=host, and the build\'s --network host', async () => {
     assert.deepEqual((await run(['RUN ["/bin/true", "x"]'])).spec.args, ['/bin/true', 'x']);
     assert.equal((await run(['RUN --network=host true'])).spec.network, 'host');
     assert.equal((await run(['RUN true'], undefined, { options: { network: 'host' } })).spec.network, 'host');
+    assert.equal((await run(['RUN true'], undefined, { options: { network: 'none' } })).spec.network, 'none');
+    assert.equal((await run(['RUN --network=default true'], undefined, { options: { network: 'none' } })).spec.network, 'none');
+    assert.equal((await run(['RUN --network=none true'])).spec.network, 'none');
+    assert.equal((await run(['RUN --network=default true'])).spec.network, 'sandbox');
   });
 
   it('what the process writes becomes the layer', async () => {

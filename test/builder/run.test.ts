@@ -80,19 +80,21 @@ describe('builder: RUN', { skip }, () => {
     assert.equal(mountsAfter, mountsBefore);
   });
 
-  it('a RUN cannot see host files; with network none only lo exists', async () => {
+  it('a RUN cannot see host files; with --network=none only lo exists, by default lo and tap0', async () => {
     const marker = path.join(await tempDir('mybuild-host-'), 'host-marker');
     writeFileSync(marker, 'secret host file');
     const { got } = await filesOf(root, {
       Dockerfile: [
         'FROM busybox',
         `RUN if [ -e ${marker} ]; then echo visible; else echo hidden; fi > /marker`,
-        'RUN ls /sys/class/net > /ifaces',
+        'RUN --network=none ls /sys/class/net > /ifaces',
+        'RUN ls /sys/class/net > /sandbox-ifaces',
         'RUN hostname > /host',
       ].join('\n'),
-    }, ['marker', 'ifaces', 'host']);
+    }, ['marker', 'ifaces', 'sandbox-ifaces', 'host']);
     assert.equal(got.marker, 'hidden\n');
     assert.equal(got.ifaces, 'lo\n');
+    assert.equal(got['sandbox-ifaces'], 'lo\ntap0\n');
     assert.equal(got.host, 'buildkitsandbox\n');
   });
 

@@ -4,7 +4,8 @@
  * without a dead marker it touches nothing.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,5 +81,25 @@ describe('registerBuild: cleanup only after a killed build', () => {
     assert.equal(existsSync(path.join(builds(), marker2)), false);
     await alone.release();
     assert.deepEqual(await readdir(builds()), []);
+  });
+
+  it('a killed build that is still a zombie (not reaped yet) counts as dead: its leftovers are cleaned', async () => {
+    // `sleep 0.1` exits first; its parent (exec'd into `sleep 5`) never reaps it: a zombie for 5 s.
+    const holder = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zpid = Number(await new Promise<string>((resolve) => holder.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+      for (let i = 0; i < 50 && !/\) Z /.test(readFileSync(`/proc/${zpid}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(readFileSync(`/proc/${zpid}/stat`, 'utf8'), /\) Z /, 'the child is a zombie');
+      const marker = `${zpid}-0123456789ab`;
+      await mkdir(builds(), { recursive: true });
+      await writeFile(path.join(builds(), marker), '');
+      await mkdir(path.join(root, 'tmp', 'run-zombie'), { recursive: true });
+      const r = await registerBuild(root, ingest);
+      assert.equal(r.cleaned, true);
+      assert.equal(existsSync(path.join(root, 'tmp', 'run-zombie')), false);
+      await r.release();
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });

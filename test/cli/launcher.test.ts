@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, chownSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, chownSync, utimesSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -93,17 +93,23 @@ describe('dist/bin/mybuild.cjs (code-cache loader)', { skip: missing }, () => {
     assert.notDeepEqual(readFileSync(file), Buffer.alloc(size, 0x5a));
   });
 
-  it("another user's file is not used (it is replaced), other bundles' caches are removed", async (t) => {
+  it("another user's file is not used (it is replaced); other bundles' caches are removed once unused for 7 days, not before", async (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root to chown');
     const home = path.join(tmp, 'c3');
     const good = await version(home);
     const dir = path.join(home, 'mybuild', 'code-cache');
     const file = path.join(dir, files(home)[0]);
     chownSync(file, 65534, 65534);
-    writeFileSync(path.join(dir, '0000000000000000-v0-x64-build.bin'), 'old bundle');
+    const stale = path.join(dir, '0000000000000000-v0-x64-build.bin');
+    const recent = path.join(dir, '1111111111111111-v0-x64-build.bin');
+    writeFileSync(stale, 'old bundle');
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    utimesSync(stale, eightDaysAgo, eightDaysAgo);
+    // Another install used in turn with this one (a before/after benchmark): its cache stays.
+    writeFileSync(recent, 'other install');
     assert.equal(await version(home), good);
     assert.equal(statSync(file).uid, 0);
-    assert.deepEqual(files(home), [path.basename(file)]);
+    assert.deepEqual(files(home).sort(), [path.basename(recent), path.basename(file)].sort());
   });
 
   it('a build is the same with the code cache cold and warm (COPY and ADD heredocs), and prints no Node warning', async () => {

@@ -38,15 +38,18 @@ const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 describe('tty progress in a pseudo-terminal (tmux)', { skip }, () => {
   let root: string;
   let ctx: string;
-  const socket = `mybuild-test-${process.pid}`;
-  const tmux = (...args: string[]) => run('tmux', ['-L', socket, ...args]);
+  // One tmux server per session: a server whose last session was killed exits, and a
+  // new-session that reaches it while it exits fails with "server exited unexpectedly".
+  const socketOf = (name: string) => `mybuild-test-${process.pid}-${name}`;
+  const used = new Set<string>();
+  const tmuxOn = (name: string, ...args: string[]) => (used.add(name), run('tmux', ['-L', socketOf(name), ...args]));
 
   before(async () => {
     root = await storeWithBase();
     ctx = await makeContext({ Dockerfile: MULTI_STAGE, 'app.sh': '#!/bin/sh\necho app\n' });
   });
   after(async () => {
-    await tmux('kill-server').catch(() => undefined);
+    for (const name of used) await tmuxOn(name, 'kill-server').catch(() => undefined);
     await removeAll(root, ctx);
   });
 
@@ -54,6 +57,7 @@ describe('tty progress in a pseudo-terminal (tmux)', { skip }, () => {
   async function inTmux(name: string, args: string[], env: Record<string, string>): Promise<{ screen: string; raw: string; code: number }> {
     const cmd = [...cliCommand(), '--root', root, 'build', ...args, ctx].map(shq).join(' ');
     const envs = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
+    const tmux = (...a: string[]) => tmuxOn(name, ...a);
     await tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `cd ${shq(ctx)} && env -u NO_COLOR ${envs} ${cmd}; echo "EXIT=$?"; sleep 60`);
     const deadline = Date.now() + 60_000;
     let screen = '';
@@ -63,7 +67,7 @@ describe('tty progress in a pseudo-terminal (tmux)', { skip }, () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     const raw = (await tmux('capture-pane', '-p', '-e', '-t', name)).stdout;
-    await tmux('kill-session', '-t', name).catch(() => undefined);
+    await tmux('kill-server').catch(() => undefined);
     const m = /^EXIT=(\d+)/m.exec(screen);
     assert.ok(m, `the build did not finish within 60s; screen:\n${screen}`);
     return { screen: screen.slice(0, m.index).trimEnd(), raw, code: Number(m[1]) };

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ContainerManager } from '../../src/containers/manager.js';
@@ -8,6 +10,7 @@ import { validateName } from '../../src/containers/names.js';
 import { BuildError, NotFoundError } from '../../src/errors.js';
 import { execCapture } from '../../src/runtime/exec.js';
 import { assertNoLeftovers, collect, makeRoot, skipReason, spawnCli, until } from './helpers.js';
+import { repoRoot } from '../helpers/paths.js';
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -122,15 +125,49 @@ describe('ContainerManager', { skip: skipReason }, () => {
     const running = await mgr.list();
     assert.deepEqual(running.map((x) => [x.name, x.state.status]), [['xproc', 'running']]);
 
-    child.kill('SIGKILL'); // no chance to clean up: runc and the container keep running
+    child.kill('SIGKILL'); // no chance to clean up: its watchdog kills the container and unmounts its rootfs
     await c.exit;
+    // Within moments, without any other mybuild command: nothing runs, nothing stays mounted.
+    const runcLeft = async (): Promise<boolean> => (await execCapture('ps', ['-eo', 'args'])).stdout.toString().includes(`${root}/containers`);
+    const mountsLeft = async (): Promise<string[]> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(root));
+    await until(async () => !(await runcLeft()) && (await mountsLeft()).length === 0, 10_000, 'the killed run to leave no process and no mount').catch(async (err: Error) => {
+      assert.fail(`${err.message}: runc left: ${await runcLeft()}, mounts left: ${(await mountsLeft()).join('; ')}`);
+    });
     const st = (await mgr.inspect('xproc')).state;
     assert.equal(st.status, 'exited');
     assert.equal(st.exitCode, 255);
     assert.match(st.error ?? '', /is gone/);
     await mgr.remove('xproc');
     await assertNoLeftovers(root);
-    const procs = await execCapture('ps', ['-eo', 'args']);
-    assert.equal(procs.stdout.toString().includes(`${root}/containers`), false, 'a runc process of the container is left');
+  });
+
+  it('a container of a manager that outlives its process (the daemon) keeps running when the process is killed, and is reported running', async () => {
+    // As the daemon does: a manager opened with tied: false, in a process of its own.
+    const managerJs = path.join(repoRoot, 'dist', 'src', 'containers', 'manager.js');
+    const script = `const { ContainerManager } = await import(${JSON.stringify(managerJs)});
+      const m = await ContainerManager.open(${JSON.stringify(root)}, { tied: false });
+      const c = await m.create({ image: 'busybox', name: 'outlives', cmd: ['sleep', '60'] });
+      void m.start(c.id);
+      for (;;) { if ((await m.inspect(c.id)).state.status === 'running') break; await new Promise((r) => setTimeout(r, 50)); }
+      console.log('started');
+      setInterval(() => undefined, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = collect(child);
+    await until(() => c.out().includes('started'), 20_000, 'the container to start').catch(() => assert.fail(c.err()));
+    await until(async () => (await execCapture('runc', ['--root', path.join(root, 'containers', (await mgr.inspect('outlives')).id, 'runtime', 'runc'), 'list', '-q'])).stdout.length > 0, 10_000, 'runc to run it');
+    child.kill('SIGKILL');
+    await c.exit;
+    await new Promise((r) => setTimeout(r, 1000));
+    const st = (await mgr.inspect('outlives')).state;
+    assert.equal(st.status, 'running', 'still running: not "Exited (255)" while its process runs');
+    assert.deepEqual((await mgr.list()).map((x) => x.name), ['outlives']);
+    assert.equal((await mgr.reconcile()).length, 0, 'a running container is left as it is');
+    await mgr.kill('outlives', 'KILL');
+    await until(async () => (await mgr.inspect('outlives')).state.status === 'exited', 10_000, 'exited after kill');
+    assert.deepEqual(await mgr.reconcile(), [(await mgr.inspect('outlives')).id], 'reconcile records the exit and cleans its runtime leftovers');
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(root));
+    assert.deepEqual(mounts, [], 'reconcile unmounted its rootfs');
+    await mgr.remove('outlives');
+    await assertNoLeftovers(root);
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -82,18 +84,24 @@ describe('mybuild run', { skip: skipReason }, () => {
 
   it('bad -v, bad --network, unknown flag: clear errors, nothing created', async () => {
     const rel = await cli(['run', '--rm', '-v', 'data:/data', 'busybox', 'true']);
-    assert.equal(rel.code, 1);
+    assert.equal(rel.code, 125); // docker run's own errors exit 125
     assert.match(rel.err, /invalid volume specification "data:\/data": the source "data" is not an absolute host path/);
     const missing = await cli(['run', '--rm', '-v', '/nonexistent-mybuild-src:/data', 'busybox', 'true']);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 125); // docker run's own errors exit 125
     assert.match(missing.err, /no such file or directory on the host/);
     const mode = await cli(['run', '--rm', '-v', '/tmp:/data:rx', 'busybox', 'true']);
     assert.match(mode.err, /unknown mode "rx"/);
-    const net = await cli(['run', '--rm', '--network', 'bridge', 'busybox', 'true']);
-    assert.equal(net.code, 1);
-    assert.match(net.err, /network "bridge" is not supported/);
+    const net = await cli(['run', '--rm', '--network', 'mynet', 'busybox', 'true']);
+    assert.equal(net.code, 125); // docker run's own errors exit 125
+    assert.match(net.err, /network "mynet" is not supported: expected "default", "none" or "host"/);
+    const pub = await cli(['run', '--rm', '-p', '80', 'busybox', 'true']);
+    assert.equal(pub.code, 125);
+    assert.match(pub.err, /invalid publish "80": a host port is required/);
+    const pubNone = await cli(['run', '--rm', '--network', 'none', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(pubNone.code, 125);
+    assert.match(pubNone.err, /published ports \(-p\) need the default network, not --network none/);
     const flag = await cli(['run', '--bogus', 'busybox']);
-    assert.equal(flag.code, 2);
+    assert.equal(flag.code, 125);
     assert.match(flag.err, /unknown flag: --bogus/);
     await assertNoLeftovers(root);
   });
@@ -123,7 +131,7 @@ describe('mybuild run', { skip: skipReason }, () => {
   it('unknown image: "Unable to find image … locally", then the pull error', async () => {
     const r = await cli(['run', '--rm', '127.0.0.1:1/nosuch:1', 'true']);
     assert.equal(r.err.split('\n')[0], "Unable to find image '127.0.0.1:1/nosuch:1' locally");
-    assert.equal(r.code, 5, r.err);
+    assert.equal(r.code, 125, r.err);
     await assertNoLeftovers(root);
   });
 
@@ -169,7 +177,7 @@ describe('mybuild run', { skip: skipReason }, () => {
     assert.match(ts.out, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z to-out\n$/);
 
     const dup = await cli(['run', '--name', 'keep1', 'busybox', 'true']);
-    assert.equal(dup.code, 1);
+    assert.equal(dup.code, 125); // docker run's own errors exit 125
     assert.match(dup.err, /The container name "\/keep1" is already in use by container "[0-9a-f]{64}"/);
 
     const unknown = await cli(['rm', 'nosuch-container']);
@@ -196,4 +204,50 @@ describe('mybuild run', { skip: skipReason }, () => {
     assert.equal(c.out(), 'ready\ngot-term\n');
     await assertNoLeftovers(root);
   });
+
+  it('-p 127.0.0.1:PORT:80: busybox httpd in the container answers on the host port (slirp4netns forwarding)', async () => {
+    const port = await freePort();
+    const child = spawnCli(root, ['run', '--rm', '--name', 'published', '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    const c = collect(child);
+    try {
+      let body = '';
+      await until(async () => {
+        body = await get(`http://127.0.0.1:${port}/passwd`);
+        return body !== '';
+      }, 20_000, 'httpd to answer on the published port');
+      assert.match(body, /^root:x:0:0:/m);
+      assert.match((await cli(['ps'])).out, new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp +published`));
+    } finally {
+      // httpd as pid 1 ignores SIGTERM (as under docker): kill it.
+      await cli(['kill', 'published']);
+    }
+    await c.exit;
+    assert.equal(await get(`http://127.0.0.1:${port}/passwd`), '', 'the forward ends with the container');
+    await assertNoLeftovers(root);
+  });
 });
+
+/** A free TCP port on 127.0.0.1 (closed again). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** The body of a 200 answer, '' for anything else or no answer. */
+function get(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    http
+      .get(url, { timeout: 2000 }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve(res.statusCode === 200 ? b : ''));
+      })
+      .on('timeout', function (this: http.ClientRequest) {
+        this.destroy();
+      })
+      .on('error', () => resolve(''));
+  });
+}

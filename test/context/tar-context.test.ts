@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -109,8 +110,26 @@ describe('packContext', () => {
     const ctx = await BuildContext.open(src);
     const dest = path.join(tmp, 'dest');
     await extractContextTar(packContext(ctx), dest);
-    const got = (await (await BuildContext.open(dest, { ignoreFile: '/dev/null' })).walk()).map((e) => `${e.type}:${e.path}`);
+    const got = (await (await BuildContext.open(dest, { ignoreFile: false })).walk()).map((e) => `${e.type}:${e.path}`);
     assert.deepEqual(got, ['file:.dockerignore', 'file:Dockerfile', 'dir:app', 'symlink:app/link', 'file:app/main.js', 'dir:empty']);
     assert.equal(await readFile(path.join(dest, 'app/main.js'), 'utf8'), 'console.log(1)\n');
+  });
+
+  it('sends a Unix socket as an empty regular file with its mode (as BuildKit\'s fsutil; testCopySocket)', async () => {
+    const src = path.join(tmp, 'sock');
+    await makeTree(src, { Dockerfile: 'FROM x\n' });
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(path.join(src, 'socket.sock'), r));
+    try {
+      await chmod(path.join(src, 'socket.sock'), 0o600);
+      const dest = path.join(tmp, 'sock-dest');
+      await extractContextTar(packContext(await BuildContext.open(src)), dest);
+      const st = await lstat(path.join(dest, 'socket.sock'));
+      assert.ok(st.isFile());
+      assert.equal(st.size, 0);
+      assert.equal(st.mode & 0o777, 0o600);
+    } finally {
+      server.close();
+    }
   });
 });

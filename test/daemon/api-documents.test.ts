@@ -13,7 +13,7 @@ const container = (state: Container['state']): Container =>
   ({
     id: 'a'.repeat(64),
     name: 'c1',
-    config: { created: '2026-01-02T03:00:00.000Z', image: 'busybox', imageId: `sha256:${'b'.repeat(64)}`, command: ['sh', '-c', 'echo hi'], network: 'none' },
+    config: { created: '2026-01-02T03:00:00.000Z', image: 'busybox', imageId: `sha256:${'b'.repeat(64)}`, command: ['sh', '-c', 'echo hi'], network: 'none', volumes: [] },
     state,
   }) as unknown as Container;
 

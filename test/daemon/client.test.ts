@@ -7,6 +7,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
@@ -157,6 +159,32 @@ describe('mybuild CLI with and without -H', { skip, concurrency: false }, () => 
     assert.equal(rm.out, 'c-logs\nc-long\n');
     assert.match(rm.err, /no-such-container/);
     assert.equal((await local(['ps', '-a', '-q'])).out, '');
+  });
+
+  it('run -d -p 127.0.0.1:PORT:80 through -H: busybox httpd answers on the host port; ps shows the port', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const det = await remote(['run', '-d', '--name', 'c-web', '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    assert.equal(det.code, 0, det.err);
+    try {
+      let body = '';
+      for (let i = 0; i < 100 && !body; i++) {
+        body = await new Promise<string>((resolve) => {
+          http.get(`http://127.0.0.1:${port}/passwd`, (res) => {
+            let b = '';
+            res.on('data', (c: Buffer) => (b += c.toString()));
+            res.on('end', () => resolve(res.statusCode === 200 ? b : ''));
+          }).on('error', () => setTimeout(() => resolve(''), 100));
+        });
+      }
+      assert.match(body, /^root:x:0:0:/m);
+      assert.match((await remote(['ps'])).out, new RegExp(`127\\.0\\.0\\.1:${port}->80/tcp +c-web`));
+    } finally {
+      await remote(['kill', 'c-web']);
+      await remote(['rm', 'c-web']);
+    }
   });
 
   it('save -> rmi -> load round trip through -H keeps the image ID', async () => {

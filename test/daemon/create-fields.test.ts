@@ -108,11 +108,22 @@ describe('create fields through the docker CLI', { skip, concurrency: false }, (
     assert.equal((await docker(d, ['rm', '-f', id])).code, 0);
   });
 
+  it('PortBindings are recorded as published ports (inspect HostConfig.PortBindings)', async () => {
+    const c = await docker(d, ['create', '-p', '127.0.0.1:18081:80', 'busybox', 'true']);
+    assert.equal(c.code, 0, c.stderr);
+    const id = c.stdout.trim();
+    const hc = JSON.parse((await docker(d, ['inspect', '--format', '{{json .HostConfig}}', id])).stdout);
+    assert.deepEqual(hc.PortBindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18081' }] });
+    assert.equal(hc.NetworkMode, 'default');
+    assert.equal((await docker(d, ['rm', '-f', id])).code, 0);
+  });
+
   it('fields mybuild cannot apply are refused with a 400 naming them', async () => {
     const before = (await docker(d, ['ps', '-aq'])).stdout;
-    const port = await docker(d, ['create', '-p', '18081:80', 'busybox', 'true']);
-    assert.notEqual(port.code, 0);
-    assert.match(port.stderr, /HostConfig\.PortBindings is not supported by mybuild/);
+    // PortBindings are applied (published through slirp4netns, net19); publishing all exposed ports is not.
+    const all = await docker(d, ['create', '-P', '--expose', '80', 'busybox', 'true']);
+    assert.notEqual(all.code, 0);
+    assert.match(all.stderr, /HostConfig\.PublishAllPorts is not supported by mybuild/);
     const restart = await docker(d, ['create', '--restart', 'sometimes', 'busybox', 'true']);
     assert.match(restart.stderr, /invalid restart policy|sometimes/);
     const log = await docker(d, ['create', '--log-driver', 'syslog', 'busybox', 'true']);

@@ -143,6 +143,12 @@ describe('docker CLI against mybuild daemon', { skip, concurrency: false }, () =
       assert.equal(push.code, 0, push.stderr + push.stdout);
       assert.match(push.stdout, /1: digest: sha256:[0-9a-f]{64} size: \d+/);
       const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)![1];
+      // The repository digest listed is the one the registry serves (the store keeps the build's
+      // layers uncompressed, so the local manifest's digest differs: src/store/layer-variants.ts).
+      const listed = await docker(d, ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}']);
+      assert.ok(listed.stdout.split('\n').includes(`${reg.domain}/e2e/x@${digest}`), listed.stdout);
+      const inspected = await docker(d, ['image', 'inspect', '--format', '{{json .RepoDigests}}', name]);
+      assert.ok((JSON.parse(inspected.stdout) as string[]).includes(`${reg.domain}/e2e/x@${digest}`), inspected.stdout);
       assert.equal((await docker(d, ['rmi', name])).code, 0);
       const pull = await docker(d, ['pull', name]);
       assert.equal(pull.code, 0, pull.stderr + pull.stdout);

@@ -1,9 +1,9 @@
 /**
  * Layer contents the installed peers cannot build (heredocs, ADD --checksum need a newer
  * Dockerfile frontend than docker 20.10's), checked against BuildKit's documented results:
- * `COPY <<EOF` writes 0664 root files; ADD of an http URL (a server on 127.0.0.1) writes the file
- * 0600, verifies --checksum, and fails with a checksum mismatch when it is wrong. The image is
- * unpacked with umoci and its rootfs read back.
+ * `COPY <<EOF` writes 0644 root files (BuildKit since dockerfile/1.6); ADD of an http URL (a server
+ * on 127.0.0.1) writes the file 0600, verifies --checksum, and fails with a checksum mismatch
+ * when it is wrong. The image is unpacked with umoci and its rootfs read back.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,10 +68,10 @@ describe('layer contents without a peer', { skip, concurrency: 1 }, () => {
     return { mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid };
   }
 
-  it('COPY <<EOF writes a 0664 root file (BuildKit), expanding variables', async () => {
+  it('COPY <<EOF writes a 0644 root file (BuildKit), expanding variables', async () => {
     const got = await build('heredoc', 'FROM BASE\nENV NAME=world\nCOPY <<EOT /etc/app.conf\nhello=$NAME\nEOT\nCOPY --chmod=0600 <<A <<B /multi/\na\nA\nb\nB\n');
     assert.ok(got.ok, got.ok ? '' : got.r.err);
-    assert.deepEqual(await meta(path.join(got.rootfs, 'etc/app.conf')), { mode: '664', uid: 0, gid: 0 });
+    assert.deepEqual(await meta(path.join(got.rootfs, 'etc/app.conf')), { mode: '644', uid: 0, gid: 0 });
     assert.equal(await readFile(path.join(got.rootfs, 'etc/app.conf'), 'utf8'), 'hello=world\n');
     assert.deepEqual(await meta(path.join(got.rootfs, 'multi/A')), { mode: '600', uid: 0, gid: 0 });
     assert.equal(await readFile(path.join(got.rootfs, 'multi/B'), 'utf8'), 'b\n');

@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { build, type BuildResult } from '../../src/builder/build.js';
@@ -22,10 +22,11 @@ import type { BuildEvent } from '../../src/builder/events.js';
 import { defaultBuildOptions, type BuildOptions } from '../../src/builder/options.js';
 import { importArchive } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
-import type { ImageConfig, Manifest } from '../../src/image/types.js';
+import type { Descriptor, ImageConfig, Manifest } from '../../src/image/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
+import { distributable, LayerVariants } from '../../src/store/layer-variants.js';
 import { check, type Problem } from '../../src/store/gc.js';
-import { baseImageSkipReason, ensureBaseImage } from './base-image.js';
+import { baseImageSkipReason, ensureBaseImage, ensureMultiArchBaseImage } from './base-image.js';
 import { cliPath } from './paths.js';
 
 /** A file of a test context: its text, or text with a mode, or a symlink. */
@@ -117,6 +118,18 @@ export interface InProcessBuild {
   misses: number[];
   /** stdout+stderr of each step, by step number. */
   output: Map<number, string>;
+  /**
+   * The image as a push sends it (its uncompressed build layers as their gzip variants, made
+   * when missing: src/store/layer-variants.ts): the manifest digest a registry would serve.
+   */
+  distributable(): Promise<{ digest: string; manifest: Manifest }>;
+}
+
+/** The gzip form of the stored manifest `desc` in the store at `root`, as a push sends it. */
+export async function distributableOf(root: string, desc: Descriptor): Promise<{ digest: string; manifest: Manifest }> {
+  const store = await ImageStore.open(root);
+  const d = await distributable(new LayerVariants(root), store.content, desc, { compression: 'gzip' });
+  return { digest: d.digest, manifest: JSON.parse((await store.content.readBytes(d.digest)).toString('utf8')) as Manifest };
 }
 
 /**
@@ -143,7 +156,7 @@ export async function buildContext(root: string, contextDir: string, opts: Parti
     if (e.type === 'step-cache') (e.hit ? hits : misses).push(e.step);
     if (e.type === 'step-output') output.set(e.step, (output.get(e.step) ?? '') + e.data);
   }
-  return { result, events, manifest, config, contextDir, hits, misses, output };
+  return { result, events, manifest, config, contextDir, hits, misses, output, distributable: () => distributableOf(root, result.manifestDescriptor) };
 }
 
 /** Writes `files` into a new context and builds it (see buildContext). */
@@ -206,4 +219,34 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 export function runcContainers(root: string): string[] {
   const r = spawnSync('runc', ['--root', path.join(root, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.split('\n').filter((s) => s.trim() !== '') : [];
+}
+
+/**
+ * Loads the multi-platform busybox base (linux/amd64 + linux/arm64, an index) into the store at
+ * `root` as `name`; returns the index descriptor's digest.
+ */
+export async function loadMultiArchBase(root: string, name = 'docker.io/library/busybox-multi:latest'): Promise<string> {
+  const layout = await ensureMultiArchBaseImage();
+  const store = await ImageStore.open(root);
+  const { images } = await importArchive(store.content, layout);
+  await store.setRef(name, images[0].manifestDescriptor);
+  return images[0].manifestDescriptor.digest;
+}
+
+/**
+ * Processes of the store at `root` (other than this one): those whose command line names it
+ * (runc, mybuild) and those whose root filesystem is one of its snapshots (a container's
+ * processes: the `/` line of their /proc/PID/mountinfo names a directory of the store).
+ */
+export async function storeProcesses(root: string): Promise<string[]> {
+  const abs = path.resolve(root) + '/';
+  const out: string[] = [];
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
+    if (cmd === '') continue;
+    const rootLine = (await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '')).split('\n').find((l) => l.split(' ')[4] === '/') ?? '';
+    if (cmd.includes(abs) || rootLine.includes(abs)) out.push(`${pid} ${cmd}`);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { importArchive, importRootfs } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
 import { readImage, serializeIndex, writeImage } from '../../src/image/manifest.js';
 import { appendHistory, withContainerConfig } from '../../src/image/config.js';
-import { hostPlatform } from '../../src/image/formats/walk.js';
+import { hostPlatform, resolveImageManifest } from '../../src/image/formats/walk.js';
 import { MediaTypes } from '../../src/image/types.js';
 import { BuildError } from '../../src/errors.js';
 import { DirStore } from './dir-store.js';
@@ -158,15 +158,24 @@ describe('image formats', () => {
     assert.equal(listing.filter((l) => l === layerFile).length, 1, 'shared layer written once');
     const other = await DirStore.create();
     try {
+      // index.json names the index of both platforms (manifest.json, for docker load, only the
+      // host's): the archive is loaded from index.json, keeping the index.
       const { images: got } = await importArchive(other, a);
       assert.deepEqual(
-        got.map((g) => [g.names, g.configDigest]),
+        got.map((g) => [g.names, g.manifestDescriptor.mediaType]),
         [
-          [['app:1', 'app:latest'], img.configDescriptor.digest],
-          [[], second.configDescriptor.digest],
+          [['docker.io/library/app:1', 'docker.io/library/app:latest'], MediaTypes.OCI_MANIFEST],
+          [[], MediaTypes.OCI_INDEX],
         ],
       );
-      for (const g of got) await validateImage(other, g.manifestDescriptor.digest);
+      assert.equal(got[0].configDigest, img.configDescriptor.digest);
+      const host = await resolveImageManifest(other, got[1].manifestDescriptor);
+      assert.equal(host.manifest.config.digest, second.configDescriptor.digest);
+      const madeUp = await resolveImageManifest(other, got[1].manifestDescriptor, { os: 'linux', architecture: 'made-up' });
+      assert.equal(madeUp.manifest.config.digest, img.configDescriptor.digest);
+      for (const d of [got[0].manifestDescriptor, host.descriptor, madeUp.descriptor]) await validateImage(other, d.digest);
+      const entries = JSON.parse(execFileSync('tar', ['-xOf', a, 'manifest.json'], { encoding: 'utf8' })) as { Config: string }[];
+      assert.deepEqual(entries.map((e) => e.Config.slice(13)), [img.configDescriptor.digest.slice(7), second.configDescriptor.digest.slice(7)]);
     } finally {
       await other.cleanup();
     }

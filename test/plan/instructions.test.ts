@@ -46,8 +46,8 @@ describe('parseCommand: typed commands', () => {
     { name: 'COPY JSON form', input: 'COPY ["a b", "/c d"]', want: { paths: ['a b'], dest: '/c d' } },
     {
       name: 'ADD flags',
-      input: 'ADD --checksum=sha256:abc --keep-git-dir --unpack=false --chown=x https://e.com/a.tgz /a',
-      want: { kind: 'ADD', checksum: 'sha256:abc', keepGitDir: true, unpack: false, chown: 'x', paths: ['https://e.com/a.tgz'], dest: '/a' },
+      input: 'ADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 --keep-git-dir --unpack=false --chown=x https://e.com/a.tgz /a',
+      want: { kind: 'ADD', checksum: 'sha256:0000000000000000000000000000000000000000000000000000000000000000', keepGitDir: true, unpack: false, chown: 'x', paths: ['https://e.com/a.tgz'], dest: '/a' },
     },
     { name: 'VOLUME words', input: 'VOLUME /a /b', want: { kind: 'VOLUME', volumes: ['/a', '/b'] } },
     { name: 'VOLUME JSON', input: 'VOLUME ["/a b"]', want: { volumes: ['/a b'] } },

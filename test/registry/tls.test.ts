@@ -101,7 +101,12 @@ describe('https registries: certs.d CA, insecure registries, http fallback for l
     const bad = await runCli(['--root', root, 'pull', `${tlsReg.domain}/tls/app:1`], { env: { MYBUILD_CERTS_DIR: path.join(tmp, 'nowhere'), HOME: tmp } });
     assert.equal(bad.code, 5, bad.err);
     assert.match(bad.err, /its TLS certificate is not trusted/);
-    assert.match(bad.err, /hint: put the CA certificate that signed it in .*nowhere\/127\.0\.0\.1:\d+\/ca\.crt, or mark the registry insecure with --insecure-registry 127\.0\.0\.1:\d+/);
+    assert.match(bad.err, /hint: put the CA certificate that signed it in .*nowhere\/127\.0\.0\.1:\d+\/ca\.crt, or mark the registry insecure: MYBUILD_INSECURE_REGISTRIES=127\.0\.0\.1:\d+ \(or --insecure-registry 127\.0\.0\.1:\d+ on pull, push and login\)/);
+    // what the hint says works: the variable (and the flag on pull)
+    const viaEnv = await runCli(['--root', root, 'pull', '-q', `${tlsReg.domain}/tls/app:1`], { env: { MYBUILD_CERTS_DIR: path.join(tmp, 'nowhere'), HOME: tmp, MYBUILD_INSECURE_REGISTRIES: tlsReg.domain } });
+    assert.equal(viaEnv.code, 0, viaEnv.err);
+    const viaFlag = await runCli(['--root', root, 'pull', '-q', '--insecure-registry', tlsReg.domain, `${tlsReg.domain}/tls/app:1`], { env: { MYBUILD_CERTS_DIR: path.join(tmp, 'nowhere'), HOME: tmp } });
+    assert.equal(viaFlag.code, 0, viaFlag.err);
   });
 
   it('the installed command trusts a CA named by NODE_EXTRA_CA_CERTS (the launcher defers it to the first TLS connection)', { skip: existsSync(binPath) ? false : `${binPath} is not built` }, async () => {

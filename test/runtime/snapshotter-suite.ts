@@ -11,10 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { AlreadyExistsError, NotFoundError } from '../../src/errors.js';
+import { AlreadyExistsError, BuildError, NotFoundError } from '../../src/errors.js';
 import { mountAll, mountPointsUnder, unmountAll } from '../../src/runtime/mount.js';
 import { chainId, ensureLayerChain, type Mount, type Snapshotter } from '../../src/runtime/snapshotter.js';
-import { tarBuffer } from './tar-helpers.js';
+import { diffIdOf, tarBuffer } from './tar-helpers.js';
 
 export const notRoot = process.getuid?.() === 0 ? false : 'needs root (mounts)';
 
@@ -166,8 +166,8 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
       ]);
       let opens = 0;
       const layers = [
-        { diffId: 'sha256:' + '1'.repeat(64), open: async () => (opens++, Readable.from([l1])) },
-        { diffId: 'sha256:' + '2'.repeat(64), open: async () => (opens++, Readable.from([l2])) },
+        { diffId: diffIdOf(l1), open: async () => (opens++, Readable.from([l1])) },
+        { diffId: diffIdOf(l2), open: async () => (opens++, Readable.from([l2])) },
       ];
       const [a, b] = await Promise.all([ensureLayerChain(sn, layers), ensureLayerChain(sn, layers)]);
       assert.equal(a, b);
@@ -186,7 +186,7 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
     it('two snapshotters on different roots extract the same chain independently, at the same time', async () => {
       const l = await tarBuffer([{ name: 'same', content: 's' }]);
       const other = await make(path.join(base, 'second-root'));
-      const layers = [{ diffId: 'sha256:' + '4'.repeat(64), open: async () => Readable.from([l]) }];
+      const layers = [{ diffId: diffIdOf(l), open: async () => Readable.from([l]) }];
       const [a, b] = await Promise.all([ensureLayerChain(sn, layers), ensureLayerChain(other, layers)]);
       assert.equal(a, b);
       assert.equal((await sn.stat(a)).kind, 'committed');
@@ -202,11 +202,20 @@ export function describeSnapshotter(name: string, make: (root: string) => Promis
             this.destroy(new Error('connection reset'));
           },
         });
-      const layers = [{ diffId: 'sha256:' + '3'.repeat(64), open: async () => broken() }];
+      const layers = [{ diffId: diffIdOf(good), open: async () => broken() }];
       await assert.rejects(ensureLayerChain(sn, layers), /connection reset/);
       await assert.rejects(sn.stat(layers[0].diffId), NotFoundError);
       assert.deepEqual((await sn.list()).filter((i) => i.kind !== 'committed'), []);
       assert.deepEqual(await mountPointsUnder(base), []);
+    });
+
+    it('a layer whose bytes do not hash to its diffId is refused naming both; nothing is committed', async () => {
+      const real = await tarBuffer([{ name: 'real', content: 'r' }]);
+      const claimed = diffIdOf(await tarBuffer([{ name: 'claimed', content: 'c' }]));
+      const layers = [{ diffId: claimed, name: 'the-blob', open: async () => Readable.from([real]) }];
+      await assert.rejects(ensureLayerChain(sn, layers), (e: unknown) => e instanceof BuildError && e.code === 'DIGEST_MISMATCH' && e.message.includes('the-blob') && e.message.includes(diffIdOf(real)) && e.message.includes(claimed));
+      await assert.rejects(sn.stat(claimed), NotFoundError);
+      assert.deepEqual((await sn.list()).filter((i) => i.kind !== 'committed'), []);
     });
   });
 }

@@ -25,12 +25,28 @@ describe('generateSpec', () => {
     }
   });
 
+  it('sandbox network: joins the namespace made for it (netnsPath); sysfs of its own', () => {
+    const s = generateSpec({ ...base, network: 'sandbox' }, '/r', etc, { netnsPath: '/proc/42/ns/net' });
+    assert.deepEqual(s.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/proc/42/ns/net' });
+    assert.equal(s.mounts.find((m) => m.destination === '/sys')!.type, 'sysfs');
+  });
+
+  it('rootless with a one-id mapping: devpts without gid=5 (unmapped); with a range it keeps it', () => {
+    const pts = (mappedIds?: number) => generateSpec(base, '/r', etc, mappedIds === undefined ? {} : { mappedIds }).mounts.find((m) => m.destination === '/dev/pts')!.options;
+    assert.ok(pts().includes('gid=5'));
+    assert.ok(pts(65537).includes('gid=5'));
+    assert.equal(pts(1).includes('gid=5'), false);
+  });
+
   it('host network: no network namespace, /sys bound; non-root gets no effective caps', () => {
     const s = generateSpec({ ...base, network: 'host', env: ['PATH=/x'], user: { uid: 1000, gid: 1000, additionalGids: [5] }, tty: true }, '/r', etc);
     assert.equal(s.linux.namespaces.some((n) => n.type === 'network'), false);
     assert.equal(s.mounts.find((m) => m.destination === '/sys')!.type, 'bind');
     assert.deepEqual(s.process.capabilities.effective, []);
-    assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [5] });
+    // The primary gid is always among the additional ones (CVE-2023-25173, BuildKit's ensureAdditionalGids).
+    assert.deepEqual(s.process.user, { uid: 1000, gid: 1000, additionalGids: [1000, 5] });
+    assert.deepEqual(generateSpec({ ...base, user: { uid: 0, gid: 0 } }, '/r', etc).process.user, { uid: 0, gid: 0, additionalGids: [0] });
+    assert.deepEqual(generateSpec({ ...base, user: { uid: 1, gid: 7, additionalGids: [3, 7] } }, '/r', etc).process.user, { uid: 1, gid: 7, additionalGids: [3, 7] });
     assert.deepEqual(s.process.env, ['PATH=/x', 'TERM=xterm']);
     assert.equal(s.process.terminal, true);
   });

@@ -1,4 +1,5 @@
 /** Builds small (possibly malicious) layer tars in memory for the runtime tests. */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 
@@ -52,4 +53,9 @@ export async function tarBuffer(items: TarItem[]): Promise<Buffer> {
 /** A readable of the tar of `items`. */
 export async function tarStream(items: TarItem[]): Promise<Readable> {
   return Readable.from([await tarBuffer(items)]);
+}
+
+/** The diffId of an uncompressed layer tar (its sha256), which extraction verifies. */
+export function diffIdOf(layer: Buffer): string {
+  return `sha256:${createHash('sha256').update(layer).digest('hex')}`;
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BuildError } from '../../src/errors.js';
-import { resolveUser, type ResolvedUser } from '../../src/runtime/user.js';
+import { fileOwnerFrom, resolveUser, type ResolvedUser } from '../../src/runtime/user.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const rootfs = path.join(fixturesDir, 'runtime', 'user');
@@ -48,5 +48,24 @@ describe('resolveUser', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('fileOwnerFrom (BuildKit file-op owners: WORKDIR)', () => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n';
+  const group = 'root:x:0:\naudio:x:29:app\n';
+  const rows: [string, { uid: number; gid: number }][] = [
+    ['1234', { uid: 1234, gid: 1234 }],
+    ['root', { uid: 0, gid: 0 }],
+    ['app', { uid: 1000, gid: 1001 }],
+    ['ghost', { uid: 0, gid: 0 }],
+    ['app:audio', { uid: 1000, gid: 29 }],
+    ['app:ghosts', { uid: 1000, gid: 1001 }],
+    ['1234:root', { uid: 1234, gid: 0 }],
+    ['root:7', { uid: 0, gid: 7 }],
+  ];
+  for (const [spec, want] of rows) it(spec, () => assert.deepEqual(fileOwnerFrom(spec, passwd, group), want));
+  it('no passwd or group file: names are 0, never an error', () => {
+    assert.deepEqual(fileOwnerFrom('app:audio', undefined, undefined), { uid: 0, gid: 0 });
   });
 });

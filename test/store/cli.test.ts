@@ -77,7 +77,10 @@ describe('mybuild images', () => {
     const d = await cli(root, 'images', '--digests');
     assert.match(d.out.split('\n')[0], /^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID/);
     assert.ok(d.out.includes(app.descriptor.digest));
-    const j = await cli(root, 'images', '--format', 'json');
+    // docker fills Digest only with --digests (checked against the docker CLI in test/cli/format)
+    const plain = await cli(root, 'images', '--format', 'json');
+    assert.deepEqual(plain.out.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, string>).Digest), ['<none>', '<none>']);
+    const j = await cli(root, 'images', '--format', 'json', '--digests');
     const rows = j.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
     assert.deepEqual(
       rows.map((x) => [x.Repository, x.Tag, x.ID, x.Size, x.Digest]),
@@ -92,8 +95,11 @@ describe('mybuild images', () => {
     const bad = await cli(root, 'images', '--bogus');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /mybuild images: unknown flag: --bogus\n/);
-    const badFormat = await cli(root, 'images', '--format', 'yaml');
+    // any other text is a Go template, as docker's: `yaml` prints yaml per image
+    assert.equal((await cli(root, 'images', '--format', 'yaml')).out, 'yaml\nyaml\n');
+    const badFormat = await cli(root, 'images', '--format', '{{.Yaml}}');
     assert.equal(badFormat.code, 2);
+    assert.match(badFormat.err, /can't evaluate field Yaml/);
   });
 
   it('prints only the header for an empty store', async () => {

@@ -1,7 +1,8 @@
 /**
  * ADD: as COPY, plus local tar archives (plain, gzip, bzip2, xz, zstd) extracted into the
  * destination (keeping the archive's owners, modes and links), and http(s) URLs downloaded, with
- * `--checksum` verified. ADD never extracts remote archives (Docker's rule).
+ * `--checksum` verified, and git repositories cloned (./add-git.ts). A downloaded archive is
+ * extracted only with `--unpack=true` (BuildKit's AttemptUnpack; Docker's rule otherwise).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -13,17 +14,17 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
-import type { AddCommand } from '../../plan/index.js';
+import { CHECKSUM_HINT, isGitSource, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
 import { applyLayer } from '../../runtime/extract.js';
-import { copyStep } from '../copy-files.js';
-import { entryFromDisk, parentEntries } from '../fs-entries.js';
+import { chmodOf, copyStep, resolveDest } from '../copy-files.js';
+import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
-import { compareLayerPaths, writeLayer } from '../../image/layer-writer.js';
+import { compareLayerPaths, writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
 import { httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
+import { gitStep } from './add-git.js';
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 /** Whether the file is a (possibly compressed) tar archive: the ustar magic at offset 257. */
 export async function isTarArchive(file: string): Promise<boolean> {
@@ -98,14 +99,41 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
   return out;
 }
 
+/**
+ * Extracts the (possibly compressed) tar `archive` into a new directory under `<root>/tmp` (kept
+ * in `tmpDirs` for cleanup) and returns its entries under `destDir`: the archive's contents go
+ * into the destination, as a directory (ADD's rule).
+ */
+async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string): Promise<LayerEntry[]> {
+  const tmp = await mkdtemp(path.join(root, 'tmp', 'add-'));
+  tmpDirs.push(tmp);
+  const head = Buffer.alloc(6);
+  const fh = await open(archive, 'r');
+  await fh.read(head, 0, 6, 0).finally(() => fh.close());
+  const kind = detectCompression(head);
+  const raw = createReadStream(archive);
+  const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
+  await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
+  return walkEntries(tmp, destDir);
+}
+
 export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
-    const urls = cmd.paths.filter(isUrl);
-    const locals = cmd.paths.filter((p) => !isUrl(p));
-    if (cmd.checksum !== undefined && (urls.length !== 1 || locals.length)) {
-      throw new PlanError('checksum can\'t be specified for non-HTTP(S) sources', { source });
+    if (cmd.paths.some(isGitSource)) {
+      if (cmd.paths.length !== 1 || cmd.contents.length) throw new PlanError('ADD of a git repository with other sources in one instruction is not supported by mybuild yet', { source, hint: 'give the repository an ADD instruction of its own' });
+      const words = [...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []), ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []), ...(cmd.keepGitDir ? ['--keep-git-dir=true'] : []), ...(cmd.checksum !== undefined ? [`--checksum=${cmd.checksum}`] : []), cmd.paths[0]!, cmd.dest];
+      const tmpDirs: string[] = [];
+      return withCleanup(await gitStep(ctx, cmd.paths[0]!, words, tmpDirs), tmpDirs);
+    }
+    const urls = cmd.paths.filter(isUrlSource);
+    const locals = cmd.paths.filter((p) => !isUrlSource(p));
+    if (cmd.checksum !== undefined) {
+      const at = session.source(cmd.node.flags.find((f) => f.name === 'checksum')?.range ?? cmd.node.range);
+      const parsed = parseChecksum(cmd.checksum);
+      if ('error' in parsed) throw new PlanError(`--checksum=${cmd.checksum}: ${parsed.error}`, { source: at, hint: CHECKSUM_HINT });
+      if (urls.length !== 1 || locals.length) throw new PlanError('checksum requires HTTP(S) or Git sources', { source: at, hint: 'mybuild verifies --checksum for http(s) URLs' });
     }
     const flags = [
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
@@ -118,23 +146,9 @@ export const addHandler: Handler<AddCommand> = {
     if (urls.length === 0) {
       const step = await copyStep(ctx, {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
-        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, extraParts: [`unpack=${unpack}`],
+        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
         transform: unpack
-          ? async (host, dest) => {
-              if (!(await isTarArchive(host))) return null;
-              const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-'));
-              tmpDirs.push(tmp);
-              const head = Buffer.alloc(6);
-              const fh = await open(host, 'r');
-              await fh.read(head, 0, 6, 0).finally(() => fh.close());
-              const kind = detectCompression(head);
-              const raw = createReadStream(host);
-              const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
-              await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
-              // The archive's contents go into the destination directory (ADD's rule).
-              const destDir = dest.endsWith('/') ? dest : path.posix.dirname(dest) === path.posix.dirname(dest) && cmd.dest.endsWith('/') ? path.posix.dirname(dest) : path.posix.dirname(dest);
-              return walkEntries(tmp, cmd.dest.endsWith('/') || locals.length > 1 ? destDir : cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(workdir(stage), cmd.dest));
-            }
+          ? async (host, destDir) => ((await isTarArchive(host)) ? extractArchive(host, options.root, tmpDirs, destDir) : null)
           : undefined,
       });
       return withCleanup(step, tmpDirs);
@@ -159,11 +173,13 @@ function withCleanup(step: LayerStep, dirs: string[]): LayerStep {
 
 /**
  * ADD of URLs: every URL is downloaded (its digest is part of the key, so a changed remote file
- * misses), checked against --checksum, and written 0600 as BuildKit does.
+ * misses), checked against --checksum, and written 0600 as BuildKit does (--chmod applies to
+ * that mode).
  */
 async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
   const { session, stage, options, worker, cmd } = ctx;
   const source = session.source(cmd.node.range);
+  const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;
   const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-url-'));
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
@@ -180,14 +196,16 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${status} ${res.statusMessage ?? ''}`.trimEnd(), { source });
     }
     const file = path.join(tmp, String(i));
-    const h = createHash('sha256');
+    const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
+    const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
+    const h = createHash(algorithm);
     await pipeline(res, async function* (src) {
       for await (const c of src) {
         h.update(c as Buffer);
         yield c;
       }
     }, createWriteStream(file));
-    const digest = `sha256:${h.digest('hex')}`;
+    const digest = `${algorithm}:${h.digest('hex')}`;
     if (cmd.checksum !== undefined && cmd.checksum !== digest) {
       throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
     }
@@ -199,6 +217,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
   if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
+  if (cmd.unpack === true) parts.push('unpack=true');
   const step: LayerStep = {
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,
@@ -206,15 +225,20 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
       const rootfs = await worker.layers();
       return rootfs.withView(stage.layers, async (base) => {
         const owner = cmd.chown !== undefined ? await resolveUser(base, cmd.chown) : { uid: 0, gid: 0 };
-        const absDest = cmd.dest.startsWith('/') ? cmd.dest : path.posix.join(wd, cmd.dest);
-        const destIsDir = cmd.dest.endsWith('/') || files.length > 1;
+        const absDest = resolveDest(base, cmd.dest, wd, source);
+        const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
         for (const f of files) {
-          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: cmd.chmod ? parseInt(cmd.chmod, 8) : 0o600 });
+          if (cmd.unpack === true && (await isTarArchive(f.file))) {
+            // BuildKit's AttemptUnpack (ADD --unpack=true <url>): the archive's contents into dest.
+            entries.push(...(await extractArchive(f.file, options.root, tmpDirs, absDest)));
+            continue;
+          }
+          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());
-        return writeLayer([...parents, ...entries], worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+        return writeLayer([...parents, ...entries], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
       });
     },
   };

@@ -1,4 +1,5 @@
-import type { CopyCommand } from '../../plan/index.js';
+import { PlanError } from '../../errors.js';
+import { COPY_GIT_ERROR, COPY_URL_ERROR, isGitSource, isUrlSource, type CopyCommand } from '../../plan/index.js';
 import { copyStep } from '../copy-files.js';
 import type { Handler } from './handler.js';
 
@@ -6,6 +7,9 @@ import type { Handler } from './handler.js';
 export const copyHandler: Handler<CopyCommand> = {
   async apply(ctx) {
     const { cmd } = ctx;
+    // The plan refuses literal URLs; this catches one that came from a variable.
+    if (cmd.paths.some(isUrlSource)) throw new PlanError(COPY_URL_ERROR, { source: ctx.session.source(cmd.node.range), hint: 'ADD downloads URLs; COPY takes files from the context or --from' });
+    if (cmd.paths.some(isGitSource)) throw new PlanError(COPY_GIT_ERROR, { source: ctx.session.source(cmd.node.range) });
     const flags = [
       ...(cmd.from !== undefined ? [`--from=${cmd.from}`] : []),
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
@@ -28,6 +32,7 @@ export const copyHandler: Handler<CopyCommand> = {
       exclude: cmd.exclude,
       words: [...flags, ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest],
       range: cmd.node.range,
+      chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range,
     });
   },
 };

@@ -22,8 +22,8 @@ export interface SourceFs {
   config: ImageConfig;
 }
 
-/** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH. */
-export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch'>;
+/** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH, RUN's --add-host/--ulimit/--shm-size. */
+export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch' | 'extraHosts' | 'ulimits' | 'shmSize'>;
 
 /** What a handler is given (BuildKit's dispatchState + dispatchOpt, narrowed). */
 export interface StepContext<C extends Command> {
@@ -50,6 +50,8 @@ export interface LayerStep {
   parts: string[];
   createdBy: string;
   produce(): Promise<LayerResult | null>;
+  /** The step always makes a layer (RUN): a cached record without one is not reused. */
+  alwaysLayer?: boolean;
 }
 
 export interface Handler<C extends Command> {

@@ -1,6 +1,6 @@
 /**
  * RUN: executes the command in a container (src/runtime, runc) on a writable snapshot of the
- * stage's filesystem; what it changes becomes the next layer. The cache key covers the command
+ * stage's filesystem; what it changes becomes the next layer (an empty one when nothing changed). The cache key covers the command
  * as given, the env it runs with, user, workdir, network mode, heredoc bodies and the mounts'
  * sources. Secrets are mounted from files outside the snapshot and never enter key, layer or
  * history (only their ids do).
@@ -11,14 +11,16 @@ import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { BuildError, isAlreadyExists, PlanError } from '../../errors.js';
-import { writeLayer } from '../../image/layer-writer.js';
+import { writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
 import type { HeredocFile, MountSpec, RunCommand } from '../../plan/index.js';
 import { diffSnapshot } from '../../runtime/diff.js';
 import { mountAll, mountOne, unmountAll, type Mount } from '../../runtime/mount.js';
+import { tieRemoval } from '../../runtime/watchdog.js';
 import { secureJoin } from '../../runtime/secure-join.js';
-import { chainId } from '../../runtime/snapshotter.js';
+import { chainId, onChain } from '../../runtime/snapshotter.js';
 import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
+import type { NetworkMode } from '../../runtime/spec.js';
 import { StepSecrets } from '../../runtime/secrets.js';
 import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
@@ -63,7 +65,7 @@ export function runArgs(cmd: RunCommand, shellArgv: string[]): string[] {
 
 function hint(exitCode: number, output: string, network: string, user: string): string | undefined {
   if (exitCode === 127 || /not found/.test(output)) return 'a command was not found: install it in an earlier step, or check its name and PATH';
-  if (network === 'none' && /(bad address|resolve|network is unreachable|could not connect)/i.test(output)) return 'RUN steps have no network by default in mybuild (no bridges are created); use RUN --network=host if the step must reach the network';
+  if (network === 'none' && /(bad address|resolv|network is unreachable|could not connect)/i.test(output)) return 'the step ran with --network=none (only loopback); drop it for the default network, which reaches the outside';
   if (user && user !== 'root' && user !== '0' && /permission denied/i.test(output)) return `the step runs as USER ${user}: switch to USER root for steps that write system paths`;
   return undefined;
 }
@@ -76,10 +78,11 @@ export const runHandler: Handler<RunCommand> = {
       throw new PlanError('RUN --security=insecure needs the security.insecure entitlement', { source, hint: 'pass --allow security.insecure to the build' });
     }
     const args = runArgs(cmd, shell(stage));
-    const network = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'host' ? 'host' : 'none';
-    // RUN sees the config Env plus the ARGs in scope (ENV wins) and the proxy args.
-    const env = new Map<string, string>([...stage.env.proxyArgs, ...stage.env.args]);
-    for (const [k, v] of stage.env.env) env.set(k, v);
+    // `default` is BuildKit's sandbox: an own namespace that reaches the outside (slirp4netns).
+    const network: NetworkMode = cmd.network && cmd.network !== 'default' ? cmd.network : options.network === 'default' ? 'sandbox' : options.network;
+    // RUN sees the state env (config Env and ARGs in scope, the later one set winning, as
+    // BuildKit's); the proxy args come after it.
+    const env = new Map<string, string>(stage.env.vars);
     const user = stage.config.config?.User || 'root';
     const wd = workdir(stage);
     const mounts = cmd.mounts ?? [];
@@ -92,17 +95,23 @@ export const runHandler: Handler<RunCommand> = {
       `network=${network}`,
       // BuildKit's ExecOp carries the security mode: a privileged step is another step.
       ...(cmd.security === 'insecure' ? ['security=insecure'] : []),
-      // Config env as `env:K`, build args in scope (not shadowed by ENV) as `arg:K`, so a miss
-      // says which one changed; proxy args stay out of the key, as BuildKit keeps them out.
+      // --add-host, --ulimit and --shm-size are part of BuildKit's ExecOp (keys without them are unchanged).
+      ...(options.extraHosts?.length ? [`hosts=${options.extraHosts.map((h) => `${h.host}=${h.ip}`).join(',')}`] : []),
+      ...(options.ulimits?.length ? [`ulimits=${options.ulimits.map((u) => `${u.name}=${u.soft}:${u.hard}`).join(',')}`] : []),
+      ...(options.shmSize !== undefined ? [`shm=${options.shmSize}`] : []),
+      // Config env as `env:K`, build args in scope whose value the RUN sees (not an ENV's) as
+      // `arg:K`, so a miss says which one changed; proxy args stay out of the key, as BuildKit
+      // keeps them out.
       ...envParts('env', stage.env.env),
-      ...envParts('arg', [...stage.env.args].filter(([k]) => !stage.env.env.has(k))),
+      ...envParts('arg', [...env].filter(([k, v]) => stage.env.args.has(k) && stage.env.env.get(k) !== v)),
     ];
     const mountSources: SourceFs[] = [];
     for (const m of mounts) {
       parts.push(`mount:${m.target}=${await mountKey(ctx, m, mountSources)}`);
     }
-    const createdBy = `RUN ${args.join(' ')} # buildkit`;
-    const step: LayerStep = { parts, createdBy, produce: () => produce(ctx, cmd, { args, env, user, wd, network, mounts }) };
+    // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
+    const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
+    const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, mounts }) };
     return step;
   },
 };
@@ -115,7 +124,7 @@ export const runHandler: Handler<RunCommand> = {
 async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: SourceFs[]): Promise<string> {
   const opt = (name: string, v: string | number | undefined) => (v === undefined ? '' : `,${name}=${v}`);
   const base = `${m.type},ro=${m.readOnly}${m.id ? `,id=${m.id}` : ''}${m.source ? `,source=${m.source}` : ''}` +
-    `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}`;
+    `${opt('sharing', m.sharing)}${opt('mode', m.mode?.toString(8))}${opt('uid', m.uid)}${opt('gid', m.gid)}${opt('size', m.size)}${m.required ? ',required=true' : ''}${opt('env', m.env)}`;
   if (m.type === 'bind') {
     if (m.from) {
       const fs = await ctx.from(m.from, ctx.cmd.mountSources?.[m.from]);
@@ -132,9 +141,13 @@ async function mountKey(ctx: StepContext<RunCommand>, m: MountSpec, sources: Sou
 interface RunPlan {
   args: string[];
   env: Map<string, string>;
+  /** The proxy build args, both spellings, appended after `env` as BuildKit does (not in the key). */
+  proxyEnv: string[];
   user: string;
+  /** The stage has a USER (else `user` is `root` for the key and messages). */
+  userSet: boolean;
   wd: string;
-  network: 'none' | 'host';
+  network: NetworkMode;
   mounts: MountSpec[];
 }
 
@@ -145,12 +158,15 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
   const parent = await rootfs.chain(stage.layers);
   // USER is resolved from the /etc/passwd and /etc/group of the snapshot the RUN runs on, once
   // the executor has mounted it (same files as the parent's; no separate view to mount).
+  // Without a USER, BuildKit resolves uid 0 (its passwd name gives the groups) and falls back
+  // to 0:0 when the rootfs has no passwd entry for it.
   const userFrom = (dir: string) =>
-    resolveUser(dir, p.user).catch((err: Error) => {
+    resolveUser(dir, p.userSet ? p.user : '0').catch((err: Error) => {
       throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: session.source(cmd.node.range) });
     });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
   const scratch = await mkdtemp(path.join(options.root, 'tmp', 'run-'));
+  const untieScratch = tieRemoval(scratch); // removed by the watchdog if the build is killed
   const tail: string[] = [];
   let partial = '';
   const sink = (stream: 'stdout' | 'stderr') =>
@@ -165,11 +181,12 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         done();
       },
     });
-  const rootMounts = await sn.prepare(key, parent || undefined);
+  const rootMounts = await onChain(() => rootfs.chain(stage.layers), (p) => sn.prepare(key, p || undefined), parent);
   let committed = false;
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const extra = await runMounts(ctx, p.mounts, scratch, cleanups);
+    const secretEnv: string[] = [];
+    const extra = await runMounts(ctx, p.mounts, scratch, cleanups, secretEnv);
     const script = shebangScript(cmd);
     if (script) {
       const dir = path.join(scratch, 'pipes');
@@ -179,6 +196,8 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     }
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    // As BuildKit's ExecOp: the stage env, then the proxy variables, then the secret ones.
+    env.push(...p.proxyEnv, ...secretEnv);
     const status = await worker.executor.run(
       {
         args: p.args,
@@ -189,6 +208,9 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         network: p.network,
         mounts: extra,
         ...(cmd.security === 'insecure' ? { privileged: true } : {}),
+        ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
+        ...(options.ulimits?.length ? { ulimits: options.ulimits } : {}),
+        ...(options.shmSize !== undefined ? { shmSize: options.shmSize } : {}),
         stdout: sink('stdout'),
         stderr: sink('stderr'),
       },
@@ -204,15 +226,16 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         hint: hint(status.exitCode, output, p.network, p.user),
       });
     }
+    // A RUN always makes a layer, as BuildKit's (commitToHistory withLayer): an empty tar when
+    // nothing changed, so layer counts and history match BuildKit's.
     const entries = await diffSnapshot(sn, key);
-    if (entries.length === 0) return null;
-    const layer = await writeLayer(entries, worker.content, { compression: options.compression, sourceDateEpoch: options.sourceDateEpoch });
+    const layer = await writeLayer(entries, worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
     // Keep the upperdir as the new layer's snapshot so the next RUN need not extract it. Not
     // with SOURCE_DATE_EPOCH: the layer's mtimes are clamped, the upperdir's are not, and the
     // snapshot of a chain must hold exactly what its layers hold (the next build extracts it).
     if (options.sourceDateEpoch === undefined) {
       try {
-        await sn.commit(chainId([...stage.layers.map((l) => l.diffId), layer.diffId]), key);
+        await sn.commit(chainId([...stage.layers.map((l) => l.diffId), layer.diffId]), key, { diffId: layer.diffId });
         committed = true;
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
@@ -223,16 +246,18 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     if (!committed) await sn.remove(key).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
+    untieScratch();
   }
 }
 
 /**
  * Host-side mounts for RUN --mount (secrets on a tmpfs of the step's own, src/runtime/secrets.ts;
- * never in the rootfs or on the store's disk).
+ * never in the rootfs or on the store's disk); `env=` secrets are pushed on `secretEnv` as
+ * `NAME=value`.
  * What must be undone after the step (views of other stages) is pushed on `cleanups`; the
  * caller runs them, last first, whatever happens.
  */
-async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[]): Promise<Mount[]> {
+async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scratch: string, cleanups: (() => Promise<void>)[], secretEnv: string[]): Promise<Mount[]> {
   const { session, options } = ctx;
   const out: Mount[] = [];
   let secrets: StepSecrets | undefined;
@@ -246,21 +271,24 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
         out.push({ type: 'bind', source: await cacheDir(ctx, m, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
       case 'secret': {
-        const id = m.id ?? path.posix.basename(m.target ?? '');
+        // BuildKit's dispatchSecret: the id is source=, else id=, else the target's base name.
+        const id = m.source || m.id || path.posix.basename(m.target ?? '');
         const spec = options.secrets.find((s) => s.id === id);
         let data: Buffer | undefined;
         if (spec?.src) data = await readFile(spec.src);
         else if (spec?.env !== undefined && process.env[spec.env] !== undefined) data = Buffer.from(process.env[spec.env]!);
-        if (!data) {
-          if (m.required) throw new PlanError(`secret ${id} not found`, { source, hint: `pass it with --secret id=${id},src=FILE` });
-          break;
-        }
+        if (!data && m.required) throw new PlanError(`secret ${id} not found`, { source, hint: `pass it with --secret id=${id},src=FILE` });
+        // env=NAME: the variable (empty for a missing optional secret, as BuildKit's
+        // loadSecretEnv); a file as well only when a target is given.
+        if (m.env !== undefined) secretEnv.push(`${m.env}=${data?.toString() ?? ''}`);
+        if (!data || (m.env !== undefined && m.target === undefined)) break;
         if (!secrets) {
           const opened = (secrets = await StepSecrets.open(options.root));
           cleanups.push(() => opened.close());
         }
-        const file = await secrets.add(data, { mode: m.mode, uid: m.uid, gid: m.gid });
-        out.push({ type: 'bind', source: file, target: m.target ?? `/run/secrets/${id}`, options: ['rbind', 'ro'] });
+        // 0:0 0400 unless uid, gid or mode say otherwise (BuildKit's SecretFileOpt defaults).
+        const file = await secrets.add(data, { mode: m.mode ?? 0o400, uid: m.uid ?? 0, gid: m.gid ?? 0 });
+        out.push({ type: 'bind', source: file, target: m.target ?? `/run/secrets/${path.posix.basename(id)}`, options: ['rbind', 'ro'] });
         break;
       }
       case 'bind': {
@@ -395,7 +423,7 @@ async function viewOf(ctx: StepContext<RunCommand>, m: MountSpec, scratch: strin
   const dir = path.join(scratch, `from-${n}`);
   await mkdir(dir, { recursive: true });
   const key = `bindfrom-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const mounts = await rootfs.snapshotter.view(key, parent || undefined);
+  const mounts = await onChain(() => rootfs.chain(fs.layers), (p) => rootfs.snapshotter.view(key, p || undefined), parent);
   cleanups.push(async () => {
     await unmountAll(dir);
     await rootfs.snapshotter.remove(key).catch(() => undefined);

@@ -12,7 +12,10 @@
  * Failures. A source that cannot be loaded (unreachable, not a cache, corrupt) is reported once
  * through `onWarning` and not asked again: its keys miss and the steps build. A pending fetch
  * that fails later sets `fetchFailed` and throws; the builder then runs the build again with
- * imports disabled (`disableImports`), so the build still succeeds by building.
+ * imports disabled (`disableImports`), so the build still succeeds by building. A record's
+ * diffId becomes the image's diff_id, so it is checked against its layer's content: a stored
+ * layer at lookup (a mismatch drops the source, with a warning), a pending one once fetched (a
+ * mismatch fails the fetch, as above).
  *
  * Export. The builder reports every layer step's record (`used`). After the build, `export`
  * writes each `--cache-to`: `mode=min` the records of the final image's filesystem chain,
@@ -21,7 +24,10 @@
  */
 import pLimit from 'p-limit';
 import { MediaTypes, type Descriptor, type Digest } from '../../image/types.js';
-import { RegistryError } from '../../errors.js';
+import { DigestMismatchError, RegistryError } from '../../errors.js';
+import { measureLayer } from '../../image/layer-reader.js';
+import { layerCompression } from '../../image/compression.js';
+import { compressedLayer, LayerVariants } from '../../store/layer-variants.js';
 import { push } from '../../registry/push.js';
 import type { ClientOptions } from '../../registry/client.js';
 import type { CacheRecord } from '../../store/cache-index.js';
@@ -66,6 +72,8 @@ export class RemoteCache {
   private importsDisabled = false;
   private readonly dead = new Set<CacheSource>();
   private readonly pending = new Map<Digest, Pending>();
+  /** Layers' measured diffIds by blob digest (records are checked against them). */
+  private readonly diffIds = new Map<Digest, Promise<Digest>>();
   private usedRecords = new Map<string, CacheRecord>();
   private store?: ImageStore;
   private warn: (message: string) => void = () => {};
@@ -96,11 +104,14 @@ export class RemoteCache {
     for (const s of this.sources) s.load().catch(() => undefined);
   }
 
-  /** Starts a build attempt on `store`; forgets the records of an earlier attempt. */
-  bind(store: ImageStore, onWarning: (message: string) => void): void {
+  /**
+   * Starts a build attempt on `store`; forgets the records of an earlier attempt unless
+   * `keepRecords` (the next platform of a multi-platform build, which exports them all).
+   */
+  bind(store: ImageStore, onWarning: (message: string) => void, keepRecords = false): void {
     this.store = store;
     this.warn = onWarning;
-    this.usedRecords = new Map();
+    if (!keepRecords) this.usedRecords = new Map();
   }
 
   /** After a failed fetch: no more lookups (keys then miss and steps build). */
@@ -136,6 +147,13 @@ export class RemoteCache {
       if (!e) continue;
       const record = fromExported(e);
       if (!record.layer || (await store.content.info(record.layer.digest))) {
+        // A record's diffId becomes the image's diff_id: a stored layer is checked now, a pending one once fetched.
+        const wrong = record.layer ? await this.wrongDiffId(store, record.layer, [record]) : undefined;
+        if (wrong) {
+          this.dead.add(source);
+          this.warn(`cache source ${source.name} is unusable, building without it: ${wrong}`);
+          continue;
+        }
         await store.cache.put(key, record);
       } else {
         const layer = { mediaType: record.layer.mediaType, digest: record.layer.digest, size: record.layer.size };
@@ -168,6 +186,8 @@ export class RemoteCache {
     const store = this.need();
     p.fetching ??= (async () => {
       if (!(await store.content.info(digest))) await p.source.fetchLayer(p.layer, store.content);
+      const wrong = await this.wrongDiffId(store, p.layer, p.records);
+      if (wrong) throw new DigestMismatchError(wrong);
       for (const r of p.records) await store.cache.put(r.key, r);
       this.pending.delete(digest);
     })().catch((err: unknown) => {
@@ -180,6 +200,22 @@ export class RemoteCache {
       if (!opts.background) this.fetchFailed = true;
       throw err;
     }
+  }
+
+  /**
+   * Why `records` cannot be trusted with the stored `layer` (its uncompressed digest is not their
+   * diffId), or undefined when they can. Measured once per layer and build.
+   */
+  private async wrongDiffId(store: ImageStore, layer: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>, records: readonly CacheRecord[]): Promise<string | undefined> {
+    let measured = this.diffIds.get(layer.digest);
+    if (!measured) {
+      measured = measureLayer(store.content, layer).then((m) => m.diffId);
+      this.diffIds.set(layer.digest, measured);
+      measured.catch(() => this.diffIds.delete(layer.digest));
+    }
+    const got = await measured;
+    const bad = records.find((r) => r.layer && r.layer.diffId !== got);
+    return bad ? `cache record ${bad.key}: layer ${layer.digest} uncompresses to ${got}, but the record says ${bad.layer!.diffId}` : undefined;
   }
 
   /** `inner` with pending layers fetched on first read (see LazyContentStore). */
@@ -205,33 +241,53 @@ export class RemoteCache {
     return out;
   }
 
-  private selected(mode: 'min' | 'max', fsKey: string): CacheRecord[] {
-    return mode === 'max' ? [...this.usedRecords.values()] : this.chain(fsKey).reverse();
+  /** `max`: every record used; `min`: the chains of the final filesystems (one per platform), oldest first, each record once. */
+  private selected(mode: 'min' | 'max', fsKeys: readonly string[]): CacheRecord[] {
+    if (mode === 'max') return [...this.usedRecords.values()];
+    const out = new Map<string, CacheRecord>();
+    for (const k of fsKeys) for (const r of this.chain(k).reverse()) out.set(r.key, r);
+    return [...out.values()];
   }
 
   /** The `type=inline` label value for the image whose filesystem is `fsKey`, or undefined when not asked for. */
-  inlineLabel(fsKey: string): string | undefined {
+  async inlineLabel(fsKey: string, compression: 'gzip' | 'zstd'): Promise<string | undefined> {
     if (!this.exports.some((e) => e.type === 'inline')) return undefined;
-    return encodeCacheConfig(this.chain(fsKey).reverse().map((r) => toExported(r, false))).toString();
+    const records = this.chain(fsKey).reverse().map((r) => toExported(r, false));
+    await this.compressLayers(records, compression);
+    return encodeCacheConfig(records).toString();
   }
 
   /**
-   * Writes every registry/local `--cache-to` for the build whose final filesystem is `fsKey`.
-   * A failing destination is a warning (the image is built); returns the stats of those written.
-   * `compression` is the build's layer compression (layers are exported as built).
+   * Points the records' uncompressed layers at their `compression` variants (made once and kept:
+   * src/store/layer-variants.ts): what a push of the image (inline) or the cache uploads.
    */
-  async export(fsKey: string, compression: 'gzip' | 'zstd'): Promise<ExportStats[]> {
+  private async compressLayers(records: ExportedRecord[], compression: 'gzip' | 'zstd'): Promise<void> {
+    const store = this.need();
+    const variants = new LayerVariants(store.root);
+    for (const r of records) {
+      if (!r.layer || layerCompression(r.layer.mediaType) !== 'none' || !(await store.content.info(r.layer.digest))) continue;
+      const c = await compressedLayer(variants, store.content, r.layer, { compression }, 'oci');
+      r.layer = { ...r.layer, digest: c.digest, size: c.size, mediaType: c.mediaType };
+    }
+  }
+
+  /**
+   * Writes every registry/local `--cache-to` for the build whose final filesystem is `fsKey`
+   * (several: a multi-platform build's, one per platform, in one cache).
+   * A failing destination is a warning (the image is built); returns the stats of those written.
+   * Uncompressed layers are exported as their `compression=` (else the build's `compression`) variant.
+   */
+  async export(fsKey: string | readonly string[], compression: 'gzip' | 'zstd'): Promise<ExportStats[]> {
+    const fsKeys = typeof fsKey === 'string' ? [fsKey] : fsKey;
     const store = this.need();
     const lazy = this.contentStore(store.content);
     const done: ExportStats[] = [];
     for (const spec of this.exports) {
       if (spec.type === 'inline') continue;
       const name = specName(spec);
-      if (spec.compression && spec.compression !== compression) {
-        this.warn(`--cache-to ${name}: compression=${spec.compression} ignored: cached layers are exported as built (${compression}); build with --compression ${spec.compression} to change them`);
-      }
       try {
-        const records = this.selected(spec.mode, fsKey).map((r) => toExported(r, true));
+        const records = this.selected(spec.mode, fsKeys).map((r) => toExported(r, true));
+        await this.compressLayers(records, spec.compression ?? compression);
         const cfgBytes = encodeCacheConfig(records);
         const cfg = await store.content.writeBytes(cfgBytes);
         const manifest = cacheManifest({ mediaType: '', digest: cfg.digest, size: cfg.size }, records);

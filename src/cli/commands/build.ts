@@ -2,12 +2,18 @@
  * `mybuild build [options] PATH`: docker build's flags, mapped onto BuildOptions.
  */
 import { parseCommandArgs } from '../args.js';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 import { UsageError } from '../../errors.js';
+import { readDockerfile as readBuildDockerfile } from '../../context/build-files.js';
+import { fetchContext, isRemoteContext } from '../../context/remote.js';
 import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
+import { parseBuildContexts } from '../../builder/named-contexts.js';
+import { applyBuildxFlags, BUILDX_FLAGS } from '../build-flags.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -18,39 +24,80 @@ import {
 } from '../../builder/options.js';
 
 export const BUILD_FLAGS = {
-  file: { type: 'string', short: 'f' },
-  tag: { type: 'string', short: 't', multiple: true },
-  'build-arg': { type: 'string', multiple: true },
-  target: { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  pull: { type: 'boolean' },
-  label: { type: 'string', multiple: true },
-  platform: { type: 'string' },
-  iidfile: { type: 'string' },
-  'metadata-file': { type: 'string' },
-  output: { type: 'string', short: 'o', multiple: true },
-  progress: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  push: { type: 'boolean' },
-  network: { type: 'string' },
-  secret: { type: 'string', multiple: true },
-  format: { type: 'string' },
-  compression: { type: 'string' },
-  allow: { type: 'string', multiple: true },
-  runtime: { type: 'string' },
-  explain: { type: 'boolean' },
-  'cache-from': { type: 'string', multiple: true },
-  'cache-to': { type: 'string', multiple: true },
-  call: { type: 'string' },
-  check: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+  allow: { type: 'string', multiple: true, arg: 'stringArray', description: 'Allow extra privileged entitlement (e.g., "security.insecure")' },
+  'build-arg': { type: 'string', multiple: true, arg: 'stringArray', description: 'Set build-time variables' },
+  'cache-from': { type: 'string', multiple: true, arg: 'stringArray', description: 'External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")' },
+  'cache-to': { type: 'string', multiple: true, arg: 'stringArray', description: 'Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")' },
+  call: { type: 'string', description: 'Set method for evaluating build ("check", "outline", "targets") (default "build")' },
+  check: { type: 'boolean', description: 'Shorthand for "--call=check"' },
+  compression: { type: 'string', description: 'Layer compression: gzip (default) or zstd' },
+  explain: { type: 'boolean', description: 'Print why each step was or was not taken from the cache' },
+  file: { type: 'string', short: 'f', description: 'Name of the Dockerfile (default: "PATH/Dockerfile"), or - for stdin' },
+  format: { type: 'string', description: 'Media types of the image: oci (default) or docker' },
+  iidfile: { type: 'string', arg: 'file', description: 'Write the image ID to a file' },
+  label: { type: 'string', multiple: true, arg: 'stringArray', description: 'Set metadata for an image' },
+  'metadata-file': { type: 'string', arg: 'file', description: 'Write build result metadata to a file' },
+  network: { type: 'string', description: 'Set the networking mode for the RUN instructions during build: default, none or host' },
+  'no-cache': { type: 'boolean', description: 'Do not use cache when building the image' },
+  output: { type: 'string', short: 'o', multiple: true, arg: 'stringArray', description: 'Output destination (format: "type=local,dest=path")' },
+  platform: { type: 'string', description: 'Set target platform for build' },
+  progress: { type: 'string', description: 'Set type of progress output ("auto", "plain", "tty", "json", "quiet") (default "auto")' },
+  pull: { type: 'boolean', description: 'Always attempt to pull all referenced images' },
+  push: { type: 'boolean', description: 'Shorthand for "--output=type=registry"' },
+  quiet: { type: 'boolean', short: 'q', description: 'Suppress the build output and print image ID on success' },
+  runtime: { type: 'string', arg: 'path', description: 'OCI runtime for RUN steps (default runc)' },
+  secret: { type: 'string', multiple: true, arg: 'stringArray', description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")' },
+  tag: { type: 'string', short: 't', multiple: true, arg: 'stringArray', description: 'Name and optionally a tag (format: "name:tag")' },
+  target: { type: 'string', description: 'Set the target build stage to build' },
+  'build-context': { type: 'string', multiple: true, arg: 'stringArray', description: 'Additional build contexts (e.g., name=path)' },
+  ...BUILDX_FLAGS,
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild build',
+  usage: '[OPTIONS] PATH',
+  summary: 'Start a build',
+  aliases: ['mybuild buildx build', 'mybuild builder build', 'mybuild PATH'],
+  flags: BUILD_FLAGS,
+};
 
 export interface ParsedBuildArgs {
   options: BuildOptions;
   progress: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
   /** `--call` (`--check` is `--call=check`): undefined or `build` is a build. */
   call?: CallSpec;
+  /** Removes a fetched context (`-`, a git or http(s) URL: src/context/remote.ts). */
+  cleanup?: () => Promise<void>;
+}
+
+/**
+ * Fetches a `-`/URL context into a temporary directory and points `o` at it; `-f` names a file
+ * inside it (docker's rule for remote contexts). Returns the cleanup.
+ */
+async function useRemoteContext(o: BuildOptions, arg: string, file: string | undefined, ctx: { env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<() => Promise<void>> {
+  const fetched = await fetchContext(arg, { tmpParent: ctx.env.TMPDIR || os.tmpdir(), stdin: ctx.stdin, secret: (id) => secretBytes(o.secrets, id, ctx.env) });
+  o.contextDir = fetched.dir;
+  if (fetched.dockerfileText !== undefined) {
+    if (file !== undefined) {
+      await fetched.cleanup();
+      throw new UsageError(`-f ${file}: the build context ${arg === '-' ? 'on standard input' : arg} is a Dockerfile, not a context`, { hint: 'drop -f, or give a context tar' });
+    }
+    o.dockerfilePath = path.join(fetched.dir, 'Dockerfile');
+    o.dockerfileName = 'Dockerfile';
+  } else {
+    o.dockerfilePath = path.join(fetched.dir, file ?? 'Dockerfile');
+    o.dockerfileName = file ?? 'Dockerfile';
+  }
+  return fetched.cleanup;
+}
+
+/** A --secret's bytes (file or environment variable) by id, for git credentials of a git context. */
+function secretBytes(secrets: BuildOptions['secrets'], id: string, env: NodeJS.ProcessEnv): Buffer | undefined {
+  const spec = secrets.find((s) => s.id === id);
+  if (spec?.src) return readFileSync(spec.src);
+  if (spec?.env !== undefined && env[spec.env] !== undefined) return Buffer.from(env[spec.env]!);
+  return undefined;
 }
 
 /** Turns `mybuild build` arguments into BuildOptions (reads the Dockerfile from stdin for `-f -`). */
@@ -64,10 +111,13 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
     );
   }
   const contextArg = parsed.positionals[0];
-  if (contextArg === '-') throw new UsageError('reading the build context from stdin is not supported; give a directory', { hint: 'use "-f -" to read only the Dockerfile from stdin' });
-  const o = defaultBuildOptions(path.resolve(ctx.cwd, contextArg));
+  const remote = isRemoteContext(contextArg);
+  if (contextArg === '-' && v.file === '-') throw new UsageError("invalid argument: can't use stdin for both build context and dockerfile");
+  const o = defaultBuildOptions(remote ? '' : path.resolve(ctx.cwd, contextArg));
 
-  if (v.file === '-') {
+  if (remote) {
+    // Set once the context is fetched (below), when the other flags (secrets) are known.
+  } else if (v.file === '-') {
     const chunks: Buffer[] = [];
     for await (const c of ctx.stdin) chunks.push(Buffer.from(c as Buffer));
     o.dockerfileText = Buffer.concat(chunks).toString('utf8');
@@ -115,6 +165,8 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.explain = v.explain ?? false;
   o.cacheFrom = (v['cache-from'] ?? []).map((x) => parseCacheFrom(x, ctx.cwd));
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
+  if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
+  applyBuildxFlags(o, v);
   o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
@@ -122,30 +174,23 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
     throw new UsageError(`--progress must be auto, tty, plain, json or quiet, got "${v.progress}"`);
   }
   if (v.quiet) progress = 'quiet';
-  return { options: o, progress, call: v.check ? parseCallFlag('check') : v.call !== undefined ? parseCallFlag(v.call) : undefined };
+  const cleanup = remote ? await useRemoteContext(o, contextArg, v.file, ctx) : undefined;
+  return { options: o, progress, ...(cleanup ? { cleanup } : {}), call: v.check ? parseCallFlag('check') : v.call !== undefined ? parseCallFlag(v.call) : undefined };
 }
 
+/** The Dockerfile's text: `-f -`'s, or the file read inside the context (../../context/build-files.ts). */
 export async function readDockerfile(o: BuildOptions): Promise<string> {
-  if (o.dockerfileText !== undefined) return o.dockerfileText;
-  try {
-    return await readFile(o.dockerfilePath!, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') {
-      throw new UsageError(`cannot read the Dockerfile: ${o.dockerfilePath} does not exist`, { hint: 'give its path with -f' });
-    }
-    if (err.code === 'EISDIR') throw new UsageError(`the Dockerfile path ${o.dockerfilePath} is a directory`);
-    throw e;
-  }
+  return o.dockerfileText ?? readBuildDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
 }
 
 export const main: CommandMain = async (args, ctx) => {
-  if (args.includes('--help') || args.includes('-h')) {
-    ctx.stdout.write(`Usage: mybuild build [OPTIONS] PATH\n\nFlags:\n${Object.keys(BUILD_FLAGS).map((f) => `  --${f}`).join('\n')}\n`);
-    return 0;
+  if (args.includes('--help') || args.includes('-h')) return printHelp(ctx, HELP);
+  const { options, progress, call, cleanup } = await parseBuildArgs(args, ctx);
+  try {
+    if (call && call.name !== 'build') return await (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
+    const { runBuildCommand } = await import('../build-runner.js');
+    return await runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
+  } finally {
+    await cleanup?.();
   }
-  const { options, progress, call } = await parseBuildArgs(args, ctx);
-  if (call && call.name !== 'build') return (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
-  const { runBuildCommand } = await import('../build-runner.js');
-  return runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
 };

@@ -15,6 +15,7 @@ import { createdSince, humanSize, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { unknownFlag } from '../args.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type FlagSpec, type Flags } from '../help.js';
 import { shortKey } from '../progress/format.js';
 
 const USAGE = 'Usage: mybuild cache ls [--no-trunc] [--format table|json]\n       mybuild cache explain [--format table|json] IMAGE';
@@ -29,10 +30,25 @@ export function recordStepStatus(s: BuildRecordStep): string {
   return 'config only (no cache lookup)';
 }
 
+const FORMAT_FLAG = { type: 'string', description: 'Output format: table (default) or json' } as const satisfies FlagSpec;
+const LS_FLAGS = { format: FORMAT_FLAG, 'no-trunc': { type: 'boolean', description: "Don't truncate output" }, help: HELP_FLAG } as const satisfies Flags;
+const EXPLAIN_FLAGS = { format: FORMAT_FLAG, help: HELP_FLAG } as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild cache',
+  usage: 'COMMAND',
+  summary: 'Show the build cache (ls) and why an image was built as it was (explain)',
+  flags: { help: HELP_FLAG },
+  subcommands: [
+    { name: 'mybuild cache ls', usage: '[OPTIONS]', summary: 'List the build cache records, newest first', aliases: ['mybuild cache list'], flags: LS_FLAGS },
+    { name: 'mybuild cache explain', usage: '[OPTIONS] IMAGE', summary: "Show every step of IMAGE's last build with hit or miss and the reason", flags: EXPLAIN_FLAGS },
+  ],
+};
+
 export const main: CommandMain = async (argv: string[], ctx: CliContext) => {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    ctx.stdout.write(`${USAGE}\n`);
+    printHelp(ctx, HELP);
     return sub === undefined ? 2 : 0;
   }
   if (sub === 'ls' || sub === 'list') return list(rest, ctx);
@@ -50,10 +66,11 @@ function formatFlag(v: string | undefined): 'table' | 'json' {
 async function list(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs('cache ls', USAGE, {
     args,
-    options: { 'no-trunc': { type: 'boolean' }, format: { type: 'string' } },
+    options: LS_FLAGS,
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) return printHelp(ctx, HELP.subcommands![0]);
   if (positionals.length) throw new UsageError(`cache ls takes no arguments, got: ${positionals.join(' ')}`, { hint: USAGE });
   const format = formatFlag(values.format);
   const store = await ImageStore.open(ctx.root);
@@ -78,10 +95,11 @@ async function list(args: string[], ctx: CliContext): Promise<number> {
 async function explain(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs('cache explain', USAGE, {
     args,
-    options: { format: { type: 'string' } },
+    options: EXPLAIN_FLAGS,
     allowPositionals: true,
     strict: true,
   });
+  if (values.help) return printHelp(ctx, HELP.subcommands![1]);
   if (positionals.length !== 1) throw new UsageError(`cache explain requires exactly 1 argument (an image), got ${positionals.length}`, { hint: USAGE });
   const format = formatFlag(values.format);
   const store = await ImageStore.open(ctx.root);

@@ -6,44 +6,36 @@
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
 import type { CommandMain } from '../context.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = `Usage: mybuild daemon [OPTIONS]
+export const FLAGS = {
+  host: { type: 'string', short: 'H', multiple: true, description: 'unix:///path.sock or tcp://ADDR:PORT to listen on (repeatable; default the unix socket)' },
+  'insecure-tcp': { type: 'boolean', description: 'Allow a non-loopback TCP listener without --tlsverify (DANGEROUS)' },
+  runtime: { type: 'string', description: 'OCI runtime (default runc)' },
+  tls: { type: 'boolean', description: 'Serve TLS on TCP listeners (with --tlscert, --tlskey)' },
+  tlscacert: { type: 'string', arg: 'file', description: 'CA for client certificates' },
+  tlscert: { type: 'string', arg: 'file', description: 'Server certificate' },
+  tlskey: { type: 'string', arg: 'file', description: 'Server key' },
+  tlsverify: { type: 'boolean', description: 'Serve TLS and require client certificates signed by --tlscacert' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
 
-Serve the Docker Engine API subset (docker CLI: DOCKER_HOST=unix:///path.sock)
-
-Options:
-  -H, --host list       unix:///path.sock or tcp://ADDR:PORT (repeatable; default unix socket)
-      --tls             serve TLS on TCP listeners (--tlscert, --tlskey)
-      --tlsverify       serve TLS and require client certificates signed by --tlscacert
-      --tlscacert file  CA for client certificates
-      --tlscert file    server certificate
-      --tlskey file     server key
-      --insecure-tcp    allow a non-loopback TCP listener without --tlsverify (DANGEROUS)
-      --runtime string  OCI runtime (default runc)
-`;
+export const HELP: CommandHelp = {
+  name: 'mybuild daemon',
+  usage: '[OPTIONS]',
+  summary: 'Serve the Docker Engine API subset (docker CLI: DOCKER_HOST=unix:///path.sock)',
+  flags: FLAGS,
+};
 
 export const main: CommandMain = async (args, ctx) => {
   const parsed = parseCommandArgs('daemon', {
     args,
-    options: {
-      host: { type: 'string', short: 'H', multiple: true },
-      tls: { type: 'boolean' },
-      tlsverify: { type: 'boolean' },
-      tlscacert: { type: 'string' },
-      tlscert: { type: 'string' },
-      tlskey: { type: 'string' },
-      'insecure-tcp': { type: 'boolean' },
-      runtime: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: FLAGS,
     allowPositionals: false,
     strict: true,
   });
   const v = parsed.values;
-  if (v.help) {
-    ctx.stdout.write(USAGE);
-    return 0;
-  }
+  if (v.help) return printHelp(ctx, HELP);
   const { startDaemon } = await import('../../daemon/server.js');
   const { defaultSocketPath } = await import('../../daemon/listen.js');
   // The global -H (ctx.host) is the client's address; `daemon -H` is where to listen. Accept both.

@@ -9,10 +9,32 @@ import { parseCommandArgs as parseFlags } from '../args.js';
 import { UsageError } from '../../errors.js';
 import type { ImageRow } from '../../engine/engine.js';
 import { engineFor } from '../engine.js';
-import { createdSince, humanSize, shortId, splitName, table } from '../../store/display.js';
+import { createdSince, humanSize, shortId, splitName } from '../../store/display.js';
+import { checkFormat, formatList, type ListFormat } from '../format/formatter.js';
+import { asStruct } from '../format/template.js';
+import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]';
+export const FLAGS = {
+  digests: { type: 'boolean', description: 'Show digests' },
+  filter: { type: 'string', short: 'f', multiple: true, arg: 'filter', description: "Filter output based on conditions provided (dangling=true|false, label=K[=V], reference=PATTERN, before=IMAGE, since=IMAGE)" },
+  format: { type: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template" },
+  'no-trunc': { type: 'boolean', description: "Don't truncate output" },
+  quiet: { type: 'boolean', short: 'q', description: 'Only show image IDs' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild images',
+  usage: '[OPTIONS] [REPOSITORY[:TAG]]',
+  summary: 'List images',
+  aliases: ['mybuild image ls', 'mybuild image list'],
+  flags: FLAGS,
+};
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 /** Parses args with src/cli/args.ts (mybuild's flag errors); `_usage` is what --help prints. */
 export function parseCommandArgs<T extends ParseArgsConfig>(cmd: string, _usage: string, config: T): ReturnType<typeof parseArgs<T>> {
@@ -46,62 +68,59 @@ function matches(filter: string | undefined, s: Row): boolean {
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('images', USAGE, {
     args,
-    options: {
-      quiet: { type: 'boolean', short: 'q' },
-      digests: { type: 'boolean' },
-      'no-trunc': { type: 'boolean' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nList images\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length > 1) throw new UsageError(`"mybuild images" takes at most 1 argument, got ${positionals.length}`, { hint: USAGE });
-  const format = values.format ?? 'table';
-  if (format !== 'table' && format !== 'json') throw new UsageError(`images: unknown --format "${format}"`, { hint: 'expected "table" or "json"' });
-
-  const { images, warnings } = await engineFor(ctx).images.list();
+  checkFormat(values.format);
+  const { images, warnings } = await engineFor(ctx).images.list({ filters: parseFilterFlags(values.filter) });
   for (const w of warnings) ctx.stderr.write(`warning: ${w}\n`);
   const now = Date.now();
   const rows = images
     .filter((s) => matches(positionals[0], s))
     .sort((a, b) => (Date.parse(b.created ?? '') || 0) - (Date.parse(a.created ?? '') || 0) || ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
-  const id = (s: Row) => (values['no-trunc'] ? s.id : shortId(s.id));
-
-  if (values.quiet) {
-    for (const s of rows) ctx.stdout.write(`${id(s)}\n`);
-    return 0;
-  }
-  if (format === 'json') {
-    for (const s of rows) {
-      const n = nameOf(s);
-      ctx.stdout.write(
-        `${JSON.stringify({
-          Containers: 'N/A',
-          CreatedAt: goTime(s.created),
-          CreatedSince: createdSince(s.created, now),
-          Digest: s.digest || '<none>',
-          ID: id(s),
-          Repository: n.repository,
-          SharedSize: 'N/A',
-          Size: humanSize(s.size),
-          Tag: n.tag,
-          UniqueSize: 'N/A',
-          VirtualSize: humanSize(s.size),
-        })}\n`,
-      );
-    }
-    return 0;
-  }
-  const header = ['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
-  const body = rows.map((s) => {
-    const n = nameOf(s);
-    return [n.repository, n.tag, ...(values.digests ? [s.digest || '<none>'] : []), id(s), createdSince(s.created, now), humanSize(s.size)];
-  });
-  ctx.stdout.write(table([header, ...body]));
+  const trunc = !values['no-trunc'];
+  const spec = { ...IMAGE_FORMAT, table: values.digests ? IMAGE_TABLE_DIGESTS : IMAGE_FORMAT.table };
+  ctx.stdout.write(formatList(values.format, rows.map((r) => imageContext(r, { trunc, now, digests: values.digests || (values.format ?? '').includes('{{.Digest}}') })), spec, { quiet: values.quiet }));
   return 0;
 };
+
+/** docker's image formatter context (cli/command/formatter/image.go): the fields --format sees. */
+export function imageContext(s: Row, opts: { trunc: boolean; now: number; digests?: boolean }): Record<string, unknown> {
+  const n = nameOf(s);
+  return asStruct({
+    Containers: 'N/A',
+    CreatedAt: goTime(s.created),
+    CreatedSince: createdSince(s.created, opts.now),
+    // docker fills Digest only with --digests (its imageFormatTaggedAndDigest)
+    Digest: (opts.digests && s.digest) || '<none>',
+    ID: opts.trunc ? shortId(s.id) : s.id,
+    Repository: n.repository,
+    SharedSize: 'N/A',
+    Size: humanSize(s.size),
+    Tag: n.tag,
+    UniqueSize: 'N/A',
+    VirtualSize: humanSize(s.size, 4),
+  });
+}
+
+export const IMAGE_FORMAT: ListFormat = {
+  table: '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}',
+  headers: {
+    Containers: 'CONTAINERS',
+    CreatedAt: 'CREATED AT',
+    CreatedSince: 'CREATED',
+    Digest: 'DIGEST',
+    ID: 'IMAGE ID',
+    Repository: 'REPOSITORY',
+    SharedSize: 'SHARED SIZE',
+    Size: 'SIZE',
+    Tag: 'TAG',
+    UniqueSize: 'UNIQUE SIZE',
+    VirtualSize: 'SIZE',
+  },
+};
+const IMAGE_TABLE_DIGESTS = '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+

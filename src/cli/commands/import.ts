@@ -10,6 +10,7 @@ import { importRootfs } from '../../image/formats/import.js';
 import type { Platform } from '../../image/types.js';
 import type { CommandMain, CliContext } from '../context.js';
 import { normalizeName, openImages } from './load.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 /** Parses `linux/arm64/v8`. Throws UsageError otherwise. */
 export function parsePlatform(s: string): Platform {
@@ -18,22 +19,29 @@ export function parsePlatform(s: string): Platform {
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
+export const FLAGS = {
+  change: { type: 'string', short: 'c', multiple: true, description: 'Apply Dockerfile instruction to the created image' },
+  message: { type: 'string', short: 'm', description: 'Set commit message for imported image' },
+  platform: { type: 'string', description: 'Set platform if server is multi-platform capable' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild import',
+  usage: '[OPTIONS] file|- [REPOSITORY[:TAG]]',
+  summary: 'Import the contents from a tarball to create a filesystem image',
+  aliases: ['mybuild image import'],
+  flags: FLAGS,
+};
+
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('import', {
     args,
-    options: {
-      change: { type: 'string', short: 'c', multiple: true },
-      message: { type: 'string', short: 'm' },
-      platform: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write('Usage: mybuild import [-c CHANGE]… [-m MESSAGE] [--platform OS/ARCH] FILE|- [REPOSITORY[:TAG]]\n\nImport a root filesystem tarball as an image\n');
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length < 1 || positionals.length > 2) {
     throw new UsageError(`"mybuild import" requires 1 or 2 arguments, got ${positionals.length}`, { hint: 'mybuild import rootfs.tar.gz app:1' });
   }

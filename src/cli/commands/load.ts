@@ -10,6 +10,7 @@ import { parseReference } from '../../image/reference.js';
 import { ImageStore } from '../../store/image-store.js';
 import type { CommandMain, CliContext } from '../context.js';
 import { engineFor } from '../engine.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 /** Opens the image store under `root` (content store + refs). */
 export async function openImages(root: string): Promise<ImageStore> {
@@ -25,17 +26,28 @@ function isTTY(s: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
   return (s as { isTTY?: boolean }).isTTY === true;
 }
 
+export const FLAGS = {
+  input: { type: 'string', short: 'i', description: 'Read from tar archive file (or an OCI layout directory), instead of STDIN' },
+  quiet: { type: 'boolean', short: 'q', description: 'Suppress the load output' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild load',
+  usage: '[OPTIONS]',
+  summary: 'Load an image from a tar archive or STDIN',
+  aliases: ['mybuild image load'],
+  flags: FLAGS,
+};
+
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('load', {
     args,
-    options: { input: { type: 'string', short: 'i' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write('Usage: mybuild load [-i FILE|DIR] [-q]\n\nLoad images from a docker save tar, an OCI layout tar or directory, or stdin\n');
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length) throw new UsageError(`"mybuild load" takes no arguments, got "${positionals.join(' ')}"`, { hint: 'use -i FILE to name the archive' });
   if (!values.input && isTTY(ctx.stdin)) {
     throw new UsageError('requested load from stdin, but stdin is empty', { hint: 'use -i FILE, or pipe an archive into "mybuild load"' });

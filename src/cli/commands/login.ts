@@ -16,6 +16,7 @@ import { storeCredentials } from '../../registry/auth.js';
 import { RegistryClient } from '../../registry/client.js';
 import type { CommandMain } from '../context.js';
 import { insecureList } from './pull.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 async function readAll(s: NodeJS.ReadableStream): Promise<string> {
   let out = '';
@@ -71,18 +72,30 @@ export async function promptLine(input: tty.ReadStream, out: NodeJS.WritableStre
   }
 }
 
+export const FLAGS = {
+  'insecure-registry': { type: 'string', multiple: true, arg: 'host', description: 'Registry host to reach over plain HTTP or unverified TLS (repeatable; also MYBUILD_INSECURE_REGISTRIES)' },
+  password: { type: 'string', short: 'p', description: 'Password or Personal Access Token (PAT)' },
+  'password-stdin': { type: 'boolean', description: 'Take the Password or Personal Access Token (PAT) from stdin' },
+  username: { type: 'string', short: 'u', description: 'Username' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild login',
+  usage: '[OPTIONS] [SERVER]',
+  summary: 'Log in to a registry (Docker Hub by default)',
+  flags: FLAGS,
+};
+
 export const main: CommandMain = async (args, ctx) => {
   const parsed = parseCommandArgs('login', {
       args,
-      options: { username: { type: 'string', short: 'u' }, password: { type: 'string', short: 'p' }, 'password-stdin': { type: 'boolean' }, 'insecure-registry': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      options: FLAGS,
       allowPositionals: true,
       strict: true,
     });
   const { values, positionals } = parsed;
-  if (values.help) {
-    ctx.stdout.write('Usage: mybuild login [-u USER] [-p PASS | --password-stdin] [REGISTRY]\n\nLog in to a registry (Docker Hub by default)\n');
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length > 1) throw new UsageError(`"mybuild login" takes at most 1 argument (the registry), got ${positionals.length}`);
   const domain = positionals.length ? normalizeRegistry(positionals[0]) : DOCKER_HUB_DOMAIN;
   if (values.password !== undefined && values['password-stdin']) throw new UsageError('--password and --password-stdin are mutually exclusive');

@@ -8,20 +8,34 @@ import type { CliContext, CommandMain } from '../context.js';
 import type { Writable } from 'node:stream';
 import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild logs [-f] [-t] [-n N] CONTAINER';
+export const FLAGS = {
+  follow: { type: 'boolean', short: 'f', description: 'Follow log output' },
+  tail: { type: 'string', short: 'n', description: 'Number of lines to show from the end of the logs (default "all")' },
+  timestamps: { type: 'boolean', short: 't', description: 'Show timestamps' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild logs',
+  usage: '[OPTIONS] CONTAINER',
+  summary: 'Fetch the logs of a container',
+  aliases: ['mybuild container logs'],
+  flags: FLAGS,
+};
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('logs', USAGE, {
     args,
-    options: { follow: { type: 'boolean', short: 'f' }, timestamps: { type: 'boolean', short: 't' }, tail: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nFetch the logs of a container\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length !== 1) throw new UsageError(`"mybuild logs" requires exactly 1 argument, got ${positionals.length}`, { hint: USAGE });
   let tail: number | undefined;
   if (values.tail !== undefined && values.tail !== 'all') {

@@ -7,17 +7,29 @@ import { UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import type { CommandMain } from '../context.js';
 import { engineFor } from '../engine.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
 /** The per-layer lines `push` prints (Docker's, without the transient ones). */
 const PRINTED = ['Layer already exists', 'Mounted from another repository', 'Pushed', 'Retrying'];
 
+export const FLAGS = {
+  'insecure-registry': { type: 'string', multiple: true, arg: 'host', description: 'Registry host to reach over plain HTTP or unverified TLS (repeatable; also MYBUILD_INSECURE_REGISTRIES)' },
+  quiet: { type: 'boolean', short: 'q', description: 'Suppress verbose output' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild push',
+  usage: '[OPTIONS] NAME[:TAG]',
+  summary: 'Upload an image to a registry',
+  aliases: ['mybuild image push'],
+  flags: FLAGS,
+};
+
 export const main: CommandMain = async (args, ctx) => {
-  const parsed = parseCommandArgs('push', { args, options: { 'insecure-registry': { type: 'string', multiple: true }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  const parsed = parseCommandArgs('push', { args, options: FLAGS, allowPositionals: true, strict: true });
   const { values, positionals } = parsed;
-  if (values.help) {
-    ctx.stdout.write('Usage: mybuild push [--insecure-registry HOST] [-q] NAME[:TAG]\n\nUpload an image to a registry\n');
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length !== 1) throw new UsageError(`"mybuild push" requires exactly 1 argument, got ${positionals.length}`, { hint: 'usage: mybuild push NAME[:TAG]' });
   const ref = parseReference(positionals[0]);
   const engine = engineFor(ctx);

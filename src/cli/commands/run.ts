@@ -9,29 +9,38 @@ import type { Writable } from 'node:stream';
 import { BuildError, isNotFound, toBuildError, UsageError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
 import type { CreateOptions } from '../../containers/manager.js';
-import { parseEnvFlags, parseVolume } from '../../containers/options.js';
+import { parseEnvFlags, parseNetworkFlag, parsePublish, parseVolume } from '../../containers/options.js';
 import type { Engine } from '../../engine/engine.js';
+import type { TerminalSource } from '../../runtime/spec.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { flagNeedsArgument, unknownFlag } from '../args.js';
 import { engineFor } from '../engine.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type FlagSpec, type Flags } from '../help.js';
 
-const USAGE = `Usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]
+export const RUN_FLAGS = {
+  detach: { type: 'boolean', short: 'd', description: 'Run container in background and print container ID (through a daemon, -H)' },
+  entrypoint: { type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  env: { type: 'string', short: 'e', multiple: true, description: 'Set environment variables (KEY=value, or KEY to take it from here)' },
+  interactive: { type: 'boolean', short: 'i', description: 'Keep STDIN open even if not attached' },
+  name: { type: 'string', description: 'Assign a name to the container' },
+  network: { type: 'string', aliases: ['net'], description: 'Connect a container to a network: default (its own namespace, reaching the outside through slirp4netns), none (only loopback) or host' },
+  publish: { type: 'string', short: 'p', multiple: true, description: 'Publish a port: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]' },
+  platform: { type: 'string', description: 'Platform of the image to run (its entry of an index; foreign ones under binfmt_misc emulation), pulled if missing' },
+  rm: { type: 'boolean', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  tty: { type: 'boolean', short: 't', description: 'Allocate a pseudo-TTY' },
+  user: { type: 'string', short: 'u', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  volume: { type: 'string', short: 'v', multiple: true, description: 'Bind mount a volume (a host path: /host/path:/container/path[:ro|rw])' },
+  workdir: { type: 'string', short: 'w', description: 'Working directory inside the container' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
 
-Create and run a new container from an image
-
-Options:
-      --entrypoint string   Overwrite the default ENTRYPOINT of the image
-  -e, --env list            Set environment variables (KEY=value, or KEY to take it from here)
-  -i, --interactive         Keep STDIN open and forward it
-      --name string         Assign a name to the container
-      --network string      none (default: only loopback) or host
-      --platform string     Platform to pull if the image is missing
-      --rm                  Automatically remove the container when it exits
-  -t, --tty                 Allocate a pseudo-TTY
-  -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
-  -v, --volume list         Bind mount a host path: /host/path:/container/path[:ro|rw]
-  -w, --workdir string      Working directory inside the container
-`;
+export const HELP: CommandHelp = {
+  name: 'mybuild run',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  summary: 'Create and run a new container from an image',
+  aliases: ['mybuild container run'],
+  flags: RUN_FLAGS,
+};
 
 /** Parsed `run` arguments. */
 export interface RunArgs {
@@ -42,32 +51,18 @@ export interface RunArgs {
   help: boolean;
 }
 
-const VALUE_FLAGS: Record<string, string> = {
-  '--name': 'name',
-  '-e': 'env',
-  '--env': 'env',
-  '-w': 'workdir',
-  '--workdir': 'workdir',
-  '-u': 'user',
-  '--user': 'user',
-  '-v': 'volume',
-  '--volume': 'volume',
-  '--network': 'network',
-  '--net': 'network',
-  '--entrypoint': 'entrypoint',
-  '--platform': 'platform',
-};
-const BOOL_FLAGS: Record<string, string> = {
-  '--rm': 'rm',
-  '-i': 'interactive',
-  '--interactive': 'interactive',
-  '-t': 'tty',
-  '--tty': 'tty',
-  '-d': 'detach',
-  '--detach': 'detach',
-  '-h': 'help',
-  '--help': 'help',
-};
+/** `--name`/`-n` (and aliases) → flag name, for the value flags and the boolean ones of RUN_FLAGS. */
+function spellings(type: 'string' | 'boolean'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, f] of Object.entries(RUN_FLAGS) as Array<[string, FlagSpec]>) {
+    if (f.type !== type) continue;
+    for (const n of [name, ...(f.aliases ?? [])]) out[`--${n}`] = name;
+    if (f.short) out[`-${f.short}`] = name;
+  }
+  return out;
+}
+const VALUE_FLAGS = spellings('string');
+const BOOL_FLAGS = spellings('boolean');
 
 /**
  * Parses `run`'s arguments: flags (`--flag value`, `--flag=value`, `-eK=V`, grouped booleans
@@ -122,10 +117,9 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
   const image = args[i];
   if (image === undefined && !help) throw new UsageError('"mybuild run" requires at least 1 argument', { hint: 'usage: mybuild run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
   const last = (k: string): string | undefined => values[k]?.[values[k].length - 1];
-  const network = last('network');
-  if (network !== undefined && network !== 'none' && network !== 'host') {
-    throw new BuildError('INVALID_ARGUMENT', `network "${network}" is not supported: expected "none" or "host"`, { hint: 'mybuild creates no bridges; --network host shares the host network' });
-  }
+  const networkFlag = last('network');
+  const network = networkFlag !== undefined ? parseNetworkFlag(networkFlag) : undefined;
+  const publish = (values.publish ?? []).map(parsePublish);
   const entrypoint = last('entrypoint');
   return {
     image: image ?? '',
@@ -141,7 +135,8 @@ export function parseRunArgs(args: string[], hostEnv: NodeJS.ProcessEnv): RunArg
       user: last('user'),
       tty: bools.has('tty'),
       openStdin: bools.has('interactive'),
-      network: network as 'none' | 'host' | undefined,
+      network,
+      ...(publish.length > 0 ? { publish } : {}),
       volumes: (values.volume ?? []).map(parseVolume),
       autoRemove: bools.has('rm'),
     },
@@ -170,11 +165,54 @@ async function ensureImage(engine: Engine, image: string, platform: string | und
   ctx.stderr.write(`Status: Downloaded newer image for ${ref.familiar()}\n`);
 }
 
+/**
+ * docker run's exit codes: the container's own, or 125 when `run` itself fails (a flag, the
+ * image, the pull, the engine), 126 when the command cannot be invoked, 127 when it is not
+ * found (docs/run.md).
+ */
+export const RUN_FAILED = 125;
+export const CANNOT_INVOKE = 126;
+export const NOT_FOUND = 127;
+
 export const main: CommandMain = async (args, ctx) => {
+  try {
+    return await runContainer(args, ctx);
+  } catch (err) {
+    const e = toBuildError(err);
+    if (e.code === 'INTERNAL') throw err;
+    ctx.stderr.write(`error: ${e.format()}\n`);
+    return RUN_FAILED;
+  }
+};
+
+/** The size of the terminal on `out` (rows × columns) and its resizes (Node's 'resize' event on SIGWINCH); none when `out` is not a terminal. */
+function terminalOf(out: NodeJS.WritableStream): TerminalSource | undefined {
+  const tty = out as NodeJS.WriteStream;
+  if (tty.isTTY !== true) return undefined;
+  return {
+    size: () => (tty.rows > 0 && tty.columns > 0 ? { rows: tty.rows, cols: tty.columns } : undefined),
+    onResize: (listener) => {
+      tty.on('resize', listener);
+      return () => void tty.off('resize', listener);
+    },
+  };
+}
+
+/** The runtime's error for a process that could not start → 126 or 127, as docker maps it. */
+export function startFailureCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return NOT_FOUND;
+  if (/permission denied|exec format error|is a directory|not executable/i.test(message)) return CANNOT_INVOKE;
+  return RUN_FAILED;
+}
+
+async function runContainer(args: string[], ctx: CliContext): Promise<number> {
   const parsed = parseRunArgs(args, ctx.env);
-  if (parsed.help) {
-    ctx.stdout.write(USAGE);
-    return 0;
+  if (parsed.help) return printHelp(ctx, HELP);
+  // docker's CheckTty: -i with -t needs a terminal on stdin (a pipe would be echoed back by the
+  // container's terminal, and through -H the attach never ends); exit 1 as docker's CLI.
+  if (parsed.create.tty && parsed.create.openStdin && (ctx.stdin as NodeJS.ReadStream).isTTY !== true) {
+    ctx.stderr.write('error: the input device is not a TTY\n');
+    return 1;
   }
   const engine = engineFor(ctx);
   if (parsed.detach && !engine.detaches) {
@@ -183,7 +221,7 @@ export const main: CommandMain = async (args, ctx) => {
     });
   }
   await ensureImage(engine, parsed.image, parsed.platform, ctx);
-  const id = await engine.containers.create({ ...parsed.create, image: parsed.image });
+  const id = await engine.containers.create({ ...parsed.create, image: parsed.image, ...(parsed.platform !== undefined ? { platform: parsed.platform } : {}) });
   if (parsed.detach) {
     await engine.containers.start(id);
     ctx.stdout.write(`${id}\n`);
@@ -207,6 +245,7 @@ export const main: CommandMain = async (args, ctx) => {
       stdin: ctx.stdin,
       stdout: ctx.stdout as NodeJS.WritableStream & Writable,
       stderr: ctx.stderr as NodeJS.WritableStream & Writable,
+      ...(parsed.create.tty ? { terminal: terminalOf(ctx.stdout) } : {}),
     });
   } catch (err) {
     const e = toBuildError(err);
@@ -214,10 +253,10 @@ export const main: CommandMain = async (args, ctx) => {
     // The runtime could not start the process: print the error, exit with Docker's 125/126/127.
     ctx.stderr.write(`error: ${e.format()}\n`);
     const st = await engine.containers.inspect(id).then((x) => x.exitCode, () => undefined);
-    return st ?? (/executable file not found|no such file or directory/i.test(e.message) ? 127 : 125);
+    return st ?? startFailureCode(e.message);
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     if (raw) stdin.setRawMode(false);
     if (parsed.create.openStdin) stdin.pause?.();
   }
-};
+}

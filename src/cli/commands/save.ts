@@ -9,18 +9,30 @@ import { UsageError } from '../../errors.js';
 import type { Writable } from 'node:stream';
 import type { CommandMain, CliContext } from '../context.js';
 import { engineFor } from '../engine.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
+
+export const FLAGS = {
+  format: { type: 'string', description: 'Archive format: docker (docker save tar, the default) or oci (an OCI layout tar)' },
+  output: { type: 'string', short: 'o', description: 'Write to a file, instead of STDOUT' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild save',
+  usage: '[OPTIONS] IMAGE [IMAGE...]',
+  summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  aliases: ['mybuild image save'],
+  flags: FLAGS,
+};
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('save', {
     args,
-    options: { output: { type: 'string', short: 'o' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write('Usage: mybuild save [-o FILE] [--format docker|oci] IMAGE…\n\nSave images to a tar archive (stdout by default)\n');
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length === 0) throw new UsageError('"mybuild save" requires at least 1 image', { hint: 'mybuild save -o app.tar app:1' });
   const format = values.format ?? 'docker';
   if (format !== 'docker' && format !== 'oci') throw new UsageError(`invalid --format "${format}": expected docker or oci`);

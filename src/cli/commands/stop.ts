@@ -7,20 +7,34 @@ import { UsageError, toBuildError } from '../../errors.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { engineFor } from '../engine.js';
 import { parseCommandArgs } from './images.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild stop [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]';
+export const FLAGS = {
+  signal: { type: 'string', short: 's', description: 'Signal to send to the container' },
+  time: { type: 'string', short: 't', arg: 'int', description: 'Seconds to wait before killing the container' },
+  timeout: { type: 'string', arg: 'int', description: 'Seconds to wait before killing the container (the same as --time)' },
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild stop',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  summary: 'Stop one or more running containers',
+  aliases: ['mybuild container stop'],
+  flags: FLAGS,
+};
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
   const { values, positionals } = parseCommandArgs('stop', USAGE, {
     args,
-    options: { time: { type: 'string', short: 't' }, timeout: { type: 'string' }, signal: { type: 'string', short: 's' }, help: { type: 'boolean', short: 'h' } },
+    options: FLAGS,
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nStop one or more running containers\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length === 0) throw new UsageError('"mybuild stop" requires at least 1 argument', { hint: USAGE });
   const t = values.time ?? values.timeout;
   if (t !== undefined && !/^\d+$/.test(t)) throw new UsageError(`stop: invalid timeout "${t}": expected whole seconds`, { hint: USAGE });

@@ -8,15 +8,26 @@ import { parseReference } from '../../image/reference.js';
 import { engineFor } from '../engine.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
+import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
 
-const USAGE = 'Usage: mybuild tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]';
+export const FLAGS = {
+  help: HELP_FLAG,
+} as const satisfies Flags;
+
+export const HELP: CommandHelp = {
+  name: 'mybuild tag',
+  usage: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+  summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  aliases: ['mybuild image tag'],
+  flags: FLAGS,
+};
+
+/** The usage line of errors' hints: the help's. */
+const USAGE = `Usage: ${HELP.name} ${HELP.usage}`;
 
 export const main: CommandMain = async (args: string[], ctx: CliContext) => {
-  const { values, positionals } = parseCommandArgs('tag', USAGE, { args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  if (values.help) {
-    ctx.stdout.write(`${USAGE}\n\nCreate a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n`);
-    return 0;
-  }
+  const { values, positionals } = parseCommandArgs('tag', USAGE, { args, options: FLAGS, allowPositionals: true, strict: true });
+  if (values.help) return printHelp(ctx, HELP);
   if (positionals.length !== 2) throw new UsageError(`"mybuild tag" requires exactly 2 arguments, got ${positionals.length}`, { hint: USAGE });
   const [source, target] = positionals;
   const ref = parseReference(target);

@@ -36,7 +36,8 @@ export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) 
     if (quiet) return;
     switch (e.type) {
       case 'build-start':
-        total = e.steps.length;
+        // A multi-platform build starts once per platform, numbering on: the highest step so far.
+        total = Math.max(total, ...e.steps.map((st) => st.step));
         break;
       case 'step-start':
         out.stream(`${lastNewline ? '' : '\n'}Step ${e.info.step}/${total || e.info.total} : ${e.info.instruction}\n`);

@@ -9,7 +9,7 @@ import { execCapture } from '../../runtime/exec.js';
 import { cgroupPids, cgroupStats, isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
-import { filterContainers } from './containers.js';
+import { selectContainers } from './containers.js';
 import { createOptions, isZero, parseRestartPolicy, unsupported } from '../create-request.js';
 import { labelsMatch, parseFilters } from '../filters.js';
 

@@ -13,7 +13,6 @@ import { PassThrough, Writable as WritableCtor } from 'node:stream';
 import { BuildError, toBuildError } from '../../errors.js';
 import type { Container, ContainerManager } from '../../containers/manager.js';
 import { createOptions } from '../create-request.js';
-import { labelsMatch, parseFilters } from '../filters.js';
 import { EventLog } from '../events.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
@@ -21,7 +20,8 @@ import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
-import { containerListEntry, inspectContainer } from '../../api/containers.js';
+import { containerListEntry, containerSummary, inspectContainer, type ContainerSummary } from '../../api/containers.js';
+import { filterContainers, filtersFromQuery } from '../../api/filters.js';
 
 interface Attachment {
   socket: Duplex;
@@ -189,7 +189,8 @@ export class ContainerRuntime {
 async function create({ req, res, state, query }: RouteRequest): Promise<void> {
   const body = await readJson<Record<string, unknown>>(req, {});
   const mgr = await state.containers.manager();
-  const c = await mgr.create(await createOptions(body, query.get('name') || undefined));
+  const platform = query.get('platform') || undefined; // Docker's POST /containers/create?platform=
+  const c = await mgr.create({ ...(await createOptions(body, query.get('name') || undefined)), ...(platform ? { platform } : {}) });
   state.events.container('create', c);
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
@@ -335,42 +336,22 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   res.end();
 }
 
-const CONTAINER_FILTERS = ['label', 'name', 'id', 'status', 'ancestor', 'before', 'since', 'exited', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'] as const;
-const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-
-/** The containers `filters` (and `all`, `limit`) select, newest first (GET /containers/json, POST /containers/prune). */
-export async function filterContainers(state: RouteRequest['state'], query: URLSearchParams, opts: { all?: boolean } = {}): Promise<Container[]> {
-  const f = parseFilters(query.get('filters'), CONTAINER_FILTERS);
+/**
+ * The containers `filters` (and `all`, `limit`) select, newest first (GET /containers/json, POST
+ * /containers/prune), through the filters LocalEngine uses (src/api/filters.ts); a frozen
+ * container is `paused` there. `limit` implies all, as dockerd.
+ */
+export async function selectContainers(state: RouteRequest['state'], query: URLSearchParams, opts: { all?: boolean } = {}): Promise<Container[]> {
+  const filters = filtersFromQuery(query.get('filters') ?? undefined);
   const limit = Number(query.get('limit') ?? '-1');
-  for (const st of f.get('status') ?? []) if (!STATUSES.includes(st)) throw new BuildError('INVALID_ARGUMENT', `invalid filter 'status=${st}'`, { hint: `Unrecognised filter value for status: ${STATUSES.join(', ')}` });
-  const all = opts.all || boolParam(query, 'all') || limit > 0 || f.has('status') || f.has('exited');
-  const mgr = await state.containers.manager();
-  const cs: (Container & { paused?: boolean })[] = await mgr.list({ all: true });
+  const all = opts.all || boolParam(query, 'all') || limit > 0;
+  const now = Date.now();
+  const cs: (Container & { paused?: boolean })[] = await state.containers.list(true);
   for (const c of cs) if (c.state.status === 'running' && (await isFrozen(c.id))) c.paused = true;
-  const createdOf = async (ref: string): Promise<string> => (await mgr.inspect(ref)).config.created;
-  const before = f.has('before') ? await createdOf(f.get('before')![0]) : undefined;
-  const since = f.has('since') ? await createdOf(f.get('since')![0]) : undefined;
-  const ancestors: { ref: string; id?: string }[] = [];
-  for (const a of f.get('ancestor') ?? []) ancestors.push({ ref: a, id: await state.images.resolve(a).then((i) => i.configDigest as string, () => undefined) });
-  const out = cs.filter((c) => {
-    const st = statusOf(c);
-    if (!all && st !== 'running' && st !== 'paused') return false;
-    const labels = c.config.settings?.labels ?? {};
-    if (f.has('label') && !labelsMatch(labels, f.get('label')!)) return false;
-    if (f.has('name') && !f.get('name')!.some((n) => safeRegex(n).test(`/${c.name}`))) return false;
-    if (f.has('id') && !f.get('id')!.some((i) => c.id.startsWith(i))) return false;
-    if (f.has('status') && !f.get('status')!.includes(st)) return false;
-    if (f.has('exited') && !(st === 'exited' && f.get('exited')!.some((x) => Number(x) === (c.state.exitCode ?? 0)))) return false;
-    if (f.has('ancestor') && !ancestors.some((a) => a.ref === c.config.image || (a.id !== undefined && a.id === c.config.imageId) || c.config.imageId.slice(7).startsWith(a.ref))) return false;
-    if (before !== undefined && !(c.config.created < before)) return false;
-    if (since !== undefined && !(c.config.created > since)) return false;
-    if (f.has('volume') && !f.get('volume')!.some((v) => c.config.volumes.some((b) => b.source === v || b.target === v))) return false;
-    if (f.has('network') && !f.get('network')!.includes(c.config.network)) return false;
-    if (f.has('health') && !f.get('health')!.includes('none')) return false;
-    if (f.has('is-task') && f.get('is-task')!.includes('true')) return false;
-    if ((f.has('publish') || f.has('expose')) && !Object.keys(c.config.settings?.exposedPorts ?? {}).some((p) => [...(f.get('publish') ?? []), ...(f.get('expose') ?? [])].some((w) => p === w || p === `${w}/tcp`))) return false;
-    return true;
-  });
+  const rows = cs.map((c) => ({ ...containerSummary(c, now), state: statusOf(c) as ContainerSummary['state'] }));
+  const images = filters.ancestor ? (await state.engine.images.list()).images : [];
+  const keep = new Set(filterContainers(rows, filters, images, { all }).map((c) => c.id));
+  const out = cs.filter((c) => keep.has(c.id));
   return limit > 0 ? out.slice(0, limit) : out;
 }
 
@@ -379,17 +360,9 @@ function statusOf(c: Container & { paused?: boolean }): string {
   return c.paused ? 'paused' : c.state.status;
 }
 
-function safeRegex(s: string): RegExp {
-  try {
-    return new RegExp(s);
-  } catch {
-    return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  }
-}
-
 async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
   const now = Date.now();
-  const cs = await filterContainers(state, query);
+  const cs = await selectContainers(state, query);
   const out = [];
   for (const c of cs) {
     const e = containerListEntry(c, now);

@@ -10,13 +10,14 @@
  * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
  * `mybuild` runs daemonless), the listing on the store.
  */
-import { BuildError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
+import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, JsonLines, sendJson } from '../http.js';
-import { boolFilter, globMatch, labelsMatch, parseFilters } from '../filters.js';
 import type { Route, RouteRequest } from '../server.js';
+import { filterImages, filtersFromQuery, type FilterImage } from '../../api/filters.js';
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
 async function listImages({ res, state, query }: RouteRequest): Promise<void> {
@@ -24,40 +25,31 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
   const byId = new Map<string, { tags: string[]; digests: Set<string>; s: Omit<(typeof images)[number], 'name'> }>();
   // Untagged images: no tags, no repository digests (the docker CLI shows `<none>`).
   for (const s of dangling) byId.set(s.image.configDigest, { tags: [], digests: new Set(), s });
+  // The digest each repository was pushed as (the registry's, not the uncompressed local manifest's).
+  const variants = new LayerVariants(state.images.root);
   for (const s of images) {
     const e = byId.get(s.image.configDigest) ?? { tags: [], digests: new Set<string>(), s };
     const n = splitName(s.name);
     if (n.tag !== '<none>') e.tags.push(`${n.repository}:${n.tag}`);
-    e.digests.add(`${n.repository}@${s.image.descriptor.digest}`);
+    e.digests.add(`${n.repository}@${(await variants.pushedAs(s.image.descriptor.digest))[n.repository] ?? s.image.descriptor.digest}`);
     byId.set(s.image.configDigest, e);
   }
-  const f = parseFilters(query.get('filters'), ['label', 'reference', 'dangling', 'before', 'since']);
-  const createdOf = async (ref: string): Promise<number> => Math.floor((Date.parse((await state.images.resolve(ref)).config.created ?? '') || 0) / 1000);
-  const before = f.has('before') ? await createdOf(f.get('before')![0]) : undefined;
-  const since = f.has('since') ? await createdOf(f.get('since')![0]) : undefined;
-  const dangle = f.has('dangling') ? boolFilter(f.get('dangling')!, 'dangling') : undefined;
-  const tagMatch = (t: string, r: string): boolean => {
-    const repo = t.slice(0, t.lastIndexOf(':'));
-    return globMatch(r, t) || globMatch(r, repo) || (!r.includes(':') && globMatch(r, repo.replace(/^docker\.io\/(library\/)?/, '')));
-  };
-  // As dockerd: a reference filter keeps only the tags it matches.
-  if (f.has('reference')) {
-    for (const e of byId.values()) {
-      e.tags = e.tags.filter((t) => f.get('reference')!.some((r) => tagMatch(t, r)));
-      const repos = new Set(e.tags.map((t) => t.slice(0, t.lastIndexOf(':'))));
-      e.digests = new Set([...e.digests].filter((x) => repos.has(x.slice(0, x.indexOf('@')))));
+  // --filter (docker's JSON form): the shared filters of src/api/filters.ts, on one row per tag
+  // (an untagged image is one row); an image stays with the tags that matched.
+  const filters = filtersFromQuery(query.get('filters') ?? undefined);
+  if (Object.keys(filters).length) {
+    const rows = [...byId.values()].flatMap((e): Array<FilterImage & { tag?: string }> => {
+      const base = { id: e.s.image.configDigest, created: e.s.image.config.created, labels: e.s.image.config.config?.Labels ?? {} };
+      return e.tags.length ? e.tags.map((t) => ({ ...base, name: parseReference(t).toString(), tag: t })) : [base];
+    });
+    const kept = filterImages(rows, filters);
+    for (const [id, e] of byId) {
+      const mine = kept.filter((r) => r.id === id);
+      if (!mine.length) byId.delete(id);
+      else e.tags = mine.flatMap((r) => (r.tag ? [r.tag] : []));
     }
   }
   const out = [...byId.values()]
-    .filter((e) => {
-      if (f.has('reference') && e.tags.length === 0) return false;
-      if (dangle !== undefined && (e.tags.length === 0) !== dangle) return false;
-      if (f.has('label') && !labelsMatch(e.s.image.config.config?.Labels ?? {}, f.get('label')!)) return false;
-      const created = Math.floor((Date.parse(e.s.image.config.created ?? '') || 0) / 1000);
-      if (before !== undefined && !(created < before)) return false;
-      if (since !== undefined && !(created > since)) return false;
-      return true;
-    })
     .map(({ tags, digests, s }) => ({
       Id: s.image.configDigest,
       ParentId: '',

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { packageVersion } from '../../api/version.js';
+import { runtimeFacts } from '../../runtime/facts.js';
 import { sendJson } from '../http.js';
 import type { DaemonState, Route } from '../server.js';
 import { API_VERSION, MIN_API_VERSION } from '../server.js';
@@ -42,6 +43,7 @@ export async function systemInfo(state: DaemonState): Promise<Record<string, unk
   const containers = await state.containers.list(true).catch(() => []);
   const running = containers.filter((c) => c.state.status === 'running').length;
   const snapshots = await readdir(path.join(state.root, 'snapshots')).then((e) => e.length, () => 0);
+  const facts = await runtimeFacts(path.join(state.root, 'snapshots'));
   return {
     ID: `mybuild-${os.hostname()}`,
     Containers: containers.length,
@@ -49,12 +51,16 @@ export async function systemInfo(state: DaemonState): Promise<Record<string, unk
     ContainersPaused: 0,
     ContainersStopped: containers.length - running,
     Images: ids.size,
-    Driver: 'overlay',
+    Driver: facts.snapshotter,
+    // mybuild's own fields (the docker CLI ignores them); Docker says rootless in SecurityOptions.
+    Rootless: facts.rootless,
+    DefaultNetwork: facts.network,
+    SecurityOptions: facts.rootless ? ['name=rootless'] : [],
     DriverStatus: [
       ['Store root', state.root],
       ['Snapshots', String(snapshots)],
     ],
-    Plugins: { Volume: [], Network: ['host', 'none'], Authorization: null, Log: ['json-file'] },
+    Plugins: { Volume: [], Network: ['default', 'host', 'none'], Authorization: null, Log: ['json-file'] },
     MemoryLimit: false,
     SwapLimit: false,
     CpuCfsPeriod: false,
@@ -88,7 +94,6 @@ export async function systemInfo(state: DaemonState): Promise<Record<string, unk
     LiveRestoreEnabled: false,
     Isolation: '',
     InitBinary: '',
-    SecurityOptions: [],
     Warnings: [],
   };
 }

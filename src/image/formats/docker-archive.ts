@@ -7,6 +7,8 @@
  *     blobs/sha256/<diffId hex>      each layer, uncompressed (as `docker save` writes them)
  *     blobs/sha256/<manifest hex>    an OCI manifest over those uncompressed layers
  *     index.json                     the manifests, named by ref annotations, with platforms
+ *                                    (a multi-platform image: an index of every platform's
+ *                                    manifest, its blobs written too; `mybuild load` reads it)
  *     manifest.json                  [{"Config": …, "RepoTags": […], "Layers": […]}]
  *     oci-layout
  *
@@ -22,17 +24,17 @@ import { BuildError, DigestMismatchError } from '../../errors.js';
 import type { ContentStore } from '../../oci/content-store.js';
 import { goJson } from '../json.js';
 import { measureLayer, openLayer, verifyingTransform } from '../layer-reader.js';
-import { buildManifest, normalizeDescriptor, parseJsonBlob, serializeIndex, serializeManifest } from '../manifest.js';
+import { buildManifest, isManifestType, normalizeDescriptor, parseJsonBlob, serializeIndex, serializeManifest } from '../manifest.js';
 import { configPlatform } from '../config.js';
-import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Platform } from '../types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Manifest, type Platform } from '../types.js';
 import { refAnnotations } from './oci-layout.js';
 import { writeArchive, type ArchiveFile } from './archive-tar.js';
-import { resolveImageManifest } from './walk.js';
+import { readManifestOrIndex, resolveImageManifest } from './walk.js';
 
 export interface DockerArchiveImage {
   /** RepoTags, written as given (e.g. `app:1`, `registry:5000/x/y:tag`). May be empty. */
   names: string[];
-  /** A manifest, or an index (the entry for `platform` is exported). */
+  /** A manifest, or an index (manifest.json gets the entry for `platform`, index.json all of them). */
   descriptor: Descriptor;
 }
 
@@ -55,13 +57,13 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
   const entries: DockerArchiveManifestEntry[] = [];
   const index: Descriptor[] = [];
   const sizes = new Map<Digest, Descriptor>();
-  for (const img of images) {
-    const { manifest } = await resolveImageManifest(store, img.descriptor, opts.platform);
+  /** Adds one image manifest's config, uncompressed layers and OCI manifest; returns what manifest.json and index.json name. */
+  const addManifest = async (manifest: Manifest): Promise<{ configPath: string; layerPaths: string[]; desc: Descriptor }> => {
     const configBytes = await store.readBytes(manifest.config.digest);
     const config = parseJsonBlob<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {
-      throw new BuildError('INVALID_ARGUMENT', `image ${img.descriptor.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
+      throw new BuildError('INVALID_ARGUMENT', `image ${manifest.config.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
     }
     const configPath = `blobs/sha256/${manifest.config.digest.slice(7)}`;
     if (!written.has(configPath)) {
@@ -96,16 +98,39 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
         },
       });
     }
-    entries.push({ Config: configPath, RepoTags: img.names.length ? [...img.names] : null, Layers: layerPaths });
     // The same image as an OCI manifest over the uncompressed layers, for index.json.
     const ociManifest = serializeManifest(buildManifest({ mediaType: MediaTypes.OCI_CONFIG, digest: manifest.config.digest, size: configBytes.length }, ociLayers, 'oci'));
     const mDigest: Digest = `sha256:${createHash('sha256').update(ociManifest).digest('hex')}`;
-    const mPath = `blobs/sha256/${mDigest.slice(7)}`;
-    if (!written.has(mPath)) {
-      written.add(mPath);
-      files.push({ path: mPath, data: ociManifest });
+    addBlob(mDigest, ociManifest);
+    return { configPath, layerPaths, desc: { mediaType: MediaTypes.OCI_MANIFEST, digest: mDigest, size: ociManifest.length, platform: configPlatform(config) } };
+  };
+  const addBlob = (digest: Digest, data: Buffer): void => {
+    const p = `blobs/sha256/${digest.slice(7)}`;
+    if (written.has(p)) return;
+    written.add(p);
+    files.push({ path: p, data });
+  };
+  for (const img of images) {
+    const resolved = await resolveImageManifest(store, img.descriptor, opts.platform);
+    const main = await addManifest(resolved.manifest);
+    entries.push({ Config: main.configPath, RepoTags: img.names.length ? [...img.names] : null, Layers: main.layerPaths });
+    let desc = main.desc;
+    // A multi-platform image: index.json names an index of every platform's image (manifest.json,
+    // which `docker load` reads, holds the one for `platform`).
+    const top = await readManifestOrIndex(store, img.descriptor);
+    const children = top.kind === 'index' ? top.index.manifests.filter((c) => isManifestType(c.mediaType)) : [];
+    if (children.length > 1) {
+      const descs: Descriptor[] = [];
+      for (const c of children) {
+        const m = parseJsonBlob<Manifest>(await store.readBytes(c.digest), `manifest ${c.digest}`);
+        const x = c.digest === resolved.descriptor.digest ? main : await addManifest(m);
+        descs.push(normalizeDescriptor({ ...x.desc, ...(c.platform ? { platform: c.platform } : {}) }));
+      }
+      const bytes = serializeIndex({ schemaVersion: 2, mediaType: MediaTypes.OCI_INDEX, manifests: descs });
+      const digest: Digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      addBlob(digest, bytes);
+      desc = { mediaType: MediaTypes.OCI_INDEX, digest, size: bytes.length };
     }
-    const desc: Descriptor = { mediaType: MediaTypes.OCI_MANIFEST, digest: mDigest, size: ociManifest.length, platform: configPlatform(config) };
     if (img.names.length === 0) index.push(normalizeDescriptor(desc));
     for (const name of img.names) index.push(normalizeDescriptor({ ...desc, annotations: refAnnotations(name) }));
   }

@@ -10,9 +10,9 @@
  * OCI layouts: every blob keeps its digest; index.json entries give the names
  * (`io.containerd.image.name`, else `org.opencontainers.image.ref.name`).
  *
- * Every blob is verified: blobs under `blobs/sha256/<hex>` must hash to `<hex>`, layers of a
- * docker archive must hash to the config's diff_ids, and every blob a manifest references must
- * be present with its size.
+ * Every blob is verified: blobs under `blobs/sha256/<hex>` must hash to `<hex>`, the layers of
+ * every image (docker archive or OCI layout) must uncompress to the config's diff_ids, and every
+ * blob a manifest references must be present with its size. An image that fails is not named.
  */
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -32,7 +32,8 @@ import { isSha256Hex } from '../../oci/digest.js';
 import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Platform } from '../types.js';
 import { IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION } from './oci-layout.js';
 import type { DockerArchiveManifestEntry } from './docker-archive.js';
-import { reachableBlobs } from './walk.js';
+import { reachableBlobs, readManifestOrIndex } from './walk.js';
+import { verifyDiffIds } from '../diff-ids.js';
 
 export interface ImportedImage {
   /** Names from the archive (RepoTags, or index.json annotations); may be empty. */
@@ -158,9 +159,11 @@ async function importOci(store: ContentStore, c: Collected): Promise<ImportedIma
   const index = parseJsonBlob<Index>(c.meta.get('index.json')!, 'index.json');
   if (!Array.isArray(index.manifests)) throw new BuildError('INVALID_ARGUMENT', 'index.json has no manifests list');
   const out: ImportedImage[] = [];
+  const verified = new Set<Digest>();
   for (const d of index.manifests) {
     // Throws NotFoundError / DIGEST_MISMATCH for missing or wrong-sized blobs.
     await reachableBlobs(store, d);
+    await verifyTreeDiffIds(store, d, verified);
     const name = d.annotations?.[IMAGE_NAME_ANNOTATION] ?? d.annotations?.[REF_NAME_ANNOTATION];
     let configDigest: Digest = d.digest;
     if (d.mediaType === MediaTypes.OCI_MANIFEST || d.mediaType === MediaTypes.DOCKER_MANIFEST) {
@@ -175,6 +178,19 @@ async function importOci(store: ContentStore, c: Collected): Promise<ImportedIma
     out.push({ names: name ? [name] : [], manifestDescriptor: plain, configDigest });
   }
   return out;
+}
+
+/** Checks the diff_ids of every image manifest under `d` (all present: reachableBlobs ran) against its layers' content. */
+async function verifyTreeDiffIds(store: ContentStore, d: Descriptor, verified: Set<Digest>): Promise<void> {
+  if (verified.has(d.digest)) return;
+  verified.add(d.digest);
+  const m = await readManifestOrIndex(store, d);
+  if (m.kind === 'index') {
+    for (const c of m.index.manifests) await verifyTreeDiffIds(store, c, verified);
+    return;
+  }
+  const config = parseJsonBlob<ImageConfig>(await store.readBytes(m.manifest.config.digest), `config ${m.manifest.config.digest}`);
+  await verifyDiffIds(store, m.manifest.layers, config, `image ${d.digest}`);
 }
 
 async function importDocker(store: ContentStore, c: Collected): Promise<ImportedImage[]> {
@@ -244,7 +260,9 @@ export async function importArchive(store: ContentStore, input: string | Readabl
     });
     c = st.isDirectory() ? await collectDir(store, input) : await collectTar(store, createReadStream(input));
   } else c = await collectTar(store, input);
-  if (c.meta.has('manifest.json')) return { images: await importDocker(store, c) };
+  // A docker save tar whose index.json names a multi-platform index (src/image/formats/docker-archive.ts)
+  // is loaded from index.json, keeping every platform; manifest.json has only one of them.
+  if (c.meta.has('manifest.json') && !(c.meta.has('index.json') && namesAnIndex(c.meta.get('index.json')!))) return { images: await importDocker(store, c) };
   if (c.meta.has('index.json')) return { images: await importOci(store, c) };
   throw new BuildError('INVALID_ARGUMENT', 'the archive is neither a docker save archive nor an OCI layout: it has no manifest.json and no index.json', {
     hint: c.meta.has('repositories') ? 'this looks like a pre-1.10 docker save archive, which is not supported' : 'to import a root filesystem tarball, use "mybuild import"',
@@ -299,4 +317,14 @@ export async function importRootfs(store: ContentStore, input: string | Readable
   const config = appendLayer(base, layer, { created_by: '', comment: message }, opts);
   const cleaned = { ...config, history: config.history?.map(({ created_by: _c, ...h }) => h) };
   return writeImage(store, cleaned, [layer.descriptor], { format: opts.format ?? 'oci' });
+}
+
+/** True when an index.json's entries include an image index (a multi-platform image). */
+function namesAnIndex(bytes: Buffer): boolean {
+  try {
+    const idx = JSON.parse(bytes.toString('utf8')) as Index;
+    return Array.isArray(idx.manifests) && idx.manifests.some((m) => m.mediaType === MediaTypes.OCI_INDEX || m.mediaType === MediaTypes.DOCKER_MANIFEST_LIST);
+  } catch {
+    return false;
+  }
 }

@@ -19,7 +19,7 @@ describe('remote cache: type=local', { skip }, () => {
     const a = await buildContext(await makeStoreRoot(), ctx, { sourceDateEpoch: SDE, cacheTo: [{ type: 'local', dest: dir, tag: 'latest', mode: 'max' }] });
     const b = await buildContext(await makeStoreRoot(), ctx, { sourceDateEpoch: SDE, cacheFrom: [{ type: 'local', src: dir, tag: 'latest' }] });
     assert.deepEqual(b.misses, []);
-    assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+    assert.equal((await b.distributable()).digest, (await a.distributable()).digest);
     for (const [, s] of hitSources(b)) assert.equal(s, `local:${dir}`);
 
     // Export again (another c.txt) to the same tag: one manifest for the tag, no temp files left.
@@ -37,7 +37,7 @@ describe('remote cache: type=local', { skip }, () => {
     const b = await buildContext(await makeStoreRoot(), ctx, { sourceDateEpoch: SDE, cacheFrom: [{ type: 'local', src: dir, tag: 'min' }] });
     const finals = ['COPY --from=build /src/out.txt /out.txt', 'COPY c.txt /c.txt', 'RUN cat /out.txt /c.txt > /all.txt'].map((i) => stepOf(b, i));
     assert.deepEqual([...b.hits].sort((x, y) => x - y), [...finals].sort((x, y) => x - y));
-    assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+    assert.equal((await b.distributable()).digest, (await a.distributable()).digest);
   });
 
   it('a missing directory is a warning and the build builds', async () => {
@@ -71,6 +71,6 @@ describe('remote cache: type=inline', { skip: skip || registryMissing }, () => {
     const b = await buildContext(await makeStoreRoot(), ctx, { sourceDateEpoch: SDE, cacheFrom: [{ type: 'registry', ref: image }], cacheTo: [{ type: 'inline' }] });
     assert.deepEqual(b.misses, []);
     assert.equal(b.hits.length, 2);
-    assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+    assert.equal((await b.distributable()).digest, (await a.distributable()).digest);
   });
 });

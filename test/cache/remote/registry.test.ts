@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildContext, buildSkipReason, cleanupTemp, makeStoreRoot, writeContext } from '../../helpers/build.js';
+import { buildContext, buildSkipReason, cleanupTemp, distributableOf, makeStoreRoot, writeContext } from '../../helpers/build.js';
+import { ImageStore } from '../../../src/store/image-store.js';
 import { registryMissing, startFaultProxy, startRegistry, type FaultProxy, type TestRegistry } from '../../helpers/registry.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { classifyManifest } from '../../../src/registry/pull.js';
@@ -46,7 +47,8 @@ describe('remote cache: type=registry', { skip }, () => {
     assert.equal(manifest?.artifactType, CACHE_ARTIFACT_TYPE);
     assert.equal(manifest?.config.mediaType, CACHE_CONFIG_MEDIA_TYPE);
     client.close();
-    const builtLayers = a.manifest.layers.slice(1).map((l) => l.digest);
+    // The cache holds the gzip variants of the build's (uncompressed) layers: what a push sends.
+    const builtLayers = (await a.distributable()).manifest.layers.slice(1).map((l) => l.digest);
     for (const d of builtLayers) assert.ok(manifest!.layers.some((l) => l.digest === d), `export holds final layer ${d}`);
     assert.ok(manifest!.layers.length > builtLayers.length, 'mode=max holds the intermediate stage layers too');
 
@@ -55,7 +57,8 @@ describe('remote cache: type=registry', { skip }, () => {
     const b = await buildContext(rootB, ctx, { sourceDateEpoch: SDE, cacheFrom: [{ type: 'registry', ref }] });
     assert.deepEqual(b.misses, [], 'every step a hit');
     assert.equal(b.hits.length, a.misses.length);
-    assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest, 'same image digest');
+    assert.equal(b.result.imageId, a.result.imageId, 'same image');
+    assert.equal((await b.distributable()).digest, (await a.distributable()).digest, 'same pushed digest');
     for (const [, source] of hitSources(b)) assert.equal(source, `registry:${ref}`);
     // Fetched: the cache config and the final image's own layers (not the base's, which B has;
     // not the intermediate stage's, whose filesystem no step needed).
@@ -68,7 +71,7 @@ describe('remote cache: type=registry', { skip }, () => {
     const b2 = await buildContext(rootB, ctx, { sourceDateEpoch: SDE });
     const finalSteps = ['COPY --from=build /src/out.txt /out.txt', 'COPY c.txt /c.txt', 'RUN cat /out.txt /c.txt > /all.txt'].map((i) => stepOf(b2, i));
     assert.deepEqual([...hitSources(b2)].sort((x, y) => x[0] - y[0]), finalSteps.sort((x, y) => x - y).map((s) => [s, 'local']));
-    assert.equal(b2.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+    assert.equal((await b2.distributable()).digest, (await a.distributable()).digest);
   });
 
   it('after a one-file change only the steps from that COPY on run', async () => {
@@ -134,7 +137,9 @@ describe('remote cache: type=registry', { skip }, () => {
     assert.ok(checks > 0, 'the ref was checked while the exports ran');
     const b = await buildContext(await makeStoreRoot(), ctxs[winner], { sourceDateEpoch: SDE, cacheFrom: [{ type: 'registry', ref }] });
     assert.deepEqual(b.misses, []);
-    assert.equal(b.result.manifestDescriptor.digest, metadata[winner]['containerimage.digest']);
+    assert.equal(b.result.imageId, metadata[winner]['containerimage.config.digest']);
+    const winnerImage = await (await ImageStore.open(roots[winner])).resolve(String(metadata[winner]['containerimage.digest']));
+    assert.equal((await b.distributable()).digest, (await distributableOf(roots[winner], winnerImage.descriptor)).digest, 'the same image as the winner pushes');
   });
 
   it('unreachable, missing and corrupt sources are warnings; the next source still serves', async () => {
@@ -158,7 +163,7 @@ describe('remote cache: type=registry', { skip }, () => {
       assert.match(w[1], new RegExp(`${corrupt.domain}.*unusable`));
       assert.deepEqual(b.misses, []);
       for (const [, source] of hitSources(b)) assert.equal(source, `registry:${ref}`);
-      assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+      assert.equal((await b.distributable()).digest, (await a.distributable()).digest);
     } finally {
       await corrupt.stop();
     }
@@ -181,7 +186,7 @@ describe('remote cache: type=registry', { skip }, () => {
       assert.ok(b.hits.length > 0, 'the first attempt hit the remote records');
       assert.ok(warnings(b).some((w) => /fetching layer .* failed.*building again without the imported cache/s.test(w)), warnings(b).join('\n'));
       assert.ok(b.misses.length >= a.misses.length, 'the steps were built');
-      assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+      assert.equal((await b.distributable()).digest, (await a.distributable()).digest);
       assert.ok(flaky.log.some((l) => l.fault === 'reset'));
     } finally {
       await flaky.stop();

@@ -1,0 +1,262 @@
+/**
+ * Multi-platform builds: `--platform linux/amd64,linux/arm64` builds the Dockerfile once per
+ * platform (one after the other, the host's first: a stage that does not depend on the target platform, such as a
+ * `FROM --platform=$BUILDPLATFORM` build stage without TARGET* args, is then a cache hit for the
+ * later platforms) and publishes one image index whose entries carry their platforms (a Docker
+ * manifest list with `--format docker`), as BuildKit's multi-platform exporters do:
+ *
+ * - `-t`, `--output type=image|registry` (name, push, push-by-digest, registry.insecure, store):
+ *   the index is named in the store and pushed with every child image;
+ * - `--output type=oci` (dir or tar): the layout holds the index;
+ * - `--output type=local`: one directory per platform under dest (`linux_amd64`, `linux_arm64`,
+ *   BuildKit's platform-split), the target stage's files;
+ * - `--cache-to`: one cache holding every platform's records (`--cache-from` imports per platform);
+ * - refused, naming the flag: `type=docker` and `type=tar` outputs, encoding keys on image
+ *   outputs (compression, oci-mediatypes, …).
+ *
+ * Each platform's build is a plain single-platform build (./build.ts) with that `--platform`, so
+ * FROM picks the platform's image from a base's index, TARGET* args have its values, RUN steps
+ * of a foreign platform run under binfmt_misc emulation (refused when none is registered), and
+ * cache keys differ wherever the platform changes the inputs. Its events reach the caller with
+ * step numbers following the previous platform's and the stage named `linux/arm64 build`, as
+ * BuildKit prints `[linux/arm64 build 2/3]`; one `result` event ends the build.
+ */
+import path from 'node:path';
+import { BuildError, UsageError } from '../errors.js';
+import { serializeIndex } from '../image/manifest.js';
+import { parseReference, type Reference } from '../image/reference.js';
+import { MediaTypes, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../image/types.js';
+import { push } from '../registry/push.js';
+import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
+import { exportOciLayout } from '../image/formats/oci-layout.js';
+import { ImageStore } from '../store/image-store.js';
+import type { Lease } from '../store/lease.js';
+import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
+import type { BuildEvent, EventSink } from './events.js';
+import type { BuildRequest } from './session.js';
+import type { OutputSpec } from './output-spec.js';
+
+/** What ./build.ts `build` returns and takes, restated here so that this module does not import it. */
+export interface PlatformBuildResult {
+  imageId: string;
+  manifestDescriptor: Descriptor;
+  config: ImageConfig;
+  tags: string[];
+  fsKey?: string;
+  metadata: Record<string, unknown>;
+}
+export type PlatformBuild = (req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal; lease?: Lease; remoteCache?: RemoteCache }) => Promise<PlatformBuildResult>;
+
+/**
+ * The platforms of a `--platform` value when it names more than one (`a,b`, duplicates and
+ * containerd's spellings of the same platform dropped), else undefined: a single platform is
+ * an ordinary build. Throws BuildError INVALID_ARGUMENT for a malformed entry.
+ */
+export function multiPlatforms(value: string | undefined): Platform[] | undefined {
+  if (value === undefined || !value.includes(',')) return undefined;
+  const out: Platform[] = [];
+  for (const part of value.split(',')) {
+    if (part.trim() === '') continue;
+    const p = normalize(parsePlatform(part.trim()));
+    if (!out.some((q) => formatPlatform(q) === formatPlatform(p))) out.push(p);
+  }
+  if (out.length === 0) throw new BuildError('INVALID_ARGUMENT', `invalid platform "${value}": no platform given`);
+  return out.length > 1 ? out : undefined;
+}
+
+/** containerd's Normalize: arm64's default variant v8 is written as none. */
+function normalize(p: Platform): Platform {
+  return p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture } : p;
+}
+
+/** BuildKit's platform-split directory name: `linux_arm_v7`. */
+export function platformDir(p: Platform): string {
+  return formatPlatform(p).replace(/\//g, '_');
+}
+
+type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
+const ENCODING_KEYS = ['compression', 'compressionLevel', 'forceCompression', 'format', 'rewriteTimestamp'] as const;
+const ENCODING_FLAGS: Record<(typeof ENCODING_KEYS)[number], string> = { compression: 'compression', compressionLevel: 'compression-level', forceCompression: 'force-compression', format: 'oci-mediatypes', rewriteTimestamp: 'rewrite-timestamp' };
+
+/** Refuses, before anything runs, what a multi-platform build does not do (see the module comment). */
+function checkMultiPlatformRequest(req: BuildRequest, platforms: Platform[]): void {
+  const list = platforms.map(formatPlatform).join(',');
+  const hint = `build one platform at a time (--platform ${formatPlatform(platforms[0])}), or drop the option`;
+  for (const out of req.outputs) {
+    if (out.type === 'docker') throw new UsageError(`--output type=docker cannot hold several platforms (--platform ${list}): a docker archive has one image per name`, { hint: 'use --output type=oci, or build one platform at a time' });
+    if (out.type === 'tar') throw new UsageError(`--output type=tar with several platforms (--platform ${list}) is not supported`, { hint: 'use --output type=local (one directory per platform), or build one platform at a time' });
+    if (out.type === 'image' || out.type === 'oci') {
+      const key = ENCODING_KEYS.find((k) => (out as ImageOutput)[k] !== undefined && (out as ImageOutput)[k] !== false);
+      if (key) throw new UsageError(`--output type=${out.type === 'image' ? 'image' : 'oci'},${ENCODING_FLAGS[key]}=… with several platforms (--platform ${list}) is not supported yet`, { hint });
+    }
+  }
+  const images = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
+  if (!req.tags.length && (req.push || images.some((o) => o.push)) && !images.some((o) => o.names?.length)) {
+    throw new UsageError('--push needs at least one -t name to push to');
+  }
+}
+
+/** The child build's events as the caller sees them: steps renumbered after `offset`, stages named with the platform, no per-platform result. */
+function childSink(sink: EventSink, platform: Platform, offset: () => number, seen: { maxStep: number; warnings: Set<string> }): EventSink {
+  const label = formatPlatform(platform);
+  const step = (n: number) => {
+    const s = n + offset();
+    if (s > seen.maxStep) seen.maxStep = s;
+    return s;
+  };
+  return (e: BuildEvent) => {
+    switch (e.type) {
+      case 'build-start':
+        sink({ type: 'build-start', steps: e.steps.map((s) => ({ ...s, step: step(s.step), stage: `${label} ${s.stage}` })) });
+        return;
+      case 'step-start':
+        sink({ ...e, step: step(e.step), info: { ...e.info, step: step(e.info.step), stage: `${label} ${e.info.stage}` } });
+        return;
+      case 'step-cache':
+      case 'step-output':
+      case 'step-end':
+      case 'step-error':
+        sink({ ...e, step: step(e.step) });
+        return;
+      case 'warning': {
+        // The same check warning for every platform is printed once.
+        const key = `${e.rule ?? ''}\0${e.message}`;
+        if (seen.warnings.has(key)) return;
+        seen.warnings.add(key);
+        sink(e);
+        return;
+      }
+      case 'result':
+        return;
+      default:
+        sink(e);
+    }
+  }
+}
+
+/**
+ * The child request for `platform`: no names, no push, no exporters but its own local directory.
+ * `--pull` is left to the first platform built (the host's when listed): a pull names the base
+ * image after the platform it pulled, and the later platforms then pull theirs by digest without
+ * renaming it (./build.ts resolveImage), so the name stays the host's image.
+ */
+function childRequest(req: BuildRequest, platform: Platform, first: boolean): BuildRequest {
+  const local = req.outputs.filter((o): o is Extract<OutputSpec, { type: 'local' }> => o.type === 'local');
+  return {
+    ...req,
+    platform: formatPlatform(platform),
+    pull: req.pull && first,
+    tags: [],
+    push: false,
+    outputs: local.length ? local.map((o) => ({ type: 'local', dest: path.join(o.dest, platformDir(platform)) })) : [{ type: 'cacheonly' }],
+    iidfile: undefined,
+    metadataFile: undefined,
+  };
+}
+
+/**
+ * Builds `req` for every platform of `platforms` with `buildOne` (./build.ts `build`) and
+ * publishes the index (see the module comment). Returns the index as the image: `imageId` and
+ * `manifestDescriptor` are the index's, `config` the first platform's.
+ */
+export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal }, platforms: Platform[], buildOne: PlatformBuild): Promise<PlatformBuildResult> {
+  const started = Date.now();
+  const tags = req.tags.map((t) => parseReference(t));
+  checkMultiPlatformRequest(req, platforms);
+  const sink: EventSink = run.onEvent ?? (() => {});
+  const store = await ImageStore.open(req.root);
+  // One lease for every platform's blobs and the index, until the index is named.
+  const lease = await store.lease();
+  // One remote cache for every platform: --cache-to then exports them all (BuildKit's multi-platform cache).
+  const remote = remoteCacheFor(req);
+  if (!req.noCache) remote?.prefetch();
+  try {
+    const seen = { maxStep: 0, warnings: new Set<string>() };
+    const children: { platform: Platform; result: PlatformBuildResult }[] = [];
+    let steps = 0;
+    let cacheHits = 0;
+    // The host's platform first (see childRequest); the index keeps the order given.
+    const order = [...platforms.filter((p) => platformMatches(p, hostPlatform())), ...platforms.filter((p) => !platformMatches(p, hostPlatform()))];
+    for (const platform of order) {
+      const base = seen.maxStep;
+      const result = await buildOne(childRequest(req, platform, platform === order[0]), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease, ...(remote ? { remoteCache: remote } : {}) });
+      children.push({ platform, result });
+      const s = result.metadata['mybuild.steps'] as { cached: boolean }[] | undefined;
+      steps += s?.length ?? 0;
+      cacheHits += s?.filter((x) => x.cached).length ?? 0;
+    }
+    children.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
+    const mediaType = req.format === 'docker' ? MediaTypes.DOCKER_MANIFEST_LIST : MediaTypes.OCI_INDEX;
+    const bytes = serializeIndex({
+      schemaVersion: 2,
+      mediaType,
+      manifests: children.map(({ platform, result }) => ({ mediaType: result.manifestDescriptor.mediaType, digest: result.manifestDescriptor.digest, size: result.manifestDescriptor.size, platform })),
+    });
+    const info = await lease.content.writeBytes(bytes);
+    const index: Descriptor = { mediaType, digest: info.digest, size: info.size };
+    const pushed = await publishIndex(req, store, index, tags, sink);
+    if (remote) {
+      const keys = children.map((c) => c.result.fsKey).filter((k): k is string => k !== undefined);
+      for (const x of await remote.export(keys, req.compression)) sink({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
+      for (const x of remote.importStats()) sink({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
+    }
+    const names = tags.map((t) => t.toString());
+    for (const out of req.outputs) {
+      if (out.type !== 'oci') continue;
+      const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
+      await exportOciLayout(store.content, own.length ? own.map((name) => ({ name, descriptor: index })) : [{ name: 'latest', descriptor: index }], out.dest, { tar: out.tar });
+    }
+    let size = 0;
+    for (const c of children) size += (JSON.parse((await store.content.readBytes(c.result.manifestDescriptor.digest)).toString('utf8')) as Manifest).layers.reduce((n, l) => n + l.size, 0);
+    sink({ type: 'result', imageId: index.digest, manifestDigest: index.digest, tags: tags.map((t) => t.familiar()), size, steps, cacheHits, durationMs: Date.now() - started });
+    return {
+      imageId: index.digest,
+      manifestDescriptor: index,
+      config: children[0].result.config,
+      tags: names,
+      metadata: {
+        'containerimage.digest': index.digest,
+        'containerimage.descriptor': index,
+        'image.name': names.join(','),
+        ...(req.push || req.outputs.some((o) => o.type === 'image' && o.push) ? { pushed } : {}),
+        'mybuild.platforms': children.map(({ platform, result }) => ({ platform: formatPlatform(platform), 'containerimage.digest': result.manifestDescriptor.digest, 'containerimage.config.digest': result.imageId })),
+        'mybuild.durationMs': Date.now() - started,
+      },
+    };
+  } finally {
+    remote?.close();
+    await lease.release();
+  }
+}
+
+/** Names and pushes the index as -t, --push and the image outputs say; returns the pushed digests by name. */
+async function publishIndex(req: BuildRequest, store: ImageStore, index: Descriptor, tags: Reference[], sink: EventSink): Promise<Record<string, string>> {
+  const pushed: Record<string, string> = {};
+  const pushOne = async (ref: Reference, insecure?: boolean) => {
+    const c = req.registryAuth?.[ref.domain];
+    const r = await push(ref, store.content, index, {
+      clientOptions: { ...(c ? { credentials: c } : {}), ...(insecure ? { insecureRegistries: [ref.domain] } : {}) },
+      onProgress: (p) => sink({ type: 'transfer', id: p.digest, action: p.status === 'uploading' || p.status === 'done' ? `push ${p.kind}` : `push ${p.kind} (${p.status})`, current: p.current, total: p.total }),
+    });
+    pushed[ref.toString()] = r.digest;
+  };
+  const outs = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
+  if (!outs.length) {
+    for (const t of tags) await store.setRef(t.toString(), index);
+    if (!tags.length && req.outputs.length === 0) await store.addDangling(index);
+    if (req.push) for (const t of tags) await pushOne(t);
+    return pushed;
+  }
+  for (const out of outs) {
+    const seen = new Set<string>();
+    const names = [...(out.names ?? []).map((n) => parseReference(n)), ...tags].filter((r) => !seen.has(r.toString()) && seen.add(r.toString()));
+    if (out.store !== false) {
+      for (const n of names) await store.setRef(n.toString(), index);
+      if (!names.length) await store.addDangling(index);
+    }
+    if (out.push || req.push) {
+      for (const n of names) await pushOne(out.pushByDigest ? parseReference(`${n.domain}/${n.path}@${index.digest}`) : n, out.insecure);
+    }
+  }
+  return pushed;
+}
