@@ -33,12 +33,6 @@ export interface ContainerSummary {
   networks?: string[];
   /** The published ports of a running container (none otherwise); `hostIp` absent for 0.0.0.0. */
   ports: PublishedPort[];
-  /** Bind sources and destinations (the volume= filter). */
-  volumePaths?: string[];
-  /** Docker's NetworkMode name (the network= filter). */
-  network?: string;
-  /** Exposed and published `PORT/PROTO` keys (the publish=/expose= filters). */
-  portKeys?: string[];
 }
 
 /** Docker's NetworkMode name of a mybuild network (`sandbox` is Docker's `default`). */
@@ -89,6 +83,12 @@ export function containerSummary(c: Container, now = Date.now()): ContainerSumma
     mounts: c.config.volumes.map((v) => v.source),
     networks: [],
     ports,
+  };
+}
+
+/** What the volume=, network= and publish=/expose= filters read of a container beyond its `ps` row (src/api/filters.ts FilterContainer). */
+export function containerFilterFacts(c: Container): { volumePaths: string[]; network: string; portKeys: string[] } {
+  return {
     volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target]),
     network: networkModeName(c.config.network),
     portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],

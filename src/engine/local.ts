@@ -5,7 +5,7 @@
 import { distributable, LayerVariants, pushDistributable } from '../store/layer-variants.js';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { containerSummary, wholeSeconds } from '../api/containers.js';
+import { containerFilterFacts, containerSummary, wholeSeconds } from '../api/containers.js';
 import { filterContainers, filterImages, type Filters } from '../api/filters.js';
 import { build, type BuildResult } from '../builder/build.js';
 import type { BuildOptions } from '../builder/options.js';
@@ -259,8 +259,11 @@ class LocalContainers implements ContainerService {
     const f = opts.filters ?? {};
     const filtered = Object.keys(f).length > 0;
     // With filters every container is read, so before=/since= can name a stopped one; filterContainers drops the stopped.
-    const rows = (await (await this.manager()).list({ all: opts.all || filtered })).map((c) => containerSummary(c, now));
-    return filtered ? filterContainers(rows, f, f.ancestor ? await this.imageRows() : [], { all: opts.all === true }) : rows;
+    const cs = await (await this.manager()).list({ all: opts.all || filtered });
+    if (!filtered) return cs.map((c) => containerSummary(c, now));
+    const rows = cs.map((c) => ({ ...containerSummary(c, now), ...containerFilterFacts(c) }));
+    const keep = new Set(filterContainers(rows, f, f.ancestor ? await this.imageRows() : [], { all: opts.all === true }).map((r) => r.id));
+    return cs.filter((c) => keep.has(c.id)).map((c) => containerSummary(c, now));
   }
 
   async logs(ref: string, opts: LogOptions & { signal?: AbortSignal }): Promise<void> {

@@ -20,7 +20,7 @@ import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
-import { containerListEntry, containerSummary, inspectContainer, type ContainerSummary } from '../../api/containers.js';
+import { containerFilterFacts, containerListEntry, containerSummary, inspectContainer, type ContainerSummary } from '../../api/containers.js';
 import { filterContainers, filtersFromQuery } from '../../api/filters.js';
 
 interface Attachment {
@@ -348,7 +348,7 @@ export async function selectContainers(state: RouteRequest['state'], query: URLS
   const now = Date.now();
   const cs: (Container & { paused?: boolean })[] = await state.containers.list(true);
   for (const c of cs) if (c.state.status === 'running' && (await isFrozen(c.id))) c.paused = true;
-  const rows = cs.map((c) => ({ ...containerSummary(c, now), state: statusOf(c) as ContainerSummary['state'] }));
+  const rows = cs.map((c) => ({ ...containerSummary(c, now), ...containerFilterFacts(c), state: statusOf(c) as ContainerSummary['state'] }));
   const images = filters.ancestor ? (await state.engine.images.list()).images : [];
   const keep = new Set(filterContainers(rows, filters, images, { all }).map((c) => c.id));
   const out = cs.filter((c) => keep.has(c.id));

@@ -46,7 +46,12 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
     for (const [id, e] of byId) {
       const mine = kept.filter((r) => r.id === id);
       if (!mine.length) byId.delete(id);
-      else e.tags = mine.flatMap((r) => (r.tag ? [r.tag] : []));
+      else if (mine.some((r) => r.tag)) {
+        // As dockerd: only the matching tags stay, and the digests of their repositories.
+        e.tags = mine.flatMap((r) => (r.tag ? [r.tag] : []));
+        const repos = new Set(e.tags.map((t) => t.slice(0, t.lastIndexOf(':'))));
+        e.digests = new Set([...e.digests].filter((x) => repos.has(x.slice(0, x.indexOf('@')))));
+      }
     }
   }
   const out = [...byId.values()]
