@@ -20,7 +20,7 @@ describe('run exit codes', { skip: buildSkipReason() }, () => {
   const run = (...args: string[]) => runCli(['--root', root, 'run', '--rm', ...args]);
 
   it('125 for run\'s own errors, with the error on stderr', async () => {
-    for (const args of [['--bogus', 'busybox'], [], ['--network', 'bridge', 'busybox', 'true'], ['-v', 'nocolon', 'busybox', 'true'], ['127.0.0.1:1/nosuch:1', 'true'], ['no/such:image@bad', 'true']]) {
+    for (const args of [['--bogus', 'busybox'], [], ['--network', 'mynet', 'busybox', 'true'], ['-v', 'nocolon', 'busybox', 'true'], ['127.0.0.1:1/nosuch:1', 'true'], ['no/such:image@bad', 'true']]) {
       const r = await run(...args);
       assert.equal(r.code, 125, `${args.join(' ')}: ${r.err}`);
       assert.match(r.err, /error: /, args.join(' '));
