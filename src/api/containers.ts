@@ -86,9 +86,14 @@ export function containerSummary(c: Container, now = Date.now()): ContainerSumma
   };
 }
 
-/** What the volume=, network= and publish=/expose= filters read of a container beyond its `ps` row (src/api/filters.ts FilterContainer). */
-export function containerFilterFacts(c: Container): { volumePaths: string[]; network: string; portKeys: string[] } {
+/**
+ * What the filters read of a container beyond its `ps` row (src/api/filters.ts FilterContainer):
+ * volume=, network=, publish=/expose=, and the creation time at full precision for before=/since=
+ * (the row's is cut to seconds, so containers made in one second would not order).
+ */
+export function containerFilterFacts(c: Container): { created: string; volumePaths: string[]; network: string; portKeys: string[] } {
   return {
+    created: c.config.created,
     volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target]),
     network: networkModeName(c.config.network),
     portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],
