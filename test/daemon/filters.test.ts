@@ -1,5 +1,5 @@
 /**
- * GET /containers/json and GET /images/json filters (src/daemon/filters.ts) through the REAL
+ * GET /containers/json and GET /images/json filters (src/api/filters.ts, shared with LocalEngine) through the REAL
  * docker CLI: label, name, id, status, ancestor, before/since, limit; images by label,
  * reference, dangling, before/since; an unknown filter is a 400. A label filter is what
  * docker-compose's ps/logs/down rely on to see only their project's containers.

@@ -9,9 +9,8 @@ import { execCapture } from '../../runtime/exec.js';
 import { cgroupPids, cgroupStats, isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
-import { selectContainers } from './containers.js';
 import { createOptions, isZero, parseRestartPolicy, unsupported } from '../create-request.js';
-import { labelsMatch, parseFilters } from '../filters.js';
+import { filtersFromQuery, pruneFilter, PRUNE_FILTERS, validateFilters } from '../../api/filters.js';
 
 async function restart({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
@@ -121,17 +120,14 @@ async function update({ req, res, state, params }: RouteRequest): Promise<void> 
 
 /** POST /containers/prune: removes the stopped containers the filters (label, until) select. */
 async function pruneContainers({ res, state, query }: RouteRequest): Promise<void> {
-  const f = parseFilters(query.get('filters'), ['label', 'label!', 'until']);
+  // The prune filters LocalEngine's prune uses (src/api/filters.ts): until, label, label!.
+  const keep = pruneFilter(filtersFromQuery(query.get('filters') ?? undefined));
   const mgr = await state.containers.manager();
-  const until = f.has('until') ? untilTime(f.get('until')![0]) : undefined;
   const deleted: string[] = [];
   let reclaimed = 0;
   for (const c of await mgr.list({ all: true })) {
     if (c.state.status === 'running') continue;
-    const labels = c.config.settings?.labels ?? {};
-    if (f.has('label') && !labelsMatch(labels, f.get('label')!)) continue;
-    if (f.has('label!') && f.get('label!')!.some((l) => labelsMatch(labels, [l]))) continue;
-    if (until !== undefined && !(Date.parse(c.config.created) < until)) continue;
+    if (!keep({ created: c.config.created, labels: c.config.settings?.labels ?? {} })) continue;
     const size = await mgr.rwSize(c.id).catch(() => 0);
     await mgr.remove(c.id).catch((err: unknown) => {
       if (!(err instanceof NotFoundError)) throw err;
@@ -143,31 +139,23 @@ async function pruneContainers({ res, state, query }: RouteRequest): Promise<voi
   sendJson(res, 200, { ContainersDeleted: deleted, SpaceReclaimed: reclaimed });
 }
 
-function untilTime(v: string): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+)(s|m|h)$/.exec(v);
-  if (m) return Date.now() - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new BuildError('INVALID_ARGUMENT', `invalid filter 'until=${v}'`);
-  return t;
-}
-
 /** POST /images/prune: dangling images (default), or every image no container uses with dangling=false. */
 async function pruneImages({ res, state, query }: RouteRequest): Promise<void> {
-  const f = parseFilters(query.get('filters'), ['dangling', 'label', 'until']);
-  const danglingOnly = !f.has('dangling') || /^(1|true)$/i.test(f.get('dangling')!.at(-1) ?? '');
+  // dangling=, then the shared prune filters (until, label, label!) of src/api/filters.ts.
+  const { dangling: danglingValues, ...rest } = filtersFromQuery(query.get('filters') ?? undefined);
+  validateFilters({ ...rest, ...(danglingValues ? { dangling: danglingValues } : {}) }, ['dangling', ...PRUNE_FILTERS]);
+  const keep = pruneFilter(rest);
+  const danglingOnly = !danglingValues?.length || /^(1|true)$/i.test(danglingValues.at(-1) ?? '');
   const { images, dangling } = await state.images.listImages();
   const mgr = await state.containers.manager();
   const used = new Set((await mgr.list({ all: true })).map((c) => c.config.imageId as string));
-  const until = f.has('until') ? untilTime(f.get('until')![0]) : undefined;
   const deleted: Record<string, string>[] = [];
   let reclaimed = 0;
   const candidates = [...dangling.map((x) => ({ ref: x.image.configDigest as string, img: x.image, size: x.size })), ...(danglingOnly ? [] : images.map((x) => ({ ref: x.name, img: x.image, size: x.size })))];
   const seen = new Set<string>();
   for (const cand of candidates) {
     if (used.has(cand.img.configDigest)) continue;
-    if (f.has('label') && !labelsMatch(cand.img.config.config?.Labels ?? {}, f.get('label')!)) continue;
-    if (until !== undefined && !((Date.parse(cand.img.config.created ?? '') || 0) < until)) continue;
+    if (!keep({ created: cand.img.config.created ?? new Date(0).toISOString(), labels: cand.img.config.config?.Labels ?? {} })) continue;
     const items = await state.engine.images.remove(cand.ref, { force: true }).catch(() => []);
     for (const it of items) deleted.push(it.Deleted ? { Deleted: it.Deleted } : { Untagged: it.Untagged! });
     if (!seen.has(cand.img.configDigest) && items.some((i) => i.Deleted)) {
