@@ -25,7 +25,7 @@ export interface ContainerSummary {
   imageId?: string;
   /** Exit code of an exited container. */
   exitCode?: number;
-  /** The container's labels (mybuild's containers carry none yet). */
+  /** The container's labels (the daemon's create sets them; `mybuild run` none yet). */
   labels?: Record<string, string>;
   /** Host paths of the bind mounts. */
   mounts?: string[];
@@ -79,10 +79,24 @@ export function containerSummary(c: Container, now = Date.now()): ContainerSumma
     status: statusText(c, now),
     imageId: c.config.imageId,
     ...(c.state.status === 'exited' ? { exitCode: c.state.exitCode ?? 0 } : {}),
-    labels: {},
+    labels: c.config.settings?.labels ?? {},
     mounts: c.config.volumes.map((v) => v.source),
     networks: [],
     ports,
+  };
+}
+
+/**
+ * What the filters read of a container beyond its `ps` row (src/api/filters.ts FilterContainer):
+ * volume=, network=, publish=/expose=, and the creation time at full precision for before=/since=
+ * (the row's is cut to seconds, so containers made in one second would not order).
+ */
+export function containerFilterFacts(c: Container): { created: string; volumePaths: string[]; network: string; portKeys: string[] } {
+  return {
+    created: c.config.created,
+    volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target]),
+    network: networkModeName(c.config.network),
+    portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],
   };
 }
 
@@ -100,7 +114,7 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     Status: s.status,
     Ports: s.ports.map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: s.labels ?? {},
-    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
+    Mounts: mountsOf(c),
     HostConfig: { NetworkMode: networkModeName(c.config.network) },
     NetworkSettings: { Networks: {} },
   };
@@ -133,6 +147,7 @@ export function summaryOfListEntry(e: ApiContainer): ContainerSummary {
 export function inspectContainer(c: Container): Record<string, unknown> {
   const s = c.state;
   const running = s.status === 'running';
+  const st = c.config.settings ?? {};
   return {
     Id: c.id,
     Created: c.config.created,
@@ -156,21 +171,103 @@ export function inspectContainer(c: Container): Record<string, unknown> {
     RestartCount: 0,
     Driver: 'overlay',
     Platform: 'linux',
-    HostConfig: { AutoRemove: c.config.autoRemove, NetworkMode: networkModeName(c.config.network), Binds: c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) },
-    Mounts: c.config.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, RW: !v.readonly })),
+    HostConfig: hostConfigOf(c),
+    Mounts: mountsOf(c),
     Config: {
       Hostname: c.config.hostname,
       User: c.config.user,
       Tty: c.config.tty,
       OpenStdin: c.config.openStdin,
-      Env: c.config.env,
+      // Keys sent without '=' stay listed, as dockerd keeps them in Config.Env (they unset the image's value).
+      Env: [...c.config.env, ...(st.unsetEnv ?? [])],
       Cmd: c.config.command,
       Image: c.config.image,
       WorkingDir: c.config.workdir,
       Entrypoint: null,
-      Labels: {},
+      Labels: st.labels ?? {},
+      OnBuild: st.onBuild ?? null,
+      ExposedPorts: st.exposedPorts ?? null,
+      StdinOnce: st.stdinOnce === true,
+      Domainname: '',
+      Volumes: null,
       ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
+      ...(st.stopTimeout !== undefined ? { StopTimeout: st.stopTimeout } : {}),
     },
     NetworkSettings: { Networks: {} },
+  };
+}
+
+/** The `Mounts` of inspect and list: binds (`-v`, `--mount type=bind`) and tmpfs mounts. */
+export function mountsOf(c: Container): Record<string, unknown>[] {
+  return [
+    ...(c.config.volumes ?? []).map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
+    ...(c.config.settings?.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => ({ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readonly, Propagation: '' })),
+  ];
+}
+
+/** Docker's HostConfig.PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) of the published ports. */
+export function portBindingsOf(ports: readonly PublishedPort[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp && p.hostIp !== '0.0.0.0' ? p.hostIp : '', HostPort: String(p.hostPort) });
+  return out;
+}
+
+/** Inspect's `HostConfig`: what the container was created with, in dockerd's keys and zero values. */
+export function hostConfigOf(c: Container): Record<string, unknown> {
+  const st = c.config.settings ?? {};
+  const r = st.resources ?? {};
+  const cpuQuota = r.cpu?.quota ?? 0;
+  const nano = r.cpu?.period === 100000 && cpuQuota ? (cpuQuota * 1e9) / 100000 : 0;
+  return {
+    Binds: c.config.volumes.length ? c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) : null,
+    ContainerIDFile: '',
+    LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
+    NetworkMode: networkModeName(c.config.network),
+    PortBindings: portBindingsOf(c.config.publish ?? []),
+    RestartPolicy: { Name: st.restartPolicy?.name ?? 'no', MaximumRetryCount: st.restartPolicy?.maximumRetryCount ?? 0 },
+    AutoRemove: c.config.autoRemove,
+    VolumeDriver: '',
+    VolumesFrom: null,
+    CapAdd: st.capAdd ?? null,
+    CapDrop: st.capDrop ?? null,
+    CgroupnsMode: 'host',
+    Dns: st.dns ?? [],
+    DnsOptions: st.dnsOptions ?? [],
+    DnsSearch: st.dnsSearch ?? [],
+    ExtraHosts: st.extraHosts ?? null,
+    GroupAdd: st.groupAdd ?? null,
+    IpcMode: 'private',
+    Cgroup: '',
+    Links: null,
+    OomScoreAdj: st.oomScoreAdj ?? 0,
+    PidMode: '',
+    Privileged: st.privileged === true,
+    PublishAllPorts: false,
+    ReadonlyRootfs: st.readonlyRootfs === true,
+    SecurityOpt: null,
+    Tmpfs: Object.fromEntries((st.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => [m.target, [...m.options, ...(m.readonly ? ['ro'] : [])].join(',')])),
+    UTSMode: '',
+    UsernsMode: '',
+    ShmSize: st.shmSize ?? 67108864,
+    Sysctls: st.sysctl ?? {},
+    Runtime: 'runc',
+    Isolation: st.isolation ?? '',
+    CpuShares: r.cpu?.shares ?? 0,
+    Memory: r.memory?.limit ?? 0,
+    NanoCpus: nano,
+    CgroupParent: '',
+    CpuPeriod: nano ? 0 : (r.cpu?.period ?? 0),
+    CpuQuota: nano ? 0 : cpuQuota,
+    CpusetCpus: r.cpu?.cpus ?? '',
+    CpusetMems: r.cpu?.mems ?? '',
+    Devices: [],
+    MemoryReservation: r.memory?.reservation ?? 0,
+    MemorySwap: r.memory?.swap ?? 0,
+    MemorySwappiness: r.memory?.swappiness ?? null,
+    OomKillDisable: r.memory?.disableOOMKiller === true,
+    PidsLimit: r.pids?.limit ?? null,
+    Ulimits: (st.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    Init: st.init === true ? true : null,
+    Mounts: (st.mounts ?? []).map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly })),
   };
 }

@@ -8,7 +8,9 @@
  *   globs on `name:tag` or `name`, any may match), before=IMAGE / since=IMAGE (created
  *   earlier / later than that image);
  * - containers: status=STATE (implies --all), name=REGEXP (on `/name`), id=REGEXP,
- *   label=KEY[=VALUE], ancestor=IMAGE (its image by name or ID), exited=CODE;
+ *   label=KEY[=VALUE], ancestor=IMAGE (its image by name or ID), exited=CODE (implies --all),
+ *   before=CONTAINER / since=CONTAINER (created earlier / later), volume=PATH (a bind's source
+ *   or destination), network=MODE, publish=/expose=PORT[/PROTO], health=none, is-task=false;
  * - prune: until=TIMESTAMP|DURATION (created before), label=… and label!=….
  *
  * Several values of one key match when any does (label: when all do), keys combine with AND.
@@ -20,7 +22,7 @@ import { familiarName, parseReference } from '../image/reference.js';
 export type Filters = Record<string, string[]>;
 
 export const IMAGE_FILTERS = ['dangling', 'label', 'reference', 'before', 'since'] as const;
-export const CONTAINER_FILTERS = ['status', 'name', 'id', 'label', 'ancestor', 'exited'] as const;
+export const CONTAINER_FILTERS = ['status', 'name', 'id', 'label', 'ancestor', 'exited', 'before', 'since', 'volume', 'network', 'health', 'is-task', 'publish', 'expose'] as const;
 export const PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
 
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -183,15 +185,35 @@ export interface FilterContainer {
   state: string;
   exitCode?: number;
   labels?: Record<string, string>;
+  /** RFC 3339 creation time (before=/since=). */
+  created?: string;
+  /** Sources and destinations of its bind mounts (volume=). */
+  volumePaths?: string[];
+  /** Its network mode as Docker names it (network=). */
+  network?: string;
+  /** `80/tcp`-style ports it exposes or publishes (publish=, expose=). */
+  portKeys?: string[];
 }
 
-/** Whether `f` makes `ps` list stopped containers too (a status filter, as dockerd's). */
+/** Whether `f` makes `ps` list stopped containers too (a status or exited filter, as dockerd's). */
 export function filtersImplyAll(f: Filters): boolean {
-  return (f.status?.length ?? 0) > 0;
+  return (f.status?.length ?? 0) > 0 || (f.exited?.length ?? 0) > 0;
 }
 
-/** Keeps the containers `f` selects; `images` resolves ancestor=IMAGE. */
-export function filterContainers<T extends FilterContainer>(containers: readonly T[], f: Filters, images: readonly FilterImage[] = []): T[] {
+/** The container `ref` names among `containers` (a name, `/name`, or an ID prefix). */
+function findContainer<T extends FilterContainer>(containers: readonly T[], ref: string): T {
+  const name = ref.replace(/^\//, '');
+  const c = containers.find((x) => x.name === name) ?? containers.find((x) => x.id.startsWith(ref));
+  if (!c) throw new BuildError('NOT_FOUND', `No such container: ${ref}`);
+  return c;
+}
+
+/**
+ * Keeps the containers `f` selects; `images` resolves ancestor=IMAGE. Given every container with
+ * `opts.all` false, it also drops the stopped ones (unless a filter implies --all), so before=/since=
+ * can name a stopped container.
+ */
+export function filterContainers<T extends FilterContainer>(containers: readonly T[], f: Filters, images: readonly FilterImage[] = [], opts: { all?: boolean } = {}): T[] {
   validateFilters(f, CONTAINER_FILTERS);
   for (const s of f.status ?? []) if (!STATES.includes(s)) throw invalidValue('status', s);
   const exited = f.exited?.map((v) => {
@@ -199,13 +221,25 @@ export function filterContainers<T extends FilterContainer>(containers: readonly
     return Number(v);
   });
   const ancestors = (f.ancestor ?? []).map((a) => findImage(images, a)?.id ?? a);
+  const before = f.before?.length ? Date.parse(findContainer(containers, f.before[f.before.length - 1]).created ?? '') : undefined;
+  const since = f.since?.length ? Date.parse(findContainer(containers, f.since[f.since.length - 1]).created ?? '') : undefined;
+  const ports = [...(f.publish ?? []), ...(f.expose ?? [])].map((p) => (p.includes('/') ? p : `${p}/tcp`));
   return containers.filter((c) => {
+    if (opts.all === false && !filtersImplyAll(f) && c.state !== 'running' && c.state !== 'paused') return false;
     if (f.status && !f.status.includes(c.state)) return false;
     if (f.name && !regexpMatch(f.name, `/${c.name}`)) return false;
     if (f.id && !regexpMatch(f.id, c.id)) return false;
     if (f.label && !f.label.every((l) => labelMatches(c.labels, l))) return false;
     if (exited && !(c.state === 'exited' && exited.includes(c.exitCode ?? 0))) return false;
     if (f.ancestor && !ancestors.some((a) => a === c.imageId || a === c.image)) return false;
+    const created = Date.parse(c.created ?? '');
+    if (before !== undefined && !(created < before)) return false;
+    if (since !== undefined && !(created > since)) return false;
+    if (f.volume && !f.volume.some((v) => (c.volumePaths ?? []).includes(v))) return false;
+    if (f.network && !f.network.includes(c.network ?? '')) return false;
+    if (f.health && !f.health.includes('none')) return false;
+    if (f['is-task'] && f['is-task'].includes('true')) return false;
+    if (ports.length && !ports.some((p) => (c.portKeys ?? []).includes(p))) return false;
     return true;
   });
 }

@@ -36,7 +36,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -49,6 +49,7 @@ import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import type { NetworkMode } from '../runtime/spec.js';
 import type { PublishedPort } from '../runtime/usernet.js';
 import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
+import { diffSnapshot } from '../runtime/diff.js';
 import { resolveUser } from '../runtime/user.js';
 import type { TerminalSource } from '../runtime/spec.js';
 import { ImageStore, type ResolvedImage } from '../store/image-store.js';
@@ -58,6 +59,8 @@ import { writeFileAtomic } from '../store/fs-util.js';
 import { LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
 import { storeDir } from '../store/store-dirs.js';
+import { execSpecFields, extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
+import { initBinary, resolveGroups } from './init-groups.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`). */
 export interface VolumeSpec {
@@ -97,6 +100,12 @@ export interface CreateOptions {
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
+  /** Replaces the image's StopSignal. */
+  stopSignal?: string;
+  /** The container's hostname (default: the short ID). */
+  hostname?: string;
+  /** Everything else `docker create` sets (settings.ts); recorded and applied at start. */
+  settings?: ContainerSettings;
   /**
    * `--platform os/arch[/variant]`: the image's entry for it (of an index), run under binfmt_misc
    * emulation when foreign; refused when the image has no such entry or the host cannot run it.
@@ -132,6 +141,8 @@ export interface ContainerConfigRecord {
   /** The image's StopSignal, if any (`stop` sends it instead of SIGTERM). */
   stopSignal?: string;
   hostname: string;
+  /** See CreateOptions.settings (absent for containers made before it existed). */
+  settings?: ContainerSettings;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -234,7 +245,8 @@ export class ContainerManager {
     if (command.length === 0) {
       throw new BuildError('INVALID_ARGUMENT', `no command specified: the image ${opts.image} has no Entrypoint or Cmd`, { hint: `give one after the image: mybuild run ${opts.image} sh` });
     }
-    const env = mergeEnv(ic.Env ?? [], opts.env ?? []);
+    const unset = new Set(opts.settings?.unsetEnv ?? []);
+    const env = mergeEnv(ic.Env ?? [], opts.env ?? []).filter((e) => !unset.has(e.split('=', 1)[0]));
     const workdir = opts.workdir ?? (ic.WorkingDir || '/');
     if (!workdir.startsWith('/')) {
       throw new BuildError('INVALID_ARGUMENT', `the working directory "${workdir}" is invalid: it needs to be an absolute path`, { hint: 'use -w /path' });
@@ -278,8 +290,9 @@ export class ContainerManager {
         ...(publish.length > 0 ? { publish } : {}),
         volumes,
         autoRemove: opts.autoRemove === true,
-        ...(ic.StopSignal ? { stopSignal: ic.StopSignal } : {}),
-        hostname: shortContainerId(id),
+        ...(opts.stopSignal || ic.StopSignal ? { stopSignal: opts.stopSignal || ic.StopSignal } : {}),
+        hostname: opts.hostname || shortContainerId(id),
+        ...(opts.settings ? { settings: opts.settings } : {}),
       };
       await this.writeState(id, { status: 'created' });
       if (explicitName !== undefined) {
@@ -517,7 +530,8 @@ export class ContainerManager {
       await cleanupStale(path.join(this.cdir(id), 'runtime'), this.runtime, [this.cdir(id)]);
       await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt, ...(this.tied ? { tied: true } : {}) });
       const mounts = await this.rootfsMounts(config);
-      const user = await this.resolveUserIn(id, mounts, config.user);
+      const settings = config.settings ?? {};
+      const user = await this.resolveUserIn(id, mounts, config.user, settings.groupAdd);
       const env = [...config.env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${config.hostname}`);
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
@@ -530,14 +544,18 @@ export class ContainerManager {
       try {
         const st = await executor.run(
           {
-            args: config.command,
+            args: withInit(settings, config.command),
             env,
             cwd: config.workdir,
             user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
             hostname: config.hostname,
             network: config.network,
             ...(config.publish?.length ? { publish: config.publish } : {}),
-            mounts: config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
+            mounts: [
+              ...config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
+              ...extraMounts(settings, settings.init ? await initBinary() : undefined),
+            ],
+            ...(config.settings ? { container: toRunSettings(settings, id), ...execSpecFields(settings), privileged: settings.privileged === true } : {}),
             // A tty without -i still gets an open (idle) stdin: script(1) would otherwise read
             // EOF at once and echo it into the terminal as "^@".
             stdin: config.openStdin ? io.stdin : config.tty ? idle : undefined,
@@ -569,11 +587,13 @@ export class ContainerManager {
   }
 
   /** Resolves `spec` through the rootfs' /etc/passwd (mounted briefly at `<id>/probe-*`). */
-  private async resolveUserIn(id: string, mounts: Mount[], spec: string): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
+  private async resolveUserIn(id: string, mounts: Mount[], spec: string, groupAdd: string[] = []): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
     const dir = await mkdtemp(path.join(this.cdir(id), 'probe-'));
     try {
       await mountAll(mounts, dir);
-      return await resolveUser(dir, spec || '0');
+      const u = await resolveUser(dir, spec || '0');
+      if (groupAdd.length) u.additionalGids = [...new Set([...u.additionalGids, ...(await resolveGroups(dir, groupAdd))])];
+      return u;
     } finally {
       await unmountAll(dir);
       await rmdir(dir).catch(() => undefined);
@@ -648,7 +668,7 @@ export class ContainerManager {
     const ac = new AbortController();
     const waiting = this.wait(c.id, { signal: ac.signal });
     await this.kill(c.id, opts.signal ?? c.config.stopSignal ?? 'TERM').catch(ignoreNotRunning);
-    const timeoutMs = Math.max(0, (opts.timeoutSec ?? 10) * 1000);
+    const timeoutMs = Math.max(0, (opts.timeoutSec ?? c.config.settings?.stopTimeout ?? 10) * 1000);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
     const first = await Promise.race([waiting, timedOut]);
@@ -684,6 +704,89 @@ export class ContainerManager {
     });
     await this.releaseName(c.name, c.id);
     await rm(cdir, { recursive: true, force: true });
+  }
+
+  /**
+   * Renames a container (Docker's rules; the new name reserved before the old one is released).
+   * Throws AlreadyExistsError (name in use), BuildError INVALID_ARGUMENT (bad name), NotFoundError.
+   */
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = await this.inspect(ref);
+    const name = validateName(newName.replace(/^\//, ''));
+    if (name === c.name) throw new BuildError('INVALID_ARGUMENT', `Renaming a container with the same name as its current name`);
+    await this.reserveName(name, c.id);
+    const file = path.join(this.cdir(c.id), 'config.json');
+    const record = JSON.parse(await readFile(file, 'utf8')) as ContainerConfigRecord;
+    record.name = name;
+    await writeFileAtomic(file, JSON.stringify(record, null, 2), this.cdir(c.id));
+    await this.releaseName(c.name, c.id);
+  }
+
+  /** Replaces the recorded settings of a container (POST /containers/{id}/update); applied from its next start. */
+  async updateSettings(ref: string, settings: ContainerSettings): Promise<void> {
+    const c = await this.inspect(ref);
+    const file = path.join(this.cdir(c.id), 'config.json');
+    const record = JSON.parse(await readFile(file, 'utf8')) as ContainerConfigRecord;
+    record.settings = settings;
+    await writeFileAtomic(file, JSON.stringify(record, null, 2), this.cdir(c.id));
+  }
+
+  /**
+   * The runtime binary, its state root and the runtime's container ID of a running container
+   * (for `runc exec`, `runc ps`). Throws BuildError INVALID_ARGUMENT when it is not running.
+   */
+  async runtimeHandle(ref: string): Promise<{ bin: string; stateRoot: string; runtimeId: string; container: Container }> {
+    const c = await this.inspect(ref);
+    if (c.state.status !== 'running') throw new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`);
+    const bin = await resolveRuntime(this.runtime);
+    const stateRoot = path.join(this.cdir(c.id), 'runtime', 'runc');
+    for (let i = 0; i < 60; i++) {
+      const list = await execCapture(bin, ['--root', stateRoot, 'list', '-q']);
+      const rid = list.code === 0 ? list.stdout.toString('utf8').split('\n').map((x) => x.trim()).find((x) => x !== '') : undefined;
+      if (rid) return { bin, stateRoot, runtimeId: rid, container: c };
+      if ((await this.effectiveState(c.id)).status !== 'running') break;
+      await sleep(50);
+    }
+    throw new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`);
+  }
+
+  /**
+   * The container's filesystem changes against its image, as dockerd's GET /changes lists them:
+   * `kind` 0 modified, 1 added, 2 deleted; paths absolute, parents of changed paths included.
+   */
+  async changes(ref: string): Promise<{ path: string; kind: 0 | 1 | 2 }[]> {
+    const c = await this.inspect(ref);
+    const sn = await this.snapshotter();
+    const mounts = await this.rootfsMounts(c.config);
+    const lowers = mounts.flatMap((m) => m.options.filter((o) => o.startsWith('lowerdir=')).flatMap((o) => o.slice('lowerdir='.length).split(':')));
+    const inImage = async (rel: string): Promise<boolean> => {
+      for (const l of lowers) if (await lstat(path.join(l, rel)).then(() => true, () => false)) return true;
+      return false;
+    };
+    const out: { path: string; kind: 0 | 1 | 2 }[] = [];
+    for (const e of await diffSnapshot(sn, snapshotKey(c.id))) {
+      const base = path.posix.basename(e.path);
+      if (base === '.wh..wh..opq') continue;
+      if (base.startsWith('.wh.')) {
+        out.push({ path: `/${path.posix.join(path.posix.dirname(e.path), base.slice(4))}`, kind: 2 });
+        continue;
+      }
+      out.push({ path: `/${e.path}`, kind: lowers.length && !(await inImage(e.path)) ? 1 : 0 });
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Bytes of file content the container wrote into its rootfs (dockerd's SizeRw). */
+  async rwSize(ref: string): Promise<number> {
+    const c = await this.inspect(ref);
+    const entries = await diffSnapshot(await this.snapshotter(), snapshotKey(c.id)).catch(() => []);
+    return entries.reduce((n, e) => n + e.size, 0);
+  }
+
+  /** The mounts of the container's rootfs (its snapshot), for reading or writing files while it is stopped or running. */
+  async rootfsMountsOf(ref: string): Promise<Mount[]> {
+    const c = await this.inspect(ref);
+    return this.rootfsMounts(c.config);
   }
 
   /**

@@ -24,6 +24,11 @@ import { buildRoutes } from './routes/build.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes, ContainerRuntime } from './routes/containers.js';
 import { ContextDirs } from './context-dirs.js';
+import { EventLog } from './events.js';
+import { containerOpRoutes } from './routes/container-ops.js';
+import { eventRoutes } from './routes/events.js';
+import { execRoutes } from './routes/exec.js';
+import { archiveRoutes } from './routes/archive.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 
@@ -62,6 +67,8 @@ export interface DaemonState {
   contextDirs: ContextDirs;
   log: (line: string) => void;
   startedAt: Date;
+  /** Container and image events (GET /events). */
+  events: EventLog;
 }
 
 export interface RouteRequest {
@@ -128,12 +135,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
   const images = await ImageStore.open(opts.root);
+  const events = new EventLog();
   // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
   const containers = new ContainerRuntime(async () => {
     const m = await ContainerManager.open(images.root, { images, runtime: opts.runtime, tied: false });
     await m.reconcile().catch(() => undefined);
     return m;
-  });
+  }, events);
   const state: DaemonState = {
     root: images.root,
     images,
@@ -144,8 +152,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),
     log,
     startedAt: new Date(),
+    events,
   };
-  const routes: Route[] = [...systemRoutes, ...buildRoutes, ...imageRoutes, ...containerRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
 
   const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
     let pathMatched = false;

@@ -5,8 +5,8 @@
 import { distributable, LayerVariants, pushDistributable } from '../store/layer-variants.js';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { containerSummary, wholeSeconds } from '../api/containers.js';
-import { filterContainers, filterImages, filtersImplyAll, type Filters } from '../api/filters.js';
+import { containerFilterFacts, containerSummary, wholeSeconds } from '../api/containers.js';
+import { filterContainers, filterImages, type Filters } from '../api/filters.js';
 import { build, type BuildResult } from '../builder/build.js';
 import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
@@ -257,8 +257,13 @@ class LocalContainers implements ContainerService {
   async list(opts: { all?: boolean; filters?: Filters }): Promise<ContainerSummary[]> {
     const now = Date.now();
     const f = opts.filters ?? {};
-    const rows = (await (await this.manager()).list({ all: opts.all || filtersImplyAll(f) })).map((c) => containerSummary(c, now));
-    return Object.keys(f).length ? filterContainers(rows, f, f.ancestor ? await this.imageRows() : []) : rows;
+    const filtered = Object.keys(f).length > 0;
+    // With filters every container is read, so before=/since= can name a stopped one; filterContainers drops the stopped.
+    const cs = await (await this.manager()).list({ all: opts.all || filtered });
+    if (!filtered) return cs.map((c) => containerSummary(c, now));
+    const rows = cs.map((c) => ({ ...containerSummary(c, now), ...containerFilterFacts(c) }));
+    const keep = new Set(filterContainers(rows, f, f.ancestor ? await this.imageRows() : [], { all: opts.all === true }).map((r) => r.id));
+    return cs.filter((c) => keep.has(c.id)).map((c) => containerSummary(c, now));
   }
 
   async logs(ref: string, opts: LogOptions & { signal?: AbortSignal }): Promise<void> {

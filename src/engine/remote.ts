@@ -91,17 +91,7 @@ export class RemoteEngine implements Engine {
     const rel = path.relative(o.contextDir, o.dockerfilePath ?? path.join(o.contextDir, 'Dockerfile'));
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`with -H the Dockerfile must be inside the build context, got ${o.dockerfilePath}`);
     if (o.outputs.length || o.push || o.secrets.length) throw new UsageError('--output, --push and --secret are not supported with -H yet', { hint: 'build daemonless (without -H), or push with "mybuild -H … push"' });
-    // Flags the Engine API request below does not carry (issue 17's buildx flags): refused by name.
-    const unsent: [string, boolean][] = [
-      ['--build-context', Object.keys(o.buildContexts ?? {}).length > 0],
-      ['--add-host', (o.extraHosts?.length ?? 0) > 0],
-      ['--ulimit', (o.ulimits?.length ?? 0) > 0],
-      ['--shm-size', o.shmSize !== undefined],
-      ['--no-cache-filter', (o.noCacheFilter?.length ?? 0) > 0],
-      ['--annotation', Object.keys(o.annotations ?? {}).length > 0],
-    ];
-    const named = unsent.filter(([, set]) => set).map(([f]) => f);
-    if (named.length) throw new UsageError(`${named.join(', ')} ${named.length === 1 ? 'is' : 'are'} not supported with -H yet`, { hint: 'build daemonless (without -H)' });
+    refuseUnsentBuildOptions(o);
     // Checked here too, so a missing, symlinked-out or non-text Dockerfile is reported by its local name.
     await readDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
     const bctx = await BuildContext.open(o.contextDir);
@@ -110,7 +100,9 @@ export class RemoteEngine implements Engine {
       query: {
         t: o.tags,
         dockerfile: rel.split(path.sep).join('/'),
-        buildargs: JSON.stringify(o.buildArgs),
+        // SOURCE_DATE_EPOCH from the environment travels as the build arg (as buildx sends it).
+        buildargs: JSON.stringify(o.sourceDateEpoch !== undefined && o.buildArgs.SOURCE_DATE_EPOCH === undefined ? { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) } : o.buildArgs),
+        networkmode: o.network === 'default' ? undefined : o.network,
         labels: JSON.stringify(o.labels),
         target: o.target,
         nocache: o.noCache ? '1' : undefined,
@@ -337,4 +329,28 @@ class RemoteContainers implements ContainerService {
     // The exit code is known once it has exited (Docker reports 0 before).
     return { status: d.State.Status, ...(d.State.Status === 'exited' ? { exitCode: d.State.ExitCode } : {}) };
   }
+}
+
+/**
+ * The build options POST /build has no parameter for: refused by name (UsageError) rather
+ * than dropped. --iidfile is written by the CLI from the returned ID; -q maps to `q`.
+ */
+export function refuseUnsentBuildOptions(o: BuildOptions): void {
+  const refused: string[] = [];
+  if (o.metadataFile) refused.push('--metadata-file');
+  if (o.explain) refused.push('--explain');
+  if (o.format !== 'oci') refused.push(`--format ${o.format}`);
+  if (o.compression !== 'gzip') refused.push(`--compression ${o.compression}`);
+  if (o.allow.length) refused.push(`--allow ${o.allow.join(',')}`);
+  if (o.runtime) refused.push('--runtime');
+  if (o.cacheFrom?.length) refused.push('--cache-from');
+  if (o.cacheTo?.length) refused.push('--cache-to');
+  // Issue 17's buildx flags.
+  if (Object.keys(o.buildContexts ?? {}).length) refused.push('--build-context');
+  if (o.extraHosts?.length) refused.push('--add-host');
+  if (o.ulimits?.length) refused.push('--ulimit');
+  if (o.shmSize !== undefined) refused.push('--shm-size');
+  if (o.noCacheFilter?.length) refused.push('--no-cache-filter');
+  if (Object.keys(o.annotations ?? {}).length) refused.push('--annotation');
+  if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });
 }

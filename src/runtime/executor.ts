@@ -24,7 +24,7 @@ import { BuildError, InternalError } from '../errors.js';
 import { execCapture } from './exec.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';
 import { secureJoinParent } from './secure-join.js';
-import { generateSpec, hostsFile, type ExecSpec, type TerminalSize } from './spec.js';
+import { generateSpec, hostsFile, resolvConf, type ExecSpec, type TerminalSize } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
 import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
 import { inUserNamespace, mappedIdCount } from './userns.js';
@@ -124,13 +124,14 @@ export class RuncExecutor implements Executor {
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
       await writeFile(etc.hosts, hostsFile(spec.hostname, spec.extraHosts));
       const hostResolv = spec.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-      await writeFile(etc.resolvConf, spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : hostResolv);
+      // --dns/--dns-search/--dns-option (a container's) replace the file; else the network's.
+      await writeFile(etc.resolvConf, resolvConf(spec.container) ?? (spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : hostResolv));
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
         ...(usernet ? { netnsPath: usernet.netnsPath } : {}),
         ...(inUserNamespace() ? { mappedIds: mappedIdCount() } : {}),
-        ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : {}),
+        ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : spec.container ? { capabilities: boundingCapabilities() } : {}),
       });
       stubs = await missingPaths(rootfs, [...config.mounts.map((m) => m.destination), spec.cwd || '/']);
       await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));

@@ -63,12 +63,38 @@ export interface ExecSpec {
    * read-only /proc and /sys paths, a writable /sys, the host's devices, any device access.
    */
   privileged?: boolean;
+  /** Container settings of `docker run` (the daemon's create request) beyond the fields below; absent for RUN steps. */
+  container?: ContainerRunSettings;
   /** `--add-host`: extra /etc/hosts lines, after the loopback ones (BuildKit's ExtraHosts). */
   extraHosts?: { host: string; ip: string }[];
   /** `--ulimit`: rlimits by lower-case name (`nofile`, `nproc`, …); they replace the defaults. */
   ulimits?: { name: string; soft: number; hard: number }[];
   /** `--shm-size`: bytes of the /dev/shm tmpfs (default 64 MiB, as Docker). */
   shmSize?: number;
+}
+
+/** The cgroup limits a container runs with (runtime-spec config-linux.md "Control groups"). */
+export interface ContainerResources {
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+}
+
+/** What `docker run` sets beyond a RUN step (applied by generateSpec and the executor). */
+export interface ContainerRunSettings {
+  readonlyRootfs?: boolean;
+  /** `CAP_X` names added to / dropped from the default set (`ALL` for every one). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** Replaces /etc/resolv.conf when any is set. */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  resources?: ContainerResources;
+  /** The cgroup path (`/mybuild/<container id>`), so stats, top and pause find it. */
+  cgroupsPath?: string;
+  sysctl?: Record<string, string>;
+  oomScoreAdj?: number;
 }
 
 /** A device node runc creates in the container (runtime-spec config-linux.md "Devices"). */
@@ -149,6 +175,7 @@ export interface RuntimeSpec {
     capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
     rlimits: { type: string; hard: number; soft: number }[];
     noNewPrivileges: boolean;
+    oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -158,7 +185,9 @@ export interface RuntimeSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     devices?: LinuxDevice[];
-    resources: { devices: { allow: boolean; access: string }[] };
+    resources: { devices: { allow: boolean; access: string }[] } & ContainerResources;
+    cgroupsPath?: string;
+    sysctl?: Record<string, string>;
   };
 }
 
@@ -171,7 +200,9 @@ export interface RuntimeSpec {
  */
 export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string, etc: EtcFiles, opts: { maxOpenFiles?: number; hostDevices?: LinuxDevice[]; capabilities?: number[]; netnsPath?: string; mappedIds?: number } = {}): RuntimeSpec {
   const privileged = spec.privileged === true;
-  const caps = privileged ? (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!) : DEFAULT_CAPABILITIES;
+  const held = (opts.capabilities ?? ALL_CAPABILITIES.map((_, i) => i)).filter((i) => i < ALL_CAPABILITIES.length).map((i) => ALL_CAPABILITIES[i]!);
+  const cs = spec.container ?? {};
+  const caps = privileged ? held : applyCapChanges(DEFAULT_CAPABILITIES, held, cs.capAdd ?? [], cs.capDrop ?? []);
   const sysRo = privileged ? [] : ['ro'];
   // Docker's 1048576, but never above what we may grant (raising a hard limit needs CAP_SYS_RESOURCE).
   const nofile = Math.min(1048576, opts.maxOpenFiles ?? 1048576);
@@ -214,10 +245,11 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
         ...(spec.ulimits?.some((u) => u.name === 'nofile') ? [] : [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }]),
         ...(spec.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, hard: u.hard, soft: u.soft })),
       ],
+      ...(cs.oomScoreAdj ? { oomScoreAdj: cs.oomScoreAdj } : {}),
       // Docker's --privileged leaves no_new_privs off (setuid programs keep working).
       noNewPrivileges: !privileged,
     },
-    root: { path: rootfs, readonly: false },
+    root: { path: rootfs, readonly: cs.readonlyRootfs === true },
     hostname: spec.hostname,
     mounts,
     linux: {
@@ -225,7 +257,9 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       ...(privileged && opts.hostDevices?.length ? { devices: opts.hostDevices } : {}),
-      resources: { devices: [{ allow: privileged, access: 'rwm' }] },
+      resources: { devices: [{ allow: privileged, access: 'rwm' }], ...(cs.resources ?? {}) },
+      ...(cs.cgroupsPath ? { cgroupsPath: cs.cgroupsPath } : {}),
+      ...(cs.sysctl && Object.keys(cs.sysctl).length ? { sysctl: cs.sysctl } : {}),
     },
   };
 }
@@ -239,6 +273,28 @@ export function withPrimaryGid(user: ExecUser): number[] {
 /** /etc/hosts for the container: loopback names, the hostname, then `--add-host` entries. */
 export function hostsFile(hostname: string, extraHosts: readonly { host: string; ip: string }[] = []): string {
   return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ...extraHosts.map((h) => `${h.ip}\t${h.host}`), ''].join('\n');
+}
+
+/** /etc/resolv.conf from `--dns`, `--dns-search`, `--dns-option`; undefined when none is set. */
+export function resolvConf(c: ContainerRunSettings | undefined): string | undefined {
+  if (!c || !(c.dns?.length || c.dnsSearch?.length || c.dnsOptions?.length)) return undefined;
+  return [...(c.dns ?? []).map((d) => `nameserver ${d}`), ...(c.dnsSearch?.length ? [`search ${c.dnsSearch.join(' ')}`] : []), ...(c.dnsOptions?.length ? [`options ${c.dnsOptions.join(' ')}`] : []), ''].join('\n');
+}
+
+/** The CAP_ name of `c` (`net_admin`, `NET_ADMIN`, `CAP_NET_ADMIN`). */
+export function capName(c: string): string {
+  const up = c.toUpperCase();
+  return up === 'ALL' ? up : up.startsWith('CAP_') ? up : `CAP_${up}`;
+}
+
+/** Docker's cap-add/cap-drop over `base`: ALL adds every held one / drops all; drops apply after adds only for named ones. */
+function applyCapChanges(base: string[], held: string[], add: string[], drop: string[]): string[] {
+  const adds = add.map(capName);
+  const drops = drop.map(capName);
+  let out = drops.includes('ALL') ? [] : [...base];
+  if (adds.includes('ALL')) out = [...held];
+  for (const a of adds) if (a !== 'ALL' && !out.includes(a)) out.push(a);
+  return out.filter((c) => !drops.includes(c) || adds.includes(c));
 }
 
 /** runtime-spec's process.consoleSize of a tty spec with a known terminal size (runc sizes the console before the process starts). */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BuildError } from '../../src/errors.js';
 import { parseNetworkFlag, parsePublish } from '../../src/containers/options.js';
-import { createOptions } from '../../src/daemon/routes/containers.js';
+import { createOptions } from '../../src/daemon/create-request.js';
 
 describe('-p and --network', () => {
   it('parses [IP:]HOST:CONTAINER[/PROTO]', () => {
@@ -37,16 +37,16 @@ describe('-p and --network', () => {
     assert.throws(() => parseNetworkFlag('mynet'), /network "mynet" is not supported/);
   });
 
-  it('containers/create: NetworkMode default/bridge is the sandbox, PortBindings become published ports', () => {
-    const o = createOptions({ Image: 'busybox', HostConfig: { NetworkMode: 'bridge', PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostPort: '8081' }], '53/udp': [{ HostIp: '::1', HostPort: '5353' }] } } }, undefined);
+  it('containers/create: NetworkMode default/bridge is the sandbox, PortBindings become published ports', async () => {
+    const o = await createOptions({ Image: 'busybox', HostConfig: { NetworkMode: 'bridge', PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostPort: '8081' }], '53/udp': [{ HostIp: '::1', HostPort: '5353' }] } } }, undefined);
     assert.equal(o.network, 'sandbox');
     assert.deepEqual(o.publish, [
       { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
       { hostPort: 8081, containerPort: 80, protocol: 'tcp' },
       { hostIp: '::1', hostPort: 5353, containerPort: 53, protocol: 'udp' },
     ]);
-    assert.equal(createOptions({ Image: 'busybox' }, undefined).network, 'sandbox');
-    assert.equal(createOptions({ Image: 'busybox', HostConfig: { NetworkMode: 'none' } }, undefined).network, 'none');
-    assert.throws(() => createOptions({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] } } }, undefined), /a host port is required/);
+    assert.equal((await createOptions({ Image: 'busybox' }, undefined)).network, 'sandbox');
+    assert.equal((await createOptions({ Image: 'busybox', HostConfig: { NetworkMode: 'none' } }, undefined)).network, 'none');
+    await assert.rejects(createOptions({ Image: 'busybox', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '' }] } } }, undefined), /a host port is required/);
   });
 });

@@ -3,6 +3,7 @@
  * CLI runner, and the skip reasons.
  */
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -66,4 +67,18 @@ export function runCmd(cmd: string, args: string[], opts: { env?: NodeJS.Process
 /** The docker CLI against `d` (legacy builder, no user config). */
 export function docker(d: TestDaemon, args: string[], opts: { cwd?: string; input?: Buffer } = {}): Promise<Ran> {
   return runCmd(DOCKER, args, { ...opts, env: { DOCKER_HOST: d.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: path.join(d.dir, 'docker-config') } });
+}
+
+/** One Engine API request to `d` (JSON body when `body` is given); resolves with the status and the body text. */
+export function apiRequest(d: TestDaemon, method: string, p: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request({ socketPath: d.socket, method, path: p, agent: false, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }

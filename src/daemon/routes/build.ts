@@ -14,6 +14,7 @@ import type { BuildEvent } from '../../builder/events.js';
 import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { boolParam, byteLimit, JsonLines, jsonMapParam } from '../http.js';
+import { buildNetwork, refuseUnmappedBuildParams } from '../build-params.js';
 import type { Route, RouteRequest } from '../server.js';
 import { registryAuthFromHeader } from '../../api/auth.js';
 
@@ -63,6 +64,8 @@ export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) 
 }
 
 async function handleBuild({ req, res, query, state }: RouteRequest): Promise<void> {
+  refuseUnmappedBuildParams(query);
+  const network = buildNetwork(query.get('networkmode'));
   if (query.get('remote')) throw new UsageError('building from a remote URL (remote=) is not supported', { hint: 'send the context as a tar body' });
   const dockerfile = dockerfileInContext(query.get('dockerfile'));
   const tags = query.getAll('t').filter((t) => t !== '');
@@ -101,6 +104,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.noCache = boolParam(query, 'nocache');
     o.pull = boolParam(query, 'pull');
     o.platform = query.get('platform') || undefined;
+    o.network = network;
     o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
     if (registryAuth) o.registryAuth = registryAuth;
     const result = await state.engine.build(o, { onEvent: legacyProgress(out, quiet), signal: abort.signal });

@@ -11,15 +11,17 @@
 import type { Duplex, Writable } from 'node:stream';
 import { PassThrough, Writable as WritableCtor } from 'node:stream';
 import { BuildError, toBuildError } from '../../errors.js';
-import type { Container, ContainerConfigRecord, ContainerManager, CreateOptions, VolumeSpec } from '../../containers/manager.js';
-import { parsePublish } from '../../containers/options.js';
+import type { Container, ContainerManager } from '../../containers/manager.js';
+import { createOptions } from '../create-request.js';
+import { EventLog } from '../events.js';
+import { isFrozen, setFrozen } from '../../containers/cgroups.js';
+import { normalizeSignal } from '../../containers/manager.js';
+import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { muxFrame } from '../../api/mux.js';
-import { containerListEntry, containerSummary, inspectContainer } from '../../api/containers.js';
-import { filterContainers, filtersFromQuery, filtersImplyAll } from '../../api/filters.js';
-
-type NetworkMode = ContainerConfigRecord['network'];
+import { containerFilterFacts, containerListEntry, containerSummary, inspectContainer, type ContainerSummary } from '../../api/containers.js';
+import { filterContainers, filtersFromQuery } from '../../api/filters.js';
 
 interface Attachment {
   socket: Duplex;
@@ -40,7 +42,42 @@ export class ContainerRuntime {
   private readonly nextExit = new Map<string, ((code: number) => void)[]>();
   private readonly stdins = new Map<string, PassThrough>();
 
-  constructor(private readonly open: () => Promise<ContainerManager>) {}
+  constructor(
+    private readonly open: () => Promise<ContainerManager>,
+    readonly events: EventLog = new EventLog(),
+  ) {}
+
+  /** Containers stopped or killed through the API: their restart policy does not apply (as dockerd). */
+  private readonly manuallyStopped = new Set<string>();
+  /** Restarts by policy, per container (inspect's RestartCount). */
+  readonly restartCounts = new Map<string, number>();
+  private closing = false;
+
+  markStopped(id: string): void {
+    this.manuallyStopped.add(id);
+  }
+
+  /** After an exit: starts the container again when its restart policy says so (dockerd's 100 ms doubling back-off). */
+  private async maybeRestart(mgr: ContainerManager, id: string, code: number): Promise<void> {
+    const c = await mgr.inspect(id).catch(() => undefined);
+    const rp = c?.config.settings?.restartPolicy;
+    if (!c || !rp || this.closing || this.manuallyStopped.has(id)) return;
+    const n = this.restartCounts.get(id) ?? 0;
+    if (rp.name === 'on-failure' && (code === 0 || (rp.maximumRetryCount > 0 && n >= rp.maximumRetryCount))) return;
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 60_000)));
+    const again = await mgr.inspect(id).catch(() => undefined);
+    if (!again || again.state.status !== 'exited' || this.closing || this.manuallyStopped.has(id) || this.runs.has(id)) return;
+    this.restartCounts.set(id, n + 1);
+    this.events.container('restart', again);
+    await this.start(again).catch(() => undefined);
+  }
+
+  /** Resolves once this daemon no longer runs container `id` (its run's end is recorded). */
+  async settle(id: string): Promise<void> {
+    const run = this.runs.get(id);
+    if (run) await run.exit;
+    for (let i = 0; i < 100 && this.runs.has(id); i++) await new Promise((r) => setTimeout(r, 10));
+  }
 
   manager(): Promise<ContainerManager> {
     this.mgrP ??= this.open();
@@ -90,6 +127,7 @@ export class ContainerRuntime {
   async start(c: Container): Promise<void> {
     const mgr = await this.manager();
     if (this.runs.has(c.id)) throw withStatus(new BuildError('INVALID_ARGUMENT', `container ${c.name} is already running`), 304);
+    this.manuallyStopped.delete(c.id);
     const stdin = c.config.openStdin ? (this.stdins.get(c.id) ?? new PassThrough()) : undefined;
     if (stdin) this.stdins.set(c.id, stdin);
     const started = mgr.start(c.id, { stdout: this.sink(c.id, c.config.tty, 'stdout'), stderr: this.sink(c.id, c.config.tty, 'stderr'), stdin });
@@ -101,23 +139,46 @@ export class ContainerRuntime {
     this.runs.set(c.id, { exit });
     void exit.then((code) => {
       this.runs.delete(c.id);
+      this.events.container('die', c, { exitCode: String(code) });
+      void this.maybeRestart(mgr, c.id, code);
       this.stdins.delete(c.id);
       for (const w of this.nextExit.get(c.id) ?? []) w(code);
       this.nextExit.delete(c.id);
       for (const a of this.attachments.get(c.id) ?? []) a.socket.end();
       this.attachments.delete(c.id);
     });
+    this.events.container('start', c);
     // Answer once it runs, exited already, or failed to start.
     for (;;) {
       const r = await Promise.race([started.then(() => 'done' as const), new Promise<'poll'>((res) => setTimeout(() => res('poll'), 25))]);
       if (r === 'done') return;
       const st = await mgr.inspect(c.id).then((x) => x.state.status, () => 'exited');
+      if (st === 'running') {
+        // The record says running before the runtime has made the process: answer once it runs
+        // (top, pause, exec and a logs call right after start see it), or once it ended.
+        await this.untilProcessRuns(mgr, c.id, started);
+        return;
+      }
       if (st !== 'created') return;
+    }
+  }
+
+  private async untilProcessRuns(mgr: ContainerManager, id: string, started: Promise<unknown>): Promise<void> {
+    let done = false;
+    void started.then(() => (done = true), () => (done = true));
+    const deadline = Date.now() + 5000;
+    while (!done && Date.now() < deadline) {
+      const h = await mgr.runtimeHandle(id).catch(() => undefined);
+      if (!h) return;
+      const st = await execCapture(h.bin, ['--root', h.stateRoot, 'state', h.runtimeId]);
+      if (st.code === 0 && (JSON.parse(st.stdout.toString('utf8')) as { status: string }).status === 'running') return;
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   /** Kills every container this daemon runs and waits for their records (daemon shutdown). */
   async shutdown(): Promise<void> {
+    this.closing = true;
     if (!this.mgrP || this.runs.size === 0) return;
     const mgr = await this.mgrP;
     const runs = [...this.runs.entries()];
@@ -125,63 +186,12 @@ export class ContainerRuntime {
   }
 }
 
-interface CreateBody {
-  Image?: string;
-  Cmd?: string[] | string | null;
-  Entrypoint?: string[] | string | null;
-  Env?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  Tty?: boolean;
-  OpenStdin?: boolean;
-  HostConfig?: { AutoRemove?: boolean; Binds?: string[] | null; NetworkMode?: string; PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
-}
-
-const list = (v: string[] | string | null | undefined): string[] | undefined => (v == null ? undefined : Array.isArray(v) ? v : [v]);
-
-/** Maps a Docker create body to CreateOptions. Throws BuildError INVALID_ARGUMENT for what mybuild does not support. */
-export function createOptions(body: CreateBody, name: string | undefined): CreateOptions {
-  if (!body.Image) throw new BuildError('INVALID_ARGUMENT', 'containers/create: Image is required');
-  const hc = body.HostConfig ?? {};
-  const nm = hc.NetworkMode ?? 'default';
-  let network: NetworkMode;
-  if (nm === 'host') network = 'host';
-  else if (nm === 'none') network = 'none';
-  // Docker's default (bridge) reaches the outside: here through slirp4netns, with no bridge.
-  else if (nm === 'default' || nm === 'bridge' || nm === '') network = 'sandbox';
-  else throw new BuildError('INVALID_ARGUMENT', `network mode "${nm}" is not supported: expected default, bridge, none or host`, { hint: 'mybuild creates no bridges: the default network is user-mode (slirp4netns)' });
-  const volumes: VolumeSpec[] = (hc.Binds ?? []).map((b) => {
-    const [source, target, mode] = b.split(':');
-    if (!source?.startsWith('/') || !target?.startsWith('/')) throw new BuildError('INVALID_ARGUMENT', `invalid bind "${b}": expected /host/path:/container/path[:ro]`);
-    return { source, target, readonly: mode === 'ro' };
-  });
-  // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser.
-  const publish = Object.entries(hc.PortBindings ?? {}).flatMap(([port, binds]) =>
-    (binds ?? []).map((b) => parsePublish(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : ''}${b.HostPort ?? ''}:${port}`)),
-  );
-  const entrypoint = list(body.Entrypoint);
-  return {
-    image: body.Image,
-    ...(name ? { name: name.replace(/^\//, '') } : {}),
-    cmd: list(body.Cmd) ?? [],
-    ...(entrypoint !== undefined ? { entrypoint: entrypoint.length === 1 && entrypoint[0] === '' ? [] : entrypoint } : {}),
-    env: body.Env ?? [],
-    ...(body.WorkingDir ? { workdir: body.WorkingDir } : {}),
-    ...(body.User ? { user: body.User } : {}),
-    tty: body.Tty === true,
-    openStdin: body.OpenStdin === true,
-    network,
-    ...(publish.length > 0 ? { publish } : {}),
-    volumes,
-    autoRemove: hc.AutoRemove === true,
-  };
-}
-
 async function create({ req, res, state, query }: RouteRequest): Promise<void> {
-  const body = await readJson<CreateBody>(req, {});
+  const body = await readJson<Record<string, unknown>>(req, {});
   const mgr = await state.containers.manager();
   const platform = query.get('platform') || undefined; // Docker's POST /containers/create?platform=
-  const c = await mgr.create({ ...createOptions(body, query.get('name') || undefined), ...(platform ? { platform } : {}) });
+  const c = await mgr.create({ ...(await createOptions(body, query.get('name') || undefined)), ...(platform ? { platform } : {}) });
+  state.events.container('create', c);
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
 
@@ -226,6 +236,11 @@ async function attachUpgrade({ socket, state, params, query, head }: RouteReques
   const streamType = c.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   if (head.length) socket.unshift(head);
+  if (boolParam(query, 'logs')) {
+    // The output so far (dockerd's attach?logs=1), before the live stream.
+    const past = (n: 1 | 2): Writable => new WritableCtor({ write: (chunk: Buffer, _e, cb) => (socket.write(c.config.tty ? chunk : muxFrame(n, chunk)), cb()) });
+    await mgr.logs(c.id, { ...(boolParam(query, 'stdout') ? { stdout: past(1) } : {}), ...(boolParam(query, 'stderr') ? { stderr: past(2) } : {}) });
+  }
   if (!boolParam(query, 'stream')) {
     socket.end();
     return;
@@ -267,13 +282,17 @@ async function logs({ res, state, params, query }: RouteRequest): Promise<void> 
 async function stop({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
+  // Also while it waits to be restarted by its policy: a stop is final.
+  state.containers.markStopped(c.id);
   if (c.state.status !== 'running') {
     res.writeHead(304);
     res.end();
     return;
   }
   const t = query.get('t');
+  if (await isFrozen(c.id)) throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${c.id} is paused. Unpause the container before stopping or killing`), 409);
   await mgr.stop(c.id, { ...(t ? { timeoutSec: Number(t) } : {}), ...(query.get('signal') ? { signal: query.get('signal')! } : {}) });
+  state.events.container('stop', c);
   res.writeHead(204);
   res.end();
 }
@@ -281,7 +300,17 @@ async function stop({ res, state, params, query }: RouteRequest): Promise<void> 
 async function kill({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
   try {
-    await mgr.kill(params[0], query.get('signal') || 'KILL');
+    const c = await mgr.inspect(params[0]);
+    const signal = query.get('signal') || 'KILL';
+    if (await isFrozen(c.id)) {
+      if (normalizeSignal(signal) !== 'KILL') throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${c.id} is paused. Unpause the container before stopping or killing`), 409);
+      await setFrozen(c.id, false);
+    }
+    state.containers.markStopped(c.id);
+    await mgr.kill(params[0], signal);
+    state.events.container('kill', c, { signal: normalizeSignal(signal) });
+    // dockerd answers a SIGKILL once the container is gone.
+    if (normalizeSignal(signal) === 'KILL') await mgr.wait(c.id).catch(() => undefined);
   } catch (err) {
     const e = toBuildError(err);
     if (e.code === 'INVALID_ARGUMENT' && /not running/.test(e.message)) throw withStatus(e, 409);
@@ -293,8 +322,11 @@ async function kill({ res, state, params, query }: RouteRequest): Promise<void> 
 
 async function remove({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
   try {
+    if (c.state.status === 'running' && boolParam(query, 'force') && (await isFrozen(c.id))) await setFrozen(c.id, false);
     await mgr.remove(params[0], { force: boolParam(query, 'force') });
+    state.events.container('destroy', c);
   } catch (err) {
     const e = toBuildError(err);
     if (e.code === 'INVALID_ARGUMENT' && /running/.test(e.message)) throw withStatus(e, 409);
@@ -304,22 +336,49 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   res.end();
 }
 
+/**
+ * The containers `filters` (and `all`, `limit`) select, newest first (GET /containers/json, POST
+ * /containers/prune), through the filters LocalEngine uses (src/api/filters.ts); a frozen
+ * container is `paused` there. `limit` implies all, as dockerd.
+ */
+export async function selectContainers(state: RouteRequest['state'], query: URLSearchParams, opts: { all?: boolean } = {}): Promise<Container[]> {
+  const filters = filtersFromQuery(query.get('filters') ?? undefined);
+  const limit = Number(query.get('limit') ?? '-1');
+  const all = opts.all || boolParam(query, 'all') || limit > 0;
+  const now = Date.now();
+  const cs: (Container & { paused?: boolean })[] = await state.containers.list(true);
+  for (const c of cs) if (c.state.status === 'running' && (await isFrozen(c.id))) c.paused = true;
+  const rows = cs.map((c) => ({ ...containerSummary(c, now), ...containerFilterFacts(c), state: statusOf(c) as ContainerSummary['state'] }));
+  const images = filters.ancestor ? (await state.engine.images.list()).images : [];
+  const keep = new Set(filterContainers(rows, filters, images, { all }).map((c) => c.id));
+  const out = cs.filter((c) => keep.has(c.id));
+  return limit > 0 ? out.slice(0, limit) : out;
+}
+
+/** The state name dockerd reports (`paused` while frozen). */
+function statusOf(c: Container & { paused?: boolean }): string {
+  return c.paused ? 'paused' : c.state.status;
+}
+
 async function listContainers({ res, state, query }: RouteRequest): Promise<void> {
   const now = Date.now();
-  // --filter (docker's JSON form): the shared filters of src/api/filters.ts; status implies all.
-  const filters = filtersFromQuery(query.get('filters') ?? undefined);
-  let cs = await state.containers.list(boolParam(query, 'all') || filtersImplyAll(filters));
-  if (Object.keys(filters).length) {
-    const images = filters.ancestor ? (await state.engine.images.list()).images : [];
-    const keep = new Set(filterContainers(cs.map((c) => containerSummary(c, now)), filters, images).map((c) => c.id));
-    cs = cs.filter((c) => keep.has(c.id));
+  const cs = await selectContainers(state, query);
+  const out = [];
+  for (const c of cs) {
+    const e = containerListEntry(c, now);
+    if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(e, { State: 'paused', Status: `${e.Status} (Paused)` });
+    out.push(e);
   }
-  sendJson(res, 200, cs.map((c) => containerListEntry(c, now)));
+  sendJson(res, 200, out);
 }
 
 async function inspectRoute({ res, state, params }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
-  sendJson(res, 200, inspectContainer(await mgr.inspect(params[0])));
+  const c = await mgr.inspect(params[0]);
+  const doc = inspectContainer(c);
+  doc.RestartCount = state.containers.restartCounts.get(c.id) ?? 0;
+  if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(doc.State as object, { Status: 'paused', Paused: true });
+  sendJson(res, 200, doc);
 }
 
 const ID = '([^/]+)';

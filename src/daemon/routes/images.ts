@@ -46,7 +46,12 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
     for (const [id, e] of byId) {
       const mine = kept.filter((r) => r.id === id);
       if (!mine.length) byId.delete(id);
-      else e.tags = mine.flatMap((r) => (r.tag ? [r.tag] : []));
+      else if (mine.some((r) => r.tag)) {
+        // As dockerd: only the matching tags stay, and the digests of their repositories.
+        e.tags = mine.flatMap((r) => (r.tag ? [r.tag] : []));
+        const repos = new Set(e.tags.map((t) => t.slice(0, t.lastIndexOf(':'))));
+        e.digests = new Set([...e.digests].filter((x) => repos.has(x.slice(0, x.indexOf('@')))));
+      }
     }
   }
   const out = [...byId.values()]
@@ -133,8 +138,9 @@ async function pushImage({ req, res, state, params, query }: RouteRequest): Prom
 }
 
 /** `GET /images/get?names=…`: a docker save tar of the named images. */
-async function getImages({ res, state, query }: RouteRequest): Promise<void> {
-  const names = query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean);
+async function getImages({ res, state, query, params }: RouteRequest): Promise<void> {
+  // GET /images/{name}/get saves one image; GET /images/get?names=… several.
+  const names = params[0] ? [params[0]] : query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean);
   if (!names.length) throw new UsageError('images/get: give at least one names= parameter');
   res.setHeader('Content-Type', 'application/x-tar');
   try {
@@ -161,6 +167,7 @@ export const imageRoutes: Route[] = [
   { method: 'POST', pattern: /^\/images\/create$/, handle: createImage },
   { method: 'GET', pattern: /^\/images\/get$/, handle: getImages },
   { method: 'POST', pattern: /^\/images\/load$/, handle: loadImages },
+  { method: 'GET', pattern: /^\/images\/(.+)\/get$/, handle: getImages },
   { method: 'GET', pattern: /^\/images\/(.+)\/json$/, handle: inspectImage },
   { method: 'POST', pattern: /^\/images\/(.+)\/tag$/, handle: tagImage },
   { method: 'POST', pattern: /^\/images\/(.+)\/push$/, handle: pushImage },

@@ -1,0 +1,111 @@
+/**
+ * The `docker create` settings beyond image, command and I/O that a container keeps in its
+ * record (`ContainerConfigRecord.settings`) and runs with: labels, read-only rootfs,
+ * capabilities, privileged, tmpfs and bind mounts, init, /etc/hosts and DNS entries, extra
+ * groups, ulimits, cgroup limits, sysctls, log config. The daemon's create route fills it from
+ * the Engine API body (src/daemon/create-request.ts); `toRunSettings` and `execSpecFields` turn
+ * it into what the runtime applies. Pure.
+ */
+import type { ContainerResources, ContainerRunSettings, ExecSpec } from '../runtime/spec.js';
+import type { Mount } from '../runtime/mount.js';
+
+/** A tmpfs or bind mount of `--mount`/`--tmpfs` (binds of `-v` stay in `volumes`). */
+export interface ExtraMount {
+  type: 'tmpfs' | 'bind';
+  /** Host path for a bind; unused for tmpfs. */
+  source: string;
+  target: string;
+  readonly: boolean;
+  /** tmpfs options (`size=64m`, `mode=1777`, …) or bind propagation (`rprivate`, …). */
+  options: string[];
+}
+
+export interface ContainerSettings {
+  labels?: Record<string, string>;
+  /** Keys (`KEY`, no `=`) removed from the image's environment. */
+  unsetEnv?: string[];
+  readonlyRootfs?: boolean;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  mounts?: ExtraMount[];
+  /** Run tini (`docker-init`) as PID 1. */
+  init?: boolean;
+  extraHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** Groups (names or numbers) added to the user's supplementary groups. */
+  groupAdd?: string[];
+  ulimits?: { name: string; soft: number; hard: number }[];
+  resources?: ContainerResources;
+  sysctl?: Record<string, string>;
+  oomScoreAdj?: number;
+  shmSize?: number;
+  /** Seconds `stop` waits before SIGKILL (default 10). */
+  stopTimeout?: number;
+  /** `json-file` (the only driver) and its options. */
+  logConfig?: { type: string; config: Record<string, string> };
+  /** Recorded as given (Config.ExposedPorts, Config.OnBuild, Config.Domainname …) for inspect. */
+  exposedPorts?: Record<string, unknown>;
+  onBuild?: string[];
+  stdinOnce?: boolean;
+  consoleSize?: [number, number];
+  /** HostConfig.RestartPolicy (the daemon restarts the container by it when it exits on its own). */
+  restartPolicy?: { name: 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount: number };
+  /** HostConfig.Isolation as given ('default' or absent). */
+  isolation?: string;
+}
+
+/** Where tini is bind-mounted in the container (dockerd's path). */
+export const INIT_PATH = '/sbin/docker-init';
+
+/** The runtime's view of `s` for container `id`. */
+export function toRunSettings(s: ContainerSettings, id: string): ContainerRunSettings {
+  return {
+    readonlyRootfs: s.readonlyRootfs,
+    capAdd: s.capAdd,
+    capDrop: s.capDrop,
+    dns: s.dns,
+    dnsSearch: s.dnsSearch,
+    dnsOptions: s.dnsOptions,
+    resources: s.resources,
+    cgroupsPath: `/mybuild/${id}`,
+    sysctl: s.sysctl,
+    oomScoreAdj: s.oomScoreAdj,
+  };
+}
+
+/**
+ * The settings the runtime shares with RUN's `--add-host`/`--ulimit`/`--shm-size` (ExecSpec's
+ * extraHosts, ulimits, shmSize), so a container and a build step take one path.
+ */
+export function execSpecFields(s: ContainerSettings): Pick<ExecSpec, 'extraHosts' | 'ulimits' | 'shmSize'> {
+  return {
+    ...(s.extraHosts?.length ? { extraHosts: s.extraHosts.map(splitHost) } : {}),
+    ...(s.ulimits?.length ? { ulimits: s.ulimits } : {}),
+    ...(s.shmSize !== undefined ? { shmSize: s.shmSize } : {}),
+  };
+}
+
+/** `name:ip` (Engine API ExtraHosts; the ip may hold colons) as ExecSpec's `{ host, ip }`. */
+function splitHost(entry: string): { host: string; ip: string } {
+  const i = entry.indexOf(':');
+  return { host: entry.slice(0, i), ip: entry.slice(i + 1) };
+}
+
+/** The extra mounts of `s` (tmpfs and binds), plus tini's bind when `init` (`initBinary` on the host). */
+export function extraMounts(s: ContainerSettings, initBinary: string | undefined): Mount[] {
+  const out: Mount[] = (s.mounts ?? []).map((m) =>
+    m.type === 'tmpfs'
+      ? { type: 'tmpfs', source: 'tmpfs', target: m.target, options: ['nosuid', 'nodev', 'noexec', ...m.options, ...(m.readonly ? ['ro'] : [])] }
+      : { type: 'bind', source: m.source, target: m.target, options: ['rbind', m.readonly ? 'ro' : 'rw', ...m.options] },
+  );
+  if (s.init && initBinary) out.push({ type: 'bind', source: initBinary, target: INIT_PATH, options: ['rbind', 'ro'] });
+  return out;
+}
+
+/** The process' arguments: `command` under tini when `init`. */
+export function withInit(s: ContainerSettings, command: string[]): string[] {
+  return s.init ? [INIT_PATH, '--', ...command] : command;
+}

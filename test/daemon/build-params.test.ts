@@ -1,0 +1,73 @@
+/**
+ * Build options through the daemon: `mybuild -H … build` refuses by name the flags the
+ * legacy POST /build has no parameter for (--metadata-file, --cache-from/--cache-to, --allow,
+ * --format docker, …) and sends --network and SOURCE_DATE_EPOCH; the daemon refuses the legacy
+ * parameters it cannot apply (the docker CLI's --add-host, --memory, --squash) and applies
+ * networkmode.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
+import { runCli } from '../helpers/cli.js';
+import { docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+
+const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
+
+describe('build options through the daemon', { skip, concurrency: false }, () => {
+  let d: TestDaemon;
+  let ctx: string;
+  before(async () => {
+    d = await startTestDaemon();
+    const layout = await ensureBaseImage();
+    const tar = path.join(d.dir, 'base.tar');
+    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
+    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
+    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    ctx = path.join(d.dir, 'ctx');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN ls /sys/class/net > /nets\nCMD ["cat", "/nets"]\n');
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  const remote = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['-H', d.host, 'build', ...args], { cwd: ctx, env: { ...process.env, ...env } });
+
+  it('mybuild -H build refuses the flags the daemon cannot receive, naming them', async () => {
+    for (const [flags, name] of [
+      [['--metadata-file', path.join(d.dir, 'm.json')], '--metadata-file'],
+      [['--cache-to', `type=local,dest=${path.join(d.dir, 'c')}`], '--cache-to'],
+      [['--allow', 'security.insecure'], '--allow security.insecure'],
+      [['--format', 'docker'], '--format docker'],
+    ] as const) {
+      const r = await remote([...flags, '.']);
+      assert.notEqual(r.code, 0, `${name} was accepted`);
+      assert.match(r.err, new RegExp(`${name.replace(/[.]/g, '\\.')} is not supported with -H`));
+    }
+  });
+
+  it('--network none and SOURCE_DATE_EPOCH reach the daemon build', async () => {
+    const host = await remote(['--network', 'host', '-q', '-t', 'net:host', '.']);
+    assert.equal(host.code, 0, host.err);
+    const none = await remote(['--network', 'none', '-q', '-t', 'net:none', '.']);
+    assert.equal(none.code, 0, none.err);
+    const nets = async (tag: string) => (await docker(d, ['run', '--rm', tag])).stdout.split('\n').filter(Boolean);
+    assert.deepEqual(await nets('net:none'), ['lo']);
+    assert.ok((await nets('net:host')).length > 1, 'RUN saw the host network with --network host');
+    const sde = await remote(['-q', '-t', 'sde:1', '.'], { SOURCE_DATE_EPOCH: '1000000000' });
+    assert.equal(sde.code, 0, sde.err);
+    assert.equal((await docker(d, ['inspect', '-f', '{{.Created}}', 'sde:1'])).stdout.trim(), '2001-09-09T01:46:40Z');
+  });
+
+  it('the daemon refuses legacy build parameters it cannot apply', async () => {
+    const r = await docker(d, ['build', '--add-host', 'a:1.2.3.4', '.'], { cwd: ctx });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /build parameter extrahosts=a:1\.2\.3\.4 is not supported by mybuild/);
+    const m = await docker(d, ['build', '--memory', '64m', '.'], { cwd: ctx });
+    assert.match(m.stderr, /build parameter memory=67108864 is not supported by mybuild/);
+    const ok = await docker(d, ['build', '--network', 'none', '-q', '.'], { cwd: ctx });
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+});
