@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
-import { docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+import { baseImageSkipReason } from '../helpers/base-image.js';
+import { docker, loadBusybox, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 
@@ -19,11 +19,7 @@ describe('container files through the docker CLI', { skip, concurrency: false },
   let host: string;
   before(async () => {
     d = await startTestDaemon();
-    const layout = await ensureBaseImage();
-    const tar = path.join(d.dir, 'base.tar');
-    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
-    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
-    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    await loadBusybox(d);
     host = path.join(d.dir, 'host');
     await mkdir(path.join(host, 'dir'), { recursive: true });
     await writeFile(path.join(host, 'h.txt'), 'from host\n');

@@ -9,9 +9,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
+import { baseImageSkipReason } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
-import { docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+import { docker, loadBusybox, dockerMissing, notRoot, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 
@@ -20,11 +20,7 @@ describe('build options through the daemon', { skip, concurrency: false }, () =>
   let ctx: string;
   before(async () => {
     d = await startTestDaemon();
-    const layout = await ensureBaseImage();
-    const tar = path.join(d.dir, 'base.tar');
-    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
-    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
-    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    await loadBusybox(d);
     ctx = path.join(d.dir, 'ctx');
     await mkdir(ctx, { recursive: true });
     await writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN ls /sys/class/net > /nets\nCMD ["cat", "/nets"]\n');

@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
-import { apiRequest, docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+import { baseImageSkipReason } from '../helpers/base-image.js';
+import { apiRequest, docker, loadBusybox, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 const COMPOSE = '/usr/bin/docker-compose';
@@ -21,11 +21,7 @@ describe('container operations through the docker CLI', { skip, concurrency: fal
   let d: TestDaemon;
   before(async () => {
     d = await startTestDaemon();
-    const layout = await ensureBaseImage();
-    const tar = path.join(d.dir, 'base.tar');
-    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
-    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
-    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    await loadBusybox(d);
   });
   after(async () => {
     const ids = (await docker(d, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);

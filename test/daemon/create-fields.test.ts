@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
-import { apiRequest, docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+import { baseImageSkipReason } from '../helpers/base-image.js';
+import { apiRequest, docker, loadBusybox, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 
@@ -19,11 +19,7 @@ describe('create fields through the docker CLI', { skip, concurrency: false }, (
   let d: TestDaemon;
   before(async () => {
     d = await startTestDaemon();
-    const layout = await ensureBaseImage();
-    const tar = path.join(d.dir, 'base.tar');
-    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
-    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
-    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    await loadBusybox(d);
   });
   after(async () => {
     await docker(d, ['rm', '-f', ...(await docker(d, ['ps', '-aq'])).stdout.split('\n').filter(Boolean)]);

@@ -8,8 +8,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { baseImageSkipReason, ensureBaseImage } from '../helpers/base-image.js';
-import { apiRequest, docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+import { baseImageSkipReason } from '../helpers/base-image.js';
+import { apiRequest, docker, loadBusybox, dockerMissing, notRoot, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 
@@ -18,11 +18,7 @@ describe('list filters through the docker CLI', { skip, concurrency: false }, ()
   const ids: Record<string, string> = {};
   before(async () => {
     d = await startTestDaemon();
-    const layout = await ensureBaseImage();
-    const tar = path.join(d.dir, 'base.tar');
-    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
-    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
-    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    await loadBusybox(d);
     const ctx = path.join(d.dir, 'ctx');
     await mkdir(ctx, { recursive: true });
     await writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nLABEL tier=web\nRUN echo x > /x\n');

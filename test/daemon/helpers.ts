@@ -2,6 +2,7 @@
  * Daemon test helpers: a daemon on a temp unix socket with a temp root (in-process), the docker
  * CLI runner, and the skip reasons.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { existsSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/server.js';
+import { ensureBaseImage } from '../helpers/base-image.js';
 
 export const DOCKER = process.env.MYBUILD_TEST_DOCKER ?? '/usr/local/bin/docker';
 export const dockerMissing: string | false = existsSync(DOCKER) ? false : `the docker CLI is not installed at ${DOCKER}`;
@@ -81,4 +83,16 @@ export function apiRequest(d: TestDaemon, method: string, p: string, body?: unkn
     req.on('error', reject);
     req.end(data);
   });
+}
+
+/**
+ * Loads the busybox fixture into the daemon `d` as `busybox:latest`, as a user would: `docker
+ * load` of the layout as a tar, then `docker tag`.
+ */
+export async function loadBusybox(d: TestDaemon): Promise<void> {
+  const layout = await ensureBaseImage();
+  const tar = path.join(d.dir, 'base.tar');
+  assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
+  assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
+  assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
 }

@@ -6,11 +6,10 @@
  * RunningFor, Ports, Status, Size, Names, Labels, Mounts) and for table, json and Go functions.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { baseImageSkipReason, ensureBaseImage } from '../../helpers/base-image.js';
+import { baseImageSkipReason } from '../../helpers/base-image.js';
 import { runCli } from '../../helpers/cli.js';
-import { docker, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from '../../daemon/helpers.js';
+import { docker, loadBusybox, dockerMissing, notRoot, runcMissing, startTestDaemon, type TestDaemon } from '../../daemon/helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 
@@ -18,11 +17,7 @@ describe('--format is docker\'s', { skip, concurrency: false }, () => {
   let d: TestDaemon;
   before(async () => {
     d = await startTestDaemon();
-    const layout = await ensureBaseImage();
-    const tar = path.join(d.dir, 'base.tar');
-    assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
-    assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
-    assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+    await loadBusybox(d);
     assert.equal((await docker(d, ['tag', 'busybox:latest', 'example.com/team/app:1.0'])).code, 0);
     const r = await docker(d, ['run', '--name', 'fmt-one', '-v', `${d.dir}:/mnt`, 'busybox', 'sh', '-c', 'echo a long command line; exit 3']);
     assert.equal(r.code, 3, r.stderr);
