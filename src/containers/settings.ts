@@ -8,6 +8,8 @@
  */
 import type { ContainerResources, ContainerRunSettings, ExecSpec } from '../runtime/spec.js';
 import type { Mount } from '../runtime/mount.js';
+import { inUserNamespace } from '../runtime/userns.js';
+import { UsageError } from '../errors.js';
 
 /** A tmpfs or bind mount of `--mount`/`--tmpfs` (binds of `-v` stay in `volumes`). */
 export interface ExtraMount {
@@ -60,8 +62,16 @@ export interface ContainerSettings {
 /** Where tini is bind-mounted in the container (dockerd's path). */
 export const INIT_PATH = '/sbin/docker-init';
 
-/** The runtime's view of `s` for container `id`. */
+/**
+ * The runtime's view of `s` for container `id`. Rootless, the container gets no cgroup of its
+ * own (cgroups v1 are not delegated to users: runc could not create `/mybuild/<id>`), so limits
+ * are refused there rather than dropped.
+ */
 export function toRunSettings(s: ContainerSettings, id: string): ContainerRunSettings {
+  const rootless = inUserNamespace();
+  if (rootless && s.resources && Object.values(s.resources).some((group) => group && Object.values(group).some((v) => v !== undefined && v !== 0 && v !== '' && v !== false))) {
+    throw new UsageError('memory, CPU and pids limits are not supported by a rootless mybuild (it has no cgroup of its own to set them in)', { hint: 'run the daemon as root to set resource limits' });
+  }
   return {
     readonlyRootfs: s.readonlyRootfs,
     capAdd: s.capAdd,
@@ -70,7 +80,7 @@ export function toRunSettings(s: ContainerSettings, id: string): ContainerRunSet
     dnsSearch: s.dnsSearch,
     dnsOptions: s.dnsOptions,
     resources: s.resources,
-    cgroupsPath: `/mybuild/${id}`,
+    ...(rootless ? {} : { cgroupsPath: `/mybuild/${id}` }),
     sysctl: s.sysctl,
     oomScoreAdj: s.oomScoreAdj,
   };
