@@ -10,19 +10,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, mountsUnder, runCliProcess, runcContainers, storeProcesses, tempDir, writeContext } from '../helpers/build.js';
+import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, mountsUnder, runCliProcess, runcContainers, storeProcesses, until, tempDir, writeContext } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
 
 const skip = buildSkipReason() || cliSkipReason();
-
-async function until(fn: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 describe('daemon: SIGKILL of the daemon', { skip }, () => {
   let root: string;

@@ -250,3 +250,13 @@ export async function storeProcesses(root: string): Promise<string[]> {
   }
   return out;
 }
+
+/** Polls `fn` every 100 ms until it is true (true) or `ms` have passed (false). */
+export async function until(fn: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}

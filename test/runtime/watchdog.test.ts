@@ -6,19 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, mountsUnder, runCliProcess, runcContainers, storeProcesses, writeContext } from '../helpers/build.js';
+import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, mountsUnder, runCliProcess, runcContainers, storeProcesses, until, writeContext } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
 
 const skip = buildSkipReason() || cliSkipReason();
-
-async function until(fn: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 describe('watchdog: a killed build leaves nothing on the host', { skip }, () => {
   let root: string;
