@@ -14,12 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import tar from 'tar-stream';
 import { MAX_BUILD_FILE_BYTES, readBuildFile, readBuildFileAt, readDockerfile } from '../../src/context/build-files.js';
 import { BuildContext } from '../../src/context/context.js';
 import { BuildError } from '../../src/errors.js';
 import { cliPath } from '../helpers/paths.js';
-import { DOCKER, dockerMissing, notRoot, startTestDaemon, type TestDaemon } from '../daemon/helpers.js';
+import { DOCKER, dockerMissing, notRoot, startTestDaemon, tarOf, type TestDaemon } from '../daemon/helpers.js';
 import { makeTree } from './make-tree.js';
 
 const SECRET = `MYBUILD-SECRET-${randomBytes(8).toString('hex')}`;
@@ -53,20 +52,6 @@ function assertRefused(r: Ran, want: RegExp): void {
 
 const contextError = (re: RegExp) => (e: unknown) => e instanceof BuildError && e.code === 'CONTEXT' && re.test(e.message) && !e.message.includes(SECRET) && !(e.hint ?? '').includes(SECRET);
 
-function tarOf(entries: { name: string; linkname?: string; data?: string | Buffer }[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const e of entries) {
-    if (e.linkname !== undefined) pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname });
-    else pack.entry({ name: e.name }, e.data ?? '');
-  }
-  pack.finalize();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-}
 
 describe('build files are read inside the context', { concurrency: false }, () => {
   let tmp: string;
@@ -231,11 +216,11 @@ describe('build files are read inside the context', { concurrency: false }, () =
 
     it('docker build - < ctx.tar: the daemon refuses build files in the tar that point at host files', { skip: dockerMissing }, async () => {
       const docker = (args: string[], input: Buffer) => run(DOCKER, args, { input, env: { DOCKER_HOST: d.host, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: path.join(d.dir, 'docker-config') }, timeoutMs: 60_000 });
-      assertRefused(await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', linkname: shadow }])), /the Dockerfile Dockerfile points outside of the build context/);
-      assertRefused(await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', linkname: '../../../../../../../../..' + shadow }])), /points outside of the build context/);
-      assertRefused(await docker(['build', '-f', 'sub/app.Dockerfile', '-'], await tarOf([{ name: 'sub/app.Dockerfile', linkname: shadow }])), /the Dockerfile sub\/app\.Dockerfile points outside/);
+      assertRefused(await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', type: 'symlink', linkname: shadow }])), /the Dockerfile Dockerfile points outside of the build context/);
+      assertRefused(await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', type: 'symlink', linkname: '../../../../../../../../..' + shadow }])), /points outside of the build context/);
+      assertRefused(await docker(['build', '-f', 'sub/app.Dockerfile', '-'], await tarOf([{ name: 'sub/app.Dockerfile', type: 'symlink', linkname: shadow }])), /the Dockerfile sub\/app\.Dockerfile points outside/);
       assertRefused(
-        await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', data: 'FROM scratch\nCOPY Dockerfile /\n' }, { name: '.dockerignore', linkname: shadow }])),
+        await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', data: 'FROM scratch\nCOPY Dockerfile /\n' }, { name: '.dockerignore', type: 'symlink', linkname: shadow }])),
         /the ignore file \.dockerignore points outside/,
       );
       assertRefused(await docker(['build', '-'], await tarOf([{ name: 'Dockerfile', data: binary }])), /the Dockerfile Dockerfile is not a text file/);

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import tar from 'tar-stream';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/server.js';
 import { ensureBaseImage } from '../helpers/base-image.js';
 
@@ -95,4 +96,20 @@ export async function loadBusybox(d: TestDaemon): Promise<void> {
   assert.equal((await runCmd('tar', ['-C', layout, '-cf', tar, '.'])).code, 0);
   assert.equal((await docker(d, ['load', '-i', tar])).code, 0);
   assert.equal((await docker(d, ['tag', 'latest:latest', 'busybox:latest'])).code, 0);
+}
+
+/** A build context tar (what the docker CLI sends) of `entries`: files, symlinks, hard links. */
+export function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link'; linkname?: string; data?: string | Buffer }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'symlink' || e.type === 'link') pack.entry({ name: e.name, type: e.type, linkname: e.linkname });
+    else pack.entry({ name: e.name }, e.data ?? '');
+  }
+  pack.finalize();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
 }

@@ -12,12 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import tar from 'tar-stream';
 import { checkTcpSecurity, isLoopbackHost, parseHost } from '../../src/daemon/listen.js';
 import { startDaemon } from '../../src/daemon/server.js';
 import { MAX_JSON_BODY_BYTES } from '../../src/daemon/http.js';
 import { makeTestCA } from '../helpers/registry.js';
-import { runCmd, startTestDaemon, type TestDaemon } from './helpers.js';
+import { runCmd, startTestDaemon, tarOf, type TestDaemon } from './helpers.js';
 
 function request(socketPath: string, method: string, p: string, opts: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -31,20 +30,6 @@ function request(socketPath: string, method: string, p: string, opts: { headers?
   });
 }
 
-function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link'; linkname?: string; data?: string }[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const e of entries) {
-    if (e.type === 'symlink' || e.type === 'link') pack.entry({ name: e.name, type: e.type, linkname: e.linkname });
-    else pack.entry({ name: e.name }, e.data ?? '');
-  }
-  pack.finalize();
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-}
 
 describe('daemon security', { concurrency: false }, () => {
   let d: TestDaemon;
