@@ -50,19 +50,8 @@ import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
-export type { BuildRequest } from './session.js';
-
-export interface BuildResult {
-  /** The image ID: the config digest, as docker shows it. */
-  imageId: string;
-  manifestDescriptor: Descriptor;
-  config: ImageConfig;
-  tags: string[];
-  /** The cache key of the image's filesystem (the last layer step's). */
-  fsKey?: string;
-  /** What --metadata-file writes. */
-  metadata: Record<string, unknown>;
-}
+export type { BuildRequest, BuildResult } from './session.js';
+import type { BuildResult } from './session.js';
 
 export interface BuildRunOptions {
   onEvent?: EventSink;

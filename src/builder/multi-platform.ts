@@ -33,19 +33,10 @@ import { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
 import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
 import type { BuildEvent, EventSink } from './events.js';
-import type { BuildRequest } from './session.js';
+import type { BuildRequest, BuildResult } from './session.js';
 import type { OutputSpec } from './output-spec.js';
 
-/** What ./build.ts `build` returns and takes, restated here so that this module does not import it. */
-export interface PlatformBuildResult {
-  imageId: string;
-  manifestDescriptor: Descriptor;
-  config: ImageConfig;
-  tags: string[];
-  fsKey?: string;
-  metadata: Record<string, unknown>;
-}
-export type PlatformBuild = (req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal; lease?: Lease; remoteCache?: RemoteCache }) => Promise<PlatformBuildResult>;
+export type PlatformBuild = (req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal; lease?: Lease; remoteCache?: RemoteCache }) => Promise<BuildResult>;
 
 /**
  * The platforms of a `--platform` value when it names more than one (`a,b`, duplicates and
@@ -159,7 +150,7 @@ function childRequest(req: BuildRequest, platform: Platform, first: boolean): Bu
  * publishes the index (see the module comment). Returns the index as the image: `imageId` and
  * `manifestDescriptor` are the index's, `config` the first platform's.
  */
-export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal }, platforms: Platform[], buildOne: PlatformBuild): Promise<PlatformBuildResult> {
+export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal }, platforms: Platform[], buildOne: PlatformBuild): Promise<BuildResult> {
   const started = Date.now();
   const tags = req.tags.map((t) => parseReference(t));
   checkMultiPlatformRequest(req, platforms);
@@ -172,7 +163,7 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
   if (!req.noCache) remote?.prefetch();
   try {
     const seen = { maxStep: 0, warnings: new Set<string>() };
-    const children: { platform: Platform; result: PlatformBuildResult }[] = [];
+    const children: { platform: Platform; result: BuildResult }[] = [];
     let steps = 0;
     let cacheHits = 0;
     // The host's platform first (see childRequest); the index keeps the order given.

@@ -9,7 +9,7 @@ import type { EventSink, StepInfo } from './events.js';
 import type { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
 import type { ContentStore } from '../store/types.js';
-import type { Digest } from '../image/types.js';
+import type { Descriptor, Digest, ImageConfig } from '../image/types.js';
 import type { ShellLex } from '../plan/index.js';
 import { BuildContext } from '../context/context.js';
 import { StatCache } from '../context/hash.js';
@@ -134,3 +134,16 @@ export class BuildSession implements StepSession {
 }
 
 export type { StepInfo };
+
+/** What `build` (./build.ts) returns, for one platform or (multi-platform.ts) the index. */
+export interface BuildResult {
+  /** The image ID: the config digest, as docker shows it. */
+  imageId: string;
+  manifestDescriptor: Descriptor;
+  config: ImageConfig;
+  tags: string[];
+  /** The cache key of the image's filesystem (the last layer step's). */
+  fsKey?: string;
+  /** What --metadata-file writes. */
+  metadata: Record<string, unknown>;
+}
