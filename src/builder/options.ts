@@ -2,6 +2,7 @@
  * Build options: what `mybuild build` flags, the daemon's POST /build and the library API
  * `build(options)` all turn into. Parsing helpers here are pure.
  */
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 import type { Credentials } from '../registry/auth.js';
@@ -100,6 +101,14 @@ function csvFields(flag: string, value: string): Map<string, string> {
     m.set(f.slice(0, i).trim().toLowerCase(), f.slice(i + 1));
   }
   return m;
+}
+
+/** The bytes of the `--secret` named `id` (its file, or its environment variable in `env`), or undefined. */
+export function secretBytes(secrets: readonly SecretSpec[], id: string, env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  const spec = secrets.find((s) => s.id === id);
+  if (spec?.src) return readFileSync(spec.src);
+  if (spec?.env !== undefined && env[spec.env] !== undefined) return Buffer.from(env[spec.env]!);
+  return undefined;
 }
 
 /** `--secret id=x,src=path` / `id=x,env=VAR` / `id=x` (env var of the same name). */

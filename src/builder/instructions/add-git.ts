@@ -7,7 +7,7 @@
  * (or --chown), with git's checkout modes (0644/0755, directories 0755; --chmod applies) and the
  * checkout time as mtime (BuildKit's default `mtime=checkout`; SOURCE_DATE_EPOCH clamps it).
  */
-import { readFileSync } from 'node:fs';
+import { secretBytes } from '../options.js';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, PlanError } from '../../errors.js';
@@ -21,14 +21,6 @@ import { chmodOf, resolveDest } from '../copy-files.js';
 import { dirEntryIn, entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { LayerStep, StepContext, StepOptions } from './handler.js';
-
-/** A secret's bytes by id, from --secret (file or environment variable), or undefined. */
-function secretBytes(options: StepOptions, id: string): Buffer | undefined {
-  const spec = options.secrets.find((s) => s.id === id);
-  if (spec?.src) return readFileSync(spec.src);
-  if (spec?.env !== undefined && process.env[spec.env] !== undefined) return Buffer.from(process.env[spec.env]!);
-  return undefined;
-}
 
 /** Mode of a checked-out path as git writes it under umask 022 (the .git directory keeps its own). */
 function checkoutMode(mode: number, type: LayerEntry['type'], inGitDir: boolean): number {
@@ -68,7 +60,7 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
     throw new PlanError(`checksum mismatch "${cmd.checksum}" != "${ref.checksum}"`, { source });
   }
   const checksum = cmd.checksum ?? ref.checksum;
-  const authHeader = gitAuthHeader(ref, (id) => secretBytes(options, id));
+  const authHeader = gitAuthHeader(ref, (id) => secretBytes(options.secrets, id));
   const runOpts = { signal: session.signal, ...(authHeader !== undefined ? { authHeader } : {}) };
   const resolved = await resolveGitRef(ref, checksum, runOpts).catch(fail);
   const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;

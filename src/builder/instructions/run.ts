@@ -7,7 +7,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { secretBytes } from '../options.js';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { BuildError, isAlreadyExists, PlanError } from '../../errors.js';
@@ -286,10 +287,7 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
       case 'secret': {
         // BuildKit's dispatchSecret: the id is source=, else id=, else the target's base name.
         const id = m.source || m.id || path.posix.basename(m.target ?? '');
-        const spec = options.secrets.find((s) => s.id === id);
-        let data: Buffer | undefined;
-        if (spec?.src) data = await readFile(spec.src);
-        else if (spec?.env !== undefined && process.env[spec.env] !== undefined) data = Buffer.from(process.env[spec.env]!);
+        const data = secretBytes(options.secrets, id);
         if (!data && m.required) throw new PlanError(`secret ${id} not found`, { source, hint: `pass it with --secret id=${id},src=FILE` });
         // env=NAME: the variable (empty for a missing optional secret, as BuildKit's
         // loadSecretEnv); a file as well only when a target is given.

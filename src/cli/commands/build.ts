@@ -2,7 +2,6 @@
  * `mybuild build [options] PATH`: docker build's flags, mapped onto BuildOptions.
  */
 import { parseCommandArgs } from '../args.js';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
@@ -20,6 +19,7 @@ import {
   parseOutput,
   parseSecret,
   parseSourceDateEpoch,
+  secretBytes,
   type BuildOptions,
 } from '../../builder/options.js';
 
@@ -90,14 +90,6 @@ async function useRemoteContext(o: BuildOptions, arg: string, file: string | und
     o.dockerfileName = file ?? 'Dockerfile';
   }
   return fetched.cleanup;
-}
-
-/** A --secret's bytes (file or environment variable) by id, for git credentials of a git context. */
-function secretBytes(secrets: BuildOptions['secrets'], id: string, env: NodeJS.ProcessEnv): Buffer | undefined {
-  const spec = secrets.find((s) => s.id === id);
-  if (spec?.src) return readFileSync(spec.src);
-  if (spec?.env !== undefined && env[spec.env] !== undefined) return Buffer.from(env[spec.env]!);
-  return undefined;
 }
 
 /** Turns `mybuild build` arguments into BuildOptions (reads the Dockerfile from stdin for `-f -`). */
