@@ -74,7 +74,7 @@ function invalidValue(k: string, v: string): BuildError {
 }
 
 /** label=KEY or label=KEY=VALUE against `labels`. */
-function labelMatches(labels: Record<string, string> | undefined, term: string): boolean {
+export function labelMatches(labels: Record<string, string> | undefined, term: string): boolean {
   const eq = term.indexOf('=');
   const [k, v] = eq < 0 ? [term, undefined] : [term.slice(0, eq), term.slice(eq + 1)];
   if (!labels || !Object.hasOwn(labels, k)) return false;

@@ -6,7 +6,7 @@
  */
 import type { Container } from '../containers/manager.js';
 import type { Filters } from './filters.js';
-import { labelsMatch } from './filters.js';
+import { labelMatches } from '../api/filters.js';
 
 export interface DaemonEvent {
   Type: 'container' | 'image' | 'volume' | 'network' | 'daemon';
@@ -61,6 +61,6 @@ export function matches(e: DaemonEvent, f: Filters): boolean {
   const attrs = e.Actor.Attributes;
   if (f.has('container') && !(e.Type === 'container' && f.get('container')!.some((x) => e.Actor.ID.startsWith(x) || attrs.name === x))) return false;
   if (f.has('image') && !f.get('image')!.some((x) => attrs.image === x || (e.Type === 'image' && (attrs.name === x || e.Actor.ID === x)))) return false;
-  if (f.has('label') && !labelsMatch(attrs, f.get('label')!)) return false;
+  if (f.has('label') && !f.get('label')!.every((l) => labelMatches(attrs, l))) return false;
   return true;
 }

@@ -2,7 +2,8 @@
  * The Engine API's `filters` query parameter (`{"label":["a=b"],"name":["x"]}`, or the old map
  * form `{"label":{"a=b":true}}`) as GET /events reads it (type, event, container, image, label).
  * The container, image and prune filters are src/api/filters.ts, shared with LocalEngine. An
- * unknown filter key is a 400 `invalid filter 'key'`, as dockerd answers.
+ * unknown filter key is a 400 `invalid filter 'key'`, as dockerd answers. Labels match with
+ * src/api/filters.ts `labelMatches`.
  */
 import { BuildError } from '../errors.js';
 
@@ -25,13 +26,4 @@ export function parseFilters(text: string | null, allowed: readonly string[]): F
     out.set(k, values);
   }
   return out;
-}
-
-/** Docker's label filter: every `key` or `key=value` of `wanted` holds in `labels`. */
-export function labelsMatch(labels: Record<string, string>, wanted: string[]): boolean {
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return Object.hasOwn(labels, w);
-    return labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
 }
