@@ -50,20 +50,9 @@ import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
-export type { BuildRequest, BuildResult } from './session.js';
-import type { BuildResult } from './session.js';
+export type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
+import type { BuildResult, BuildRunOptions } from './session.js';
 
-export interface BuildRunOptions {
-  onEvent?: EventSink;
-  signal?: AbortSignal;
-  /** A lease of the caller's (a multi-platform build) that also pins this build's blobs, and outlives it. */
-  lease?: Lease;
-  /**
-   * The caller's RemoteCache for `--cache-from`/`--cache-to` (a multi-platform build shares one
-   * across its platforms): records accumulate in it and the caller exports and closes it.
-   */
-  remoteCache?: RemoteCache;
-}
 
 /**
  * Builds the Dockerfile of `req` (see the module comment). Throws BuildError. With

@@ -33,10 +33,10 @@ import { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
 import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
 import type { BuildEvent, EventSink } from './events.js';
-import type { BuildRequest, BuildResult } from './session.js';
+import type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { OutputSpec } from './output-spec.js';
 
-export type PlatformBuild = (req: BuildRequest, run: { onEvent?: EventSink; signal?: AbortSignal; lease?: Lease; remoteCache?: RemoteCache }) => Promise<BuildResult>;
+export type PlatformBuild = (req: BuildRequest, run: BuildRunOptions) => Promise<BuildResult>;
 
 /**
  * The platforms of a `--platform` value when it names more than one (`a,b`, duplicates and

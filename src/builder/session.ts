@@ -147,3 +147,16 @@ export interface BuildResult {
   /** What --metadata-file writes. */
   metadata: Record<string, unknown>;
 }
+
+/** How a caller runs `build` (./build.ts): events, cancellation, and a multi-platform build's shared lease and cache. */
+export interface BuildRunOptions {
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  /** A lease of the caller's (a multi-platform build) that also pins this build's blobs, and outlives it. */
+  lease?: Lease;
+  /**
+   * The caller's RemoteCache for `--cache-from`/`--cache-to` (a multi-platform build shares one
+   * across its platforms): records accumulate in it and the caller exports and closes it.
+   */
+  remoteCache?: RemoteCache;
+}
