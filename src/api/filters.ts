@@ -16,7 +16,8 @@
  * Several values of one key match when any does (label: when all do), keys combine with AND.
  */
 import { BuildError, UsageError } from '../errors.js';
-import { familiarName, parseReference } from '../image/reference.js';
+import { familiarName } from '../oci/reference.js';
+import { parseReference } from '../image/reference.js';
 
 /** Filter key → its values (docker's filters.Args). */
 export type Filters = Record<string, string[]>;

@@ -5,8 +5,8 @@
  */
 import { cacheKey } from '../cache/key.js';
 import { emptyConfig, withContainerConfig } from '../image/config.js';
-import type { ImageConfig, Platform } from '../image/types.js';
-import type { Range } from '../parser/ast.js';
+import type { ImageConfig, Platform } from '../oci/types.js';
+import type { Range } from '../oci/range.js';
 import { StageEnv, type ShellLex, type Stage } from '../plan/index.js';
 import type { SourceFs } from './instructions/handler.js';
 import type { StageState } from './state.js';

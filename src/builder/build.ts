@@ -21,13 +21,15 @@ import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
 import { normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
-import { parseReference, type Reference } from '../image/reference.js';
-import type { Descriptor, ImageConfig, Platform } from '../image/types.js';
+import type { Reference } from '../oci/reference.js';
+import { parseReference } from '../image/reference.js';
+import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
 import { push } from '../registry/push.js';
-import { parsePlatform, hostPlatform } from '../registry/platform.js';
+import { hostPlatform } from '../oci/platform.js';
+import { parsePlatform } from '../registry/platform.js';
 import { closest } from '../util/suggest.js';
-import type { Range } from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
 import { INLINE_CACHE_LABEL } from '../cache/remote/format.js';
 import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
 import { writeBuildRecord } from '../cache/build-record.js';
@@ -50,9 +52,7 @@ import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
-export type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { BuildResult, BuildRunOptions } from './session.js';
-
 
 /**
  * Builds the Dockerfile of `req` (see the module comment). Throws BuildError. With

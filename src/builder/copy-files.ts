@@ -15,14 +15,13 @@ import { cleanInRoot, secureJoin } from '../runtime/secure-join.js';
 import { hasCode, PlanError, type SourceLocation } from '../errors.js';
 import { linkHardlinks, type LayerEntry } from '../image/layer-entry.js';
 import { writeLayer, type LayerResult, BUILD_LAYER_COMPRESSION } from '../image/layer-writer.js';
-import type { FromSource, HeredocFile } from '../plan/index.js';
-import type { Range } from '../parser/ast.js';
+import type { FromSource, HeredocFile, Command } from '../plan/index.js';
+import type { Range } from '../oci/range.js';
 import { resolveUser } from '../runtime/user.js';
 import { dirEntryIn, diskIdentity, entryFromDisk, isDirIn, layerPath, parentEntries, type Owner } from './fs-entries.js';
 import { parseChmodFlag, type ChmodSpec } from '../plan/chmod.js';
 import type { LayerStep, SourceFs, StepContext } from './instructions/handler.js';
 import { workdir } from './state.js';
-import type { Command } from '../plan/index.js';
 
 export interface CopySpec {
   kind: 'COPY' | 'ADD';

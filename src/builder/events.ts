@@ -2,7 +2,7 @@
  * The typed events a build emits. The CLI's progress printers, the daemon's JSON stream and
  * library users all consume these; `--progress=json` prints them one per line.
  */
-import type { Range } from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
 
 export interface StepInfo {
   /** 1-based step number across the whole build (BuildKit's `#N`). */

@@ -24,10 +24,12 @@
 import path from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { serializeIndex } from '../image/manifest.js';
-import { parseReference, type Reference } from '../image/reference.js';
-import { MediaTypes, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../image/types.js';
+import type { Reference } from '../oci/reference.js';
+import { parseReference } from '../image/reference.js';
+import { MediaTypes, type Descriptor, type ImageConfig, type Manifest, type Platform } from '../oci/types.js';
 import { push } from '../registry/push.js';
-import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
+import { formatPlatform, hostPlatform, platformMatches } from '../oci/platform.js';
+import { parsePlatform } from '../registry/platform.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
 import { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';

@@ -24,7 +24,7 @@ import { importArchive } from '../image/formats/import.js';
 import type { LayerEntry } from '../image/layer-entry.js';
 import { writeLayer } from '../image/layer-writer.js';
 import { parseReference } from '../image/reference.js';
-import type { Platform } from '../image/types.js';
+import type { Platform } from '../oci/types.js';
 import { fetchContext } from '../context/remote.js';
 import { parseIgnoreFile, PatternMatcher } from '../context/dockerignore.js';
 import { isGitSource, isUrlSource } from '../plan/copy-sources.js';

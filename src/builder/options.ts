@@ -8,9 +8,6 @@ import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 import type { Credentials } from '../registry/auth.js';
 import { parseCsv, type OutputSpec } from './output-spec.js';
 
-export type { ImageEncoding, OutputSpec } from './output-spec.js';
-export { parseCsv, parseOutput } from './output-spec.js';
-
 export interface SecretSpec {
   id: string;
   src?: string;

@@ -10,7 +10,7 @@ import { BuildError } from '../errors.js';
 import { exportDockerArchive } from '../image/formats/docker-archive.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
 import { parseReference } from '../image/reference.js';
-import type { Descriptor } from '../image/types.js';
+import type { Descriptor } from '../oci/types.js';
 import type { BuildRequest, BuildSession } from './session.js';
 import type { StageState } from './state.js';
 import { encodeImage } from './image-export.js';

@@ -20,9 +20,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { PlanError, type SourceLocation } from '../errors.js';
 import { isIndexType } from '../image/manifest.js';
 import { parseReference } from '../image/reference.js';
-import type { ImageConfig, Index, Manifest, Platform } from '../image/types.js';
+import type { ImageConfig, Index, Manifest, Platform } from '../oci/types.js';
 import type { Plan } from '../plan/index.js';
-import { formatPlatform, hostPlatform, platformMatches } from '../registry/platform.js';
+import { formatPlatform, hostPlatform, platformMatches } from '../oci/platform.js';
 import type { ImageStore, ResolvedImage } from '../store/image-store.js';
 
 /** QEMU's binfmt_misc handler names, by OCI architecture. */

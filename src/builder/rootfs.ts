@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openLayer } from '../image/layer-reader.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { mountAll, unmountAll } from '../runtime/mount.js';
 import { tieRemoval } from '../runtime/watchdog.js';

@@ -8,15 +8,15 @@ import type { BuildOptions } from './options.js';
 import type { EventSink, StepInfo } from './events.js';
 import type { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
-import type { ContentStore } from '../store/types.js';
-import type { Descriptor, Digest, ImageConfig } from '../image/types.js';
+import type { ContentStore } from '../oci/content-store.js';
+import type { Descriptor, Digest, ImageConfig } from '../oci/types.js';
 import type { ShellLex } from '../plan/index.js';
 import { BuildContext } from '../context/context.js';
 import { StatCache } from '../context/hash.js';
 import type { RemoteCache } from '../cache/remote/remote-cache.js';
 import type { StepHistory } from '../cache/history.js';
 import type { SourceLocation } from '../errors.js';
-import type { Range } from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
 import type { Worker } from './worker.js';
 
 export interface BuildRequest extends BuildOptions {

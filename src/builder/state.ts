@@ -2,7 +2,7 @@
  * The state of one stage while it builds: the image config so far, its layers, and the cache
  * identity of its filesystem (`fsKey`). Steps replace fields; nothing here does I/O.
  */
-import type { Descriptor, Digest, ImageConfig } from '../image/types.js';
+import type { Descriptor, Digest, ImageConfig } from '../oci/types.js';
 import type { StageEnv } from '../plan/index.js';
 
 export interface LayerRef {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BuildError } from '../errors.js';
 import { RuncExecutor, type Executor } from '../runtime/executor.js';
 import { createSnapshotter, type Snapshotter } from '../runtime/snapshotter.js';
-import type { ContentStore } from '../store/types.js';
+import type { ContentStore } from '../oci/content-store.js';
 import { RootfsManager } from './rootfs.js';
 import { storeDir } from '../store/store-dirs.js';
 

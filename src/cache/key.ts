@@ -9,7 +9,7 @@
  * part depends on the machine: no absolute paths, no times, no secrets.
  */
 import { createHash } from 'node:crypto';
-import type { Digest } from '../image/types.js';
+import type { Digest } from '../oci/types.js';
 
 export interface CacheKey {
   digest: Digest;

@@ -17,7 +17,8 @@
  *
  * Also records what `--call=outline` needs (the build args used, secrets, ssh): see outline.ts.
  */
-import type { Dockerfile, Instruction, ParseWarning, Range } from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
+import type { Dockerfile, Instruction, ParseWarning } from '../parser/ast.js';
 import { BuildError } from '../errors.js';
 import {
   casingFindings,
@@ -35,7 +36,8 @@ import { trimSpace } from '../parser/go.js';
 import { PatternMatcher } from '../context/dockerignore.js';
 import { goClean } from '../context/go-path.js';
 import { parseReference } from '../image/reference.js';
-import { buildPlan, predefinedArgs, type Plan, type Platform } from '../plan/plan.js';
+import { type Platform } from '../oci/types.js';
+import { buildPlan, predefinedArgs, type Plan } from '../plan/plan.js';
 import { hostPlatform } from '../oci/platform.js';
 import { parseCommand, parseFrom, parseMount, type Command, type FromHeader } from '../plan/instructions.js';
 import { ShellLex } from '../plan/shell-lex.js';

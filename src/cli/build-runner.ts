@@ -12,7 +12,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { CliContext } from './context.js';
 import type { BuildOptions } from '../builder/options.js';
-import type { BuildResult } from '../builder/build.js';
+import type { BuildResult } from '../builder/session.js';
 import type { BuiltImage, Engine } from '../engine/engine.js';
 import { BuildError, toBuildError } from '../errors.js';
 import { createProgress, type ProgressMode } from './progress.js';

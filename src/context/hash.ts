@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import fs, { promises as fsp, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { Digest } from '../image/types.js';
+import type { Digest } from '../oci/types.js';
 import { BuildError } from '../errors.js';
 import type { BuildContext, ContextEntry } from './context.js';
 import type { SourceMatch } from './sources.js';

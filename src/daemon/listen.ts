@@ -22,8 +22,6 @@ import { mkdirMode } from '../util/private-dir.js';
 
 import type { HostAddress } from '../api/host.js';
 
-export { parseHost, type HostAddress } from '../api/host.js';
-
 export interface TlsOptions {
   /** Require and verify client certificates (`--tlsverify`). */
   verify: boolean;

@@ -10,12 +10,12 @@ import type { Readable, Writable } from 'node:stream';
 import type { ContainerSummary } from '../api/containers.js';
 import type { Filters } from '../api/filters.js';
 import type { TerminalSource } from '../runtime/spec.js';
-import type { BuildResult } from '../builder/build.js';
+import type { BuildResult } from '../builder/session.js';
 import type { EventSink } from '../builder/events.js';
 import type { BuildOptions } from '../builder/options.js';
 import type { ApiVersion, JsonMessage } from '../api/types.js';
 import type { CreateOptions } from '../containers/manager.js';
-import type { Reference } from '../image/reference.js';
+import type { Reference } from '../oci/reference.js';
 import type { Credentials } from '../registry/auth.js';
 
 export type { ContainerSummary };

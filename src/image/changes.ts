@@ -5,7 +5,7 @@
  */
 import { BuildError } from '../errors.js';
 import { withContainerConfig } from './config.js';
-import type { ImageConfig } from './types.js';
+import type { ImageConfig } from '../oci/types.js';
 
 /** The instructions `--change` accepts (as Docker's `validCommitCommands`). */
 export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;

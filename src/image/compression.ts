@@ -21,7 +21,7 @@ import os from 'node:os';
 import { Duplex, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { BuildError } from '../errors.js';
-import { MediaTypes } from './types.js';
+import { MediaTypes } from '../oci/types.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 /** Formats we can read (imports also accept bzip2 and xz). */

@@ -12,7 +12,7 @@
  */
 import { BuildError } from '../errors.js';
 import { goJson, ordered, rfc3339, sortedKeys } from './json.js';
-import type { ContainerConfig, Digest, HealthConfig, HistoryEntry, ImageConfig, Platform } from './types.js';
+import type { ContainerConfig, Digest, HealthConfig, HistoryEntry, ImageConfig, Platform } from '../oci/types.js';
 
 /** The history comment BuildKit's Dockerfile frontend writes. */
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';

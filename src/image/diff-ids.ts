@@ -9,7 +9,7 @@ import { BuildError, DigestMismatchError } from '../errors.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { layerCompression } from './compression.js';
 import { measureLayer } from './layer-reader.js';
-import type { Descriptor, ImageConfig } from './types.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
 
 /**
  * Checks every layer of `layers` against `config.rootfs.diff_ids`: an uncompressed layer's

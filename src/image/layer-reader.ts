@@ -7,7 +7,7 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { DigestMismatchError } from '../errors.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { createDecompressor, layerCompression } from './compression.js';
-import type { Descriptor, Digest } from './types.js';
+import type { Descriptor, Digest } from '../oci/types.js';
 
 /**
  * Opens the layer `desc` and returns its uncompressed tar: gunzip, `zstd -d` or nothing, by

@@ -16,7 +16,7 @@ import { createCompressor, layerMediaType, type Compression } from './compressio
 import type { LayerEntry } from './layer-entry.js';
 import { tarChunks } from './tar-writer.js';
 import { StreamSha256 } from '../util/sha256.js';
-import type { Descriptor, Digest } from './types.js';
+import type { Descriptor, Digest } from '../oci/types.js';
 
 /**
  * The compression of the layers a build writes: none (issue 21). A build layer is stored as a

@@ -7,7 +7,7 @@ import type { ContentStore } from '../oci/content-store.js';
 import { layerCompression, layerMediaType } from './compression.js';
 import { normalizeConfig, serializeConfig } from './config.js';
 import { goJson, ordered, sortedKeys } from './json.js';
-import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest } from './types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest } from '../oci/types.js';
 
 export type ImageFormat = 'oci' | 'docker';
 

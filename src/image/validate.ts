@@ -7,7 +7,7 @@ import type { ContentStore } from '../oci/content-store.js';
 import { layerCompression } from './compression.js';
 import { measureLayer } from './layer-reader.js';
 import { isManifestType, parseJsonBlob } from './manifest.js';
-import { MediaTypes, type Digest, type ImageConfig, type Manifest } from './types.js';
+import { MediaTypes, type Digest, type ImageConfig, type Manifest } from '../oci/types.js';
 
 export interface ValidateOptions {
   /** Decompress every layer to check its diffId (default true). False only checks presence and sizes. */

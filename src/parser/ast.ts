@@ -11,8 +11,6 @@
 
 import type { Range } from '../oci/range.js';
 
-export type { Position, Range } from '../oci/range.js';
-
 /** A parser directive from the leading comment block (`# escape=\``). */
 export interface Directive {
   /** Lower-cased name: `syntax`, `escape` or `check`. */

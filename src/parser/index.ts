@@ -8,7 +8,8 @@
  * instruction's logical line goes through BuildKit's per-keyword rules (instruction.ts).
  */
 import nearley from 'nearley';
-import type { Directive, Dockerfile, Heredoc, Instruction, ParseResult, ParseWarning, Position, Range, UnknownNode } from './ast.js';
+import type { Position, Range } from '../oci/range.js';
+import type { Directive, Dockerfile, Heredoc, Instruction, ParseResult, ParseWarning, UnknownNode } from './ast.js';
 import { InternalError, ParseError, PlanError } from '../errors.js';
 import grammar from './grammar.generated.js';
 import { TokenStream, explode, type HeredocSpec, type LineToken } from './lexer.js';

@@ -3,7 +3,8 @@
  * (frontend/dockerfile/parser/line_parsers.go): flags, JSON exec form with shell-form fallback,
  * whitespace splitting, ENV/LABEL pairs, quote-aware words, HEALTHCHECK, ONBUILD triggers.
  */
-import type { Arg, Flag, Instruction, KeyValue, Position, Range } from './ast.js';
+import type { Position, Range } from '../oci/range.js';
+import type { Arg, Flag, Instruction, KeyValue } from './ast.js';
 import { ParseError } from '../errors.js';
 import { goQuote, goToLower, isGoSpace, skipSpace, skipSpaceBack } from './go.js';
 import { endAt, posAt, type LogicalLine, type SourceText } from './logical-line.js';

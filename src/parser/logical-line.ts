@@ -2,7 +2,7 @@
  * Joins the physical lines of one instruction into BuildKit's logical line, keeping a map from
  * every logical index back to its physical line, column and offset.
  */
-import type { Position } from './ast.js';
+import type { Position } from '../oci/range.js';
 import type { LineToken } from './lexer.js';
 import { skipSpace } from './go.js';
 

@@ -9,7 +9,7 @@
  * FROM is expanded by the planner with the global ARGs only (see plan.ts).
  */
 import { BuildError, PlanError } from '../errors.js';
-import type { Range } from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
 import type { Command, ParseContext } from './instructions.js';
 import { MountSpecError, mountFlagRange, parseMount, planError } from './instructions.js';
 import type { ShellLex } from './shell-lex.js';

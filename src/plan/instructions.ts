@@ -11,23 +11,8 @@
  * ./mounts.ts, durations in ./durations.ts; this module parses and re-exports them.
  */
 import { PlanError } from '../errors.js';
-import type {
-  AddNode,
-  ArgNode,
-  CopyNode,
-  Dockerfile,
-  EnvNode,
-  Flag,
-  FromNode,
-  HealthcheckNode,
-  Heredoc,
-  Instruction,
-  LabelNode,
-  OnbuildNode,
-  Range,
-  RunNode,
-  UnknownNode,
-} from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
+import type { AddNode, ArgNode, CopyNode, Dockerfile, EnvNode, Flag, FromNode, HealthcheckNode, Heredoc, Instruction, LabelNode, OnbuildNode, RunNode, UnknownNode } from '../parser/ast.js';
 import { unknownInstructionError } from '../parser/index.js';
 import type {
   AddCommand, ArgCommand, ArgDecl, Command, CopyCommand, CopySource, FromHeader, HealthcheckCommand,

@@ -15,13 +15,12 @@
 import { BuildError } from '../errors.js';
 import { formatPlatform, hostPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
-import type { Dockerfile, FromNode, Range } from '../parser/ast.js';
+import type { Range } from '../oci/range.js';
+import type { Dockerfile, FromNode } from '../parser/ast.js';
 import type { Command, FromHeader, FromSource, ParseContext } from './instructions.js';
 import { parseCommand, parseFrom, planError, suggest } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
-
-export type { Platform } from '../oci/types.js';
 
 export interface PlanOptions {
   /** `--build-arg` values. */

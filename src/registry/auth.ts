@@ -17,7 +17,8 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BuildError, RegistryError } from '../errors.js';
-import { DOCKER_HUB_CONFIG_KEY, DOCKER_HUB_DOMAIN, normalizeRegistry } from '../image/reference.js';
+import { DOCKER_HUB_CONFIG_KEY, DOCKER_HUB_DOMAIN } from '../oci/reference.js';
+import { normalizeRegistry } from '../image/reference.js';
 
 /** One auth challenge from a `WWW-Authenticate` header. */
 export interface Challenge {

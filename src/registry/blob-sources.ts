@@ -10,7 +10,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Digest } from '../image/types.js';
+import type { Digest } from '../oci/types.js';
 
 const MAX_PER_BLOB = 8;
 

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError, RegistryError } from '../errors.js';
-import { MediaTypes, type Digest } from '../image/types.js';
+import { MediaTypes, type Digest } from '../oci/types.js';
 import { basicAuth, loadCredentials, parseWwwAuthenticate, TokenCache, type Challenge, type Credentials } from './auth.js';
 import { readBody, Transport, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
 

@@ -5,4 +5,5 @@ export { RegistryClient, MANIFEST_ACCEPT, repoScope, type ClientOptions, type Fe
 export { Transport, isLoopback, isListedInsecure, defaultCertsDir, insecureRegistriesFromEnv, retryAfterMs, type TransportOptions, type HttpResponse } from './transport.js';
 export { parseWwwAuthenticate, loadCredentials, storeCredentials, eraseCredentials, dockerConfigPath, configKey, TokenCache, type Challenge, type Credentials } from './auth.js';
 export { BlobSources } from './blob-sources.js';
-export { hostPlatform, parsePlatform, formatPlatform, platformMatches, pickManifest } from './platform.js';
+export { hostPlatform, formatPlatform, platformMatches, pickManifest } from '../oci/platform.js';
+export { parsePlatform } from './platform.js';

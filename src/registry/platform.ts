@@ -1,12 +1,10 @@
 /**
- * The platform functions of `src/oci/platform.ts`, with `parsePlatform` turning a malformed
- * platform into a BuildError INVALID_ARGUMENT.
+ * The throwing form of `src/oci/platform.ts`'s parse: `parsePlatform` turns a malformed platform
+ * into a BuildError INVALID_ARGUMENT. The other platform functions are imported from src/oci.
  */
 import { BuildError } from '../errors.js';
 import { isKnownPlatform, PLATFORM_SYNTAX, parsePlatform as parseOciPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
-
-export { formatPlatform, hostPlatform, pickManifest, platformMatches } from '../oci/platform.js';
 
 /**
  * Parses `linux/amd64`, `linux/arm64/v8`, `amd64` (os linux). Throws BuildError INVALID_ARGUMENT

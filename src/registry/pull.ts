@@ -21,7 +21,8 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
-import { parseReference, type Reference } from '../image/reference.js';
+import type { Reference } from '../oci/reference.js';
+import { parseReference } from '../image/reference.js';
 import { isDigest } from '../oci/digest.js';
 import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform } from '../oci/types.js';
 import { verifyDiffIds } from '../image/diff-ids.js';
@@ -29,7 +30,8 @@ import { parseJsonBlob } from '../image/manifest.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
-import { formatPlatform, hostPlatform, parsePlatform, pickManifest, platformMatches } from './platform.js';
+import { formatPlatform, hostPlatform, pickManifest, platformMatches } from '../oci/platform.js';
+import { parsePlatform } from './platform.js';
 
 /** What pull (and push) report per blob. `current`/`total` are bytes. */
 export interface TransferProgress {

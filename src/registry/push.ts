@@ -21,8 +21,9 @@
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, isRegistryError, NotFoundError, RegistryError } from '../errors.js';
-import { parseReference, type Reference } from '../image/reference.js';
-import { MediaTypes, type Descriptor, type Digest } from '../image/types.js';
+import type { Reference } from '../oci/reference.js';
+import { parseReference } from '../image/reference.js';
+import { MediaTypes, type Descriptor, type Digest } from '../oci/types.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient, repoScope, type ClientOptions } from './client.js';

@@ -32,8 +32,6 @@ import os from 'node:os';
 import { storeDir } from '../store/store-dirs.js';
 import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
-export type { ExecSpec } from './spec.js';
-
 export interface ExitStatus {
   exitCode: number;
   /** Set when the process was killed by the executor (abort). */

@@ -9,7 +9,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isIndexType, isManifestType } from '../image/manifest.js';
-import type { Descriptor, Index, Manifest } from '../image/types.js';
+import type { Descriptor, Index, Manifest } from '../oci/types.js';
 import type { ImageStore } from '../store/image-store.js';
 import { chainId, createSnapshotter, diskUsage } from './snapshotter.js';
 

@@ -43,8 +43,6 @@ import { storeDir } from '../store/store-dirs.js';
 import { pidAlive, withLock } from '../store/fs-util.js';
 import { tieSnapshot } from './watchdog.js';
 
-export type { Mount } from './mount.js';
-
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
 export interface SnapshotInfo {
@@ -419,7 +417,6 @@ function info(m: Meta): SnapshotInfo {
   }
   return out;
 }
-
 
 /** Overlayfs snapshots: one layer per committed snapshot (see the module comment). */
 export class OverlaySnapshotter extends BaseSnapshotter {

@@ -9,8 +9,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '../errors.js';
-import type { Digest } from '../image/types.js';
-import { checkDigest, ioError, isDigest, writeFileAtomic } from './fs-util.js';
+import type { Digest } from '../oci/types.js';
+import { isDigest } from '../oci/digest.js';
+import { checkDigest, ioError, writeFileAtomic } from './fs-util.js';
 import { storeDir } from './store-dirs.js';
 
 /** The result of a cached build step. */

@@ -6,9 +6,9 @@
 import { BuildError, isNotFound } from '../errors.js';
 import { verifyDiffIds } from '../image/diff-ids.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../image/manifest.js';
-import type { Descriptor, Digest, ImageConfig, Index, Manifest } from '../image/types.js';
+import type { Descriptor, Digest, ImageConfig, Index, Manifest } from '../oci/types.js';
 import type { Problem } from './gc.js';
-import type { ContentStore } from './types.js';
+import type { ContentStore } from '../oci/content-store.js';
 
 /**
  * The diffID problems of the image (or index) `desc`, named `ref`. Images already in

@@ -31,10 +31,11 @@ import path from 'node:path';
 import { Readable, Transform, Writable, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
-import type { Digest } from '../image/types.js';
-import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, syncDir, tempName } from './fs-util.js';
+import type { Digest } from '../oci/types.js';
+import { isDigest } from '../oci/digest.js';
+import { checkDigest, ioError, pidAlive, pidOfTempName, syncDir, tempName } from './fs-util.js';
 import { secureStoreRoot, storeDir } from './store-dirs.js';
-import type { BlobInfo, ContentStore } from './types.js';
+import type { BlobInfo, ContentStore } from '../oci/content-store.js';
 import { StreamSha256 } from '../util/sha256.js';
 
 /** Default cap of `readBytes` (manifests and configs). */

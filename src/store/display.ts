@@ -3,7 +3,7 @@
  * `HumanSizeWithPrecision(n, 3)` ("7.8MB"), ages as `HumanDuration` ("2 hours"), 12-digit short
  * IDs, `REPOSITORY`/`TAG` split of a stored name, and tabwriter-style columns. Pure functions.
  */
-import { familiarName, parseReference } from '../image/reference.js';
+import { familiarName, isInvalid, readReference } from '../oci/reference.js';
 
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
@@ -63,12 +63,9 @@ export function shortId(digest: string): string {
 
 /** REPOSITORY, TAG and digest of a stored name, as Docker displays them (`docker.io/library/app:1` → `app`, `1`). */
 export function splitName(full: string): { repository: string; tag: string; digest?: string; familiar: string } {
-  try {
-    const ref = parseReference(full);
-    return { repository: familiarName(ref.name), tag: ref.tag ?? '<none>', digest: ref.digest, familiar: ref.familiar() };
-  } catch {
-    return { repository: full, tag: '<none>', familiar: full };
-  }
+  const ref = readReference(full);
+  if (isInvalid(ref)) return { repository: full, tag: '<none>', familiar: full };
+  return { repository: familiarName(ref.name), tag: ref.tag ?? '<none>', digest: ref.digest, familiar: ref.familiar() };
 }
 
 /**

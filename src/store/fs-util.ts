@@ -13,8 +13,6 @@ import path from 'node:path';
 import { BuildError, toBuildError } from '../errors.js';
 import { isDigest, type Digest } from '../oci/digest.js';
 
-export { isDigest } from '../oci/digest.js';
-
 /**
  * Returns `d` when it is a well-formed sha256 digest; otherwise throws BuildError
  * INVALID_ARGUMENT. Checked before any digest becomes a path, so `sha256:../../x` can never

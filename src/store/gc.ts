@@ -20,15 +20,16 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { BuildError } from '../errors.js';
 import { isIndexType, isManifestType } from '../image/manifest.js';
-import type { Descriptor, Digest, Index, Manifest } from '../image/types.js';
+import type { Descriptor, Digest, Index, Manifest } from '../oci/types.js';
 import { DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
-import { isDigest, withLock } from './fs-util.js';
+import { isDigest } from '../oci/digest.js';
+import { withLock } from './fs-util.js';
 import { leasedDigests } from './lease.js';
 import { LayerVariants } from './layer-variants.js';
 import { checkDiffIds } from './check-diff-ids.js';
 import { leftoverSecretFiles } from './secrets-dir.js';
 import type { ImageStore } from './image-store.js';
-import type { ContentStore } from './types.js';
+import type { ContentStore } from '../oci/content-store.js';
 
 export interface PruneOptions {
   /** Also delete every build cache record (and so the layers only the cache kept). */

@@ -18,12 +18,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../image/manifest.js';
-import { parseReference } from '../image/reference.js';
+import { isInvalid, readReference } from '../oci/reference.js';
 import { resolveImageManifest } from '../image/formats/walk.js';
-import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform } from '../image/types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform } from '../oci/types.js';
 import { CacheIndex } from './cache-index.js';
 import { LocalContentStore } from './content-store.js';
-import { checkDigest, ioError, isDigest, withLock, writeFileAtomic } from './fs-util.js';
+import { isDigest } from '../oci/digest.js';
+import { checkDigest, ioError, withLock, writeFileAtomic } from './fs-util.js';
 import { checkImageTree } from './gc.js';
 import { createLease, type Lease } from './lease.js';
 import { storeDir } from './store-dirs.js';
@@ -392,29 +393,19 @@ export interface ImageSummary {
 
 /** The normalised form of `input` as a reference, or undefined when it is not a valid reference. */
 export function normalizedName(input: string): string | undefined {
-  try {
-    return parseReference(input).toString();
-  } catch {
-    return undefined;
-  }
+  const r = readReference(input);
+  return isInvalid(r) ? undefined : r.toString();
 }
 
 function parseDigestRef(input: string): { name: string; digest: Digest } | undefined {
   if (!input.includes('@')) return undefined;
-  try {
-    const r = parseReference(input);
-    return r.digest ? { name: r.name, digest: r.digest } : undefined;
-  } catch {
-    return undefined;
-  }
+  const r = readReference(input);
+  return !isInvalid(r) && r.digest ? { name: r.name, digest: r.digest } : undefined;
 }
 
 function refRepository(name: string): string | undefined {
-  try {
-    return parseReference(name).name;
-  } catch {
-    return undefined;
-  }
+  const r = readReference(name);
+  return isInvalid(r) ? undefined : r.name;
 }
 
 function stripName(d: Descriptor): Descriptor {

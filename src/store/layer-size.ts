@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import { layerCompression } from '../image/compression.js';
-import type { Descriptor } from '../image/types.js';
+import type { Descriptor } from '../oci/types.js';
 import type { LocalContentStore } from './content-store.js';
 
 /** Cache of gzip ISIZE by blob digest (blobs never change). */

@@ -21,12 +21,14 @@ import { DEFAULT_GZIP_LEVEL, layerCompression, layerMediaType, type Compression 
 import { openLayer } from '../image/layer-reader.js';
 import { writeTarLayer } from '../image/layer-writer.js';
 import { isIndexType, isManifestType, parseJsonBlob, serializeIndex, serializeManifest } from '../image/manifest.js';
-import { parseReference, type Reference } from '../image/reference.js';
-import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest } from '../image/types.js';
-import { isDigest, withLock, writeFileAtomic } from './fs-util.js';
+import type { Reference } from '../oci/reference.js';
+import { parseReference } from '../image/reference.js';
+import { MediaTypes, type Descriptor, type Digest, type Index, type Manifest } from '../oci/types.js';
+import { isDigest } from '../oci/digest.js';
+import { withLock, writeFileAtomic } from './fs-util.js';
 import { splitName } from './display.js';
 import type { ImageStore } from './image-store.js';
-import type { ContentStore } from './types.js';
+import type { ContentStore } from '../oci/content-store.js';
 
 /** The compression a distributable image's layers get. */
 export interface VariantChoice {

@@ -14,10 +14,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { InternalError } from '../errors.js';
-import type { Digest } from '../image/types.js';
+import type { Digest } from '../oci/types.js';
 import { digestOf, toBuffer, type LocalContentStore } from './content-store.js';
-import { checkDigest, ioError, isDigest, pidAlive, pidOfTempName, tempName, withLock } from './fs-util.js';
-import type { BlobInfo, ContentStore } from './types.js';
+import { isDigest } from '../oci/digest.js';
+import { checkDigest, ioError, pidAlive, pidOfTempName, tempName, withLock } from './fs-util.js';
+import type { BlobInfo, ContentStore } from '../oci/content-store.js';
 import { storeDir } from './store-dirs.js';
 
 /** The directory holding lease files, under a store root. */

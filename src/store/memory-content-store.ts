@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BuildError, DigestMismatchError, NotFoundError } from '../errors.js';
-import type { Digest } from '../image/types.js';
+import type { Digest } from '../oci/types.js';
 import { DEFAULT_MAX_READ_BYTES, digestOf, verifier } from './content-store.js';
 import { checkDigest } from './fs-util.js';
-import type { BlobInfo, ContentStore } from './types.js';
+import type { BlobInfo, ContentStore } from '../oci/content-store.js';
 
 export class MemoryContentStore implements ContentStore {
   private readonly blobs = new Map<Digest, Buffer>();

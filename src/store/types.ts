@@ -1,10 +1,8 @@
 /**
  * The store's own types. `ContentStore` and `BlobInfo` live in `src/oci/content-store.ts`
- * (image code uses the interface, this folder implements it) and are re-exported here.
+ * (image code uses the interface, this folder implements it).
  */
 import type { Descriptor } from '../oci/types.js';
-
-export type { BlobInfo, ContentStore } from '../oci/content-store.js';
 
 /** A named reference (tag) to a manifest or index, kept in the layout's `index.json`. */
 export interface ImageRef {

@@ -9,10 +9,11 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { RootfsManager } from '../../src/builder/rootfs.js';
-import type { ExecSpec, Executor, ExitStatus } from '../../src/runtime/executor.js';
+import type { ExecSpec } from '../../src/runtime/spec.js';
+import type { Executor, ExitStatus } from '../../src/runtime/executor.js';
 import type { Mount } from '../../src/runtime/mount.js';
 import { NativeSnapshotter } from '../../src/runtime/snapshotter.js';
-import type { ContentStore } from '../../src/store/types.js';
+import type { ContentStore } from '../../src/oci/content-store.js';
 import type { Worker } from '../../src/builder/worker.js';
 
 /** What a recorded run may do in place of the process: change its rootfs directory. */

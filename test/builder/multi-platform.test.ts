@@ -15,7 +15,7 @@ import { checkHostCanRun } from '../../src/builder/platform-check.js';
 import { isIndexType } from '../../src/image/manifest.js';
 import { parseDockerfile } from '../../src/parser/index.js';
 import { buildPlan } from '../../src/plan/index.js';
-import type { ImageConfig, Index, Manifest } from '../../src/image/types.js';
+import type { ImageConfig, Index, Manifest } from '../../src/oci/types.js';
 import { hostPlatform } from '../../src/oci/platform.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { multiArchSkipReason } from '../helpers/base-image.js';

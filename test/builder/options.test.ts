@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCsv, parseKeyValue, parseOutput, parseSecret, parseSourceDateEpoch } from '../../src/builder/options.js';
+import { parseCsv, parseOutput } from '../../src/builder/output-spec.js';
+import { parseKeyValue, parseSecret, parseSourceDateEpoch } from '../../src/builder/options.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('parseOutput', () => {

@@ -13,7 +13,7 @@ import tarStream from 'tar-stream';
 import { parseOutput } from '../../src/builder/output-spec.js';
 import { UsageError } from '../../src/errors.js';
 import { openLayer } from '../../src/image/layer-reader.js';
-import type { Manifest } from '../../src/image/types.js';
+import type { Manifest } from '../../src/oci/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { buildSkipReason, cleanupTemp, distributableOf, makeStoreRoot, writeContext } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';

@@ -9,7 +9,7 @@ import tarStream from 'tar-stream';
 import { buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, toolSkipReason } from '../helpers/build.js';
 import { importRootfs } from '../../src/image/formats/import.js';
 import { ImageStore } from '../../src/store/image-store.js';
-import { hostPlatform } from '../../src/registry/platform.js';
+import { hostPlatform } from '../../src/oci/platform.js';
 
 const skip = buildSkipReason();
 const toolSkip = toolSkipReason('skopeo', 'umoci', 'tar');

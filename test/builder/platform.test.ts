@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serializeIndex } from '../../src/image/manifest.js';
-import { MediaTypes, type Descriptor, type ImageConfig } from '../../src/image/types.js';
+import { MediaTypes, type Descriptor, type ImageConfig } from '../../src/oci/types.js';
 import { formatPlatform, hostPlatform } from '../../src/oci/platform.js';
 import { push } from '../../src/registry/push.js';
 import { ImageStore } from '../../src/store/image-store.js';

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tarStream from 'tar-stream';
-import type { ExecSpec } from '../../src/runtime/executor.js';
+import type { ExecSpec } from '../../src/runtime/spec.js';
 import { BuildError } from '../../src/errors.js';
 import { openLayer } from '../../src/image/layer-reader.js';
 import type { LayerResult } from '../../src/image/layer-writer.js';

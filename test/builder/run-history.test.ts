@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildFiles, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir } from '../helpers/build.js';
-import type { ImageConfig } from '../../src/image/types.js';
+import type { ImageConfig } from '../../src/oci/types.js';
 
 const skip = buildSkipReason();
 

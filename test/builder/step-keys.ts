@@ -16,7 +16,7 @@ import { stepKey } from '../../src/builder/step.js';
 import type { StageState } from '../../src/builder/state.js';
 import { BuildContext } from '../../src/context/context.js';
 import { StatCache } from '../../src/context/hash.js';
-import type { ImageConfig, Platform } from '../../src/image/types.js';
+import type { ImageConfig, Platform } from '../../src/oci/types.js';
 import { parseDockerfile } from '../../src/parser/index.js';
 import { buildPlan, ShellLex, type FromSource } from '../../src/plan/index.js';
 import { fakeWorker } from './fake-worker.js';

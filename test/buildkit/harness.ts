@@ -25,7 +25,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import type { BuildOptions } from '../../src/builder/options.js';
-import type { ImageConfig } from '../../src/image/types.js';
+import type { ImageConfig } from '../../src/oci/types.js';
 import { buildContext, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, type InProcessBuild } from '../helpers/build.js';
 
 /** A context entry: text, text with a mode, a directory, a symlink or a unix socket. */

@@ -33,8 +33,8 @@ import { promisify } from 'node:util';
 import { LocalContentStore } from '../../src/store/content-store.js';
 import { writeTarLayer } from '../../src/image/layer-writer.js';
 import { writeImage } from '../../src/image/manifest.js';
-import type { Descriptor, Digest, ImageConfig } from '../../src/image/types.js';
-import type { ContentStore } from '../../src/store/types.js';
+import type { Descriptor, Digest, ImageConfig } from '../../src/oci/types.js';
+import type { ContentStore } from '../../src/oci/content-store.js';
 
 const execFileP = promisify(execFile);
 

@@ -22,7 +22,7 @@ import { ImageStore } from '../../src/store/image-store.js';
 import { push } from '../../src/registry/push.js';
 import { chainId, createSnapshotter, ensureLayerChain } from '../../src/runtime/snapshotter.js';
 import { isDigestMismatch } from '../../src/errors.js';
-import { MediaTypes, type Descriptor, type Digest } from '../../src/image/types.js';
+import { MediaTypes, type Descriptor, type Digest } from '../../src/oci/types.js';
 
 const sha = (b: Buffer | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const notRoot = process.getuid?.() === 0 ? false : 'needs root (overlay snapshots)';

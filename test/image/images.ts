@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { appendHistory, appendLayer, emptyConfig, withContainerConfig } from '../../src/image/config.js';
 import { writeImage } from '../../src/image/manifest.js';
 import { writeLayer } from '../../src/image/layer-writer.js';
-import type { ContentStore } from '../../src/store/types.js';
+import type { ContentStore } from '../../src/oci/content-store.js';
 
 /** A one-layer linux/amd64 image with /etc/hello, Env, Cmd and Labels; SOURCE_DATE_EPOCH 0. */
 export async function smallImage(store: ContentStore, format: 'oci' | 'docker' = 'oci') {

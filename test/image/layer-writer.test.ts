@@ -12,7 +12,7 @@ import tar from 'tar-stream';
 import { writeLayer, compareLayerPaths, sortLayerEntries } from '../../src/image/layer-writer.js';
 import { openLayer } from '../../src/image/layer-reader.js';
 import type { LayerEntry } from '../../src/image/layer-entry.js';
-import { MediaTypes } from '../../src/image/types.js';
+import { MediaTypes } from '../../src/oci/types.js';
 import { BuildError } from '../../src/errors.js';
 import { DirStore } from './dir-store.js';
 

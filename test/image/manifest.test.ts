@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { emptyConfig, serializeConfig } from '../../src/image/config.js';
 import { validateImage } from '../../src/image/validate.js';
 import { rfc3339 } from '../../src/image/json.js';
-import { MediaTypes, type Manifest } from '../../src/image/types.js';
+import { MediaTypes, type Manifest } from '../../src/oci/types.js';
 import { DirStore } from './dir-store.js';
 import { smallImage } from './images.js';
 

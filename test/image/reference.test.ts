@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { familiarName, normalizeRegistry, parseReference, registryHost, withTag } from '../../src/image/reference.js';
+import { normalizeRegistry, parseReference, withTag } from '../../src/image/reference.js';
+import { familiarName, registryHost } from '../../src/oci/reference.js';
 import { BuildError } from '../../src/errors.js';
 
 const D = `sha256:${'a'.repeat(64)}`;

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../src/parser/index.js';
-import type { Range } from '../../src/parser/ast.js';
+import type { Range } from '../../src/oci/range.js';
 
 /** Asserts `range` spans `want` in `text`, starting at line:col, and that offsets agree with line/col. */
 function assertRange(text: string, range: Range, want: string, line: number, col: number): void {

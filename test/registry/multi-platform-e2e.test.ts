@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Index } from '../../src/image/types.js';
+import type { Index } from '../../src/oci/types.js';
 import { hostPlatform } from '../../src/oci/platform.js';
 import { ensureMultiArchBaseImage, multiArchSkipReason } from '../helpers/base-image.js';
 import { buildSkipReason } from '../helpers/build.js';

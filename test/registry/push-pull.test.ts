@@ -9,7 +9,7 @@ import { push } from '../../src/registry/push.js';
 import { BlobSources } from '../../src/registry/blob-sources.js';
 import type { TransferProgress } from '../../src/registry/pull.js';
 import { validateImage } from '../../src/image/validate.js';
-import type { Descriptor } from '../../src/image/types.js';
+import type { Descriptor } from '../../src/oci/types.js';
 import { makeImage, makeStore, registryMissing, run, skopeoMissing, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const skip = registryMissing || skopeoMissing;

@@ -13,7 +13,8 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { AlreadyExistsError, BuildError, NotFoundError } from '../../src/errors.js';
 import { mountAll, mountPointsUnder, unmountAll } from '../../src/runtime/mount.js';
-import { chainId, ensureLayerChain, type Mount, type Snapshotter } from '../../src/runtime/snapshotter.js';
+import { type Mount } from '../../src/runtime/mount.js';
+import { chainId, ensureLayerChain, type Snapshotter } from '../../src/runtime/snapshotter.js';
 import { diffIdOf, tarBuffer } from './tar-helpers.js';
 
 export const notRoot = process.getuid?.() === 0 ? false : 'needs root (mounts)';

@@ -10,9 +10,9 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { BuildError, DigestMismatchError, NotFoundError } from '../../src/errors.js';
-import type { Digest } from '../../src/image/types.js';
+import type { Digest } from '../../src/oci/types.js';
 import { checkBlobs } from '../../src/store/gc.js';
-import type { ContentStore } from '../../src/store/types.js';
+import type { ContentStore } from '../../src/oci/content-store.js';
 import { bytes, chunkedStream, sha256, spawnWorker } from './helpers.js';
 
 export interface ContentStoreFixture {

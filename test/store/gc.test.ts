@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildError } from '../../src/errors.js';
-import { MediaTypes } from '../../src/image/types.js';
+import { MediaTypes } from '../../src/oci/types.js';
 import { check, prune } from '../../src/store/gc.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { bytes, chunkedStream, sha256, spawnWorker, tempRoot, writeTestImage } from './helpers.js';

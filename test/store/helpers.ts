@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { MediaTypes, type Descriptor, type Digest } from '../../src/image/types.js';
-import type { ContentStore } from '../../src/store/types.js';
+import { MediaTypes, type Descriptor, type Digest } from '../../src/oci/types.js';
+import type { ContentStore } from '../../src/oci/content-store.js';
 import { repoRoot } from '../helpers/paths.js';
 
 export async function tempRoot(prefix = 'mybuild-store-test-'): Promise<string> {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { open, readdir, readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Manifest } from '../../src/image/types.js';
+import type { Manifest } from '../../src/oci/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';

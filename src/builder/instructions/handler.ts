@@ -12,7 +12,7 @@ import type { BuildRequest, StepSession } from '../session.js';
 import type { Worker } from '../worker.js';
 import type { LayerRef, StageState } from '../state.js';
 import type { StepInfo } from '../events.js';
-import type { ImageConfig } from '../../image/types.js';
+import type { ImageConfig } from '../../oci/types.js';
 
 /** A filesystem other than the stage's own: an earlier stage or an image (COPY --from, RUN --mount from). */
 export interface SourceFs {

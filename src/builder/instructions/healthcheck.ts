@@ -1,4 +1,4 @@
-import type { HealthConfig as ImageHealth } from '../../image/types.js';
+import type { HealthConfig as ImageHealth } from '../../oci/types.js';
 import type { HealthcheckCommand } from '../../plan/index.js';
 import type { Handler } from './handler.js';
 import { commitMetadata } from './metadata.js';

@@ -3,7 +3,7 @@
  * empty-layer history entry with the right time.
  */
 import { appendHistory, withContainerConfig } from '../../image/config.js';
-import type { ContainerConfig } from '../../image/types.js';
+import type { ContainerConfig } from '../../oci/types.js';
 import type { StepSession } from '../session.js';
 import type { StageState } from '../state.js';
 

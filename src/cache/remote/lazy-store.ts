@@ -12,8 +12,8 @@
  * `reader`/`readBytes`.
  */
 import type { Readable } from 'node:stream';
-import type { Digest } from '../../image/types.js';
-import type { BlobInfo, ContentStore } from '../../store/types.js';
+import type { Digest } from '../../oci/types.js';
+import type { BlobInfo, ContentStore } from '../../oci/content-store.js';
 
 /** What the wrapper asks about pending blobs. */
 export interface PendingBlobs {

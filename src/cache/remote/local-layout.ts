@@ -13,8 +13,8 @@ import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../../errors.js';
-import { MediaTypes, type Descriptor, type Index } from '../../image/types.js';
-import type { ContentStore } from '../../store/types.js';
+import { MediaTypes, type Descriptor, type Index } from '../../oci/types.js';
+import type { ContentStore } from '../../oci/content-store.js';
 import { CACHE_ARTIFACT_TYPE } from './format.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';

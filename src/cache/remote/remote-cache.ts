@@ -23,7 +23,7 @@
  * Not thread-safe across builds: one RemoteCache per build.
  */
 import pLimit from 'p-limit';
-import { MediaTypes, type Descriptor, type Digest } from '../../image/types.js';
+import { MediaTypes, type Descriptor, type Digest } from '../../oci/types.js';
 import { DigestMismatchError, RegistryError } from '../../errors.js';
 import { measureLayer } from '../../image/layer-reader.js';
 import { layerCompression } from '../../image/compression.js';
@@ -32,7 +32,7 @@ import { push } from '../../registry/push.js';
 import type { ClientOptions } from '../../registry/client.js';
 import type { CacheRecord } from '../../store/cache-index.js';
 import type { ImageStore } from '../../store/image-store.js';
-import type { ContentStore } from '../../store/types.js';
+import type { ContentStore } from '../../oci/content-store.js';
 import { cacheManifest, encodeCacheConfig, fromExported, toExported, type ExportedRecord } from './format.js';
 import { LazyContentStore } from './lazy-store.js';
 import { writeCacheLayout } from './local-layout.js';

@@ -13,12 +13,13 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, RegistryError } from '../../errors.js';
-import { parseReference, type Reference } from '../../image/reference.js';
-import type { Descriptor, Digest, ImageConfig, Index } from '../../image/types.js';
+import type { Reference } from '../../oci/reference.js';
+import { parseReference } from '../../image/reference.js';
+import type { Descriptor, Digest, ImageConfig, Index } from '../../oci/types.js';
 import { RegistryClient, MANIFEST_ACCEPT, type ClientOptions } from '../../registry/client.js';
 import { classifyManifest, fetchBlob } from '../../registry/pull.js';
-import { hostPlatform, pickManifest } from '../../registry/platform.js';
-import type { ContentStore } from '../../store/types.js';
+import { hostPlatform, pickManifest } from '../../oci/platform.js';
+import type { ContentStore } from '../../oci/content-store.js';
 import { CACHE_CONFIG_MEDIA_TYPE, decodeCacheConfig, INLINE_CACHE_LABEL, MAX_CACHE_CONFIG_BYTES, type ExportedRecord } from './format.js';
 
 /** Byte counts of what a source moved. */

@@ -13,15 +13,8 @@ import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import { parseBuildContexts } from '../../builder/named-contexts.js';
 import { applyBuildxFlags, BUILDX_FLAGS } from '../build-flags.js';
-import {
-  defaultBuildOptions,
-  parseKeyValue,
-  parseOutput,
-  parseSecret,
-  parseSourceDateEpoch,
-  secretBytes,
-  type BuildOptions,
-} from '../../builder/options.js';
+import { parseOutput } from '../../builder/output-spec.js';
+import { defaultBuildOptions, parseKeyValue, parseSecret, parseSourceDateEpoch, secretBytes, type BuildOptions } from '../../builder/options.js';
 
 export const BUILD_FLAGS = {
   allow: { type: 'string', multiple: true, arg: 'stringArray', description: 'Allow extra privileged entitlement (e.g., "security.insecure")' },

@@ -20,8 +20,6 @@ import { shortKey } from '../progress/format.js';
 
 const USAGE = 'Usage: mybuild cache ls [--no-trunc] [--format table|json]\n       mybuild cache explain [--format table|json] IMAGE';
 
-export { readBuildRecord, type BuildRecord, type BuildRecordStep } from '../../cache/build-record.js';
-
 /** The explanation of one recorded step: `CACHED`, `MISS: reason`, or what kind of step it was. */
 export function recordStepStatus(s: BuildRecordStep): string {
   if (s.index === 1 || /^FROM\b/i.test(s.instruction)) return 'base image';

@@ -3,7 +3,7 @@
  * `mybuild __complete images|containers` (hidden) prints the names the scripts offer.
  */
 import { UsageError } from '../../errors.js';
-import { familiarName } from '../../image/reference.js';
+import { familiarName } from '../../oci/reference.js';
 import { parseCommandArgs } from '../args.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { engineFor } from '../engine.js';

@@ -5,9 +5,9 @@
  */
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../../errors.js';
-import { hostPlatform } from '../../image/formats/walk.js';
+import { hostPlatform } from '../../oci/platform.js';
 import { importRootfs } from '../../image/formats/import.js';
-import type { Platform } from '../../image/types.js';
+import type { Platform } from '../../oci/types.js';
 import type { CommandMain, CliContext } from '../context.js';
 import { normalizeName, openImages } from './load.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';

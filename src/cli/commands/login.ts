@@ -11,7 +11,8 @@
 import type tty from 'node:tty';
 import { parseCommandArgs } from '../args.js';
 import { BuildError, UsageError } from '../../errors.js';
-import { DOCKER_HUB_DOMAIN, normalizeRegistry } from '../../image/reference.js';
+import { DOCKER_HUB_DOMAIN } from '../../oci/reference.js';
+import { normalizeRegistry } from '../../image/reference.js';
 import { storeCredentials } from '../../registry/auth.js';
 import { RegistryClient } from '../../registry/client.js';
 import type { CommandMain } from '../context.js';

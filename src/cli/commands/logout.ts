@@ -1,6 +1,7 @@
 /** `mybuild logout [REGISTRY]`: removes the saved credentials (Docker Hub by default). */
 import { UsageError } from '../../errors.js';
-import { DOCKER_HUB_DOMAIN, normalizeRegistry } from '../../image/reference.js';
+import { DOCKER_HUB_DOMAIN } from '../../oci/reference.js';
+import { normalizeRegistry } from '../../image/reference.js';
 import { configKey, eraseCredentials } from '../../registry/auth.js';
 import type { CommandMain } from '../context.js';
 import { parseCommandArgs } from '../args.js';

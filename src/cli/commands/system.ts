@@ -7,7 +7,7 @@
  * `mybuild system prune [-a]` is `mybuild prune`; `mybuild system df` shows disk usage.
  */
 import { uncompressedImageSize } from '../../store/layer-size.js';
-import type { Descriptor } from '../../image/types.js';
+import type { Descriptor } from '../../oci/types.js';
 import { UsageError } from '../../errors.js';
 import { findLeftovers, repairLeftovers } from '../../containers/leftovers.js';
 import { snapshotUsage } from '../../runtime/snapshot-gc.js';

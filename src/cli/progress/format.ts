@@ -7,7 +7,7 @@
 import { styleText } from 'node:util';
 import type { BuildEvent, StepInfo } from '../../builder/events.js';
 import type { BuildError } from '../../errors.js';
-import type { Range } from '../../parser/ast.js';
+import type { Range } from '../../oci/range.js';
 import { humanSize } from '../../store/display.js';
 
 /** The version of the `--progress=json` line format (docs/progress.md). Bumped on incompatible changes. */

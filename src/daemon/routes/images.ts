@@ -11,7 +11,8 @@
  * `mybuild` runs daemonless), the listing on the store.
  */
 import { UsageError } from '../../errors.js';
-import { parseReference, withTag, type Reference } from '../../image/reference.js';
+import type { Reference } from '../../oci/reference.js';
+import { parseReference, withTag } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
 import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';

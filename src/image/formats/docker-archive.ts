@@ -26,7 +26,7 @@ import { goJson } from '../json.js';
 import { measureLayer, openLayer, verifyingTransform } from '../layer-reader.js';
 import { buildManifest, isManifestType, normalizeDescriptor, parseJsonBlob, serializeIndex, serializeManifest } from '../manifest.js';
 import { configPlatform } from '../config.js';
-import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Manifest, type Platform } from '../types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Manifest, type Platform } from '../../oci/types.js';
 import { refAnnotations } from './oci-layout.js';
 import { writeArchive, type ArchiveFile } from './archive-tar.js';
 import { readManifestOrIndex, resolveImageManifest } from './walk.js';

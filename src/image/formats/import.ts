@@ -29,7 +29,7 @@ import { measureLayer } from '../layer-reader.js';
 import { writeTarLayer } from '../layer-writer.js';
 import { buildManifest, parseJsonBlob, serializeManifest, writeImage, type ImageFormat, type WrittenImage } from '../manifest.js';
 import { isSha256Hex } from '../../oci/digest.js';
-import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Platform } from '../types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Index, type Platform } from '../../oci/types.js';
 import { IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION } from './oci-layout.js';
 import type { DockerArchiveManifestEntry } from './docker-archive.js';
 import { reachableBlobs, readManifestOrIndex } from './walk.js';

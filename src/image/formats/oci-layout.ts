@@ -9,9 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../../errors.js';
 import type { ContentStore } from '../../oci/content-store.js';
 import { goJson } from '../json.js';
-import { parseReference } from '../reference.js';
+import { isInvalid, readReference } from '../../oci/reference.js';
 import { normalizeDescriptor, serializeIndex } from '../manifest.js';
-import { MediaTypes, type Descriptor, type Index } from '../types.js';
+import { MediaTypes, type Descriptor, type Index } from '../../oci/types.js';
 import { writeArchive, type ArchiveFile } from './archive-tar.js';
 import { reachableBlobs } from './walk.js';
 
@@ -40,11 +40,11 @@ export function refAnnotations(name: string | undefined): Record<string, string>
   if (!name.includes('/') && !name.includes(':') && !name.includes('@')) return { [REF_NAME_ANNOTATION]: name };
   let full = name;
   let tag: string | undefined;
-  try {
-    const ref = parseReference(name);
+  const ref = readReference(name);
+  if (!isInvalid(ref)) {
     full = ref.toString();
     tag = ref.tag;
-  } catch {
+  } else {
     // Not a Docker reference (e.g. an uppercase name): keep it as given.
     const at = name.indexOf('@');
     const base = at >= 0 ? name.slice(0, at) : name;

@@ -5,9 +5,7 @@ import { BuildError, NotFoundError } from '../../errors.js';
 import type { ContentStore } from '../../oci/content-store.js';
 import { formatPlatform, hostPlatform, pickManifest } from '../../oci/platform.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../manifest.js';
-import type { Descriptor, Digest, Index, Manifest, Platform } from '../types.js';
-
-export { hostPlatform } from '../../oci/platform.js';
+import type { Descriptor, Digest, Index, Manifest, Platform } from '../../oci/types.js';
 
 /** Reads a manifest or index blob and tells which one it is (by its mediaType field, else by shape). */
 export async function readManifestOrIndex(store: ContentStore, desc: Pick<Descriptor, 'digest' | 'mediaType'>): Promise<{ kind: 'manifest'; manifest: Manifest } | { kind: 'index'; index: Index }> {

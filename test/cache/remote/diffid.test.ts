@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildContext, buildSkipReason, cleanupTemp, makeStoreRoot, tempDir, writeContext } from '../../helpers/build.js';
 import { ImageStore } from '../../../src/store/image-store.js';
-import type { Descriptor, Digest } from '../../../src/image/types.js';
+import type { Descriptor, Digest } from '../../../src/oci/types.js';
 import { project, SDE, warnings } from './helpers.js';
 
 const skip = buildSkipReason();
