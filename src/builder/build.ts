@@ -21,6 +21,7 @@ import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { StepHistory } from '../cache/history.js';
 import { normalizeConfig, withContainerConfig } from '../image/config.js';
 import { writeImage } from '../image/manifest.js';
+import { layersOf } from '../image/layers.js';
 import type { Reference } from '../oci/reference.js';
 import { parseReference } from '../image/reference.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
@@ -337,7 +338,7 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
 
 /** An image as a source filesystem: its manifest digest is its cache identity. */
 function imageFs(img: ResolvedImage): SourceFs {
-  return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i], fromImage: true })), config: img.config };
+  return { fsKey: img.manifestDescriptor.digest, layers: layersOf(img.manifest, img.config, `image ${img.manifestDescriptor.digest}`).map((l) => ({ ...l, fromImage: true })), config: img.config };
 }
 
 /** The platform stage `s` is built for: its `FROM --platform` (expanded by the plan), else `target`. Throws PlanError at the FROM for a bad one. */

@@ -23,6 +23,7 @@ import { emptyConfig } from '../image/config.js';
 import { importArchive } from '../image/formats/import.js';
 import type { LayerEntry } from '../image/layer-entry.js';
 import { writeLayer } from '../image/layer-writer.js';
+import { layersOf } from '../image/layers.js';
 import { parseReference } from '../image/reference.js';
 import type { Platform } from '../oci/types.js';
 import { fetchContext } from '../context/remote.js';
@@ -144,7 +145,7 @@ export class NamedContexts {
     await this.session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
     return {
       kind: 'fs',
-      fs: { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i]!, fromImage: true })), config: img.config, ...(img.config.created ? { created: img.config.created } : {}) },
+      fs: { fsKey: img.manifestDescriptor.digest, layers: layersOf(img.manifest, img.config, `image ${img.manifestDescriptor.digest}`).map((l) => ({ ...l, fromImage: true })), config: img.config, ...(img.config.created ? { created: img.config.created } : {}) },
     };
   }
 

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { openLayer } from '../image/layer-reader.js';
+import { layerSource } from '../image/layers.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { mountAll, unmountAll } from '../runtime/mount.js';
@@ -24,7 +24,7 @@ export class RootfsManager {
   async chain(layers: readonly LayerRef[]): Promise<string> {
     return ensureLayerChain(
       this.snapshotter,
-      layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.store, l.descriptor) })),
+      layers.map((l) => layerSource(this.store, l)),
     );
   }
 

@@ -2,12 +2,11 @@
  * The state of one stage while it builds: the image config so far, its layers, and the cache
  * identity of its filesystem (`fsKey`). Steps replace fields; nothing here does I/O.
  */
-import type { Descriptor, Digest, ImageConfig } from '../oci/types.js';
+import type { ImageConfig } from '../oci/types.js';
+import type { Layer } from '../image/layers.js';
 import type { StageEnv } from '../plan/index.js';
 
-export interface LayerRef {
-  descriptor: Descriptor;
-  diffId: Digest;
+export interface LayerRef extends Layer {
   /** A layer of a base image (FROM), not made by this build: --output compression leaves it as it is unless forced. */
   fromImage?: boolean;
 }

@@ -41,7 +41,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
-import { openLayer } from '../image/layer-reader.js';
+import { layerSource, layersOf } from '../image/layers.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
@@ -260,10 +260,7 @@ export class ContainerManager {
       throw new BuildError('INVALID_ARGUMENT', `published ports (-p) need the default network, not --network ${network}`, { hint: network === 'host' ? 'with --network host the container listens on the host\'s ports directly' : 'drop --network none' });
     }
     const volumes = await checkVolumes(opts.volumes ?? []);
-    const diffIds = img.config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== img.manifest.layers.length) {
-      throw new BuildError('INVALID_ARGUMENT', `image ${opts.image} has ${img.manifest.layers.length} layers but ${diffIds.length} diff_ids in its config`);
-    }
+    const layers = layersOf(img.manifest, img.config, `image ${opts.image}`);
     const explicitName = opts.name !== undefined ? validateName(opts.name) : undefined;
 
     const id = newContainerId();
@@ -279,7 +276,7 @@ export class ContainerManager {
         image: opts.image,
         imageId: img.configDigest,
         manifestDigest: img.manifestDescriptor.digest,
-        layers: img.manifest.layers.map((d, i) => ({ diffId: diffIds[i], descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size } })),
+        layers: layers.map(({ diffId, descriptor: d }) => ({ diffId, descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size } })),
         command,
         env,
         workdir,
@@ -324,7 +321,7 @@ export class ContainerManager {
   /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
   private async prepareRootfs(c: ContainerConfigRecord): Promise<Mount[]> {
     const sn = await this.snapshotter();
-    const layers = c.layers.map((l) => ({ diffId: l.diffId, name: l.descriptor.digest, open: () => openLayer(this.images.content, l.descriptor) }));
+    const layers = c.layers.map((l) => layerSource(this.images.content, l));
     return onChain(() => ensureLayerChain(sn, layers), (parent) => sn.prepare(snapshotKey(c.id), parent || undefined, { persistent: true }));
   }
 

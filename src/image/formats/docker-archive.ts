@@ -24,6 +24,7 @@ import { BuildError, DigestMismatchError } from '../../errors.js';
 import type { ContentStore } from '../../oci/content-store.js';
 import { goJson } from '../json.js';
 import { measureLayer, openLayer, verifyingTransform } from '../layer-reader.js';
+import { layersOf } from '../layers.js';
 import { buildManifest, isManifestType, normalizeDescriptor, parseJsonBlob, serializeIndex, serializeManifest } from '../manifest.js';
 import { configPlatform } from '../config.js';
 import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Manifest, type Platform } from '../../oci/types.js';
@@ -61,10 +62,7 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
   const addManifest = async (manifest: Manifest): Promise<{ configPath: string; layerPaths: string[]; desc: Descriptor }> => {
     const configBytes = await store.readBytes(manifest.config.digest);
     const config = parseJsonBlob<ImageConfig>(configBytes, `config ${manifest.config.digest}`);
-    const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== manifest.layers.length) {
-      throw new BuildError('INVALID_ARGUMENT', `image ${manifest.config.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
-    }
+    const layers = layersOf(manifest, config, `image ${manifest.config.digest}`);
     const configPath = `blobs/sha256/${manifest.config.digest.slice(7)}`;
     if (!written.has(configPath)) {
       written.add(configPath);
@@ -72,8 +70,7 @@ export async function exportDockerArchive(store: ContentStore, images: DockerArc
     }
     const layerPaths: string[] = [];
     const ociLayers: Descriptor[] = [];
-    for (const [i, layer] of manifest.layers.entries()) {
-      const diffId = diffIds[i] as Digest;
+    for (const { descriptor: layer, diffId } of layers) {
       const p = `blobs/sha256/${diffId.slice(7)}`;
       layerPaths.push(p);
       if (written.has(p)) {
