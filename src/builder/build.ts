@@ -9,7 +9,6 @@
  * visible whole, see src/store). Cancellation (the signal) stops running steps and kills their
  * containers.
  */
-import path from 'node:path';
 import { BuildError, isNotFound, PlanError, UsageError, type SourceLocation } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { readDockerfile } from '../context/build-files.js';
@@ -54,6 +53,7 @@ import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
 import type { BuildResult, BuildRunOptions } from './session.js';
+import { storeLayout } from '../store/layout.js';
 
 /**
  * Builds the Dockerfile of `req` (see the module comment). Throws BuildError. With
@@ -102,7 +102,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   checkHostCanRun(plan, (stage) => stagePlatform(stage, platform, (range) => ({ file, range, text })), (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);
-  await storeDir(path.join(req.root, 'tmp'));
+  await storeDir(storeLayout(req.root).tmp);
   await removeLeftoverSecrets(req.root); // what killed builds' RUN --mount=type=secret left
   // Before anything is mounted or run: register, and clean what killed builds left (./stale.ts).
   const registration = await registerBuild(req.root, store.content.paths.ingest, { runtime: req.runtime });

@@ -33,6 +33,7 @@ import { cacheKey } from '../cache/key.js';
 import { entryFromDisk } from './fs-entries.js';
 import type { SourceFs } from './instructions/handler.js';
 import type { BuildSession } from './session.js';
+import { storeLayout } from '../store/layout.js';
 
 /** A named context as the build uses it: an image reference, or a filesystem. */
 export type NamedContextTarget = { kind: 'image'; ref: string } | { kind: 'fs'; fs: SourceFs & { created?: string } };
@@ -109,7 +110,7 @@ export class NamedContexts {
     if (value.startsWith('docker-image://')) return { kind: 'image', ref: value.slice('docker-image://'.length) };
     if (value.startsWith('oci-layout://')) return this.layout(name, value.slice('oci-layout://'.length), platform);
     if (isGitSource(value) || isUrlSource(value)) {
-      const fetched = await fetchContext(value, { tmpParent: path.join(this.session.req.root, 'tmp'), stdin: process.stdin, signal: this.session.signal, secret: (id) => this.secret(id) });
+      const fetched = await fetchContext(value, { tmpParent: storeLayout(this.session.req.root).tmp, stdin: process.stdin, signal: this.session.signal, secret: (id) => this.secret(id) });
       this.cleanups.push(fetched.cleanup);
       if (fetched.dockerfileText !== undefined) throw new BuildError('CONTEXT', `--build-context ${name}=${value}: not a git repository or a tar archive`);
       return { kind: 'fs', fs: await this.dirFs(name, fetched.dir, platform) };

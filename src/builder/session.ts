@@ -3,7 +3,6 @@
  * build context, the lexer, the worker, and the event sink. It is complete when constructed
  * (one options object); handlers see only its {@link StepSession} side.
  */
-import path from 'node:path';
 import type { BuildOptions } from './options.js';
 import type { EventSink, StepInfo } from './events.js';
 import type { ImageStore } from '../store/image-store.js';
@@ -18,6 +17,7 @@ import type { StepHistory } from '../cache/history.js';
 import type { SourceLocation } from '../errors.js';
 import type { Range } from '../oci/range.js';
 import type { Worker } from './worker.js';
+import { storeLayout } from '../store/layout.js';
 
 export interface BuildRequest extends BuildOptions {
   /** Store root. */
@@ -110,7 +110,7 @@ export class BuildSession implements StepSession {
   }
 
   statCache(): Promise<StatCache> {
-    this.statCacheP ??= this.context().then((ctx) => StatCache.open(path.join(this.req.root, 'context-cache'), ctx.root));
+    this.statCacheP ??= this.context().then((ctx) => StatCache.open(storeLayout(this.req.root).contextCache, ctx.root));
     return this.statCacheP;
   }
 

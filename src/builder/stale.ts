@@ -26,6 +26,7 @@ import { cleanupStale } from '../runtime/executor.js';
 import { unmountAll } from '../runtime/mount.js';
 import { pidAlive, processIsZombie, processStartTime, withLock } from '../store/fs-util.js';
 import { storeDir } from '../store/store-dirs.js';
+import { storeLayout } from '../store/layout.js';
 
 /** Whether the build that wrote marker `name` (content: its start time) is still running. */
 async function markerAlive(dir: string, name: string): Promise<boolean> {
@@ -40,7 +41,7 @@ async function markerAlive(dir: string, name: string): Promise<boolean> {
 
 /** How many builds registered on the store at `root` are alive (see the module comment). */
 export async function liveBuildCount(root: string): Promise<number> {
-  const dir = path.join(root, 'runtime', 'builds');
+  const dir = storeLayout(root).buildMarkers;
   let n = 0;
   for (const m of await readdir(dir).catch(() => [] as string[])) if (await markerAlive(dir, m)) n++;
   return n;
@@ -51,7 +52,7 @@ export async function liveBuildCount(root: string): Promise<number> {
  * runs no build can start, so with 0 everything builds leave is a leftover (`system check --repair`).
  */
 export async function withBuildsPaused<T>(root: string, lockTmp: string, fn: (liveBuilds: number) => Promise<T>): Promise<T> {
-  const runtimeDir = path.join(root, 'runtime');
+  const runtimeDir = storeLayout(root).runtime;
   await storeDir(runtimeDir);
   return withLock(path.join(runtimeDir, 'cleanup.lock'), lockTmp, async () => fn(await liveBuildCount(root)), { timeoutMs: 120_000 });
 }
@@ -72,7 +73,7 @@ export interface BuildRegistration {
  * taken within its timeout.
  */
 export async function registerBuild(root: string, lockTmp: string, opts: { runtime?: string } = {}): Promise<BuildRegistration> {
-  const runtimeDir = path.join(root, 'runtime');
+  const runtimeDir = storeLayout(root).runtime;
   const dir = path.join(runtimeDir, 'builds');
   await storeDir(dir);
   const name = `${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -93,8 +94,8 @@ export async function registerBuild(root: string, lockTmp: string, opts: { runti
     // ~7 ms of every build: runc's state, /proc/self/mountinfo, the tmp folder).
     if (others > 0 || !deadFound) return false;
     for (const m of dead) await rm(path.join(dir, m), { force: true });
-    const tmp = path.join(root, 'tmp');
-    await cleanupStale(runtimeDir, opts.runtime ?? 'runc', [path.join(root, 'snapshots'), tmp]);
+    const tmp = storeLayout(root).tmp;
+    await cleanupStale(runtimeDir, opts.runtime ?? 'runc', [storeLayout(root).snapshots, tmp]);
     await unmountAll(tmp);
     for (const e of await readdir(tmp).catch(() => [] as string[])) await rm(path.join(tmp, e), { recursive: true, force: true }).catch(() => undefined);
     return true;

@@ -3,13 +3,13 @@
  * every handler. Handlers never construct an executor or a snapshotter themselves: a test gives
  * them a fake worker (test/builder/fake-worker.ts) and checks the builder without root.
  */
-import path from 'node:path';
 import { BuildError } from '../errors.js';
 import { RuncExecutor, type Executor } from '../runtime/executor.js';
 import { createSnapshotter, type Snapshotter } from '../runtime/snapshotter.js';
 import type { ContentStore } from '../oci/content-store.js';
 import { RootfsManager } from './rootfs.js';
 import { storeDir } from '../store/store-dirs.js';
+import { storeLayout } from '../store/layout.js';
 
 export interface Worker {
   /** Where steps write their layers (through the build's lease, so a concurrent prune keeps them). */
@@ -53,9 +53,9 @@ export function localWorker(o: LocalWorkerOptions): Worker {
           hint: 'run mybuild as root, or without MYBUILD_ROOTLESS=0 (rootless mode: a user namespace), or talk to a mybuild daemon with -H',
         });
       }
-      const tmp = path.join(o.root, 'tmp');
+      const tmp = storeLayout(o.root).tmp;
       await storeDir(tmp);
-      const sn = await createSnapshotter(path.join(o.root, 'snapshots'));
+      const sn = await createSnapshotter(storeLayout(o.root).snapshots);
       // Snapshots left by killed builds (registerBuild found one's marker) are removed while
       // this build goes on: cleanup is safe against snapshots being created meanwhile (see
       // Snapshotter.cleanup), and reading every snapshot's metadata first cost ~20 ms before the
@@ -68,7 +68,7 @@ export function localWorker(o: LocalWorkerOptions): Worker {
   };
   return {
     content: o.content,
-    executor: new RuncExecutor({ root: path.join(o.root, 'runtime'), runtime: o.runtime }),
+    executor: new RuncExecutor({ root: storeLayout(o.root).runtime, runtime: o.runtime }),
     layers,
     snapshotter: async () => (await layers()).snapshotter,
     close: async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { storeDir } from '../store/store-dirs.js';
+import { storeLayout } from '../store/layout.js';
 
 /** One step of a build record. */
 export interface BuildRecordStep {
@@ -39,7 +40,7 @@ export interface BuildRecord {
 }
 
 function recordFile(root: string, imageId: string): string {
-  return path.join(root, 'builds', `${imageId.replace(/^sha256:/, '')}.json`);
+  return path.join(storeLayout(root).builds, `${imageId.replace(/^sha256:/, '')}.json`);
 }
 
 /**
@@ -48,7 +49,7 @@ function recordFile(root: string, imageId: string): string {
  * fsyncs were ~3 ms of every no-op build.
  */
 export async function writeBuildRecord(root: string, tmpDir: string, rec: BuildRecord): Promise<void> {
-  await storeDir(path.join(root, 'builds'));
+  await storeDir(storeLayout(root).builds);
   await writeFileAtomic(recordFile(root, rec.imageId), `${JSON.stringify(rec, null, 2)}\n`, tmpDir, { durable: false });
 }
 

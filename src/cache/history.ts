@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../store/fs-util.js';
 import { storeDir } from '../store/store-dirs.js';
+import { storeLayout } from '../store/layout.js';
 
 export class StepHistory {
   private constructor(
@@ -17,7 +18,7 @@ export class StepHistory {
 
   /** Opens (creating) `<root>/cache-last`; `tmpDir` must be on the same filesystem. */
   static async open(root: string, tmpDir: string): Promise<StepHistory> {
-    const dir = path.join(root, 'cache-last');
+    const dir = storeLayout(root).cacheLast;
     await storeDir(dir);
     return new StepHistory(dir, tmpDir);
   }

@@ -9,7 +9,6 @@
  * pulls; with no store, base images are unknown).
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { BuildOptions } from '../builder/options.js';
 import { evaluateCall, type CallSpec } from '../checks/outline.js';
 import type { ImageFacts } from '../checks/checks.js';
@@ -19,13 +18,14 @@ import { parsePlatform } from '../registry/platform.js';
 import type { Platform } from '../oci/types.js';
 import { ImageStore } from '../store/image-store.js';
 import type { CliContext } from './context.js';
+import { storeLayout } from '../store/layout.js';
 
 /** Runs `call` (not `build`) on the Dockerfile `text` of `options`; returns the exit code. */
 export async function runCallCommand(call: CallSpec, options: BuildOptions, text: string, ctx: CliContext): Promise<number> {
   const platform: Platform = options.platform !== undefined ? parsePlatform(options.platform) : hostPlatform();
   const context = await BuildContext.open(options.contextDir, { dockerfilePath: options.dockerfilePath });
   // Daemonless, the store is the one the build would use; through a daemon (-H) it is not here.
-  const hasStore = !ctx.host && existsSync(path.join(ctx.root, 'oci', 'index.json'));
+  const hasStore = !ctx.host && existsSync(storeLayout(ctx.root).indexJson);
   let store: Promise<ImageStore> | undefined;
   const resolveImage = async (ref: string, p: Platform): Promise<ImageFacts | undefined> => {
     if (!hasStore) return undefined;

@@ -25,6 +25,7 @@ import { watchdogsAtWork } from '../runtime/watchdog.js';
 import { pidAlive } from '../store/fs-util.js';
 import type { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from './manager.js';
+import { storeLayout } from '../store/layout.js';
 
 export type LeftoverKind = 'mount' | 'container' | 'process' | 'snapshot' | 'temp';
 
@@ -51,7 +52,7 @@ const SNAPSHOT_DIR_RE = /\/snapshots\/(?:overlay|native)\/s\/([0-9a-f]+)\/fs/g;
 
 /** Whose is `p` under `root`: a container id, or 'builds'. */
 function areaOf(root: string, p: string): { container: string } | 'builds' {
-  const rel = path.relative(path.join(root, 'containers'), p);
+  const rel = path.relative(storeLayout(root).containers, p);
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
     const id = rel.split(path.sep)[0];
     if (/^[0-9a-f]{64}$/.test(id)) return { container: id };
@@ -93,7 +94,7 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
   }
 
   // runc containers.
-  const states = [path.join(root, 'runtime', 'runc'), ...[...known].map((id) => path.join(root, 'containers', id, 'runtime', 'runc'))];
+  const states = [path.join(storeLayout(root).runtime, 'runc'), ...[...known].map((id) => path.join(storeLayout(root).containers, id, 'runtime', 'runc'))];
   for (const st of states) {
     if (!idle(st)) continue;
     const ids = await runcIds(bin, st);
@@ -101,11 +102,11 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
     out.runc.set(st, ids);
     for (const id of ids) out.leftovers.push({ kind: 'container', subject: `${st} ${id}`, message: `runc container ${id} (state in ${st}) of a process that is gone` });
     const a = areaOf(root, st);
-    if (a !== 'builds') out.containerDirs.push(path.join(root, 'containers', a.container));
+    if (a !== 'builds') out.containerDirs.push(path.join(storeLayout(root).containers, a.container));
   }
 
   // Snapshots: active ones and views of dead processes, and who owns each snapshot directory.
-  const sn = await createSnapshotter(path.join(root, 'snapshots'));
+  const sn = await createSnapshotter(storeLayout(root).snapshots);
   const snaps = await sn.list();
   const byId = new Map<string, SnapshotInfo>(snaps.map((s) => [s.id, s]));
   for (const s of snaps) {
@@ -150,11 +151,11 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
   // Temp files: build scratch and bundles while no build runs; bundles and probes of idle containers.
   const temps: string[] = [];
   if (buildsIdle) {
-    for (const d of [path.join(root, 'tmp'), path.join(root, 'runtime', 'bundles')]) for (const e of await readdir(d).catch(() => [] as string[])) temps.push(path.join(d, e));
+    for (const d of [storeLayout(root).tmp, path.join(storeLayout(root).runtime, 'bundles')]) for (const e of await readdir(d).catch(() => [] as string[])) temps.push(path.join(d, e));
   }
   for (const id of known) {
     if (inUse.has(id)) continue;
-    const cdir = path.join(root, 'containers', id);
+    const cdir = path.join(storeLayout(root).containers, id);
     for (const e of await readdir(path.join(cdir, 'runtime', 'bundles')).catch(() => [] as string[])) temps.push(path.join(cdir, 'runtime', 'bundles', e));
     for (const e of (await readdir(cdir).catch(() => [] as string[])).filter((n) => n.startsWith('probe-'))) temps.push(path.join(cdir, e));
   }
@@ -162,7 +163,7 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
     out.temps.push(t);
     out.leftovers.push({ kind: 'temp', subject: t, message: `${t}: a temporary file of a process that is gone` });
     const a = areaOf(root, t);
-    if (a !== 'builds' && !out.containerDirs.includes(path.join(root, 'containers', a.container))) out.containerDirs.push(path.join(root, 'containers', a.container));
+    if (a !== 'builds' && !out.containerDirs.includes(path.join(storeLayout(root).containers, a.container))) out.containerDirs.push(path.join(storeLayout(root).containers, a.container));
   }
   return out;
 }
@@ -203,7 +204,7 @@ export async function repairLeftovers(store: ImageStore, opts: { runtime?: strin
       await unmountAll(t);
       await rm(t, { recursive: true, force: true }).catch(() => undefined);
     }
-    if (s.snapshots || liveBuilds === 0) await (await createSnapshotter(path.join(store.root, 'snapshots'))).cleanup();
+    if (s.snapshots || liveBuilds === 0) await (await createSnapshotter(storeLayout(store.root).snapshots)).cleanup();
     await removeLeftoverSecrets(store.root);
     return s.leftovers;
   });

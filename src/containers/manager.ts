@@ -61,6 +61,7 @@ import { newContainerId, randomName, shortContainerId, validateName } from './na
 import { storeDir } from '../store/store-dirs.js';
 import { execSpecFields, extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
 import { initBinary, resolveGroups } from './init-groups.js';
+import { storeLayout } from '../store/layout.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`). */
 export interface VolumeSpec {
@@ -205,7 +206,7 @@ export class ContainerManager {
     readonly runtime: string,
     readonly tied: boolean,
   ) {
-    this.dir = path.join(root, 'containers');
+    this.dir = storeLayout(root).containers;
     this.namesDir = path.join(this.dir, 'names');
   }
 
@@ -222,7 +223,7 @@ export class ContainerManager {
   }
 
   private snapshotter(): Promise<Snapshotter> {
-    this.snapshotterP ??= createSnapshotter(path.join(this.root, 'snapshots'));
+    this.snapshotterP ??= createSnapshotter(storeLayout(this.root).snapshots);
     return this.snapshotterP;
   }
 

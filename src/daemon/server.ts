@@ -12,7 +12,6 @@
  */
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import path from 'node:path';
 import { BuildError, NotFoundError } from '../errors.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from '../containers/manager.js';
@@ -32,6 +31,7 @@ import { execRoutes } from './routes/exec.js';
 import { archiveRoutes } from './routes/archive.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
+import { storeLayout } from '../store/layout.js';
 
 export { API_VERSION, MIN_API_VERSION };
 
@@ -150,7 +150,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     containers,
     maxContextBytes: opts.maxContextBytes ?? 8 * 1024 ** 3,
     builds: new Set(),
-    contextDirs: new ContextDirs(path.join(images.root, 'daemon', 'contexts')),
+    contextDirs: new ContextDirs(storeLayout(images.root).daemonContexts),
     log,
     startedAt: new Date(),
     events,

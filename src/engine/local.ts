@@ -29,6 +29,7 @@ import { insecureRegistriesFromEnv } from '../registry/transport.js';
 import { ImageStore, normalizedName } from '../store/image-store.js';
 import { splitName } from '../store/display.js';
 import type { BuildHooks, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
+import { storeLayout } from '../store/layout.js';
 
 const short = (d: string): string => d.slice('sha256:'.length, 'sha256:'.length + 12);
 
@@ -73,7 +74,7 @@ export class LocalEngine implements Engine {
 
   async info(): Promise<Record<string, unknown>> {
     const { images } = await (await this.store()).listImages();
-    const facts = await runtimeFacts(path.join(this.options.root, 'snapshots'));
+    const facts = await runtimeFacts(storeLayout(this.options.root).snapshots);
     return {
       Images: new Set(images.map((s) => s.image.configDigest)).size,
       DockerRootDir: this.options.root,

@@ -12,6 +12,7 @@ import { isIndexType, isManifestType } from '../image/manifest.js';
 import type { Descriptor, Index, Manifest } from '../oci/types.js';
 import type { ImageStore } from '../store/image-store.js';
 import { chainId, createSnapshotter, diskUsage } from './snapshotter.js';
+import { storeLayout } from '../store/layout.js';
 
 /** The chain IDs of every layer prefix of the images under `desc`. */
 async function chainsOf(store: ImageStore, desc: Descriptor, out: Set<string>, seen: Set<string>): Promise<void> {
@@ -55,7 +56,7 @@ export interface SnapshotPruneResult {
 
 /** Removes the committed snapshots no image, cache record or other snapshot needs. */
 export async function pruneSnapshots(store: ImageStore): Promise<SnapshotPruneResult> {
-  const sn = await createSnapshotter(path.join(store.root, 'snapshots'));
+  const sn = await createSnapshotter(storeLayout(store.root).snapshots);
   const removed = await sn.removeUnused(await keepSet(store));
   return { removed, bytesFreed: removed.reduce((n, r) => n + r.bytes, 0) };
 }
@@ -64,10 +65,10 @@ export async function pruneSnapshots(store: ImageStore): Promise<SnapshotPruneRe
 export async function snapshotUsage(store: ImageStore): Promise<{ committed: number; total: number; bytes: number }> {
   let bytes = 0;
   for (const kind of ['overlay', 'native']) {
-    const dir = path.join(store.root, 'snapshots', kind, 's');
+    const dir = path.join(storeLayout(store.root).snapshots, kind, 's');
     if ((await readdir(dir).catch(() => [] as string[])).length > 0) bytes += await diskUsage(dir);
   }
-  const sn = await createSnapshotter(path.join(store.root, 'snapshots'));
+  const sn = await createSnapshotter(storeLayout(store.root).snapshots);
   const all = await sn.list();
   return { committed: all.filter((s) => s.kind === 'committed').length, total: all.length, bytes };
 }

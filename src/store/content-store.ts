@@ -1,20 +1,9 @@
 /**
  * LocalContentStore: blobs of an OCI image layout on disk.
  *
- * Layout of a store root (`ctx.root`, e.g. /var/lib/mybuild):
- *
- *     <root>/oci/oci-layout          {"imageLayoutVersion":"1.0.0"}      (image-layout.md)
- *     <root>/oci/index.json          refs (see image-store.ts)
- *     <root>/oci/blobs/sha256/<hex>  content, named by its digest
- *     <root>/ingest/<pid>-<rand>…    in-progress writes (blobs, index.json, cache records, locks)
- *     <root>/cache/<hex>.json        build cache records (cache-index.ts)
- *     <root>/leases/<pid>-<rand>…    blobs pinned by running builds (lease.ts)
- *     <root>/index.lock              the store lock: index.json updates, prune, leased commits
- *
- * The root is 0711 and every directory under it 0700 (store-dirs.ts): layers hold setuid files.
- *
- * `<root>/oci` is a plain OCI image layout (skopeo/umoci can read it); everything mybuild needs
- * besides lives beside it, on the same filesystem so that renames are atomic.
+ * Blobs are `<root>/oci/blobs/sha256/<hex>`, written through `<root>/ingest` (the whole store
+ * tree is in layout.ts). The root is 0711 and every directory under it 0700 (store-dirs.ts):
+ * layers hold setuid files.
  *
  * Lifecycle of a blob: `write` streams into `ingest/<pid>-<rand>` while hashing and counting,
  * fsyncs, checks the expected digest/size (DigestMismatchError, the ingest file is removed),
@@ -35,6 +24,7 @@ import type { Digest } from '../oci/types.js';
 import { isDigest } from '../oci/digest.js';
 import { checkDigest, ioError, pidAlive, pidOfTempName, syncDir, tempName } from './fs-util.js';
 import { secureStoreRoot, storeDir } from './store-dirs.js';
+import { storeLayout, type StoreLayout } from './layout.js';
 import type { BlobInfo, ContentStore } from '../oci/content-store.js';
 import { StreamSha256 } from '../util/sha256.js';
 
@@ -42,22 +32,6 @@ import { StreamSha256 } from '../util/sha256.js';
 export const DEFAULT_MAX_READ_BYTES = 4 << 20;
 /** An ingest file untouched this long is stale even if its pid seems alive (pid reuse). */
 export const DEFAULT_STALE_INGEST_MS = 60 * 60 * 1000;
-
-/** The directories of a store root. */
-export interface StorePaths {
-  root: string;
-  /** `<root>/oci`: the OCI image layout. */
-  layout: string;
-  blobs: string;
-  ingest: string;
-  cache: string;
-}
-
-/** The directory names under a store root (see the file comment). */
-export function storePaths(root: string): StorePaths {
-  const layout = path.join(root, 'oci');
-  return { root, layout, blobs: path.join(layout, 'blobs', 'sha256'), ingest: path.join(root, 'ingest'), cache: path.join(root, 'cache') };
-}
 
 /** A pass-through that hashes and counts; `fail` makes it error out early. */
 class Hasher extends Transform {
@@ -217,11 +191,11 @@ export interface StaleIngest {
 }
 
 export class LocalContentStore implements ContentStore {
-  readonly paths: StorePaths;
+  readonly paths: StoreLayout;
 
   /** Use `LocalContentStore.open(root)`, which creates the directories. */
   constructor(root: string) {
-    this.paths = storePaths(root);
+    this.paths = storeLayout(root);
   }
 
   /**

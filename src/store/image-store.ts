@@ -68,8 +68,8 @@ export class ImageStore {
   ) {
     this.content = content;
     this.cache = new CacheIndex(content.paths.cache, content.paths.ingest);
-    this.indexPath = path.join(content.paths.layout, 'index.json');
-    this.lockPath = path.join(content.paths.root, 'index.lock');
+    this.indexPath = content.paths.indexJson;
+    this.lockPath = content.paths.indexLock;
   }
 
   /** The store root directory. */

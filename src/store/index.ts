@@ -1,7 +1,8 @@
 /** The image store: content-addressed blobs in an OCI layout, refs, build cache records, GC. */
 export type { BlobInfo, ContentStore } from '../oci/content-store.js';
 export type { ImageRef } from './types.js';
-export { LocalContentStore, storePaths, verifier, DEFAULT_MAX_READ_BYTES, DEFAULT_STALE_INGEST_MS, type StorePaths, type StaleIngest } from './content-store.js';
+export { storeLayout, STORE_DIRS, type StoreLayout } from './layout.js';
+export { LocalContentStore, verifier, DEFAULT_MAX_READ_BYTES, DEFAULT_STALE_INGEST_MS, type StaleIngest } from './content-store.js';
 export { MemoryContentStore } from './memory-content-store.js';
 export { ImageStore, normalizedName, REF_NAME_ANNOTATION, type ResolvedImage, type ImageStoreOptions, type ImageSummary } from './image-store.js';
 export { CacheIndex, type CacheRecord } from './cache-index.js';

@@ -29,6 +29,7 @@ import { withLock, writeFileAtomic } from './fs-util.js';
 import { splitName } from './display.js';
 import type { ImageStore } from './image-store.js';
 import type { ContentStore } from '../oci/content-store.js';
+import { storeLayout } from './layout.js';
 
 /** The compression a distributable image's layers get. */
 export interface VariantChoice {
@@ -46,7 +47,7 @@ function levelOf(c: VariantChoice): number {
 
 /** The variant index directory of a store root. */
 export function variantsDir(root: string): string {
-  return path.join(root, 'variants');
+  return storeLayout(root).variants;
 }
 
 function hexOf(d: Digest): string {
@@ -60,7 +61,7 @@ export class LayerVariants {
 
   constructor(root: string) {
     this.dir = variantsDir(root);
-    this.tmp = path.join(root, 'tmp');
+    this.tmp = storeLayout(root).tmp;
   }
 
   private file(diffId: Digest, c: VariantChoice): string {

@@ -20,10 +20,11 @@ import { isDigest } from '../oci/digest.js';
 import { checkDigest, ioError, pidAlive, pidOfTempName, tempName, withLock } from './fs-util.js';
 import type { BlobInfo, ContentStore } from '../oci/content-store.js';
 import { storeDir } from './store-dirs.js';
+import { storeLayout } from './layout.js';
 
 /** The directory holding lease files, under a store root. */
 export function leasesDir(root: string): string {
-  return path.join(root, 'leases');
+  return storeLayout(root).leases;
 }
 
 export class Lease {

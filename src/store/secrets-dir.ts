@@ -12,10 +12,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pidAlive, processStartTime } from './fs-util.js';
+import { storeLayout } from './layout.js';
 
 /** `<root>/secrets`. */
 export function secretsRoot(root: string): string {
-  return path.join(root, 'secrets');
+  return storeLayout(root).secrets;
 }
 
 /** A fresh name for this process's next step directory. */
@@ -62,7 +63,7 @@ export async function leftoverSecretFiles(root: string): Promise<string[]> {
     }
   };
   for (const d of await leftoverSecretDirs(root)) await walk(d);
-  const tmp = path.join(root, 'tmp');
+  const tmp = storeLayout(root).tmp;
   for (const run of (await fs.readdir(tmp).catch(() => [] as string[])).filter((n) => n.startsWith('run-'))) {
     for (const f of await fs.readdir(path.join(tmp, run)).catch(() => [] as string[])) if (/^secret-\d+$/.test(f)) out.push(path.join(tmp, run, f));
   }

@@ -17,14 +17,13 @@ import { chmodSync, lstatSync, mkdirSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { mkdirMode } from '../util/private-dir.js';
+import { STORE_DIRS } from './layout.js';
 
 /** The mode of the store root: traversable, not listable, by others. */
 export const STORE_ROOT_MODE = 0o711;
 /** The mode of every directory under the root. */
 export const STORE_DIR_MODE = 0o700;
 
-/** The top-level directories of a store root (see content-store.ts for the layout). */
-export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'context-cache', 'daemon', 'variants'] as const;
 
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;

@@ -21,6 +21,7 @@ import { chmodOf, resolveDest } from '../copy-files.js';
 import { dirEntryIn, entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { LayerStep, StepContext, StepOptions } from './handler.js';
+import { storeLayout } from '../../store/layout.js';
 
 /** Mode of a checked-out path as git writes it under umask 022 (the .git directory keeps its own). */
 function checkoutMode(mode: number, type: LayerEntry['type'], inGitDir: boolean): number {
@@ -75,7 +76,7 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
     parts,
     createdBy: `ADD ${words.map(redactRemote).join(' ')} # buildkit`,
     produce: async () => {
-      const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-git-'));
+      const tmp = await mkdtemp(path.join(storeLayout(options.root).tmp, 'add-git-'));
       tmpDirs.push(tmp);
       const filesDir = await checkoutGit(ref, resolved, path.join(tmp, 'checkout'), keepGitDir, runOpts).catch(fail);
       const rootfs = await worker.layers();

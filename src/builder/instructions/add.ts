@@ -24,6 +24,7 @@ import { compareLayerPaths, writeLayer, BUILD_LAYER_COMPRESSION } from '../../im
 import { httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
 import { gitStep } from './add-git.js';
+import { storeLayout } from '../../store/layout.js';
 
 
 /** Whether the file is a (possibly compressed) tar archive: the ustar magic at offset 257. */
@@ -105,7 +106,7 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
  * into the destination, as a directory (ADD's rule).
  */
 async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string): Promise<LayerEntry[]> {
-  const tmp = await mkdtemp(path.join(root, 'tmp', 'add-'));
+  const tmp = await mkdtemp(path.join(storeLayout(root).tmp, 'add-'));
   tmpDirs.push(tmp);
   const head = Buffer.alloc(6);
   const fh = await open(archive, 'r');
@@ -180,7 +181,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   const { session, stage, options, worker, cmd } = ctx;
   const source = session.source(cmd.node.range);
   const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;
-  const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-url-'));
+  const tmp = await mkdtemp(path.join(storeLayout(options.root).tmp, 'add-url-'));
   tmpDirs.push(tmp);
   const files: { url: string; file: string; name: string; digest: string }[] = [];
   for (const [i, url] of urls.entries()) {

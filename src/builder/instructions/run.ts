@@ -31,6 +31,7 @@ import type { SourceLocation } from '../../errors.js';
 import { matchSources } from '../../context/sources.js';
 import { shell, workdir } from '../state.js';
 import type { Handler, LayerStep, SourceFs, StepContext } from './handler.js';
+import { storeLayout } from '../../store/layout.js';
 
 const TAIL_LINES = 10;
 
@@ -177,7 +178,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
       throw new PlanError(`RUN: cannot resolve USER ${p.user}: ${err.message}`, { source: session.source(cmd.node.range) });
     });
   const key = `run-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const scratch = await mkdtemp(path.join(options.root, 'tmp', 'run-'));
+  const scratch = await mkdtemp(path.join(storeLayout(options.root).tmp, 'run-'));
   const untieScratch = tieRemoval(scratch); // removed by the watchdog if the build is killed
   const tail: string[] = [];
   let partial = '';
@@ -325,7 +326,7 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
  * (`<dir>`, `<dir>-1`, …) no other step holds, making a new one when all are busy.
  */
 async function cacheDir(ctx: StepContext<RunCommand>, m: MountSpec, cleanups: (() => Promise<void>)[]): Promise<string> {
-  const base = path.join(ctx.options.root, 'cache-mounts', createHash('sha256').update(m.id ?? m.target!).digest('hex').slice(0, 32));
+  const base = path.join(storeLayout(ctx.options.root).cacheMounts, createHash('sha256').update(m.id ?? m.target!).digest('hex').slice(0, 32));
   const make = (dir: string): string => {
     mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
     try {

@@ -6,12 +6,12 @@
  */
 import os from 'node:os';
 import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { packageVersion } from '../../api/version.js';
 import { runtimeFacts } from '../../runtime/facts.js';
 import { sendJson } from '../http.js';
 import type { DaemonState, Route } from '../server.js';
 import { API_VERSION, MIN_API_VERSION } from '../server.js';
+import { storeLayout } from '../../store/layout.js';
 
 function goArch(): string {
   return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
@@ -42,8 +42,8 @@ export async function systemInfo(state: DaemonState): Promise<Record<string, unk
   const ids = new Set(images.map((s) => s.image.configDigest));
   const containers = await state.containers.list(true).catch(() => []);
   const running = containers.filter((c) => c.state.status === 'running').length;
-  const snapshots = await readdir(path.join(state.root, 'snapshots')).then((e) => e.length, () => 0);
-  const facts = await runtimeFacts(path.join(state.root, 'snapshots'));
+  const snapshots = await readdir(storeLayout(state.root).snapshots).then((e) => e.length, () => 0);
+  const facts = await runtimeFacts(storeLayout(state.root).snapshots);
   return {
     ID: `mybuild-${os.hostname()}`,
     Containers: containers.length,
