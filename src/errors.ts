@@ -176,6 +176,29 @@ export class InternalError extends BuildError {
   }
 }
 
+/** The kinds that have their own class; the others are plain BuildErrors. */
+const KIND_CLASSES: Partial<Record<ErrorCode, new (message: string, opts?: BuildErrorOptions) => BuildError>> = {
+  PARSE: ParseError,
+  PLAN: PlanError,
+  NOT_FOUND: NotFoundError,
+  ALREADY_EXISTS: AlreadyExistsError,
+  DIGEST_MISMATCH: DigestMismatchError,
+  REGISTRY: RegistryError,
+  USAGE: UsageError,
+  INTERNAL: InternalError,
+};
+
+/**
+ * A BuildError of kind `code` when the code is only known at run time (re-raising an error with
+ * more context): the kind's class where it has one (`NotFoundError` for NOT_FOUND, …), else a
+ * BuildError. Where the kind is known, write `new NotFoundError(…)`, never
+ * `new BuildError('NOT_FOUND', …)`; test/errors.test.ts checks src/ for both.
+ */
+export function errorOfKind(code: ErrorCode, message: string, opts: BuildErrorOptions = {}): BuildError {
+  const Kind = KIND_CLASSES[code];
+  return Kind ? new Kind(message, opts) : new BuildError(code, message, opts);
+}
+
 /**
  * True when `err` is a BuildError of kind `code`, however it was made: `new NotFoundError(…)`
  * and `new BuildError('NOT_FOUND', …)` are the same kind. Check kinds with this (or the

@@ -15,7 +15,7 @@
  *
  * Several values of one key match when any does (label: when all do), keys combine with AND.
  */
-import { BuildError, UsageError } from '../errors.js';
+import { BuildError, UsageError, NotFoundError } from '../errors.js';
 import { familiarName } from '../oci/reference.js';
 import { parseReference } from '../image/reference.js';
 
@@ -151,7 +151,7 @@ export function filterImages<T extends FilterImage>(images: readonly T[], f: Fil
     const vs = f[key];
     if (!vs?.length) return undefined;
     const img = findImage(images, vs[vs.length - 1]);
-    if (!img) throw new BuildError('NOT_FOUND', `No such image: ${vs[vs.length - 1]}`);
+    if (!img) throw new NotFoundError(`No such image: ${vs[vs.length - 1]}`);
     return Date.parse(img.created ?? '');
   };
   const before = time('before');
@@ -205,7 +205,7 @@ export function filtersImplyAll(f: Filters): boolean {
 function findContainer<T extends FilterContainer>(containers: readonly T[], ref: string): T {
   const name = ref.replace(/^\//, '');
   const c = containers.find((x) => x.name === name) ?? containers.find((x) => x.id.startsWith(ref));
-  if (!c) throw new BuildError('NOT_FOUND', `No such container: ${ref}`);
+  if (!c) throw new NotFoundError(`No such container: ${ref}`);
   return c;
 }
 

@@ -9,7 +9,7 @@
  * visible whole, see src/store). Cancellation (the signal) stops running steps and kills their
  * containers.
  */
-import { BuildError, isNotFound, PlanError, UsageError, type SourceLocation } from '../errors.js';
+import { BuildError, hasCode, isNotFound, isRegistryError, PlanError, type SourceLocation, RegistryError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { readDockerfile } from '../context/build-files.js';
 import type { Dockerfile, ParseWarning } from '../parser/ast.js';
@@ -49,7 +49,6 @@ import type { StageState } from './state.js';
 import { storeDir } from '../store/store-dirs.js';
 import { pushDistributable } from '../store/layer-variants.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
-import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 
 import type { BuildResult, BuildRunOptions } from './session.js';
@@ -307,7 +306,7 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     try {
       return await pinned(checked(await session.store.resolve(parsed.toString(), platform)));
     } catch (err) {
-      if (explicit && err instanceof PlanError) mismatch = err;
+      if (explicit && hasCode(err, 'PLAN')) mismatch = err;
       else if (!isNotFound(err)) throw err;
       const have = explicit && !mismatch ? await storedPlatforms(session.store, parsed.toString()) : undefined;
       if (have) mismatch = noMatchingPlatform(ref, platform, have, source);
@@ -328,8 +327,8 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
   try {
     await pull(parsed, session.content, session.store, { platform, platformMustMatch: explicit, sources: undefined, ...registryAuthFor(session.req, parsed.domain), onProgress: transferEvents(session.emit, 'pull') });
   } catch (err) {
-    if (err instanceof BuildError && err.code === 'REGISTRY') {
-      throw new BuildError('REGISTRY', `${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
+    if (isRegistryError(err)) {
+      throw new RegistryError(`${ref}: not in the store, and pulling it failed: ${err.message}`, { source, cause: err, hint: err.hint ?? 'load it with "mybuild load -i FILE" or check the name' });
     }
     throw err;
   }

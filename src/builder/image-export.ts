@@ -14,7 +14,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { BuildError, UsageError } from '../errors.js';
+import { UsageError, InternalError } from '../errors.js';
 import { layerCompression, type Compression } from '../image/compression.js';
 import { normalizeConfig } from '../image/config.js';
 import { openLayer } from '../image/layer-reader.js';
@@ -107,7 +107,7 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
       ...(recompress && enc.compressionLevel !== undefined ? (target === 'zstd' ? { zstdLevel: enc.compressionLevel } : { gzipLevel: enc.compressionLevel }) : {}),
     });
     if (!enc.rewriteTimestamp && written.diffId !== diffIds[i]) {
-      throw new BuildError('INTERNAL', `re-encoding layer ${desc.digest} changed its content (${diffIds[i]} → ${written.diffId})`);
+      throw new InternalError(`re-encoding layer ${desc.digest} changed its content (${diffIds[i]} → ${written.diffId})`);
     }
     diffIds[i] = written.diffId;
     layers.push(written.descriptor);

@@ -19,7 +19,7 @@
  */
 import type { Range } from '../oci/range.js';
 import type { Dockerfile, Instruction, ParseWarning } from '../parser/ast.js';
-import { BuildError } from '../errors.js';
+import { BuildError, PlanError } from '../errors.js';
 import {
   casingFindings,
   DEFAULT_CHECK_CONFIG,
@@ -132,7 +132,7 @@ export function checkConfig(ast: Dockerfile, buildArgs: Readonly<Record<string, 
     try {
       return parseCheckOptions(buildArgs.BUILDKIT_DOCKERFILE_CHECK!);
     } catch (e) {
-      throw new BuildError('PLAN', `failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: ${(e as Error).message}`, { hint: 'use skip=<rules>|all, error=true|false, experimental=<rules>|all, separated by ";"' });
+      throw new PlanError(`failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: ${(e as Error).message}`, { hint: 'use skip=<rules>|all, error=true|false, experimental=<rules>|all, separated by ";"' });
     }
   }
   const d = ast.directives.find((x) => x.name === 'check');
@@ -140,7 +140,7 @@ export function checkConfig(ast: Dockerfile, buildArgs: Readonly<Record<string, 
   try {
     return parseCheckOptions(d.value.split(' ')[0]!);
   } catch (e) {
-    throw new BuildError('PLAN', `failed to parse check options: ${(e as Error).message}`, { source: { file: ast.file, range: d.range }, hint: 'use # check=skip=<rules>|all;error=true|false;experimental=<rules>|all' });
+    throw new PlanError(`failed to parse check options: ${(e as Error).message}`, { source: { file: ast.file, range: d.range }, hint: 'use # check=skip=<rules>|all;error=true|false;experimental=<rules>|all' });
   }
 }
 

@@ -12,7 +12,7 @@
  * the padding), byte for byte. Pure.
  */
 import type { Dockerfile } from '../parser/ast.js';
-import { BuildError } from '../errors.js';
+import { BuildError, PlanError } from '../errors.js';
 import { parseDockerfile } from '../parser/index.js';
 import { DEFAULT_CHECK_CONFIG } from '../parser/checks.js';
 import { docComment, formatCheckReport, instructionComments, runChecks, type CheckOptions, type CheckResult, type OutlineData } from './checks.js';
@@ -36,7 +36,7 @@ export interface TargetInfo {
 export function listTargets(ast: Dockerfile, text: string): TargetInfo[] {
   const comments = instructionComments(ast, text);
   const froms = ast.instructions.map((n, i) => ({ n, i })).filter((x) => x.n.kind === 'FROM');
-  if (froms.length === 0) throw new BuildError('PLAN', 'dockerfile contains no stages to build');
+  if (froms.length === 0) throw new PlanError('dockerfile contains no stages to build');
   return froms.map(({ n, i }, k) => {
     const h = parseFrom(n as Extract<typeof n, { kind: 'FROM' }>, { ast, text });
     return { name: h.name ?? '', description: docComment(comments[i]!, h.name ?? ''), default: k === froms.length - 1, base: h.image, platform: h.platform ?? '', line: n.range.start.line };
@@ -73,7 +73,7 @@ export function formatTargets(targets: readonly TargetInfo[]): string {
 export async function outline(ast: Dockerfile, opts: Omit<CheckOptions, 'mode' | 'allStages'>): Promise<OutlineData> {
   const r = await runChecks(ast, { ...opts, mode: 'build', allStages: false });
   if (r.error && !r.violation) {
-    throw new BuildError('PLAN', r.error.message, r.error.range ? { source: { file: ast.file, range: r.error.range, text: opts.text } } : {});
+    throw new PlanError(r.error.message, r.error.range ? { source: { file: ast.file, range: r.error.range, text: opts.text } } : {});
   }
   return r.outline;
 }

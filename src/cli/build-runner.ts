@@ -14,7 +14,7 @@ import type { CliContext } from './context.js';
 import type { BuildOptions } from '../builder/options.js';
 import type { BuildResult } from '../builder/session.js';
 import type { BuiltImage, Engine } from '../engine/engine.js';
-import { BuildError, toBuildError } from '../errors.js';
+import { BuildError, hasCode, toBuildError } from '../errors.js';
 import { createProgress, type ProgressMode } from './progress.js';
 import { failureReport, type BuildTracker } from './progress/format.js';
 
@@ -41,7 +41,7 @@ export async function runBuildCommand(options: BuildOptions, progress: ProgressM
   try {
     result = await engine.build(options, { onEvent: view.onEvent, signal: abort.signal });
   } catch (err) {
-    const e = abort.signal.aborted && !(err instanceof BuildError && err.code === 'CANCELED') ? (abort.signal.reason as BuildError) : toBuildError(err);
+    const e = abort.signal.aborted && !hasCode(err, 'CANCELED') ? (abort.signal.reason as BuildError) : toBuildError(err);
     view.finish({ ok: false, error: e });
     const step = view.tracker.failedStep !== undefined ? view.tracker.steps.get(view.tracker.failedStep) : undefined;
     if (e.code === 'STEP_FAILED' || (step && e.code !== 'INTERNAL')) {

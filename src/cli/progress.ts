@@ -221,13 +221,3 @@ export function jsonProgress(out: NodeJS.WritableStream, opts: ProgressOptions =
     },
   };
 }
-
-/** @deprecated kept for callers of the first CLI version: `plainProgress(out).onEvent`. */
-export function plainPrinter(out: NodeJS.WritableStream): EventSink {
-  return plainProgress(out).onEvent;
-}
-
-/** @deprecated kept for callers of the first CLI version: `jsonProgress(out).onEvent`. */
-export function jsonPrinter(out: NodeJS.WritableStream): EventSink {
-  return jsonProgress(out).onEvent;
-}

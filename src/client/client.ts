@@ -11,7 +11,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
-import { BuildError, EXIT_CODES, type ErrorCode } from '../errors.js';
+import { BuildError, EXIT_CODES, type ErrorCode, InternalError } from '../errors.js';
 import { parseHost, type HostAddress } from '../api/host.js';
 import { API_VERSION } from '../api/version.js';
 import type { JsonMessage } from '../api/types.js';
@@ -80,7 +80,7 @@ export class DaemonClient {
 
   /** The client for `ctx.host` (which must be set). */
   static fromContext(ctx: { host?: string; env: NodeJS.ProcessEnv; tls?: ClientTlsFlags }): DaemonClient {
-    if (!ctx.host) throw new BuildError('INTERNAL', 'DaemonClient.fromContext without a host');
+    if (!ctx.host) throw new InternalError('DaemonClient.fromContext without a host');
     return new DaemonClient(ctx.host, ctx.env, ctx.tls);
   }
 

@@ -40,7 +40,7 @@ import { lstat, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, wri
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import { AlreadyExistsError, BuildError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, BuildError, hasCode, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
 import { layerSource, layersOf } from '../image/layers.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { execCapture } from '../runtime/exec.js';
@@ -828,7 +828,7 @@ function snapshotKey(id: string): string {
 }
 
 function ignoreNotRunning(err: unknown): void {
-  if (err instanceof BuildError && err.code === 'INVALID_ARGUMENT' && /not running/.test(err.message)) return;
+  if (hasCode(err, 'INVALID_ARGUMENT') && /not running/.test(err.message)) return;
   throw err;
 }
 

@@ -16,7 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { BuildError, UsageError } from '../errors.js';
+import { BuildError, UsageError, AlreadyExistsError } from '../errors.js';
 import { MAX_HEADER_BYTES } from './http.js';
 import { mkdirMode } from '../util/private-dir.js';
 
@@ -127,7 +127,7 @@ export async function clearStaleSocket(p: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (!st.isSocket()) throw new BuildError('ALREADY_EXISTS', `refusing to use ${p} as the daemon socket: a file that is not a socket is there`, { hint: 'remove it or give another -H unix:///path' });
+  if (!st.isSocket()) throw new AlreadyExistsError(`refusing to use ${p} as the daemon socket: a file that is not a socket is there`, { hint: 'remove it or give another -H unix:///path' });
   const alive = await new Promise<boolean>((resolve) => {
     const s = net.connect(p);
     s.once('connect', () => {
@@ -136,7 +136,7 @@ export async function clearStaleSocket(p: string): Promise<void> {
     });
     s.once('error', () => resolve(false));
   });
-  if (alive) throw new BuildError('ALREADY_EXISTS', `another daemon is listening on ${p}`, { hint: 'stop it first, or give another -H unix:///path' });
+  if (alive) throw new AlreadyExistsError(`another daemon is listening on ${p}`, { hint: 'stop it first, or give another -H unix:///path' });
   await fsp.unlink(p);
 }
 

@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BuildError, NotFoundError } from '../errors.js';
+import { BuildError, NotFoundError, UsageError } from '../errors.js';
 import { ImageStore } from '../store/image-store.js';
 import { ContainerManager } from '../containers/manager.js';
 import { LocalEngine } from '../engine/local.js';
@@ -127,7 +127,7 @@ export function splitVersion(pathname: string): { version: string; path: string 
  */
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (opts.hosts.length === 0) throw new BuildError('USAGE', 'the daemon needs at least one -H address');
+  if (opts.hosts.length === 0) throw new UsageError('the daemon needs at least one -H address');
   const addresses = opts.hosts.map(parseHost);
   const warnings: string[] = [];
   for (const a of addresses) {

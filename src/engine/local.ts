@@ -13,7 +13,7 @@ import type { BuildOptions } from '../builder/options.js';
 import { inspectObject } from '../api/image-inspect.js';
 import { packageVersion } from '../api/version.js';
 import { ContainerManager, type CreateOptions } from '../containers/manager.js';
-import { BuildError } from '../errors.js';
+import { AlreadyExistsError, InternalError } from '../errors.js';
 import { exportDockerArchive } from '../image/formats/docker-archive.js';
 import { importArchive } from '../image/formats/import.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
@@ -237,7 +237,7 @@ class LocalImages implements ImageService {
     let remove: string[];
     if (byName) remove = [image.name!];
     else if (tagsOfImage.length > 1 && !opts.force) {
-      throw new BuildError('ALREADY_EXISTS', `conflict: unable to delete ${arg} (must be forced) - image is referenced in multiple repositories`, { hint: 'untag it by name, or use -f to remove every tag' });
+      throw new AlreadyExistsError(`conflict: unable to delete ${arg} (must be forced) - image is referenced in multiple repositories`, { hint: 'untag it by name, or use -f to remove every tag' });
     } else remove = tagsOfImage;
     const out: ImageDeleteItem[] = [];
     for (const name of remove) {
@@ -295,7 +295,7 @@ class LocalContainers implements ContainerService {
   }
 
   async start(): Promise<void> {
-    throw new BuildError('INTERNAL', 'LocalEngine cannot start a container in the background (Engine.detaches is false)');
+    throw new InternalError('LocalEngine cannot start a container in the background (Engine.detaches is false)');
   }
 
   async inspect(ref: string): Promise<{ status: ContainerSummary['state']; exitCode?: number }> {

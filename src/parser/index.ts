@@ -10,7 +10,7 @@
 import nearley from 'nearley';
 import type { Position, Range } from '../oci/range.js';
 import type { Directive, Dockerfile, Heredoc, Instruction, ParseResult, ParseWarning, UnknownNode } from './ast.js';
-import { InternalError, ParseError, PlanError } from '../errors.js';
+import { InternalError, ParseError } from '../errors.js';
 import grammar from './grammar.generated.js';
 import { TokenStream, explode, type HeredocSpec, type LineToken } from './lexer.js';
 import type { RawFile, RawInstruction } from './raw.js';

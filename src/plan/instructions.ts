@@ -56,9 +56,6 @@ export function noDestinationArgument(cmd: string): string {
 export function blankCommandNames(cmd: string): string {
   return `${cmd} names can not be blank`;
 }
-export function tooManyArguments(cmd: string): string {
-  return `Bad input to ${cmd}, too many arguments`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Command types

@@ -12,7 +12,7 @@
  *
  * Pure: no fs, env or clock; the host platform is only read when `buildPlatform` is not given.
  */
-import { BuildError } from '../errors.js';
+import { BuildError, PlanError } from '../errors.js';
 import { formatPlatform, hostPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
 import type { Range } from '../oci/range.js';
@@ -104,7 +104,7 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
   };
   const { globalArgs, stagesRaw } = globalScope(scope, ast, predefined);
   if (stagesRaw.length === 0) {
-    throw new BuildError('PLAN', 'the Dockerfile has no FROM instruction: nothing to build', { hint: 'start the Dockerfile with FROM <image> (or FROM scratch)', source: { file: ast.file, range: { start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } }, ...(opts.text !== undefined ? { text: opts.text } : {}) } });
+    throw new PlanError('the Dockerfile has no FROM instruction: nothing to build', { hint: 'start the Dockerfile with FROM <image> (or FROM scratch)', source: { file: ast.file, range: { start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } }, ...(opts.text !== undefined ? { text: opts.text } : {}) } });
   }
   const { stages, byName } = planStages(scope, stagesRaw, definedOnly(globalArgs));
   const stageUsed = resolveSources(scope, stages, byName, globalArgs);
@@ -301,7 +301,7 @@ function targetAndOrder(wanted: string | undefined, stages: Stage[], byName: Rea
       const names = [...byName.keys()];
       const near = suggest(wanted, names);
       // As BuildKit's suggest.WrapError: the suggestion is part of the message.
-      throw new BuildError('PLAN', `target stage ${JSON.stringify(wanted)} could not be found${near ? ` (did you mean ${near}?)` : ''}`, {
+      throw new PlanError(`target stage ${JSON.stringify(wanted)} could not be found${near ? ` (did you mean ${near}?)` : ''}`, {
         hint: names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM <image> AS <name>)',
       });
     }

@@ -20,7 +20,7 @@
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import pLimit from 'p-limit';
-import { BuildError, DigestMismatchError, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
+import { BuildError, DigestMismatchError, errorOfKind, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
 import type { Reference } from '../oci/reference.js';
 import { parseReference } from '../image/reference.js';
 import { isDigest } from '../oci/digest.js';
@@ -81,10 +81,7 @@ export interface PullResult {
 export function withPrefix(prefix: string, err: unknown): unknown {
   if (!(err instanceof BuildError) || err.message.startsWith(prefix)) return err;
   const opts = { hint: err.hint, cause: err.cause ?? err, details: err.details };
-  // Same class as `err`, so its name stays.
-  if (err instanceof DigestMismatchError) return new DigestMismatchError(`${prefix}: ${err.message}`, opts);
-  if (err instanceof RegistryError) return new RegistryError(`${prefix}: ${err.message}`, opts);
-  return new BuildError(err.code, `${prefix}: ${err.message}`, opts);
+  return errorOfKind(err.code, `${prefix}: ${err.message}`, opts);
 }
 
 function parseJson<T>(bytes: Buffer, what: string): T {

@@ -16,7 +16,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BuildError } from '../errors.js';
+import { InternalError } from '../errors.js';
 import { DEFAULT_GZIP_LEVEL, layerCompression, layerMediaType, type Compression } from '../image/compression.js';
 import { openLayer } from '../image/layer-reader.js';
 import { writeTarLayer } from '../image/layer-writer.js';
@@ -65,7 +65,7 @@ export class LayerVariants {
   }
 
   private file(diffId: Digest, c: VariantChoice): string {
-    if (!isDigest(diffId)) throw new BuildError('INTERNAL', `invalid diffID ${diffId}`);
+    if (!isDigest(diffId)) throw new InternalError(`invalid diffID ${diffId}`);
     return path.join(this.dir, hexOf(diffId), `${c.compression}-${levelOf(c)}`);
   }
 

@@ -4,7 +4,6 @@
  * other users is chmod-ed after it is made: {@link mkdirMode} makes the missing part of a path
  * and sets `mode` on each directory it made (never on one that was already there).
  */
-import { chmodSync, mkdirSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -23,12 +22,5 @@ function madeDirs(first: string | undefined, dir: string): string[] {
 export async function mkdirMode(dir: string, mode = 0o700): Promise<string> {
   const first = await mkdir(dir, { recursive: true, mode });
   for (const d of madeDirs(first, dir)) await chmod(d, mode);
-  return dir;
-}
-
-/** The synchronous {@link mkdirMode}. */
-export function mkdirModeSync(dir: string, mode = 0o700): string {
-  const first = mkdirSync(dir, { recursive: true, mode });
-  for (const d of madeDirs(first, dir)) chmodSync(d, mode);
   return dir;
 }

@@ -20,7 +20,7 @@ import { resolveUser } from '../../runtime/user.js';
 import { chmodOf, resolveDest } from '../copy-files.js';
 import { dirEntryIn, entryFromDisk, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
-import type { LayerStep, StepContext, StepOptions } from './handler.js';
+import type { LayerStep, StepContext } from './handler.js';
 import { storeLayout } from '../../store/layout.js';
 
 /** Mode of a checked-out path as git writes it under umask 022 (the .git directory keeps its own). */

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BuildError, PlanError } from '../../errors.js';
+import { BuildError, PlanError, DigestMismatchError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
 import { CHECKSUM_HINT, isGitSource, isUrlSource, parseChecksum, type AddCommand } from '../../plan/index.js';
@@ -208,7 +208,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
     }, createWriteStream(file));
     const digest = `${algorithm}:${h.digest('hex')}`;
     if (cmd.checksum !== undefined && cmd.checksum !== digest) {
-      throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
+      throw new DigestMismatchError(`ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
     }
     const name = path.posix.basename(new URL(url).pathname) || 'index.html';
     files.push({ url, file, name, digest });

@@ -23,7 +23,6 @@ import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { NetworkMode } from '../../runtime/spec.js';
 import { StepSecrets } from '../../runtime/secrets.js';
-import { AlreadyExistsError } from '../../errors.js';
 import { envParts } from '../../cache/key.js';
 import { hashSources } from '../../context/hash.js';
 import type { ContextEntry } from '../../context/context.js';

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BuildError, RegistryError } from '../../errors.js';
+import { BuildError, RegistryError, NotFoundError } from '../../errors.js';
 import type { Reference } from '../../oci/reference.js';
 import { parseReference } from '../../image/reference.js';
 import type { Descriptor, Digest, ImageConfig, Index } from '../../oci/types.js';
@@ -175,7 +175,7 @@ export class LocalCacheSource implements CacheSource {
       }
       const manifests = Array.isArray(index.manifests) ? index.manifests : [];
       const desc = manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === this.tag);
-      if (!desc) throw new BuildError('NOT_FOUND', `${what}: no cache tagged "${this.tag}" in index.json`);
+      if (!desc) throw new NotFoundError(`${what}: no cache tagged "${this.tag}" in index.json`);
       const mbytes = await this.readBlob(desc, `${what}: manifest`);
       const parsed = classifyManifest(mbytes, desc.mediaType);
       if (parsed.kind !== 'manifest') throw new RegistryError(`${what}: "${this.tag}" is an index, expected a cache manifest`);

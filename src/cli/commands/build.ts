@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandMain } from '../context.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
+import { engineFor } from '../engine.js';
 import { UsageError } from '../../errors.js';
 import { readDockerfile as readBuildDockerfile } from '../../context/build-files.js';
 import { fetchContext, isRemoteContext } from '../../context/remote.js';
@@ -164,7 +165,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
 }
 
 /** The Dockerfile's text: `-f -`'s, or the file read inside the context (../../context/build-files.ts). */
-export async function readDockerfile(o: BuildOptions): Promise<string> {
+async function readDockerfile(o: BuildOptions): Promise<string> {
   return o.dockerfileText ?? readBuildDockerfile(o.contextDir, o.dockerfilePath, o.dockerfileName);
 }
 
@@ -174,7 +175,7 @@ export const main: CommandMain = async (args, ctx) => {
   try {
     if (call && call.name !== 'build') return await (await import('../call.js')).runCallCommand(call, options, await readDockerfile(options), ctx);
     const { runBuildCommand } = await import('../build-runner.js');
-    return await runBuildCommand(options, progress, ctx, (await import('../engine.js')).engineFor(ctx));
+    return await runBuildCommand(options, progress, ctx, engineFor(ctx));
   } finally {
     await cleanup?.();
   }

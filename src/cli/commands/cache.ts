@@ -9,7 +9,7 @@
  * Read-only; neither takes the store lock.
  */
 import { readBuildRecord, type BuildRecordStep } from '../../cache/build-record.js';
-import { NotFoundError, UsageError, BuildError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { ImageStore } from '../../store/image-store.js';
 import { createdSince, humanSize, table } from '../../store/display.js';
 import type { CliContext, CommandMain } from '../context.js';

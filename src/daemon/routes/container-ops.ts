@@ -4,7 +4,7 @@
  * and streamed, from the cgroup counters), update (resources: recorded, and applied to a running
  * container through `runc update`; the restart policy), and the prune endpoints of containers and images.
  */
-import { BuildError, NotFoundError } from '../../errors.js';
+import { BuildError, isNotFound } from '../../errors.js';
 import { execCapture } from '../../runtime/exec.js';
 import { cgroupPids, cgroupStats, isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
@@ -130,7 +130,7 @@ async function pruneContainers({ res, state, query }: RouteRequest): Promise<voi
     if (!keep({ created: c.config.created, labels: c.config.settings?.labels ?? {} })) continue;
     const size = await mgr.rwSize(c.id).catch(() => 0);
     await mgr.remove(c.id).catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err;
+      if (!isNotFound(err)) throw err;
     });
     state.events.container('destroy', c);
     deleted.push(c.id);

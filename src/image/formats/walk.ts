@@ -1,7 +1,7 @@
 /**
  * Walking the blobs an image or index references, shared by the exporters and importers.
  */
-import { BuildError, NotFoundError } from '../../errors.js';
+import { BuildError, NotFoundError, DigestMismatchError } from '../../errors.js';
 import type { ContentStore } from '../../oci/content-store.js';
 import { formatPlatform, hostPlatform, pickManifest } from '../../oci/platform.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../manifest.js';
@@ -28,7 +28,7 @@ export async function reachableBlobs(store: ContentStore, root: Descriptor): Pro
     if (seen.has(d.digest)) return;
     const info = await store.info(d.digest);
     if (!info) throw new NotFoundError(`blob ${d.digest} (${d.mediaType}) is missing${parent ? `; it is referenced by ${parent}` : ''}`);
-    if (info.size !== d.size) throw new BuildError('DIGEST_MISMATCH', `blob ${d.digest}: descriptor says ${d.size} bytes, stored blob has ${info.size}`);
+    if (info.size !== d.size) throw new DigestMismatchError(`blob ${d.digest}: descriptor says ${d.size} bytes, stored blob has ${info.size}`);
     seen.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
     if (isIndexType(d.mediaType) || isManifestType(d.mediaType)) {
       const m = await readManifestOrIndex(store, d);
