@@ -120,21 +120,8 @@ export function splitVersion(pathname: string): { version: string; path: string 
   return { version: v, path: m[2] ?? '/' };
 }
 
-/**
- * Starts the daemon: opens the store, checks every address (TCP security, stale sockets),
- * then listens on all of them. Throws UsageError for bad or refused addresses and
- * BuildError ALREADY_EXISTS when another daemon holds a socket; nothing is left listening then.
- */
-export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (opts.hosts.length === 0) throw new UsageError('the daemon needs at least one -H address');
-  const addresses = opts.hosts.map(parseHost);
-  const warnings: string[] = [];
-  for (const a of addresses) {
-    if (a.kind === 'tcp') {
-      warnings.push(...checkTcpSecurity(a, opts.tls, opts.insecureTcp === true));
-    }
-  }
+/** The store, containers, engine and event log the routes share. */
+async function openState(opts: DaemonOptions, log: (line: string) => void): Promise<DaemonState> {
   const images = await ImageStore.open(opts.root);
   const events = new EventLog();
   // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
@@ -143,7 +130,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await m.reconcile().catch(() => undefined);
     return m;
   }, events);
-  const state: DaemonState = {
+  return {
     root: images.root,
     images,
     engine: new LocalEngine({ root: images.root, env: process.env, images, manager: () => containers.manager(), runtime: opts.runtime }),
@@ -155,8 +142,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     startedAt: new Date(),
     events,
   };
-  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
+}
 
+/** The HTTP `request` and `upgrade` handlers: each request is matched to one of `routes` and run on `state`. */
+function requestHandlers(routes: Route[], state: DaemonState, log: (line: string) => void) {
   const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
     let pathMatched = false;
     for (const route of routes) {
@@ -203,14 +192,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
     })();
   };
+  return { onRequest, onUpgrade };
+}
 
+/** Listens on every address, keeping track of the open connections; on a failure closes what it opened and throws. */
+async function listenAll(addresses: HostAddress[], tls: DaemonOptions['tls'], handlers: ReturnType<typeof requestHandlers>): Promise<{ servers: Server[]; sockets: Set<Duplex> }> {
   const servers: Server[] = [];
   const sockets = new Set<Duplex>();
   try {
     for (const a of addresses) {
-      const server = createHttpServer(onRequest, a.kind === 'tcp' ? opts.tls : undefined);
-      server.on('upgrade', onUpgrade);
-      server.on(opts.tls && a.kind === 'tcp' ? 'secureConnection' : 'connection', (s: Duplex) => {
+      const server = createHttpServer(handlers.onRequest, a.kind === 'tcp' ? tls : undefined);
+      server.on('upgrade', handlers.onUpgrade);
+      server.on(tls && a.kind === 'tcp' ? 'secureConnection' : 'connection', (s: Duplex) => {
         sockets.add(s);
         s.once('close', () => sockets.delete(s));
       });
@@ -222,6 +215,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     throw err;
   }
+  return { servers, sockets };
+}
+
+/**
+ * Starts the daemon: opens the store, checks every address (TCP security, stale sockets),
+ * then listens on all of them. Throws UsageError for bad or refused addresses and
+ * BuildError ALREADY_EXISTS when another daemon holds a socket; nothing is left listening then.
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  if (opts.hosts.length === 0) throw new UsageError('the daemon needs at least one -H address');
+  const addresses = opts.hosts.map(parseHost);
+  const warnings: string[] = [];
+  for (const a of addresses) {
+    if (a.kind === 'tcp') {
+      warnings.push(...checkTcpSecurity(a, opts.tls, opts.insecureTcp === true));
+    }
+  }
+  const state = await openState(opts, log);
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
+  const { servers, sockets } = await listenAll(addresses, opts.tls, requestHandlers(routes, state, log));
   for (const w of warnings) log(w);
 
   let closing: Promise<void> | undefined;

@@ -30,7 +30,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import tar, { type Header } from 'tar-stream';
 import { BuildError } from '../errors.js';
 import { execChecked } from './exec.js';
 import { secureJoin, secureJoinParent } from './secure-join.js';
@@ -73,7 +73,7 @@ export async function applyLayer(tarStream: Readable, destDir: string, opts: App
   const mode = opts.whiteouts ?? 'delete';
   const result: ApplyLayerResult = { entries: 0, whiteouts: 0, bytes: 0, skipped: [] };
   const created = new Set<string>();
-  const dirTimes: { rel: string; abs: string; mtime: Date }[] = [];
+  const dirTimes: DirTime[] = [];
   // Directories this extraction made or found (parents need no mkdir again).
   const dirs = new Set<string>([root]);
   const ex = tar.extract();
@@ -115,79 +115,111 @@ export async function applyLayer(tarStream: Readable, destDir: string, opts: App
       }
       replaceExisting(abs, type === 'directory', dirs);
 
-      switch (type) {
-        case 'directory':
-          mkdirSync(abs, { recursive: true, mode: 0o700 });
-          dirs.add(abs);
-          entry.resume();
-          break;
-        case 'file':
-        case 'contiguous-file':
-          if ((h.size ?? 0) <= SMALL_FILE) writeFileSync(abs, await buffer(entry), { flag: 'wx', mode: 0o600 });
-          else await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
-          result.bytes += h.size ?? 0;
-          break;
-        case 'symlink':
-          entry.resume();
-          symlinkSync(h.linkname ?? '', abs);
-          break;
-        case 'link': {
-          entry.resume();
-          const targetRel = layerPath(h.linkname ?? '', 'hardlink target');
-          const targetAbs = secureJoinParent(root, targetRel);
-          assertInside(root, targetAbs, h.linkname ?? '');
-          if (targetAbs === root) throw new BuildError('INVALID_ARGUMENT', `invalid hardlink "${rel}" to the layer root`);
-          linkSync(targetAbs, abs);
-          break;
-        }
-        case 'character-device':
-        case 'block-device':
-          entry.resume();
-          await execChecked('mknod', [abs, type === 'character-device' ? 'c' : 'b', String(h.devmajor ?? 0), String(h.devminor ?? 0)], { pkg: 'coreutils' });
-          break;
-        case 'fifo':
-          entry.resume();
-          await execChecked('mknod', [abs, 'p'], { pkg: 'coreutils' });
-          break;
-        default:
-          entry.resume();
-          result.skipped.push({ path: rel, reason: `unsupported tar entry type ${type}` });
-          continue;
-      }
+      if (!(await createEntry(entry, root, rel, abs, dirs, result))) continue;
       created.add(abs);
       result.entries++;
       if (type === 'link') continue; // shares the target's inode and metadata
-
-      lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
-      if (type !== 'symlink') chmodSync(abs, (h.mode ?? 0o644) & 0o7777);
-      for (const [k, v] of Object.entries((h as { pax?: Record<string, string> }).pax ?? {})) {
-        if (!k.startsWith('SCHILY.xattr.')) continue;
-        const name = k.slice('SCHILY.xattr.'.length);
-        if (v.includes('\uFFFD')) {
-          result.skipped.push({ path: rel, reason: `xattr ${name} has a binary value (not restorable through tar-stream)` });
-          continue;
-        }
-        await setXattr(abs, name, Buffer.from(v, 'utf8'));
-      }
-      let mtime = h.mtime ?? new Date(0);
-      if (opts.sourceDateEpoch !== undefined && mtime.getTime() > opts.sourceDateEpoch * 1000) mtime = new Date(opts.sourceDateEpoch * 1000);
-      if (type === 'directory') dirTimes.push({ rel, abs, mtime });
-      else lutimesSync(abs, mtime, mtime);
+      await applyMetadata(h, rel, abs, opts, result, dirTimes);
     }
   } catch (err) {
     ex.destroy();
     tarStream.destroy();
     throw err;
   }
-  // Directory mtimes last: creating children changed them. A later entry may have replaced the
-  // directory or one of its parents with a symlink: such a path is resolved again and skipped
-  // unless it is still the same directory (utimes would follow the link out of the root).
+  restoreDirTimes(root, dirTimes);
+  return result;
+}
+
+/** One entry of the layer's tar (its header and content stream), as tar-stream's extract yields it. */
+type TarEntry = ReturnType<typeof tar.extract> extends AsyncIterable<infer E> ? E : never;
+
+/** A directory whose mtime is set once the layer is extracted. */
+interface DirTime {
+  rel: string;
+  abs: string;
+  mtime: Date;
+}
+
+/**
+ * Creates the file, directory, link or device of `entry` at `abs` (its parent exists, nothing
+ * is there). Returns false when the entry type is unsupported (recorded in `result.skipped`).
+ */
+async function createEntry(entry: TarEntry, root: string, rel: string, abs: string, dirs: Set<string>, result: ApplyLayerResult): Promise<boolean> {
+  const h = entry.header;
+  const type = h.type ?? 'file';
+  switch (type) {
+    case 'directory':
+      mkdirSync(abs, { recursive: true, mode: 0o700 });
+      dirs.add(abs);
+      entry.resume();
+      break;
+    case 'file':
+    case 'contiguous-file':
+      if ((h.size ?? 0) <= SMALL_FILE) writeFileSync(abs, await buffer(entry), { flag: 'wx', mode: 0o600 });
+      else await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
+      result.bytes += h.size ?? 0;
+      break;
+    case 'symlink':
+      entry.resume();
+      symlinkSync(h.linkname ?? '', abs);
+      break;
+    case 'link': {
+      entry.resume();
+      const targetRel = layerPath(h.linkname ?? '', 'hardlink target');
+      const targetAbs = secureJoinParent(root, targetRel);
+      assertInside(root, targetAbs, h.linkname ?? '');
+      if (targetAbs === root) throw new BuildError('INVALID_ARGUMENT', `invalid hardlink "${rel}" to the layer root`);
+      linkSync(targetAbs, abs);
+      break;
+    }
+    case 'character-device':
+    case 'block-device':
+      entry.resume();
+      await execChecked('mknod', [abs, type === 'character-device' ? 'c' : 'b', String(h.devmajor ?? 0), String(h.devminor ?? 0)], { pkg: 'coreutils' });
+      break;
+    case 'fifo':
+      entry.resume();
+      await execChecked('mknod', [abs, 'p'], { pkg: 'coreutils' });
+      break;
+    default:
+      entry.resume();
+      result.skipped.push({ path: rel, reason: `unsupported tar entry type ${type}` });
+      return false;
+  }
+  return true;
+}
+
+/** Owner, mode, xattrs and mtime of the entry just created at `abs`; directories' mtimes are queued in `dirTimes`. */
+async function applyMetadata(h: Header, rel: string, abs: string, opts: ApplyLayerOptions, result: ApplyLayerResult, dirTimes: DirTime[]): Promise<void> {
+  const type = h.type ?? 'file';
+  lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
+  if (type !== 'symlink') chmodSync(abs, (h.mode ?? 0o644) & 0o7777);
+  for (const [k, v] of Object.entries((h as { pax?: Record<string, string> }).pax ?? {})) {
+    if (!k.startsWith('SCHILY.xattr.')) continue;
+    const name = k.slice('SCHILY.xattr.'.length);
+    if (v.includes('\uFFFD')) {
+      result.skipped.push({ path: rel, reason: `xattr ${name} has a binary value (not restorable through tar-stream)` });
+      continue;
+    }
+    await setXattr(abs, name, Buffer.from(v, 'utf8'));
+  }
+  let mtime = h.mtime ?? new Date(0);
+  if (opts.sourceDateEpoch !== undefined && mtime.getTime() > opts.sourceDateEpoch * 1000) mtime = new Date(opts.sourceDateEpoch * 1000);
+  if (type === 'directory') dirTimes.push({ rel, abs, mtime });
+  else lutimesSync(abs, mtime, mtime);
+}
+
+/**
+ * Directory mtimes last: creating children changed them. A later entry may have replaced the
+ * directory or one of its parents with a symlink: such a path is resolved again and skipped
+ * unless it is still the same directory (utimes would follow the link out of the root).
+ */
+function restoreDirTimes(root: string, dirTimes: readonly DirTime[]): void {
   for (let i = dirTimes.length - 1; i >= 0; i--) {
     const d = dirTimes[i];
     if (secureJoinParent(root, d.rel) !== d.abs || !lstatSync(d.abs, { throwIfNoEntry: false })?.isDirectory()) continue;
     lutimesSync(d.abs, d.mtime, d.mtime);
   }
-  return result;
 }
 
 /**
