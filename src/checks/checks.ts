@@ -39,7 +39,9 @@ import { parseReference } from '../image/reference.js';
 import { type Platform } from '../oci/types.js';
 import { buildPlan, predefinedArgs, type Plan } from '../plan/plan.js';
 import { hostPlatform } from '../oci/platform.js';
-import { parseCommand, parseFrom, parseMount, type Command, type FromHeader } from '../plan/instructions.js';
+import { type Command, type FromHeader } from '../plan/commands.js';
+import { parseMount } from '../plan/mounts.js';
+import { parseCommand, parseFrom } from '../plan/instructions.js';
 import { ShellLex } from '../plan/shell-lex.js';
 
 /** One fired rule, as BuildKit reports it (lint.Warning): rule, description, URL, message, where. */

@@ -10,8 +10,10 @@
  */
 import { BuildError, PlanError } from '../errors.js';
 import type { Range } from '../oci/range.js';
-import type { Command, ParseContext } from './instructions.js';
-import { MountSpecError, mountFlagRange, parseMount, planError } from './instructions.js';
+import type { Command } from './commands.js';
+import type { ParseContext } from './instructions.js';
+import { MountSpecError, parseMount } from './mounts.js';
+import { mountFlagRange, planError } from './instructions.js';
 import type { ShellLex } from './shell-lex.js';
 
 /** What expandCommand returns. */

@@ -24,11 +24,6 @@ import { parseGoDuration } from './durations.js';
 import { mountFrom, MountSpecError, parseMount } from './mounts.js';
 import { suggest } from './suggest.js';
 
-export * from './commands.js';
-export { parseGoDuration } from './durations.js';
-export { MountSpecError, parseMount } from './mounts.js';
-export { suggest } from './suggest.js';
-
 /** Where commands come from: the AST (for its file name) and, optionally, the text for excerpts. */
 export interface ParseContext {
   ast: Dockerfile;

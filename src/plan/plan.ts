@@ -17,8 +17,10 @@ import { formatPlatform, hostPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
 import type { Range } from '../oci/range.js';
 import type { Dockerfile, FromNode } from '../parser/ast.js';
-import type { Command, FromHeader, FromSource, ParseContext } from './instructions.js';
-import { parseCommand, parseFrom, planError, suggest } from './instructions.js';
+import type { Command, FromHeader, FromSource } from './commands.js';
+import type { ParseContext } from './instructions.js';
+import { suggest } from './suggest.js';
+import { parseCommand, parseFrom, planError } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
 

@@ -15,9 +15,8 @@
  *
  * Not thread-safe; one instance per stage per build.
  */
-import type { ArgCommand, EnvCommand } from './instructions.js';
+import type { ArgCommand, EnvCommand, Command } from './commands.js';
 import { expandCommand, type ExpandOptions, type ExpandResult } from './expand.js';
-import type { Command } from './instructions.js';
 import type { ShellLex } from './shell-lex.js';
 
 /** The proxy args Docker accepts without an ARG declaration (excluded from history). */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { parseDockerfile } from '../../src/parser/index.js';
 import type { Dockerfile } from '../../src/parser/ast.js';
 import { PlanError } from '../../src/errors.js';
-import { parseCommand, type Command } from '../../src/plan/instructions.js';
+import { type Command } from '../../src/plan/commands.js';
+import { parseCommand } from '../../src/plan/instructions.js';
 
 export function ast(text: string): Dockerfile {
   return parseDockerfile(text, { file: 'Dockerfile' }).ast;

@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertPlanError, ast, command, commands } from './helpers.js';
-import { parseFrom, parseMount, parseGoDuration, chompHeredocContent, MountSpecError } from '../../src/plan/instructions.js';
+import { parseGoDuration } from '../../src/plan/durations.js';
+import { parseMount, MountSpecError } from '../../src/plan/mounts.js';
+import { parseFrom, chompHeredocContent } from '../../src/plan/instructions.js';
 import type { FromNode } from '../../src/parser/ast.js';
 
 /** Picks the fields a row cares about from the command. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { commands, assertPlanError } from './helpers.js';
 import { StageEnv } from '../../src/plan/stage-env.js';
 import { ShellLex } from '../../src/plan/shell-lex.js';
-import type { ArgCommand, EnvCommand } from '../../src/plan/instructions.js';
+import type { ArgCommand, EnvCommand } from '../../src/plan/commands.js';
 
 const lex = new ShellLex();
 

@@ -11,7 +11,7 @@ import type { ImageRow } from '../../engine/engine.js';
 import { engineFor } from '../engine.js';
 import { createdSince, humanSize, shortId, splitName } from '../../store/display.js';
 import { checkFormat, formatList, type ListFormat } from '../format/formatter.js';
-import { asStruct } from '../format/template.js';
+import { asStruct } from '../format/funcs.js';
 import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';

@@ -10,7 +10,7 @@ import { UsageError } from '../../errors.js';
 import { createdSince } from '../../store/display.js';
 import type { ContainerSummary } from '../../api/containers.js';
 import { checkFormat, formatList, type ListFormat } from '../format/formatter.js';
-import { asStruct } from '../format/template.js';
+import { asStruct } from '../format/funcs.js';
 import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';

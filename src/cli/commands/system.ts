@@ -15,7 +15,7 @@ import { check } from '../../store/gc.js';
 import { ImageStore } from '../../store/image-store.js';
 import { humanSize } from '../../store/display.js';
 import { formatList, type ListFormat } from '../format/formatter.js';
-import { asStruct } from '../format/template.js';
+import { asStruct } from '../format/funcs.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { parseCommandArgs } from './images.js';
 import { unknownFlag } from '../args.js';

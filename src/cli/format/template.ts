@@ -18,8 +18,6 @@
 import { UsageError } from '../../errors.js';
 import { FUNCS, isStruct, printValue, truth, type TemplateFunc } from './funcs.js';
 
-export { asStruct } from './funcs.js';
-
 type Operand =
   | { kind: 'dot' }
   | { kind: 'field'; base: Operand; names: string[] }

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { asStruct, Template } from '../../../src/cli/format/template.js';
+import { asStruct } from '../../../src/cli/format/funcs.js';
+import { Template } from '../../../src/cli/format/template.js';
 import { tabwrite } from '../../../src/cli/format/tabwriter.js';
 import { formatList } from '../../../src/cli/format/formatter.js';
 
