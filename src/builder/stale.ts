@@ -74,7 +74,7 @@ export interface BuildRegistration {
  */
 export async function registerBuild(root: string, lockTmp: string, opts: { runtime?: string } = {}): Promise<BuildRegistration> {
   const runtimeDir = storeLayout(root).runtime;
-  const dir = path.join(runtimeDir, 'builds');
+  const dir = storeLayout(root).buildMarkers;
   await storeDir(dir);
   const name = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const marker = path.join(dir, name);
