@@ -30,11 +30,11 @@ export interface StageState {
 }
 
 /** The stage's working directory (default `/`). */
-export function workdir(st: StageState): string {
-  return st.config.config?.WorkingDir || '/';
+export function workdir(stage: StageState): string {
+  return stage.config.config?.WorkingDir || '/';
 }
 
 /** The shell for shell-form commands (SHELL, default `/bin/sh -c`). */
-export function shell(st: StageState): string[] {
-  return st.config.config?.Shell?.length ? st.config.config.Shell : ['/bin/sh', '-c'];
+export function shell(stage: StageState): string[] {
+  return stage.config.config?.Shell?.length ? stage.config.config.Shell : ['/bin/sh', '-c'];
 }

@@ -95,13 +95,13 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
 
   // runc containers.
   const states = [path.join(storeLayout(root).runtime, 'runc'), ...[...known].map((id) => path.join(storeLayout(root).containers, id, 'runtime', 'runc'))];
-  for (const st of states) {
-    if (!idle(st)) continue;
-    const ids = await runcIds(bin, st);
+  for (const stateDir of states) {
+    if (!idle(stateDir)) continue;
+    const ids = await runcIds(bin, stateDir);
     if (ids.length === 0) continue;
-    out.runc.set(st, ids);
-    for (const id of ids) out.leftovers.push({ kind: 'container', subject: `${st} ${id}`, message: `runc container ${id} (state in ${st}) of a process that is gone` });
-    const a = areaOf(root, st);
+    out.runc.set(stateDir, ids);
+    for (const id of ids) out.leftovers.push({ kind: 'container', subject: `${stateDir} ${id}`, message: `runc container ${id} (state in ${stateDir}) of a process that is gone` });
+    const a = areaOf(root, stateDir);
     if (a !== 'builds') out.containerDirs.push(path.join(storeLayout(root).containers, a.container));
   }
 
@@ -196,7 +196,7 @@ export async function repairLeftovers(store: ImageStore, opts: { runtime?: strin
       bin = undefined;
     }
     if (bin) {
-      for (const [st, ids] of s.runc) for (const id of ids) await execCapture(bin, ['--root', st, 'delete', '-f', id]);
+      for (const [stateDir, ids] of s.runc) for (const id of ids) await execCapture(bin, ['--root', stateDir, 'delete', '-f', id]);
     }
     for (const m of [...s.mounts].sort((a, b) => b.length - a.length)) await unmountAll(m);
     for (const d of s.containerDirs) await cleanupStale(path.join(d, 'runtime'), runtime, [d]);

@@ -15,7 +15,7 @@ import grammar from './grammar.generated.js';
 import { TokenStream, explode, type HeredocSpec, type LineToken } from './lexer.js';
 import type { RawFile, RawInstruction } from './raw.js';
 import { contentLength, joinLines, positionIn, type LogicalLine } from './logical-line.js';
-import { buildInstruction, canContainHeredoc, type BuildContext } from './instruction.js';
+import { buildInstruction, canContainHeredoc, type ParseSource } from './instruction.js';
 import { heredocsFromLine, type HeredocHeader } from './heredoc.js';
 import { skipSpace } from './go.js';
 import { runChecks } from './checks.js';
@@ -75,7 +75,7 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
   const base = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const body = base ? text.slice(1) : text;
   const escape = prescanEscape(body);
-  const ctx: BuildContext = { file, text, base, escape };
+  const ctx: ParseSource = { file, text, base, escape };
 
   // What the heredoc probe analyzed while lexing, kept until finish() takes it (only until then:
   // keeping every instruction's logical line to the end would only make work for the GC).

@@ -10,7 +10,7 @@ import { goQuote, goToLower, isGoSpace, skipSpace, skipSpaceBack } from './go.js
 import { endAt, posAt, type LogicalLine, type SourceText } from './logical-line.js';
 
 /** What a user error needs to point at its source. */
-export interface BuildContext extends SourceText {
+export interface ParseSource extends SourceText {
   file: string;
   /** The whole text as given (for the excerpt). */
   text: string;
@@ -24,14 +24,14 @@ function isWs(c: number): boolean {
 }
 
 interface Ctx {
-  b: BuildContext;
+  src: ParseSource;
   l: LogicalLine;
   /** Range of the whole instruction, for errors. */
   range: Range;
 }
 
 function span(c: Ctx, i: number, j: number): Range {
-  return { start: posAt(c.b, c.l, i), end: endAt(c.b, c.l, j, i) };
+  return { start: posAt(c.src, c.l, i), end: endAt(c.src, c.l, j, i) };
 }
 
 function arg(c: Ctx, i: number, j: number, value = c.l.text.slice(i, j)): Arg {
@@ -39,7 +39,7 @@ function arg(c: Ctx, i: number, j: number, value = c.l.text.slice(i, j)): Arg {
 }
 
 function fail(c: Ctx, message: string, range: Range = c.range): never {
-  throw new ParseError(message, { source: { file: c.b.file, range, text: c.b.text } });
+  throw new ParseError(message, { source: { file: c.src.file, range, text: c.src.text } });
 }
 
 /** Go `unicode.IsSpace(rune(b))` for one byte of the UTF-8 text. */
@@ -214,7 +214,7 @@ interface Word {
 /** BuildKit's parseWords: split on unquoted whitespace, quotes and escapes kept. */
 function parseWords(c: Ctx, from: number, to: number): Word[] {
   const text = c.l.text;
-  const esc = c.b.escape;
+  const esc = c.src.escape;
   const words: Word[] = [];
   let phase = 0;
   let word = '';
@@ -326,11 +326,11 @@ export const MAX_ONBUILD_DEPTH = 100;
  * range (set by the caller; a trigger's range is computed here). `depth` counts the ONBUILDs
  * around it; throws ParseError past MAX_ONBUILD_DEPTH.
  */
-export function buildInstruction(b: BuildContext, l: LogicalLine, from: number, to: number, range?: Range, depth = 0): Instruction {
+export function buildInstruction(src: ParseSource, l: LogicalLine, from: number, to: number, range?: Range, depth = 0): Instruction {
   const text = l.text;
   const a = skipSpace(text, from, to);
   const e = skipSpaceBack(text, a, to);
-  const c: Ctx = { b, l, range: range ?? { start: posAt(b, l, a), end: endAt(b, l, e, a) } };
+  const c: Ctx = { src, l, range: range ?? { start: posAt(src, l, a), end: endAt(src, l, e, a) } };
   let k = a;
   while (k < e && !isWs(text.charCodeAt(k))) k++;
   let r = k;
@@ -383,9 +383,9 @@ export function buildInstruction(b: BuildContext, l: LogicalLine, from: number, 
       return { ...base, kind: 'HEALTHCHECK', ...health(c, as, e) };
     case 'onbuild':
       if (depth === MAX_ONBUILD_DEPTH && as < e) {
-        throw new ParseError(`ONBUILD triggers nested more than ${MAX_ONBUILD_DEPTH} deep`, { source: { file: b.file, range: span(c, a, k), text: b.text }, hint: 'ONBUILD ONBUILD is refused at build time anyway: remove the extra ONBUILD keywords' });
+        throw new ParseError(`ONBUILD triggers nested more than ${MAX_ONBUILD_DEPTH} deep`, { source: { file: src.file, range: span(c, a, k), text: src.text }, hint: 'ONBUILD ONBUILD is refused at build time anyway: remove the extra ONBUILD keywords' });
       }
-      return { ...base, kind: 'ONBUILD', trigger: as < e ? buildInstruction(b, l, as, e, undefined, depth + 1) : null };
+      return { ...base, kind: 'ONBUILD', trigger: as < e ? buildInstruction(src, l, as, e, undefined, depth + 1) : null };
     default:
       return { ...base, kind: 'UNKNOWN' };
   }
