@@ -19,6 +19,7 @@ import type { Dockerfile, FromNode, Range } from '../parser/ast.js';
 import type { Command, FromHeader, FromSource, ParseContext } from './instructions.js';
 import { parseCommand, parseFrom, planError, suggest } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
+import { checkSyntaxDirective } from './syntax-directive.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
 
 export type { Platform } from '../oci/types.js';
@@ -103,6 +104,7 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
     buildArgs: opts.buildArgs ?? {},
     usedBuildArgs: new Set<string>(),
   };
+  checkSyntaxDirective(scope.ctx, ast);
   const { globalArgs, stagesRaw } = globalScope(scope, ast, predefined);
   if (stagesRaw.length === 0) {
     throw new BuildError('PLAN', 'the Dockerfile has no FROM instruction: nothing to build', { hint: 'start the Dockerfile with FROM <image> (or FROM scratch)', source: { file: ast.file, range: { start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } }, ...(opts.text !== undefined ? { text: opts.text } : {}) } });

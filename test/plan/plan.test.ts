@@ -118,6 +118,14 @@ describe('buildPlan: stages and graph', () => {
     assert.deepEqual(p.stages[0]!.base, { kind: 'image', ref: 'later' });
   });
 
+  it('a syntax directive naming another frontend is refused at the directive', () => {
+    assertPlanError(() => plan('#syntax=foobar\nFROM a\n'), /unsupported frontend in syntax directive: "foobar"/, '1:1');
+    assertPlanError(() => plan('# syntax=example.com/my/frontend:1\nFROM a\n'), /unsupported frontend/, '1:1');
+    for (const ok of ['docker/dockerfile:1', 'docker/dockerfile', 'docker.io/docker/dockerfile:1.7-labs', 'docker/dockerfile-upstream:master', `docker/dockerfile:1@sha256:${'a'.repeat(64)}`]) {
+      assert.equal(plan(`# syntax=${ok}\nFROM a\n`).stages.length, 1, ok);
+    }
+  });
+
   it('commands before FROM', () => {
     assertPlanError(() => plan('RUN x\nFROM a\n'), 'no build stage in current context', '1:1');
   });
