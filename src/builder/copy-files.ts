@@ -155,7 +155,8 @@ async function writeCopyLayer<C extends Command>(
   const { wd, contents } = inputs;
   const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const now = Date.now();
-  const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
+  const copied = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : { entries: [], unpacked: false };
+  const entries: LayerEntry[] = copied.entries;
   if (contents.length) {
     // Heredocs are copied after the sources, each as its own copy (BuildKit): into a directory
     // (a trailing slash, an existing one, or one a directory source made), else onto the
@@ -184,15 +185,25 @@ async function writeCopyLayer<C extends Command>(
   }
   const unique = [...byPath.values()];
   linkHardlinks(unique, (e) => diskIdentity.get(e));
-  const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
+  const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now, createdDirMode(inputs.chmod, copied.unpacked));
   return writeLayer([...parents, ...unique], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
 }
 
+/**
+ * The mode of a directory a copy creates (the destination and its missing parents): BuildKit's
+ * fsutil copy makes them with MkdirAll(dir, mode), mode = the octal --chmod when there is one,
+ * else 0755 (a symbolic --chmod leaves 0755); an archive's unpack makes its destination 0755.
+ */
+function createdDirMode(chmod: ChmodSpec | undefined, unpacked: boolean): number {
+  return !unpacked && chmod?.octal !== undefined ? chmod.octal : 0o755;
+}
+
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
-async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
+async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<{ entries: LayerEntry[]; unpacked: boolean }> {
   const { wd, chmod, source, srcFs } = inputs;
   const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const entries: LayerEntry[] = [];
+  let unpacked = false;
   const planSources = await Promise.all(
     matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
   );
@@ -208,11 +219,12 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
   for (const t of targets) {
     if (t.type === 'dir' && topDirs.has(t.src)) {
       // The destination of a directory source is made like BuildKit's MkdirAll: a new
-      // directory is 0755 and owned by --chown (else root), whatever the source
-      // directory's own mode, owner or --chmod; an existing one is kept as it is.
+      // directory has the created-directory mode (0755, or an octal --chmod) and is owned by
+      // --chown (else root), whatever the source directory's own mode or owner; an existing
+      // one is kept as it is.
       const p = layerPath(t.dest);
       if (p === '') continue;
-      entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
+      entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: createdDirMode(chmod, false), uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
       continue;
     }
     const top = resolvedOf.get(t.src);
@@ -222,6 +234,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
       const extracted = await spec.transform(host, absDest, owner);
       if (extracted) {
         entries.push(...extracted);
+        unpacked = true;
         continue;
       }
     }
@@ -233,7 +246,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
     });
     if (e && e.path !== '') entries.push(e);
   }
-  return entries;
+  return { entries, unpacked };
 }
 
 /**

@@ -215,7 +215,6 @@ COPY --chmod=\${mode} foo /footer
     context: { foo: { content: 'foo-contents', mode: 0o600 }, bar: { content: 'bar-contents', mode: 0o700 } },
     opts: { buildArgs: { mode: '755' } },
     files: { foo: { mode: 0o644 }, baz: { mode: 0o777 }, foobis: { mode: 0 }, parent: { mode: 0o777 }, 'parent/sub': { mode: 0o770 }, footer: { mode: 0o755 } },
-    todo: 'issue 16: COPY --chmod=0 is refused (invalid chmod parameter: "0": expected an octal mode such as 0644); BuildKit writes mode 0000',
   },
   {
     name: 'testCopyInvalidChmod',
