@@ -228,10 +228,12 @@ function planStages(scope: PlanScope, stagesRaw: RawStage[], globalVars: Readonl
   return { stages, byName };
 }
 
+const NO_VARS: ReadonlyMap<string, string> = new Map();
+
 /**
  * Dependencies from COPY --from and RUN --mount from, stored on the commands as FromSource.
- * --from is expanded with the stage's ARG/ENV (without the base image's Env, which is not
- * known yet). Returns the build args each stage consumed.
+ * --from is taken as written (a variable in it is refused, as BuildKit). Returns the build args
+ * each stage consumed.
  */
 function resolveSources(scope: PlanScope, stages: Stage[], byName: ReadonlyMap<string, number>, globalArgs: ReadonlyMap<string, string | undefined>): Set<string>[] {
   const { ctx, lex, buildArgs } = scope;
@@ -274,11 +276,16 @@ function resolveSources(scope: PlanScope, stages: Stage[], byName: ReadonlyMap<s
         }
       } else if (cmd.kind === 'COPY' && cmd.from !== undefined) {
         const range = cmd.node.flags.find((f) => f.name === 'from')?.range ?? cmd.node.range;
+        // BuildKit (dockerfile2llb toCommand) processes --from with no variables at all and
+        // refuses it when that changes the word: --from is never expanded, not even by an ARG.
         let from: string;
         try {
-          from = lex.processWord(cmd.from, env.vars);
+          from = lex.processWord(cmd.from, NO_VARS);
         } catch (e) {
           wrap(ctx, range, e);
+        }
+        if (from !== cmd.from) {
+          throw planError(ctx, range, 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround', `e.g. ARG SRC=build before the first FROM, then FROM \${SRC} AS src and COPY --from=src`);
         }
         if (from !== '') cmd.source = resolveRef(from, range, `COPY --from=${from}`);
       } else if (cmd.kind === 'RUN') {

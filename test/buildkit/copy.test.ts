@@ -13,7 +13,6 @@ const cases: Case[] = [
     what: 'COPY --from=$FOO is refused',
     dockerfile: 'FROM scratch\nCOPY --from=$FOO . .\n',
     error: 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
-    todo: 'issue 16: COPY --from=$FOO fails with "invalid reference format \"\": the reference is empty" instead of refusing variable expansion in --from',
   },
   {
     name: 'testEmptyDestDir',
