@@ -117,13 +117,18 @@ async function extractArchive(archive: string, root: string, tmpDirs: string[], 
   return walkEntries(tmp, destDir);
 }
 
+/** The flags BuildKit writes in an ADD's history (convert_copy.go): --chown and --chmod only. */
+function historyFlags(cmd: AddCommand): string[] {
+  return [...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []), ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : [])];
+}
+
 export const addHandler: Handler<AddCommand> = {
   async apply(ctx) {
     const { session, stage, options, cmd } = ctx;
     const source = session.source(cmd.node.range);
     if (cmd.paths.some(isGitSource)) {
       if (cmd.paths.length !== 1 || cmd.contents.length) throw new PlanError('ADD of a git repository with other sources in one instruction is not supported by mybuild yet', { source, hint: 'give the repository an ADD instruction of its own' });
-      const words = [...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []), ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []), ...(cmd.keepGitDir ? ['--keep-git-dir=true'] : []), ...(cmd.checksum !== undefined ? [`--checksum=${cmd.checksum}`] : []), cmd.paths[0]!, cmd.dest];
+      const words = [...historyFlags(cmd), cmd.paths[0]!, cmd.dest];
       const tmpDirs: string[] = [];
       return withCleanup(await gitStep(ctx, cmd.paths[0]!, words, tmpDirs), tmpDirs);
     }
@@ -135,12 +140,7 @@ export const addHandler: Handler<AddCommand> = {
       if ('error' in parsed) throw new PlanError(`--checksum=${cmd.checksum}: ${parsed.error}`, { source: at, hint: CHECKSUM_HINT });
       if (urls.length !== 1 || locals.length) throw new PlanError('checksum requires HTTP(S) or Git sources', { source: at, hint: 'mybuild verifies --checksum for http(s) URLs' });
     }
-    const flags = [
-      ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
-      ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []),
-      ...(cmd.checksum !== undefined ? [`--checksum=${cmd.checksum}`] : []),
-    ];
-    const words = [...flags, ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest];
+    const words = [...historyFlags(cmd), ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest];
     const tmpDirs: string[] = [];
     const unpack = cmd.unpack !== false;
     if (urls.length === 0) {
