@@ -270,12 +270,18 @@ function dependsOn(plan: Plan, from: number, to: number): boolean {
   return walk(from);
 }
 
-/** The steps of stage `i`, numbered from `counter.next` on (which it advances). */
+/**
+ * The steps of stage `i`, numbered from `counter.next` on (which it advances). `index/total`
+ * count the FROM and the commands, except a FROM scratch: BuildKit has no step for it (its
+ * `[stage-1 1/1] COPY …`), so it is shown unnumbered (index and total 0).
+ */
 function stageSteps(plan: Plan, i: number, counter: { next: number }): StepInfo[] {
   const s = plan.stages[i]!;
   const name = s.name ?? `stage-${i}`;
   const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
-  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
+  const skip = s.base.kind === 'scratch' ? 1 : 0;
+  const total = nodes.length - skip;
+  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k < skip ? 0 : k + 1 - skip, total: k < skip ? 0 : total, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
 }
 
 /** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
