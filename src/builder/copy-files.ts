@@ -58,10 +58,12 @@ const HEREDOC_MODE = 0o644;
 /** Per-file key parts are listed up to this many files (beyond, only the digest over all). */
 const MAX_FILE_PARTS = 5000;
 
-/** Expands `$VAR`/`${VAR…}` in a heredoc body, keeping its quotes and backslashes (BuildKit's raw mode). */
+/**
+ * Expands a heredoc body as BuildKit's ExpandRaw: `$VAR`/`${VAR…}` expand, quotes stay, a
+ * backslash escapes the next character (`\\` → `\`, `\$` → `$`, a lone `\` line → its newline).
+ */
 export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: string): string {
-  const vars = ctx.stage.env.vars;
-  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.session.lex.processWord(m, vars));
+  return ctx.session.lex.processWordRaw(data, ctx.stage.env.vars);
 }
 
 /** What a copy reads, found while its key is computed and used again to produce its layer. */

@@ -109,6 +109,8 @@ class ShellWord {
     private readonly env: ReadonlyMap<string, string>,
     private readonly escapeToken: string,
     private rawEscapes: boolean,
+    /** BuildKit's SkipProcessQuotes: quotes are ordinary characters. */
+    private readonly skipQuotes = false,
   ) {
     this.chars = Array.from(word);
   }
@@ -137,7 +139,7 @@ class ShellWord {
           this.next();
           return { result, words: words.get() };
         }
-        if (ch === '$' || ch === "'" || ch === '"') {
+        if (ch === '$' || ((ch === "'" || ch === '"') && !this.skipQuotes)) {
           const tmp = ch === '$' ? this.processDollar() : ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
           result += tmp;
           if (ch === '$') words.addString(tmp);
@@ -488,8 +490,17 @@ export class ShellLex {
     return { result: r.result, matched: r.matched, unmatched: r.unmatched };
   }
 
-  private run(word: string, env: ReadonlyMap<string, string>): { result: string; words: string[]; matched: Set<string>; unmatched: Set<string> } {
-    const sw = new ShellWord(word, env, this.escapeToken, false);
+  /**
+   * BuildKit's ExpandRaw (a COPY/ADD heredoc body without a quoted delimiter): a lexer with
+   * escape `\\` whatever the Dockerfile's, quotes kept as written (SkipProcessQuotes); variables
+   * expand and a backslash escapes the next character (itself dropped, also before a newline).
+   */
+  processWordRaw(word: string, env: ReadonlyMap<string, string>): string {
+    return this.run(word, env, { escapeToken: '\\', skipQuotes: true }).result;
+  }
+
+  private run(word: string, env: ReadonlyMap<string, string>, mode: { escapeToken?: string; skipQuotes?: boolean } = {}): { result: string; words: string[]; matched: Set<string>; unmatched: Set<string> } {
+    const sw = new ShellWord(word, env, mode.escapeToken ?? this.escapeToken, false, mode.skipQuotes ?? false);
     try {
       const { result, words } = sw.process();
       return { result, words, matched: sw.matched, unmatched: sw.unmatched };
