@@ -49,6 +49,7 @@ import { pushDistributable } from '../store/layer-variants.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import type { Lease } from '../store/lease.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
+import { runStepName, shownInstruction } from './step-name.js';
 
 export type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { BuildResult, BuildRunOptions } from './session.js';
@@ -281,7 +282,7 @@ function stageSteps(plan: Plan, i: number, counter: { next: number }): StepInfo[
   const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
   const skip = s.base.kind === 'scratch' ? 1 : 0;
   const total = nodes.length - skip;
-  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k < skip ? 0 : k + 1 - skip, total: k < skip ? 0 : total, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
+  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k < skip ? 0 : k + 1 - skip, total: k < skip ? 0 : total, instruction: shownInstruction(node.original), range: node.range }));
 }
 
 /** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
@@ -472,9 +473,10 @@ function stageRunner(
     }
     planned.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
 
-    for (const { cmd, info } of commands) {
+    for (const { cmd, info: numbered } of commands) {
       session.throwIfAborted();
       const s0 = Date.now();
+      const info = cmd.kind === 'RUN' && !numbered.instruction.startsWith('ONBUILD ') ? { ...numbered, instruction: runStepName(session.lex, cmd, stage.env.vars, (c) => stage.env.expand(c).cmd) } : numbered;
       session.emit({ type: 'step-start', step: info.step, info });
       try {
         const layerStep = await dispatch({ stage, info, from: (name, source) => from(name, source, cmd.node.range), worker: session.worker, options: session.req, session }, cmd);
