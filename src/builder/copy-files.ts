@@ -119,7 +119,7 @@ async function copyParts<C extends Command>(ctx: StepContext<C>, spec: CopySpec,
       parts.push(`from=${inputs.srcFs.fsKey}`);
     } else {
       const bc = await session.context();
-      inputs.contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, source: inputs.source });
+      inputs.contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, keepExcludedDirs: !spec.parents, source: inputs.source });
       const hash = await hashSources(bc, inputs.contextMatches, { statCache: await session.statCache() });
       parts.push(`sources=${hash.digest}`);
       if (hash.files.length <= MAX_FILE_PARTS) for (const f of hash.files) parts.push(`file:${f.path}=${f.digest}`);
@@ -138,7 +138,7 @@ async function produceCopy<C extends Command>(ctx: StepContext<C>, spec: CopySpe
     if (!spec.paths.length) return writeCopyLayer(ctx, spec, inputs, base, owner, null, []);
     if (contextMatches) return writeCopyLayer(ctx, spec, inputs, base, owner, await session.context(), contextMatches);
     const srcCtx = await BuildContext.open(srcDir, { ignoreFile: false });
-    const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
+    const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, keepExcludedDirs: !spec.parents, source });
     return writeCopyLayer(ctx, spec, inputs, base, owner, srcCtx, matches);
   });
 }
@@ -159,6 +159,12 @@ async function writeCopyLayer<C extends Command>(
   const now = Date.now();
   const copied = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : { entries: [], unpacked: false };
   const entries: LayerEntry[] = copied.entries;
+  // BuildKit copies a --parents source as its pivot directory (or /) with the rest as an include
+  // pattern: the destination directory is made even when the pattern matches nothing.
+  const destDir = layerPath(absDest);
+  if (spec.parents && srcRoot && destDir !== '') {
+    entries.unshift((await dirEntryIn(base, destDir)) ?? { path: destDir, type: 'directory', mode: createdDirMode(inputs.chmod, false), uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
+  }
   if (contents.length) {
     // Heredocs are copied after the sources, each as its own copy (BuildKit): into a directory
     // (a trailing slash, an existing one, or one a directory source made), else onto the
