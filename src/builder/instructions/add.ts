@@ -4,13 +4,10 @@
  * `--checksum` verified, and git repositories cloned (./add-git.ts). A downloaded archive is
  * extracted only with `--unpack=true` (BuildKit's AttemptUnpack; Docker's rule otherwise).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
@@ -21,7 +18,8 @@ import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
-import { httpGet } from '../../util/http-get.js';
+import { HttpValidators } from '../../cache/http-validators.js';
+import { fetchUrl, resolveUrl, type UrlFetchOptions, type UrlSource } from '../url-source.js';
 import { resolveUser } from '../../runtime/user.js';
 import { gitStep } from './add-git.js';
 
@@ -172,9 +170,9 @@ function withCleanup(step: LayerStep, dirs: string[]): LayerStep {
 }
 
 /**
- * ADD of URLs: every URL is downloaded (its digest is part of the key, so a changed remote file
- * misses), checked against --checksum, and written 0600 as BuildKit does (--chmod applies to
- * that mode).
+ * ADD of URLs (../url-source.ts): every URL is downloaded or revalidated by its ETag (its digest
+ * is part of the key, so a changed remote file misses), checked against --checksum, and written
+ * 0600 as BuildKit does (--chmod applies to that mode).
  */
 async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
   const { session, stage, options, worker, cmd } = ctx;
@@ -182,38 +180,23 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;
   const tmp = await mkdtemp(path.join(options.root, 'tmp', 'add-url-'));
   tmpDirs.push(tmp);
-  const files: { url: string; file: string; name: string; digest: string }[] = [];
+  const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
+  const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
+  // With --checksum every build downloads and checks the body; without, a recorded ETag is revalidated.
+  const validators = cmd.checksum === undefined ? await HttpValidators.open(options.root, path.join(options.root, 'tmp')) : undefined;
+  const fetchOpts = (i: number): UrlFetchOptions => ({ file: path.join(tmp, String(i)), algorithm, signal: session.signal, source, ...(validators ? { validators } : {}) });
+  const files: UrlSource[] = [];
   for (const [i, url] of urls.entries()) {
-    let res: IncomingMessage;
-    try {
-      res = await httpGet(url, { signal: session.signal });
-    } catch (err) {
-      throw new BuildError('CONTEXT', `ADD ${url}: ${(err as Error).message}`, { source, cause: err });
+    const f = await resolveUrl(url, fetchOpts(i));
+    if (cmd.checksum !== undefined && cmd.checksum !== f.digest) {
+      throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${f.digest}`, { source });
     }
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status > 299) {
-      res.resume();
-      throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${status} ${res.statusMessage ?? ''}`.trimEnd(), { source });
-    }
-    const file = path.join(tmp, String(i));
-    const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
-    const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
-    const h = createHash(algorithm);
-    await pipeline(res, async function* (src) {
-      for await (const c of src) {
-        h.update(c as Buffer);
-        yield c;
-      }
-    }, createWriteStream(file));
-    const digest = `${algorithm}:${h.digest('hex')}`;
-    if (cmd.checksum !== undefined && cmd.checksum !== digest) {
-      throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
-    }
-    const name = path.posix.basename(new URL(url).pathname) || 'index.html';
-    files.push({ url, file, name, digest });
+    files.push(f);
   }
   const wd = workdir(stage);
   const parts = [`cmd=ADD ${JSON.stringify([...urls, cmd.dest])}`, `workdir=${wd}`, ...files.map((f) => `url:${f.url}=${f.digest}`)];
+  // BuildKit's http cache key has the Last-Modified time too (it is the file's mtime).
+  for (const f of files) if (f.lastModified) parts.push(`url-modified:${f.url}=${f.lastModified}`);
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
   if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
@@ -228,13 +211,14 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
         const absDest = resolveDest(base, cmd.dest, wd, source);
         const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
-        for (const f of files) {
-          if (cmd.unpack === true && (await isTarArchive(f.file))) {
+        for (const [i, f] of files.entries()) {
+          const file = await fetchUrl(f, fetchOpts(i));
+          if (cmd.unpack === true && (await isTarArchive(file))) {
             // BuildKit's AttemptUnpack (ADD --unpack=true <url>): the archive's contents into dest.
-            entries.push(...(await extractArchive(f.file, options.root, tmpDirs, absDest)));
+            entries.push(...(await extractArchive(file, options.root, tmpDirs, absDest)));
             continue;
           }
-          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
+          const e = await entryFromDisk(file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());
