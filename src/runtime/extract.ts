@@ -44,6 +44,11 @@ export interface ApplyLayerOptions {
   sourceDateEpoch?: number;
   /** How to apply whiteouts; default `delete` (plain directory). */
   whiteouts?: 'delete' | 'overlay';
+  /**
+   * The owner of every entry instead of the archive's (ADD --chown of an archive: go-archive's
+   * ChownOpts, as BuildKit unpacks); directories only implied by entry paths stay root's.
+   */
+  owner?: { uid: number; gid: number };
 }
 
 export interface ApplyLayerResult {
@@ -158,7 +163,7 @@ export async function applyLayer(tarStream: Readable, destDir: string, opts: App
       result.entries++;
       if (type === 'link') continue; // shares the target's inode and metadata
 
-      lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
+      lchownSync(abs, opts.owner?.uid ?? h.uid ?? 0, opts.owner?.gid ?? h.gid ?? 0);
       if (type !== 'symlink') chmodSync(abs, (h.mode ?? 0o644) & 0o7777);
       for (const [k, v] of Object.entries((h as { pax?: Record<string, string> }).pax ?? {})) {
         if (!k.startsWith('SCHILY.xattr.')) continue;

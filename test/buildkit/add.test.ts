@@ -108,7 +108,6 @@ const cases: Case[] = [
     dockerfile: 'FROM scratch\nADD --chown=100:200 t.tar /out/\n',
     context: async () => ({ 't.tar': { content: await fooTar() } }),
     files: { 'out/foo': { content: 'content0', uid: 100, gid: 200 }, out: { uid: 100, gid: 200 } },
-    todo: 'issue 16: ADD --chown=100:200 of a local archive leaves the extracted out/foo owned 0:0',
   },
   {
     name: 'testDockerfileAddArchiveWildcard',

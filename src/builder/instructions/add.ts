@@ -56,9 +56,8 @@ export async function isTarArchive(file: string): Promise<boolean> {
 }
 
 /**
- * The entries of an extracted archive at `dir`, placed under `destRoot`, with the archive's own
- * owners and modes: ADD --chown does not apply to extracted files (BuildKit and Buildah agree;
- * only the destination directory and its created parents get the --chown owner). Files that
+ * The entries of an extracted archive at `dir`, placed under `destRoot`, with the owners and
+ * modes extraction gave them (the archive's, or ADD --chown's: see extractArchive). Files that
  * share an inode (the archive's hard links) become hard link entries to the first path in
  * layer order.
  */
@@ -100,9 +99,11 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
 /**
  * Extracts the (possibly compressed) tar `archive` into a new directory under `<root>/tmp` (kept
  * in `tmpDirs` for cleanup) and returns its entries under `destDir`: the archive's contents go
- * into the destination, as a directory (ADD's rule).
+ * into the destination, as a directory (ADD's rule). With `owner` (ADD --chown) every entry of
+ * the archive is owned by it, as current BuildKit unpacks (since 2025, testDockerfileAddChownArchive;
+ * BuildKit 0.8 and Buildah keep the archive's owners); directories only implied stay root's.
  */
-async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string): Promise<LayerEntry[]> {
+async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string, owner?: { uid: number; gid: number }): Promise<LayerEntry[]> {
   const tmp = await mkdtemp(path.join(root, 'tmp', 'add-'));
   tmpDirs.push(tmp);
   const head = Buffer.alloc(6);
@@ -111,7 +112,7 @@ async function extractArchive(archive: string, root: string, tmpDirs: string[], 
   const kind = detectCompression(head);
   const raw = createReadStream(archive);
   const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
-  await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
+  await applyLayer(tar as Readable, tmp, { whiteouts: 'delete', ...(owner ? { owner } : {}) });
   return walkEntries(tmp, destDir);
 }
 
@@ -144,9 +145,9 @@ export const addHandler: Handler<AddCommand> = {
     if (urls.length === 0) {
       const step = await copyStep(ctx, {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
-        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
+        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`, ...(unpack && cmd.chown !== undefined ? ['unpack-owner=chown'] : [])],
         transform: unpack
-          ? async (host, destDir) => ((await isTarArchive(host)) ? extractArchive(host, options.root, tmpDirs, destDir) : null)
+          ? async (host, destDir, owner) => ((await isTarArchive(host)) ? extractArchive(host, options.root, tmpDirs, destDir, owner) : null)
           : undefined,
       });
       return withCleanup(step, tmpDirs);
@@ -200,7 +201,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
   if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
-  if (cmd.unpack === true) parts.push('unpack=true');
+  if (cmd.unpack === true) parts.push('unpack=true', ...(cmd.chown !== undefined ? ['unpack-owner=chown'] : []));
   const step: LayerStep = {
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,
@@ -215,7 +216,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
           const file = await fetchUrl(f, fetchOpts(i));
           if (cmd.unpack === true && (await isTarArchive(file))) {
             // BuildKit's AttemptUnpack (ADD --unpack=true <url>): the archive's contents into dest.
-            entries.push(...(await extractArchive(file, options.root, tmpDirs, absDest)));
+            entries.push(...(await extractArchive(file, options.root, tmpDirs, absDest, cmd.chown !== undefined ? owner : undefined)));
             continue;
           }
           const e = await entryFromDisk(file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
