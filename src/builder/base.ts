@@ -40,7 +40,8 @@ export async function baseState(stage: Stage, o: BaseOptions): Promise<StageStat
   let parent: StageEnv | undefined;
   const time = o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {};
   if (stage.base.kind === 'scratch') {
-    config = emptyConfig(o.platform, time);
+    // BuildKit's emptyImage: a scratch stage starts with WorkingDir "/" (and the default PATH).
+    config = withContainerConfig(emptyConfig(o.platform, time), { WorkingDir: '/' });
     fsKey = cacheKey(['base=scratch', `platform=${o.platform.os}/${o.platform.architecture}${o.platform.variant ? `/${o.platform.variant}` : ''}`]).digest;
   } else if (stage.base.kind === 'stage') {
     const s = await o.stageState(stage.base.index);

@@ -50,6 +50,7 @@ import { storeDir } from '../store/store-dirs.js';
 import { pushDistributable } from '../store/layer-variants.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
+import { runStepName, shownInstruction } from './step-name.js';
 
 import type { BuildResult, BuildRunOptions } from './session.js';
 import { storeLayout } from '../store/layout.js';
@@ -270,12 +271,18 @@ function dependsOn(plan: Plan, from: number, to: number): boolean {
   return walk(from);
 }
 
-/** The steps of stage `i`, numbered from `counter.next` on (which it advances). */
+/**
+ * The steps of stage `i`, numbered from `counter.next` on (which it advances). `index/total`
+ * count the FROM and the commands, except a FROM scratch: BuildKit has no step for it (its
+ * `[stage-1 1/1] COPY …`), so it is shown unnumbered (index and total 0).
+ */
 function stageSteps(plan: Plan, i: number, counter: { next: number }): StepInfo[] {
   const s = plan.stages[i]!;
   const name = s.name ?? `stage-${i}`;
   const nodes = [s.fromNode, ...s.commands.map((c) => c.node)];
-  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k + 1, total: nodes.length, instruction: node.original.length > 120 ? `${node.original.slice(0, 117)}...` : node.original, range: node.range }));
+  const skip = s.base.kind === 'scratch' ? 1 : 0;
+  const total = nodes.length - skip;
+  return nodes.map((node, k) => ({ step: counter.next++, stage: name, index: k < skip ? 0 : k + 1 - skip, total: k < skip ? 0 : total, instruction: shownInstruction(node.original), range: node.range }));
 }
 
 /** Client options carrying the request's credentials for `domain` (`registryAuth`), when it has some. */
@@ -466,9 +473,10 @@ function stageRunner(
     }
     planned.commands.forEach((cmd, k) => commands.push({ cmd, info: steps[k + 1] }));
 
-    for (const { cmd, info } of commands) {
+    for (const { cmd, info: numbered } of commands) {
       session.throwIfAborted();
       const s0 = Date.now();
+      const info = cmd.kind === 'RUN' && !numbered.instruction.startsWith('ONBUILD ') ? { ...numbered, instruction: runStepName(session.lex, cmd, stage.env.vars, (c) => stage.env.expand(c).cmd) } : numbered;
       session.emit({ type: 'step-start', step: info.step, info });
       try {
         const layerStep = await dispatch({ stage, info, from: (name, source) => from(name, source, cmd.node.range), worker: session.worker, options: session.req, session }, cmd);

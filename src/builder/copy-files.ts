@@ -57,10 +57,12 @@ const HEREDOC_MODE = 0o644;
 /** Per-file key parts are listed up to this many files (beyond, only the digest over all). */
 const MAX_FILE_PARTS = 5000;
 
-/** Expands `$VAR`/`${VAR…}` in a heredoc body, keeping its quotes and backslashes (BuildKit's raw mode). */
+/**
+ * Expands a heredoc body as BuildKit's ExpandRaw: `$VAR`/`${VAR…}` expand, quotes stay, a
+ * backslash escapes the next character (`\\` → `\`, `\$` → `$`, a lone `\` line → its newline).
+ */
 export function expandHeredoc<C extends Command>(ctx: StepContext<C>, data: string): string {
-  const vars = ctx.stage.env.vars;
-  return data.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => ctx.session.lex.processWord(m, vars));
+  return ctx.session.lex.processWordRaw(data, ctx.stage.env.vars);
 }
 
 /** What a copy reads, found while its key is computed and used again to produce its layer. */
@@ -116,7 +118,7 @@ async function copyParts<C extends Command>(ctx: StepContext<C>, spec: CopySpec,
       parts.push(`from=${inputs.srcFs.fsKey}`);
     } else {
       const bc = await session.context();
-      inputs.contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, source: inputs.source });
+      inputs.contextMatches = await matchSources(bc, spec.paths, { excludes: spec.exclude, keepExcludedDirs: !spec.parents, source: inputs.source });
       const hash = await hashSources(bc, inputs.contextMatches, { statCache: await session.statCache() });
       parts.push(`sources=${hash.digest}`);
       if (hash.files.length <= MAX_FILE_PARTS) for (const f of hash.files) parts.push(`file:${f.path}=${f.digest}`);
@@ -135,7 +137,7 @@ async function produceCopy<C extends Command>(ctx: StepContext<C>, spec: CopySpe
     if (!spec.paths.length) return writeCopyLayer(ctx, spec, inputs, base, owner, null, []);
     if (contextMatches) return writeCopyLayer(ctx, spec, inputs, base, owner, await session.context(), contextMatches);
     const srcCtx = await BuildContext.open(srcDir, { ignoreFile: false });
-    const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, source });
+    const matches = await matchStageSources(srcCtx, srcDir, spec.paths, { excludes: spec.exclude, keepExcludedDirs: !spec.parents, source });
     return writeCopyLayer(ctx, spec, inputs, base, owner, srcCtx, matches);
   });
 }
@@ -154,7 +156,14 @@ async function writeCopyLayer<C extends Command>(
   const { wd, contents } = inputs;
   const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const now = Date.now();
-  const entries: LayerEntry[] = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : [];
+  const copied = matches.length && srcRoot ? await sourceEntries(spec, inputs, base, owner, srcRoot, matches, now) : { entries: [], unpacked: false };
+  const entries: LayerEntry[] = copied.entries;
+  // BuildKit copies a --parents source as its pivot directory (or /) with the rest as an include
+  // pattern: the destination directory is made even when the pattern matches nothing.
+  const destDir = layerPath(absDest);
+  if (spec.parents && srcRoot && destDir !== '') {
+    entries.unshift((await dirEntryIn(base, destDir)) ?? { path: destDir, type: 'directory', mode: createdDirMode(inputs.chmod, false), uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
+  }
   if (contents.length) {
     // Heredocs are copied after the sources, each as its own copy (BuildKit): into a directory
     // (a trailing slash, an existing one, or one a directory source made), else onto the
@@ -183,15 +192,25 @@ async function writeCopyLayer<C extends Command>(
   }
   const unique = [...byPath.values()];
   linkHardlinks(unique, (e) => diskIdentity.get(e));
-  const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now);
+  const parents = await parentEntries(unique, base, owner ?? { uid: 0, gid: 0 }, now, createdDirMode(inputs.chmod, copied.unpacked));
   return writeLayer([...parents, ...unique], worker.content, { compression: BUILD_LAYER_COMPRESSION, sourceDateEpoch: options.sourceDateEpoch });
 }
 
+/**
+ * The mode of a directory a copy creates (the destination and its missing parents): BuildKit's
+ * fsutil copy makes them with MkdirAll(dir, mode), mode = the octal --chmod when there is one,
+ * else 0755 (a symbolic --chmod leaves 0755); an archive's unpack makes its destination 0755.
+ */
+function createdDirMode(chmod: ChmodSpec | undefined, unpacked: boolean): number {
+  return !unpacked && chmod?.octal !== undefined ? chmod.octal : 0o755;
+}
+
 /** The entries of the copied sources, placed by Docker's destination rules (copyPlan). */
-async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<LayerEntry[]> {
+async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, owner: Owner | undefined, srcRoot: BuildContext, matches: SourceMatch[], now: number): Promise<{ entries: LayerEntry[]; unpacked: boolean }> {
   const { wd, chmod, source, srcFs } = inputs;
   const absDest = resolveDest(base, spec.dest, wd, inputs.source);
   const entries: LayerEntry[] = [];
+  let unpacked = false;
   const planSources = await Promise.all(
     matches.map(async (m) => ({ path: m.path, parentsBase: m.parentsBase, isDir: m.isDir, type: m.type, entries: m.isDir ? await m.entries() : [] })),
   );
@@ -207,11 +226,12 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
   for (const t of targets) {
     if (t.type === 'dir' && topDirs.has(t.src)) {
       // The destination of a directory source is made like BuildKit's MkdirAll: a new
-      // directory is 0755 and owned by --chown (else root), whatever the source
-      // directory's own mode, owner or --chmod; an existing one is kept as it is.
+      // directory has the created-directory mode (0755, or an octal --chmod) and is owned by
+      // --chown (else root), whatever the source directory's own mode or owner; an existing
+      // one is kept as it is.
       const p = layerPath(t.dest);
       if (p === '') continue;
-      entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: 0o755, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
+      entries.push((await dirEntryIn(base, p)) ?? { path: p, type: 'directory', mode: createdDirMode(chmod, false), uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, size: 0, mtimeMs: now });
       continue;
     }
     const top = resolvedOf.get(t.src);
@@ -221,6 +241,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
       const extracted = await spec.transform(host, absDest, owner);
       if (extracted) {
         entries.push(...extracted);
+        unpacked = true;
         continue;
       }
     }
@@ -232,7 +253,7 @@ async function sourceEntries(spec: CopySpec, inputs: CopyInputs, base: string, o
     });
     if (e && e.path !== '') entries.push(e);
   }
-  return entries;
+  return { entries, unpacked };
 }
 
 /**

@@ -95,10 +95,10 @@ export async function entryFromDisk(
 
 /**
  * The ancestors of `entries` that are not entries themselves, as directory entries: taken from
- * `baseDir` (the stage's filesystem, or null for none) when they exist there, else new 0755
- * directories owned by `owner` with mtime `mtimeMs`.
+ * `baseDir` (the stage's filesystem, or null for none) when they exist there, else new
+ * directories of `mode` (default 0755) owned by `owner` with mtime `mtimeMs`.
  */
-export async function parentEntries(entries: readonly LayerEntry[], baseDir: string | null, owner: Owner, mtimeMs: number): Promise<LayerEntry[]> {
+export async function parentEntries(entries: readonly LayerEntry[], baseDir: string | null, owner: Owner, mtimeMs: number, mode = 0o755): Promise<LayerEntry[]> {
   const have = new Set(entries.map((e) => e.path));
   const need = new Set<string>();
   for (const e of entries) {
@@ -110,7 +110,7 @@ export async function parentEntries(entries: readonly LayerEntry[], baseDir: str
   }
   const out: LayerEntry[] = [];
   for (const d of need) {
-    out.push((await dirEntryIn(baseDir, d)) ?? { path: d, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs });
+    out.push((await dirEntryIn(baseDir, d)) ?? { path: d, type: 'directory', mode, uid: owner.uid, gid: owner.gid, size: 0, mtimeMs });
   }
   return out;
 }

@@ -10,8 +10,8 @@
  * - a top-level symlink source is followed (inside the context); symlinks below a directory
  *   source are copied as symlinks;
  * - `--exclude` patterns (dockerignore syntax) drop a matched source when its context path
- *   matches, and drop entries below a directory source when their path relative to that
- *   source matches;
+ *   matches (a dropped directory may be kept, empty, for its destination: keepExcludedDirs),
+ *   and drop entries below a directory source when their path relative to that source matches;
  * - `--parents` keeps a source's path (from the context root, or from a `/./` pivot in it).
  */
 import path from 'node:path';
@@ -48,6 +48,12 @@ export interface MatchSourcesOptions {
   excludes?: string[];
   /** The COPY instruction, for error locations. */
   source?: SourceLocation;
+  /**
+   * Keep a directory that an --exclude pattern drops as a match with no entries: BuildKit copies
+   * each matched directory, so its destination is made even when nothing in it is copied
+   * (`ADD --exclude=* dir* /6` makes an empty /6). Not for --parents, whose copy is of the pivot.
+   */
+  keepExcludedDirs?: boolean;
 }
 
 /**
@@ -67,11 +73,13 @@ export async function matchSources(ctx: BuildContext, patterns: readonly string[
     const candidates = hasMeta(rel) ? await glob(ctx, rel, opts.source) : [rel];
     let matched = 0;
     for (const cand of candidates) {
-      if (excl && cand !== '' && excl.matchesOrParentMatches(cand)) continue;
-      const r = await ctx.resolve(cand === '' ? '.' : cand, { followFinal: true, source: opts.source, allowMissing: hasMeta(rel) });
+      const excluded = excl !== undefined && cand !== '' && excl.matchesOrParentMatches(cand);
+      if (excluded && !opts.keepExcludedDirs) continue;
+      const r = await ctx.resolve(cand === '' ? '.' : cand, { followFinal: true, source: opts.source, allowMissing: hasMeta(rel) || excluded });
       if (!r.exists || !r.stat) continue;
-      matched++;
       const isDir = r.stat.isDirectory();
+      if (excluded && !isDir) continue;
+      matched++;
       const resolved = r.path;
       let listing: Promise<ContextEntry[]> | undefined;
       out.push({
@@ -83,7 +91,7 @@ export async function matchSources(ctx: BuildContext, patterns: readonly string[
         type: r.type!,
         stat: r.stat,
         entries: () => {
-          if (!isDir) return Promise.resolve([]);
+          if (!isDir || excluded) return Promise.resolve([]);
           listing ??= (async () => {
             const all = await ctx.walk(resolved);
             const strip = resolved === '' ? 0 : resolved.length + 1;

@@ -3,7 +3,7 @@
  * form into a MountSpec with BuildKit's validation and messages. Pure.
  */
 import type { MountSharing, MountSpec, MountType } from './commands.js';
-import { suggest } from './suggest.js';
+import { suggest, suggestLikeBuildKit } from './suggest.js';
 
 /** Go's encoding/csv for one record (default settings). Throws a string on malformed input. */
 function readCsvRecord(s: string): string[] {
@@ -121,7 +121,7 @@ function applyMountOption(m: MountSpec, ro: { auto: boolean }, key: string, val:
     case 'type': {
       const t = val.toLowerCase() as MountType;
       if (!MOUNT_TYPES.includes(t)) {
-        const near = suggest(val, MOUNT_TYPES);
+        const near = suggestLikeBuildKit(val, MOUNT_TYPES);
         throw new MountSpecError(`unsupported mount type ${JSON.stringify(val)}`, near ? `did you mean ${near}?` : `one of ${MOUNT_TYPES.join(', ')}`);
       }
       m.type = t;

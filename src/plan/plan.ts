@@ -22,6 +22,7 @@ import type { ParseContext } from './instructions.js';
 import { suggest } from './suggest.js';
 import { parseCommand, parseFrom, planError } from './instructions.js';
 import { ShellLex } from './shell-lex.js';
+import { checkSyntaxDirective } from './syntax-directive.js';
 import { isProxyArg, StageEnv } from './stage-env.js';
 
 export interface PlanOptions {
@@ -104,6 +105,7 @@ export function buildPlan(ast: Dockerfile, opts: PlanOptions = {}): Plan {
     buildArgs: opts.buildArgs ?? {},
     usedBuildArgs: new Set<string>(),
   };
+  checkSyntaxDirective(scope.ctx, ast);
   const { globalArgs, stagesRaw } = globalScope(scope, ast, predefined);
   if (stagesRaw.length === 0) {
     throw new PlanError('the Dockerfile has no FROM instruction: nothing to build', { hint: 'start the Dockerfile with FROM <image> (or FROM scratch)', source: { file: ast.file, range: { start: { line: 1, col: 1, offset: 0 }, end: { line: 1, col: 1, offset: 0 } }, ...(opts.text !== undefined ? { text: opts.text } : {}) } });
@@ -227,10 +229,12 @@ function planStages(scope: PlanScope, stagesRaw: RawStage[], globalVars: Readonl
   return { stages, byName };
 }
 
+const NO_VARS: ReadonlyMap<string, string> = new Map();
+
 /**
  * Dependencies from COPY --from and RUN --mount from, stored on the commands as FromSource.
- * --from is expanded with the stage's ARG/ENV (without the base image's Env, which is not
- * known yet). Returns the build args each stage consumed.
+ * --from is taken as written (a variable in it is refused, as BuildKit). Returns the build args
+ * each stage consumed.
  */
 function resolveSources(scope: PlanScope, stages: Stage[], byName: ReadonlyMap<string, number>, globalArgs: ReadonlyMap<string, string | undefined>): Set<string>[] {
   const { ctx, lex, buildArgs } = scope;
@@ -273,11 +277,16 @@ function resolveSources(scope: PlanScope, stages: Stage[], byName: ReadonlyMap<s
         }
       } else if (cmd.kind === 'COPY' && cmd.from !== undefined) {
         const range = cmd.node.flags.find((f) => f.name === 'from')?.range ?? cmd.node.range;
+        // BuildKit (dockerfile2llb toCommand) processes --from with no variables at all and
+        // refuses it when that changes the word: --from is never expanded, not even by an ARG.
         let from: string;
         try {
-          from = lex.processWord(cmd.from, env.vars);
+          from = lex.processWord(cmd.from, NO_VARS);
         } catch (e) {
           wrap(ctx, range, e);
+        }
+        if (from !== cmd.from) {
+          throw planError(ctx, range, 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround', `e.g. ARG SRC=build before the first FROM, then FROM \${SRC} AS src and COPY --from=src`);
         }
         if (from !== '') cmd.source = resolveRef(from, range, `COPY --from=${from}`);
       } else if (cmd.kind === 'RUN') {

@@ -95,6 +95,13 @@ class LexLimit extends LexFailure {}
 /** How much of a word a limit error quotes. */
 const QUOTED_PREFIX = 40;
 
+/** BuildKit's Lex switches: SkipProcessQuotes, RawQuotes, SkipUnsetEnv. */
+interface LexMode {
+  skipQuotes?: boolean;
+  rawQuotes?: boolean;
+  skipUnsetEnv?: boolean;
+}
+
 /** One run of the lexer over one word (BuildKit's shellWord). */
 class ShellWord {
   private readonly chars: string[];
@@ -109,6 +116,8 @@ class ShellWord {
     private readonly env: ReadonlyMap<string, string>,
     private readonly escapeToken: string,
     private rawEscapes: boolean,
+    /** BuildKit's SkipProcessQuotes, RawQuotes (quotes kept in the result) and SkipUnsetEnv. */
+    private readonly mode: LexMode = {},
   ) {
     this.chars = Array.from(word);
   }
@@ -137,7 +146,7 @@ class ShellWord {
           this.next();
           return { result, words: words.get() };
         }
-        if (ch === '$' || ch === "'" || ch === '"') {
+        if (ch === '$' || ((ch === "'" || ch === '"') && !this.mode.skipQuotes)) {
           const tmp = ch === '$' ? this.processDollar() : ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
           result += tmp;
           if (ch === '$') words.addString(tmp);
@@ -168,24 +177,24 @@ class ShellWord {
 
   private processSingleQuote(): string {
     this.next();
-    let result = '';
+    let result = this.mode.rawQuotes ? "'" : '';
     for (;;) {
       const ch = this.next();
       if (ch === EOF) throw new LexFailure('unexpected end of statement while looking for matching single-quote');
-      if (ch === "'") return result;
+      if (ch === "'") return this.mode.rawQuotes ? `${result}'` : result;
       result += ch;
     }
   }
 
   private processDoubleQuote(): string {
     this.next();
-    let result = '';
+    let result = this.mode.rawQuotes ? '"' : '';
     for (;;) {
       const p = this.peek();
       if (p === EOF) throw new LexFailure('unexpected end of statement while looking for matching double-quote');
       if (p === '"') {
         this.next();
-        return result;
+        return this.mode.rawQuotes ? `${result}"` : result;
       }
       if (p === '$') {
         result += this.processDollar();
@@ -207,7 +216,8 @@ class ShellWord {
     if (this.peek() !== '{') {
       const name = this.processName();
       if (name === '') return '$';
-      return this.getEnv(name)[0];
+      const [value, set] = this.getEnv(name);
+      return !set && this.mode.skipUnsetEnv ? `$${name}` : value;
     }
     this.next();
     if (this.depth >= MAX_SUBSTITUTION_DEPTH) throw new LexLimit(`\${…} substitutions nested more than ${MAX_SUBSTITUTION_DEPTH} deep`);
@@ -229,7 +239,10 @@ class ShellWord {
     let chs = ch === EOF ? '' : ch;
     let nullIsUnset = false;
 
-    if (ch === '}') return this.getEnv(name)[0];
+    if (ch === '}') {
+      const [value, set] = this.getEnv(name);
+      return !set && this.mode.skipUnsetEnv ? `\${${name}}` : value;
+    }
     if (ch === ':' || ch === '+' || ch === '-' || ch === '?' || ch === '#' || ch === '%') {
       if (ch === ':') {
         nullIsUnset = true;
@@ -247,6 +260,7 @@ class ShellWord {
         throw err;
       }
       const [value, set] = this.getEnv(name);
+      if (!set && this.mode.skipUnsetEnv) return `\${${name}${chs}${word}}`;
       switch (ch) {
         case '-':
           return !set || (nullIsUnset && value === '') ? word : value;
@@ -287,7 +301,8 @@ class ShellWord {
         if (err instanceof LexFailure && this.peek() === EOF) throw new LexFailure("syntax error: missing '}'");
         throw err;
       }
-      const value = this.getEnv(name)[0];
+      const [value, set] = this.getEnv(name);
+      if (!set && this.mode.skipUnsetEnv) return `\${${name}/${pattern}/${replacement}}`;
       const re = shellPatternToRegex(pattern, true, false);
       if (replaceAll) return goReplaceAll(re, value, replacement);
       const m = re.exec(value);
@@ -488,8 +503,29 @@ export class ShellLex {
     return { result: r.result, matched: r.matched, unmatched: r.unmatched };
   }
 
-  private run(word: string, env: ReadonlyMap<string, string>): { result: string; words: string[]; matched: Set<string>; unmatched: Set<string> } {
-    const sw = new ShellWord(word, env, this.escapeToken, false);
+  /**
+   * BuildKit's ExpandRaw (a COPY/ADD heredoc body without a quoted delimiter): a lexer with
+   * escape `\\` whatever the Dockerfile's, quotes kept as written (SkipProcessQuotes); variables
+   * expand and a backslash escapes the next character (itself dropped, also before a newline).
+   */
+  processWordRaw(word: string, env: ReadonlyMap<string, string>): string {
+    return this.run(word, env, { skipQuotes: true }, '\\').result;
+  }
+
+  /**
+   * BuildKit's processCmdEnv for a RUN's progress name: quotes kept (RawQuotes), unset variables
+   * left as written (SkipUnsetEnv), the text unchanged when it does not lex.
+   */
+  processDisplayWord(word: string, env: ReadonlyMap<string, string>): string {
+    try {
+      return this.run(word, env, { rawQuotes: true, skipUnsetEnv: true }).result;
+    } catch {
+      return word;
+    }
+  }
+
+  private run(word: string, env: ReadonlyMap<string, string>, mode: LexMode = {}, escapeToken: string = this.escapeToken): { result: string; words: string[]; matched: Set<string>; unmatched: Set<string> } {
+    const sw = new ShellWord(word, env, escapeToken, false, mode);
     try {
       const { result, words } = sw.process();
       return { result, words, matched: sw.matched, unmatched: sw.unmatched };

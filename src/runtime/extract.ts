@@ -44,6 +44,11 @@ export interface ApplyLayerOptions {
   sourceDateEpoch?: number;
   /** How to apply whiteouts; default `delete` (plain directory). */
   whiteouts?: 'delete' | 'overlay';
+  /**
+   * The owner of every entry instead of the archive's (ADD --chown of an archive: go-archive's
+   * ChownOpts, as BuildKit unpacks); directories only implied by entry paths stay root's.
+   */
+  owner?: { uid: number; gid: number };
 }
 
 export interface ApplyLayerResult {
@@ -192,7 +197,7 @@ async function createEntry(entry: TarEntry, root: string, rel: string, abs: stri
 /** Owner, mode, xattrs and mtime of the entry just created at `abs`; directories' mtimes are queued in `dirTimes`. */
 async function applyMetadata(h: Header, rel: string, abs: string, opts: ApplyLayerOptions, result: ApplyLayerResult, dirTimes: DirTime[]): Promise<void> {
   const type = h.type ?? 'file';
-  lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
+  lchownSync(abs, opts.owner?.uid ?? h.uid ?? 0, opts.owner?.gid ?? h.gid ?? 0);
   if (type !== 'symlink') chmodSync(abs, (h.mode ?? 0o644) & 0o7777);
   for (const [k, v] of Object.entries((h as { pax?: Record<string, string> }).pax ?? {})) {
     if (!k.startsWith('SCHILY.xattr.')) continue;

@@ -17,6 +17,7 @@
  *       builds/<config-hex>.json       build records: what `cache explain` reads (cache/build-record.ts)
  *       cache-last/                    the last cache key of each step identity  (cache/history.ts)
  *       cache-mounts/<hash>/           RUN --mount=type=cache directories        (builder/instructions/run.ts)
+ *       cache-http/<hash>.json         ETag/Last-Modified of ADD <url> sources   (cache/http-validators.ts)
  *       context-cache/<hash>.json      stat cache of build contexts              (context/hash.ts)
  *       secrets/<pid>-<start>-<rand>/  RUN --mount=type=secret files of a step   (secrets-dir.ts)
  *       tmp/                           build scratch (add-, run-, add-git-, …), same filesystem
@@ -55,6 +56,8 @@ export interface StoreLayout {
   builds: string;
   cacheLast: string;
   cacheMounts: string;
+  /** `<root>/cache-http`: validators of downloaded URLs. */
+  cacheHttp: string;
   contextCache: string;
   secrets: string;
   tmp: string;
@@ -69,7 +72,7 @@ export interface StoreLayout {
 }
 
 /** The top-level directories of a store root, as named in the module comment. */
-export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'context-cache', 'daemon', 'variants'] as const;
+export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'cache-http', 'context-cache', 'daemon', 'variants'] as const;
 
 type StoreDir = (typeof STORE_DIRS)[number];
 
@@ -90,6 +93,7 @@ export function storeLayout(root: string): StoreLayout {
     builds: dir('builds'),
     cacheLast: dir('cache-last'),
     cacheMounts: dir('cache-mounts'),
+    cacheHttp: dir('cache-http'),
     contextCache: dir('context-cache'),
     secrets: dir('secrets'),
     tmp: dir('tmp'),

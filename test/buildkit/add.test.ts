@@ -38,7 +38,6 @@ const cases: Case[] = [
         check: (r) => assert.deepEqual(r.requests.map((q) => q.method), ['GET', 'HEAD']),
       },
     ],
-    todo: 'issue 16: the rebuild downloads the URL again with GET; BuildKit revalidates with HEAD',
   },
   {
     name: 'testDockerfileADDFromURL/unnamed',
@@ -47,7 +46,6 @@ const cases: Case[] = [
     http: { '/': { content: 'content2', lastModified: yesterday } },
     files: { 'dest/__unnamed__': 'content2' },
     check: async (r) => assert.equal((await stat(path.join(r.out, 'dest/__unnamed__'))).mtime.toUTCString(), yesterday.toUTCString()),
-    todo: 'issue 16: ADD of a URL with an empty path names the file index.html; BuildKit names it __unnamed__',
   },
   archive('tar', 'FROM scratch\nADD t.tar /\n', { foo: 'content0' }),
   archive('tar.gz', 'FROM scratch\nADD t.tar.gz /\n', { foo: 'content0' }),
@@ -110,7 +108,6 @@ const cases: Case[] = [
     dockerfile: 'FROM scratch\nADD --chown=100:200 t.tar /out/\n',
     context: async () => ({ 't.tar': { content: await fooTar() } }),
     files: { 'out/foo': { content: 'content0', uid: 100, gid: 200 }, out: { uid: 100, gid: 200 } },
-    todo: 'issue 16: ADD --chown=100:200 of a local archive leaves the extracted out/foo owned 0:0',
   },
   {
     name: 'testDockerfileAddArchiveWildcard',

@@ -62,7 +62,6 @@ const cases: Case[] = [
     name: 'testDockerfileInvalidInstruction',
     dockerfile: 'FROM scratch\nFNTRYPOINT ["/bin/sh", "-c", "echo invalidinstruction"]\n',
     error: /unknown instruction: FNTRYPOINT[\s\S]*did you mean ENTRYPOINT\?/,
-    todo: 'issue 16: the error is "unknown instruction: FNTRYPOINT" without BuildKit\'s "did you mean ENTRYPOINT?"',
   },
 ];
 

@@ -13,7 +13,6 @@ const cases: Case[] = [
     what: 'COPY --from=$FOO is refused',
     dockerfile: 'FROM scratch\nCOPY --from=$FOO . .\n',
     error: 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
-    todo: 'issue 16: COPY --from=$FOO fails with "invalid reference format \"\": the reference is empty" instead of refusing variable expansion in --from',
   },
   {
     name: 'testEmptyDestDir',
@@ -215,7 +214,6 @@ COPY --chmod=\${mode} foo /footer
     context: { foo: { content: 'foo-contents', mode: 0o600 }, bar: { content: 'bar-contents', mode: 0o700 } },
     opts: { buildArgs: { mode: '755' } },
     files: { foo: { mode: 0o644 }, baz: { mode: 0o777 }, foobis: { mode: 0 }, parent: { mode: 0o777 }, 'parent/sub': { mode: 0o770 }, footer: { mode: 0o755 } },
-    todo: 'issue 16: COPY --chmod=0 is refused (invalid chmod parameter: "0": expected an octal mode such as 0644); BuildKit writes mode 0000',
   },
   {
     name: 'testCopyInvalidChmod',

@@ -181,7 +181,6 @@ RUN [ "$(id)" = "uid=1(daemon) gid=1(daemon) groups=1(daemon)" ]
       assert.ok(p.stderr.includes('[base 3/3] RUN echo "base" > base'), p.stderr);
       assert.ok(p.stderr.includes('[stage-1 1/1] COPY --from=base --chmod=0644 /out /out'), p.stderr);
     },
-    todo: 'issue 16: FROM scratch is counted as a step: "[stage-1 2/2] COPY --from=base …" (BuildKit: "[stage-1 1/1] COPY …")',
   },
   {
     name: 'testTargetMistype',

@@ -22,7 +22,7 @@ const sourceMap = (name: string, dockerfile: string, lines: number[]): Case => (
 
 const cases: Case[] = [
   sourceMap('invalidenv', 'from alpine\nenv', [2]),
-  { ...sourceMap('invalidsyntax', '#syntax=foobar\nfrom alpine', [1]), todo: 'issue 16: #syntax=foobar is not an error at line 1: mybuild ignores the syntax directive and fails pulling alpine at line 2' },
+  sourceMap('invalidsyntax', '#syntax=foobar\nfrom alpine', [1]),
   sourceMap('invalidrun', 'from scratch\nenv foo=bar\nrun what', [3]),
   sourceMap('invalidcopy', 'from scratch\nenv foo=bar\ncopy foo bar\nenv bar=baz', [3]),
   sourceMap('invalidflag', 'from scratch\nenv foo=bar\ncopy --foo=bar / /\nenv bar=baz', [3]),

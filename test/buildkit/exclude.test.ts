@@ -135,9 +135,7 @@ const of = (n: number): Record<string, FileExpect> =>
   Object.fromEntries(Object.entries(expected).flatMap(([k, v]) => (k.startsWith(`builder${n}/`) ? [[k.slice(`builder${n}/`.length), v]] : [])));
 
 // One case per builder stage (--target builderN), so that one difference does not hide the others.
-const todos: Record<number, string> = {
-  6: 'issue 16: ADD --exclude=* dir* (every match excluded) fails: failed to compute cache key: "/dir*": not found (BuildKit makes an empty /6)',
-};
+const todos: Record<number, string> = {};
 const perBuilder: Case[] = [1, 2, 3, 4, 5, 6].map((n) => ({
   name: `testExcludedFilesOnCopy/context/builder${n}`,
   dockerfile: builders,
@@ -165,7 +163,6 @@ ${gitBuilders}`,
     http: gitFiles,
     files: expected,
     check: (r) => builder6Empty(r.out),
-    todo: 'issue 16: every file of the git clone matches; only builder6 (ADD --exclude=* dir*, every match excluded) fails, as in testExcludedFilesOnCopy/context/builder6',
   },
 ];
 

@@ -205,9 +205,19 @@ async function checkFile(out: string, rel: string, want: FileExpect): Promise<vo
   }
 }
 
+/**
+ * The error as the user reads it: the message and, on its own line, mybuild's hint (the CLI prints
+ * `hint: …`, the daemon appends it to errorDetail.message); BuildKit's "did you mean X?" is a hint here.
+ */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const hint = (err as { hint?: unknown }).hint;
+  return typeof hint === 'string' && hint !== '' ? `${err.message}\nhint: ${hint}` : err.message;
+}
+
 function errorMatches(err: unknown, want: string | RegExp | ((err: unknown) => void)): void {
   if (typeof want === 'function') return want(err);
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   if (want instanceof RegExp) assert.match(msg, want);
   else assert.ok(msg.includes(want), `error ${JSON.stringify(msg)} should contain ${JSON.stringify(want)}`);
 }

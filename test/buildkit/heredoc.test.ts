@@ -77,7 +77,6 @@ EOF
       rawslashfile2: '\\\\\n',
       rawslashfile3: '\\$\n',
     },
-    todo: 'issue 16: COPY <<EOF with a line of a lone backslash writes a backslash and a newline to slashfile1 (BuildKit: only the newline, the escape is processed)',
   },
   {
     name: 'testRunBasicHeredoc',

@@ -29,7 +29,6 @@ const cases: Case[] = [
         assert.ok(e.created, `history[${off + i}] has created`);
       });
     },
-    todo: "issue 16: COPY --from=base foo2 foo3 is recorded as \"COPY --from=base foo2 foo3 # buildkit\"; BuildKit leaves the flags out: \"COPY foo2 foo3 # buildkit\"",
   },
   {
     name: 'testExportedHistoryFlattenArgs',

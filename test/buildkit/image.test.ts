@@ -81,7 +81,6 @@ const cases: Case[] = [
       assert.ok(img.config?.Env?.includes('foo=bar'));
       assert.ok(img.config?.Env?.some((e) => e.startsWith('PATH=')));
     },
-    todo: 'issue 16: a FROM scratch image has no WorkingDir (BuildKit writes "/")',
   },
   {
     name: 'testOCILayoutMultiname',

@@ -41,8 +41,21 @@ interface Allowed {
 const WORKDIR_LAYERS = 'Buildah commits no layer for WORKDIR (BuildKit does, even an empty one for an existing directory)';
 const WORKDIR_UNUSED = 'Buildah never creates a WORKDIR directory that no RUN uses';
 
+const CHMOD_CREATED_DIRS: Allowed = {
+  re: /^[-+](shared|restricted) d 0(640|700|755) /,
+  kind: 'peer',
+  why: "docker 20.10's BuildKit and Buildah 1.28 create a COPY's missing destination directories 0755; current BuildKit (fsutil since 2025, testCopyChmod) gives them the octal --chmod mode, as mybuild does (K1)",
+};
+
+const CHOWN_ARCHIVE: Allowed = {
+  re: /^[-+]chowned\/\S+ [a-z-] \d{4} \d+:\d+ /,
+  kind: 'peer',
+  why: "docker 20.10's BuildKit and Buildah 1.28 keep an archive's owners under ADD --chown; current BuildKit (since 2025, testDockerfileAddChownArchive) owns every extracted entry by --chown, as mybuild does (K2)",
+};
+
 /** Known differences per case and peer (see docs/differences.md). */
 const KNOWN: Record<string, Partial<Record<Tool, Allowed[]>>> = {
+  '06-copy-chmod': { buildkit: [CHMOD_CREATED_DIRS], buildah: [CHMOD_CREATED_DIRS] },
   '02-env-arg': { buildah: [{ re: /^DIFF count: A=5 B=4$/, kind: 'peer', why: WORKDIR_LAYERS }] },
   '03-workdir-user': { buildah: [{ re: /^DIFF count: A=10 B=6$/, kind: 'peer', why: WORKDIR_LAYERS }] },
   '09-metadata': {
@@ -65,7 +78,9 @@ const KNOWN: Record<string, Partial<Record<Tool, Allowed[]>>> = {
     ],
   },
   'add-archive': {
+    buildkit: [CHOWN_ARCHIVE],
     buildah: [
+      CHOWN_ARCHIVE,
       { re: /^[-+](chowned|disguised|etc|new-no-slash|multi|extracted) d /, kind: 'peer', why: 'Buildah gives the ADD destination directory the metadata of the archive\'s `./` entry (even for an existing /etc); BuildKit keeps it' },
       { re: /^[-+]chowned\/implicit(\/parent)? d 0755 /, kind: 'peer', why: 'Buildah applies ADD --chown to directories implied by archive paths; BuildKit keeps them root' },
     ],

@@ -60,11 +60,10 @@ describe('buildPlan: stages and graph', () => {
     ]);
   });
 
-  it('expands --from with the stage\'s ARGs before resolving it', () => {
-    const p = plan('FROM scratch AS one\nFROM scratch\nARG SRC=one\nCOPY --from=$SRC /a /a\n');
-    const copy = p.stages[1]!.commands[1]!;
-    assert.equal(copy.kind, 'COPY');
-    assert.deepEqual(copy.kind === 'COPY' && copy.source, { kind: 'stage', index: 0 });
+  it('refuses a variable in --from, even one an ARG defines (BuildKit)', () => {
+    const msg = 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround';
+    assertPlanError(() => plan('FROM scratch AS one\nFROM scratch\nARG SRC=one\nCOPY --from=$SRC /a /a\n'), msg, '4:6');
+    assertPlanError(() => plan('FROM scratch\nCOPY --from=${FOO} . .\n'), msg, '2:6');
   });
 
   it('--target selects a stage (case-insensitive) and only what it needs', () => {
@@ -108,14 +107,22 @@ describe('buildPlan: stages and graph', () => {
     assertPlanError(() => plan('FROM a\nCOPY --from=5 /a /b\n'), /index out of bounds/, '2:6');
   });
 
-  it('COPY --from expanded with the stage ARGs', () => {
-    const p = plan('FROM a AS one\nFROM b\nARG SRC=one\nCOPY --from=$SRC /a /b\n');
+  it('COPY --from of a global ARG\'s stage alias', () => {
+    const p = plan('ARG SRC=a\nFROM ${SRC} AS src\nFROM b\nCOPY --from=src /a /b\n');
     assert.deepEqual(p.stages[1]!.deps, [0]);
   });
 
   it('FROM naming a later stage is an image', () => {
     const p = plan('FROM later\nFROM x AS later\n');
     assert.deepEqual(p.stages[0]!.base, { kind: 'image', ref: 'later' });
+  });
+
+  it('a syntax directive naming another frontend is refused at the directive', () => {
+    assertPlanError(() => plan('#syntax=foobar\nFROM a\n'), /unsupported frontend in syntax directive: "foobar"/, '1:1');
+    assertPlanError(() => plan('# syntax=example.com/my/frontend:1\nFROM a\n'), /unsupported frontend/, '1:1');
+    for (const ok of ['docker/dockerfile:1', 'docker/dockerfile', 'docker.io/docker/dockerfile:1.7-labs', 'docker/dockerfile-upstream:master', `docker/dockerfile:1@sha256:${'a'.repeat(64)}`]) {
+      assert.equal(plan(`# syntax=${ok}\nFROM a\n`).stages.length, 1, ok);
+    }
   });
 
   it('commands before FROM', () => {

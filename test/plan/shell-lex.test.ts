@@ -134,6 +134,14 @@ describe('ShellLex: own table', () => {
     });
   }
 
+  it('processWordRaw (a heredoc body): quotes kept, backslash escapes processed, escape always \\', () => {
+    const e = env({ A: 'x' });
+    assert.equal(new ShellLex().processWordRaw('"q $A" \'$A\'\n', e), '"q x" \'x\'\n');
+    assert.equal(new ShellLex().processWordRaw('\\\n', e), '\n');
+    assert.equal(new ShellLex().processWordRaw('\\\\\n\\$A\n', e), '\\\n$A\n');
+    assert.equal(new ShellLex('`').processWordRaw('\\$A `$A\n', e), '$A `x\n');
+  });
+
   it('processWords splits expanded values but keeps quoted ones', () => {
     const lex = new ShellLex();
     assert.deepEqual(lex.processWords('a $X "$X" b\\ c', env({ X: '1 2' })), ['a', '1', '2', '1 2', 'b c']);

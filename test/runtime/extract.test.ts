@@ -89,6 +89,22 @@ describe('applyLayer', { skip: notRoot }, () => {
     assert.deepEqual(await readXattrs(path.join(dest, 'usr/bin/app')), { 'user.note': Buffer.from('hello') });
   });
 
+  it('owner: every entry takes it (setuid kept, links lchowned); implied directories stay root', async () => {
+    const { dest, error } = await apply([
+      { name: 'd/', type: 'directory', uid: 7, gid: 8 },
+      { name: 'd/app', content: 'x', mode: 0o4755, uid: 1000, gid: 1001 },
+      { name: 'd/sym', type: 'symlink', linkname: 'app', uid: 5, gid: 6 },
+      { name: 'implied/deep/f', content: 'y', uid: 9, gid: 9 },
+    ], { owner: { uid: 100, gid: 200 } });
+    assert.equal(error, undefined);
+    for (const rel of ['d', 'd/app', 'd/sym', 'implied/deep/f']) {
+      const st = await lstat(path.join(dest, rel));
+      assert.deepEqual([st.uid, st.gid], [100, 200], rel);
+    }
+    assert.equal((await stat(path.join(dest, 'd/app'))).mode & 0o7777, 0o4755);
+    for (const rel of ['implied', 'implied/deep']) assert.equal((await stat(path.join(dest, rel))).uid, 0, rel);
+  });
+
   it('clamps mtimes to sourceDateEpoch', async () => {
     const { dest } = await apply([{ name: 'f', content: 'x', mtime: new Date('2030-01-01T00:00:00Z') }], { sourceDateEpoch: 1_600_000_000 });
     assert.equal((await stat(path.join(dest, 'f'))).mtimeMs, 1_600_000_000_000);

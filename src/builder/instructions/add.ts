@@ -4,13 +4,10 @@
  * `--checksum` verified, and git repositories cloned (./add-git.ts). A downloaded archive is
  * extracted only with `--unpack=true` (BuildKit's AttemptUnpack; Docker's rule otherwise).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BuildError, PlanError, DigestMismatchError } from '../../errors.js';
 import { createDecompressor, detectCompression } from '../../image/compression.js';
 import type { LayerEntry } from '../../image/layer-entry.js';
@@ -21,7 +18,8 @@ import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
-import { httpGet } from '../../util/http-get.js';
+import { HttpValidators } from '../../cache/http-validators.js';
+import { fetchUrl, resolveUrl, type UrlFetchOptions, type UrlSource } from '../url-source.js';
 import { resolveUser } from '../../runtime/user.js';
 import { gitStep } from './add-git.js';
 import { storeLayout } from '../../store/layout.js';
@@ -59,9 +57,8 @@ export async function isTarArchive(file: string): Promise<boolean> {
 }
 
 /**
- * The entries of an extracted archive at `dir`, placed under `destRoot`, with the archive's own
- * owners and modes: ADD --chown does not apply to extracted files (BuildKit and Buildah agree;
- * only the destination directory and its created parents get the --chown owner). Files that
+ * The entries of an extracted archive at `dir`, placed under `destRoot`, with the owners and
+ * modes extraction gave them (the archive's, or ADD --chown's: see extractArchive). Files that
  * share an inode (the archive's hard links) become hard link entries to the first path in
  * layer order.
  */
@@ -103,9 +100,11 @@ async function walkEntries(dir: string, destRoot: string): Promise<LayerEntry[]>
 /**
  * Extracts the (possibly compressed) tar `archive` into a new directory under `<root>/tmp` (kept
  * in `tmpDirs` for cleanup) and returns its entries under `destDir`: the archive's contents go
- * into the destination, as a directory (ADD's rule).
+ * into the destination, as a directory (ADD's rule). With `owner` (ADD --chown) every entry of
+ * the archive is owned by it, as current BuildKit unpacks (since 2025, testDockerfileAddChownArchive;
+ * BuildKit 0.8 and Buildah keep the archive's owners); directories only implied stay root's.
  */
-async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string): Promise<LayerEntry[]> {
+async function extractArchive(archive: string, root: string, tmpDirs: string[], destDir: string, owner?: { uid: number; gid: number }): Promise<LayerEntry[]> {
   const tmp = await mkdtemp(path.join(storeLayout(root).tmp, 'add-'));
   tmpDirs.push(tmp);
   const head = Buffer.alloc(6);
@@ -114,8 +113,13 @@ async function extractArchive(archive: string, root: string, tmpDirs: string[], 
   const kind = detectCompression(head);
   const raw = createReadStream(archive);
   const tar = kind === 'none' ? raw : raw.pipe(createDecompressor(kind));
-  await applyLayer(tar as Readable, tmp, { whiteouts: 'delete' });
+  await applyLayer(tar as Readable, tmp, { whiteouts: 'delete', ...(owner ? { owner } : {}) });
   return walkEntries(tmp, destDir);
+}
+
+/** The flags BuildKit writes in an ADD's history (convert_copy.go): --chown and --chmod only. */
+function historyFlags(cmd: AddCommand): string[] {
+  return [...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []), ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : [])];
 }
 
 export const addHandler: Handler<AddCommand> = {
@@ -124,7 +128,7 @@ export const addHandler: Handler<AddCommand> = {
     const source = session.source(cmd.node.range);
     if (cmd.paths.some(isGitSource)) {
       if (cmd.paths.length !== 1 || cmd.contents.length) throw new PlanError('ADD of a git repository with other sources in one instruction is not supported by mybuild yet', { source, hint: 'give the repository an ADD instruction of its own' });
-      const words = [...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []), ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []), ...(cmd.keepGitDir ? ['--keep-git-dir=true'] : []), ...(cmd.checksum !== undefined ? [`--checksum=${cmd.checksum}`] : []), cmd.paths[0]!, cmd.dest];
+      const words = [...historyFlags(cmd), cmd.paths[0]!, cmd.dest];
       const tmpDirs: string[] = [];
       return withCleanup(await gitStep(ctx, cmd.paths[0]!, words, tmpDirs), tmpDirs);
     }
@@ -136,20 +140,15 @@ export const addHandler: Handler<AddCommand> = {
       if ('error' in parsed) throw new PlanError(`--checksum=${cmd.checksum}: ${parsed.error}`, { source: at, hint: CHECKSUM_HINT });
       if (urls.length !== 1 || locals.length) throw new PlanError('checksum requires HTTP(S) or Git sources', { source: at, hint: 'mybuild verifies --checksum for http(s) URLs' });
     }
-    const flags = [
-      ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
-      ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []),
-      ...(cmd.checksum !== undefined ? [`--checksum=${cmd.checksum}`] : []),
-    ];
-    const words = [...flags, ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest];
+    const words = [...historyFlags(cmd), ...cmd.paths, ...cmd.contents.map((c) => `<<${c.name}`), cmd.dest];
     const tmpDirs: string[] = [];
     const unpack = cmd.unpack !== false;
     if (urls.length === 0) {
       const step = await copyStep(ctx, {
         kind: 'ADD', paths: locals, contents: cmd.contents, dest: cmd.dest, chown: cmd.chown, chmod: cmd.chmod,
-        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`],
+        parents: false, exclude: cmd.exclude, words, range: cmd.node.range, chmodRange: cmd.node.flags.find((f) => f.name === 'chmod')?.range, extraParts: [`unpack=${unpack}`, ...(unpack && cmd.chown !== undefined ? ['unpack-owner=chown'] : [])],
         transform: unpack
-          ? async (host, destDir) => ((await isTarArchive(host)) ? extractArchive(host, options.root, tmpDirs, destDir) : null)
+          ? async (host, destDir, owner) => ((await isTarArchive(host)) ? extractArchive(host, options.root, tmpDirs, destDir, owner) : null)
           : undefined,
       });
       return withCleanup(step, tmpDirs);
@@ -173,9 +172,9 @@ function withCleanup(step: LayerStep, dirs: string[]): LayerStep {
 }
 
 /**
- * ADD of URLs: every URL is downloaded (its digest is part of the key, so a changed remote file
- * misses), checked against --checksum, and written 0600 as BuildKit does (--chmod applies to
- * that mode).
+ * ADD of URLs (../url-source.ts): every URL is downloaded or revalidated by its ETag (its digest
+ * is part of the key, so a changed remote file misses), checked against --checksum, and written
+ * 0600 as BuildKit does (--chmod applies to that mode).
  */
 async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: string[], tmpDirs: string[]): Promise<LayerStep> {
   const { session, stage, options, worker, cmd } = ctx;
@@ -183,42 +182,27 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   const chmod = cmd.chmod !== undefined ? chmodOf(cmd.chmod, session.source(cmd.node.flags.find((f) => f.name === 'chmod')?.range ?? cmd.node.range)) : undefined;
   const tmp = await mkdtemp(path.join(storeLayout(options.root).tmp, 'add-url-'));
   tmpDirs.push(tmp);
-  const files: { url: string; file: string; name: string; digest: string }[] = [];
+  const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
+  const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
+  // With --checksum every build downloads and checks the body; without, a recorded ETag is revalidated.
+  const validators = cmd.checksum === undefined ? await HttpValidators.open(options.root, storeLayout(options.root).tmp) : undefined;
+  const fetchOpts = (i: number): UrlFetchOptions => ({ file: path.join(tmp, String(i)), algorithm, signal: session.signal, source, ...(validators ? { validators } : {}) });
+  const files: UrlSource[] = [];
   for (const [i, url] of urls.entries()) {
-    let res: IncomingMessage;
-    try {
-      res = await httpGet(url, { signal: session.signal });
-    } catch (err) {
-      throw new BuildError('CONTEXT', `ADD ${url}: ${(err as Error).message}`, { source, cause: err });
+    const f = await resolveUrl(url, fetchOpts(i));
+    if (cmd.checksum !== undefined && cmd.checksum !== f.digest) {
+      throw new DigestMismatchError(`ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${f.digest}`, { source });
     }
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status > 299) {
-      res.resume();
-      throw new BuildError('CONTEXT', `ADD ${url}: the server answered ${status} ${res.statusMessage ?? ''}`.trimEnd(), { source });
-    }
-    const file = path.join(tmp, String(i));
-    const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
-    const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
-    const h = createHash(algorithm);
-    await pipeline(res, async function* (src) {
-      for await (const c of src) {
-        h.update(c as Buffer);
-        yield c;
-      }
-    }, createWriteStream(file));
-    const digest = `${algorithm}:${h.digest('hex')}`;
-    if (cmd.checksum !== undefined && cmd.checksum !== digest) {
-      throw new DigestMismatchError(`ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
-    }
-    const name = path.posix.basename(new URL(url).pathname) || 'index.html';
-    files.push({ url, file, name, digest });
+    files.push(f);
   }
   const wd = workdir(stage);
   const parts = [`cmd=ADD ${JSON.stringify([...urls, cmd.dest])}`, `workdir=${wd}`, ...files.map((f) => `url:${f.url}=${f.digest}`)];
+  // BuildKit's http cache key has the Last-Modified time too (it is the file's mtime).
+  for (const f of files) if (f.lastModified) parts.push(`url-modified:${f.url}=${f.lastModified}`);
   if (cmd.chown !== undefined) parts.push(`chown=${cmd.chown}`);
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
   if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
-  if (cmd.unpack === true) parts.push('unpack=true');
+  if (cmd.unpack === true) parts.push('unpack=true', ...(cmd.chown !== undefined ? ['unpack-owner=chown'] : []));
   const step: LayerStep = {
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,
@@ -229,13 +213,14 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
         const absDest = resolveDest(base, cmd.dest, wd, source);
         const destIsDir = cmd.dest.endsWith('/') || files.length > 1 || (await isDirIn(base, absDest));
         const entries: LayerEntry[] = [];
-        for (const f of files) {
-          if (cmd.unpack === true && (await isTarArchive(f.file))) {
+        for (const [i, f] of files.entries()) {
+          const file = await fetchUrl(f, fetchOpts(i));
+          if (cmd.unpack === true && (await isTarArchive(file))) {
             // BuildKit's AttemptUnpack (ADD --unpack=true <url>): the archive's contents into dest.
-            entries.push(...(await extractArchive(f.file, options.root, tmpDirs, absDest)));
+            entries.push(...(await extractArchive(file, options.root, tmpDirs, absDest, cmd.chown !== undefined ? owner : undefined)));
             continue;
           }
-          const e = await entryFromDisk(f.file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
+          const e = await entryFromDisk(file, destIsDir ? path.posix.join(absDest, f.name) : absDest, { owner, mode: chmod ? chmod.apply(0o600, false) : 0o600 });
           if (e) entries.push(e);
         }
         const parents = await parentEntries(entries, base, owner, Date.now());

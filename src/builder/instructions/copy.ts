@@ -10,13 +10,12 @@ export const copyHandler: Handler<CopyCommand> = {
     // The plan refuses literal URLs; this catches one that came from a variable.
     if (cmd.paths.some(isUrlSource)) throw new PlanError(COPY_URL_ERROR, { source: ctx.session.source(cmd.node.range), hint: 'ADD downloads URLs; COPY takes files from the context or --from' });
     if (cmd.paths.some(isGitSource)) throw new PlanError(COPY_GIT_ERROR, { source: ctx.session.source(cmd.node.range) });
+    // The history's flags are BuildKit's (convert_copy.go): --parents, --chown, --chmod; never
+    // --from, --link or --exclude.
     const flags = [
-      ...(cmd.from !== undefined ? [`--from=${cmd.from}`] : []),
+      ...(cmd.parents ? ['--parents'] : []),
       ...(cmd.chown !== undefined ? [`--chown=${cmd.chown}`] : []),
       ...(cmd.chmod !== undefined ? [`--chmod=${cmd.chmod}`] : []),
-      ...(cmd.link ? ['--link'] : []),
-      ...(cmd.parents ? ['--parents'] : []),
-      ...cmd.exclude.map((e) => `--exclude=${e}`),
     ];
     return copyStep(ctx, {
       kind: 'COPY',

@@ -20,11 +20,14 @@ export const exposeHandler: Handler<ExposeCommand> = {
   async apply({ session, stage, cmd }) {
     const { ports } = cmd;
     const merged: Record<string, Record<string, never>> = { ...(stage.config.config?.ExposedPorts ?? {}) };
+    // The history is BuildKit's (convert_expose.go, since 2025): the words sorted (its parser
+    // sorts them, before expansion; these are expanded, the same order unless a variable
+    // reorders them), each as port/proto, printed as a Go slice: `EXPOSE [1234/udp 80/tcp]`.
     const added: string[] = [];
-    for (const spec of ports) for (const p of exposedPorts(spec)) {
+    for (const spec of [...ports].sort()) for (const p of exposedPorts(spec)) {
       merged[p] = {};
       added.push(p);
     }
-    commitMetadata(session, stage, { ExposedPorts: merged }, `EXPOSE map[${[...new Set(added)].sort().map((p) => `${p}:{}`).join(' ')}]`);
+    commitMetadata(session, stage, { ExposedPorts: merged }, `EXPOSE [${added.join(' ')}]`);
   },
 };

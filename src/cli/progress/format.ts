@@ -162,7 +162,7 @@ export function explainStep(v: StepView): string {
     if (v.cache.hit) return `cache hit${v.cache.source && v.cache.source !== 'local' ? ` from ${v.cache.source}` : ''}${v.cache.key ? ` (key ${shortKey(v.cache.key)})` : ''}`;
     return `cache miss: ${v.cache.reason ?? 'no reason given'}`;
   }
-  if (v.info.index === 1 || /^FROM\b/i.test(v.info.instruction)) return 'no cache lookup: base image';
+  if (/^FROM\b/i.test(v.info.instruction)) return 'no cache lookup: base image';
   if (v.state === 'error') return 'failed before its cache lookup';
   if (v.state === 'waiting') return 'not run';
   return 'no cache lookup: config-only step';
