@@ -32,7 +32,7 @@ describe('--output keys: parsing', () => {
       type: 'image', names: ['a'], compression: 'zstd', compressionLevel: 12, forceCompression: true, format: 'docker', rewriteTimestamp: true,
     });
     assert.deepEqual(parseOutput('type=oci,dest=x,compression=uncompressed,name=app:1'), { type: 'oci', dest: 'x', tar: true, names: ['app:1'], compression: 'none' });
-    assert.deepEqual(parseOutput('type=local,dest=d,platform-split=false'), { type: 'local', dest: 'd' });
+    assert.deepEqual(parseOutput('type=local,dest=d,platform-split=false'), { type: 'local', dest: 'd', platformSplit: false });
     assert.deepEqual(parseOutput('type=cacheonly'), { type: 'cacheonly' });
     assert.deepEqual(parseOutput('type=oci,dest=x,source-date-epoch=12'), { type: 'oci', dest: 'x', tar: true, sourceDateEpoch: 12 });
     assert.deepEqual(parseOutput('type=image,source-date-epoch='), { type: 'image', sourceDateEpoch: null });
