@@ -42,8 +42,10 @@ export interface BuildOptions {
   format: 'oci' | 'docker';
   /** The compression of the layers pushed and exported (the store keeps build layers uncompressed: src/store/layer-variants.ts). */
   compression: 'gzip' | 'zstd';
-  /** SOURCE_DATE_EPOCH in seconds, when set. */
+  /** SOURCE_DATE_EPOCH in seconds from the environment (a SOURCE_DATE_EPOCH build arg wins: ./source-date-epoch.ts). */
   sourceDateEpoch?: number;
+  /** The context's own time, for SOURCE_DATE_EPOCH=context (seconds): a git context's commit time, a URL context's Last-Modified or newest archived file. */
+  contextEpoch?: number;
   /** Entitlements (`--allow security.insecure`). */
   allow: string[];
   /** OCI runtime binary (default runc). */

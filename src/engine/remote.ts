@@ -100,8 +100,9 @@ export class RemoteEngine implements Engine {
       query: {
         t: o.tags,
         dockerfile: rel.split(path.sep).join('/'),
-        // SOURCE_DATE_EPOCH from the environment travels as the build arg (as buildx sends it).
-        buildargs: JSON.stringify(o.sourceDateEpoch !== undefined && o.buildArgs.SOURCE_DATE_EPOCH === undefined ? { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) } : o.buildArgs),
+        // SOURCE_DATE_EPOCH from the environment travels as the build arg (as buildx sends it);
+        // `context` of a git context fetched here is its commit time (the daemon sees a directory).
+        buildargs: JSON.stringify(remoteBuildArgs(o)),
         networkmode: o.network === 'default' ? undefined : o.network,
         labels: JSON.stringify(o.labels),
         target: o.target,
@@ -353,4 +354,12 @@ export function refuseUnsentBuildOptions(o: BuildOptions): void {
   if (o.noCacheFilter?.length) refused.push('--no-cache-filter');
   if (Object.keys(o.annotations ?? {}).length) refused.push('--annotation');
   if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });
+}
+
+/** The build args sent to the daemon: SOURCE_DATE_EPOCH from the environment, or `context` resolved to the git context's commit time. */
+function remoteBuildArgs(o: BuildOptions): Record<string, string> {
+  const arg = o.buildArgs.SOURCE_DATE_EPOCH;
+  if (arg === 'context' && o.contextEpoch !== undefined) return { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.contextEpoch) };
+  if (arg === undefined && o.sourceDateEpoch !== undefined) return { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) };
+  return o.buildArgs;
 }

@@ -78,6 +78,7 @@ export interface ParsedBuildArgs {
 async function useRemoteContext(o: BuildOptions, arg: string, file: string | undefined, ctx: { env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<() => Promise<void>> {
   const fetched = await fetchContext(arg, { tmpParent: ctx.env.TMPDIR || os.tmpdir(), stdin: ctx.stdin, secret: (id) => secretBytes(o.secrets, id, ctx.env) });
   o.contextDir = fetched.dir;
+  if (fetched.time !== undefined) o.contextEpoch = fetched.time;
   if (fetched.dockerfileText !== undefined) {
     if (file !== undefined) {
       await fetched.cleanup();
@@ -159,7 +160,8 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
   applyBuildxFlags(o, v);
-  o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
+  // A SOURCE_DATE_EPOCH build arg (a number, context, a stage) is resolved by the builder.
+  if (o.buildArgs.SOURCE_DATE_EPOCH === undefined) o.sourceDateEpoch = parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
   if (!['auto', 'tty', 'plain', 'json', 'quiet'].includes(progress)) {

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BuildEvent } from '../../builder/events.js';
-import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
+import { defaultBuildOptions } from '../../builder/options.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { boolParam, byteLimit, JsonLines, jsonMapParam } from '../http.js';
 import { buildNetwork, refuseUnmappedBuildParams } from '../build-params.js';
@@ -105,7 +105,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.pull = boolParam(query, 'pull');
     o.platform = query.get('platform') || undefined;
     o.network = network;
-    o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
+    // The SOURCE_DATE_EPOCH build arg is resolved by the builder (src/builder/source-date-epoch.ts).
     if (registryAuth) o.registryAuth = registryAuth;
     const result = await state.engine.build(o, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
     out.write({ aux: { ID: result.imageId } });
