@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 import type { Credentials } from '../registry/auth.js';
+import type { ContainerResources } from '../runtime/spec.js';
 import { parseCsv, type OutputSpec } from './output-spec.js';
 
 export type { ImageEncoding, OutputSpec } from './output-spec.js';
@@ -42,6 +43,8 @@ export interface BuildOptions {
   format: 'oci' | 'docker';
   /** The compression of the layers pushed and exported (the store keeps build layers uncompressed: src/store/layer-variants.ts). */
   compression: 'gzip' | 'zstd';
+  /** `--memory`, `--cpu-*`…: runc's cgroup limits of every RUN step (not in its cache key, as BuildKit's op metadata). */
+  runResources?: ContainerResources;
   /** SOURCE_DATE_EPOCH in seconds from the environment (a SOURCE_DATE_EPOCH build arg wins: ./source-date-epoch.ts). */
   sourceDateEpoch?: number;
   /** The context's own time, for SOURCE_DATE_EPOCH=context (seconds): a git context's commit time, a URL context's Last-Modified or newest archived file. */

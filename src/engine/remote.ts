@@ -110,6 +110,7 @@ export class RemoteEngine implements Engine {
         pull: o.pull ? '1' : undefined,
         platform: o.platform,
         q: hooks.quiet ? '1' : undefined,
+        ...resourceParams(o),
       },
       headers: {
         'Content-Type': 'application/x-tar',
@@ -362,4 +363,12 @@ function remoteBuildArgs(o: BuildOptions): Record<string, string> {
   if (arg === 'context' && o.contextEpoch !== undefined) return { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.contextEpoch) };
   if (arg === undefined && o.sourceDateEpoch !== undefined) return { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) };
   return o.buildArgs;
+}
+
+/** --memory, --memory-swap, --cpu-* as the build API's query parameters (the docker CLI's names). */
+function resourceParams(o: BuildOptions): Record<string, string | undefined> {
+  const m = o.runResources?.memory;
+  const c = o.runResources?.cpu;
+  const s = (n: number | undefined) => (n === undefined ? undefined : String(n));
+  return { memory: s(m?.limit), memswap: s(m?.swap), cpushares: s(c?.shares), cpuperiod: s(c?.period), cpuquota: s(c?.quota), cpusetcpus: c?.cpus, cpusetmems: c?.mems };
 }

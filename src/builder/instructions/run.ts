@@ -223,6 +223,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
         ...(options.ulimits?.length ? { ulimits: options.ulimits } : {}),
         ...(options.shmSize !== undefined ? { shmSize: options.shmSize } : {}),
+        ...(options.runResources ? { resources: options.runResources } : {}),
         stdout: sink('stdout'),
         stderr: sink('stderr'),
       },

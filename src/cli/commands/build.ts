@@ -13,6 +13,7 @@ import { parseCacheFrom, parseCacheTo } from '../../cache/remote/spec.js';
 import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import { parseBuildContexts } from '../../builder/named-contexts.js';
 import { applyBuildxFlags, BUILDX_FLAGS } from '../build-flags.js';
+import { applyResourceFlags, RESOURCE_FLAGS } from '../resource-flags.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -51,6 +52,7 @@ export const BUILD_FLAGS = {
   target: { type: 'string', description: 'Set the target build stage to build' },
   'build-context': { type: 'string', multiple: true, arg: 'stringArray', description: 'Additional build contexts (e.g., name=path)' },
   ...BUILDX_FLAGS,
+  ...RESOURCE_FLAGS,
   help: HELP_FLAG,
 } as const satisfies Flags;
 
@@ -160,6 +162,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
   applyBuildxFlags(o, v);
+  applyResourceFlags(o, v);
   // A SOURCE_DATE_EPOCH build arg (a number, context, a stage) is resolved by the builder.
   if (o.buildArgs.SOURCE_DATE_EPOCH === undefined) o.sourceDateEpoch = parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
