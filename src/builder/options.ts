@@ -8,6 +8,7 @@ import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 import type { Credentials } from '../registry/auth.js';
 import type { ContainerResources } from '../runtime/spec.js';
 import { parseCsv, type OutputSpec } from './output-spec.js';
+import type { SshSpec } from './ssh-agents.js';
 
 export type { ImageEncoding, OutputSpec } from './output-spec.js';
 export { parseCsv, parseOutput } from './output-spec.js';
@@ -43,6 +44,8 @@ export interface BuildOptions {
   format: 'oci' | 'docker';
   /** The compression of the layers pushed and exported (the store keeps build layers uncompressed: src/store/layer-variants.ts). */
   compression: 'gzip' | 'zstd';
+  /** `--ssh`: the agents RUN --mount=type=ssh forwards, by id (./ssh-agents.ts). */
+  ssh?: SshSpec[];
   /** `--memory`, `--cpu-*`…: runc's cgroup limits of every RUN step (not in its cache key, as BuildKit's op metadata). */
   runResources?: ContainerResources;
   /** SOURCE_DATE_EPOCH in seconds from the environment (a SOURCE_DATE_EPOCH build arg wins: ./source-date-epoch.ts). */

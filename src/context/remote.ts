@@ -138,7 +138,7 @@ async function gitContext(arg: string, tmp: string, opts: FetchContextOptions): 
   };
   try {
     const ref = parseGitRef(arg);
-    if (ref.scheme === 'ssh') throw new GitSourceError('a git context over ssh needs an SSH agent forwarded with --ssh, which mybuild does not support yet', 'use the https:// or git:// URL of the repository');
+    if (ref.scheme === 'ssh') throw new GitSourceError('a git context over ssh needs an SSH agent forwarded with --ssh, which mybuild forwards to RUN --mount=type=ssh only, not to git sources yet', 'use the https:// or git:// URL of the repository');
     const authHeader = opts.secret ? gitAuthHeader(ref, opts.secret) : undefined;
     const run = { ...(opts.signal ? { signal: opts.signal } : {}), ...(authHeader !== undefined ? { authHeader } : {}) };
     const resolved = await resolveGitRef(ref, ref.checksum, run);

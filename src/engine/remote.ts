@@ -352,6 +352,8 @@ export function refuseUnsentBuildOptions(o: BuildOptions): void {
   if (o.extraHosts?.length) refused.push('--add-host');
   if (o.ulimits?.length) refused.push('--ulimit');
   if (o.shmSize !== undefined) refused.push('--shm-size');
+  // The legacy build API has no session to forward an agent over.
+  if (o.ssh?.length) refused.push('--ssh');
   if (o.noCacheFilter?.length) refused.push('--no-cache-filter');
   if (Object.keys(o.annotations ?? {}).length) refused.push('--annotation');
   if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });

@@ -59,7 +59,6 @@ const cases: Case[] = [
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
       await cliBuild(r, ['--ssh', `default=${key}`]);
     },
-    todo: 'issue 16: --ssh is refused ("--ssh is not supported by mybuild: SSH agent forwarding … is not implemented"), and RUN --mount=type=ssh is not supported',
   },
   {
     name: 'testSSHFileDescriptorsClosed',

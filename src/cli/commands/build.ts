@@ -14,6 +14,7 @@ import { parseCallFlag, type CallSpec } from '../../checks/outline.js';
 import { parseBuildContexts } from '../../builder/named-contexts.js';
 import { applyBuildxFlags, BUILDX_FLAGS } from '../build-flags.js';
 import { applyResourceFlags, RESOURCE_FLAGS } from '../resource-flags.js';
+import { parseSshSpec } from '../../builder/ssh-agents.js';
 import {
   defaultBuildOptions,
   parseKeyValue,
@@ -163,6 +164,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
   applyBuildxFlags(o, v);
   applyResourceFlags(o, v);
+  if (v.ssh?.length) o.ssh = v.ssh.map((s) => parseSshSpec(s, ctx.env, ctx.cwd));
   // A SOURCE_DATE_EPOCH build arg (a number, context, a stage) is resolved by the builder.
   if (o.buildArgs.SOURCE_DATE_EPOCH === undefined) o.sourceDateEpoch = parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
