@@ -30,7 +30,7 @@ export const BUILD_FLAGS = {
   'build-arg': { type: 'string', multiple: true, arg: 'stringArray', description: 'Set build-time variables' },
   'cache-from': { type: 'string', multiple: true, arg: 'stringArray', description: 'External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")' },
   'cache-to': { type: 'string', multiple: true, arg: 'stringArray', description: 'Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")' },
-  call: { type: 'string', description: 'Set method for evaluating build ("check", "outline", "targets") (default "build")' },
+  call: { type: 'string', description: 'Set method for evaluating build ("check", "outline", "targets", "subrequests.describe") (default "build")' },
   check: { type: 'boolean', description: 'Shorthand for "--call=check"' },
   compression: { type: 'string', description: 'Layer compression: gzip (default) or zstd' },
   explain: { type: 'boolean', description: 'Print why each step was or was not taken from the cache' },
