@@ -51,6 +51,7 @@ import { pushDistributable } from '../store/layer-variants.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 import { runStepName, shownInstruction } from './step-name.js';
+import { resolveSourceDateEpoch } from './source-date-epoch.js';
 
 import type { BuildResult, BuildRunOptions } from './session.js';
 import { storeLayout } from '../store/layout.js';
@@ -86,9 +87,8 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     record.apply(e);
     userSink(e);
   };
-  // Tags, outputs and the platform are checked before any work.
+  // Tags, outputs and the platform are checked before any work (rewrite-timestamp once SOURCE_DATE_EPOCH is known).
   const tags = req.tags.map((t) => parseReference(t));
-  checkOutputs(req);
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
   const file = req.dockerfileName ?? 'Dockerfile';
   // Resolved inside the context (a symlink out is refused), a regular text file only (../context/build-files.ts).
@@ -97,8 +97,18 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   const { ast, warnings } = parseDockerfile(text, { file });
   // A bad `# check=` directive or BUILDKIT_DOCKERFILE_CHECK fails the build, as BuildKit's does.
   checkConfig(ast, req.buildArgs);
-  const plan = buildPlan(ast, { buildArgs: req.buildArgs, target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text });
+  const planOpts = { target: req.target, platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, text };
+  let plan = buildPlan(ast, { ...planOpts, buildArgs: req.buildArgs });
   for (const w of plan.warnings) emit({ type: 'warning', message: w });
+  // SOURCE_DATE_EPOCH from a build arg, the environment or the Dockerfile's default (./source-date-epoch.ts).
+  const epoch = await resolveSourceDateEpoch(req, plan, ast, (s) => ({ file, range: s.fromNode.range, text }), run.signal);
+  if (epoch.symbolic !== undefined) {
+    // `context` or a stage: the build args (and so `$SOURCE_DATE_EPOCH`) carry the time, as BuildKit's.
+    req = { ...req, buildArgs: { ...req.buildArgs, SOURCE_DATE_EPOCH: epoch.epoch === undefined ? '' : String(epoch.epoch) } };
+    plan = buildPlan(ast, { ...planOpts, buildArgs: req.buildArgs });
+  }
+  req = { ...req, sourceDateEpoch: epoch.epoch };
+  checkOutputs(req, epoch.given);
   checkHostCanRun(plan, (stage) => stagePlatform(stage, platform, (range) => ({ file, range, text })), (range) => ({ file, range, text }));
 
   const store = await ImageStore.open(req.root);

@@ -5,8 +5,10 @@
  * - `encodeImage`: the built image re-encoded for one output: `compression` (uncompressed, gzip,
  *   zstd) and `compression-level` for the layers this build made (base image layers keep theirs
  *   unless `force-compression=true`), `oci-mediatypes`, and `rewrite-timestamp` (file mtimes later
- *   than SOURCE_DATE_EPOCH clamped to it in every layer, base layers included, which changes
- *   their diff IDs and so the config). Without any of these keys: the image as built.
+ *   than SOURCE_DATE_EPOCH clamped to it in every layer after the base image's, which changes
+ *   their diff IDs and so the config; each rewritten layer is annotated
+ *   `buildkit/rewritten-timestamp: <epoch>`, as BuildKit's rewriteRemoteWithEpoch leaves the
+ *   base image's layers and annotates the others). Without any of these keys: the image as built.
  * - `publishImage`: the `type=image` / `type=registry` outputs (and the implicit one of a plain
  *   build): names (`name=` and `-t`) in the local store unless `store=false`, an untagged image
  *   kept as `<none>`, and pushes (`push=true`, `--push`; `push-by-digest`, `registry.insecure`).
@@ -29,6 +31,9 @@ import type { BuildSession } from './session.js';
 import type { LayerRef, StageState } from './state.js';
 
 type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
+
+/** BuildKit's layer annotation of a layer whose timestamps rewrite-timestamp rewrote (the epoch, in seconds). */
+export const REWRITTEN_TIMESTAMP = 'buildkit/rewritten-timestamp';
 
 /**
  * Pushes `manifest` (in the build's content store) as `ref`, its uncompressed layers compressed
@@ -69,14 +74,12 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
   if (!wantsEncoding(enc)) return manifest;
   const epoch = exportEpoch(session.sourceDateEpoch, enc);
   if (enc.rewriteTimestamp && epoch === undefined) {
-    if (enc.sourceDateEpoch === null) {
-      // BuildKit: "rewrite-timestamp is specified, but no source-date-epoch was found"; no rewrite.
-      session.emit({ type: 'warning', message: '--output rewrite-timestamp=true with source-date-epoch= (none): timestamps are not rewritten' });
-      enc = { ...enc, rewriteTimestamp: false };
-      if (!wantsEncoding(enc)) return manifest;
-    } else {
-      throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
-    }
+    // BuildKit: "rewrite-timestamp is specified, but no source-date-epoch was found"; no rewrite.
+    // (No SOURCE_DATE_EPOCH given at all was refused before the build: checkOutputs.)
+    const why = enc.sourceDateEpoch === null ? 'with source-date-epoch= (none)' : 'and SOURCE_DATE_EPOCH resolved to no time';
+    session.emit({ type: 'warning', message: `--output rewrite-timestamp=true ${why}: timestamps are not rewritten` });
+    enc = { ...enc, rewriteTimestamp: false };
+    if (!wantsEncoding(enc)) return manifest;
   }
   const content = session.content;
   const m = JSON.parse((await content.readBytes(manifest.digest)).toString('utf8')) as Manifest;
@@ -85,32 +88,36 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
   const diffIds = [...config.rootfs.diff_ids];
   const variants = new LayerVariants(session.store.root);
   const format = enc.format ?? (m.mediaType === MediaTypes.DOCKER_MANIFEST ? 'docker' : 'oci');
+  let divergedFromBase = false;
   for (const [i, desc] of m.layers.entries()) {
     const ref: LayerRef | undefined = stage.layers[i];
     const kind = layerCompression(desc.mediaType);
     // The build's own layers are stored uncompressed: their default target is the build's --compression.
     const target = enc.compression ?? (kind === 'none' && !ref?.fromImage ? session.req.compression : kind);
     const recompress = enc.forceCompression === true || (!ref?.fromImage && (target !== kind || enc.compressionLevel !== undefined));
-    if (!recompress && !enc.rewriteTimestamp) {
+    // The base image's leading layers keep their times (BuildKit's immutable base diffIDs).
+    if (!ref?.fromImage) divergedFromBase = true;
+    const rewrite = enc.rewriteTimestamp === true && divergedFromBase;
+    if (!recompress && !rewrite) {
       layers.push(desc);
       continue;
     }
-    if (kind === 'none' && target !== 'none' && !enc.rewriteTimestamp) {
+    if (kind === 'none' && target !== 'none' && !rewrite) {
       // From the plain tar: the (diffID, compression, level) variant, made once and kept.
       layers.push(await compressedLayer(variants, content, desc, { compression: target, ...(enc.compressionLevel !== undefined ? { level: enc.compressionLevel } : {}) }, 'oci'));
       continue;
     }
     const plain = await openLayer(content, desc);
-    const source = enc.rewriteTimestamp ? clampTimes(plain, epoch!) : plain;
+    const source = rewrite ? clampTimes(plain, epoch!) : plain;
     const written = await writeTarLayer(source, content, {
       compression: recompress ? target : kind,
       ...(recompress && enc.compressionLevel !== undefined ? (target === 'zstd' ? { zstdLevel: enc.compressionLevel } : { gzipLevel: enc.compressionLevel }) : {}),
     });
-    if (!enc.rewriteTimestamp && written.diffId !== diffIds[i]) {
+    if (!rewrite && written.diffId !== diffIds[i]) {
       throw new InternalError(`re-encoding layer ${desc.digest} changed its content (${diffIds[i]} → ${written.diffId})`);
     }
     diffIds[i] = written.diffId;
-    layers.push(written.descriptor);
+    layers.push(rewrite ? { ...written.descriptor, annotations: { ...written.descriptor.annotations, [REWRITTEN_TIMESTAMP]: String(epoch) } } : written.descriptor);
   }
   // An export's own epoch (source-date-epoch=N), as BuildKit's patchImageConfig: created is it,
   // history entries later than it (or without a time) are clamped to it.
@@ -128,8 +135,8 @@ export async function encodeImage(session: BuildSession, manifest: Descriptor, s
  * Refuses, before any work, outputs the request cannot honour: rewrite-timestamp without
  * SOURCE_DATE_EPOCH, a push with no name to push to.
  */
-export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEpoch?: number; tags: readonly string[]; push: boolean }): void {
-  if (req.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp && o.sourceDateEpoch !== null && exportEpoch(req.sourceDateEpoch, o) === undefined)) {
+export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEpoch?: number; tags: readonly string[]; push: boolean }, epochGiven = req.sourceDateEpoch !== undefined): void {
+  if (req.outputs.some((o) => 'rewriteTimestamp' in o && o.rewriteTimestamp && o.sourceDateEpoch !== null && !epochGiven && exportEpoch(req.sourceDateEpoch, o) === undefined)) {
     throw new UsageError('--output rewrite-timestamp=true needs SOURCE_DATE_EPOCH', { hint: 'set SOURCE_DATE_EPOCH in the environment or with --build-arg SOURCE_DATE_EPOCH=<seconds>' });
   }
   const images = req.outputs.filter((o): o is ImageOutput => o.type === 'image');

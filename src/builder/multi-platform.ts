@@ -8,10 +8,11 @@
  * - `-t`, `--output type=image|registry` (name, push, push-by-digest, registry.insecure, store):
  *   the index is named in the store and pushed with every child image;
  * - `--output type=oci` (dir or tar): the layout holds the index;
- * - `--output type=local`: one directory per platform under dest (`linux_amd64`, `linux_arm64`,
- *   BuildKit's platform-split), the target stage's files;
+ * - `--output type=local` and `type=tar`: one directory per platform under dest (`linux_amd64`,
+ *   `linux_arm64`, BuildKit's platform-split), the target stage's files; with `platform-split=false`
+ *   every platform's files at the top, later platforms' over earlier ones';
  * - `--cache-to`: one cache holding every platform's records (`--cache-from` imports per platform);
- * - refused, naming the flag: `type=docker` and `type=tar` outputs, encoding keys on image
+ * - refused, naming the flag: `type=docker` outputs, encoding keys on image
  *   outputs (compression, oci-mediatypes, …).
  *
  * Each platform's build is a plain single-platform build (./build.ts) with that `--platform`, so
@@ -21,6 +22,8 @@
  * step numbers following the previous platform's and the stage named `linux/arm64 build`, as
  * BuildKit prints `[linux/arm64 build 2/3]`; one `result` event ends the build.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { serializeIndex } from '../image/manifest.js';
@@ -32,10 +35,13 @@ import { formatPlatform, hostPlatform, platformMatches } from '../oci/platform.j
 import { parsePlatform } from '../registry/platform.js';
 import { exportOciLayout } from '../image/formats/oci-layout.js';
 import { ImageStore } from '../store/image-store.js';
-import { remoteCacheFor } from '../cache/remote/remote-cache.js';
+import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.js';
+import { distributable, LayerVariants, pushDistributable } from '../store/layer-variants.js';
+import type { Lease } from '../store/lease.js';
 import type { BuildEvent, EventSink } from './events.js';
 import type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { OutputSpec } from './output-spec.js';
+import { writeTar } from './outputs.js';
 
 export type PlatformBuild = (req: BuildRequest, run: BuildRunOptions) => Promise<BuildResult>;
 
@@ -56,9 +62,11 @@ export function multiPlatforms(value: string | undefined): Platform[] | undefine
   return out.length > 1 ? out : undefined;
 }
 
-/** containerd's Normalize: arm64's default variant v8 is written as none. */
+/** containerd's Normalize: arm64's default variant v8 is written as none, arm's default v7 in full. */
 function normalize(p: Platform): Platform {
-  return p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture } : p;
+  if (p.architecture === 'arm64' && p.variant === 'v8') return { os: p.os, architecture: p.architecture };
+  if (p.architecture === 'arm' && !p.variant) return { ...p, variant: 'v7' };
+  return p;
 }
 
 /** BuildKit's platform-split directory name: `linux_arm_v7`. */
@@ -67,6 +75,7 @@ export function platformDir(p: Platform): string {
 }
 
 type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
+type FilesOutput = Extract<OutputSpec, { type: 'local' | 'tar' }>;
 const ENCODING_KEYS = ['compression', 'compressionLevel', 'forceCompression', 'format', 'rewriteTimestamp'] as const;
 const ENCODING_FLAGS: Record<(typeof ENCODING_KEYS)[number], string> = { compression: 'compression', compressionLevel: 'compression-level', forceCompression: 'force-compression', format: 'oci-mediatypes', rewriteTimestamp: 'rewrite-timestamp' };
 
@@ -76,7 +85,6 @@ function checkMultiPlatformRequest(req: BuildRequest, platforms: Platform[]): vo
   const hint = `build one platform at a time (--platform ${formatPlatform(platforms[0])}), or drop the option`;
   for (const out of req.outputs) {
     if (out.type === 'docker') throw new UsageError(`--output type=docker cannot hold several platforms (--platform ${list}): a docker archive has one image per name`, { hint: 'use --output type=oci, or build one platform at a time' });
-    if (out.type === 'tar') throw new UsageError(`--output type=tar with several platforms (--platform ${list}) is not supported`, { hint: 'use --output type=local (one directory per platform), or build one platform at a time' });
     if (out.type === 'image' || out.type === 'oci') {
       const key = ENCODING_KEYS.find((k) => (out as ImageOutput)[k] !== undefined && (out as ImageOutput)[k] !== false);
       if (key) throw new UsageError(`--output type=${out.type === 'image' ? 'image' : 'oci'},${ENCODING_FLAGS[key]}=… with several platforms (--platform ${list}) is not supported yet`, { hint });
@@ -132,15 +140,17 @@ function childSink(sink: EventSink, platform: Platform, offset: () => number, se
  * image after the platform it pulled, and the later platforms then pull theirs by digest without
  * renaming it (./build.ts resolveImage), so the name stays the host's image.
  */
-function childRequest(req: BuildRequest, platform: Platform, first: boolean): BuildRequest {
-  const local = req.outputs.filter((o): o is Extract<OutputSpec, { type: 'local' }> => o.type === 'local');
+function childRequest(req: BuildRequest, platform: Platform, first: boolean, tarStaging: Map<OutputSpec, string>): BuildRequest {
+  const files = req.outputs.filter((o): o is FilesOutput => o.type === 'local' || o.type === 'tar');
+  // A tar output is written as a directory first (./multi-platform.ts buildMultiPlatform tars it).
+  const dir = (o: FilesOutput) => (o.type === 'tar' ? tarStaging.get(o)! : o.dest);
   return {
     ...req,
     platform: formatPlatform(platform),
     pull: req.pull && first,
     tags: [],
     push: false,
-    outputs: local.length ? local.map((o) => ({ type: 'local', dest: path.join(o.dest, platformDir(platform)) })) : [{ type: 'cacheonly' }],
+    outputs: files.length ? files.map((o) => ({ type: 'local', dest: o.platformSplit === false ? dir(o) : path.join(dir(o), platformDir(platform)) })) : [{ type: 'cacheonly' }],
     iidfile: undefined,
     metadataFile: undefined,
   };
@@ -162,7 +172,9 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
   // One remote cache for every platform: --cache-to then exports them all (BuildKit's multi-platform cache).
   const remote = remoteCacheFor(req);
   if (!req.noCache) remote?.prefetch();
+  const tarStaging = new Map<OutputSpec, string>();
   try {
+    for (const o of req.outputs) if (o.type === 'tar') tarStaging.set(o, await mkdtemp(path.join(os.tmpdir(), 'mybuild-tar-')));
     const seen = { maxStep: 0, warnings: new Set<string>() };
     const children: { platform: Platform; result: BuildResult }[] = [];
     let steps = 0;
@@ -171,7 +183,7 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     const order = [...platforms.filter((p) => platformMatches(p, hostPlatform())), ...platforms.filter((p) => !platformMatches(p, hostPlatform()))];
     for (const platform of order) {
       const base = seen.maxStep;
-      const result = await buildOne(childRequest(req, platform, platform === order[0]), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease, ...(remote ? { remoteCache: remote } : {}) });
+      const result = await buildOne(childRequest(req, platform, platform === order[0], tarStaging), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease, ...(remote ? { remoteCache: remote } : {}) });
       children.push({ platform, result });
       const s = result.metadata['mybuild.steps'] as { cached: boolean }[] | undefined;
       steps += s?.length ?? 0;
@@ -192,11 +204,14 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
       for (const x of await remote.export(keys, req.compression)) sink({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
       for (const x of remote.importStats()) sink({ type: 'transfer', id: `cache-import ${x.name}`, action: 'imported', current: x.metadataBytes + x.layerBytes });
     }
+    for (const [out, dir] of tarStaging) await writeTar(dir, (out as FilesOutput).dest);
     const names = tags.map((t) => t.toString());
     for (const out of req.outputs) {
       if (out.type !== 'oci') continue;
       const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
-      await exportOciLayout(store.content, own.length ? own.map((name) => ({ name, descriptor: index })) : [{ name: 'latest', descriptor: index }], out.dest, { tar: out.tar });
+      // As a push sends it (and a single-platform layout holds it: ./outputs.ts): compressed layers.
+      const desc = await distributable(new LayerVariants(store.root), lease.content, index, { compression: req.compression });
+      await exportOciLayout(store.content, own.length ? own.map((name) => ({ name, descriptor: desc })) : [{ name: 'latest', descriptor: desc }], out.dest, { tar: out.tar });
     }
     let size = 0;
     for (const c of children) size += (JSON.parse((await store.content.readBytes(c.result.manifestDescriptor.digest)).toString('utf8')) as Manifest).layers.reduce((n, l) => n + l.size, 0);
@@ -217,6 +232,7 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     };
   } finally {
     remote?.close();
+    for (const dir of tarStaging.values()) await rm(dir, { recursive: true, force: true });
     await lease.release();
   }
 }
@@ -224,13 +240,16 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
 /** Names and pushes the index as -t, --push and the image outputs say; returns the pushed digests by name. */
 async function publishIndex(req: BuildRequest, store: ImageStore, index: Descriptor, tags: Reference[], sink: EventSink): Promise<Record<string, string>> {
   const pushed: Record<string, string> = {};
-  const pushOne = async (ref: Reference, insecure?: boolean) => {
+  // Pushed as a single-platform image is (./build.ts publish): the uncompressed build layers as
+  // their --compression variants, which an inline cache label names.
+  const pushOne = async (ref: Reference, insecure?: boolean, byDigest = false) => {
     const c = req.registryAuth?.[ref.domain];
-    const r = await push(ref, store.content, index, {
-      clientOptions: { ...(c ? { credentials: c } : {}), ...(insecure ? { insecureRegistries: [ref.domain] } : {}) },
-      onProgress: (p) => sink({ type: 'transfer', id: p.digest, action: p.status === 'uploading' || p.status === 'done' ? `push ${p.kind}` : `push ${p.kind} (${p.status})`, current: p.current, total: p.total }),
-    });
-    pushed[ref.toString()] = r.digest;
+    const r = await pushDistributable(store, ref, index, { compression: req.compression }, byDigest, (target, d) =>
+      push(target, store.content, d, {
+        clientOptions: { ...(c ? { credentials: c } : {}), ...(insecure ? { insecureRegistries: [ref.domain] } : {}) },
+        onProgress: (p) => sink({ type: 'transfer', id: p.digest, action: p.status === 'uploading' || p.status === 'done' ? `push ${p.kind}` : `push ${p.kind} (${p.status})`, current: p.current, total: p.total }),
+      }));
+    pushed[r.ref] = r.digest;
   };
   const outs = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
   if (!outs.length) {
@@ -247,7 +266,7 @@ async function publishIndex(req: BuildRequest, store: ImageStore, index: Descrip
       if (!names.length) await store.addDangling(index);
     }
     if (out.push || req.push) {
-      for (const n of names) await pushOne(out.pushByDigest ? parseReference(`${n.domain}/${n.path}@${index.digest}`) : n, out.insecure);
+      for (const n of names) await pushOne(n, out.insecure, out.pushByDigest === true);
     }
   }
   return pushed;

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/spec.js';
 import type { Credentials } from '../registry/auth.js';
+import type { ContainerResources } from '../runtime/spec.js';
 import { parseCsv, type OutputSpec } from './output-spec.js';
+import type { SshSpec } from './ssh-agents.js';
 
 export interface SecretSpec {
   id: string;
@@ -39,8 +41,14 @@ export interface BuildOptions {
   format: 'oci' | 'docker';
   /** The compression of the layers pushed and exported (the store keeps build layers uncompressed: src/store/layer-variants.ts). */
   compression: 'gzip' | 'zstd';
-  /** SOURCE_DATE_EPOCH in seconds, when set. */
+  /** `--ssh`: the agents RUN --mount=type=ssh forwards, by id (./ssh-agents.ts). */
+  ssh?: SshSpec[];
+  /** `--memory`, `--cpu-*`…: runc's cgroup limits of every RUN step (not in its cache key, as BuildKit's op metadata). */
+  runResources?: ContainerResources;
+  /** SOURCE_DATE_EPOCH in seconds from the environment (a SOURCE_DATE_EPOCH build arg wins: ./source-date-epoch.ts). */
   sourceDateEpoch?: number;
+  /** The context's own time, for SOURCE_DATE_EPOCH=context (seconds): a git context's commit time, a URL context's Last-Modified or newest archived file. */
+  contextEpoch?: number;
   /** Entitlements (`--allow security.insecure`). */
   allow: string[];
   /** OCI runtime binary (default runc). */

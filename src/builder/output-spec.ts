@@ -42,8 +42,8 @@ export type OutputSpec =
   | ({ type: 'image'; names?: string[]; push?: boolean; pushByDigest?: boolean; insecure?: boolean; store?: boolean } & ImageEncoding) // the local store and/or a registry
   | ({ type: 'oci'; dest: string; tar: boolean; names?: string[] } & ImageEncoding)
   | ({ type: 'docker'; dest: string; names?: string[] } & ImageEncoding)
-  | { type: 'local'; dest: string }
-  | { type: 'tar'; dest: string }
+  | { type: 'local'; dest: string; platformSplit?: false } // platformSplit: a multi-platform build's files merged at the top
+  | { type: 'tar'; dest: string; platformSplit?: false }
   | { type: 'cacheonly' };
 
 /** Splits a CSV option value (`type=oci,dest=out.tar`) as docker does; quotes allowed. */
@@ -172,7 +172,8 @@ export function parseOutput(value: string): OutputSpec {
     }
     return out;
   };
-  if ((type === 'local' || type === 'tar') && bool('platform-split', false)) throw err('platform-split', 'true is not supported: builds are single-platform, the files are written at the top');
+  if ((type === 'local' || type === 'tar') && f.has('platform-split') && bool('platform-split', false)) throw err('platform-split', 'true is not supported for a single-platform build (its files are written at the top); a multi-platform build splits by default');
+  const split = (type === 'local' || type === 'tar') && f.has('platform-split') ? { platformSplit: false as const } : {};
   switch (type) {
     case 'image': {
       if (bool('unpack', false)) throw err('unpack', 'true is not supported: the store keeps images packed; "mybuild run" unpacks on demand');
@@ -192,9 +193,9 @@ export function parseOutput(value: string): OutputSpec {
     case 'docker':
       return { type: 'docker', dest: dest(), ...names(), ...encoding() };
     case 'local':
-      return { type: 'local', dest: dest() };
+      return { type: 'local', dest: dest(), ...split };
     case 'tar':
-      return { type: 'tar', dest: dest() };
+      return { type: 'tar', dest: dest(), ...split };
     default:
       return { type: 'cacheonly' };
   }

@@ -49,13 +49,18 @@ export async function exportOutputs(session: BuildSession, req: BuildRequest, ma
             await mkdir(out.dest, { recursive: true });
             await runTool('cp', ['-a', '--', `${dir}/.`, out.dest]);
           } else {
-            await runTool('tar', ['--sort=name', '--numeric-owner', '-C', dir, '-cf', out.dest, '.']);
+            await writeTar(dir, out.dest);
           }
         });
         break;
       }
     }
   }
+}
+
+/** Writes the tree `dir` as the tar file `dest` (names sorted, numeric owners). */
+export function writeTar(dir: string, dest: string): Promise<void> {
+  return runTool('tar', ['--sort=name', '--numeric-owner', '-C', dir, '-cf', dest, '.']);
 }
 
 function runTool(cmd: string, args: string[]): Promise<void> {

@@ -18,6 +18,7 @@ import type { SourceLocation } from '../errors.js';
 import type { Range } from '../oci/range.js';
 import type { Worker } from './worker.js';
 import { storeLayout } from '../store/layout.js';
+import { SshAgents } from './ssh-agents.js';
 
 export interface BuildRequest extends BuildOptions {
   /** Store root. */
@@ -37,6 +38,8 @@ export interface StepSession {
   context(): Promise<BuildContext>;
   /** The persistent stat cache of the context (see src/context/hash.ts). */
   statCache(): Promise<StatCache>;
+  /** The host socket of `--ssh` agent `id` (a private agent starts on first use), or undefined when none was given. */
+  sshAgent(id: string): Promise<string | undefined>;
 }
 
 export interface BuildSessionOptions {
@@ -64,6 +67,7 @@ export interface BuildSessionOptions {
 export class BuildSession implements StepSession {
   private contextP?: Promise<BuildContext>;
   private statCacheP?: Promise<StatCache>;
+  private ssh?: SshAgents;
   readonly req: BuildRequest;
   readonly store: ImageStore;
   readonly lex: ShellLex;
@@ -114,8 +118,14 @@ export class BuildSession implements StepSession {
     return this.statCacheP;
   }
 
-  /** Saves what must persist after the build (the stat cache) and waits for the worker's background work. */
+  sshAgent(id: string): Promise<string | undefined> {
+    this.ssh ??= new SshAgents(this.req.ssh ?? [], storeLayout(this.req.root).tmp);
+    return this.ssh.socketFor(id);
+  }
+
+  /** Saves what must persist after the build (the stat cache), stops the private ssh agents and waits for the worker's background work. */
   async finish(): Promise<void> {
+    await this.ssh?.close();
     await this.worker.close();
     if (this.statCacheP) await (await this.statCacheP).save();
   }

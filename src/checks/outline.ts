@@ -123,10 +123,33 @@ export function outlineJSON(o: OutlineData, text: string): string {
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
+const RESULT_METADATA = [
+  { name: 'result.json', description: '' },
+  { name: 'result.txt', description: '' },
+];
+
+/**
+ * The subrequests the Dockerfile frontend describes (BuildKit's dockerui describe(): outline,
+ * targets and describe itself; the lint request is not listed there), as their
+ * subrequests.Request definitions marshal (Go's nil slices as null).
+ */
+const SUBREQUESTS = [
+  { name: 'frontend.outline', version: '1.0.0', type: 'rpc', description: 'List all parameters current build target supports', opts: [{ name: 'target', description: 'Target build stage' }], inputs: null, metadata: RESULT_METADATA, refs: null },
+  { name: 'frontend.targets', version: '1.0.0', type: 'rpc', description: 'List all targets current build supports', opts: [], inputs: null, metadata: RESULT_METADATA, refs: null },
+  { name: 'frontend.subrequests.describe', version: '1.0.0', type: 'rpc', description: 'List available subrequest types', opts: null, inputs: null, metadata: RESULT_METADATA, refs: null },
+];
+
+/** subrequests.PrintDescribe: `NAME VERSION DESCRIPTION` rows (tabwriter, padding 1), names without `frontend.`. */
+function formatDescribe(): string {
+  const rows = [['NAME', 'VERSION', 'DESCRIPTION'], ...SUBREQUESTS.map((r) => [r.name.replace(/^frontend\./, ''), r.version, r.description])];
+  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => `${r[0]!.padEnd(widths[0]! + 1)}${r[1]!.padEnd(widths[1]! + 1)}${r[2]}\n`).join('');
+}
+
 /** A parsed `--call` value (buildx buildflags.ParseCallFunc). */
 export interface CallSpec {
-  /** `check` (buildx's alias `lint` too), `outline`, `targets`, or `build` (a normal build). */
-  name: 'build' | 'check' | 'outline' | 'targets';
+  /** `check` (buildx's alias `lint` too), `outline`, `targets`, `subrequests.describe`, or `build` (a normal build). */
+  name: 'build' | 'check' | 'outline' | 'targets' | 'subrequests.describe';
   format: 'text' | 'json';
   /** `ignorestatus=true`: warnings do not make the exit code non-zero. */
   ignoreStatus: boolean;
@@ -141,7 +164,7 @@ export interface CallSpec {
 export function parseCallFlag(value: string): CallSpec {
   const spec: CallSpec = { name: 'build', format: 'text', ignoreStatus: false };
   let name = '';
-  const bad = (msg: string) => new BuildError('INVALID_ARGUMENT', msg, { hint: 'use --call=check|outline|targets[,format=json][,ignorestatus=true]' });
+  const bad = (msg: string) => new BuildError('INVALID_ARGUMENT', msg, { hint: 'use --call=check|outline|targets|subrequests.describe[,format=json][,ignorestatus=true]' });
   for (const field of value.split(',')) {
     const eq = field.indexOf('=');
     if (eq >= 0) {
@@ -164,7 +187,7 @@ export function parseCallFlag(value: string): CallSpec {
   }
   if (name === 'lint') name = 'check';
   if (name === '') name = 'build';
-  if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets') throw bad(`unsupported --call method ${JSON.stringify(name)}`);
+  if (name !== 'build' && name !== 'check' && name !== 'outline' && name !== 'targets' && name !== 'subrequests.describe') throw bad(`unsupported --call method ${JSON.stringify(name)}`);
   spec.name = name;
   return spec;
 }
@@ -183,6 +206,7 @@ export interface CallOptions extends Omit<CheckOptions, 'text' | 'mode' | 'allSt
  */
 export async function evaluateCall(call: CallSpec, text: string, opts: CallOptions = {}): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   if (call.name === 'build') throw new BuildError('INVALID_ARGUMENT', 'evaluateCall: --call=build is a normal build');
+  if (call.name === 'subrequests.describe') return { stdout: call.format === 'json' ? `${JSON.stringify(SUBREQUESTS, null, 2)}\n` : formatDescribe(), stderr: '', exitCode: 0 };
   const file = opts.file ?? 'Dockerfile';
   const { file: _file, ...rest } = opts;
   if (call.name === 'check') {

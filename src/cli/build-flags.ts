@@ -3,7 +3,8 @@
  * BuildOptions or refused naming the flag: `--add-host`, `--ulimit`, `--shm-size`,
  * `--no-cache-filter`, `--annotation`, `--load`, and the refused `--provenance`/`--attest`/`--sbom`
  * (mybuild attaches no attestations; `=false` is accepted, since nothing is attached),
- * `--cgroup-parent` and `--ssh`. Formats as buildx and docker's go-units parse them.
+ * and `--cgroup-parent`. Formats as buildx and docker's go-units parse them. (`--ssh` is parsed
+ * with the environment: src/builder/ssh-agents.ts parseSshSpec.)
  */
 import { isIP } from 'node:net';
 import { UsageError } from '../errors.js';
@@ -21,7 +22,7 @@ export const BUILDX_FLAGS = {
   attest: { type: 'string', multiple: true, arg: 'stringArray', description: 'Attestation parameters (not supported yet: only type=…,disabled / false)' },
   sbom: { type: 'string', description: 'SBOM attestation (not supported yet: only false)' },
   'cgroup-parent': { type: 'string', description: 'Parent cgroup for RUN steps (not supported: refused)' },
-  ssh: { type: 'string', multiple: true, arg: 'stringArray', description: 'SSH agent socket or keys to expose to the build (not supported yet: refused)' },
+  ssh: { type: 'string', multiple: true, arg: 'stringArray', description: 'SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")' },
 } as const;
 
 type Values = { [K in keyof typeof BUILDX_FLAGS]?: (typeof BUILDX_FLAGS)[K] extends { type: 'boolean' } ? boolean : (typeof BUILDX_FLAGS)[K] extends { multiple: true } ? string[] : string };
@@ -94,7 +95,6 @@ export function applyBuildxFlags(o: BuildOptions, v: Values): void {
   if (v.sbom !== undefined && !FALSE.test(v.sbom)) refuse('--sbom', 'mybuild attaches no SBOM attestation', '--sbom=false is accepted');
   if (v.attest?.length) refuse('--attest', 'mybuild attaches no attestations yet');
   if (v['cgroup-parent'] !== undefined) refuse('--cgroup-parent', 'RUN steps run in the cgroup runc gives them; mybuild does not place them under another parent');
-  if (v.ssh?.length) refuse('--ssh', 'SSH agent forwarding to RUN --mount=type=ssh and git sources is not implemented', 'use an https:// git URL with --secret id=GIT_AUTH_TOKEN');
   if (v['add-host']?.length) o.extraHosts = v['add-host'].map(parseAddHost);
   if (v.ulimit?.length) {
     const byName = new Map(v.ulimit.map(parseUlimit).map((u) => [u.name, u]));

@@ -1,5 +1,5 @@
 /**
- * `mybuild build --check` / `--call=check|outline|targets[,format=json][,ignorestatus=true]`:
+ * `mybuild build --check` / `--call=check|outline|targets|subrequests.describe[,format=json][,ignorestatus=true]`:
  * evaluates the Dockerfile instead of building it (src/checks/outline.ts `evaluateCall`), as
  * `docker buildx build --call=…` does, prints the report and exits with its code (check: 1 when
  * a warning fired or an error was found, unless ignorestatus).

@@ -233,7 +233,7 @@ export async function resolveGitRef(ref: GitRef, checksum: string | undefined, o
  * source's files are in (`dir`, or `dir/<subdir>` after checking that no part of it is a
  * symlink or a file).
  */
-export async function checkoutGit(ref: GitRef, resolved: ResolvedGitRef, dir: string, keepGitDir: boolean, opts: GitRunOptions = {}): Promise<string> {
+export async function checkoutGit(ref: GitRef, resolved: ResolvedGitRef, dir: string, keepGitDir: boolean, opts: GitRunOptions = {}, meta?: { commitTime?: number }): Promise<string> {
   const git = (args: string[]) => runGit(args, ref.remote, { ...opts, cwd: dir });
   await runGit(['-c', 'init.defaultBranch=master', 'init', '-q', ...(resolved.commit.length === 64 ? ['--object-format=sha256'] : []), dir], ref.remote, opts);
   await git(['remote', 'add', 'origin', ref.remote]);
@@ -260,6 +260,8 @@ export async function checkoutGit(ref: GitRef, resolved: ResolvedGitRef, dir: st
     throw new GitSourceError(`fetched ref ${resolved.fullRef || resolved.commit} of ${redactRemote(ref.remote)} does not contain the expected commit ${resolved.commit} (the remote changed while building?)`);
   }
   await git(['-c', 'advice.detachedHead=false', 'checkout', '-q', resolved.commit]);
+  // The committer time (SOURCE_DATE_EPOCH=context, BuildKit's commit.Committer.When).
+  if (meta) meta.commitTime = Number((await git(['show', '-s', '--format=%ct', resolved.commit])).trim());
   if (await exists(path.join(dir, '.gitmodules'))) await git(['submodule', 'update', '-q', '--init', '--recursive', '--depth=1']);
   if (keepGitDir && !ref.subdir) {
     await git(['remote', 'set-url', 'origin', redactRemote(ref.remote)]);

@@ -23,6 +23,7 @@ import { isGitSource, isUrlSource } from '../plan/copy-sources.js';
 import { httpGet } from '../util/http-get.js';
 import { checkoutGit, gitAuthHeader, GitSourceError, parseGitRef, redactRemote, resolveGitRef } from './git.js';
 import { extractContextTar } from './tar-context.js';
+import { archiveMaxTime, lastModifiedTime } from './archive-time.js';
 
 /** A context made from a non-directory argument; `cleanup` removes it. */
 export interface FetchedContext {
@@ -32,6 +33,8 @@ export interface FetchedContext {
   dockerfileText?: string;
   /** The commit a git context was checked out at. */
   commit?: string;
+  /** The context's time (SOURCE_DATE_EPOCH=context), seconds: a git commit's committer time, a URL's Last-Modified or its archive's newest file. */
+  time?: number;
   cleanup(): Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function fetchContext(arg: string, opts: FetchContextOptions): Prom
     if (isGitSource(arg)) return { ...(await gitContext(arg, tmp, opts)), cleanup };
     const raw = path.join(tmp, 'input');
     let textOk = true;
+    let lastModified: number | undefined;
     if (arg === '-') {
       await pipeline(opts.stdin as Readable, createWriteStream(raw));
     } else {
@@ -97,16 +101,19 @@ export async function fetchContext(arg: string, opts: FetchContextOptions): Prom
       }
       const type = String(res.headers['content-type'] ?? '');
       textOk = type === '' || type.startsWith('text/');
+      lastModified = lastModifiedTime(res.headers['last-modified']);
       await pipeline(res, createWriteStream(raw));
     }
     const kind = await tarArchiveKind(raw);
     if (kind !== null) {
+      // SOURCE_DATE_EPOCH=context of a URL: its Last-Modified, else the archive's newest file (BuildKit).
+      const time = arg === '-' ? undefined : (lastModified ?? (await archiveMaxTime(raw)));
       const src = createReadStream(raw);
       const stream = kind === 'none' ? src : src.pipe(createDecompressor(kind));
       await extractContextTar(stream as Readable, dir).catch((err: Error) => {
         throw err instanceof BuildError ? err : new BuildError('CONTEXT', `the build context ${arg === '-' ? 'on standard input' : redactRemote(arg)} is not a readable ${kind === 'none' ? '' : `${kind} `}tar archive: ${err.message}`);
       });
-      return { dir, cleanup };
+      return { dir, ...(time !== undefined ? { time } : {}), cleanup };
     }
     const size = (await stat(raw)).size;
     const text = await readFile(raw);
@@ -117,7 +124,7 @@ export async function fetchContext(arg: string, opts: FetchContextOptions): Prom
     // As docker, which wraps such a Dockerfile in a context tar of its own: a daemon (-H) gets it too.
     await mkdir(dir);
     await writeFile(path.join(dir, 'Dockerfile'), text, { mode: 0o644 });
-    return { dir, dockerfileText: text.toString('utf8'), cleanup };
+    return { dir, dockerfileText: text.toString('utf8'), ...(lastModified !== undefined ? { time: lastModified } : {}), cleanup };
   } catch (err) {
     await cleanup();
     throw err;
@@ -131,12 +138,13 @@ async function gitContext(arg: string, tmp: string, opts: FetchContextOptions): 
   };
   try {
     const ref = parseGitRef(arg);
-    if (ref.scheme === 'ssh') throw new GitSourceError('a git context over ssh needs an SSH agent forwarded with --ssh, which mybuild does not support yet', 'use the https:// or git:// URL of the repository');
+    if (ref.scheme === 'ssh') throw new GitSourceError('a git context over ssh needs an SSH agent forwarded with --ssh, which mybuild forwards to RUN --mount=type=ssh only, not to git sources yet', 'use the https:// or git:// URL of the repository');
     const authHeader = opts.secret ? gitAuthHeader(ref, opts.secret) : undefined;
     const run = { ...(opts.signal ? { signal: opts.signal } : {}), ...(authHeader !== undefined ? { authHeader } : {}) };
     const resolved = await resolveGitRef(ref, ref.checksum, run);
-    const dir = await checkoutGit(ref, resolved, path.join(tmp, 'repo'), ref.keepGitDir === true, run);
-    return { dir, commit: resolved.commit };
+    const meta: { commitTime?: number } = {};
+    const dir = await checkoutGit(ref, resolved, path.join(tmp, 'repo'), ref.keepGitDir === true, run, meta);
+    return { dir, commit: resolved.commit, ...(meta.commitTime !== undefined ? { time: meta.commitTime } : {}) };
   } catch (err) {
     return fail(err);
   }

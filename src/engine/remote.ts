@@ -101,8 +101,9 @@ export class RemoteEngine implements Engine {
       query: {
         t: o.tags,
         dockerfile: rel.split(path.sep).join('/'),
-        // SOURCE_DATE_EPOCH from the environment travels as the build arg (as buildx sends it).
-        buildargs: JSON.stringify(o.sourceDateEpoch !== undefined && o.buildArgs.SOURCE_DATE_EPOCH === undefined ? { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) } : o.buildArgs),
+        // SOURCE_DATE_EPOCH from the environment travels as the build arg (as buildx sends it);
+        // `context` of a git context fetched here is its commit time (the daemon sees a directory).
+        buildargs: JSON.stringify(remoteBuildArgs(o)),
         networkmode: o.network === 'default' ? undefined : o.network,
         labels: JSON.stringify(o.labels),
         target: o.target,
@@ -110,6 +111,7 @@ export class RemoteEngine implements Engine {
         pull: o.pull ? '1' : undefined,
         platform: o.platform,
         q: hooks.quiet ? '1' : undefined,
+        ...resourceParams(o),
       },
       headers: {
         'Content-Type': 'application/x-tar',
@@ -351,7 +353,25 @@ export function refuseUnsentBuildOptions(o: BuildOptions): void {
   if (o.extraHosts?.length) refused.push('--add-host');
   if (o.ulimits?.length) refused.push('--ulimit');
   if (o.shmSize !== undefined) refused.push('--shm-size');
+  // The legacy build API has no session to forward an agent over.
+  if (o.ssh?.length) refused.push('--ssh');
   if (o.noCacheFilter?.length) refused.push('--no-cache-filter');
   if (Object.keys(o.annotations ?? {}).length) refused.push('--annotation');
   if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });
+}
+
+/** The build args sent to the daemon: SOURCE_DATE_EPOCH from the environment, or `context` resolved to the git context's commit time. */
+function remoteBuildArgs(o: BuildOptions): Record<string, string> {
+  const arg = o.buildArgs.SOURCE_DATE_EPOCH;
+  if (arg === 'context' && o.contextEpoch !== undefined) return { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.contextEpoch) };
+  if (arg === undefined && o.sourceDateEpoch !== undefined) return { ...o.buildArgs, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) };
+  return o.buildArgs;
+}
+
+/** --memory, --memory-swap, --cpu-* as the build API's query parameters (the docker CLI's names). */
+function resourceParams(o: BuildOptions): Record<string, string | undefined> {
+  const m = o.runResources?.memory;
+  const c = o.runResources?.cpu;
+  const s = (n: number | undefined) => (n === undefined ? undefined : String(n));
+  return { memory: s(m?.limit), memswap: s(m?.swap), cpushares: s(c?.shares), cpuperiod: s(c?.period), cpuquota: s(c?.quota), cpusetcpus: c?.cpus, cpusetmems: c?.mems };
 }

@@ -211,6 +211,7 @@ function validateMount(m: MountSpec, roAuto: boolean): void {
     if (m.source && m.id) throw new MountSpecError("both source and id can't be set");
   }
   if (m.sharing && m.type !== 'cache') throw new MountSpecError(`invalid cache sharing set for ${m.type} mount`);
+  if (m.type === 'ssh' && m.source) throw new MountSpecError('ssh does not support source');
 }
 
 /** The `from=` of a raw mount value, checking it has no variable (BuildKit forbids it). Throws MountSpecError. */

@@ -71,6 +71,8 @@ export interface ExecSpec {
   ulimits?: { name: string; soft: number; hard: number }[];
   /** `--shm-size`: bytes of the /dev/shm tmpfs (default 64 MiB, as Docker). */
   shmSize?: number;
+  /** A RUN step's cgroup limits (`mybuild build --memory`, `--cpu-*`); a container's are `container.resources`. */
+  resources?: ContainerResources;
 }
 
 /** The cgroup limits a container runs with (runtime-spec config-linux.md "Control groups"). */
@@ -220,6 +222,9 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     spec.network === 'host'
       ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysRo] }
       : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysRo] },
+    // The container's own cgroups, read-only, as containerd's default spec (BuildKit, Docker) has
+    // them: a RUN sees its --memory limit. Not rootless (no cgroup of its own to show).
+    ...(spec.network !== 'host' && opts.mappedIds === undefined ? [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] }] : []),
     { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: etc.resolvConf, options: ['rbind', 'ro'] },
     { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'ro'] },
@@ -257,7 +262,7 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       ...(privileged && opts.hostDevices?.length ? { devices: opts.hostDevices } : {}),
-      resources: { devices: [{ allow: privileged, access: 'rwm' }], ...(cs.resources ?? {}) },
+      resources: { devices: [{ allow: privileged, access: 'rwm' }], ...(cs.resources ?? spec.resources ?? {}) },
       ...(cs.cgroupsPath ? { cgroupsPath: cs.cgroupsPath } : {}),
       ...(cs.sysctl && Object.keys(cs.sysctl).length ? { sysctl: cs.sysctl } : {}),
     },

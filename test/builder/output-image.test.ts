@@ -4,7 +4,8 @@
  * registry (Debian's docker-registry on 127.0.0.1; skopeo reads it back), store=false keeps it
  * out of the store, push-by-digest pushes no tag, compression / compression-level /
  * force-compression / oci-mediatypes re-encode the layers and manifest, rewrite-timestamp
- * clamps every layer's mtimes to SOURCE_DATE_EPOCH; every other key is refused by name.
+ * clamps the mtimes of the layers after the base image's to SOURCE_DATE_EPOCH; every other key
+ * is refused by name.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -32,7 +33,7 @@ describe('--output keys: parsing', () => {
       type: 'image', names: ['a'], compression: 'zstd', compressionLevel: 12, forceCompression: true, format: 'docker', rewriteTimestamp: true,
     });
     assert.deepEqual(parseOutput('type=oci,dest=x,compression=uncompressed,name=app:1'), { type: 'oci', dest: 'x', tar: true, names: ['app:1'], compression: 'none' });
-    assert.deepEqual(parseOutput('type=local,dest=d,platform-split=false'), { type: 'local', dest: 'd' });
+    assert.deepEqual(parseOutput('type=local,dest=d,platform-split=false'), { type: 'local', dest: 'd', platformSplit: false });
     assert.deepEqual(parseOutput('type=cacheonly'), { type: 'cacheonly' });
     assert.deepEqual(parseOutput('type=oci,dest=x,source-date-epoch=12'), { type: 'oci', dest: 'x', tar: true, sourceDateEpoch: 12 });
     assert.deepEqual(parseOutput('type=image,source-date-epoch='), { type: 'image', sourceDateEpoch: null });
@@ -148,13 +149,14 @@ describe('--output image and registry exporters', { skip }, () => {
     assert.deepEqual(d.layers.map((l) => l.mediaType), Array(3).fill('application/vnd.docker.image.rootfs.diff.tar.gzip'));
   });
 
-  it('rewrite-timestamp=true clamps the mtimes of every layer (the base image\'s too) to SOURCE_DATE_EPOCH', async () => {
+  it('rewrite-timestamp=true clamps the mtimes of the build\'s layers to SOURCE_DATE_EPOCH and annotates them; the base image\'s layer is kept (BuildKit)', async () => {
     await build('-o', 'type=image,name=ts:1,rewrite-timestamp=true');
     const store = await ImageStore.open(root);
     const m = await manifestOf('ts:1');
     let newest = 0;
     let entries = 0;
-    for (const l of m.layers) {
+    for (const l of m.layers.slice(1)) {
+      assert.equal(l.annotations?.['buildkit/rewritten-timestamp'], '1000');
       const extract = tarStream.extract();
       extract.on('entry', (h, s, next) => {
         entries++;
@@ -167,9 +169,9 @@ describe('--output image and registry exporters', { skip }, () => {
         void openLayer(store.content, l).then((s) => (s as Readable).pipe(extract), reject);
       });
     }
-    assert.ok(entries > 100, 'the busybox layer was read');
+    assert.ok(entries > 0, 'the build\'s layers were read');
     assert.ok(newest <= 1000, `newest mtime ${newest}`);
-    assert.notEqual(m.layers[0].digest, (await manifestOf('out:a')).layers[0].digest, 'the base layer was rewritten');
+    assert.deepEqual(m.layers[0], (await manifestOf('out:a')).layers[0], 'the base layer is kept, unannotated');
     // Without SOURCE_DATE_EPOCH it is refused (before the build runs); so is a push without a name.
     const noName = await runCli(['--root', root, 'build', '-q', '-o', 'type=registry', ctx], { env: { PATH: process.env.PATH } });
     assert.equal(noName.code, 2);

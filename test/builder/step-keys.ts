@@ -93,6 +93,7 @@ async function runTarget(dir: string, input: StepKeysInput): Promise<{ keys: Ste
     source: (range) => ({ file: 'Dockerfile', range, text: input.dockerfile }),
     context: () => (contextP ??= BuildContext.open(contextDir)),
     statCache: async () => StatCache.open(path.join(dir, 'context-cache'), (await session.context()).root),
+    sshAgent: async () => undefined,
   };
   const worker = input.worker ?? fakeWorker();
   const image = async (ref: string): Promise<SourceFs> => {

@@ -59,14 +59,16 @@ const cases: Case[] = [
     name: 'testCacheMultiPlatformImportExport',
     what: 'inline cache of a two-platform image, pushed, imported from a new store: same index, same per-platform files',
     dockerfile: 'FROM --platform=$BUILDPLATFORM busybox AS base\nARG TARGETARCH\nRUN echo -n $TARGETARCH> arch && cat /dev/urandom | head -c 100 | sha256sum > unique\nFROM scratch\nCOPY --from=base unique /\nCOPY --from=base arch /\n',
-    todo: "issue 16: the multi-platform build runs now; the case fails in the shared helper test/helpers/build.ts buildContext, which validates the result as one image: \"invalid image: manifest mediaType is application/vnd.oci.image.index.v1+json, expected an image manifest\"",
     skip: registryMissing || undefined,
     check: async (r) => {
       const ref = `${reg()}/buildkit/testexportdf:multi-img`;
       const a = await buildContext(await makeBkStore(), r.contextDir, { platform: 'linux/amd64,linux/arm/v7', tags: [ref], push: true, cacheTo: [{ type: 'inline' }] });
       assert.equal(a.manifest.mediaType, 'application/vnd.oci.image.index.v1+json', 'a two-platform build pushes an index');
       const b = await buildContext(await makeBkStore(), r.contextDir, { platform: 'linux/amd64,linux/arm/v7', tags: [ref], push: true, cacheTo: [{ type: 'inline' }], cacheFrom: [{ type: 'registry', ref }] });
-      assert.equal(b.result.manifestDescriptor.digest, a.result.manifestDescriptor.digest);
+      // Upstream compares the pushed index (the stores differ: a fresh build keeps its layers uncompressed, a cache hit as the cache holds them).
+      const pushed = (x: typeof a) => (x.result.metadata.pushed as Record<string, string>)[ref];
+      assert.match(pushed(a), /^sha256:/);
+      assert.equal(pushed(b), pushed(a));
     },
   },
   {

@@ -106,7 +106,6 @@ const cases: Case[] = [
       const list = await indexOfTar(out, `blobs/sha256/${idx.manifests[0].digest.slice(7)}`);
       assert.equal(list.manifests?.length, 2, JSON.stringify(list));
     },
-    todo: "issue 16: the multi-platform build runs now; the case fails in the shared helper test/helpers/build.ts buildContext, which validates the result as one image: \"invalid image: manifest mediaType is application/vnd.oci.image.index.v1+json, expected an image manifest\"",
   },
 ];
 

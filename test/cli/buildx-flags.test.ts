@@ -2,8 +2,8 @@
  * The buildx flags of issue 17 through the CLI: --add-host, --ulimit and --shm-size reach RUN
  * steps (and their cache keys), --no-cache-filter rebuilds only the stage it names,
  * --annotation lands on the image manifest (read back from an OCI layout output), --load keeps
- * the image in the store next to another output, and --provenance/--attest/--sbom/--ssh/
- * --cgroup-parent are refused naming the flag (=false accepted); with -H the new flags are
+ * the image in the store next to another output, and --provenance/--attest/--sbom/
+ * --cgroup-parent are refused naming the flag (--ssh: test/builder/ssh.test.ts) (=false accepted); with -H the new flags are
  * refused by name before anything is sent. Real builds (busybox base, runc).
  */
 import { after, before, describe, it } from 'node:test';
@@ -114,7 +114,6 @@ describe('buildx flags: builds', { skip }, () => {
     [['--provenance', 'mode=max'], '--provenance'],
     [['--attest', 'type=provenance'], '--attest'],
     [['--sbom', 'true'], '--sbom'],
-    [['--ssh', 'default'], '--ssh'],
     [['--cgroup-parent', 'x'], '--cgroup-parent'],
   ] as const) {
     it(`${flag} is refused naming the flag`, async () => {

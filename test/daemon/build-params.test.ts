@@ -2,8 +2,8 @@
  * Build options through the daemon: `mybuild -H … build` refuses by name the flags the
  * legacy POST /build has no parameter for (--metadata-file, --cache-from/--cache-to, --allow,
  * --format docker, …) and sends --network and SOURCE_DATE_EPOCH; the daemon refuses the legacy
- * parameters it cannot apply (the docker CLI's --add-host, --memory, --squash) and applies
- * networkmode.
+ * parameters it cannot apply (the docker CLI's --add-host, --squash) and applies networkmode and
+ * the RUN resource limits (memory, memswap, cpu*).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,12 +57,25 @@ describe('build options through the daemon', { skip, concurrency: false }, () =>
     assert.equal((await docker(d, ['inspect', '-f', '{{.Created}}', 'sde:1'])).stdout.trim(), '2001-09-09T01:46:40Z');
   });
 
+  it('--memory and --cpu-shares reach the RUN steps of a daemon build (docker build -m, mybuild -H build)', async () => {
+    const dir = path.join(d.dir, 'ctx-mem');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM busybox\nRUN (cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes) > /mem\nCMD ["cat", "/mem"]\n');
+    const a = await docker(d, ['build', '--memory', '64m', '-q', '-t', 'mem:docker', '.'], { cwd: dir });
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal((await docker(d, ['run', '--rm', 'mem:docker'])).stdout.trim(), '67108864');
+    const b = await runCli(['-H', d.host, 'build', '--memory', '96m', '--cpu-shares', '512', '--no-cache', '-q', '-t', 'mem:mybuild', '.'], { cwd: dir, env: process.env });
+    assert.equal(b.code, 0, b.err);
+    assert.equal((await docker(d, ['run', '--rm', 'mem:mybuild'])).stdout.trim(), '100663296');
+  });
+
   it('the daemon refuses legacy build parameters it cannot apply', async () => {
     const r = await docker(d, ['build', '--add-host', 'a:1.2.3.4', '.'], { cwd: ctx });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /build parameter extrahosts=a:1\.2\.3\.4 is not supported by mybuild/);
-    const m = await docker(d, ['build', '--memory', '64m', '.'], { cwd: ctx });
-    assert.match(m.stderr, /build parameter memory=67108864 is not supported by mybuild/);
+    const m = await docker(d, ['build', '--memory-swap', '1g', '.'], { cwd: ctx });
+    assert.notEqual(m.code, 0);
+    assert.match(m.stderr, /build parameter memswap needs memory/);
     const ok = await docker(d, ['build', '--network', 'none', '-q', '.'], { cwd: ctx });
     assert.equal(ok.code, 0, ok.stderr);
   });

@@ -23,7 +23,8 @@ import type { BuildEvent } from '../../src/builder/events.js';
 import { defaultBuildOptions, type BuildOptions } from '../../src/builder/options.js';
 import { importArchive } from '../../src/image/formats/import.js';
 import { validateImage } from '../../src/image/validate.js';
-import type { Descriptor, ImageConfig, Manifest } from '../../src/oci/types.js';
+import { isIndexType, parseJsonBlob } from '../../src/image/manifest.js';
+import type { Descriptor, ImageConfig, Index, Manifest } from '../../src/oci/types.js';
 import { ImageStore } from '../../src/store/image-store.js';
 import { distributable, LayerVariants } from '../../src/store/layer-variants.js';
 import { check, type Problem } from '../../src/store/gc.js';
@@ -149,7 +150,7 @@ export async function buildContext(root: string, contextDir: string, opts: Parti
     throw err;
   }
   const store = await ImageStore.open(root);
-  const { manifest, config } = await validateImage(store.content, result.manifestDescriptor.digest);
+  const { manifest, config } = await validateResult(store, result);
   const hits: number[] = [];
   const misses: number[] = [];
   const output = new Map<number, string>();
@@ -158,6 +159,26 @@ export async function buildContext(root: string, contextDir: string, opts: Parti
     if (e.type === 'step-output') output.set(e.step, (output.get(e.step) ?? '') + e.data);
   }
   return { result, events, manifest, config, contextDir, hits, misses, output, distributable: () => distributableOf(root, result.manifestDescriptor) };
+}
+
+/**
+ * Validates a build's image; for a multi-platform build (an index) every manifest of the index,
+ * each with the platform its entry names. Returns the index itself as `manifest` then, and the
+ * result's config (the first platform's).
+ */
+async function validateResult(store: ImageStore, result: BuildResult): Promise<{ manifest: Manifest; config: ImageConfig }> {
+  const desc = result.manifestDescriptor;
+  if (!isIndexType(desc.mediaType)) return validateImage(store.content, desc.digest);
+  const index = parseJsonBlob<Index>(await store.content.readBytes(desc.digest), `index ${desc.digest}`);
+  if (!index.manifests.length) throw new Error(`invalid image: index ${desc.digest} has no manifests`);
+  for (const m of index.manifests) {
+    const { config } = await validateImage(store.content, m.digest);
+    const p = m.platform;
+    if (!p || p.os !== config.os || p.architecture !== config.architecture || (p.variant ?? '') !== (config.variant ?? '')) {
+      throw new Error(`invalid image: index entry ${m.digest} says platform ${JSON.stringify(p)}, its config ${config.os}/${config.architecture}${config.variant ? `/${config.variant}` : ''}`);
+    }
+  }
+  return { manifest: index as unknown as Manifest, config: result.config };
 }
 
 /** Writes `files` into a new context and builds it (see buildContext). */

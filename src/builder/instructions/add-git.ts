@@ -47,7 +47,7 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
     return fail(err);
   }
   if (ref.scheme === 'ssh') {
-    throw new PlanError(`ADD ${src}: a git repository over ssh needs an SSH agent forwarded with --ssh, which mybuild does not support yet`, { source, hint: 'use the https:// or git:// URL of the repository (credentials from git\'s configuration or --secret id=GIT_AUTH_TOKEN)' });
+    throw new PlanError(`ADD ${src}: a git repository over ssh needs an SSH agent forwarded with --ssh, which mybuild forwards to RUN --mount=type=ssh only, not to git sources yet`, { source, hint: 'use the https:// or git:// URL of the repository (credentials from git\'s configuration or --secret id=GIT_AUTH_TOKEN)' });
   }
   let exclude: PatternMatcher | undefined;
   try {

@@ -23,6 +23,7 @@ import { lockFile } from '../../runtime/flock.js';
 import { resolveUser } from '../../runtime/user.js';
 import type { NetworkMode } from '../../runtime/spec.js';
 import { StepSecrets } from '../../runtime/secrets.js';
+import { relaySocket } from '../ssh-agents.js';
 import { envParts } from '../../cache/key.js';
 import { hashSources } from '../../context/hash.js';
 import type { ContextEntry } from '../../context/context.js';
@@ -118,7 +119,7 @@ export const runHandler: Handler<RunCommand> = {
     ];
     const mountSources: SourceFs[] = [];
     for (const m of mounts) {
-      parts.push(`mount:${m.target}=${await mountKey(ctx, m, mountSources)}`);
+      parts.push(`mount:${m.type === 'ssh' ? sshTarget(mounts, m) : m.target}=${await mountKey(ctx, m, mountSources)}`);
     }
     // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
     const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
@@ -208,8 +209,11 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
     }
     const env = [...p.env].map(([k, v]) => `${k}=${v}`);
     if (!p.env.has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-    // As BuildKit's ExecOp: the stage env, then the proxy variables, then the secret ones.
+    // As BuildKit's ExecOp: the stage env, then the proxy variables, then the secret ones;
+    // SSH_AUTH_SOCK names the first ssh mount's socket unless the stage sets it.
     env.push(...p.proxyEnv, ...secretEnv);
+    const firstSsh = p.mounts.find((m) => m.type === 'ssh');
+    if (firstSsh && !p.env.has('SSH_AUTH_SOCK')) env.push(`SSH_AUTH_SOCK=${sshTarget(p.mounts, firstSsh)}`);
     const status = await worker.executor.run(
       {
         args: p.args,
@@ -223,6 +227,7 @@ async function produce(ctx: StepContext<RunCommand>, cmd: RunCommand, p: RunPlan
         ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
         ...(options.ulimits?.length ? { ulimits: options.ulimits } : {}),
         ...(options.shmSize !== undefined ? { shmSize: options.shmSize } : {}),
+        ...(options.runResources ? { resources: options.runResources } : {}),
         stdout: sink('stdout'),
         stderr: sink('stderr'),
       },
@@ -310,11 +315,28 @@ async function runMounts(ctx: StepContext<RunCommand>, specs: MountSpec[], scrat
         out.push({ type: 'bind', source: m.readOnly ? src : await writableOver(src, dir, cleanups), target: m.target!, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
         break;
       }
-      case 'ssh':
-        throw new PlanError('RUN --mount=type=ssh is not supported', { source });
+      case 'ssh': {
+        // BuildKit's dispatchSSH: id `default` unless given; optional unless `required`.
+        const id = m.id || 'default';
+        const agent = await session.sshAgent(id);
+        if (!agent) {
+          if (m.required) throw new PlanError(`no SSH key ${JSON.stringify(id)} forwarded from the client`, { source, hint: `pass it with --ssh ${id === 'default' ? 'default' : `${id}=SOCKET|KEYFILE`}` });
+          break;
+        }
+        // A socket of the step's own (0:0 0600 unless uid, gid or mode say otherwise) relaying to the agent.
+        const relay = await relaySocket(agent, path.join(scratch, `ssh-${out.length}.sock`), { uid: m.uid ?? 0, gid: m.gid ?? 0, mode: m.mode ?? 0o600 });
+        cleanups.push(() => relay.close());
+        out.push({ type: 'bind', source: relay.path, target: sshTarget(specs, m), options: ['rbind'] });
+        break;
+      }
     }
   }
   return out;
+}
+
+/** Where an ssh mount's socket is: its target, else `/run/buildkit/ssh_agent.N` by its place among the ssh mounts (BuildKit's). */
+function sshTarget(mounts: readonly MountSpec[], m: MountSpec): string {
+  return m.target ?? `/run/buildkit/ssh_agent.${mounts.filter((x) => x.type === 'ssh').indexOf(m)}`;
 }
 
 /**

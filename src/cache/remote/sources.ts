@@ -69,6 +69,10 @@ export function inlineRecords(config: ImageConfig, what: string): Map<string, Ex
   return decodeCacheConfig(label, `${what} (inline cache label ${INLINE_CACHE_LABEL})`);
 }
 
+function noInline(what: string): RegistryError {
+  return new RegistryError(`${what}: the image has no inline cache (no ${INLINE_CACHE_LABEL} label)`, { hint: 'build it with --cache-to type=inline, or export a cache with --cache-to type=registry' });
+}
+
 /** A cache stored in a registry: a cache artifact pushed by `--cache-to type=registry`, or an image with an inline cache. */
 export class RegistryCacheSource implements CacheSource {
   readonly name: string;
@@ -98,17 +102,34 @@ export class RegistryCacheSource implements CacheSource {
 
   private async doLoad(): Promise<Map<string, ExportedRecord>> {
     const what = `cache ${this.ref.familiar()}`;
-    let m = await this.client.getManifest(this.ref.path, this.ref.digest ?? this.ref.tag ?? 'latest', MANIFEST_ACCEPT, what);
+    const m = await this.client.getManifest(this.ref.path, this.ref.digest ?? this.ref.tag ?? 'latest', MANIFEST_ACCEPT, what);
     this.stats.metadataBytes += m.bytes.length;
-    let parsed = classifyManifest(m.bytes, m.mediaType);
-    if (parsed.kind === 'index') {
-      const child = pickManifest((parsed.index as Index).manifests, hostPlatform());
-      if (!child) throw new RegistryError(`${what}: the index has no manifest for this platform`);
-      m = await this.client.getManifest(this.ref.path, child.digest, MANIFEST_ACCEPT, what);
-      this.stats.metadataBytes += m.bytes.length;
-      parsed = classifyManifest(m.bytes, m.mediaType);
-      if (parsed.kind !== 'manifest') throw new RegistryError(`${what}: an index inside an index`);
+    const parsed = classifyManifest(m.bytes, m.mediaType);
+    if (parsed.kind !== 'index') return this.loadManifest(parsed, what);
+    // A multi-platform image: every platform's inline cache, as BuildKit's importInlineCache merges them.
+    const manifests = (parsed.index as Index).manifests;
+    if (!manifests.length) throw new RegistryError(`${what}: the index lists no manifests`);
+    const records = new Map<string, ExportedRecord>();
+    let found = false;
+    for (const d of manifests) {
+      const c = await this.client.getManifest(this.ref.path, d.digest, MANIFEST_ACCEPT, what);
+      this.stats.metadataBytes += c.bytes.length;
+      const child = classifyManifest(c.bytes, c.mediaType);
+      if (child.kind !== 'manifest') throw new RegistryError(`${what}: an index inside an index`);
+      const got = await this.loadManifest(child, what, true);
+      if (!got) continue;
+      found = true;
+      for (const [k, v] of got) records.set(k, v);
     }
+    if (!found) throw noInline(what);
+    return records;
+  }
+
+  /** The records of one manifest: a cache config, or an image's inline cache (null for none when `optional`). */
+  private async loadManifest(parsed: ReturnType<typeof classifyManifest>, what: string, optional?: false): Promise<Map<string, ExportedRecord>>;
+  private async loadManifest(parsed: ReturnType<typeof classifyManifest>, what: string, optional: true): Promise<Map<string, ExportedRecord> | null>;
+  private async loadManifest(parsed: ReturnType<typeof classifyManifest>, what: string, optional = false): Promise<Map<string, ExportedRecord> | null> {
+    if (parsed.kind !== 'manifest') throw new RegistryError(`${what}: an index inside an index`);
     const config = parsed.manifest.config;
     const bytes = await this.getBlob(config, `${what}: config ${config.digest}`);
     if (config.mediaType === CACHE_CONFIG_MEDIA_TYPE) return decodeCacheConfig(bytes, what);
@@ -119,7 +140,7 @@ export class RegistryCacheSource implements CacheSource {
       throw new RegistryError(`${what}: neither a mybuild cache nor an image (config media type ${config.mediaType})`);
     }
     const inline = inlineRecords(cfg, what);
-    if (!inline) throw new RegistryError(`${what}: the image has no inline cache (no ${INLINE_CACHE_LABEL} label)`, { hint: 'build it with --cache-to type=inline, or export a cache with --cache-to type=registry' });
+    if (!inline && !optional) throw noInline(what);
     return inline;
   }
 

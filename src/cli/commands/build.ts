@@ -16,13 +16,15 @@ import { parseBuildContexts } from '../../builder/named-contexts.js';
 import { applyBuildxFlags, BUILDX_FLAGS } from '../build-flags.js';
 import { parseOutput } from '../../builder/output-spec.js';
 import { defaultBuildOptions, parseKeyValue, parseSecret, parseSourceDateEpoch, secretBytes, type BuildOptions } from '../../builder/options.js';
+import { applyResourceFlags, RESOURCE_FLAGS } from '../resource-flags.js';
+import { parseSshSpec } from '../../builder/ssh-agents.js';
 
 export const BUILD_FLAGS = {
   allow: { type: 'string', multiple: true, arg: 'stringArray', description: 'Allow extra privileged entitlement (e.g., "security.insecure")' },
   'build-arg': { type: 'string', multiple: true, arg: 'stringArray', description: 'Set build-time variables' },
   'cache-from': { type: 'string', multiple: true, arg: 'stringArray', description: 'External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")' },
   'cache-to': { type: 'string', multiple: true, arg: 'stringArray', description: 'Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")' },
-  call: { type: 'string', description: 'Set method for evaluating build ("check", "outline", "targets") (default "build")' },
+  call: { type: 'string', description: 'Set method for evaluating build ("check", "outline", "targets", "subrequests.describe") (default "build")' },
   check: { type: 'boolean', description: 'Shorthand for "--call=check"' },
   compression: { type: 'string', description: 'Layer compression: gzip (default) or zstd' },
   explain: { type: 'boolean', description: 'Print why each step was or was not taken from the cache' },
@@ -45,6 +47,7 @@ export const BUILD_FLAGS = {
   target: { type: 'string', description: 'Set the target build stage to build' },
   'build-context': { type: 'string', multiple: true, arg: 'stringArray', description: 'Additional build contexts (e.g., name=path)' },
   ...BUILDX_FLAGS,
+  ...RESOURCE_FLAGS,
   help: HELP_FLAG,
 } as const satisfies Flags;
 
@@ -72,6 +75,7 @@ export interface ParsedBuildArgs {
 async function useRemoteContext(o: BuildOptions, arg: string, file: string | undefined, ctx: { env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<() => Promise<void>> {
   const fetched = await fetchContext(arg, { tmpParent: ctx.env.TMPDIR || os.tmpdir(), stdin: ctx.stdin, secret: (id) => secretBytes(o.secrets, id, ctx.env) });
   o.contextDir = fetched.dir;
+  if (fetched.time !== undefined) o.contextEpoch = fetched.time;
   if (fetched.dockerfileText !== undefined) {
     if (file !== undefined) {
       await fetched.cleanup();
@@ -153,7 +157,10 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
   applyBuildxFlags(o, v);
-  o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
+  applyResourceFlags(o, v);
+  if (v.ssh?.length) o.ssh = v.ssh.map((s) => parseSshSpec(s, ctx.env, ctx.cwd));
+  // A SOURCE_DATE_EPOCH build arg (a number, context, a stage) is resolved by the builder.
+  if (o.buildArgs.SOURCE_DATE_EPOCH === undefined) o.sourceDateEpoch = parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
   if (!['auto', 'tty', 'plain', 'json', 'quiet'].includes(progress)) {

@@ -11,10 +11,10 @@
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { BuildEvent } from '../../builder/events.js';
-import { defaultBuildOptions, parseSourceDateEpoch } from '../../builder/options.js';
+import { defaultBuildOptions } from '../../builder/options.js';
 import { BuildError, UsageError } from '../../errors.js';
 import { boolParam, byteLimit, JsonLines, jsonMapParam } from '../http.js';
-import { buildNetwork, refuseUnmappedBuildParams } from '../build-params.js';
+import { buildNetwork, buildResources, refuseUnmappedBuildParams } from '../build-params.js';
 import type { Route, RouteRequest } from '../server.js';
 import { registryAuthFromHeader } from '../../api/auth.js';
 
@@ -66,6 +66,7 @@ export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) 
 async function handleBuild({ req, res, query, state }: RouteRequest): Promise<void> {
   refuseUnmappedBuildParams(query);
   const network = buildNetwork(query.get('networkmode'));
+  const resources = buildResources(query);
   if (query.get('remote')) throw new UsageError('building from a remote URL (remote=) is not supported', { hint: 'send the context as a tar body' });
   const dockerfile = dockerfileInContext(query.get('dockerfile'));
   const tags = query.getAll('t').filter((t) => t !== '');
@@ -105,7 +106,8 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.pull = boolParam(query, 'pull');
     o.platform = query.get('platform') || undefined;
     o.network = network;
-    o.sourceDateEpoch = parseSourceDateEpoch(buildArgs.SOURCE_DATE_EPOCH);
+    if (resources) o.runResources = resources;
+    // The SOURCE_DATE_EPOCH build arg is resolved by the builder (src/builder/source-date-epoch.ts).
     if (registryAuth) o.registryAuth = registryAuth;
     const result = await state.engine.build(o, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
     out.write({ aux: { ID: result.imageId } });
