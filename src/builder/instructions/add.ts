@@ -21,7 +21,7 @@ import { entryFromDisk, isDirIn, parentEntries } from '../fs-entries.js';
 import { workdir } from '../state.js';
 import type { Handler, LayerStep, StepContext } from './handler.js';
 import { compareLayerPaths, writeLayer, BUILD_LAYER_COMPRESSION } from '../../image/layer-writer.js';
-import { httpGet } from '../../util/http-get.js';
+import { bodyError, httpGet } from '../../util/http-get.js';
 import { resolveUser } from '../../runtime/user.js';
 import { gitStep } from './add-git.js';
 
@@ -199,12 +199,19 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
     const parsed = cmd.checksum !== undefined ? parseChecksum(cmd.checksum) : undefined;
     const algorithm = parsed && 'algorithm' in parsed ? parsed.algorithm : 'sha256';
     const h = createHash(algorithm);
-    await pipeline(res, async function* (src) {
-      for await (const c of src) {
-        h.update(c as Buffer);
-        yield c;
-      }
-    }, createWriteStream(file));
+    let received = 0;
+    try {
+      await pipeline(res, async function* (src) {
+        for await (const c of src) {
+          h.update(c as Buffer);
+          received += (c as Buffer).length;
+          yield c;
+        }
+      }, createWriteStream(file));
+    } catch (err) {
+      if (session.signal?.aborted) throw err;
+      throw new BuildError('CONTEXT', `ADD ${url}: the download failed: ${bodyError(err, res, received)}`, { source, cause: err, hint: 'the server or the network broke the transfer; try again' });
+    }
     const digest = `${algorithm}:${h.digest('hex')}`;
     if (cmd.checksum !== undefined && cmd.checksum !== digest) {
       throw new BuildError('DIGEST_MISMATCH', `ADD ${url}: checksum mismatch: expected ${cmd.checksum}, got ${digest}`, { source });
