@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BuildError, type SourceLocation } from '../errors.js';
 import type { HttpValidators } from '../cache/http-validators.js';
-import { httpGet } from '../util/http-get.js';
+import { bodyError, httpGet } from '../util/http-get.js';
 
 /** One URL of an ADD: its name in the destination, digest and Last-Modified; `file` once downloaded. */
 export interface UrlSource {
@@ -122,12 +122,19 @@ async function save(url: string, res: IncomingMessage, o: UrlFetchOptions): Prom
     throw fail(url, 'the server answered 304 Not Modified to a request without validators', o.source);
   }
   const h = createHash(o.algorithm);
-  await pipeline(res, async function* (src) {
-    for await (const c of src) {
-      h.update(c as Buffer);
-      yield c;
-    }
-  }, createWriteStream(o.file));
+  let received = 0;
+  try {
+    await pipeline(res, async function* (src) {
+      for await (const c of src) {
+        h.update(c as Buffer);
+        received += (c as Buffer).length;
+        yield c;
+      }
+    }, createWriteStream(o.file));
+  } catch (err) {
+    if (o.signal?.aborted) throw err;
+    throw new BuildError('CONTEXT', `ADD ${url}: the download failed: ${bodyError(err, res, received)}`, { source: o.source, cause: err, hint: 'the server or the network broke the transfer; try again' });
+  }
   const digest = `${o.algorithm}:${h.digest('hex')}`;
   const lm = res.headers['last-modified'];
   const t = lm !== undefined ? Date.parse(lm) : NaN;

@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { BuildError, UsageError } from '../errors.js';
 import { createDecompressor, detectCompression, type InputCompression } from '../image/compression.js';
 import { isGitSource, isUrlSource } from '../plan/copy-sources.js';
-import { httpGet } from '../util/http-get.js';
+import { bodyError, httpGet } from '../util/http-get.js';
 import { checkoutGit, gitAuthHeader, GitSourceError, parseGitRef, redactRemote, resolveGitRef } from './git.js';
 import { extractContextTar } from './tar-context.js';
 import { archiveMaxTime, lastModifiedTime } from './archive-time.js';
@@ -102,7 +102,12 @@ export async function fetchContext(arg: string, opts: FetchContextOptions): Prom
       const type = String(res.headers['content-type'] ?? '');
       textOk = type === '' || type.startsWith('text/');
       lastModified = lastModifiedTime(res.headers['last-modified']);
-      await pipeline(res, createWriteStream(raw));
+      let received = 0;
+      res.on('data', (c: Buffer) => (received += c.length));
+      await pipeline(res, createWriteStream(raw)).catch((err: unknown) => {
+        if (opts.signal?.aborted) throw err;
+        throw new BuildError('CONTEXT', `unable to download the build context ${redactRemote(arg)}: ${bodyError(err, res, received)}`);
+      });
     }
     const kind = await tarArchiveKind(raw);
     if (kind !== null) {

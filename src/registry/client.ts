@@ -14,10 +14,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { DigestMismatchError, RegistryError } from '../errors.js';
+import { DigestMismatchError, isRegistryError, RegistryError } from '../errors.js';
 import { MediaTypes, type Digest } from '../oci/types.js';
 import { basicAuth, loadCredentials, parseWwwAuthenticate, TokenCache, type Challenge, type Credentials } from './auth.js';
-import { readBody, Transport, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
+import { isBodyInterrupted, readBody, Transport, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
 
 export interface ClientOptions extends TransportOptions {
   /** Explicit credentials; `null` = anonymous; undefined = from config.json / helpers. */
@@ -53,6 +53,9 @@ export interface FetchedManifest {
   mediaType: string;
   digest: Digest;
 }
+
+/** Tries of a manifest download whose body broke off or did not match its digest. */
+const MANIFEST_TRIES = 5;
 
 const sha256 = (b: Buffer): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -239,9 +242,22 @@ export class RegistryClient {
   /**
    * `GET /v2/<repo>/manifests/<reference>` with the given Accept types. Checks the bytes against
    * `reference` when it is a digest, and against `Docker-Content-Digest` when sent; refuses
-   * more than 4 MiB. Throws RegistryError (`manifest unknown (404)`, …) or DigestMismatchError.
+   * more than 4 MiB. A body that breaks off or does not match is fetched again (5 tries). Throws RegistryError (`manifest unknown (404)`, …) or DigestMismatchError.
    */
   async getManifest(repo: string, reference: string, accept: string[] = MANIFEST_ACCEPT, context = `${this.domain}/${repo}:${reference}`): Promise<FetchedManifest> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.getManifestOnce(repo, reference, accept, context);
+      } catch (err) {
+        // A body that broke off or came mangled: fetch it again (a GET), a few times.
+        if (attempt >= MANIFEST_TRIES || !(isBodyInterrupted(err) || err instanceof DigestMismatchError)) {
+          throw isBodyInterrupted(err) && !isRegistryError(err) ? new RegistryError(`${context}: the manifest download broke off (${(err as Error).message})`, { cause: err, hint: 'the connection broke; try again' }) : err;
+        }
+      }
+    }
+  }
+
+  private async getManifestOnce(repo: string, reference: string, accept: string[], context: string): Promise<FetchedManifest> {
     const res = await this.request('GET', `/v2/${repo}/manifests/${reference}`, { scopes: [repoScope(repo, ['pull'])], headers: { accept: accept.join(', ') } });
     if (res.status !== 200) throw await this.answerError(res, context);
     const bytes = await readBody(res, 4 << 20);

@@ -10,7 +10,8 @@
  *    skipped. A download cut short resumes where it stopped with `Range: bytes=N-` (up to 5
  *    times a blob; when the registry ignores the range and sends it all, the bytes we have are
  *    skipped); the store verifies digest and size over the whole blob either way. Other
- *    failures are retried from the start (3 tries a blob).
+ *    failures (a reset before any byte, a stall, a flipped byte) are retried from the start (5
+ *    tries a blob, as Docker).
  * 4. Check that every layer uncompresses to its diff_id in the config (src/image/diff-ids.ts),
  *    as containerd's unpacker does; a mismatch fails the pull before anything is named.
  * 5. Store the manifest (and the index) blobs, then point the ref at the platform manifest.
@@ -19,6 +20,7 @@
  * answer: `pull 127.0.0.1:5000/x:nope: manifest unknown (404)`.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { BuildError, DigestMismatchError, errorOfKind, isDigestMismatch, isRegistryError, RegistryError } from '../errors.js';
 import type { Reference } from '../oci/reference.js';
@@ -32,6 +34,7 @@ import { BlobSources } from './blob-sources.js';
 import { RegistryClient, type ClientOptions } from './client.js';
 import { formatPlatform, hostPlatform, pickManifest, platformMatches } from '../oci/platform.js';
 import { parsePlatform } from './platform.js';
+import { isBodyInterrupted } from './transport.js';
 
 /** What pull (and push) report per blob. `current`/`total` are bytes. */
 export interface TransferProgress {
@@ -138,7 +141,9 @@ function progressCounter(report: (n: number) => void): Transform {
   });
 }
 
-const BLOB_TRIES = 3;
+/** Tries of one blob (Docker's maxDownloadAttempts), with a pause of BLOB_RETRY_MS × 2^n between them. */
+const BLOB_TRIES = 5;
+const BLOB_RETRY_MS = 200;
 const BLOB_RESUMES = 5;
 
 /** Drops the first `n` bytes of `body` (a registry that ignored our Range resent them). */
@@ -174,7 +179,7 @@ async function* resumableBlob(client: RegistryClient, repo: string, digest: Dige
         return;
       } catch (err) {
         body.destroy();
-        if (!isStreamFailure(err) || received === 0 || resumes >= BLOB_RESUMES) throw err;
+        if (!isBodyInterrupted(err) || received === 0 || resumes >= BLOB_RESUMES) throw err;
         resumes++;
         onResume(received);
         const next = await client.blobStream(repo, digest, what, received);
@@ -211,15 +216,22 @@ export async function fetchBlob(client: RegistryClient, repo: string, desc: Desc
       emit('done', desc.size);
       return;
     } catch (err) {
-      const retryable = isDigestMismatch(err) || (isRegistryError(err) && /closed the connection|did not answer|stopped sending|aborted/.test(err.message)) || isStreamFailure(err);
-      if (!retryable || attempt >= BLOB_TRIES) {
-        if (isDigestMismatch(err)) {
-          throw new DigestMismatchError(`${what}: the registry sent content that does not match the digest (${err.message}); nothing was stored`, { cause: err, hint: 'the registry or a proxy between us corrupted the blob' });
-        }
-        throw withPrefix(what, isStreamFailure(err) ? new RegistryError(`download failed: ${(err as Error).message}`, { cause: err, hint: 'the connection broke while downloading; try again' }) : err);
+      if (isRetryableDownload(err) && attempt < BLOB_TRIES) {
+        await sleep(BLOB_RETRY_MS * 2 ** (attempt - 1));
+        continue;
       }
+      if (isDigestMismatch(err)) {
+        throw new DigestMismatchError(`${what}: the registry sent content that does not match the digest (${err.message}); nothing was stored`, { cause: err, hint: 'the registry or a proxy between us corrupted the blob' });
+      }
+      throw withPrefix(what, isStreamFailure(err) ? new RegistryError(`download failed: ${(err as Error).message}`, { cause: err, hint: 'the connection broke while downloading; try again' }) : err);
     }
   }
+}
+
+/** A failure another try of the download may not meet: the network, a mangled body, a registry overloaded past the transport's retries. */
+function isRetryableDownload(err: unknown): boolean {
+  if (isDigestMismatch(err) || isStreamFailure(err)) return true;
+  return isRegistryError(err) && /closed the connection|did not answer|stopped sending|aborted|\((5\d\d|429)\)$/.test(err.message);
 }
 
 function isStreamFailure(err: unknown): boolean {

@@ -437,3 +437,15 @@ export async function readBody(res: HttpResponse, max = 4 << 20): Promise<Buffer
 export function insecureHint(domain: string): string {
   return `MYBUILD_INSECURE_REGISTRIES=${domain} (or --insecure-registry ${domain} on pull, push and login)`;
 }
+
+/**
+ * True when `err` means an answer's body broke off on the way (the connection closed or reset
+ * mid-body, or the body stalled past the idle timeout): the request may be sent again, or the
+ * rest asked for with a Range.
+ */
+export function isBodyInterrupted(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  if (isRegistryError(err)) return cause instanceof RequestTimeout && cause.phase === 'body';
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'EPIPE' || e?.message === 'aborted';
+}

@@ -305,9 +305,11 @@ export interface Fault {
    * `retryAfter` seconds) without forwarding; `truncate`: forward, then send half the body and
    * cut the connection; `corrupt`: forward, flip a byte of the body; `drop-body`: read part of
    * the request body, then cut the connection (nothing reaches the registry); `no-range`:
-   * forward without the Range header (a registry that ignores ranges).
+   * forward without the Range header (a registry that ignores ranges); `stall`: forward, then
+   * send half the body and nothing more (until the proxy stops); `corrupt-upload`: forward the
+   * request with a byte of its body flipped.
    */
-  action: 'reset' | 'status' | 'truncate' | 'corrupt' | 'drop-body' | 'no-range';
+  action: 'reset' | 'status' | 'truncate' | 'corrupt' | 'drop-body' | 'no-range' | 'stall' | 'corrupt-upload';
   status?: number;
   retryAfter?: number;
   times: number;
@@ -356,7 +358,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const headers = { ...req.headers };
     if (fault?.action === 'no-range') delete headers.range;
     const up = http.request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers }, (ures) => {
-      if (fault?.action === 'truncate' || fault?.action === 'corrupt') {
+      if (fault?.action === 'truncate' || fault?.action === 'corrupt' || fault?.action === 'stall') {
         const chunks: Buffer[] = [];
         ures.on('data', (c: Buffer) => chunks.push(c));
         ures.on('end', () => {
@@ -365,6 +367,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           if (fault.action === 'truncate') {
             res.write(body.subarray(0, Math.floor(body.length / 2)));
             setTimeout(() => res.socket?.destroy(), 20);
+          } else if (fault.action === 'stall') {
+            res.write(body.subarray(0, Math.floor(body.length / 2)));
           } else {
             if (body.length) body[Math.floor(body.length / 2)] ^= 0xff;
             res.end(body);
@@ -376,6 +380,19 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       ures.pipe(res);
     });
     up.on('error', () => res.socket?.destroy());
+    if (fault?.action === 'corrupt-upload') {
+      let first = true;
+      req.on('data', (c: Buffer) => {
+        if (first && c.length) {
+          c = Buffer.from(c);
+          c[0] ^= 0xff;
+          first = false;
+        }
+        up.write(c);
+      });
+      req.on('end', () => up.end());
+      return;
+    }
     req.pipe(up);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -95,6 +95,47 @@ describe('through a fault-injecting proxy', { skip: registryMissing }, () => {
     await validateImage(store, res.descriptor.digest);
   });
 
+  it('a blob download that stalls mid-body resumes with a Range request once the idle timeout fires', async () => {
+    const src = await makeStore(path.join(tmp, 'src-stall'));
+    const img = await makeImage(src, [{ big: randomBytes(128 << 10) }], { compression: 'none' });
+    await push(`${reg.domain}/stalled:1`, src, img.manifest);
+    const layer = img.layers[0];
+    proxy.faults.push({ match: isBlobGet(layer.digest), action: 'stall', times: 1 });
+    const from = proxy.log.length;
+    const store = await makeStore(path.join(tmp, 'dst-stall'));
+    const res = await pull(`${proxy.domain}/stalled:1`, store, undefined, { clientOptions: { ...fast, timeoutMs: 500 }, platform: 'linux/amd64' });
+    assert.equal(proxy.faults[0].times, 0, 'the stall happened');
+    proxy.faults.length = 0;
+    const gets = proxy.log.slice(from).filter(isBlobGet(layer.digest));
+    assert.equal(gets.length, 2, 'one GET stalled, one resuming');
+    assert.match(gets[1].range ?? '', /^bytes=[1-9]\d*-$/, 'the second GET asks for the rest');
+    await validateImage(store, res.descriptor.digest);
+  });
+
+  it('a manifest whose body breaks off or stalls is fetched again', async () => {
+    const src = await makeStore(path.join(tmp, 'src-mbody'));
+    const img = await makeImage(src, [{ m: 'manifest faults\n' }]);
+    await push(`${reg.domain}/mbody:1`, src, img.manifest);
+    const isManifestGet = (r: { method: string; url: string }) => r.method === 'GET' && r.url.endsWith('/mbody/manifests/1');
+    proxy.faults.push({ match: isManifestGet, action: 'truncate', times: 1 }, { match: isManifestGet, action: 'stall', times: 1 }, { match: isManifestGet, action: 'corrupt', times: 1 });
+    const store = await makeStore(path.join(tmp, 'dst-mbody'));
+    const res = await pull(`${proxy.domain}/mbody:1`, store, undefined, { clientOptions: { ...fast, timeoutMs: 500 }, platform: 'linux/amd64' });
+    assert.deepEqual(proxy.faults.map((f) => f.times), [0, 0, 0], 'every fault fired');
+    proxy.faults.length = 0;
+    assert.equal(res.descriptor.digest, img.manifest.digest);
+  });
+
+  it('an upload whose bytes were altered on the way (the registry says digest invalid) is sent again', async () => {
+    const store = await makeStore(path.join(tmp, 'flipup'));
+    const img = await makeImage(store, [{ f: randomBytes(4096) }], { compression: 'none' });
+    proxy.faults.push({ match: (r) => r.method === 'PUT' && r.url.includes(`digest=${encodeURIComponent(img.layers[0].digest)}`), action: 'corrupt-upload', times: 1 });
+    await push(`${proxy.domain}/flipup:1`, store, img.manifest, { clientOptions: fast });
+    assert.equal(proxy.faults[0].times, 0, 'the byte was flipped');
+    proxy.faults.length = 0;
+    const back = await makeStore(path.join(tmp, 'flipup-back'));
+    await validateImage(back, (await pull(`${reg.domain}/flipup:1`, back, undefined, { platform: 'linux/amd64' })).descriptor.digest);
+  });
+
   it('a registry that ignores Range: the resent head is skipped and the digest still checked', async () => {
     const src = await makeStore(path.join(tmp, 'src-norange'));
     const img = await makeImage(src, [{ big: randomBytes(128 << 10) }], { compression: 'none' });
