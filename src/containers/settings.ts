@@ -57,6 +57,10 @@ export interface ContainerSettings {
   restartPolicy?: { name: 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount: number };
   /** HostConfig.Isolation as given ('default' or absent). */
   isolation?: string;
+  /** As given, for inspect (applied by `create`: CreateOptions.volumesFrom, volumeDriver, anonymousVolumes). */
+  volumesFrom?: string[];
+  volumeDriver?: string;
+  configVolumes?: string[];
 }
 
 /** Where tini is bind-mounted in the container (dockerd's path). */

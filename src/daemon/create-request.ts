@@ -45,7 +45,7 @@ const HOST_FIELDS = new Set([
   'Binds', 'ContainerIDFile', 'LogConfig', 'NetworkMode', 'AutoRemove', 'ConsoleSize', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch',
   'ExtraHosts', 'GroupAdd', 'IpcMode', 'OomScoreAdj', 'PidMode', 'Privileged', 'ReadonlyRootfs', 'Tmpfs', 'ShmSize', 'Sysctls', 'Runtime', 'Isolation',
   'Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'OomKillDisable', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus',
-  'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init', 'PortBindings',
+  'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init', 'PortBindings', 'VolumesFrom', 'VolumeDriver',
 ]);
 const HOST_INFORMATIONAL = new Set(['ContainerIDFile', 'ConsoleSize']);
 const ULIMITS = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
@@ -101,26 +101,32 @@ async function binds(entries: string[]): Promise<VolumeSpec[]> {
   for (const b of entries) {
     const parts = b.split(':');
     const [source, target, mode = ''] = parts;
-    if (parts.length < 2 || !target?.startsWith('/')) throw invalid(`invalid volume specification: '${b}'`);
-    if (!source.startsWith('/')) throw unsupported(`HostConfig.Binds "${b}": named volumes`, 'bind an absolute host path');
+    if (parts.length < 2 || parts.length > 3 || !target?.startsWith('/')) throw invalid(`invalid volume specification: '${b}'`);
     const opts = mode.split(',').filter((o) => o !== '');
     for (const o of opts) if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private', 'rslave', 'slave', 'nocopy'].includes(o)) throw invalid(`invalid mode: ${o}`);
     if (opts.some((o) => ['rslave', 'slave'].includes(o))) throw unsupported(`HostConfig.Binds "${b}": propagation ${opts.find((o) => /slave/.test(o))}`);
+    if (!source.startsWith('/')) {
+      // A named volume (created at create when missing, as dockerd does).
+      out.push({ source: '', target, readonly: opts.includes('ro'), volume: source, ...(opts.includes('nocopy') ? { nocopy: true } : {}), origin: 'binds' });
+      continue;
+    }
+    if (opts.includes('nocopy')) throw invalid(`invalid mode: nocopy: it applies to named volumes, not to the bind of ${source}`);
     await stat(source).catch(() => mkdir(source, { recursive: true }));
     out.push({ source: path.resolve(source), target, readonly: opts.includes('ro') });
   }
   return out;
 }
 
-/** `HostConfig.Mounts`: bind and tmpfs (volume mounts are refused). */
-function mounts(entries: Json[]): { volumes: VolumeSpec[]; extra: ExtraMount[] } {
+/** `HostConfig.Mounts`: bind, volume (named, or anonymous without a Source) and tmpfs. */
+function mounts(entries: Json[]): { volumes: VolumeSpec[]; extra: ExtraMount[]; anonymous: string[] } {
   const volumes: VolumeSpec[] = [];
   const extra: ExtraMount[] = [];
+  const anonymous: string[] = [];
   for (const m of entries) {
     const type = String(m.Type ?? '');
     const target = String(m.Target ?? '');
     if (!target.startsWith('/')) throw invalid(`invalid mount config: mount path must be absolute: "${target}"`);
-    const known = new Set(['Type', 'Source', 'Target', 'ReadOnly', 'Consistency', 'BindOptions', 'TmpfsOptions']);
+    const known = new Set(['Type', 'Source', 'Target', 'ReadOnly', 'Consistency', 'BindOptions', 'TmpfsOptions', ...(type === 'volume' ? ['VolumeOptions'] : [])]);
     for (const [k, v] of Object.entries(m)) if (!known.has(k) && !isZero(v)) throw unsupported(`HostConfig.Mounts[].${k}`);
     if (type === 'bind') {
       const source = String(m.Source ?? '');
@@ -128,7 +134,30 @@ function mounts(entries: Json[]): { volumes: VolumeSpec[]; extra: ExtraMount[] }
       const bo = (m.BindOptions ?? {}) as Json;
       if (!isZero(bo.Propagation) && !['rprivate', 'private'].includes(String(bo.Propagation))) throw unsupported(`HostConfig.Mounts[].BindOptions.Propagation "${String(bo.Propagation)}"`);
       for (const [k, v] of Object.entries(bo)) if (k !== 'Propagation' && !isZero(v)) throw unsupported(`HostConfig.Mounts[].BindOptions.${k}`);
-      volumes.push({ source, target, readonly: m.ReadOnly === true });
+      volumes.push({ source, target, readonly: m.ReadOnly === true, origin: 'mounts' });
+    } else if (type === 'volume') {
+      const vo = (m.VolumeOptions ?? {}) as Json;
+      for (const [k, v] of Object.entries(vo)) if (!['NoCopy', 'Labels', 'DriverConfig'].includes(k) && !isZero(v)) throw unsupported(`HostConfig.Mounts[].VolumeOptions.${k}`);
+      const dc = (vo.DriverConfig ?? {}) as Json;
+      const source = String(m.Source ?? '');
+      if (!source) {
+        if (!isZero(vo)) throw invalid('invalid mount config for type "volume": VolumeOptions need a named volume (Source)');
+        anonymous.push(target);
+        continue;
+      }
+      volumes.push({
+        source: '',
+        target,
+        readonly: m.ReadOnly === true,
+        volume: source,
+        ...(vo.NoCopy === true ? { nocopy: true } : {}),
+        origin: 'mounts',
+        create: {
+          ...(isZero(vo.Labels) ? {} : { labels: vo.Labels as Record<string, string> }),
+          ...(isZero(dc.Options) ? {} : { options: dc.Options as Record<string, string> }),
+          ...(dc.Name ? { driver: String(dc.Name) } : {}),
+        },
+      });
     } else if (type === 'tmpfs') {
       if (!isZero(m.Source)) throw invalid('invalid mount config for type "tmpfs": source must not be specified');
       const to = (m.TmpfsOptions ?? {}) as Json;
@@ -138,10 +167,10 @@ function mounts(entries: Json[]): { volumes: VolumeSpec[]; extra: ExtraMount[] }
       for (const [k, v] of Object.entries(to)) if (k !== 'SizeBytes' && k !== 'Mode' && !isZero(v)) throw unsupported(`HostConfig.Mounts[].TmpfsOptions.${k}`);
       extra.push({ type: 'tmpfs', source: '', target, readonly: m.ReadOnly === true, options });
     } else {
-      throw unsupported(`HostConfig.Mounts[].Type "${type}"`, type === 'volume' ? 'named volumes are not implemented yet: use a bind mount' : undefined);
+      throw unsupported(`HostConfig.Mounts[].Type "${type}"`);
     }
   }
-  return { volumes, extra };
+  return { volumes, extra, anonymous };
 }
 
 function capabilities(field: string, v: unknown): string[] | undefined {
@@ -164,7 +193,6 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   const hc = (body.HostConfig ?? {}) as Json;
   for (const [k, v] of Object.entries(hc)) if (!HOST_FIELDS.has(k) && !HOST_INFORMATIONAL.has(k) && !isZero(v)) throw unsupported(`HostConfig.${k}`);
   if (!isZero(body.Domainname)) throw unsupported('Config.Domainname');
-  if (!isZero(body.Volumes)) throw unsupported('Config.Volumes (anonymous volumes)', 'bind a host path instead: -v /host/dir:/path');
   const hcheck = body.Healthcheck as Json | undefined;
   if (!isZero(hcheck) && !(Array.isArray(hcheck?.Test) && hcheck.Test[0] === 'NONE')) throw unsupported('Config.Healthcheck');
 
@@ -261,9 +289,20 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(strs(body.OnBuild).length ? { onBuild: strs(body.OnBuild) } : {}),
     ...(body.StdinOnce === true ? { stdinOnce: true } : {}),
     ...(Array.isArray(hc.ConsoleSize) && !isZero(hc.ConsoleSize) ? { consoleSize: hc.ConsoleSize as [number, number] } : {}),
+    ...(strs(hc.VolumesFrom).length ? { volumesFrom: strs(hc.VolumesFrom) } : {}),
+    ...(hc.VolumeDriver ? { volumeDriver: String(hc.VolumeDriver) } : {}),
+    ...(body.Volumes && typeof body.Volumes === 'object' && Object.keys(body.Volumes).length ? { configVolumes: Object.keys(body.Volumes) } : {}),
   };
   const entrypoint = list(body.Entrypoint);
+  const configVolumes = body.Volumes && typeof body.Volumes === 'object' ? Object.keys(body.Volumes as Json) : [];
+  for (const v of configVolumes) if (!v.startsWith('/')) throw invalid(`invalid volume: ${v}: the path must be absolute`);
+  const anonymousVolumes = [...configVolumes, ...fromMounts.anonymous];
+  const volumesFrom = strs(hc.VolumesFrom);
+  for (const f of volumesFrom) if (!/^[^:]+(:(ro|rw))?$/.test(f)) throw invalid(`invalid volumes-from: ${f}: expected CONTAINER[:ro|rw]`);
   return {
+    ...(anonymousVolumes.length ? { anonymousVolumes } : {}),
+    ...(volumesFrom.length ? { volumesFrom } : {}),
+    ...(hc.VolumeDriver ? { volumeDriver: String(hc.VolumeDriver) } : {}),
     image: String(body.Image),
     ...(name ? { name: name.replace(/^\//, '') } : {}),
     cmd: list(body.Cmd) ?? [],

@@ -24,7 +24,7 @@ export const STORE_ROOT_MODE = 0o711;
 export const STORE_DIR_MODE = 0o700;
 
 /** The top-level directories of a store root (see content-store.ts for the layout). */
-export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'context-cache', 'daemon', 'variants'] as const;
+export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'context-cache', 'daemon', 'variants', 'volumes'] as const;
 
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;

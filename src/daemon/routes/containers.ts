@@ -179,10 +179,12 @@ export class ContainerRuntime {
   /** Kills every container this daemon runs and waits for their records (daemon shutdown). */
   async shutdown(): Promise<void> {
     this.closing = true;
-    if (!this.mgrP || this.runs.size === 0) return;
+    if (!this.mgrP) return;
     const mgr = await this.mgrP;
     const runs = [...this.runs.entries()];
     await Promise.all(runs.map(([id, r]) => mgr.kill(id, 'KILL').catch(() => undefined).then(() => r.exit)));
+    // Volume devices (local driver options) the containers had mounted on the host.
+    await (await mgr.volumes()).unmountEverything().catch(() => undefined);
   }
 }
 
@@ -325,7 +327,7 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   const c = await mgr.inspect(params[0]);
   try {
     if (c.state.status === 'running' && boolParam(query, 'force') && (await isFrozen(c.id))) await setFrozen(c.id, false);
-    await mgr.remove(params[0], { force: boolParam(query, 'force') });
+    await mgr.remove(params[0], { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
     state.events.container('destroy', c);
   } catch (err) {
     const e = toBuildError(err);
