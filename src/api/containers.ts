@@ -186,6 +186,7 @@ export function inspectContainer(c: Container): Record<string, unknown> {
       Entrypoint: null,
       Labels: st.labels ?? {},
       OnBuild: st.onBuild ?? null,
+      ...(st.healthcheck ? { Healthcheck: st.healthcheck } : {}),
       ExposedPorts: st.exposedPorts ?? null,
       StdinOnce: st.stdinOnce === true,
       Domainname: '',

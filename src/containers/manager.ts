@@ -62,6 +62,7 @@ import { storeDir } from '../store/store-dirs.js';
 import { execSpecFields, extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
 import { initBinary, resolveGroups } from './init-groups.js';
 import { ANONYMOUS_LABEL, checkDriver, VolumeStore } from './volumes.js';
+import { mergeHealthcheck } from './health.js';
 
 /** A bind mount from the host (`-v SRC:DST[:ro]`) or of a named volume's directory (`-v NAME:DST`). */
 export interface VolumeSpec {
@@ -331,6 +332,8 @@ export class ContainerManager {
         hostname: opts.hostname || shortContainerId(id),
         ...(opts.settings ? { settings: opts.settings } : {}),
       };
+      const health = mergeHealthcheck(ic.Healthcheck, opts.settings?.healthcheck);
+      if (health) record.settings = { ...record.settings, healthcheck: health };
       await this.writeState(id, { status: 'created' });
       if (explicitName !== undefined) {
         await this.reserveName(explicitName, id);

@@ -8,6 +8,7 @@
  */
 import type { ContainerResources, ContainerRunSettings, ExecSpec } from '../runtime/spec.js';
 import type { Mount } from '../runtime/mount.js';
+import type { HealthConfig } from '../oci/types.js';
 import { inUserNamespace } from '../runtime/userns.js';
 import { UsageError } from '../errors.js';
 
@@ -61,6 +62,8 @@ export interface ContainerSettings {
   volumesFrom?: string[];
   volumeDriver?: string;
   configVolumes?: string[];
+  /** The healthcheck (the create's merged over the image's; health.ts runs it in the daemon). */
+  healthcheck?: HealthConfig;
 }
 
 /** Where tini is bind-mounted in the container (dockerd's path). */

@@ -13,6 +13,7 @@ import type { CreateOptions, VolumeSpec } from '../containers/manager.js';
 import { parsePublish } from '../containers/options.js';
 import type { ContainerSettings, ExtraMount } from '../containers/settings.js';
 import type { ContainerResources } from '../runtime/spec.js';
+import type { HealthConfig } from '../oci/types.js';
 import { ALL_CAPABILITIES, capName } from '../runtime/spec.js';
 
 type Json = Record<string, unknown>;
@@ -193,8 +194,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   const hc = (body.HostConfig ?? {}) as Json;
   for (const [k, v] of Object.entries(hc)) if (!HOST_FIELDS.has(k) && !HOST_INFORMATIONAL.has(k) && !isZero(v)) throw unsupported(`HostConfig.${k}`);
   if (!isZero(body.Domainname)) throw unsupported('Config.Domainname');
-  const hcheck = body.Healthcheck as Json | undefined;
-  if (!isZero(hcheck) && !(Array.isArray(hcheck?.Test) && hcheck.Test[0] === 'NONE')) throw unsupported('Config.Healthcheck');
+  const healthcheck = parseHealthcheck(body.Healthcheck);
 
   const nm = String(hc.NetworkMode ?? '') || 'default';
   let network: 'none' | 'host' | 'sandbox';
@@ -289,6 +289,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(strs(body.OnBuild).length ? { onBuild: strs(body.OnBuild) } : {}),
     ...(body.StdinOnce === true ? { stdinOnce: true } : {}),
     ...(Array.isArray(hc.ConsoleSize) && !isZero(hc.ConsoleSize) ? { consoleSize: hc.ConsoleSize as [number, number] } : {}),
+    ...(healthcheck ? { healthcheck } : {}),
     ...(strs(hc.VolumesFrom).length ? { volumesFrom: strs(hc.VolumesFrom) } : {}),
     ...(hc.VolumeDriver ? { volumeDriver: String(hc.VolumeDriver) } : {}),
     ...(body.Volumes && typeof body.Volumes === 'object' && Object.keys(body.Volumes).length ? { configVolumes: Object.keys(body.Volumes) } : {}),
@@ -343,4 +344,23 @@ function checkHost(h: string): string {
   if (i <= 0) throw invalid(`invalid extra host: ${h}: expected name:ip`);
   if (h.slice(i + 1) === 'host-gateway') throw unsupported(`HostConfig.ExtraHosts "${h}": host-gateway`);
   return h;
+}
+
+/** Config.Healthcheck, checked as dockerd does (Test's first word, durations of at least 1 ms, retries not negative). */
+function parseHealthcheck(v: unknown): HealthConfig | undefined {
+  if (isZero(v)) return undefined;
+  const h = v as Json;
+  for (const k of Object.keys(h)) if (!['Test', 'Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'].includes(k) && !isZero(h[k])) throw unsupported(`Config.Healthcheck.${k}`);
+  const test = strs(h.Test);
+  if (test.length && !['NONE', 'CMD', 'CMD-SHELL'].includes(test[0])) throw invalid(`Config.Healthcheck.Test: unknown type "${test[0]}": expected NONE, CMD or CMD-SHELL`);
+  const out: HealthConfig = { ...(test.length ? { Test: test } : {}) };
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval'] as const) {
+    const n = Number(h[k] ?? 0);
+    if (n < 0 || (n > 0 && n < 1e6)) throw invalid(`${k} in Healthcheck cannot be less than 1ms`);
+    if (n) out[k] = n;
+  }
+  const retries = Number(h.Retries ?? 0);
+  if (retries < 0) throw invalid('Retries in Healthcheck cannot be negative');
+  if (retries) out.Retries = retries;
+  return out;
 }

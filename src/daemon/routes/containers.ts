@@ -16,6 +16,7 @@ import { createOptions } from '../create-request.js';
 import { EventLog } from '../events.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
+import { healthEnabled, HealthMonitor, type HealthState } from '../../containers/health.js';
 import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
@@ -46,6 +47,14 @@ export class ContainerRuntime {
     private readonly open: () => Promise<ContainerManager>,
     readonly events: EventLog = new EventLog(),
   ) {}
+
+  /** Healthchecks of the containers this daemon runs (the last state stays after an exit). */
+  private readonly health = new Map<string, HealthMonitor>();
+
+  /** A container's `State.Health` (undefined when it has no healthcheck or never ran with one). */
+  healthOf(id: string): HealthState | undefined {
+    return this.health.get(id)?.state;
+  }
 
   /** Containers stopped or killed through the API: their restart policy does not apply (as dockerd). */
   private readonly manuallyStopped = new Set<string>();
@@ -137,7 +146,15 @@ export class ContainerRuntime {
       async (err: unknown) => (await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined)) ?? (/executable file not found|no such file or directory/i.test(toBuildError(err).message) ? 127 : 125),
     );
     this.runs.set(c.id, { exit });
+    this.health.get(c.id)?.stop();
+    const hc = c.config.settings?.healthcheck;
+    if (healthEnabled(hc)) {
+      const m = new HealthMonitor(mgr, c.id, hc, (status) => this.events.container(`health_status: ${status}`, c));
+      this.health.set(c.id, m);
+      m.start();
+    } else this.health.delete(c.id);
     void exit.then((code) => {
+      this.health.get(c.id)?.stop();
       this.runs.delete(c.id);
       this.events.container('die', c, { exitCode: String(code) });
       void this.maybeRestart(mgr, c.id, code);
@@ -369,6 +386,8 @@ async function listContainers({ res, state, query }: RouteRequest): Promise<void
   for (const c of cs) {
     const e = containerListEntry(c, now);
     if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(e, { State: 'paused', Status: `${e.Status} (Paused)` });
+    const health = c.state.status === 'running' ? state.containers.healthOf(c.id) : undefined;
+    if (health) e.Status = `${e.Status} (${health.Status === 'starting' ? 'health: starting' : health.Status})`;
     out.push(e);
   }
   sendJson(res, 200, out);
@@ -379,6 +398,8 @@ async function inspectRoute({ res, state, params }: RouteRequest): Promise<void>
   const c = await mgr.inspect(params[0]);
   const doc = inspectContainer(c);
   doc.RestartCount = state.containers.restartCounts.get(c.id) ?? 0;
+  const health = state.containers.healthOf(c.id);
+  if (health) Object.assign(doc.State as object, { Health: health });
   if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(doc.State as object, { Status: 'paused', Paused: true });
   sendJson(res, 200, doc);
 }
