@@ -146,6 +146,9 @@ export interface ContainerConfigRecord {
   layers: { diffId: Digest; descriptor: Descriptor }[];
   /** Entrypoint + Cmd as run. */
   command: string[];
+  /** The two parts of `command` (absent in records made before they were kept apart). */
+  entrypoint?: string[];
+  cmd?: string[];
   env: string[];
   workdir: string;
   user: string;
@@ -319,6 +322,8 @@ export class ContainerManager {
         manifestDigest: img.manifestDescriptor.digest,
         layers: img.manifest.layers.map((d, i) => ({ diffId: diffIds[i], descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size } })),
         command,
+        entrypoint,
+        cmd,
         env,
         workdir,
         user: opts.user ?? ic.User ?? '',
@@ -882,6 +887,12 @@ export class ContainerManager {
       out.push({ path: `/${e.path}`, kind: lowers.length && !(await inImage(e.path)) ? 1 : 0 });
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** The container's filesystem changes as layer entries (whiteouts included), for a commit. */
+  async diffEntries(ref: string): Promise<Awaited<ReturnType<typeof diffSnapshot>>> {
+    const c = await this.inspect(ref);
+    return diffSnapshot(await this.snapshotter(), snapshotKey(c.id));
   }
 
   /** Bytes of file content the container wrote into its rootfs (dockerd's SizeRw). */

@@ -30,6 +30,7 @@ import { eventRoutes } from './routes/events.js';
 import { execRoutes } from './routes/exec.js';
 import { archiveRoutes } from './routes/archive.js';
 import { volumeRoutes } from './routes/volumes.js';
+import { imageOpRoutes } from './routes/image-ops.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 
@@ -155,7 +156,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     startedAt: new Date(),
     events,
   };
-  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes, ...volumeRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes, ...volumeRoutes, ...imageOpRoutes];
 
   const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
     let pathMatched = false;

@@ -1,6 +1,6 @@
 /**
  * Image endpoints: `GET /images/json`, `GET /images/{name}/json`, `POST /images/{name}/tag`,
- * `DELETE /images/{name}`, `POST /images/create` (pull), `POST /images/{name}/push`,
+ * `DELETE /images/{name}`, `POST /images/create` (pull; import with fromSrc: image-ops.ts), `POST /images/{name}/push`,
  * `GET /images/get` (docker save tar) and `POST /images/load`.
  *
  * Names in paths may hold slashes and a registry port (`/images/127.0.0.1:5000/x/push`): the
@@ -17,6 +17,7 @@ import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, JsonLines, sendJson } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
+import { importImage } from './image-ops.js';
 import { filterImages, filtersFromQuery, type FilterImage } from '../../api/filters.js';
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
@@ -93,8 +94,9 @@ async function deleteImage({ res, state, params, query }: RouteRequest): Promise
 }
 
 /** `POST /images/create?fromImage=NAME&tag=TAG|DIGEST[&platform=]`: pull. */
-async function createImage({ req, res, state, query }: RouteRequest): Promise<void> {
-  if (query.get('fromSrc')) throw new UsageError('importing with fromSrc is not supported by the mybuild daemon', { hint: 'use "mybuild import" daemonless' });
+async function createImage(r: RouteRequest): Promise<void> {
+  const { req, res, state, query } = r;
+  if (query.get('fromSrc')) return importImage(r);
   const from = query.get('fromImage');
   if (!from) throw new UsageError('images/create: the fromImage parameter is required');
   const tag = query.get('tag');
