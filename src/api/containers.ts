@@ -194,8 +194,16 @@ export function inspectContainer(c: Container): Record<string, unknown> {
       ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
       ...(st.stopTimeout !== undefined ? { StopTimeout: st.stopTimeout } : {}),
     },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: {}, Ports: running ? portsOf(c) : {} },
   };
+}
+
+/** Inspect's NetworkSettings.Ports: each exposed or published port, with its host bindings (null when not published). */
+export function portsOf(c: Container): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const k of Object.keys(c.config.settings?.exposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
+  for (const p of c.config.publish ?? []) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) });
+  return out;
 }
 
 /** The `Mounts` of inspect and list: binds (`-v`, `--mount type=bind`) and tmpfs mounts. */
@@ -248,17 +256,17 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     DnsSearch: st.dnsSearch ?? [],
     ExtraHosts: st.extraHosts ?? null,
     GroupAdd: st.groupAdd ?? null,
-    IpcMode: 'private',
+    IpcMode: st.hostNamespaces?.includes('ipc') ? 'host' : 'private',
     Cgroup: '',
     Links: null,
     OomScoreAdj: st.oomScoreAdj ?? 0,
-    PidMode: '',
+    PidMode: st.hostNamespaces?.includes('pid') ? 'host' : '',
     Privileged: st.privileged === true,
     PublishAllPorts: false,
     ReadonlyRootfs: st.readonlyRootfs === true,
     SecurityOpt: null,
     Tmpfs: Object.fromEntries((st.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => [m.target, [...m.options, ...(m.readonly ? ['ro'] : [])].join(',')])),
-    UTSMode: '',
+    UTSMode: st.hostNamespaces?.includes('uts') ? 'host' : '',
     UsernsMode: '',
     ShmSize: st.shmSize ?? 67108864,
     Sysctls: st.sysctl ?? {},
@@ -273,6 +281,7 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     CpusetCpus: r.cpu?.cpus ?? '',
     CpusetMems: r.cpu?.mems ?? '',
     Devices: [],
+    DeviceCgroupRules: st.deviceCgroupRules ?? null,
     MemoryReservation: r.memory?.reservation ?? 0,
     MemorySwap: r.memory?.swap ?? 0,
     MemorySwappiness: r.memory?.swappiness ?? null,

@@ -56,7 +56,7 @@ import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { emulatorName, hostCanRun } from '../builder/platform-check.js';
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../registry/platform.js';
 import { writeFileAtomic } from '../store/fs-util.js';
-import { LogWriter, readLogRecords, type LogStream } from './log.js';
+import { logFiles, LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
 import { storeDir } from '../store/store-dirs.js';
 import { execSpecFields, extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
@@ -627,7 +627,7 @@ export class ContainerManager {
       const env = [...config.env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${config.hostname}`);
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
-      log = new LogWriter(path.join(this.cdir(id), 'log.jsonl'));
+      log = newLogWriter(path.join(this.cdir(id), 'log.jsonl'), settings.logConfig);
       idle = new PassThrough();
       const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime, tied: this.tied });
       const onAbort = (): void => void this.kill(id, 'KILL').catch(() => undefined);
@@ -914,12 +914,30 @@ export class ContainerManager {
    * writing new output until the container is no longer running (or `signal` aborts).
    * `tail`: only the last N lines. The streams are not ended. NotFoundError when unknown.
    */
-  async logs(ref: string, opts: { stdout?: Writable; stderr?: Writable; follow?: boolean; timestamps?: boolean; tail?: number; signal?: AbortSignal }): Promise<void> {
+  async logs(ref: string, opts: { stdout?: Writable; stderr?: Writable; follow?: boolean; timestamps?: boolean; tail?: number; signal?: AbortSignal; since?: number; until?: number }): Promise<void> {
     const id = await this.resolveId(ref);
     const file = path.join(this.cdir(id), 'log.jsonl');
+    const lc = (await this.inspect(id)).config.settings?.logConfig;
+    if (lc?.type === 'none') throw new BuildError('INVALID_ARGUMENT', 'configured logging driver does not support reading', { hint: 'the container was created with the none log driver' });
     let offset = 0;
     let first = true;
-    const emit = async (recs: { log: string; stream: LogStream; time: string }[]): Promise<void> => {
+    // Rotated files first (json-file max-size), whole.
+    const older: { log: string; stream: LogStream; time: string }[] = [];
+    for (const f of logFiles(file, Number(lc?.config['max-file'] ?? 1)).slice(0, -1)) {
+      for (let o = 0; ; ) {
+        const r = await readLogRecords(f, o);
+        if (r.offset === o) break;
+        o = r.offset;
+        older.push(...r.records);
+      }
+    }
+    // since/until: Unix times in seconds (dockerd skips records before since and stops after until).
+    const inWindow = (r: { time: string }): boolean => {
+      const t = Date.parse(r.time) / 1000;
+      return (opts.since === undefined || t >= opts.since) && (opts.until === undefined || t <= opts.until);
+    };
+    const emit = async (all: { log: string; stream: LogStream; time: string }[]): Promise<void> => {
+      const recs = opts.since !== undefined || opts.until !== undefined ? all.filter(inWindow) : all;
       for (const r of recs) {
         const dest = r.stream === 'stderr' ? opts.stderr : opts.stdout;
         if (!dest) continue;
@@ -931,14 +949,25 @@ export class ContainerManager {
       const running = (await this.effectiveState(id).catch(() => ({ status: 'exited' }) as ContainerState)).status === 'running';
       for (;;) {
         const r = await readLogRecords(file, offset);
-        if (r.offset === offset) break;
+        if (r.offset === offset) {
+          // Rotated meanwhile: the new file is shorter than what was read of the old one.
+          const size = await stat(file).then((st) => st.size, () => offset);
+          if (size < offset) {
+            offset = 0;
+            continue;
+          }
+          break;
+        }
         offset = r.offset;
-        let recs = r.records;
+        let recs = first ? [...older.splice(0), ...r.records] : r.records;
         if (first && opts.tail !== undefined) recs = recs.slice(Math.max(0, recs.length - opts.tail));
+        first = false;
         await emit(recs);
       }
+      if (first && older.length) await emit(opts.tail !== undefined ? older.slice(Math.max(0, older.length - opts.tail)) : older);
       first = false;
       if (!opts.follow || !running || opts.signal?.aborted || !(await exists(this.cdir(id)))) return;
+      if (opts.until !== undefined && Date.now() / 1000 > opts.until) return;
       await sleep(100);
     }
   }
@@ -1095,4 +1124,14 @@ async function resolveForPlatform(images: ImageStore, image: string, platform: s
     });
   }
   return img;
+}
+
+/** The log writer for a run: json-file (rotated by max-size/max-file), or nothing kept for `none`. */
+function newLogWriter(file: string, lc: ContainerSettings['logConfig']): LogWriter {
+  if (lc?.type === 'none') return new LogWriter('/dev/null');
+  const maxSize = lc?.config['max-size'];
+  if (!maxSize) return new LogWriter(file);
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)/i.exec(maxSize.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * 1024 ** ' kmgtp'.indexOf(m[2].toLowerCase() || ' ')) : 0;
+  return bytes > 0 ? new LogWriter(file, { maxSize: bytes, maxFiles: Math.max(1, Number(lc.config['max-file'] ?? 1)) }) : new LogWriter(file);
 }

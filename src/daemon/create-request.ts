@@ -11,6 +11,9 @@ import path from 'node:path';
 import { BuildError } from '../errors.js';
 import type { CreateOptions, VolumeSpec } from '../containers/manager.js';
 import { parsePublish } from '../containers/options.js';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import type { PublishedPort } from '../runtime/usernet.js';
 import type { ContainerSettings, ExtraMount } from '../containers/settings.js';
 import type { ContainerResources } from '../runtime/spec.js';
 import type { HealthConfig } from '../oci/types.js';
@@ -46,7 +49,7 @@ const HOST_FIELDS = new Set([
   'Binds', 'ContainerIDFile', 'LogConfig', 'NetworkMode', 'AutoRemove', 'ConsoleSize', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch',
   'ExtraHosts', 'GroupAdd', 'IpcMode', 'OomScoreAdj', 'PidMode', 'Privileged', 'ReadonlyRootfs', 'Tmpfs', 'ShmSize', 'Sysctls', 'Runtime', 'Isolation',
   'Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'OomKillDisable', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus',
-  'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init', 'PortBindings', 'VolumesFrom', 'VolumeDriver',
+  'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init', 'PortBindings', 'VolumesFrom', 'VolumeDriver', 'UTSMode', 'DeviceCgroupRules',
 ]);
 const HOST_INFORMATIONAL = new Set(['ContainerIDFile', 'ConsoleSize']);
 const ULIMITS = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
@@ -206,9 +209,15 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   if (body.NetworkDisabled === true) network = 'none';
   // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser (published by slirp4netns).
   const portBindings = (hc.PortBindings ?? {}) as Record<string, { HostIp?: string; HostPort?: string }[] | null>;
-  const publish = Object.entries(portBindings).flatMap(([port, binds]) =>
-    (binds ?? []).map((b) => parsePublish(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : ''}${b.HostPort ?? ''}:${port}`)),
-  );
+  const publish: PublishedPort[] = [];
+  for (const [port, list] of Object.entries(portBindings)) {
+    for (const b of list ?? []) {
+      const ip = b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : '';
+      // No HostPort: a free port of the host, as dockerd picks one (here at create).
+      const hostPort = b.HostPort || String(await freePort(b.HostIp || '0.0.0.0', port.endsWith('/udp') ? 'udp' : 'tcp'));
+      publish.push(parsePublish(`${ip}${hostPort}:${port}`));
+    }
+  }
   if (publish.length && network !== 'sandbox') throw invalid(`HostConfig.PortBindings: ports are published on the default network only (NetworkMode is "${nm}")`);
   const ep = ((body.NetworkingConfig ?? {}) as Json).EndpointsConfig as Json | undefined;
   for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"]`, 'mybuild creates no networks yet');
@@ -217,8 +226,14 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   const restartPolicy = parseRestartPolicy(hc.RestartPolicy);
   if (restartPolicy && hc.AutoRemove === true) throw invalid(`can't create 'AutoRemove' container with restart policy`);
   const ipc = String(hc.IpcMode ?? '');
-  if (!['', 'private', 'shareable'].includes(ipc)) throw unsupported(`HostConfig.IpcMode "${ipc}"`);
-  if (!isZero(hc.PidMode)) throw unsupported(`HostConfig.PidMode "${String(hc.PidMode)}"`);
+  if (!['', 'private', 'shareable', 'host'].includes(ipc)) throw unsupported(`HostConfig.IpcMode "${ipc}"`);
+  const pidMode = String(hc.PidMode ?? '');
+  if (!['', 'host'].includes(pidMode)) throw unsupported(`HostConfig.PidMode "${pidMode}"`, 'only "host" (the host\'s PID namespace) is supported');
+  const utsMode = String(hc.UTSMode ?? '');
+  if (!['', 'host'].includes(utsMode)) throw unsupported(`HostConfig.UTSMode "${utsMode}"`);
+  if (utsMode === 'host' && !isZero(body.Hostname)) throw invalid('Conflicting options: hostname and the UTS mode');
+  const hostNamespaces = [...(pidMode === 'host' ? ['pid' as const] : []), ...(utsMode === 'host' ? ['uts' as const] : []), ...(ipc === 'host' ? ['ipc' as const] : [])];
+  const deviceRules = strs(hc.DeviceCgroupRules).map(parseDeviceRule);
   const cgns = String(hc.CgroupnsMode ?? '');
   if (!['', 'host'].includes(cgns)) throw unsupported(`HostConfig.CgroupnsMode "${cgns}"`);
   if (!['', 'runc'].includes(String(hc.Runtime ?? ''))) throw unsupported(`HostConfig.Runtime "${String(hc.Runtime)}"`, 'the daemon runs its --runtime for every container');
@@ -226,14 +241,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   // Older clients (docker-py) send Runtime at the top level, where dockerd takes no value: only runc's name is accepted.
   if (!['', 'runc'].includes(String(body.Runtime ?? ''))) throw unsupported(`Config.Runtime "${String(body.Runtime)}"`);
 
-  const lc = (hc.LogConfig ?? {}) as Json;
-  const logType = String(lc.Type ?? '') || 'json-file';
-  if (logType !== 'json-file') {
-    // dockerd's text for a driver it does not know; a known one is refused by name.
-    if (!LOG_DRIVERS.has(logType)) throw invalid(`logger: no log driver named '${logType}' is registered`);
-    throw unsupported(`HostConfig.LogConfig.Type "${logType}"`, 'mybuild logs in json-file format only');
-  }
-  if (!isZero(lc.Config)) throw unsupported(`HostConfig.LogConfig.Config (${Object.keys(lc.Config as Json).join(', ')})`, 'the json-file log is not rotated');
+  const logConfig = parseLogConfig((hc.LogConfig ?? {}) as Json);
 
   const volumes = await binds(strs(hc.Binds));
   const fromMounts = mounts(Array.isArray(hc.Mounts) ? (hc.Mounts as Json[]) : []);
@@ -282,7 +290,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(num(hc.OomScoreAdj) !== undefined ? { oomScoreAdj: num(hc.OomScoreAdj) } : {}),
     ...(num(hc.ShmSize) !== undefined ? { shmSize: num(hc.ShmSize) } : {}),
     ...(typeof body.StopTimeout === 'number' ? { stopTimeout: body.StopTimeout } : {}),
-    logConfig: { type: 'json-file', config: {} },
+    logConfig,
     ...(hc.Isolation === 'default' ? { isolation: 'default' } : {}),
     ...(restartPolicy ? { restartPolicy } : {}),
     ...(isZero(body.ExposedPorts) ? {} : { exposedPorts: body.ExposedPorts as Record<string, unknown> }),
@@ -290,6 +298,8 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     ...(body.StdinOnce === true ? { stdinOnce: true } : {}),
     ...(Array.isArray(hc.ConsoleSize) && !isZero(hc.ConsoleSize) ? { consoleSize: hc.ConsoleSize as [number, number] } : {}),
     ...(healthcheck ? { healthcheck } : {}),
+    ...(hostNamespaces.length ? { hostNamespaces } : {}),
+    ...(deviceRules.length ? { deviceCgroupRules: strs(hc.DeviceCgroupRules) } : {}),
     ...(strs(hc.VolumesFrom).length ? { volumesFrom: strs(hc.VolumesFrom) } : {}),
     ...(hc.VolumeDriver ? { volumeDriver: String(hc.VolumeDriver) } : {}),
     ...(body.Volumes && typeof body.Volumes === 'object' && Object.keys(body.Volumes).length ? { configVolumes: Object.keys(body.Volumes) } : {}),
@@ -363,4 +373,64 @@ function parseHealthcheck(v: unknown): HealthConfig | undefined {
   if (retries < 0) throw invalid('Retries in Healthcheck cannot be negative');
   if (retries) out.Retries = retries;
   return out;
+}
+
+/** A `--device-cgroup-rule` (`c 7:128 rwm`, `a *:* rwm`, `b 8:* r`), checked as dockerd does. */
+function parseDeviceRule(rule: string): { allow: boolean; type: 'a' | 'b' | 'c'; major?: number; minor?: number; access: string } {
+  const m = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/.exec(rule.trim());
+  if (!m) throw invalid(`invalid device cgroup rule format: '${rule}'`);
+  return { allow: true, type: m[1] as 'a' | 'b' | 'c', ...(m[2] !== '*' ? { major: Number(m[2]) } : {}), ...(m[3] !== '*' ? { minor: Number(m[3]) } : {}), access: m[4] };
+}
+
+/** json-file's options dockerd accepts and mybuild applies: max-size (rotation) and max-file. */
+const JSON_FILE_OPTIONS = new Set(['max-size', 'max-file']);
+
+/** HostConfig.LogConfig: json-file with max-size/max-file, or none (no log kept). */
+function parseLogConfig(lc: Json): { type: string; config: Record<string, string> } {
+  const type = String(lc.Type ?? '') || 'json-file';
+  const config = (isZero(lc.Config) ? {} : lc.Config) as Record<string, string>;
+  if (type === 'none') {
+    if (Object.keys(config).length) throw invalid(`unknown log opt '${Object.keys(config)[0]}' for none log driver`);
+    return { type, config: {} };
+  }
+  if (type !== 'json-file') {
+    // dockerd's text for a driver it does not know; a known one is refused by name.
+    if (!LOG_DRIVERS.has(type)) throw invalid(`logger: no log driver named '${type}' is registered`);
+    throw unsupported(`HostConfig.LogConfig.Type "${type}"`, 'mybuild logs in json-file format (or none)');
+  }
+  for (const k of Object.keys(config)) {
+    if (['compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'].includes(k)) throw unsupported(`HostConfig.LogConfig.Config "${k}"`, 'json-file takes max-size and max-file here');
+    if (!JSON_FILE_OPTIONS.has(k)) throw invalid(`unknown log opt '${k}' for json-file log driver`);
+  }
+  if (config['max-file'] !== undefined && !(Number(config['max-file']) >= 1)) throw invalid('max-file cannot be less than 1');
+  if (config['max-size'] !== undefined) parseSize(config['max-size']);
+  return { type, config };
+}
+
+/** docker's RAMInBytes: `10m`, `1k`, `512` (binary units). Throws for anything else. */
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(v.trim());
+  if (!m) throw invalid(`invalid size: '${v}'`);
+  return Math.floor(Number(m[1]) * 1024 ** ' kmgtp'.indexOf(m[2].toLowerCase() || ' '));
+}
+
+/** A port the host's kernel gives out as free on `ip` (bound and released at once). */
+function freePort(ip: string, protocol: 'tcp' | 'udp'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (protocol === 'udp') {
+      const sock = createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+      sock.on('error', reject);
+      sock.bind(0, ip, () => {
+        const { port } = sock.address();
+        sock.close(() => resolve(port));
+      });
+      return;
+    }
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, ip, () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
 }

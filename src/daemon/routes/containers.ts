@@ -68,18 +68,25 @@ export class ContainerRuntime {
 
   /** After an exit: starts the container again when its restart policy says so (dockerd's 100 ms doubling back-off). */
   private async maybeRestart(mgr: ContainerManager, id: string, code: number): Promise<void> {
-    const c = await mgr.inspect(id).catch(() => undefined);
-    const rp = c?.config.settings?.restartPolicy;
-    if (!c || !rp || this.closing || this.manuallyStopped.has(id)) return;
-    const n = this.restartCounts.get(id) ?? 0;
-    if (rp.name === 'on-failure' && (code === 0 || (rp.maximumRetryCount > 0 && n >= rp.maximumRetryCount))) return;
-    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 60_000)));
-    const again = await mgr.inspect(id).catch(() => undefined);
-    if (!again || again.state.status !== 'exited' || this.closing || this.manuallyStopped.has(id) || this.runs.has(id)) return;
-    this.restartCounts.set(id, n + 1);
-    this.events.container('restart', again);
-    await this.start(again).catch(() => undefined);
+    try {
+      const c = await mgr.inspect(id).catch(() => undefined);
+      const rp = c?.config.settings?.restartPolicy;
+      if (!c || !rp || this.closing || this.manuallyStopped.has(id)) return;
+      const n = this.restartCounts.get(id) ?? 0;
+      if (rp.name === 'on-failure' && (code === 0 || (rp.maximumRetryCount > 0 && n >= rp.maximumRetryCount))) return;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 60_000)));
+      const again = await mgr.inspect(id).catch(() => undefined);
+      if (!again || again.state.status !== 'exited' || this.closing || this.manuallyStopped.has(id) || this.runs.has(id)) return;
+      this.restartCounts.set(id, n + 1);
+      this.events.container('restart', again);
+      await this.start(again).catch(() => undefined);
+    } finally {
+      this.restarting.delete(id);
+    }
   }
+
+  /** Containers waiting to be restarted by their policy (dockerd's `restarting` state). */
+  readonly restarting = new Set<string>();
 
   /** Resolves once this daemon no longer runs container `id` (its run's end is recorded). */
   async settle(id: string): Promise<void> {
@@ -155,6 +162,9 @@ export class ContainerRuntime {
     } else this.health.delete(c.id);
     void exit.then((code) => {
       this.health.get(c.id)?.stop();
+      // Marked before anyone waiting on the exit hears of it: a remove right after sees `restarting`.
+      const rp = c.config.settings?.restartPolicy;
+      if (rp && !this.closing && !this.manuallyStopped.has(c.id) && !(rp.name === 'on-failure' && code === 0)) this.restarting.add(c.id);
       this.runs.delete(c.id);
       this.events.container('die', c, { exitCode: String(code) });
       void this.maybeRestart(mgr, c.id, code);
@@ -275,6 +285,7 @@ async function attachPlain(): Promise<void> {
 async function logs({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
+  if (c.config.settings?.logConfig?.type === 'none') throw withStatus(new BuildError('INVALID_ARGUMENT', 'configured logging driver does not support reading'), 501);
   const tty = c.config.tty;
   res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   const sink = (n: 1 | 2): Writable =>
@@ -287,7 +298,18 @@ async function logs({ res, state, params, query }: RouteRequest): Promise<void> 
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   const tail = query.get('tail');
+  // Unix seconds, possibly fractional ("1700000000.123456789"); 0 means no bound, as dockerd.
+  const time = (k: string): number | undefined => {
+    const v = query.get(k);
+    if (!v || Number(v) === 0) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new BuildError('INVALID_ARGUMENT', `invalid ${k}: "${v}": expected a Unix timestamp`);
+    return Number(v);
+  };
+  const since = time('since');
+  const until = time('until');
   await mgr.logs(c.id, {
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
     stdout: boolParam(query, 'stdout') ? sink(1) : undefined,
     stderr: boolParam(query, 'stderr') ? sink(2) : undefined,
     follow: boolParam(query, 'follow'),
@@ -343,6 +365,11 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
   try {
+    if (state.containers.restarting.has(c.id)) {
+      if (!boolParam(query, 'force')) throw withStatus(new BuildError('INVALID_ARGUMENT', `You cannot remove a restarting container ${c.id}. Stop the container before attempting removal or force remove`), 409);
+      state.containers.markStopped(c.id);
+    }
+    if (c.state.status === 'running' && boolParam(query, 'force')) state.containers.markStopped(c.id);
     if (c.state.status === 'running' && boolParam(query, 'force') && (await isFrozen(c.id))) await setFrozen(c.id, false);
     await mgr.remove(params[0], { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
     state.events.container('destroy', c);
@@ -400,6 +427,7 @@ async function inspectRoute({ res, state, params }: RouteRequest): Promise<void>
   doc.RestartCount = state.containers.restartCounts.get(c.id) ?? 0;
   const health = state.containers.healthOf(c.id);
   if (health) Object.assign(doc.State as object, { Health: health });
+  if (state.containers.restarting.has(c.id)) Object.assign(doc.State as object, { Status: 'restarting', Restarting: true });
   if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(doc.State as object, { Status: 'paused', Paused: true });
   sendJson(res, 200, doc);
 }
