@@ -17,6 +17,7 @@ import { EventLog } from '../events.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
 import { healthEnabled, HealthMonitor, type HealthState } from '../../containers/health.js';
+import { DEFAULT_DETACH_KEYS, detachFilter, parseDetachKeys } from '../detach-keys.js';
 import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
@@ -29,6 +30,10 @@ interface Attachment {
   stdout: boolean;
   stderr: boolean;
   stdin: boolean;
+  /** Typed on stdin, it ends this attachment (the container keeps running). */
+  detachKeys?: Buffer;
+  /** End the container's stdin when this attachment's stdin ends (Config.StdinOnce). */
+  stdinOnce?: boolean;
 }
 
 interface Run {
@@ -112,7 +117,15 @@ export class ContainerRuntime {
     if (a.stdin) {
       let pt = this.stdins.get(id);
       if (!pt) this.stdins.set(id, (pt = new PassThrough()));
-      a.socket.pipe(pt);
+      if (a.detachKeys?.length) {
+        const filter = detachFilter(a.detachKeys, () => {
+          a.socket.unpipe(filter);
+          filter.unpipe(pt);
+          set!.delete(a);
+          a.socket.end();
+        });
+        a.socket.pipe(filter).pipe(pt, { end: a.stdinOnce === true });
+      } else a.socket.pipe(pt);
     }
   }
 
@@ -262,6 +275,7 @@ async function wait({ res, state, params, query }: RouteRequest): Promise<void> 
 async function attachUpgrade({ socket, state, params, query, head }: RouteRequest & { socket: Duplex; head: Buffer }): Promise<void> {
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
+  const detachKeys = parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS);
   const streamType = c.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   if (head.length) socket.unshift(head);
@@ -274,7 +288,14 @@ async function attachUpgrade({ socket, state, params, query, head }: RouteReques
     socket.end();
     return;
   }
-  state.containers.attach(c.id, { socket, stdout: boolParam(query, 'stdout'), stderr: boolParam(query, 'stderr'), stdin: boolParam(query, 'stdin') && c.config.openStdin });
+  state.containers.attach(c.id, {
+    socket,
+    stdout: boolParam(query, 'stdout'),
+    stderr: boolParam(query, 'stderr'),
+    stdin: boolParam(query, 'stdin') && c.config.openStdin,
+    detachKeys,
+    stdinOnce: c.config.settings?.stdinOnce === true,
+  });
   if (c.state.status === 'exited') socket.end();
 }
 
