@@ -26,7 +26,8 @@ export function inspectObject(image: ResolvedImage, names: string[], pushed: Rec
     Created: c.created ?? '',
     DockerVersion: '',
     Author: c.author ?? '',
-    Config: c.config ?? {},
+    // dockerd's container.Config keys without omitempty are always there (clients index them).
+    Config: { Cmd: null, Entrypoint: null, Env: null, Labels: null, OnBuild: null, Volumes: null, WorkingDir: '', User: '', ...(c.config ?? {}) },
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,

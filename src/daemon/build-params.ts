@@ -7,15 +7,13 @@
 import { UsageError } from '../errors.js';
 
 /** Parameters the route maps itself (see routes/build.ts). */
-const MAPPED = new Set(['t', 'dockerfile', 'buildargs', 'labels', 'target', 'nocache', 'pull', 'platform', 'q', 'remote', 'networkmode']);
+const MAPPED = new Set(['t', 'dockerfile', 'buildargs', 'labels', 'target', 'nocache', 'pull', 'platform', 'q', 'remote', 'networkmode', 'shmsize', 'extrahosts']);
 /** Accepted with any value: no intermediate containers exist to keep or remove. */
 const NO_EFFECT = new Set(['rm', 'forcerm']);
 /** Their default values (what the docker CLI and docker-py send when unset). */
 const DEFAULTS: Record<string, string[]> = {
   version: ['', '1'],
   cachefrom: ['', '[]', 'null'],
-  extrahosts: [''],
-  shmsize: ['', '0'],
   memory: ['', '0'],
   memswap: ['', '0'],
   cpushares: ['', '0'],

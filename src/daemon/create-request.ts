@@ -29,6 +29,11 @@ export function isZero(v: unknown): boolean {
   return false;
 }
 
+/** Whether `v` is a map with at least one key (labels and ports with empty values count: `{"a": ""}`, `{"80/tcp": {}}`). */
+export function hasKeys(v: unknown): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0;
+}
+
 export function unsupported(field: string, hint?: string): BuildError {
   return new BuildError('INVALID_ARGUMENT', `${field} is not supported by mybuild`, hint ? { hint } : {});
 }
@@ -157,8 +162,8 @@ function mounts(entries: Json[]): { volumes: VolumeSpec[]; extra: ExtraMount[]; 
         ...(vo.NoCopy === true ? { nocopy: true } : {}),
         origin: 'mounts',
         create: {
-          ...(isZero(vo.Labels) ? {} : { labels: vo.Labels as Record<string, string> }),
-          ...(isZero(dc.Options) ? {} : { options: dc.Options as Record<string, string> }),
+          ...(!hasKeys(vo.Labels) ? {} : { labels: vo.Labels as Record<string, string> }),
+          ...(!hasKeys(dc.Options) ? {} : { options: dc.Options as Record<string, string> }),
           ...(dc.Name ? { driver: String(dc.Name) } : {}),
         },
       });
@@ -271,7 +276,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     else if (e !== '') unsetEnv.push(e);
   }
   const settings: ContainerSettings = {
-    ...(isZero(body.Labels) ? {} : { labels: body.Labels as Record<string, string> }),
+    ...(!hasKeys(body.Labels) ? {} : { labels: body.Labels as Record<string, string> }),
     ...(unsetEnv.length ? { unsetEnv } : {}),
     ...(hc.ReadonlyRootfs === true ? { readonlyRootfs: true } : {}),
     ...(hc.Privileged === true ? { privileged: true } : {}),
@@ -293,7 +298,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     logConfig,
     ...(hc.Isolation === 'default' ? { isolation: 'default' } : {}),
     ...(restartPolicy ? { restartPolicy } : {}),
-    ...(isZero(body.ExposedPorts) ? {} : { exposedPorts: body.ExposedPorts as Record<string, unknown> }),
+    ...(!hasKeys(body.ExposedPorts) ? {} : { exposedPorts: body.ExposedPorts as Record<string, unknown> }),
     ...(strs(body.OnBuild).length ? { onBuild: strs(body.OnBuild) } : {}),
     ...(body.StdinOnce === true ? { stdinOnce: true } : {}),
     ...(Array.isArray(hc.ConsoleSize) && !isZero(hc.ConsoleSize) ? { consoleSize: hc.ConsoleSize as [number, number] } : {}),

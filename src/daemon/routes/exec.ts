@@ -116,7 +116,12 @@ async function launch(state: RouteRequest['state'], e: ExecRecord, out: (fd: 1 |
   e.running = true;
   e.pid = child.pid ?? 0;
   child.stdout!.on('data', (b: Buffer) => e.attachStdout && out(1, b));
-  child.stderr!.on('data', (b: Buffer) => e.attachStderr && out(e.tty ? 1 : 2, b));
+  // runc's own failure to start the process (not found, not executable): dockerd's exit code 126.
+  let startFailed = false;
+  child.stderr!.on('data', (b: Buffer) => {
+    if (/runc exec failed|unable to start container process/.test(b.toString('utf8'))) startFailed = true;
+    if (e.attachStderr) out(e.tty ? 1 : 2, b);
+  });
   child.stdin?.on('error', () => undefined);
   let filter: Transform | undefined;
   if (stdin && child.stdin && e.attachStdin) {
@@ -136,7 +141,7 @@ async function launch(state: RouteRequest['state'], e: ExecRecord, out: (fd: 1 |
     });
     child.on('close', (code) => {
       e.running = false;
-      e.exitCode = code ?? 137;
+      e.exitCode = startFailed && code === 255 ? 126 : (code ?? 137);
       if (stdin && filter) stdin.unpipe(filter);
       resolve();
     });

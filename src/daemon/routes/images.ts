@@ -10,12 +10,12 @@
  * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
  * `mybuild` runs daemonless), the listing on the store.
  */
-import { UsageError } from '../../errors.js';
+import { toBuildError, UsageError } from '../../errors.js';
 import { parseReference, withTag, type Reference } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
 import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';
-import { boolParam, JsonLines, sendJson } from '../http.js';
+import { boolParam, errorMessage, JsonLines, sendJson } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { importImage } from './image-ops.js';
 import { filterImages, filtersFromQuery, type FilterImage } from '../../api/filters.js';
@@ -157,8 +157,18 @@ async function getImages({ res, state, query, params }: RouteRequest): Promise<v
 
 /** `POST /images/load`: imports a docker save / OCI layout tar from the body, names its images. */
 async function loadImages({ req, res, state, query }: RouteRequest): Promise<void> {
-  const lines = await state.engine.images.load(req);
   const out = new JsonLines(res);
+  let lines: string[];
+  try {
+    lines = await state.engine.images.load(req);
+  } catch (err) {
+    // As dockerd: a 200 stream whose message is the error (clients read it as a load error).
+    const msg = errorMessage(err);
+    const e = toBuildError(err);
+    out.write({ errorDetail: { message: msg }, error: msg, errorCode: e.code, ...(e.hint ? { errorHint: e.hint } : {}) });
+    out.end();
+    return;
+  }
   const quiet = boolParam(query, 'quiet');
   for (const l of lines) if (!quiet || !l.startsWith('Loaded image ID:')) out.stream(`${l}\n`);
   out.end();

@@ -12,7 +12,7 @@ import { labelMatches } from '../../api/filters.js';
 import { boolParam, readJson, sendJson } from '../http.js';
 import { parseFilters } from '../filters.js';
 import type { Route, RouteRequest } from '../server.js';
-import { isZero, unsupported } from '../create-request.js';
+import { hasKeys, isZero, unsupported } from '../create-request.js';
 
 /** dockerd's volume document. */
 export function volumeDoc(v: VolumeRecord, mountpoint: string): Record<string, unknown> {
@@ -41,8 +41,8 @@ async function create({ req, res, state }: RouteRequest): Promise<void> {
   const v = await vs.create({
     ...(body.Name ? { name: String(body.Name) } : {}),
     ...(body.Driver ? { driver: String(body.Driver) } : {}),
-    ...(isZero(body.Labels) ? {} : { labels: body.Labels as Record<string, string> }),
-    ...(isZero(body.DriverOpts) ? {} : { options: body.DriverOpts as Record<string, string> }),
+    ...(!hasKeys(body.Labels) ? {} : { labels: body.Labels as Record<string, string> }),
+    ...(!hasKeys(body.DriverOpts) ? {} : { options: body.DriverOpts as Record<string, string> }),
   });
   volumeEvent(state, 'create', v.name);
   sendJson(res, 201, volumeDoc(v, vs.dataPath(v.name)));
