@@ -13,6 +13,9 @@
 #   debootstrap     the Debian base of the apt-in-RUN test (scripts/make-debian-base.sh)
 #   tini            docker-init for the daemon's --init containers
 #   docker-compose  the daemon's Compose test (test/daemon/container-ops.test.ts)
+#   python3-docker python3-pytest python3-pytest-timeout python3-paramiko
+#                   docker-py's own integration suite against the daemon (test/daemon/docker-py.test.ts,
+#                   ../shared/conformance/docker-py/run.sh); paramiko is imported by its test helpers
 #   qemu-user-static binfmt-support
 #                   RUN steps of foreign platforms (--platform linux/arm64 on amd64): QEMU's static
 #                   user emulators, registered with binfmt_misc with the F flag (the kernel opens
@@ -22,7 +25,7 @@
 # multi-platform fixture; and the emulators are registered even when every package is present
 # (binfmt_misc registrations do not survive a reboot without systemd-binfmt).
 set -euo pipefail
-PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr slirp4netns uidmap debootstrap qemu-user-static binfmt-support tini docker-compose"
+PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr slirp4netns uidmap debootstrap qemu-user-static binfmt-support tini docker-compose python3-docker python3-pytest python3-pytest-timeout python3-paramiko"
 
 # Registers QEMU's binfmt_misc handlers (qemu-user-static's /usr/share/binfmts entries, flags PF)
 # when they are not: mounts binfmt_misc if needed, then update-binfmts --enable. Root only.
