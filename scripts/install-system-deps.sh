@@ -15,6 +15,9 @@
 #   docker-compose  the daemon's Compose test (test/daemon/container-ops.test.ts)
 #   openssh-client  ssh-agent and ssh-add: `build --ssh id=KEYFILE` runs a private agent holding
 #                   the keys; the ssh tests make keys with ssh-keygen
+#   python3-docker python3-pytest python3-pytest-timeout python3-paramiko
+#                   docker-py's own integration suite against the daemon (test/daemon/docker-py.test.ts,
+#                   ../shared/conformance/docker-py/run.sh); paramiko is imported by its test helpers
 #   qemu-user-static binfmt-support
 #                   RUN steps of foreign platforms (--platform linux/arm64 on amd64): QEMU's static
 #                   user emulators, registered with binfmt_misc with the F flag (the kernel opens
@@ -24,7 +27,7 @@
 # multi-platform fixture; and the emulators are registered even when every package is present
 # (binfmt_misc registrations do not survive a reboot without systemd-binfmt).
 set -euo pipefail
-PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr slirp4netns uidmap debootstrap qemu-user-static binfmt-support tini docker-compose openssh-client"
+PKGS="runc docker-registry skopeo umoci busybox-static jq zstd pigz tmux ca-certificates curl openssl apache2-utils attr slirp4netns uidmap debootstrap qemu-user-static binfmt-support tini docker-compose openssh-client python3-docker python3-pytest python3-pytest-timeout python3-paramiko"
 
 # Registers QEMU's binfmt_misc handlers (qemu-user-static's /usr/share/binfmts entries, flags PF)
 # when they are not: mounts binfmt_misc if needed, then update-binfmts --enable. Root only.

@@ -3,7 +3,7 @@
  * with Docker's STATUS text made once, here), the `docker inspect` document
  * (GET /containers/{id}/json), and the COMMAND column's text.
  */
-import type { Container, ContainerConfigRecord } from '../containers/manager.js';
+import type { Container, ContainerConfigRecord, VolumeSpec } from '../containers/manager.js';
 import type { PublishedPort } from '../runtime/usernet.js';
 import { createdSince, humanDuration } from '../store/display.js';
 import type { ApiContainer } from './types.js';
@@ -94,7 +94,7 @@ export function containerSummary(c: Container, now = Date.now()): ContainerSumma
 export function containerFilterFacts(c: Container): { created: string; volumePaths: string[]; network: string; portKeys: string[] } {
   return {
     created: c.config.created,
-    volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target]),
+    volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target, ...(v.volume ? [v.volume] : [])]),
     network: networkModeName(c.config.network),
     portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],
   };
@@ -186,23 +186,43 @@ export function inspectContainer(c: Container): Record<string, unknown> {
       Entrypoint: null,
       Labels: st.labels ?? {},
       OnBuild: st.onBuild ?? null,
+      ...(st.healthcheck ? { Healthcheck: st.healthcheck } : {}),
       ExposedPorts: st.exposedPorts ?? null,
       StdinOnce: st.stdinOnce === true,
       Domainname: '',
-      Volumes: null,
+      Volumes: st.configVolumes ? Object.fromEntries(st.configVolumes.map((v) => [v, {}])) : null,
       ...(c.config.stopSignal ? { StopSignal: c.config.stopSignal } : {}),
       ...(st.stopTimeout !== undefined ? { StopTimeout: st.stopTimeout } : {}),
     },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: {}, Ports: running ? portsOf(c) : {} },
   };
+}
+
+/** Inspect's NetworkSettings.Ports: each exposed or published port, with its host bindings (null when not published). */
+export function portsOf(c: Container): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const k of Object.keys(c.config.settings?.exposedPorts ?? {})) out[k.includes('/') ? k : `${k}/tcp`] = null;
+  for (const p of c.config.publish ?? []) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) });
+  return out;
 }
 
 /** The `Mounts` of inspect and list: binds (`-v`, `--mount type=bind`) and tmpfs mounts. */
 export function mountsOf(c: Container): Record<string, unknown>[] {
   return [
-    ...(c.config.volumes ?? []).map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' })),
+    ...(c.config.volumes ?? []).map((v) =>
+      v.volume
+        ? { Type: 'volume', Name: v.volume, Source: v.source, Destination: v.target, Driver: 'local', Mode: v.origin === 'binds' ? 'z' : '', RW: !v.readonly, Propagation: '' }
+        : { Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readonly ? 'ro' : '', RW: !v.readonly, Propagation: 'rprivate' },
+    ),
     ...(c.config.settings?.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => ({ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readonly, Propagation: '' })),
   ];
+}
+
+/** Inspect's `HostConfig.Binds`: the `-v` entries as given (host paths and named volumes). */
+function bindsOf(c: Container): string[] | null {
+  const b = c.config.volumes.filter((v) => (v.origin ?? 'binds') === 'binds');
+  const mode = (v: VolumeSpec): string => [v.readonly ? 'ro' : '', v.nocopy ? 'nocopy' : ''].filter(Boolean).join(',');
+  return b.length ? b.map((v) => `${v.volume ?? v.source}:${v.target}${mode(v) ? `:${mode(v)}` : ''}`) : null;
 }
 
 /** Docker's HostConfig.PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`) of the published ports. */
@@ -219,15 +239,15 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
   const cpuQuota = r.cpu?.quota ?? 0;
   const nano = r.cpu?.period === 100000 && cpuQuota ? (cpuQuota * 1e9) / 100000 : 0;
   return {
-    Binds: c.config.volumes.length ? c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) : null,
+    Binds: bindsOf(c),
     ContainerIDFile: '',
     LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
     NetworkMode: networkModeName(c.config.network),
     PortBindings: portBindingsOf(c.config.publish ?? []),
     RestartPolicy: { Name: st.restartPolicy?.name ?? 'no', MaximumRetryCount: st.restartPolicy?.maximumRetryCount ?? 0 },
     AutoRemove: c.config.autoRemove,
-    VolumeDriver: '',
-    VolumesFrom: null,
+    VolumeDriver: st.volumeDriver ?? '',
+    VolumesFrom: st.volumesFrom ?? null,
     CapAdd: st.capAdd ?? null,
     CapDrop: st.capDrop ?? null,
     CgroupnsMode: 'host',
@@ -236,17 +256,17 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     DnsSearch: st.dnsSearch ?? [],
     ExtraHosts: st.extraHosts ?? null,
     GroupAdd: st.groupAdd ?? null,
-    IpcMode: 'private',
+    IpcMode: st.hostNamespaces?.includes('ipc') ? 'host' : 'private',
     Cgroup: '',
     Links: null,
     OomScoreAdj: st.oomScoreAdj ?? 0,
-    PidMode: '',
+    PidMode: st.hostNamespaces?.includes('pid') ? 'host' : '',
     Privileged: st.privileged === true,
     PublishAllPorts: false,
     ReadonlyRootfs: st.readonlyRootfs === true,
     SecurityOpt: null,
     Tmpfs: Object.fromEntries((st.mounts ?? []).filter((m) => m.type === 'tmpfs').map((m) => [m.target, [...m.options, ...(m.readonly ? ['ro'] : [])].join(',')])),
-    UTSMode: '',
+    UTSMode: st.hostNamespaces?.includes('uts') ? 'host' : '',
     UsernsMode: '',
     ShmSize: st.shmSize ?? 67108864,
     Sysctls: st.sysctl ?? {},
@@ -261,6 +281,7 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     CpusetCpus: r.cpu?.cpus ?? '',
     CpusetMems: r.cpu?.mems ?? '',
     Devices: [],
+    DeviceCgroupRules: st.deviceCgroupRules ?? null,
     MemoryReservation: r.memory?.reservation ?? 0,
     MemorySwap: r.memory?.swap ?? 0,
     MemorySwappiness: r.memory?.swappiness ?? null,
@@ -268,6 +289,9 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     PidsLimit: r.pids?.limit ?? null,
     Ulimits: (st.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
     Init: st.init === true ? true : null,
-    Mounts: (st.mounts ?? []).map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly })),
+    Mounts: [
+      ...c.config.volumes.filter((v) => v.origin === 'mounts').map((v) => ({ Type: v.volume ? 'volume' : 'bind', Source: v.volume ?? v.source, Target: v.target, ReadOnly: v.readonly })),
+      ...(st.mounts ?? []).map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly })),
+    ],
   };
 }

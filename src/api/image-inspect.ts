@@ -19,12 +19,15 @@ export function inspectObject(image: ResolvedImage, names: string[], pushed: Rec
     Id: image.configDigest,
     RepoTags: tags.map((n) => `${n.repository}:${n.tag}`),
     RepoDigests: repos.map((r) => `${r}@${pushed[r] ?? image.descriptor.digest}`),
-    Parent: '',
+    Parent: c.parent ?? '',
+    // Docker's legacy fields (set by commit): the container and its config.
+    ...(c.container ? { Container: c.container, ContainerConfig: c.container_config ?? {} } : {}),
     Comment: c.history?.at(-1)?.comment ?? '',
     Created: c.created ?? '',
     DockerVersion: '',
     Author: c.author ?? '',
-    Config: c.config ?? {},
+    // dockerd's container.Config keys without omitempty are always there (clients index them).
+    Config: { Cmd: null, Entrypoint: null, Env: null, Labels: null, OnBuild: null, Volumes: null, WorkingDir: '', User: '', ...(c.config ?? {}) },
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,

@@ -89,5 +89,25 @@ export async function cgroupStats(id: string, name: string, now = new Date()): P
     cpu_stats: cpu,
     precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
     memory_stats: { usage, max_usage: num(await read('memory', id, 'memory.max_usage_in_bytes')), stats: memStat, limit },
+    ...(await networkStats(id)),
   };
+}
+
+/**
+ * dockerd's `networks` of stats: the counters of each interface but `lo` in the container's
+ * network namespace (/proc/<pid>/net/dev of a process in its cgroup); absent without one (a
+ * container on the none network has only lo).
+ */
+async function networkStats(id: string): Promise<{ networks?: Record<string, Record<string, number>> }> {
+  const pid = (await cgroupPids(id))[0];
+  if (!pid) return {};
+  const text = await readFile(`/proc/${pid}/net/dev`, 'utf8').catch(() => '');
+  const out: Record<string, Record<string, number>> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const f = m[2].trim().split(/\s+/).map(Number);
+    out[m[1]] = { rx_bytes: f[0], rx_packets: f[1], rx_errors: f[2], rx_dropped: f[3], tx_bytes: f[8], tx_packets: f[9], tx_errors: f[10], tx_dropped: f[11] };
+  }
+  return Object.keys(out).length ? { networks: out } : {};
 }

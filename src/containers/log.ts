@@ -6,9 +6,10 @@
  * splitting a character.
  *
  * One writer per running container (the process that runs it); any number of readers, in any
- * process, read the file while it grows.
+ * process, read the file while it grows. With max-size the file is rotated (`<file>.1`, …);
+ * `logFiles` lists them oldest first.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, truncateSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
@@ -27,13 +28,46 @@ export interface LogRecord {
  * what is written to it; `close()` flushes partial characters and closes the file (idempotent).
  */
 export class LogWriter {
-  private readonly out: WriteStream;
+  private out: WriteStream;
   private readonly decoders: Record<LogStream, StringDecoder> = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   private closed = false;
+  private size = 0;
+  private readonly ended: Promise<void>[] = [];
 
-  constructor(readonly file: string) {
-    this.out = createWriteStream(file, { flags: 'a' });
-    this.out.on('error', () => undefined); // a removed container dir must not crash the run
+  /**
+   * `rotate`: json-file's max-size (bytes) and max-file: when the file reaches maxSize it
+   * becomes `<file>.1` (older ones shift up to `<file>.<maxFiles-1>`, the oldest dropped).
+   */
+  constructor(
+    readonly file: string,
+    private readonly rotate?: { maxSize: number; maxFiles: number },
+  ) {
+    this.out = this.openFile();
+  }
+
+  private openFile(): WriteStream {
+    const out = createWriteStream(this.file, { flags: 'a' });
+    out.on('error', () => undefined); // a removed container dir must not crash the run
+    return out;
+  }
+
+  private rotateNow(): void {
+    const { maxFiles } = this.rotate!;
+    const old = this.out;
+    this.ended.push(new Promise<void>((resolve) => old.end(resolve)));
+    try {
+      if (maxFiles <= 1) truncateSync(this.file);
+      else {
+        for (let i = maxFiles - 1; i >= 1; i--) {
+          const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
+          if (existsSync(from)) renameSync(from, `${this.file}.${i}`);
+        }
+      }
+    } catch {
+      // a removed container dir: keep writing nowhere
+    }
+    this.size = 0;
+    this.out = this.openFile();
   }
 
   /** Logs `chunk` as output of `stream`. */
@@ -53,7 +87,9 @@ export class LogWriter {
       start = i + 1;
     }
     if (start < text.length) lines += JSON.stringify({ log: text.slice(start), stream, time }) + '\n';
+    if (this.rotate && this.size > 0 && this.size + Buffer.byteLength(lines) > this.rotate.maxSize) this.rotateNow();
     this.out.write(lines);
+    this.size += Buffer.byteLength(lines);
   }
 
   /** A Writable (never ended by its users) that logs to `stream`. */
@@ -72,6 +108,7 @@ export class LogWriter {
     for (const s of ['stdout', 'stderr'] as const) this.emit(s, this.decoders[s].end());
     this.closed = true;
     await new Promise<void>((resolve) => this.out.end(resolve));
+    await Promise.all(this.ended);
   }
 }
 
@@ -112,4 +149,12 @@ export async function readLogRecords(file: string, offset = 0): Promise<{ record
   } finally {
     await h.close();
   }
+}
+
+/** The log's files, oldest first: the rotated ones (`<file>.N` … `<file>.1`) that exist, then `file`. */
+export function logFiles(file: string, maxFiles = 1): string[] {
+  const out: string[] = [];
+  for (let i = maxFiles - 1; i >= 1; i--) if (existsSync(`${file}.${i}`)) out.push(`${file}.${i}`);
+  out.push(file);
+  return out;
 }

@@ -56,20 +56,32 @@ import { emulatorName, hostCanRun } from '../builder/platform-check.js';
 import { formatPlatform, hostPlatform, platformMatches } from '../oci/platform.js';
 import { parsePlatform } from '../registry/platform.js';
 import { writeFileAtomic } from '../store/fs-util.js';
-import { LogWriter, readLogRecords, type LogStream } from './log.js';
+import { logFiles, LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
 import { storeDir } from '../store/store-dirs.js';
 import { execSpecFields, extraMounts, toRunSettings, withInit, type ContainerSettings } from './settings.js';
 import { initBinary, resolveGroups } from './init-groups.js';
 import { storeLayout } from '../store/layout.js';
+import { ANONYMOUS_LABEL, checkDriver, VolumeStore } from './volumes.js';
+import { mergeHealthcheck } from './health.js';
 
-/** A bind mount from the host (`-v SRC:DST[:ro]`). */
+/** A bind mount from the host (`-v SRC:DST[:ro]`) or of a named volume's directory (`-v NAME:DST`). */
 export interface VolumeSpec {
-  /** Absolute host path (must exist). */
+  /** Absolute host path (must exist); for a named volume, `create` sets its `_data` directory. */
   source: string;
   /** Absolute path in the container. */
   target: string;
   readonly: boolean;
+  /** The named volume mounted (volumes.ts), created by `create` when missing. */
+  volume?: string;
+  /** Created for this container (the image's VOLUMEs, Config.Volumes): removed with it by `remove({ volumes })`. */
+  anonymous?: boolean;
+  /** Do not copy the image's content at `target` into the empty volume (`nocopy`). */
+  nocopy?: boolean;
+  /** Where it came from, for inspect: `Binds` (default), `HostConfig.Mounts`, an anonymous volume, `VolumesFrom`. */
+  origin?: 'binds' | 'mounts' | 'anonymous' | 'volumes-from';
+  /** For a named volume `create` makes: its labels and local-driver options. */
+  create?: { labels?: Record<string, string>; options?: Record<string, string>; driver?: string };
 }
 
 /** What `create` takes (the `docker create` subset mybuild supports). */
@@ -107,6 +119,12 @@ export interface CreateOptions {
   hostname?: string;
   /** Everything else `docker create` sets (settings.ts); recorded and applied at start. */
   settings?: ContainerSettings;
+  /** Config.Volumes: paths that get an anonymous volume (besides the image's VOLUMEs) unless something else is mounted there. */
+  anonymousVolumes?: string[];
+  /** `--volumes-from CONTAINER[:ro|rw]`: that container's volumes and binds, mounted here too. */
+  volumesFrom?: string[];
+  /** `--volume-driver`: the driver of the volumes `create` makes (only `local` exists). */
+  volumeDriver?: string;
   /**
    * `--platform os/arch[/variant]`: the image's entry for it (of an index), run under binfmt_misc
    * emulation when foreign; refused when the image has no such entry or the host cannot run it.
@@ -129,6 +147,9 @@ export interface ContainerConfigRecord {
   layers: { diffId: Digest; descriptor: Descriptor }[];
   /** Entrypoint + Cmd as run. */
   command: string[];
+  /** The two parts of `command` (absent in records made before they were kept apart). */
+  entrypoint?: string[];
+  cmd?: string[];
   env: string[];
   workdir: string;
   user: string;
@@ -198,6 +219,7 @@ export class ContainerManager {
   readonly dir: string;
   private readonly namesDir: string;
   private snapshotterP?: Promise<Snapshotter>;
+  private volumesP?: Promise<VolumeStore>;
   private readonly inflight = new Map<string, Promise<ExitInfo>>();
 
   private constructor(
@@ -225,6 +247,17 @@ export class ContainerManager {
   private snapshotter(): Promise<Snapshotter> {
     this.snapshotterP ??= createSnapshotter(storeLayout(this.root).snapshots);
     return this.snapshotterP;
+  }
+
+  /** The store's named volumes (volumes.ts). */
+  volumes(): Promise<VolumeStore> {
+    this.volumesP ??= VolumeStore.open(this.root);
+    return this.volumesP;
+  }
+
+  /** IDs of the containers that mount volume `name`. */
+  async volumeUsers(name: string): Promise<string[]> {
+    return (await this.list({ all: true })).filter((c) => c.config.volumes.some((v) => v.volume === name)).map((c) => c.id);
   }
 
   private cdir(id: string): string {
@@ -260,9 +293,17 @@ export class ContainerManager {
     if (publish.length > 0 && network !== 'sandbox') {
       throw new BuildError('INVALID_ARGUMENT', `published ports (-p) need the default network, not --network ${network}`, { hint: network === 'host' ? 'with --network host the container listens on the host\'s ports directly' : 'drop --network none' });
     }
-    const volumes = await checkVolumes(opts.volumes ?? []);
     const layers = layersOf(img.manifest, img.config, `image ${opts.image}`);
     const explicitName = opts.name !== undefined ? validateName(opts.name) : undefined;
+    // Anonymous volumes made for this container, removed again when create fails.
+    const made: string[] = [];
+    let volumes: VolumeSpec[];
+    try {
+      volumes = await checkVolumes(await this.resolveVolumes(opts, Object.keys(ic.Volumes ?? {}), made));
+    } catch (err) {
+      await this.dropVolumes(made);
+      throw err;
+    }
 
     const id = newContainerId();
     const cdir = this.cdir(id);
@@ -279,6 +320,8 @@ export class ContainerManager {
         manifestDigest: img.manifestDescriptor.digest,
         layers: layers.map(({ diffId, descriptor: d }) => ({ diffId, descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size } })),
         command,
+        entrypoint,
+        cmd,
         env,
         workdir,
         user: opts.user ?? ic.User ?? '',
@@ -292,6 +335,8 @@ export class ContainerManager {
         hostname: opts.hostname || shortContainerId(id),
         ...(opts.settings ? { settings: opts.settings } : {}),
       };
+      const health = mergeHealthcheck(ic.Healthcheck, opts.settings?.healthcheck);
+      if (health) record.settings = { ...record.settings, healthcheck: health };
       await this.writeState(id, { status: 'created' });
       if (explicitName !== undefined) {
         await this.reserveName(explicitName, id);
@@ -315,8 +360,54 @@ export class ContainerManager {
       if (!ok) {
         if (name) await this.releaseName(name, id);
         await rm(cdir, { recursive: true, force: true });
+        await this.dropVolumes(made);
       }
     }
+  }
+
+  /**
+   * The container's mounts: `opts.volumes` with named volumes created when missing (their
+   * source set to the volume's directory), those of `--volumes-from` containers, and an
+   * anonymous volume for each of `imageVolumes` and `opts.anonymousVolumes` that nothing else
+   * is mounted on (their names pushed to `made`).
+   */
+  private async resolveVolumes(opts: CreateOptions, imageVolumes: string[], made: string[]): Promise<VolumeSpec[]> {
+    const out: VolumeSpec[] = [];
+    const vs = await this.volumes();
+    for (const v of opts.volumes ?? []) {
+      if (v.volume === undefined) {
+        out.push(v);
+        continue;
+      }
+      const driver = v.create?.driver || opts.volumeDriver;
+      checkDriver(driver);
+      await vs.create({ name: v.volume, ...(v.create?.labels ? { labels: v.create.labels } : {}), ...(v.create?.options ? { options: v.create.options } : {}) });
+      out.push({ ...v, source: vs.dataPath(v.volume) });
+    }
+    for (const from of opts.volumesFrom ?? []) {
+      const m = /^(.*?)(?::(ro|rw))?$/.exec(from)!;
+      const other = await this.inspect(m[1]);
+      for (const v of other.config.volumes) {
+        if (out.some((o) => o.target === v.target)) continue;
+        out.push({ ...v, ...(m[2] ? { readonly: m[2] === 'ro' } : {}), anonymous: false, origin: 'volumes-from' });
+      }
+    }
+    const taken = new Set([...out.map((v) => path.posix.normalize(v.target)), ...(opts.settings?.mounts ?? []).map((m) => path.posix.normalize(m.target))]);
+    for (const target of [...imageVolumes, ...(opts.anonymousVolumes ?? [])]) {
+      const t = path.posix.normalize(target);
+      if (taken.has(t)) continue;
+      taken.add(t);
+      checkDriver(opts.volumeDriver);
+      const rec = await vs.create({ labels: { [ANONYMOUS_LABEL]: '' } });
+      made.push(rec.name);
+      out.push({ source: vs.dataPath(rec.name), target: t, readonly: false, volume: rec.name, anonymous: true, origin: 'anonymous' });
+    }
+    return out;
+  }
+
+  private async dropVolumes(names: string[]): Promise<void> {
+    const vs = await this.volumes();
+    for (const n of names) await vs.remove(n).catch(() => undefined);
   }
 
   /** Creates the rootfs snapshot `container-<id>` on the image's chain (extracting missing layers). */
@@ -529,11 +620,12 @@ export class ContainerManager {
       await this.writeState(id, { status: 'running', ownerPid: process.pid, startedAt, ...(this.tied ? { tied: true } : {}) });
       const mounts = await this.rootfsMounts(config);
       const settings = config.settings ?? {};
-      const user = await this.resolveUserIn(id, mounts, config.user, settings.groupAdd);
+      for (const v of config.volumes) if (v.volume) await (await this.volumes()).mount(v.volume);
+      const user = await this.resolveUserIn(id, mounts, config.user, settings.groupAdd, config.volumes);
       const env = [...config.env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${config.hostname}`);
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/root'}`);
-      log = new LogWriter(path.join(this.cdir(id), 'log.jsonl'));
+      log = newLogWriter(path.join(this.cdir(id), 'log.jsonl'), settings.logConfig);
       idle = new PassThrough();
       const executor = new RuncExecutor({ root: path.join(this.cdir(id), 'runtime'), runtime: this.runtime, tied: this.tied });
       const onAbort = (): void => void this.kill(id, 'KILL').catch(() => undefined);
@@ -576,19 +668,36 @@ export class ContainerManager {
     } finally {
       idle?.end();
       await log?.close();
+      await this.releaseVolumes(id, config.volumes).catch(() => undefined);
       await this.writeState(id, { status: 'exited', exitCode: exit?.exitCode ?? 125, startedAt, finishedAt: new Date().toISOString(), ...(stateError ? { error: stateError } : {}) });
       await unlink(ownerFile).catch(() => undefined);
     }
-    if (config.autoRemove) await this.remove(id, { force: true }).catch(() => undefined);
+    if (config.autoRemove) await this.remove(id, { force: true, volumes: true }).catch(() => undefined);
     if (failure !== undefined) throw failure;
     return exit!;
   }
 
-  /** Resolves `spec` through the rootfs' /etc/passwd (mounted briefly at `<id>/probe-*`). */
-  private async resolveUserIn(id: string, mounts: Mount[], spec: string, groupAdd: string[] = []): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
+  /** Unmounts the device of each volume of `volumes` that no other running container mounts. */
+  private async releaseVolumes(id: string, volumes: VolumeSpec[]): Promise<void> {
+    const vs = await this.volumes();
+    for (const v of volumes) {
+      if (!v.volume || !(await vs.get(v.volume).catch(() => undefined))?.options) continue;
+      const users = await this.volumeUsers(v.volume);
+      let busy = false;
+      for (const u of users) if (u !== id && (await this.effectiveState(u)).status === 'running') busy = true;
+      if (!busy) await vs.unmount(v.volume);
+    }
+  }
+
+  /**
+   * Resolves `spec` through the rootfs' /etc/passwd (mounted briefly at `<id>/probe-*`); copies
+   * the image's content into the empty named volumes of `volumes` meanwhile (dockerd's copy-up).
+   */
+  private async resolveUserIn(id: string, mounts: Mount[], spec: string, groupAdd: string[] = [], volumes: VolumeSpec[] = []): Promise<{ uid: number; gid: number; additionalGids: number[]; home?: string }> {
     const dir = await mkdtemp(path.join(this.cdir(id), 'probe-'));
     try {
       await mountAll(mounts, dir);
+      for (const v of volumes) if (v.volume && !v.nocopy) await (await this.volumes()).copyUp(v.volume, dir, v.target);
       const u = await resolveUser(dir, spec || '0');
       if (groupAdd.length) u.additionalGids = [...new Set([...u.additionalGids, ...(await resolveGroups(dir, groupAdd))])];
       return u;
@@ -681,7 +790,7 @@ export class ContainerManager {
    * A running one needs `force` (it is killed first and its end awaited). Throws BuildError
    * INVALID_ARGUMENT (running without force), NotFoundError (unknown).
    */
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = await this.inspect(ref);
     if (c.state.status === 'running') {
       if (!opts.force) {
@@ -702,6 +811,10 @@ export class ContainerManager {
     });
     await this.releaseName(c.name, c.id);
     await rm(cdir, { recursive: true, force: true });
+    if (opts.volumes) {
+      // Its anonymous volumes, unless a --volumes-from container still mounts one.
+      for (const v of c.config.volumes) if (v.anonymous && v.volume && (await this.volumeUsers(v.volume)).length === 0) await (await this.volumes()).remove(v.volume).catch(() => undefined);
+    }
   }
 
   /**
@@ -774,6 +887,12 @@ export class ContainerManager {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
+  /** The container's filesystem changes as layer entries (whiteouts included), for a commit. */
+  async diffEntries(ref: string): Promise<Awaited<ReturnType<typeof diffSnapshot>>> {
+    const c = await this.inspect(ref);
+    return diffSnapshot(await this.snapshotter(), snapshotKey(c.id));
+  }
+
   /** Bytes of file content the container wrote into its rootfs (dockerd's SizeRw). */
   async rwSize(ref: string): Promise<number> {
     const c = await this.inspect(ref);
@@ -793,12 +912,30 @@ export class ContainerManager {
    * writing new output until the container is no longer running (or `signal` aborts).
    * `tail`: only the last N lines. The streams are not ended. NotFoundError when unknown.
    */
-  async logs(ref: string, opts: { stdout?: Writable; stderr?: Writable; follow?: boolean; timestamps?: boolean; tail?: number; signal?: AbortSignal }): Promise<void> {
+  async logs(ref: string, opts: { stdout?: Writable; stderr?: Writable; follow?: boolean; timestamps?: boolean; tail?: number; signal?: AbortSignal; since?: number; until?: number }): Promise<void> {
     const id = await this.resolveId(ref);
     const file = path.join(this.cdir(id), 'log.jsonl');
+    const lc = (await this.inspect(id)).config.settings?.logConfig;
+    if (lc?.type === 'none') throw new BuildError('INVALID_ARGUMENT', 'configured logging driver does not support reading', { hint: 'the container was created with the none log driver' });
     let offset = 0;
     let first = true;
-    const emit = async (recs: { log: string; stream: LogStream; time: string }[]): Promise<void> => {
+    // Rotated files first (json-file max-size), whole.
+    const older: { log: string; stream: LogStream; time: string }[] = [];
+    for (const f of logFiles(file, Number(lc?.config['max-file'] ?? 1)).slice(0, -1)) {
+      for (let o = 0; ; ) {
+        const r = await readLogRecords(f, o);
+        if (r.offset === o) break;
+        o = r.offset;
+        older.push(...r.records);
+      }
+    }
+    // since/until: Unix times in seconds (dockerd skips records before since and stops after until).
+    const inWindow = (r: { time: string }): boolean => {
+      const t = Date.parse(r.time) / 1000;
+      return (opts.since === undefined || t >= opts.since) && (opts.until === undefined || t <= opts.until);
+    };
+    const emit = async (all: { log: string; stream: LogStream; time: string }[]): Promise<void> => {
+      const recs = opts.since !== undefined || opts.until !== undefined ? all.filter(inWindow) : all;
       for (const r of recs) {
         const dest = r.stream === 'stderr' ? opts.stderr : opts.stdout;
         if (!dest) continue;
@@ -810,14 +947,25 @@ export class ContainerManager {
       const running = (await this.effectiveState(id).catch(() => ({ status: 'exited' }) as ContainerState)).status === 'running';
       for (;;) {
         const r = await readLogRecords(file, offset);
-        if (r.offset === offset) break;
+        if (r.offset === offset) {
+          // Rotated meanwhile: the new file is shorter than what was read of the old one.
+          const size = await stat(file).then((st) => st.size, () => offset);
+          if (size < offset) {
+            offset = 0;
+            continue;
+          }
+          break;
+        }
         offset = r.offset;
-        let recs = r.records;
+        let recs = first ? [...older.splice(0), ...r.records] : r.records;
         if (first && opts.tail !== undefined) recs = recs.slice(Math.max(0, recs.length - opts.tail));
+        first = false;
         await emit(recs);
       }
+      if (first && older.length) await emit(opts.tail !== undefined ? older.slice(Math.max(0, older.length - opts.tail)) : older);
       first = false;
       if (!opts.follow || !running || opts.signal?.aborted || !(await exists(this.cdir(id)))) return;
+      if (opts.until !== undefined && Date.now() / 1000 > opts.until) return;
       await sleep(100);
     }
   }
@@ -860,7 +1008,7 @@ async function checkVolumes(vols: VolumeSpec[]): Promise<VolumeSpec[]> {
     } catch {
       throw new BuildError('INVALID_ARGUMENT', `invalid volume source "${v.source}": no such file or directory on the host`, { hint: 'create it first (mybuild does not create bind sources)' });
     }
-    out.push({ source: path.resolve(v.source), target: path.posix.normalize(v.target), readonly: v.readonly });
+    out.push({ ...v, source: path.resolve(v.source), target: path.posix.normalize(v.target) });
   }
   return out;
 }
@@ -974,4 +1122,14 @@ async function resolveForPlatform(images: ImageStore, image: string, platform: s
     });
   }
   return img;
+}
+
+/** The log writer for a run: json-file (rotated by max-size/max-file), or nothing kept for `none`. */
+function newLogWriter(file: string, lc: ContainerSettings['logConfig']): LogWriter {
+  if (lc?.type === 'none') return new LogWriter('/dev/null');
+  const maxSize = lc?.config['max-size'];
+  if (!maxSize) return new LogWriter(file);
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)/i.exec(maxSize.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * 1024 ** ' kmgtp'.indexOf(m[2].toLowerCase() || ' ')) : 0;
+  return bytes > 0 ? new LogWriter(file, { maxSize: bytes, maxFiles: Math.max(1, Number(lc.config['max-file'] ?? 1)) }) : new LogWriter(file);
 }

@@ -8,6 +8,7 @@
  */
 import type { ContainerResources, ContainerRunSettings, ExecSpec } from '../runtime/spec.js';
 import type { Mount } from '../runtime/mount.js';
+import type { HealthConfig } from '../oci/types.js';
 import { inUserNamespace } from '../runtime/userns.js';
 import { UsageError } from '../errors.js';
 
@@ -57,6 +58,16 @@ export interface ContainerSettings {
   restartPolicy?: { name: 'always' | 'unless-stopped' | 'on-failure'; maximumRetryCount: number };
   /** HostConfig.Isolation as given ('default' or absent). */
   isolation?: string;
+  /** As given, for inspect (applied by `create`: CreateOptions.volumesFrom, volumeDriver, anonymousVolumes). */
+  volumesFrom?: string[];
+  volumeDriver?: string;
+  configVolumes?: string[];
+  /** Namespaces shared with the host (`--pid host`, `--uts host`, `--ipc host`). */
+  hostNamespaces?: ('pid' | 'uts' | 'ipc')[];
+  /** `--device-cgroup-rule` entries as given (`c 7:128 rwm`). */
+  deviceCgroupRules?: string[];
+  /** The healthcheck (the create's merged over the image's; health.ts runs it in the daemon). */
+  healthcheck?: HealthConfig;
 }
 
 /** Where tini is bind-mounted in the container (dockerd's path). */
@@ -83,7 +94,16 @@ export function toRunSettings(s: ContainerSettings, id: string): ContainerRunSet
     ...(rootless ? {} : { cgroupsPath: `/mybuild/${id}` }),
     sysctl: s.sysctl,
     oomScoreAdj: s.oomScoreAdj,
+    ...(s.hostNamespaces?.length ? { hostNamespaces: s.hostNamespaces } : {}),
+    ...(s.deviceCgroupRules?.length ? { deviceRules: s.deviceCgroupRules.map(deviceRule) } : {}),
   };
+}
+
+/** `c 7:128 rwm` as the runtime's device rule (checked at create). */
+function deviceRule(rule: string): NonNullable<ContainerRunSettings['deviceRules']>[number] {
+  const [type, nums, access] = rule.trim().split(' ');
+  const [major, minor] = nums.split(':');
+  return { allow: true, type: type as 'a' | 'b' | 'c', ...(major !== '*' ? { major: Number(major) } : {}), ...(minor !== '*' ? { minor: Number(minor) } : {}), access };
 }
 
 /**

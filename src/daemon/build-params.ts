@@ -10,15 +10,13 @@ import type { ContainerResources } from '../runtime/spec.js';
 /** The RUN steps' cgroup limits (docker build -m, --memory-swap, --cpu-*): see buildResources. */
 const RESOURCE_PARAMS = ['memory', 'memswap', 'cpushares', 'cpusetcpus', 'cpusetmems', 'cpuperiod', 'cpuquota'];
 /** Parameters the route maps itself (see routes/build.ts). */
-const MAPPED = new Set(['t', 'dockerfile', 'buildargs', 'labels', 'target', 'nocache', 'pull', 'platform', 'q', 'remote', 'networkmode', ...RESOURCE_PARAMS]);
+const MAPPED = new Set(['t', 'dockerfile', 'buildargs', 'labels', 'target', 'nocache', 'pull', 'platform', 'q', 'remote', 'networkmode', 'shmsize', 'extrahosts', ...RESOURCE_PARAMS]);
 /** Accepted with any value: no intermediate containers exist to keep or remove. */
 const NO_EFFECT = new Set(['rm', 'forcerm']);
 /** Their default values (what the docker CLI and docker-py send when unset). */
 const DEFAULTS: Record<string, string[]> = {
   version: ['', '1'],
   cachefrom: ['', '[]', 'null'],
-  extrahosts: [''],
-  shmsize: ['', '0'],
   squash: ['', '0', 'false'],
   ulimits: ['', '[]', 'null'],
   isolation: ['', 'default'],

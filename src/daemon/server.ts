@@ -29,6 +29,8 @@ import { containerOpRoutes } from './routes/container-ops.js';
 import { eventRoutes } from './routes/events.js';
 import { execRoutes } from './routes/exec.js';
 import { archiveRoutes } from './routes/archive.js';
+import { volumeRoutes } from './routes/volumes.js';
+import { imageOpRoutes } from './routes/image-ops.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 import { storeLayout } from '../store/layout.js';
@@ -234,7 +236,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
   const state = await openState(opts, log);
-  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes, ...volumeRoutes, ...imageOpRoutes];
   const { servers, sockets } = await listenAll(addresses, opts.tls, requestHandlers(routes, state, log));
   for (const w of warnings) log(w);
 

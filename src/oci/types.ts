@@ -103,4 +103,8 @@ export interface ImageConfig {
   config?: ContainerConfig;
   rootfs: { type: 'layers'; diff_ids: Digest[] };
   history?: HistoryEntry[];
+  /** Docker's legacy fields, written by `docker commit`: the image committed on, the container and its config. */
+  parent?: string;
+  container?: string;
+  container_config?: ContainerConfig;
 }

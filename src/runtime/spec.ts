@@ -97,6 +97,10 @@ export interface ContainerRunSettings {
   cgroupsPath?: string;
   sysctl?: Record<string, string>;
   oomScoreAdj?: number;
+  /** Share the host's PID, UTS (hostname) or IPC namespace (`--pid host`, `--uts host`, `--ipc host`). */
+  hostNamespaces?: ('pid' | 'uts' | 'ipc')[];
+  /** Device cgroup rules added to the default deny-all (`--device-cgroup-rule 'c 7:128 rwm'`). */
+  deviceRules?: { allow: boolean; type: 'a' | 'b' | 'c'; major?: number; minor?: number; access: string }[];
 }
 
 /** A device node runc creates in the container (runtime-spec config-linux.md "Devices"). */
@@ -180,14 +184,14 @@ export interface RuntimeSpec {
     oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
-  hostname: string;
+  hostname?: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   linux: {
     namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     devices?: LinuxDevice[];
-    resources: { devices: { allow: boolean; access: string }[] } & ContainerResources;
+    resources: { devices: { allow: boolean; access: string; type?: string; major?: number; minor?: number }[] } & ContainerResources;
     cgroupsPath?: string;
     sysctl?: Record<string, string>;
   };
@@ -233,7 +237,11 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
     const isBind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
     mounts.push({ destination: m.target ?? '/', type: isBind ? 'bind' : m.type, source: m.source, options: isBind && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['rbind', ...m.options] : [...m.options] });
   }
-  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const shared = new Set(cs.hostNamespaces ?? []);
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' as const }, { type: 'ipc' as const }, { type: 'uts' as const }].filter((n) => !shared.has(n.type)).map((n) => ({ type: n.type }));
+  namespaces.push({ type: 'mount' });
+  // A container's cgroup, read-only, where dockerd mounts it (a container with a cgroup of its own).
+  if (cs.cgroupsPath) mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] });
   // A sandbox network is a namespace made beforehand (usernet.ts) that runc joins.
   if (spec.network !== 'host') namespaces.push(opts.netnsPath ? { type: 'network', path: opts.netnsPath } : { type: 'network' });
   return {
@@ -255,14 +263,15 @@ export function generateSpec(spec: ExecSpec & { user: ExecUser }, rootfs: string
       noNewPrivileges: !privileged,
     },
     root: { path: rootfs, readonly: cs.readonlyRootfs === true },
-    hostname: spec.hostname,
+    // Without a UTS namespace of its own the container has the host's name (runc may not set one).
+    ...(shared.has('uts') ? {} : { hostname: spec.hostname }),
     mounts,
     linux: {
       namespaces,
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       ...(privileged && opts.hostDevices?.length ? { devices: opts.hostDevices } : {}),
-      resources: { devices: [{ allow: privileged, access: 'rwm' }], ...(cs.resources ?? spec.resources ?? {}) },
+      resources: { devices: [{ allow: privileged, access: 'rwm' }, ...(cs.deviceRules ?? [])], ...(cs.resources ?? spec.resources ?? {}) },
       ...(cs.cgroupsPath ? { cgroupsPath: cs.cgroupsPath } : {}),
       ...(cs.sysctl && Object.keys(cs.sysctl).length ? { sysctl: cs.sysctl } : {}),
     },

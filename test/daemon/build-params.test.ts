@@ -2,8 +2,8 @@
  * Build options through the daemon: `mybuild -H … build` refuses by name the flags the
  * legacy POST /build has no parameter for (--metadata-file, --cache-from/--cache-to, --allow,
  * --format docker, …) and sends --network and SOURCE_DATE_EPOCH; the daemon refuses the legacy
- * parameters it cannot apply (the docker CLI's --add-host, --squash) and applies networkmode and
- * the RUN resource limits (memory, memswap, cpu*).
+ * parameters it cannot apply (the docker CLI's --squash) and applies networkmode, extrahosts,
+ * shmsize, compressed contexts and the RUN resource limits (memory, memswap, cpu*).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { baseImageSkipReason } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
-import { docker, loadBusybox, dockerMissing, notRoot, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
+import { DOCKER, docker, loadBusybox, dockerMissing, notRoot, runCmd, runcMissing, startTestDaemon, type TestDaemon } from './helpers.js';
 
 const skip = dockerMissing || notRoot || runcMissing || baseImageSkipReason();
 
@@ -69,13 +69,22 @@ describe('build options through the daemon', { skip, concurrency: false }, () =>
     assert.equal((await docker(d, ['run', '--rm', 'mem:mybuild'])).stdout.trim(), '100663296');
   });
 
-  it('the daemon refuses legacy build parameters it cannot apply', async () => {
-    const r = await docker(d, ['build', '--add-host', 'a:1.2.3.4', '.'], { cwd: ctx });
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /build parameter extrahosts=a:1\.2\.3\.4 is not supported by mybuild/);
+  it('the daemon refuses legacy build parameters it cannot apply, applies extrahosts, shmsize and compressed contexts', async () => {
     const m = await docker(d, ['build', '--memory-swap', '1g', '.'], { cwd: ctx });
     assert.notEqual(m.code, 0);
     assert.match(m.stderr, /build parameter memswap needs memory/);
+    const hosts = path.join(d.dir, 'hosts-ctx');
+    await mkdir(hosts, { recursive: true });
+    await writeFile(path.join(hosts, 'Dockerfile'), 'FROM busybox\nRUN grep "1.2.3.4\ta.example" /etc/hosts && df -k /dev/shm | grep " 131072 "\nRUN echo to-stderr >&2 && exit 3\n');
+    const r = await docker(d, ['build', '--add-host', 'a.example:1.2.3.4', '--shm-size', '128m', '.'], { cwd: hosts });
+    assert.notEqual(r.code, 0);
+    // The first RUN passed (the host entry and the shm size applied); the second fails in the legacy builder's words, its stderr in red.
+    assert.match(r.stdout + r.stderr, /Step 3\/3 : RUN echo to-stderr/);
+    assert.match(r.stdout + r.stderr, /\x1b\[91mto-stderr\n\x1b\[0m/);
+    assert.match(r.stderr, /The command '\/bin\/sh -c echo to-stderr >&2 && exit 3' returned a non-zero code: 3/);
+    // A gzip'd context tar (docker-py's gzip=True; dockerd sniffs the compression).
+    const gz = await runCmd('sh', ['-c', `tar -C '${ctx}' -c . | gzip | DOCKER_HOST=${d.host} DOCKER_BUILDKIT=0 ${DOCKER} build -q -t gz:1 -`]);
+    assert.equal(gz.code, 0, gz.stderr);
     const ok = await docker(d, ['build', '--network', 'none', '-q', '.'], { cwd: ctx });
     assert.equal(ok.code, 0, ok.stderr);
   });

@@ -128,9 +128,13 @@ describe('create fields through the docker CLI', { skip, concurrency: false }, (
     assert.match(sec.stderr, /HostConfig\.SecurityOpt is not supported by mybuild/);
     const ps = await docker(d, ['ps', '-aq']);
     assert.equal(ps.stdout, before, 'a refused create leaves no container');
-    const raw = await apiRequest(d, 'POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], MacAddress: '', HostConfig: { Devices: [], VolumesFrom: ['other'] } });
+    const raw = await apiRequest(d, 'POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], MacAddress: '', HostConfig: { Devices: [], Links: ['other:alias'] } });
     assert.equal(raw.status, 400);
-    assert.match(raw.body, /HostConfig\.VolumesFrom is not supported by mybuild/);
+    assert.match(raw.body, /HostConfig\.Links is not supported by mybuild/);
+    // VolumesFrom is applied: an unknown container is a 404.
+    const from = await apiRequest(d, 'POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { VolumesFrom: ['other'] } });
+    assert.equal(from.status, 404);
+    assert.match(from.body, /No such container: other/);
     const unknown = await apiRequest(d, 'POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], SomethingNew: { a: 1 } });
     assert.match(unknown.body, /Config\.SomethingNew is not supported by mybuild/);
   });

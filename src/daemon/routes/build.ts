@@ -3,7 +3,7 @@
  * safely with extractContextTar into a warm directory under `<root>/daemon/contexts`, see
  * ../context-dirs.ts: unchanged files are not rewritten, so the stat cache hits); the
  * query carries `t` (repeatable), `dockerfile`, `buildargs` and `labels` (JSON), `target`,
- * `nocache`, `pull`, `q`, `platform`. The answer is Docker's JSON message stream: `stream`
+ * `nocache`, `pull`, `q`, `platform`, `shmsize`, `extrahosts`; the tar may be compressed. The answer is Docker's JSON message stream: `stream`
  * lines as the legacy builder prints them (`Step 1/3 : FROM …`, ` ---> Using cache`, the RUN
  * output, `Successfully built <id>`, `Successfully tagged <name>`), `aux.ID` with the image
  * ID, and `errorDetail` on failure. A client that disconnects cancels the build.
@@ -17,6 +17,7 @@ import { boolParam, byteLimit, JsonLines, jsonMapParam } from '../http.js';
 import { buildNetwork, buildResources, refuseUnmappedBuildParams } from '../build-params.js';
 import type { Route, RouteRequest } from '../server.js';
 import { registryAuthFromHeader } from '../../api/auth.js';
+import { createDecompressor, detectCompression, peek } from '../../image/compression.js';
 
 /** The Dockerfile path inside the context from the `dockerfile` query value. Throws for paths that leave it. */
 export function dockerfileInContext(q: string | null): string {
@@ -47,7 +48,8 @@ export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) 
         if (e.hit) out.stream(' ---> Using cache\n');
         break;
       case 'step-output':
-        out.stream(e.data);
+        // The legacy builder prints a step's stderr in red (ESC[91m … ESC[0m).
+        out.stream(e.stream === 'stderr' ? `\x1b[91m${e.data}\x1b[0m` : e.data);
         lastNewline = e.data.endsWith('\n');
         break;
       case 'step-error':
@@ -61,6 +63,20 @@ export function legacyProgress(out: JsonLines, quiet: boolean): (e: BuildEvent) 
         break;
     }
   };
+}
+
+/** The legacy builder's text for a failed RUN: "The command '…' returned a non-zero code: N". */
+export function legacyError(err: unknown): unknown {
+  if (!(err instanceof BuildError) || err.code !== 'STEP_FAILED') return err;
+  const m = /^process "([\s\S]*)" did not complete successfully: exit code: (\d+)$/.exec(err.message);
+  return m ? new BuildError('STEP_FAILED', `The command '${m[1]}' returned a non-zero code: ${m[2]}`, { ...(err.hint ? { hint: err.hint } : {}) }) : err;
+}
+
+/** An `extrahosts` entry, `name:ip` (the ip may hold colons). */
+function extraHost(entry: string): { host: string; ip: string } {
+  const i = entry.indexOf(':');
+  if (i <= 0 || i === entry.length - 1) throw new UsageError(`invalid extrahosts entry "${entry}": expected name:ip`);
+  return { host: entry.slice(0, i), ip: entry.slice(i + 1) };
 }
 
 async function handleBuild({ req, res, query, state }: RouteRequest): Promise<void> {
@@ -90,7 +106,10 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
   const dir = lent.dir;
   try {
     const limited = byteLimit(state.maxContextBytes, 'the build context');
-    const fed = pipeline(req, limited).catch((e: unknown) => e);
+    // The context may be compressed (gzip, bzip2, xz, zstd), as dockerd accepts it: detected by its magic bytes.
+    const { head, stream: body } = await peek(req, 512);
+    const kind = detectCompression(head);
+    const fed = (kind === 'none' ? pipeline(body, limited) : pipeline(body, createDecompressor(kind), limited)).catch((e: unknown) => e);
     // A unix socket client shares the daemon's clock; a TCP one may not (see context-dirs.ts).
     await lent.sync(limited, req.socket.remoteAddress === undefined ? 0 : undefined);
     const feedErr = await fed;
@@ -108,6 +127,10 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     o.network = network;
     if (resources) o.runResources = resources;
     // The SOURCE_DATE_EPOCH build arg is resolved by the builder (src/builder/source-date-epoch.ts).
+    const shm = Number(query.get('shmsize') || 0);
+    if (shm) o.shmSize = shm;
+    const hosts = query.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean);
+    if (hosts.length) o.extraHosts = hosts.map(extraHost);
     if (registryAuth) o.registryAuth = registryAuth;
     const result = await state.engine.build(o, { onEvent: legacyProgress(out, quiet), signal: abort.signal });
     out.write({ aux: { ID: result.imageId } });
@@ -119,7 +142,7 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     out.end();
   } catch (err) {
     if (abort.signal.aborted && !out.open) return; // the client is gone
-    out.fail(err);
+    out.fail(legacyError(err));
     out.end();
   } finally {
     res.off('close', onClose);

@@ -16,6 +16,8 @@ import { createOptions } from '../create-request.js';
 import { EventLog } from '../events.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
+import { healthEnabled, HealthMonitor, type HealthState } from '../../containers/health.js';
+import { DEFAULT_DETACH_KEYS, detachFilter, parseDetachKeys } from '../detach-keys.js';
 import { execCapture } from '../../runtime/exec.js';
 import { boolParam, readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
@@ -28,6 +30,10 @@ interface Attachment {
   stdout: boolean;
   stderr: boolean;
   stdin: boolean;
+  /** Typed on stdin, it ends this attachment (the container keeps running). */
+  detachKeys?: Buffer;
+  /** End the container's stdin when this attachment's stdin ends (Config.StdinOnce). */
+  stdinOnce?: boolean;
 }
 
 interface Run {
@@ -47,6 +53,14 @@ export class ContainerRuntime {
     readonly events: EventLog = new EventLog(),
   ) {}
 
+  /** Healthchecks of the containers this daemon runs (the last state stays after an exit). */
+  private readonly health = new Map<string, HealthMonitor>();
+
+  /** A container's `State.Health` (undefined when it has no healthcheck or never ran with one). */
+  healthOf(id: string): HealthState | undefined {
+    return this.health.get(id)?.state;
+  }
+
   /** Containers stopped or killed through the API: their restart policy does not apply (as dockerd). */
   private readonly manuallyStopped = new Set<string>();
   /** Restarts by policy, per container (inspect's RestartCount). */
@@ -59,18 +73,25 @@ export class ContainerRuntime {
 
   /** After an exit: starts the container again when its restart policy says so (dockerd's 100 ms doubling back-off). */
   private async maybeRestart(mgr: ContainerManager, id: string, code: number): Promise<void> {
-    const c = await mgr.inspect(id).catch(() => undefined);
-    const rp = c?.config.settings?.restartPolicy;
-    if (!c || !rp || this.closing || this.manuallyStopped.has(id)) return;
-    const n = this.restartCounts.get(id) ?? 0;
-    if (rp.name === 'on-failure' && (code === 0 || (rp.maximumRetryCount > 0 && n >= rp.maximumRetryCount))) return;
-    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 60_000)));
-    const again = await mgr.inspect(id).catch(() => undefined);
-    if (!again || again.state.status !== 'exited' || this.closing || this.manuallyStopped.has(id) || this.runs.has(id)) return;
-    this.restartCounts.set(id, n + 1);
-    this.events.container('restart', again);
-    await this.start(again).catch(() => undefined);
+    try {
+      const c = await mgr.inspect(id).catch(() => undefined);
+      const rp = c?.config.settings?.restartPolicy;
+      if (!c || !rp || this.closing || this.manuallyStopped.has(id)) return;
+      const n = this.restartCounts.get(id) ?? 0;
+      if (rp.name === 'on-failure' && (code === 0 || (rp.maximumRetryCount > 0 && n >= rp.maximumRetryCount))) return;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** n, 60_000)));
+      const again = await mgr.inspect(id).catch(() => undefined);
+      if (!again || again.state.status !== 'exited' || this.closing || this.manuallyStopped.has(id) || this.runs.has(id)) return;
+      this.restartCounts.set(id, n + 1);
+      this.events.container('restart', again);
+      await this.start(again).catch(() => undefined);
+    } finally {
+      this.restarting.delete(id);
+    }
   }
+
+  /** Containers waiting to be restarted by their policy (dockerd's `restarting` state). */
+  readonly restarting = new Set<string>();
 
   /** Resolves once this daemon no longer runs container `id` (its run's end is recorded). */
   async settle(id: string): Promise<void> {
@@ -96,7 +117,15 @@ export class ContainerRuntime {
     if (a.stdin) {
       let pt = this.stdins.get(id);
       if (!pt) this.stdins.set(id, (pt = new PassThrough()));
-      a.socket.pipe(pt);
+      if (a.detachKeys?.length) {
+        const filter = detachFilter(a.detachKeys, () => {
+          a.socket.unpipe(filter);
+          filter.unpipe(pt);
+          set!.delete(a);
+          a.socket.end();
+        });
+        a.socket.pipe(filter).pipe(pt, { end: a.stdinOnce === true });
+      } else a.socket.pipe(pt);
     }
   }
 
@@ -137,7 +166,18 @@ export class ContainerRuntime {
       async (err: unknown) => (await mgr.inspect(c.id).then((x) => x.state.exitCode, () => undefined)) ?? (/executable file not found|no such file or directory/i.test(toBuildError(err).message) ? 127 : 125),
     );
     this.runs.set(c.id, { exit });
+    this.health.get(c.id)?.stop();
+    const hc = c.config.settings?.healthcheck;
+    if (healthEnabled(hc)) {
+      const m = new HealthMonitor(mgr, c.id, hc, (status) => this.events.container(`health_status: ${status}`, c));
+      this.health.set(c.id, m);
+      m.start();
+    } else this.health.delete(c.id);
     void exit.then((code) => {
+      this.health.get(c.id)?.stop();
+      // Marked before anyone waiting on the exit hears of it: a remove right after sees `restarting`.
+      const rp = c.config.settings?.restartPolicy;
+      if (rp && !this.closing && !this.manuallyStopped.has(c.id) && !(rp.name === 'on-failure' && code === 0)) this.restarting.add(c.id);
       this.runs.delete(c.id);
       this.events.container('die', c, { exitCode: String(code) });
       void this.maybeRestart(mgr, c.id, code);
@@ -179,10 +219,12 @@ export class ContainerRuntime {
   /** Kills every container this daemon runs and waits for their records (daemon shutdown). */
   async shutdown(): Promise<void> {
     this.closing = true;
-    if (!this.mgrP || this.runs.size === 0) return;
+    if (!this.mgrP) return;
     const mgr = await this.mgrP;
     const runs = [...this.runs.entries()];
     await Promise.all(runs.map(([id, r]) => mgr.kill(id, 'KILL').catch(() => undefined).then(() => r.exit)));
+    // Volume devices (local driver options) the containers had mounted on the host.
+    await (await mgr.volumes()).unmountEverything().catch(() => undefined);
   }
 }
 
@@ -233,6 +275,7 @@ async function wait({ res, state, params, query }: RouteRequest): Promise<void> 
 async function attachUpgrade({ socket, state, params, query, head }: RouteRequest & { socket: Duplex; head: Buffer }): Promise<void> {
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
+  const detachKeys = parseDetachKeys(query.get('detachKeys') || DEFAULT_DETACH_KEYS);
   const streamType = c.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   if (head.length) socket.unshift(head);
@@ -245,7 +288,14 @@ async function attachUpgrade({ socket, state, params, query, head }: RouteReques
     socket.end();
     return;
   }
-  state.containers.attach(c.id, { socket, stdout: boolParam(query, 'stdout'), stderr: boolParam(query, 'stderr'), stdin: boolParam(query, 'stdin') && c.config.openStdin });
+  state.containers.attach(c.id, {
+    socket,
+    stdout: boolParam(query, 'stdout'),
+    stderr: boolParam(query, 'stderr'),
+    stdin: boolParam(query, 'stdin') && c.config.openStdin,
+    detachKeys,
+    stdinOnce: c.config.settings?.stdinOnce === true,
+  });
   if (c.state.status === 'exited') socket.end();
 }
 
@@ -256,6 +306,7 @@ async function attachPlain(): Promise<void> {
 async function logs({ res, state, params, query }: RouteRequest): Promise<void> {
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
+  if (c.config.settings?.logConfig?.type === 'none') throw withStatus(new BuildError('INVALID_ARGUMENT', 'configured logging driver does not support reading'), 501);
   const tty = c.config.tty;
   res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   const sink = (n: 1 | 2): Writable =>
@@ -268,7 +319,18 @@ async function logs({ res, state, params, query }: RouteRequest): Promise<void> 
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   const tail = query.get('tail');
+  // Unix seconds, possibly fractional ("1700000000.123456789"); 0 means no bound, as dockerd.
+  const time = (k: string): number | undefined => {
+    const v = query.get(k);
+    if (!v || Number(v) === 0) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new BuildError('INVALID_ARGUMENT', `invalid ${k}: "${v}": expected a Unix timestamp`);
+    return Number(v);
+  };
+  const since = time('since');
+  const until = time('until');
   await mgr.logs(c.id, {
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
     stdout: boolParam(query, 'stdout') ? sink(1) : undefined,
     stderr: boolParam(query, 'stderr') ? sink(2) : undefined,
     follow: boolParam(query, 'follow'),
@@ -324,8 +386,13 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
   try {
+    if (state.containers.restarting.has(c.id)) {
+      if (!boolParam(query, 'force')) throw withStatus(new BuildError('INVALID_ARGUMENT', `You cannot remove a restarting container ${c.id}. Stop the container before attempting removal or force remove`), 409);
+      state.containers.markStopped(c.id);
+    }
+    if (c.state.status === 'running' && boolParam(query, 'force')) state.containers.markStopped(c.id);
     if (c.state.status === 'running' && boolParam(query, 'force') && (await isFrozen(c.id))) await setFrozen(c.id, false);
-    await mgr.remove(params[0], { force: boolParam(query, 'force') });
+    await mgr.remove(params[0], { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
     state.events.container('destroy', c);
   } catch (err) {
     const e = toBuildError(err);
@@ -367,6 +434,8 @@ async function listContainers({ res, state, query }: RouteRequest): Promise<void
   for (const c of cs) {
     const e = containerListEntry(c, now);
     if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(e, { State: 'paused', Status: `${e.Status} (Paused)` });
+    const health = c.state.status === 'running' ? state.containers.healthOf(c.id) : undefined;
+    if (health) e.Status = `${e.Status} (${health.Status === 'starting' ? 'health: starting' : health.Status})`;
     out.push(e);
   }
   sendJson(res, 200, out);
@@ -377,6 +446,9 @@ async function inspectRoute({ res, state, params }: RouteRequest): Promise<void>
   const c = await mgr.inspect(params[0]);
   const doc = inspectContainer(c);
   doc.RestartCount = state.containers.restartCounts.get(c.id) ?? 0;
+  const health = state.containers.healthOf(c.id);
+  if (health) Object.assign(doc.State as object, { Health: health });
+  if (state.containers.restarting.has(c.id)) Object.assign(doc.State as object, { Status: 'restarting', Restarting: true });
   if (c.state.status === 'running' && (await isFrozen(c.id))) Object.assign(doc.State as object, { Status: 'paused', Paused: true });
   sendJson(res, 200, doc);
 }

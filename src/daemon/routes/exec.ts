@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import { BuildError, NotFoundError } from '../../errors.js';
 import { execCapture } from '../../runtime/exec.js';
 import { resolveUser } from '../../runtime/user.js';
@@ -20,6 +20,7 @@ import { muxFrame } from '../../api/mux.js';
 import { readJson, sendJson, withStatus } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
 import { isZero, unsupported } from '../create-request.js';
+import { DEFAULT_DETACH_KEYS, detachFilter, parseDetachKeys } from '../detach-keys.js';
 
 interface ExecRecord {
   id: string;
@@ -34,6 +35,7 @@ interface ExecRecord {
   attachStdout: boolean;
   attachStderr: boolean;
   detachKeys: string;
+  detachBytes: Buffer;
   running: boolean;
   exitCode: number | null;
   pid: number;
@@ -46,7 +48,8 @@ const execs = new Map<string, ExecRecord>();
 const EXEC_FIELDS = new Set(['Container', 'Detach', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'Cmd', 'Env', 'WorkingDir', 'User', 'Privileged', 'DetachKeys', 'ConsoleSize']);
 
 async function createExec({ req, res, state, params }: RouteRequest): Promise<void> {
-  const body = await readJson<Record<string, unknown>>(req, {});
+  // Keys match case-insensitively, as Go's JSON decoding does (docker-py sends "detachKeys").
+  const body = Object.fromEntries(Object.entries(await readJson<Record<string, unknown>>(req, {})).map(([k, v]) => [[...EXEC_FIELDS].find((f) => f.toLowerCase() === k.toLowerCase()) ?? k, v]));
   for (const [k, v] of Object.entries(body)) if (!EXEC_FIELDS.has(k) && !isZero(v)) throw unsupported(`exec: ${k}`);
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
@@ -69,6 +72,7 @@ async function createExec({ req, res, state, params }: RouteRequest): Promise<vo
     attachStdout: body.AttachStdout === true,
     attachStderr: body.AttachStderr === true,
     detachKeys: String(body.DetachKeys ?? ''),
+    detachBytes: parseDetachKeys(String(body.DetachKeys ?? '') || DEFAULT_DETACH_KEYS),
     running: false,
     exitCode: null,
     pid: 0,
@@ -84,7 +88,7 @@ function lookup(id: string): ExecRecord {
 }
 
 /** Starts the exec's process; output goes to `out(stream, chunk)`, stdin from `stdin` when attached. */
-async function launch(state: RouteRequest['state'], e: ExecRecord, out: (fd: 1 | 2, chunk: Buffer) => void, stdin?: Duplex): Promise<void> {
+async function launch(state: RouteRequest['state'], e: ExecRecord, out: (fd: 1 | 2, chunk: Buffer) => void, stdin?: Duplex, onDetach?: () => void): Promise<void> {
   if (e.running || e.exitCode !== null) throw withStatus(new BuildError('INVALID_ARGUMENT', `Exec ${e.id} has already run`), 409);
   const mgr = await state.containers.manager();
   const h = await mgr.runtimeHandle(e.containerId).catch(() => {
@@ -112,9 +116,23 @@ async function launch(state: RouteRequest['state'], e: ExecRecord, out: (fd: 1 |
   e.running = true;
   e.pid = child.pid ?? 0;
   child.stdout!.on('data', (b: Buffer) => e.attachStdout && out(1, b));
-  child.stderr!.on('data', (b: Buffer) => e.attachStderr && out(e.tty ? 1 : 2, b));
+  // runc's own failure to start the process (not found, not executable): dockerd's exit code 126.
+  let startFailed = false;
+  child.stderr!.on('data', (b: Buffer) => {
+    if (/runc exec failed|unable to start container process/.test(b.toString('utf8'))) startFailed = true;
+    if (e.attachStderr) out(e.tty ? 1 : 2, b);
+  });
   child.stdin?.on('error', () => undefined);
-  if (stdin && child.stdin && e.attachStdin) stdin.pipe(child.stdin);
+  let filter: Transform | undefined;
+  if (stdin && child.stdin && e.attachStdin) {
+    // The detach keys end the attachment, not the process.
+    const f = (filter = detachFilter(e.detachBytes, () => {
+      stdin.unpipe(f);
+      f.unpipe(child.stdin!);
+      onDetach?.();
+    }));
+    stdin.pipe(f).pipe(child.stdin);
+  }
   e.done = new Promise<void>((resolve) => {
     child.on('error', () => {
       e.running = false;
@@ -123,8 +141,8 @@ async function launch(state: RouteRequest['state'], e: ExecRecord, out: (fd: 1 |
     });
     child.on('close', (code) => {
       e.running = false;
-      e.exitCode = code ?? 137;
-      if (stdin && child.stdin) stdin.unpipe(child.stdin);
+      e.exitCode = startFailed && code === 255 ? 126 : (code ?? 137);
+      if (stdin && filter) stdin.unpipe(filter);
       resolve();
     });
   });
@@ -145,7 +163,8 @@ async function startPlain({ req, res, state, params }: RouteRequest): Promise<vo
     res.end();
     return;
   }
-  const tty = e.tty;
+  // The framing follows the start request's Tty (dockerd: raw only when it says Tty), not the exec's.
+  const tty = body.Tty === true;
   let headers = false;
   const head = (): void => {
     if (headers) return;
@@ -166,7 +185,7 @@ async function startUpgrade({ req, socket, state, params, head }: RouteRequest &
   if (head.length) chunks.push(head);
   const len = Number(req.headers['content-length'] ?? 0);
   // The JSON body precedes the stream on the hijacked connection.
-  let body: { Detach?: boolean } = {};
+  let body: { Detach?: boolean; Tty?: boolean } = {};
   if (len > 0) {
     let got = Buffer.concat(chunks);
     while (got.length < len) {
@@ -174,11 +193,12 @@ async function startUpgrade({ req, socket, state, params, head }: RouteRequest &
       if (next) got = Buffer.concat([got, next]);
       else await new Promise((r) => socket.once('readable', r));
     }
-    body = JSON.parse(got.subarray(0, len).toString('utf8') || '{}') as { Detach?: boolean };
+    body = JSON.parse(got.subarray(0, len).toString('utf8') || '{}') as { Detach?: boolean; Tty?: boolean };
     if (got.length > len) socket.unshift(got.subarray(len));
   }
   const e = lookup(params[0]);
-  const tty = e.tty;
+  // As startPlain: framed unless the start request says Tty.
+  const tty = body.Tty === true;
   if (body.Detach) {
     await launch(state, e, () => undefined);
     socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
@@ -191,8 +211,8 @@ async function startUpgrade({ req, socket, state, params, head }: RouteRequest &
   socket.on('error', () => undefined);
   try {
     await launch(state, e, (fd, chunk) => {
-      if (!socket.destroyed) socket.write(tty ? chunk : muxFrame(fd, chunk));
-    }, socket);
+      if (!socket.destroyed && !socket.writableEnded) socket.write(tty ? chunk : muxFrame(fd, chunk));
+    }, socket, () => socket.end());
   } catch (err) {
     socket.end(tty ? `${(err as Error).message}\r\n` : muxFrame(2, Buffer.from(`${(err as Error).message}\n`)));
     return;

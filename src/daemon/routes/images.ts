@@ -1,6 +1,6 @@
 /**
  * Image endpoints: `GET /images/json`, `GET /images/{name}/json`, `POST /images/{name}/tag`,
- * `DELETE /images/{name}`, `POST /images/create` (pull), `POST /images/{name}/push`,
+ * `DELETE /images/{name}`, `POST /images/create` (pull; import with fromSrc: image-ops.ts), `POST /images/{name}/push`,
  * `GET /images/get` (docker save tar) and `POST /images/load`.
  *
  * Names in paths may hold slashes and a registry port (`/images/127.0.0.1:5000/x/push`): the
@@ -10,14 +10,15 @@
  * Inspect, tag, delete, pull, push, save and load run on the daemon's LocalEngine (the code
  * `mybuild` runs daemonless), the listing on the store.
  */
-import { UsageError } from '../../errors.js';
+import { toBuildError, UsageError } from '../../errors.js';
 import type { Reference } from '../../oci/reference.js';
 import { parseReference, withTag } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
 import { LayerVariants } from '../../store/layer-variants.js';
 import { credentialsFromHeader } from '../../api/auth.js';
-import { boolParam, JsonLines, sendJson } from '../http.js';
+import { boolParam, errorMessage, JsonLines, sendJson } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
+import { importImage } from './image-ops.js';
 import { filterImages, filtersFromQuery, type FilterImage } from '../../api/filters.js';
 
 /** `GET /images/json`: one entry per image ID with all its tags, newest first. */
@@ -94,8 +95,9 @@ async function deleteImage({ res, state, params, query }: RouteRequest): Promise
 }
 
 /** `POST /images/create?fromImage=NAME&tag=TAG|DIGEST[&platform=]`: pull. */
-async function createImage({ req, res, state, query }: RouteRequest): Promise<void> {
-  if (query.get('fromSrc')) throw new UsageError('importing with fromSrc is not supported by the mybuild daemon', { hint: 'use "mybuild import" daemonless' });
+async function createImage(r: RouteRequest): Promise<void> {
+  const { req, res, state, query } = r;
+  if (query.get('fromSrc')) return importImage(r);
   const from = query.get('fromImage');
   if (!from) throw new UsageError('images/create: the fromImage parameter is required');
   const tag = query.get('tag');
@@ -156,8 +158,18 @@ async function getImages({ res, state, query, params }: RouteRequest): Promise<v
 
 /** `POST /images/load`: imports a docker save / OCI layout tar from the body, names its images. */
 async function loadImages({ req, res, state, query }: RouteRequest): Promise<void> {
-  const lines = await state.engine.images.load(req);
   const out = new JsonLines(res);
+  let lines: string[];
+  try {
+    lines = await state.engine.images.load(req);
+  } catch (err) {
+    // As dockerd: a 200 stream whose message is the error (clients read it as a load error).
+    const msg = errorMessage(err);
+    const e = toBuildError(err);
+    out.write({ errorDetail: { message: msg }, error: msg, errorCode: e.code, ...(e.hint ? { errorHint: e.hint } : {}) });
+    out.end();
+    return;
+  }
   const quiet = boolParam(query, 'quiet');
   for (const l of lines) if (!quiet || !l.startsWith('Loaded image ID:')) out.stream(`${l}\n`);
   out.end();

@@ -38,8 +38,9 @@ export function versionInfo(): Record<string, unknown> {
 
 /** The `GET /info` document: counts from the store and the containers, host facts. */
 export async function systemInfo(state: DaemonState): Promise<Record<string, unknown>> {
-  const { images } = await state.images.listImages();
-  const ids = new Set(images.map((s) => s.image.configDigest));
+  const { images, dangling } = await state.images.listImages();
+  // Every image ID, untagged ones too (dockerd's count, the same set GET /images/json lists).
+  const ids = new Set([...images, ...dangling].map((s) => s.image.configDigest));
   const containers = await state.containers.list(true).catch(() => []);
   const running = containers.filter((c) => c.state.status === 'running').length;
   const snapshots = await readdir(storeLayout(state.root).snapshots).then((e) => e.length, () => 0);
