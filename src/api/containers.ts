@@ -115,7 +115,7 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     Ports: s.ports.map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: s.labels ?? {},
     Mounts: mountsOf(c),
-    HostConfig: { NetworkMode: networkModeName(c.config.network) },
+    HostConfig: { NetworkMode: c.config.networkMode ?? networkModeName(c.config.network) },
     NetworkSettings: { Networks: {} },
   };
 }
@@ -222,7 +222,7 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     Binds: c.config.volumes.length ? c.config.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`) : null,
     ContainerIDFile: '',
     LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
-    NetworkMode: networkModeName(c.config.network),
+    NetworkMode: c.config.networkMode ?? networkModeName(c.config.network),
     PortBindings: portBindingsOf(c.config.publish ?? []),
     RestartPolicy: { Name: st.restartPolicy?.name ?? 'no', MaximumRetryCount: st.restartPolicy?.maximumRetryCount ?? 0 },
     AutoRemove: c.config.autoRemove,

@@ -169,21 +169,23 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   if (!isZero(hcheck) && !(Array.isArray(hcheck?.Test) && hcheck.Test[0] === 'NONE')) throw unsupported('Config.Healthcheck');
 
   const nm = String(hc.NetworkMode ?? '') || 'default';
-  let network: 'none' | 'host' | 'sandbox';
+  let network: 'none' | 'host' | 'sandbox' | 'bridge';
   if (nm === 'host') network = 'host';
   else if (nm === 'none') network = 'none';
-  // Docker's default (bridge) reaches the outside: here through slirp4netns, with no bridge.
-  else if (nm === 'default' || nm === 'bridge') network = 'sandbox';
-  else throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'mybuild creates no bridges: the default network is user-mode (slirp4netns); use default, none or host');
+  // `docker run` without --network: the per-container user-mode network (slirp4netns), as before.
+  else if (nm === 'default') network = 'sandbox';
+  else if (nm.startsWith('container:')) throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'share a user-defined network instead: docker network create NET, then --network NET for both');
+  // `bridge` and user-defined networks: the daemon's networks (src/containers/networks), checked by the create route.
+  else network = 'bridge';
   if (body.NetworkDisabled === true) network = 'none';
   // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser (published by slirp4netns).
   const portBindings = (hc.PortBindings ?? {}) as Record<string, { HostIp?: string; HostPort?: string }[] | null>;
   const publish = Object.entries(portBindings).flatMap(([port, binds]) =>
     (binds ?? []).map((b) => parsePublish(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : ''}${b.HostPort ?? ''}:${port}`)),
   );
-  if (publish.length && network !== 'sandbox') throw invalid(`HostConfig.PortBindings: ports are published on the default network only (NetworkMode is "${nm}")`);
+  if (publish.length && network !== 'sandbox' && network !== 'bridge') throw invalid(`HostConfig.PortBindings: ports cannot be published with NetworkMode "${nm}"`);
   const ep = ((body.NetworkingConfig ?? {}) as Json).EndpointsConfig as Json | undefined;
-  for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"]`, 'mybuild creates no networks yet');
+  if (network !== 'bridge') for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"] with NetworkMode "${nm}"`, 'endpoint settings apply to user-defined networks and bridge');
   for (const [k, v] of Object.entries((body.NetworkingConfig ?? {}) as Json)) if (k !== 'EndpointsConfig' && !isZero(v)) throw unsupported(`NetworkingConfig.${k}`);
 
   const restartPolicy = parseRestartPolicy(hc.RestartPolicy);
@@ -275,6 +277,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     network,
+    ...(network === 'bridge' ? { networkMode: nm } : {}),
     ...(publish.length > 0 ? { publish } : {}),
     volumes,
     autoRemove: hc.AutoRemove === true,

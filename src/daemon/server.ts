@@ -29,6 +29,8 @@ import { containerOpRoutes } from './routes/container-ops.js';
 import { eventRoutes } from './routes/events.js';
 import { execRoutes } from './routes/exec.js';
 import { archiveRoutes } from './routes/archive.js';
+import { networkRoutes } from './routes/networks.js';
+import { NetworkService } from '../containers/networks/service.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 
@@ -69,6 +71,8 @@ export interface DaemonState {
   startedAt: Date;
   /** Container and image events (GET /events). */
   events: EventLog;
+  /** User-defined networks (src/containers/networks). */
+  networks: NetworkService;
 }
 
 export interface RouteRequest {
@@ -136,9 +140,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   const images = await ImageStore.open(opts.root);
   const events = new EventLog();
+  const networks = await NetworkService.open(images.root, path.join(images.root, 'containers'));
   // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
   const containers = new ContainerRuntime(async () => {
     const m = await ContainerManager.open(images.root, { images, runtime: opts.runtime, tied: false });
+    m.attachNetworks = (c) => networks.attacher(c);
     await m.reconcile().catch(() => undefined);
     return m;
   }, events);
@@ -153,8 +159,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log,
     startedAt: new Date(),
     events,
+    networks,
   };
-  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes, ...networkRoutes];
 
   const match = (method: string, p: string): { route: Route; params: string[] } | undefined => {
     let pathMatched = false;
@@ -239,6 +246,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       const stopped = Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       for (const b of state.builds) b.abort(new BuildError('CANCELED', 'the daemon is shutting down'));
       await state.containers.shutdown();
+      await state.networks.close();
       const deadline = Date.now() + 5000;
       while (state.builds.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of servers) s.closeIdleConnections?.();
