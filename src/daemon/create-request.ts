@@ -169,13 +169,12 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   if (!isZero(hcheck) && !(Array.isArray(hcheck?.Test) && hcheck.Test[0] === 'NONE')) throw unsupported('Config.Healthcheck');
 
   const nm = String(hc.NetworkMode ?? '') || 'default';
-  let network: 'none' | 'host' | 'sandbox' | 'bridge';
+  let network: 'none' | 'host' | 'bridge';
   if (nm === 'host') network = 'host';
   else if (nm === 'none') network = 'none';
-  // `docker run` without --network: the per-container user-mode network (slirp4netns), as before.
-  else if (nm === 'default') network = 'sandbox';
   else if (nm.startsWith('container:')) throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'share a user-defined network instead: docker network create NET, then --network NET for both');
-  // `bridge` and user-defined networks: the daemon's networks (src/containers/networks), checked by the create route.
+  // `default` (docker run without --network) joins `bridge`, as with dockerd; `bridge` and
+  // user-defined networks are the daemon's networks (src/containers/networks), checked by the create route.
   else network = 'bridge';
   if (body.NetworkDisabled === true) network = 'none';
   // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser (published by slirp4netns).
@@ -183,7 +182,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   const publish = Object.entries(portBindings).flatMap(([port, binds]) =>
     (binds ?? []).map((b) => parsePublish(`${b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]:` : `${b.HostIp}:`) : ''}${b.HostPort ?? ''}:${port}`)),
   );
-  if (publish.length && network !== 'sandbox' && network !== 'bridge') throw invalid(`HostConfig.PortBindings: ports cannot be published with NetworkMode "${nm}"`);
+  if (publish.length && network !== 'bridge') throw invalid(`HostConfig.PortBindings: ports cannot be published with NetworkMode "${nm}"`);
   const ep = ((body.NetworkingConfig ?? {}) as Json).EndpointsConfig as Json | undefined;
   if (network !== 'bridge') for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"] with NetworkMode "${nm}"`, 'endpoint settings apply to user-defined networks and bridge');
   for (const [k, v] of Object.entries((body.NetworkingConfig ?? {}) as Json)) if (k !== 'EndpointsConfig' && !isZero(v)) throw unsupported(`NetworkingConfig.${k}`);

@@ -176,7 +176,9 @@ export class NetworkNamespace {
       if (apiDir) await rm(apiDir, { recursive: true, force: true });
     };
     try {
-      const ready = await Promise.race([replies.next(), exited(agent).then(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), START_TIMEOUT_MS))]);
+      let timer: NodeJS.Timeout | undefined;
+      const ready = await Promise.race([replies.next(), exited(agent).then(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), START_TIMEOUT_MS)))]);
+      clearTimeout(timer);
       if (!ready || ready.done) throw new BuildError('RUNTIME', `the network's DNS agent did not start: ${agentErr.trim() || 'no answer'}`);
       const pid = agent.pid!;
       await checkOwnNamespace(pid, 'unshare --net');

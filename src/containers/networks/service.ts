@@ -11,9 +11,10 @@
  * namespace). `close()` (daemon stop) shuts every network down; `open()` ends what a killed
  * daemon left (recorded PIDs of agents and slirp4netns, checked by start time).
  *
- * Decision: `docker run` without `--network` (NetworkMode `default`) keeps the per-container
- * user-mode network (slirp4netns, with its port forwarding); NetworkMode `bridge` (docker-py,
- * `--network bridge`) joins the predefined `bridge` network (172.17.0.0/16) as dockerd's does.
+ * As with dockerd, a container created without a network (NetworkMode `default`) joins the
+ * predefined `bridge` network (172.17.0.0/16; its -p ports through bridge's slirp4netns), so it
+ * can be connected to others. `mybuild run` (daemonless) keeps its per-container user-mode
+ * network (src/runtime/usernet.ts).
  */
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -249,10 +250,10 @@ export class NetworkService {
    * refuses endpoint settings mybuild does not apply.
    */
   async resolveMode(mode: string, endpoints: Record<string, EndpointRequest>): Promise<NetworkRecord> {
-    const n = await this.records.find(mode);
+    const n = await this.records.find(mode === 'default' ? 'bridge' : mode);
     if (n.Driver !== 'bridge') throw new BuildError('INVALID_ARGUMENT', `network ${n.Name} (driver ${n.Driver}) cannot be joined by name: use NetworkMode "${n.Name === 'none' ? 'none' : 'host'}"`);
     for (const [k, ep] of Object.entries(endpoints)) {
-      const other = await this.records.find(k);
+      const other = await this.records.find(k === 'default' ? 'bridge' : k);
       if (other.Id !== n.Id) throw new BuildError('INVALID_ARGUMENT', `NetworkingConfig.EndpointsConfig["${k}"]: a container is created on one network (its NetworkMode, ${n.Name}); connect it to others afterwards`);
       checkEndpointRequest(k, ep);
     }

@@ -197,7 +197,7 @@ async function create({ req, res, state, query }: RouteRequest): Promise<void> {
   const net = opts.network === 'bridge' ? await state.networks.resolveMode(opts.networkMode ?? 'bridge', endpoints) : undefined;
   const c = await mgr.create({ ...opts, ...(platform ? { platform } : {}) });
   if (net) {
-    await state.networks.createEndpoint(c.id, net, Object.entries(endpoints).find(([k]) => k === net.Name || k === net.Id || net.Id.startsWith(k))?.[1]).catch(async (err: unknown) => {
+    await state.networks.createEndpoint(c.id, net, Object.entries(endpoints).find(([k]) => k === net.Name || k === net.Id || net.Id.startsWith(k) || (k === 'default' && net.Name === 'bridge'))?.[1]).catch(async (err: unknown) => {
       await mgr.remove(c.id, { force: true }).catch(() => undefined);
       throw err;
     });
