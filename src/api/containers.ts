@@ -95,7 +95,8 @@ export function containerFilterFacts(c: Container): { created: string; volumePat
   return {
     created: c.config.created,
     volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target]),
-    network: networkModeName(c.config.network),
+    // The network it was created on (a `default` container is on bridge); not yet the ones connected later.
+    network: c.config.networkMode === 'default' ? 'bridge' : (c.config.networkMode ?? networkModeName(c.config.network)),
     portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],
   };
 }

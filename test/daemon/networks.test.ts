@@ -108,6 +108,8 @@ describe('daemon networks', { skip, timeout: 600_000 }, () => {
     assert.deepEqual(Object.values(net.Containers).map((c) => [c.Name, c.IPv4Address]), [['web', `${ip}/16`]]);
     const aliases = JSON.parse((await docker(d, ['inspect', '-f', '{{json .NetworkSettings.Networks.appnet.Aliases}}', 'web'])).stdout) as string[];
     assert.ok(aliases.includes('www'), aliases.join(','));
+    assert.equal((await docker(d, ['ps', '--filter', 'network=appnet', '--format', '{{.Names}}'])).stdout.trim(), 'web');
+    assert.equal((await docker(d, ['ps', '--filter', 'network=bridge', '--format', '{{.Names}}'])).stdout.trim(), '');
     // A network in use cannot be removed.
     assert.notEqual((await docker(d, ['network', 'rm', 'appnet'])).code, 0);
 

@@ -327,7 +327,7 @@ export class NetworkService {
       if (eps.some((e) => e.networkId === n.Id)) throw forbidden(`endpoint with name ${container.name} already exists in network ${n.Name}`);
       const ep = await this.newEndpoint(n, req, container.id);
       const r = this.running.get(container.id);
-      if (r) await this.attachOne(container.id, r, n, ep, eps.length === 0, []);
+      if (r) await this.attachOne(r, n, ep, eps.length === 0, []);
       await this.records.writeEndpoints(container.id, [...eps, ep]);
       await this.refreshDns();
     });
@@ -367,7 +367,7 @@ export class NetworkService {
             const n = await this.records.find(ep.networkId).catch(() => {
               throw new NotFoundError(`network ${ep.networkId} not found`, { hint: 'the network was removed: disconnect the container from it, or connect it to another' });
             });
-            await this.attachOne(config.id, r, n, ep, i === 0, i === 0 ? (config.publish ?? []) : []);
+            await this.attachOne(r, n, ep, i === 0, i === 0 ? (config.publish ?? []) : []);
           }
           await this.refreshDns();
         } catch (err) {
@@ -382,7 +382,7 @@ export class NetworkService {
       });
   }
 
-  private async attachOne(cid: string, r: Running, n: NetworkRecord, ep: EndpointRecord, primary: boolean, publish: PublishedPort[]): Promise<void> {
+  private async attachOne(r: Running, n: NetworkRecord, ep: EndpointRecord, primary: boolean, publish: PublishedPort[]): Promise<void> {
     const ns = await this.namespace(n);
     const spec: EndpointSpec = {
       key: ep.endpointId,
@@ -397,7 +397,6 @@ export class NetworkService {
     };
     await ns.attach(r.pid, spec);
     r.attached.set(n.Id, ep.endpointId);
-    void cid;
   }
 
   private async detachAll(cid: string): Promise<void> {
@@ -494,11 +493,12 @@ export class NetworkService {
         const name = `${this.running.get(cid)!.name}.${nets.get(nid)?.Name ?? ''}`;
         if (ep.ipv4) records.ptr[ep.ipv4] = name;
       }
-      await ns.setRecords(records);
+      // A network whose agent died must not stop the others from learning their names.
+      await ns.setRecords(records).catch(() => undefined);
     }
   }
 
-  /** Whether the container has an endpoint on any network (prune and `dangling` count it as using them). */
+  /** Inspect's `NetworkSettings` of a `bridge` container (dockerd's keys; addresses while it runs). */
   async networkSettings(c: Container): Promise<Record<string, unknown>> {
     const eps = await this.records.endpoints(c.id);
     const nets = new Map((await this.records.list()).map((n) => [n.Id, n]));
