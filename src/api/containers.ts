@@ -95,7 +95,8 @@ export function containerFilterFacts(c: Container): { created: string; volumePat
   return {
     created: c.config.created,
     volumePaths: c.config.volumes.flatMap((v) => [v.source, v.target, ...(v.volume ? [v.volume] : [])]),
-    network: networkModeName(c.config.network),
+    // The network it was created on (a `default` container is on bridge); not yet the ones connected later.
+    network: c.config.networkMode === 'default' ? 'bridge' : (c.config.networkMode ?? networkModeName(c.config.network)),
     portKeys: [...new Set([...Object.keys(c.config.settings?.exposedPorts ?? {}), ...(c.config.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)])],
   };
 }
@@ -115,7 +116,7 @@ export function containerListEntry(c: Container, now = Date.now()): ApiContainer
     Ports: s.ports.map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: s.labels ?? {},
     Mounts: mountsOf(c),
-    HostConfig: { NetworkMode: networkModeName(c.config.network) },
+    HostConfig: { NetworkMode: c.config.networkMode ?? networkModeName(c.config.network) },
     NetworkSettings: { Networks: {} },
   };
 }
@@ -242,7 +243,7 @@ export function hostConfigOf(c: Container): Record<string, unknown> {
     Binds: bindsOf(c),
     ContainerIDFile: '',
     LogConfig: { Type: st.logConfig?.type ?? 'json-file', Config: st.logConfig?.config ?? {} },
-    NetworkMode: networkModeName(c.config.network),
+    NetworkMode: c.config.networkMode ?? networkModeName(c.config.network),
     PortBindings: portBindingsOf(c.config.publish ?? []),
     RestartPolicy: { Name: st.restartPolicy?.name ?? 'no', MaximumRetryCount: st.restartPolicy?.maximumRetryCount ?? 0 },
     AutoRemove: c.config.autoRemove,

@@ -46,7 +46,7 @@ import type { Descriptor, Digest } from '../oci/types.js';
 import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
-import type { NetworkMode, TerminalSource } from '../runtime/spec.js';
+import type { NetworkAttachment, NetworkMode, TerminalSource } from '../runtime/spec.js';
 import type { PublishedPort } from '../runtime/usernet.js';
 import { createSnapshotter, ensureLayerChain, onChain, type Snapshotter } from '../runtime/snapshotter.js';
 import { diffSnapshot } from '../runtime/diff.js';
@@ -108,8 +108,10 @@ export interface CreateOptions {
    * (only `lo`) or `host`.
    */
   network?: NetworkMode;
-  /** Host ports forwarded to the container (`-p`; `sandbox` network only). */
+  /** Host ports forwarded to the container (`-p`; `sandbox` and `bridge` networks). */
   publish?: PublishedPort[];
+  /** With `network: 'bridge'`: the network named by HostConfig.NetworkMode (the daemon's networks attach it). */
+  networkMode?: string;
   volumes?: VolumeSpec[];
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
@@ -156,6 +158,8 @@ export interface ContainerConfigRecord {
   tty: boolean;
   openStdin: boolean;
   network: NetworkMode;
+  /** HostConfig.NetworkMode as given, for a `bridge` container (a network's name). */
+  networkMode?: string;
   /** Absent in records written before ports could be published. */
   publish?: PublishedPort[];
   volumes: VolumeSpec[];
@@ -221,6 +225,8 @@ export class ContainerManager {
   private snapshotterP?: Promise<Snapshotter>;
   private volumesP?: Promise<VolumeStore>;
   private readonly inflight = new Map<string, Promise<ExitInfo>>();
+  /** Connects a `bridge` container's namespace to its networks at start (set by the daemon, which owns them). */
+  attachNetworks?: (c: ContainerConfigRecord) => (holderPid: number) => Promise<NetworkAttachment>;
 
   private constructor(
     readonly root: string,
@@ -286,11 +292,11 @@ export class ContainerManager {
       throw new BuildError('INVALID_ARGUMENT', `the working directory "${workdir}" is invalid: it needs to be an absolute path`, { hint: 'use -w /path' });
     }
     const network = opts.network ?? 'sandbox';
-    if (network !== 'sandbox' && network !== 'none' && network !== 'host') {
+    if (network !== 'sandbox' && network !== 'none' && network !== 'host' && network !== 'bridge') {
       throw new BuildError('INVALID_ARGUMENT', `network "${String(network)}" is not supported: expected "default", "none" or "host"`, { hint: 'mybuild creates no bridges: the default network is user-mode (slirp4netns)' });
     }
     const publish = opts.publish ?? [];
-    if (publish.length > 0 && network !== 'sandbox') {
+    if (publish.length > 0 && network !== 'sandbox' && network !== 'bridge') {
       throw new BuildError('INVALID_ARGUMENT', `published ports (-p) need the default network, not --network ${network}`, { hint: network === 'host' ? 'with --network host the container listens on the host\'s ports directly' : 'drop --network none' });
     }
     const layers = layersOf(img.manifest, img.config, `image ${opts.image}`);
@@ -328,6 +334,7 @@ export class ContainerManager {
         tty: opts.tty === true,
         openStdin: opts.openStdin === true,
         network,
+        ...(network === 'bridge' && opts.networkMode ? { networkMode: opts.networkMode } : {}),
         ...(publish.length > 0 ? { publish } : {}),
         volumes,
         autoRemove: opts.autoRemove === true,
@@ -640,7 +647,8 @@ export class ContainerManager {
             user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
             hostname: config.hostname,
             network: config.network,
-            ...(config.publish?.length ? { publish: config.publish } : {}),
+            ...(config.publish?.length && config.network !== 'bridge' ? { publish: config.publish } : {}),
+            ...(config.network === 'bridge' && this.attachNetworks ? { attachNetworks: this.attachNetworks(config) } : {}),
             mounts: [
               ...config.volumes.map((v) => ({ type: 'bind', source: v.source, target: v.target, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
               ...extraMounts(settings, settings.init ? await initBinary() : undefined),

@@ -205,12 +205,13 @@ export async function createOptions(body: Json, name: string | undefined): Promi
   const healthcheck = parseHealthcheck(body.Healthcheck);
 
   const nm = String(hc.NetworkMode ?? '') || 'default';
-  let network: 'none' | 'host' | 'sandbox';
+  let network: 'none' | 'host' | 'bridge';
   if (nm === 'host') network = 'host';
   else if (nm === 'none') network = 'none';
-  // Docker's default (bridge) reaches the outside: here through slirp4netns, with no bridge.
-  else if (nm === 'default' || nm === 'bridge') network = 'sandbox';
-  else throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'mybuild creates no bridges: the default network is user-mode (slirp4netns); use default, none or host');
+  else if (nm.startsWith('container:')) throw unsupported(`HostConfig.NetworkMode "${nm}"`, 'share a user-defined network instead: docker network create NET, then --network NET for both');
+  // `default` (docker run without --network) joins `bridge`, as with dockerd; `bridge` and
+  // user-defined networks are the daemon's networks (src/containers/networks), checked by the create route.
+  else network = 'bridge';
   if (body.NetworkDisabled === true) network = 'none';
   // Docker's PortBindings {"80/tcp": [{HostIp, HostPort}]}, through the -p parser (published by slirp4netns).
   const portBindings = (hc.PortBindings ?? {}) as Record<string, { HostIp?: string; HostPort?: string }[] | null>;
@@ -223,9 +224,9 @@ export async function createOptions(body: Json, name: string | undefined): Promi
       publish.push(parsePublish(`${ip}${hostPort}:${port}`));
     }
   }
-  if (publish.length && network !== 'sandbox') throw invalid(`HostConfig.PortBindings: ports are published on the default network only (NetworkMode is "${nm}")`);
+  if (publish.length && network !== 'bridge') throw invalid(`HostConfig.PortBindings: ports cannot be published with NetworkMode "${nm}"`);
   const ep = ((body.NetworkingConfig ?? {}) as Json).EndpointsConfig as Json | undefined;
-  for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"]`, 'mybuild creates no networks yet');
+  if (network !== 'bridge') for (const [k, v] of Object.entries(ep ?? {})) if (!isZero(v)) throw unsupported(`NetworkingConfig.EndpointsConfig["${k}"] with NetworkMode "${nm}"`, 'endpoint settings apply to user-defined networks and bridge');
   for (const [k, v] of Object.entries((body.NetworkingConfig ?? {}) as Json)) if (k !== 'EndpointsConfig' && !isZero(v)) throw unsupported(`NetworkingConfig.${k}`);
 
   const restartPolicy = parseRestartPolicy(hc.RestartPolicy);
@@ -330,6 +331,7 @@ export async function createOptions(body: Json, name: string | undefined): Promi
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     network,
+    ...(network === 'bridge' ? { networkMode: nm } : {}),
     ...(publish.length > 0 ? { publish } : {}),
     volumes,
     autoRemove: hc.AutoRemove === true,

@@ -31,6 +31,8 @@ import { execRoutes } from './routes/exec.js';
 import { archiveRoutes } from './routes/archive.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { imageOpRoutes } from './routes/image-ops.js';
+import { networkRoutes } from './routes/networks.js';
+import { NetworkService } from '../containers/networks/service.js';
 
 import { API_VERSION, MIN_API_VERSION } from '../api/version.js';
 import { storeLayout } from '../store/layout.js';
@@ -72,6 +74,8 @@ export interface DaemonState {
   startedAt: Date;
   /** Container and image events (GET /events). */
   events: EventLog;
+  /** User-defined networks (src/containers/networks). */
+  networks: NetworkService;
 }
 
 export interface RouteRequest {
@@ -126,9 +130,11 @@ export function splitVersion(pathname: string): { version: string; path: string 
 async function openState(opts: DaemonOptions, log: (line: string) => void): Promise<DaemonState> {
   const images = await ImageStore.open(opts.root);
   const events = new EventLog();
+  const networks = await NetworkService.open(images.root, storeLayout(images.root).containers);
   // The daemon's containers outlive it (tied: false); what a killed daemon left is reconciled.
   const containers = new ContainerRuntime(async () => {
     const m = await ContainerManager.open(images.root, { images, runtime: opts.runtime, tied: false });
+    m.attachNetworks = (c) => networks.attacher(c);
     await m.reconcile().catch(() => undefined);
     return m;
   }, events);
@@ -143,6 +149,7 @@ async function openState(opts: DaemonOptions, log: (line: string) => void): Prom
     log,
     startedAt: new Date(),
     events,
+    networks,
   };
 }
 
@@ -236,7 +243,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
   const state = await openState(opts, log);
-  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes, ...volumeRoutes, ...imageOpRoutes];
+  const routes: Route[] = [...systemRoutes, ...eventRoutes, ...buildRoutes, ...containerOpRoutes, ...archiveRoutes, ...imageRoutes, ...containerRoutes, ...execRoutes, ...volumeRoutes, ...imageOpRoutes, ...networkRoutes];
   const { servers, sockets } = await listenAll(addresses, opts.tls, requestHandlers(routes, state, log));
   for (const w of warnings) log(w);
 
@@ -256,6 +263,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       const stopped = Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       for (const b of state.builds) b.abort(new BuildError('CANCELED', 'the daemon is shutting down'));
       await state.containers.shutdown();
+      await state.networks.close();
       const deadline = Date.now() + 5000;
       while (state.builds.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const s of servers) s.closeIdleConnections?.();

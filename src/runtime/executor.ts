@@ -27,6 +27,8 @@ import { secureJoinParent } from './secure-join.js';
 import { generateSpec, hostsFile, resolvConf, type ExecSpec, type TerminalSize } from './spec.js';
 import { boundingCapabilities, hostDevices } from './devices.js';
 import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet.js';
+import { EMBEDDED_DNS, startNetnsHolder, type NetnsHolder } from './netns.js';
+import type { NetworkAttachment } from './spec.js';
 import { inUserNamespace, mappedIdCount } from './userns.js';
 import os from 'node:os';
 import { storeDir } from '../store/store-dirs.js';
@@ -108,9 +110,15 @@ export class RuncExecutor implements Executor {
     let stubs: string[] = [];
     let mounted = false;
     let usernet: UserNetwork | undefined;
+    let holder: NetnsHolder | undefined;
+    let attached: NetworkAttachment | undefined;
     try {
       if (spec.network === 'sandbox') {
         usernet = await startUserNetwork({ ports: spec.publish ?? [] });
+      } else if (spec.network === 'bridge') {
+        if (!spec.attachNetworks) throw new BuildError('INVALID_ARGUMENT', 'a container on a user-defined network runs only in the daemon (mybuild daemon), which owns its networks');
+        holder = await startNetnsHolder();
+        attached = await spec.attachNetworks(holder.pid);
       } else if (spec.publish?.length) {
         throw new BuildError('INVALID_ARGUMENT', `published ports need the default network, not --network=${spec.network}`);
       }
@@ -120,14 +128,14 @@ export class RuncExecutor implements Executor {
       if (!user) throw new InternalError('ExecSpec needs user or resolveUser');
       assertMapped(user);
       const etc = { hosts: path.join(bundle, 'hosts'), resolvConf: path.join(bundle, 'resolv.conf'), hostname: path.join(bundle, 'hostname') };
-      await writeFile(etc.hosts, hostsFile(spec.hostname, spec.extraHosts));
+      await writeFile(etc.hosts, hostsFile(spec.hostname, [...(attached?.hosts ?? []), ...(spec.extraHosts ?? [])]));
       const hostResolv = spec.network === 'none' ? '' : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
       // --dns/--dns-search/--dns-option (a container's) replace the file; else the network's.
-      await writeFile(etc.resolvConf, resolvConf(spec.container) ?? (spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : hostResolv));
+      await writeFile(etc.resolvConf, resolvConf(spec.container) ?? (spec.network === 'sandbox' ? sandboxResolvConf(hostResolv) : spec.network === 'bridge' ? sandboxResolvConf(hostResolv, EMBEDDED_DNS) : hostResolv));
       await writeFile(etc.hostname, spec.hostname + '\n');
       const config = generateSpec({ ...spec, user }, rootfs, etc, {
         maxOpenFiles: await hardNofileLimit(),
-        ...(usernet ? { netnsPath: usernet.netnsPath } : {}),
+        ...(usernet ? { netnsPath: usernet.netnsPath } : holder ? { netnsPath: holder.netnsPath } : {}),
         ...(inUserNamespace() ? { mappedIds: mappedIdCount() } : {}),
         ...(spec.privileged ? { hostDevices: hostDevices(), capabilities: boundingCapabilities() } : spec.container ? { capabilities: boundingCapabilities() } : {}),
       });
@@ -141,6 +149,8 @@ export class RuncExecutor implements Executor {
       const left = await lstat(path.join(this.stateDir, id)).then(() => true, () => false);
       if (left) await execCapture(runtime, ['--root', this.stateDir, 'delete', '-f', id]).catch(() => undefined);
       await usernet?.close();
+      await attached?.detach();
+      await holder?.close();
       if (mounted) await removeStubs(stubs).catch(() => undefined);
       await unmountAll(rootfs);
       await rm(bundle, { recursive: true, force: true });

@@ -16,7 +16,15 @@ import type { Mount } from './mount.js';
 import type { PublishedPort } from './usernet.js';
 
 /** How a step's network is set up: see `ExecSpec.network`. */
-export type NetworkMode = 'sandbox' | 'none' | 'host';
+export type NetworkMode = 'sandbox' | 'none' | 'host' | 'bridge';
+
+/** What `ExecSpec.attachNetworks` set up in a `bridge` container's namespace. */
+export interface NetworkAttachment {
+  /** /etc/hosts lines for the container's own addresses. */
+  hosts: { host: string; ip: string }[];
+  /** Undoes the attachment (veths, published ports, DNS names); never throws. */
+  detach(): Promise<void>;
+}
 
 export interface ExecUser {
   uid: number;
@@ -42,9 +50,12 @@ export interface ExecSpec {
   hostname: string;
   /**
    * `sandbox`: own network namespace reaching the outside through slirp4netns (usernet.ts);
-   * `none`: own namespace with only `lo`; `host`: the host's.
+   * `none`: own namespace with only `lo`; `host`: the host's; `bridge`: own namespace that
+   * `attachNetworks` connects to the daemon's networks (src/runtime/netns.ts).
    */
   network: NetworkMode;
+  /** `bridge`: called with the pid holding the new network namespace, before the process starts. */
+  attachNetworks?: (holderPid: number) => Promise<NetworkAttachment>;
   /** Host ports forwarded into a `sandbox` network (`mybuild run -p`). */
   publish?: PublishedPort[];
   /** Extra mounts (RUN --mount): each with `target` (absolute, in the container). */

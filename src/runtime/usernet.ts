@@ -45,7 +45,7 @@ export interface UserNetwork {
 const START_TIMEOUT_MS = 15_000;
 
 /** Finds `name` in PATH (+ /usr/sbin, /sbin); BuildError RUNTIME naming the Debian package when missing. */
-async function findBinary(name: string, pkg: string): Promise<string> {
+export async function findBinary(name: string, pkg: string): Promise<string> {
   const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => d !== ''), '/usr/local/bin', '/usr/bin', '/usr/sbin', '/sbin', '/bin'];
   for (const d of dirs) {
     const c = path.join(d, name);
@@ -179,23 +179,31 @@ function apiRequest(socket: string, req: unknown): Promise<{ return?: unknown; e
   });
 }
 
-async function addHostForward(socket: string, p: PublishedPort): Promise<void> {
+/** Forwards `p` from the host to `guestAddr` (default the sandbox's address); resolves with slirp4netns' forward ID. */
+export async function addHostForward(socket: string, p: PublishedPort, guestAddr = SLIRP_GUEST_ADDR): Promise<number> {
   const reply = await apiRequest(socket, {
     execute: 'add_hostfwd',
-    arguments: { proto: p.protocol, host_addr: p.hostIp ?? '0.0.0.0', host_port: p.hostPort, guest_addr: SLIRP_GUEST_ADDR, guest_port: p.containerPort },
+    arguments: { proto: p.protocol, host_addr: p.hostIp ?? '0.0.0.0', host_port: p.hostPort, guest_addr: guestAddr, guest_port: p.containerPort },
   }).catch((err: Error) => ({ error: { desc: err.message } }));
   if (reply.error) {
     throw new BuildError('RUNTIME', `cannot publish ${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol}: ${reply.error.desc ?? 'failed'}`, {
       hint: 'is the host port already in use?',
     });
   }
+  return Number(('return' in reply ? (reply.return as { id?: number } | undefined)?.id : undefined) ?? 0);
+}
+
+/** Removes the host forward `id` (of addHostForward). */
+export async function removeHostForward(socket: string, id: number): Promise<void> {
+  const reply = await apiRequest(socket, { execute: 'remove_hostfwd', arguments: { id } });
+  if (reply.error) throw new BuildError('RUNTIME', `cannot remove port forward ${id}: ${reply.error.desc ?? 'failed'}`);
 }
 
 /**
  * /etc/resolv.conf for a step on the user-mode network: slirp4netns' DNS forwarder (which asks
  * the host's resolvers) as the nameserver, the host's search and options lines kept.
  */
-export function sandboxResolvConf(hostResolvConf: string): string {
+export function sandboxResolvConf(hostResolvConf: string, nameserver = SLIRP_DNS_ADDR): string {
   const kept = hostResolvConf.split('\n').filter((l) => /^\s*(search|domain|options)\s/.test(l));
-  return [`nameserver ${SLIRP_DNS_ADDR}`, ...kept, ''].join('\n');
+  return [`nameserver ${nameserver}`, ...kept, ''].join('\n');
 }

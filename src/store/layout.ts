@@ -33,6 +33,7 @@
  *         <id>/                        config.json, state.json, owner, log.jsonl, probe-*,
  *                                      runtime/ (runc/, bundles/) of that container
  *       daemon/contexts/               build contexts the daemon received        (daemon/context-dirs.ts)
+ *       networks/<id>.json             the daemon's networks                     (containers/networks/records.ts)
  *       volumes/<name>/                named and anonymous volumes: _data/, meta  (containers/volumes.ts)
  *
  * Everything lives on one filesystem so that renames into place are atomic.
@@ -70,12 +71,14 @@ export interface StoreLayout {
   containers: string;
   /** `<root>/volumes`: the daemon's and `run -v NAME:` volumes. */
   volumes: string;
+  /** `<root>/networks`: the daemon's network records. */
+  networks: string;
   /** `<root>/daemon/contexts` */
   daemonContexts: string;
 }
 
 /** The top-level directories of a store root, as named in the module comment. */
-export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'cache-http', 'context-cache', 'daemon', 'variants', 'volumes'] as const;
+export const STORE_DIRS = ['oci', 'ingest', 'cache', 'leases', 'tmp', 'secrets', 'snapshots', 'runtime', 'containers', 'builds', 'cache-last', 'cache-mounts', 'cache-http', 'context-cache', 'daemon', 'variants', 'volumes', 'networks'] as const;
 
 type StoreDir = (typeof STORE_DIRS)[number];
 
@@ -105,6 +108,7 @@ export function storeLayout(root: string): StoreLayout {
     buildMarkers: path.join(dir('runtime'), 'builds'),
     containers: dir('containers'),
     volumes: dir('volumes'),
+    networks: dir('networks'),
     daemonContexts: path.join(dir('daemon'), 'contexts'),
   };
 }

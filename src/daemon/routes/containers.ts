@@ -13,6 +13,7 @@ import { PassThrough, Writable as WritableCtor } from 'node:stream';
 import { BuildError, toBuildError } from '../../errors.js';
 import type { Container, ContainerManager } from '../../containers/manager.js';
 import { createOptions } from '../create-request.js';
+import type { EndpointRequest } from '../../containers/networks/service.js';
 import { EventLog } from '../events.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
@@ -232,7 +233,17 @@ async function create({ req, res, state, query }: RouteRequest): Promise<void> {
   const body = await readJson<Record<string, unknown>>(req, {});
   const mgr = await state.containers.manager();
   const platform = query.get('platform') || undefined; // Docker's POST /containers/create?platform=
-  const c = await mgr.create({ ...(await createOptions(body, query.get('name') || undefined)), ...(platform ? { platform } : {}) });
+  const opts = await createOptions(body, query.get('name') || undefined);
+  // A user-defined network (or bridge) must exist before the container does (networks.ts).
+  const endpoints = (((body.NetworkingConfig ?? {}) as Record<string, unknown>).EndpointsConfig ?? {}) as Record<string, EndpointRequest>;
+  const net = opts.network === 'bridge' ? await state.networks.resolveMode(opts.networkMode ?? 'bridge', endpoints) : undefined;
+  const c = await mgr.create({ ...opts, ...(platform ? { platform } : {}) });
+  if (net) {
+    await state.networks.createEndpoint(c.id, net, Object.entries(endpoints).find(([k]) => k === net.Name || k === net.Id || net.Id.startsWith(k) || (k === 'default' && net.Name === 'bridge'))?.[1]).catch(async (err: unknown) => {
+      await mgr.remove(c.id, { force: true }).catch(() => undefined);
+      throw err;
+    });
+  }
   state.events.container('create', c);
   sendJson(res, 201, { Id: c.id, Warnings: [] });
 }
@@ -445,6 +456,7 @@ async function inspectRoute({ res, state, params }: RouteRequest): Promise<void>
   const mgr = await state.containers.manager();
   const c = await mgr.inspect(params[0]);
   const doc = inspectContainer(c);
+  if (c.config.network === 'bridge') doc.NetworkSettings = { ...(doc.NetworkSettings as object), ...(await state.networks.networkSettings(c)) };
   doc.RestartCount = state.containers.restartCounts.get(c.id) ?? 0;
   const health = state.containers.healthOf(c.id);
   if (health) Object.assign(doc.State as object, { Health: health });
