@@ -118,7 +118,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     layerSource: remote ? remote.contentStore(store.content) : store.content,
     cleanLeftovers: registration.deadFound,
   });
-  const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
+  const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target, ...(run.siblings ? { siblings: run.siblings } : {}) });
   await emitCheckWarnings(session, ast, warnings, platform);
 
   try {
@@ -284,8 +284,22 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
   return c ? { clientOptions: { credentials: c } } : {};
 }
 
-/** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range, explicit = session.req.platform !== undefined) {
+/** Resolves an image from the store, pulling it when missing (or always with --pull); beside sibling platform builds, the leader's first (./sibling-builds.ts). */
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range, explicit = session.req.platform !== undefined): Promise<ResolvedImage> {
+  const s = session.siblings;
+  if (!s) return resolveImageOnce(session, ref, platform, range, explicit);
+  if (!s.leader) {
+    await s.share.leaderResolved(ref);
+    return resolveImageOnce(session, ref, platform, range, explicit);
+  }
+  try {
+    return await resolveImageOnce(session, ref, platform, range, explicit);
+  } finally {
+    s.share.baseResolved(ref);
+  }
+}
+
+async function resolveImageOnce(session: BuildSession, ref: string, platform: Platform, range: Range, explicit: boolean): Promise<ResolvedImage> {
   const source = session.source(range);
   let parsed;
   try {
