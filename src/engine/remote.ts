@@ -24,6 +24,8 @@ import { packContext } from '../context/tar-context.js';
 import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError } from '../errors.js';
 import { parseReference, type Reference } from '../image/reference.js';
+import { formatPlatform } from '../registry/platform.js';
+import { isIndexType } from '../image/manifest.js';
 import type { PublishedPort } from '../runtime/usernet.js';
 import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
 import { filtersImplyAll, filtersToQuery, type Filters } from '../api/filters.js';
@@ -210,11 +212,15 @@ class RemoteImages implements ImageService {
 
   async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
     // The daemon filters (docker's JSON form; its route runs src/api/filters.ts as LocalEngine does).
-    const list = await this.client.json<ApiImage[]>('GET', '/images/json', { query: { filters: filtersToQuery(opts.filters) } });
+    const list = await this.client.json<ApiImage[]>('GET', '/images/json', { query: { filters: filtersToQuery(opts.filters), manifests: '1' } });
     const rows: ImageRow[] = [];
     for (const img of list) {
       const created = new Date(img.Created * 1000).toISOString();
-      const base = { id: img.Id, created, size: img.Size, labels: img.Labels ?? {} };
+      // A multi-platform image's entries (an index), else the image's own content size.
+      const multi = img.Descriptor !== undefined && isIndexType(img.Descriptor.mediaType);
+      const platforms = multi ? img.Manifests?.map((m) => ({ platform: m.ImageData ? formatPlatform(m.ImageData.Platform) : '', digest: m.ID, available: m.Available, size: m.ImageData?.Size.Unpacked ?? 0, contentSize: m.Size.Content })) : undefined;
+      const single = !multi && img.Manifests?.length === 1 ? { contentSize: img.Manifests[0].Size.Content } : {};
+      const base = { id: img.Id, created, size: img.Size, labels: img.Labels ?? {}, ...(platforms ? { platforms } : single) };
       const digestOf = (repo: string): string => img.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? img.RepoDigests[0]?.split('@')[1] ?? '';
       if (img.RepoTags.length) {
         for (const t of img.RepoTags) rows.push({ ...base, name: fullName(t), digest: digestOf(t.slice(0, t.lastIndexOf(':'))) });

@@ -21,6 +21,7 @@ import { ImageStore } from '../../src/store/image-store.js';
 import { multiArchSkipReason } from '../helpers/base-image.js';
 import { buildSkipReason, cleanupTemp, loadMultiArchBase, storeProblems, tempDir, writeContext } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';
+import { startTestDaemon } from '../daemon/helpers.js';
 
 const host = hostPlatform().architecture;
 const other = host === 'amd64' ? 'arm64' : 'amd64';
@@ -199,6 +200,37 @@ describe('multi-platform builds in the store', { skip }, () => {
     const seq = sleeps(seqEv);
     assert.ok(seq[0].end < seq[1].start, JSON.stringify(seq));
     assert.deepEqual(seqEv.filter((e) => e.type === 'build-start').flatMap((e) => e.steps!).map((s) => s.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('images shows an index as one image; --tree lists its platforms under it, daemonless and through -H', async () => {
+    const dir = await writeContext({ Dockerfile: 'FROM busybox\nCOPY Dockerfile /tree\n' });
+    const b = await cli('build', '-q', '--platform', 'linux/amd64,linux/arm64', '-t', 'tree:1', dir);
+    assert.equal(b.code, 0, b.err);
+    const store = await ImageStore.open(root);
+    const ref = (await store.listRefs()).find((x) => x.name === 'docker.io/library/tree:1')!;
+    const index = JSON.parse((await store.content.readBytes(ref.descriptor.digest)).toString()) as Index;
+    const short = (d: string) => d.slice('sha256:'.length, 'sha256:'.length + 12);
+    const d = await startTestDaemon({ root });
+    try {
+      for (const via of [[], ['-H', d.host]]) {
+        const plain = await runCli([...via, '--root', root, 'images', 'tree']);
+        assert.equal(plain.code, 0, plain.err);
+        assert.equal(plain.out.trim().split('\n').length, 2, `one row:\n${plain.out}`);
+        const tree = await runCli([...via, '--root', root, 'images', '--tree', 'tree']);
+        assert.equal(tree.code, 0, tree.err);
+        const lines = tree.out.trimEnd().split('\n');
+        assert.match(lines[0], /^IMAGE +ID +DISK USAGE +CONTENT SIZE$/);
+        assert.match(lines[1], new RegExp(`^tree:1 +${short(ref.descriptor.digest)} +\\S+ +\\S+$`), tree.out);
+        assert.match(lines[2], new RegExp(`^├─ linux/amd64 +${short(index.manifests[0].digest)} +\\d`), tree.out);
+        assert.match(lines[3], new RegExp(`^└─ linux/arm64 +${short(index.manifests[1].digest)} +\\d`), tree.out);
+        assert.equal(lines.length, 4, tree.out);
+        const refused = await runCli([...via, '--root', root, 'images', '--tree', '-q']);
+        assert.equal(refused.code, 2, refused.err);
+        assert.match(refused.err, /--quiet cannot be combined with --tree/);
+      }
+    } finally {
+      await d.stop();
+    }
   });
 
   it('--iidfile and --metadata-file give the index; a failing platform fails the build, names nothing and leaves the store consistent', async () => {
