@@ -30,6 +30,7 @@ import { sandboxResolvConf, startUserNetwork, type UserNetwork } from './usernet
 import { inUserNamespace, mappedIdCount } from './userns.js';
 import os from 'node:os';
 import { storeDir } from '../store/store-dirs.js';
+import { runcStateDir } from './runc-state.js';
 import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
 export type { ExecSpec } from './spec.js';
@@ -94,7 +95,7 @@ export class RuncExecutor implements Executor {
   }
 
   private get stateDir(): string {
-    return path.join(this.root, 'runc');
+    return runcStateDir(this.root);
   }
 
   async run(spec: ExecSpec, rootfsMounts: Mount[], signal?: AbortSignal): Promise<ExitStatus> {
@@ -306,7 +307,7 @@ async function removeStubs(stubs: string[]): Promise<void> {
  */
 export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: string[] = []): Promise<void> {
   const abs = path.resolve(root);
-  const state = path.join(abs, 'runc');
+  const state = runcStateDir(abs);
   let bin: string | undefined;
   try {
     bin = await resolveRuntime(runtime);
