@@ -349,6 +349,14 @@ async function resolveImageOnce(session: BuildSession, ref: string, platform: Pl
   return pinned(checked(await session.store.resolve(parsed.toString(), platform)));
 }
 
+/** The stages (indices, as the plan resolved them) a command reads: COPY --from, RUN --mount from=. */
+function stagesReadBy(cmd: Command): number[] {
+  const sources: (FromSource | undefined)[] = [];
+  if ('source' in cmd && cmd.source && typeof cmd.source === 'object') sources.push(cmd.source as FromSource);
+  if (cmd.kind === 'RUN') sources.push(...Object.values(cmd.mountSources ?? {}));
+  return sources.flatMap((s) => (s?.kind === 'stage' ? [s.index] : []));
+}
+
 /** An image as a source filesystem: its manifest digest is its cache identity. */
 function imageFs(img: ResolvedImage): SourceFs {
   return { fsKey: img.manifestDescriptor.digest, layers: img.manifest.layers.map((d, i) => ({ descriptor: d, diffId: img.config.rootfs.diff_ids[i], fromImage: true })), config: img.config };
@@ -482,6 +490,9 @@ function stageRunner(
 
     for (const { cmd, info } of commands) {
       session.throwIfAborted();
+      // A step that reads another stage (COPY --from, RUN --mount from=) starts once that stage
+      // is built: until then it is waiting, and its time counts from its start (BuildKit's vertices).
+      for (const dep of stagesReadBy(cmd)) await runStage(dep);
       const s0 = Date.now();
       session.emit({ type: 'step-start', step: info.step, info });
       try {
