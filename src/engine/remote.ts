@@ -294,6 +294,8 @@ class RemoteContainers implements ContainerService {
         Binds: (o.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
         NetworkMode: o.network === undefined || o.network === 'sandbox' ? 'default' : o.network,
         PortBindings: portBindings(o.publish ?? []),
+        // -t: the terminal's size from the start (docker's CLI sends it too), resizes follow.
+        ...(o.settings?.consoleSize ? { ConsoleSize: o.settings.consoleSize } : {}),
       },
     };
     return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name, platform: o.platform }, body })).Id;
@@ -314,6 +316,8 @@ class RemoteContainers implements ContainerService {
       socket.destroy();
       throw err;
     }
+    // -t: the terminal's size once started and on every resize (SIGWINCH), as docker's CLI.
+    const unsubscribe = io.tty && io.terminal ? this.followTerminal(id, io.terminal) : undefined;
     if (io.openStdin) {
       const input = Readable.from(io.stdin as AsyncIterable<Buffer>);
       input.on('data', (d: Buffer) => socket.write(d));
@@ -322,8 +326,24 @@ class RemoteContainers implements ContainerService {
       });
       input.on('error', () => undefined);
     }
-    const [code] = await Promise.all([waited, output]);
-    return code;
+    try {
+      const [code] = await Promise.all([waited, output]);
+      return code;
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  /** Sends the terminal's size now and after each resize (`POST /containers/{id}/resize`); returns the unsubscribe. */
+  private followTerminal(id: string, terminal: NonNullable<RunIO['terminal']>): () => void {
+    const send = () => {
+      const s = terminal.size();
+      if (!s) return;
+      // A resize after the container ended is refused (409): nothing to size any more.
+      void drain(this.client.request('POST', `/containers/${id}/resize`, { query: { h: String(s.rows), w: String(s.cols) } })).catch(() => undefined);
+    };
+    send();
+    return terminal.onResize(send);
   }
 
   start(id: string): Promise<void> {
