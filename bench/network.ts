@@ -30,7 +30,8 @@ const rlRoot = path.join(benchTmp, 'store-network-rootless');
 rmSync(rlRoot, { recursive: true, force: true });
 mkdirSync(rlRoot, { recursive: true });
 spawnSync('chown', ['65534:65534', rlRoot]);
-const asNobody = (argv: string[]): string[] => ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', '--', process.execPath, ...argv];
+// The copied bin is the sh launcher (scripts/bundle-cli.mjs), executed directly.
+const asNobody = (argv: string[]): string[] => ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...argv];
 const sh = (argv: string[]) => {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: rlRoot } });
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);

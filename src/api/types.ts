@@ -31,6 +31,20 @@ export interface ApiImage {
   VirtualSize: number;
   Labels: Record<string, string>;
   Containers: number;
+  /** With `?manifests=1` (API 1.47): what the name points at (an index for a multi-platform image). */
+  Descriptor?: { mediaType: string; digest: string; size: number };
+  /** With `?manifests=1` (API 1.47): the image's entries (a single-platform image: itself). */
+  Manifests?: ApiImageManifest[];
+}
+
+/** Docker API 1.47's ImageManifestSummary: an entry of a multi-platform image. */
+export interface ApiImageManifest {
+  ID: string;
+  Descriptor: { mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string; variant?: string } };
+  Available: boolean;
+  Size: { Total: number; Content: number };
+  Kind: 'image' | 'attestation' | 'unknown';
+  ImageData?: { Platform: { os: string; architecture: string; variant?: string }; Containers: string[]; Size: { Unpacked: number } };
 }
 
 /** A `GET /containers/json` entry. */

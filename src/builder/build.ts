@@ -129,7 +129,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     layerSource: remote ? remote.contentStore(store.content) : store.content,
     cleanLeftovers: registration.deadFound,
   });
-  const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target });
+  const session = new BuildSession({ req, store, lex: new ShellLex(ast.escapeToken), file, text, emit, signal: abort.signal, history, lease, worker, remoteCache: remote, targetStage: plan.target, ...(run.siblings ? { siblings: run.siblings } : {}) });
   await emitCheckWarnings(session, ast, warnings, platform);
 
   try {
@@ -301,8 +301,22 @@ function registryAuthFor(req: BuildRequest, domain: string): { clientOptions?: {
   return c ? { clientOptions: { credentials: c } } : {};
 }
 
-/** Resolves an image from the store, pulling it when missing (or always with --pull). */
-async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range, explicit = session.req.platform !== undefined) {
+/** Resolves an image from the store, pulling it when missing (or always with --pull); beside sibling platform builds, the leader's first (./sibling-builds.ts). */
+async function resolveImage(session: BuildSession, ref: string, platform: Platform, range: Range, explicit = session.req.platform !== undefined): Promise<ResolvedImage> {
+  const s = session.siblings;
+  if (!s) return resolveImageOnce(session, ref, platform, range, explicit);
+  if (!s.leader) {
+    await s.share.leaderResolved(ref);
+    return resolveImageOnce(session, ref, platform, range, explicit);
+  }
+  try {
+    return await resolveImageOnce(session, ref, platform, range, explicit);
+  } finally {
+    s.share.baseResolved(ref);
+  }
+}
+
+async function resolveImageOnce(session: BuildSession, ref: string, platform: Platform, range: Range, explicit: boolean): Promise<ResolvedImage> {
   const source = session.source(range);
   let parsed;
   try {
@@ -350,6 +364,14 @@ async function resolveImage(session: BuildSession, ref: string, platform: Platfo
     throw err;
   }
   return pinned(checked(await session.store.resolve(parsed.toString(), platform)));
+}
+
+/** The stages (indices, as the plan resolved them) a command reads: COPY --from, RUN --mount from=. */
+function stagesReadBy(cmd: Command): number[] {
+  const sources: (FromSource | undefined)[] = [];
+  if ('source' in cmd && cmd.source && typeof cmd.source === 'object') sources.push(cmd.source as FromSource);
+  if (cmd.kind === 'RUN') sources.push(...Object.values(cmd.mountSources ?? {}));
+  return sources.flatMap((s) => (s?.kind === 'stage' ? [s.index] : []));
 }
 
 /** An image as a source filesystem: its manifest digest is its cache identity. */
@@ -485,6 +507,9 @@ function stageRunner(
 
     for (const { cmd, info: numbered } of commands) {
       session.throwIfAborted();
+      // A step that reads another stage (COPY --from, RUN --mount from=) starts once that stage
+      // is built: until then it is waiting, and its time counts from its start (BuildKit's vertices).
+      for (const dep of stagesReadBy(cmd)) await runStage(dep);
       const s0 = Date.now();
       const info = cmd.kind === 'RUN' && !numbered.instruction.startsWith('ONBUILD ') ? { ...numbered, instruction: runStepName(session.lex, cmd, stage.env.vars, (c) => stage.env.expand(c).cmd) } : numbered;
       session.emit({ type: 'step-start', step: info.step, info });

@@ -1,9 +1,11 @@
 /**
  * Multi-platform builds: `--platform linux/amd64,linux/arm64` builds the Dockerfile once per
- * platform (one after the other, the host's first: a stage that does not depend on the target platform, such as a
- * `FROM --platform=$BUILDPLATFORM` build stage without TARGET* args, is then a cache hit for the
- * later platforms) and publishes one image index whose entries carry their platforms (a Docker
- * manifest list with `--format docker`), as BuildKit's multi-platform exporters do:
+ * platform (concurrently, one platform per core: platformConcurrency; the host's leads, and a
+ * step another platform is producing is waited for and then a cache hit, so a stage that does
+ * not depend on the target platform, such as a `FROM --platform=$BUILDPLATFORM` build stage
+ * without TARGET* args, runs once: ./sibling-builds.ts) and publishes one image index whose
+ * entries carry their platforms in the --platform order (a Docker manifest list with
+ * `--format docker`), as BuildKit's multi-platform exporters do:
  *
  * - `-t`, `--output type=image|registry` (name, push, push-by-digest, registry.insecure, store):
  *   the index is named in the store and pushed with every child image;
@@ -19,12 +21,14 @@
  * FROM picks the platform's image from a base's index, TARGET* args have its values, RUN steps
  * of a foreign platform run under binfmt_misc emulation (refused when none is registered), and
  * cache keys differ wherever the platform changes the inputs. Its events reach the caller with
- * step numbers following the previous platform's and the stage named `linux/arm64 build`, as
- * BuildKit prints `[linux/arm64 build 2/3]`; one `result` event ends the build.
+ * step numbers following those of the platforms started before it (the leader, then the
+ * --platform order; whatever order they end in) and the stage named `linux/arm64 build`, as BuildKit prints
+ * `[linux/arm64 build 2/3]`; one `result` event ends the build.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { BuildError, UsageError } from '../errors.js';
 import { serializeIndex } from '../image/manifest.js';
 import type { Reference } from '../oci/reference.js';
@@ -42,8 +46,29 @@ import type { BuildEvent, EventSink } from './events.js';
 import type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { OutputSpec } from './output-spec.js';
 import { writeTar } from './outputs.js';
+import { SiblingBuilds } from './sibling-builds.js';
 
 export type PlatformBuild = (req: BuildRequest, run: BuildRunOptions) => Promise<BuildResult>;
+
+/**
+ * How many platforms build at once: one per core (os.availableParallelism), at most every
+ * platform; MYBUILD_PLATFORM_PARALLELISM=N sets it (1: one after the other).
+ */
+export function platformConcurrency(platforms: number, env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.MYBUILD_PLATFORM_PARALLELISM;
+  if (set !== undefined && set !== '') {
+    const n = Number(set);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`MYBUILD_PLATFORM_PARALLELISM=${set}: expected a whole number of at least 1`);
+    return Math.min(n, platforms);
+  }
+  return Math.max(1, Math.min(os.availableParallelism(), platforms));
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 /**
  * The platforms of a `--platform` value when it names more than one (`a,b`, duplicates and
@@ -96,15 +121,22 @@ function checkMultiPlatformRequest(req: BuildRequest, platforms: Platform[]): vo
   }
 }
 
-/** The child build's events as the caller sees them: steps renumbered after `offset`, stages named with the platform, no per-platform result. */
-function childSink(sink: EventSink, platform: Platform, offset: () => number, seen: { maxStep: number; warnings: Set<string> }): EventSink {
+/**
+ * The child build's events as the caller sees them: steps renumbered after the steps of the
+ * platforms before it in the --platform order (`offset`, known once those announced their steps:
+ * until then its events wait), stages named with the platform, no per-platform result. Calls
+ * `announced` with its own step count at its build-start.
+ */
+function childSink(sink: EventSink, platform: Platform, offset: Promise<number>, announced: (steps: number) => void, seen: { maxStep: number; warnings: Set<string> }): { sink: EventSink; flushed: Promise<void> } {
   const label = formatPlatform(platform);
+  let base: number | undefined;
+  const queue: BuildEvent[] = [];
   const step = (n: number) => {
-    const s = n + offset();
+    const s = n + base!;
     if (s > seen.maxStep) seen.maxStep = s;
     return s;
   };
-  return (e: BuildEvent) => {
+  const deliver = (e: BuildEvent) => {
     switch (e.type) {
       case 'build-start':
         sink({ type: 'build-start', steps: e.steps.map((s) => ({ ...s, step: step(s.step), stage: `${label} ${s.stage}` })) });
@@ -131,14 +163,27 @@ function childSink(sink: EventSink, platform: Platform, offset: () => number, se
       default:
         sink(e);
     }
-  }
+  };
+  const flushed = offset.then((n) => {
+    base = n;
+    for (const e of queue.splice(0)) deliver(e);
+  });
+  return {
+    flushed,
+    sink: (e: BuildEvent) => {
+      if (e.type === 'build-start') announced(Math.max(0, ...e.steps.map((s) => s.step)));
+      if (base === undefined) queue.push(e);
+      else deliver(e);
+    },
+  };
 }
 
 /**
  * The child request for `platform`: no names, no push, no exporters but its own local directory.
- * `--pull` is left to the first platform built (the host's when listed): a pull names the base
- * image after the platform it pulled, and the later platforms then pull theirs by digest without
- * renaming it (./build.ts resolveImage), so the name stays the host's image.
+ * `--pull` is left to the leading platform (the host's when listed): a pull names the base
+ * image after the platform it pulled, and the others, waiting for it (./sibling-builds.ts), then
+ * pull theirs by digest without renaming it (./build.ts resolveImage), so the name stays the
+ * host's image.
  */
 function childRequest(req: BuildRequest, platform: Platform, first: boolean, tarStaging: Map<OutputSpec, string>): BuildRequest {
   const files = req.outputs.filter((o): o is FilesOutput => o.type === 'local' || o.type === 'tar');
@@ -176,15 +221,49 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
   try {
     for (const o of req.outputs) if (o.type === 'tar') tarStaging.set(o, await mkdtemp(path.join(os.tmpdir(), 'mybuild-tar-')));
     const seen = { maxStep: 0, warnings: new Set<string>() };
-    const children: { platform: Platform; result: BuildResult }[] = [];
+    // The host's platform leads (see childRequest and ./sibling-builds.ts); the index keeps the
+    // --platform order and the step numbers the start order, whatever order the builds end in.
+    const leader = platforms.find((p) => platformMatches(p, hostPlatform())) ?? platforms[0];
+    const share = new SiblingBuilds();
+    // Started (and numbered) leader first, then in the --platform order: platform i's steps are
+    // numbered after those of the platforms started before it, once they announced them.
+    const queued = [leader, ...platforms.filter((p) => p !== leader)];
+    const counts = queued.map(() => deferred<number>());
+    const offsets = queued.map((_, i) => Promise.all(counts.slice(0, i).map((c) => c.promise)).then((ns) => ns.reduce((a, b) => a + b, 0)));
+    // A failing platform stops the others (its error is the build's).
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(run.signal?.reason);
+    if (run.signal?.aborted) onAbort();
+    else run.signal?.addEventListener('abort', onAbort, { once: true });
+    const limit = pLimit(platformConcurrency(platforms.length));
+    let failure: { error: unknown } | undefined;
+    const flushes: Promise<void>[] = [];
+    const buildPlatform = async (platform: Platform, i: number) => {
+      const child = childSink(sink, platform, offsets[i], (n) => counts[i].resolve(n), seen);
+      flushes.push(child.flushed);
+      try {
+        if (abort.signal.aborted) throw abort.signal.reason;
+        const result = await buildOne(childRequest(req, platform, platform === leader, tarStaging), { onEvent: child.sink, signal: abort.signal, lease, ...(remote ? { remoteCache: remote } : {}), siblings: { share, leader: platform === leader } });
+        return { platform, result };
+      } catch (error) {
+        failure ??= { error };
+        abort.abort(error);
+        throw error;
+      } finally {
+        counts[i].resolve(0); // a build that ended before announcing its steps has none to show
+        if (platform === leader) share.leaderDone();
+      }
+    };
+    const settled = await Promise.allSettled(queued.map((p, i) => limit(() => buildPlatform(p, i))));
+    run.signal?.removeEventListener('abort', onAbort);
+    // Every count is known once all have ended: the events still queued are delivered now.
+    await Promise.all(flushes);
+    if (failure) throw failure.error;
+    const children = settled.map((r) => (r as PromiseFulfilledResult<{ platform: Platform; result: BuildResult }>).value);
+    children.sort((a, b) => platforms.indexOf(a.platform) - platforms.indexOf(b.platform));
     let steps = 0;
     let cacheHits = 0;
-    // The host's platform first (see childRequest); the index keeps the order given.
-    const order = [...platforms.filter((p) => platformMatches(p, hostPlatform())), ...platforms.filter((p) => !platformMatches(p, hostPlatform()))];
-    for (const platform of order) {
-      const base = seen.maxStep;
-      const result = await buildOne(childRequest(req, platform, platform === order[0], tarStaging), { onEvent: childSink(sink, platform, () => base, seen), ...(run.signal ? { signal: run.signal } : {}), lease, ...(remote ? { remoteCache: remote } : {}) });
-      children.push({ platform, result });
+    for (const { result } of children) {
       const s = result.metadata['mybuild.steps'] as { cached: boolean }[] | undefined;
       steps += s?.length ?? 0;
       cacheHits += s?.filter((x) => x.cached).length ?? 0;

@@ -7,6 +7,7 @@ import type { BuildOptions } from './options.js';
 import type { EventSink, StepInfo } from './events.js';
 import type { ImageStore } from '../store/image-store.js';
 import type { Lease } from '../store/lease.js';
+import type { Siblings } from './sibling-builds.js';
 import type { ContentStore } from '../oci/content-store.js';
 import type { Descriptor, Digest, ImageConfig } from '../oci/types.js';
 import type { ShellLex } from '../plan/index.js';
@@ -62,6 +63,8 @@ export interface BuildSessionOptions {
   remoteCache?: RemoteCache;
   /** Index of the stage whose filesystem becomes the image (the plan's target); -1 when unknown. */
   targetStage?: number;
+  /** The other platforms' builds of a multi-platform build running beside this one (./sibling-builds.ts). */
+  siblings?: Siblings;
 }
 
 export class BuildSession implements StepSession {
@@ -79,6 +82,7 @@ export class BuildSession implements StepSession {
   readonly worker: Worker;
   readonly lease?: Lease;
   readonly remoteCache?: RemoteCache;
+  readonly siblings?: Siblings;
   readonly targetStage: number;
   /** Steps whose cache was hit / missed, for the summary and metadata. */
   readonly stepResults: { step: number; cached: boolean; durationMs: number; key?: string }[] = [];
@@ -95,6 +99,7 @@ export class BuildSession implements StepSession {
     this.worker = o.worker;
     this.lease = o.lease;
     this.remoteCache = o.remoteCache;
+    this.siblings = o.siblings;
     this.targetStage = o.targetStage ?? -1;
   }
 
@@ -169,4 +174,6 @@ export interface BuildRunOptions {
    * across its platforms): records accumulate in it and the caller exports and closes it.
    */
   remoteCache?: RemoteCache;
+  /** A multi-platform build's platforms built beside this one (./sibling-builds.ts). */
+  siblings?: Siblings;
 }

@@ -35,7 +35,18 @@ export function stepKey(parentFsKey: string, parts: readonly string[]): CacheKey
 
 /** Runs a filesystem step (see the module comment); returns whether it was a cache hit. */
 export async function runLayerStep(session: BuildSession, stage: StageState, o: LayerStepOptions): Promise<boolean> {
-  let key = stepKey(stage.fsKey, o.parts);
+  const key = stepKey(stage.fsKey, o.parts);
+  // Beside sibling platform builds, one of them produces a key at a time; the others then hit it.
+  const release = session.siblings && !session.req.noCache ? await session.siblings.share.holdStep(key.digest) : undefined;
+  try {
+    return await runHeldLayerStep(session, stage, o, key);
+  } finally {
+    release?.();
+  }
+}
+
+async function runHeldLayerStep(session: BuildSession, stage: StageState, o: LayerStepOptions, stepKeyOf: CacheKey): Promise<boolean> {
+  let key = stepKeyOf;
   let record: CacheRecord | null = null;
   let hit = false;
   // --no-cache, or --no-cache-filter naming this stage (BuildKit matches the stage name).

@@ -20,6 +20,7 @@ import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime } from '../runtime/executor.js';
 import { mountPointsUnder, unmountAll } from '../runtime/mount.js';
 import { removeLeftoverSecrets } from '../runtime/secrets.js';
+import { runcStateDir } from '../runtime/runc-state.js';
 import { createSnapshotter, type SnapshotInfo } from '../runtime/snapshotter.js';
 import { watchdogsAtWork } from '../runtime/watchdog.js';
 import { pidAlive } from '../store/fs-util.js';
@@ -48,7 +49,7 @@ interface Scan {
   containerDirs: string[];
 }
 
-const SNAPSHOT_DIR_RE = /\/snapshots\/(?:overlay|native)\/s\/([0-9a-f]+)\/fs/g;
+const SNAPSHOT_DIR_RE = /\/snapshots\/(?:overlay|fuse-overlayfs|native)\/s\/([0-9a-f]+)\/fs/g;
 
 /** Whose is `p` under `root`: a container id, or 'builds'. */
 function areaOf(root: string, p: string): { container: string } | 'builds' {
@@ -93,15 +94,17 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
     bin = undefined;
   }
 
-  // runc containers.
-  const states = [path.join(storeLayout(root).runtime, 'runc'), ...[...known].map((id) => path.join(storeLayout(root).containers, id, 'runtime', 'runc'))];
-  for (const stateDir of states) {
-    if (!idle(stateDir)) continue;
-    const ids = await runcIds(bin, stateDir);
+  // runc containers. The state dir of an executor root is under it, or under XDG_RUNTIME_DIR
+  // in rootless mode (runtime/runc-state.ts): judged by the executor root it belongs to.
+  const executorRoots = [storeLayout(root).runtime, ...[...known].map((id) => path.join(storeLayout(root).containers, id, 'runtime'))];
+  const rootOfState = new Map(executorRoots.map((r) => [runcStateDir(r), r]));
+  for (const [st, er] of rootOfState) {
+    if (!idle(er)) continue;
+    const ids = await runcIds(bin, st);
     if (ids.length === 0) continue;
-    out.runc.set(stateDir, ids);
-    for (const id of ids) out.leftovers.push({ kind: 'container', subject: `${stateDir} ${id}`, message: `runc container ${id} (state in ${stateDir}) of a process that is gone` });
-    const a = areaOf(root, stateDir);
+    out.runc.set(st, ids);
+    for (const id of ids) out.leftovers.push({ kind: 'container', subject: `${st} ${id}`, message: `runc container ${id} (state in ${st}) of a process that is gone` });
+    const a = areaOf(root, er);
     if (a !== 'builds') out.containerDirs.push(path.join(storeLayout(root).containers, a.container));
   }
 
@@ -122,8 +125,10 @@ async function scan(store: ImageStore, runtime: string, liveBuilds: number): Pro
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
     let owner: 'idle' | 'busy' | undefined;
     const at = argv.indexOf('--root');
-    if (at >= 0 && argv[at + 1]?.startsWith(prefix) && path.basename(argv[at + 1]) === 'runc' && argv.includes('run')) {
-      owner = idle(argv[at + 1]) ? 'idle' : 'busy';
+    const state = at >= 0 ? (argv[at + 1] ?? '') : '';
+    const stateOwner = rootOfState.get(state) ?? (state.startsWith(prefix) && path.basename(state) === 'runc' ? path.dirname(state) : undefined);
+    if (stateOwner !== undefined && argv.includes('run')) {
+      owner = idle(stateOwner) ? 'idle' : 'busy';
     } else {
       const rootLine = (await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '')).split('\n').find((l) => l.split(' ')[4] === '/') ?? '';
       if (!rootLine.includes(prefix)) continue;

@@ -45,6 +45,7 @@ import { layerSource, layersOf } from '../image/layers.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import { execCapture } from '../runtime/exec.js';
 import { cleanupStale, resolveRuntime, RuncExecutor } from '../runtime/executor.js';
+import { runcStateDir } from '../runtime/runc-state.js';
 import { mountAll, unmountAll, type Mount } from '../runtime/mount.js';
 import type { NetworkAttachment, NetworkMode, TerminalSource } from '../runtime/spec.js';
 import type { PublishedPort } from '../runtime/usernet.js';
@@ -538,7 +539,7 @@ export class ContainerManager {
 
   /** Whether the runtime lists the container's runc container as running (or being created or paused). */
   private async runtimeLists(id: string): Promise<boolean> {
-    const state = path.join(this.cdir(id), 'runtime', 'runc');
+    const state = runcStateDir(path.join(this.cdir(id), 'runtime'));
     if ((await readdir(state).catch(() => [] as string[])).length === 0) return false;
     let bin: string;
     try {
@@ -755,7 +756,7 @@ export class ContainerManager {
     const c = await this.inspect(ref);
     if (c.state.status !== 'running') throw new BuildError('INVALID_ARGUMENT', `cannot kill container ${c.name}: container ${c.id} is not running`);
     const bin = await resolveRuntime(this.runtime);
-    const state = path.join(this.cdir(c.id), 'runtime', 'runc');
+    const state = runcStateDir(path.join(this.cdir(c.id), 'runtime'));
     const deadline = Date.now() + RUNNING_GRACE_MS;
     for (;;) {
       const list = await execCapture(bin, ['--root', state, 'list', '-q']);
@@ -858,7 +859,7 @@ export class ContainerManager {
     const c = await this.inspect(ref);
     if (c.state.status !== 'running') throw new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`);
     const bin = await resolveRuntime(this.runtime);
-    const stateRoot = path.join(this.cdir(c.id), 'runtime', 'runc');
+    const stateRoot = runcStateDir(path.join(this.cdir(c.id), 'runtime'));
     for (let i = 0; i < 60; i++) {
       const list = await execCapture(bin, ['--root', stateRoot, 'list', '-q']);
       const rid = list.code === 0 ? list.stdout.toString('utf8').split('\n').map((x) => x.trim()).find((x) => x !== '') : undefined;

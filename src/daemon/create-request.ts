@@ -56,7 +56,7 @@ const HOST_FIELDS = new Set([
   'Memory', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'OomKillDisable', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus',
   'CpusetMems', 'PidsLimit', 'Ulimits', 'Mounts', 'RestartPolicy', 'Init', 'PortBindings', 'VolumesFrom', 'VolumeDriver', 'UTSMode', 'DeviceCgroupRules',
 ]);
-const HOST_INFORMATIONAL = new Set(['ContainerIDFile', 'ConsoleSize']);
+const HOST_INFORMATIONAL = new Set(['ContainerIDFile']);
 const ULIMITS = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
 
 const list = (v: unknown): string[] | undefined => (v == null ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]);

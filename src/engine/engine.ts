@@ -34,6 +34,24 @@ export interface ImageRow {
   size: number;
   /** The image config's labels. */
   labels?: Record<string, string>;
+  /** Stored blob bytes of a single-platform image (manifest, config, layers; `images --tree`). */
+  contentSize?: number;
+  /** A multi-platform image's entries in the index's order (`images --tree`, docker's). */
+  platforms?: ImagePlatformRow[];
+}
+
+/** An entry of a multi-platform image (Docker API 1.47's ImageManifestSummary). */
+export interface ImagePlatformRow {
+  /** `linux/arm64`, `linux/arm/v7`; '' for an entry without a platform (an attestation). */
+  platform: string;
+  /** The entry's manifest digest. */
+  digest: string;
+  /** Whether its manifest is in the store (a pull keeps one platform). */
+  available: boolean;
+  /** Unpacked layer bytes (docker's DISK USAGE), 0 when not available. */
+  size: number;
+  /** Stored blob bytes (docker's CONTENT SIZE), 0 when not available. */
+  contentSize: number;
 }
 
 /** One line of `rmi` (Docker's ImageDeleteResponseItem). */

@@ -23,10 +23,11 @@ import type { Descriptor } from '../oci/types.js';
 import { BlobSources } from '../registry/blob-sources.js';
 import type { ClientOptions } from '../registry/client.js';
 import { pull, type TransferProgress } from '../registry/pull.js';
+import { formatPlatform } from '../oci/platform.js';
 import { runtimeFacts } from '../runtime/facts.js';
 import { push } from '../registry/push.js';
 import { insecureRegistriesFromEnv } from '../registry/transport.js';
-import { ImageStore, normalizedName } from '../store/image-store.js';
+import { ImageStore, imageContentSize, normalizedName } from '../store/image-store.js';
 import { splitName } from '../store/display.js';
 import type { BuildHooks, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
 import { storeLayout } from '../store/layout.js';
@@ -195,13 +196,14 @@ class LocalImages implements ImageService {
 
   async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
     const { images, broken, dangling } = await (await this.store()).listImages();
-    const row = (s: { name?: string; image: (typeof images)[number]['image']; size: number }): ImageRow => ({
-      ...(s.name !== undefined ? { name: s.name } : {}),
+    const row = (s: (typeof images)[number] | (typeof dangling)[number]): ImageRow => ({
+      ...('name' in s && s.name !== undefined ? { name: s.name } : {}),
       id: s.image.configDigest,
       digest: s.image.descriptor.digest,
       ...(s.image.config.created !== undefined ? { created: wholeSeconds(s.image.config.created) } : {}),
       size: s.size,
       labels: s.image.config.config?.Labels ?? {},
+      ...(s.platforms ? { platforms: s.platforms.map((p) => ({ platform: p.descriptor.platform ? formatPlatform(p.descriptor.platform) : '', digest: p.descriptor.digest, available: p.available, size: p.size, contentSize: p.contentSize })) } : { contentSize: imageContentSize(s.image) }),
     });
     return { images: filterImages([...images.map(row), ...dangling.map(row)], opts.filters ?? {}), warnings: broken.map((b) => `${b.name}: ${b.error.message} (run "mybuild system check")`) };
   }

@@ -25,6 +25,8 @@ import { readDockerfile } from '../context/build-files.js';
 import { BuildError, UsageError } from '../errors.js';
 import type { Reference } from '../oci/reference.js';
 import { parseReference } from '../image/reference.js';
+import { formatPlatform } from '../oci/platform.js';
+import { isIndexType } from '../image/manifest.js';
 import type { PublishedPort } from '../runtime/usernet.js';
 import type { BuildHooks, BuiltImage, ContainerService, ContainerSummary, Engine, ImageDeleteItem, ImageRow, ImageService, LogOptions, PullResult, PushResult, RunIO, TransferOptions } from './engine.js';
 import { filtersImplyAll, filtersToQuery, type Filters } from '../api/filters.js';
@@ -213,11 +215,15 @@ class RemoteImages implements ImageService {
 
   async list(opts: { filters?: Filters } = {}): Promise<{ images: ImageRow[]; warnings: string[] }> {
     // The daemon filters (docker's JSON form; its route runs src/api/filters.ts as LocalEngine does).
-    const list = await this.client.json<ApiImage[]>('GET', '/images/json', { query: { filters: filtersToQuery(opts.filters) } });
+    const list = await this.client.json<ApiImage[]>('GET', '/images/json', { query: { filters: filtersToQuery(opts.filters), manifests: '1' } });
     const rows: ImageRow[] = [];
     for (const img of list) {
       const created = new Date(img.Created * 1000).toISOString();
-      const base = { id: img.Id, created, size: img.Size, labels: img.Labels ?? {} };
+      // A multi-platform image's entries (an index), else the image's own content size.
+      const multi = img.Descriptor !== undefined && isIndexType(img.Descriptor.mediaType);
+      const platforms = multi ? img.Manifests?.map((m) => ({ platform: m.ImageData ? formatPlatform(m.ImageData.Platform) : '', digest: m.ID, available: m.Available, size: m.ImageData?.Size.Unpacked ?? 0, contentSize: m.Size.Content })) : undefined;
+      const single = !multi && img.Manifests?.length === 1 ? { contentSize: img.Manifests[0].Size.Content } : {};
+      const base = { id: img.Id, created, size: img.Size, labels: img.Labels ?? {}, ...(platforms ? { platforms } : single) };
       const digestOf = (repo: string): string => img.RepoDigests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? img.RepoDigests[0]?.split('@')[1] ?? '';
       if (img.RepoTags.length) {
         for (const t of img.RepoTags) rows.push({ ...base, name: fullName(t), digest: digestOf(t.slice(0, t.lastIndexOf(':'))) });
@@ -291,6 +297,8 @@ class RemoteContainers implements ContainerService {
         Binds: (o.volumes ?? []).map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
         NetworkMode: o.network === undefined || o.network === 'sandbox' ? 'default' : o.network,
         PortBindings: portBindings(o.publish ?? []),
+        // -t: the terminal's size from the start (docker's CLI sends it too), resizes follow.
+        ...(o.settings?.consoleSize ? { ConsoleSize: o.settings.consoleSize } : {}),
       },
     };
     return (await this.client.json<{ Id: string }>('POST', '/containers/create', { query: { name: o.name, platform: o.platform }, body })).Id;
@@ -311,6 +319,8 @@ class RemoteContainers implements ContainerService {
       socket.destroy();
       throw err;
     }
+    // -t: the terminal's size once started and on every resize (SIGWINCH), as docker's CLI.
+    const unsubscribe = io.tty && io.terminal ? this.followTerminal(id, io.terminal) : undefined;
     if (io.openStdin) {
       const input = Readable.from(io.stdin as AsyncIterable<Buffer>);
       input.on('data', (d: Buffer) => socket.write(d));
@@ -319,8 +329,24 @@ class RemoteContainers implements ContainerService {
       });
       input.on('error', () => undefined);
     }
-    const [code] = await Promise.all([waited, output]);
-    return code;
+    try {
+      const [code] = await Promise.all([waited, output]);
+      return code;
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  /** Sends the terminal's size now and after each resize (`POST /containers/{id}/resize`); returns the unsubscribe. */
+  private followTerminal(id: string, terminal: NonNullable<RunIO['terminal']>): () => void {
+    const send = () => {
+      const s = terminal.size();
+      if (!s) return;
+      // A resize after the container ended is refused (409): nothing to size any more.
+      void drain(this.client.request('POST', `/containers/${id}/resize`, { query: { h: String(s.rows), w: String(s.cols) } })).catch(() => undefined);
+    };
+    send();
+    return terminal.onResize(send);
   }
 
   start(id: string): Promise<void> {

@@ -5,7 +5,9 @@
  * Overlay: the upperdir *is* the change set. A 0/0 character device is overlayfs's whiteout →
  * entry `.wh.<name>`; a directory with `trusted.overlay.opaque=y` → the directory plus
  * `.wh..wh..opq` (OCI image-spec layer.md). Xattrs are read with one `getfattr -R` (xattr.ts);
- * `trusted.overlay.*` ones are overlay bookkeeping and never land in a layer. (Assumes the
+ * `trusted.overlay.*` ones are overlay bookkeeping and never land in a layer. fuse-overlayfs's
+ * upperdirs (the same form) add `user.fuseoverlayfs.*` xattrs, `.wh..opq`/`.wh..wh..opq` inside
+ * an opaque directory and, without mknod, `.wh.NAME` files: one marker each. (Assumes the
  * default overlay options: no redirect_dir, no metacopy — the snapshotter never turns them on.)
  *
  * Native: the full tree is compared with the parent's: a path is changed when type, mode, owner,
@@ -19,7 +21,7 @@
  * before removing or changing the snapshot.
  */
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { linkHardlinks, type LayerEntry, type LayerEntryType } from '../image/layer-entry.js';
 import type { Snapshotter } from './snapshotter.js';
@@ -32,7 +34,7 @@ import { overlayXattrPrefix } from './userns.js';
  */
 export async function diffSnapshot(sn: Snapshotter, key: string): Promise<LayerEntry[]> {
   const dirs = await sn.layerDirs(key);
-  if (dirs.kind === 'overlay') return diffOverlay(dirs.dir);
+  if (dirs.kind === 'overlay') return diffOverlay(dirs.dir, dirs.lowerDirs);
   return diffNative(dirs.parentDir, dirs.dir, dirs.preparedAt);
 }
 
@@ -67,12 +69,20 @@ function typeOf(st: Stats): LayerEntryType {
   return 'file';
 }
 
+/** fuse-overlayfs's own bookkeeping xattrs (origin, opaque), never part of a layer. */
+const FUSE_XATTR_PREFIX = 'user.fuseoverlayfs.';
+
 function userXattrs(all: Record<string, Buffer> | undefined): Record<string, Buffer> | undefined {
   if (!all) return undefined;
   const out: Record<string, Buffer> = {};
   const prefix = overlayXattrPrefix();
-  for (const [k, v] of Object.entries(all)) if (!k.startsWith(prefix)) out[k] = v;
+  for (const [k, v] of Object.entries(all)) if (!k.startsWith(prefix) && !k.startsWith(FUSE_XATTR_PREFIX)) out[k] = v;
   return Object.keys(out).length ? out : undefined;
+}
+
+/** Whether an upperdir directory is opaque: the kernel's xattr, or fuse-overlayfs's. */
+function isOpaque(x: Record<string, Buffer> | undefined): boolean {
+  return x?.[`${overlayXattrPrefix()}opaque`]?.toString() === 'y' || x?.[`${FUSE_XATTR_PREFIX}opaque`]?.toString() === 'y';
 }
 
 async function entryOf(n: Node, xattrs: Record<string, Buffer> | undefined): Promise<LayerEntry> {
@@ -103,22 +113,50 @@ function linkNodes(entries: LayerEntry[], nodes: Map<string, Node>): void {
   });
 }
 
-/** Entries for an overlay upperdir (see the module comment). */
-export async function diffOverlay(upper: string): Promise<LayerEntry[]> {
+/** Whether `rel` is a directory under `root`, every component a real directory (no symlink followed out). */
+function isDirWithin(root: string, rel: string): boolean {
+  let p = root;
+  for (const part of rel.split('/')) {
+    p = path.join(p, part);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
+}
+
+/**
+ * Entries for an overlay upperdir (see the module comment). An opaque directory gets its marker
+ * when one of `lowers` (when given) has a directory there to hide: fuse-overlayfs marks every
+ * directory it creates opaque, new ones included.
+ */
+export async function diffOverlay(upper: string, lowers?: string[]): Promise<LayerEntry[]> {
+  const hidesLower = (rel: string): boolean => lowers === undefined || lowers.some((l) => isDirWithin(l, rel));
   // getfattr (a process) runs while the tree is walked.
   const [nodes, xattrs] = await Promise.all([walk(upper), readXattrsTree(upper)]);
   const out: LayerEntry[] = [];
   const byRel = new Map<string, Node>();
+  const opaque = new Set<string>();
   for (const n of nodes) {
     byRel.set(n.rel, n);
+    const base = path.posix.basename(n.rel);
+    const parent = path.posix.dirname(n.rel);
+    // fuse-overlayfs marks an opaque directory with the xattr and also with `.wh..opq` (a 0/0
+    // device) and `.wh..wh..opq` (a file) inside it: the layer gets one marker, below.
+    if ((base === '.wh..opq' || base === '.wh..wh..opq') && opaque.has(parent)) continue;
     if (n.st.isCharacterDevice() && n.st.rdev === 0) {
       out.push(whiteout(n.rel, n.st.mtimeMs));
       continue;
     }
+    // fuse-overlayfs without mknod (a user namespace) writes a whiteout as a `.wh.NAME` file.
+    if (base.startsWith('.wh.') && base !== '.wh..wh..opq' && n.st.isFile() && n.st.size === 0) {
+      out.push({ path: n.rel, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: n.st.mtimeMs });
+      continue;
+    }
     const x = xattrs.get(n.abs);
     out.push(await entryOf(n, x));
-    if (n.st.isDirectory() && x?.[`${overlayXattrPrefix()}opaque`]?.toString() === 'y') {
-      out.push({ path: `${n.rel}/.wh..wh..opq`, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: n.st.mtimeMs });
+    if (n.st.isDirectory() && isOpaque(x)) {
+      opaque.add(n.rel);
+      if (hidesLower(n.rel)) out.push({ path: `${n.rel}/.wh..wh..opq`, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: n.st.mtimeMs });
     }
   }
   linkNodes(out, byRel);

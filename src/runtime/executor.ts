@@ -32,6 +32,7 @@ import type { NetworkAttachment } from './spec.js';
 import { inUserNamespace, mappedIdCount } from './userns.js';
 import os from 'node:os';
 import { storeDir } from '../store/store-dirs.js';
+import { runcStateDir } from './runc-state.js';
 import { deathSignalPrefix, tieContainer, tieRemoval } from './watchdog.js';
 
 export interface ExitStatus {
@@ -94,7 +95,7 @@ export class RuncExecutor implements Executor {
   }
 
   private get stateDir(): string {
-    return path.join(this.root, 'runc');
+    return runcStateDir(this.root);
   }
 
   async run(spec: ExecSpec, rootfsMounts: Mount[], signal?: AbortSignal): Promise<ExitStatus> {
@@ -167,17 +168,19 @@ export class RuncExecutor implements Executor {
     // With a terminal size, the shell script(1) starts names its pty (ttyFile) and sizes it before
     // exec'ing runc, which copies its terminal's size to the container's console at start and
     // again on SIGWINCH, which the kernel sends it when resizeTerminal sizes that pty.
+    // A terminal whose size comes later (a daemon client's first resize) gets its pty named too.
     const ttyFile = path.join(bundle, 'tty');
-    const size = spec.tty ? spec.terminal?.size() : undefined;
+    const terminal = spec.tty ? spec.terminal : undefined;
+    const size = terminal?.size();
     const runcLine = [runtime, ...runcArgs].map(shellQuote).join(' ');
-    const line = size ? `tty > ${shellQuote(ttyFile)}; stty rows ${size.rows} cols ${size.cols}; exec ${runcLine}` : runcLine;
+    const line = terminal ? `tty > ${shellQuote(ttyFile)}; ${size ? `stty rows ${size.rows} cols ${size.cols}; ` : ''}exec ${runcLine}` : runcLine;
     const [cmd0, args0] = spec.tty ? ['script', ['-q', '-e', '-c', line, '/dev/null']] : [runtime, runcArgs];
     const [cmd, args] = this.tied ? deathSignalPrefix(cmd0, args0) : [cmd0, args0];
     const child = spawn(cmd, args, {
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       ...(spec.tty ? { env: { ...process.env, SHELL: '/bin/sh' } } : {}),
     });
-    const unsubscribe = size && spec.terminal ? spec.terminal.onResize(() => void resizeTerminal(ttyFile, spec.terminal!.size())) : undefined;
+    const unsubscribe = terminal ? terminal.onResize(() => void resizeTerminal(ttyFile, terminal.size(), () => child.exitCode !== null || child.signalCode !== null)) : undefined;
     if (spec.stdin && child.stdin) {
       child.stdin.on('error', () => undefined); // the process may exit before reading it all
       spec.stdin.pipe(child.stdin);
@@ -314,7 +317,7 @@ async function removeStubs(stubs: string[]): Promise<void> {
  */
 export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: string[] = []): Promise<void> {
   const abs = path.resolve(root);
-  const state = path.join(abs, 'runc');
+  const state = runcStateDir(abs);
   let bin: string | undefined;
   try {
     bin = await resolveRuntime(runtime);
@@ -338,10 +341,19 @@ export async function cleanupStale(root: string, runtime = 'runc', alsoUnmount: 
   await rm(path.join(abs, 'bundles'), { recursive: true, force: true });
 }
 
-/** Sizes the pty named in `ttyFile` (`stty -F`); the kernel then sends SIGWINCH to runc, which resizes the container's console. */
-async function resizeTerminal(ttyFile: string, size: TerminalSize | undefined): Promise<void> {
+/**
+ * Sizes the pty named in `ttyFile` (`stty -F`); the kernel then sends SIGWINCH to runc, which
+ * resizes the container's console. A resize before script(1) named its pty waits for it (up to
+ * 5 s, until `ended`): runc then takes the size at start.
+ */
+async function resizeTerminal(ttyFile: string, size: TerminalSize | undefined, ended: () => boolean): Promise<void> {
   if (!size) return;
-  const pty = (await readFile(ttyFile, 'utf8').catch(() => '')).trim();
-  if (!pty.startsWith('/dev/')) return; // not started yet: runc takes the size at start
+  let pty = '';
+  for (let i = 0; i < 100 && !ended(); i++) {
+    pty = (await readFile(ttyFile, 'utf8').catch(() => '')).trim();
+    if (pty.startsWith('/dev/')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!pty.startsWith('/dev/')) return;
   await execCapture('stty', ['-F', pty, 'rows', String(size.rows), 'cols', String(size.cols)]).catch(() => undefined);
 }

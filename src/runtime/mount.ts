@@ -71,6 +71,11 @@ export async function mountOne(m: Mount, target: string, opts: MountOptions = {}
     await execChecked('mount', ['--rbind', ...(ro ? ['-o', 'ro'] : []), m.source, target], { pkg: 'mount' });
     return;
   }
+  // fuse-overlayfs (a FUSE program, no page limit on its options) mounts by itself; umount undoes it.
+  if (m.type === 'fuse-overlayfs') {
+    await execChecked('fuse-overlayfs', ['-o', options.join(','), target], { pkg: 'fuse-overlayfs' });
+    return;
+  }
   const args = ['-t', m.type];
   if (options.length) args.push('-o', options.join(','));
   args.push(m.source, target);

@@ -61,10 +61,10 @@ export async function pruneSnapshots(store: ImageStore): Promise<SnapshotPruneRe
   return { removed, bytesFreed: removed.reduce((n, r) => n + r.bytes, 0) };
 }
 
-/** Committed snapshots and the bytes every snapshot directory holds (both snapshotters). */
+/** Committed snapshots and the bytes every snapshot directory holds (every snapshotter's). */
 export async function snapshotUsage(store: ImageStore): Promise<{ committed: number; total: number; bytes: number }> {
   let bytes = 0;
-  for (const kind of ['overlay', 'native']) {
+  for (const kind of ['overlay', 'fuse-overlayfs', 'native']) {
     const dir = path.join(storeLayout(store.root).snapshots, kind, 's');
     if ((await readdir(dir).catch(() => [] as string[])).length > 0) bytes += await diskUsage(dir);
   }

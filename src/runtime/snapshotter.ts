@@ -3,14 +3,18 @@
  * `prepare`) or a view (read-only, from `view`); a *name* names a committed one. `commit(name,
  * key)` turns an active snapshot into a committed one, which can then be the parent of others.
  *
- * Two implementations share this file's bookkeeping and pass the same suite
+ * Three implementations share this file's bookkeeping and pass the same suite
  * (test/runtime/snapshotter-suite.ts):
  * - `OverlaySnapshotter`: a committed snapshot holds ONE layer's content; an active one is an
  *   overlay mount whose lowerdirs are the parent chain (top first), with a fresh upperdir and
- *   workdir. Short numeric-free random ids keep the lowerdir option short.
+ *   workdir. Short numeric-free random ids keep the lowerdir option short. With type
+ *   `fuse-overlayfs` the same layout is mounted by the `fuse-overlayfs` program (FUSE, for a
+ *   kernel or user namespace where overlayfs cannot be mounted; as rootless Podman and BuildKit).
  * - `NativeSnapshotter`: copy-based fallback; `prepare` copies the parent's full tree
  *   (`cp -a --reflink=auto`) and every snapshot is a full tree, mounted by bind.
- * `createSnapshotter` picks overlay when an overlay mount can be made under the root.
+ * `createSnapshotter` picks overlay when an overlay mount can be made under the root, else
+ * fuse-overlayfs when that mounts, else native; `MYBUILD_SNAPSHOTTER=overlay|fuse-overlayfs|native`
+ * forces one.
  *
  * Layout under `root`: `meta/<sha256(key or name)>.json` (kind, id, parent, owner pid) and
  * `s/<id>/fs` (+ `s/<id>/work` for overlay). Crash safety: metadata is written by link(2) of a
@@ -34,7 +38,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { AlreadyExistsError, BuildError, DigestMismatchError, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, BuildError, DigestMismatchError, isAlreadyExists, isNotFound, NotFoundError, UsageError } from '../errors.js';
 import { execCapture, execChecked } from './exec.js';
 import { applyLayer } from './extract.js';
 import { unmountAll, type Mount } from './mount.js';
@@ -68,6 +72,7 @@ export interface SnapshotInfo {
 
 /** Where a snapshot's bytes are, for the layer applier and the differ of this package. */
 export interface LayerDirs {
+  /** `overlay` for both overlay snapshotters (kernel and fuse-overlayfs: the same upperdir form). */
   kind: 'overlay' | 'native';
   /** Overlay: the upperdir (this snapshot's own changes). Native: the full tree. */
   dir: string;
@@ -87,8 +92,11 @@ export interface PrepareOptions {
   persistent?: boolean;
 }
 
+/** The snapshotters: kernel overlayfs, overlayfs through FUSE, copying. */
+export type SnapshotterType = 'overlay' | 'fuse-overlayfs' | 'native';
+
 export interface Snapshotter {
-  readonly type: 'overlay' | 'native';
+  readonly type: SnapshotterType;
   /**
    * Creates the active snapshot `key` on top of the committed `parent` (or empty) and returns the
    * mounts that make its rootfs. Throws AlreadyExistsError when `key` exists, NotFoundError when
@@ -142,7 +150,7 @@ interface Meta {
 }
 
 abstract class BaseSnapshotter implements Snapshotter {
-  abstract readonly type: 'overlay' | 'native';
+  abstract readonly type: SnapshotterType;
   protected readonly metaDir: string;
   protected readonly dataDir: string;
   /** Watchdog registrations of this process's non-persistent snapshots, by key. */
@@ -337,7 +345,7 @@ abstract class BaseSnapshotter implements Snapshotter {
     const m = this.mustMeta(key);
     const chain = this.chain(m.parent);
     return {
-      kind: this.type,
+      kind: this.type === 'native' ? 'native' : 'overlay',
       dir: this.fsDir(m.id),
       parentDir: chain.length > 0 ? this.fsDir(chain[0].id) : undefined,
       lowerDirs: chain.map((c) => this.fsDir(c.id)),
@@ -418,9 +426,15 @@ function info(m: Meta): SnapshotInfo {
   return out;
 }
 
-/** Overlayfs snapshots: one layer per committed snapshot (see the module comment). */
+
+/** Overlayfs snapshots: one layer per committed snapshot (see the module comment); mounted by the kernel or by fuse-overlayfs. */
 export class OverlaySnapshotter extends BaseSnapshotter {
-  readonly type = 'overlay' as const;
+  readonly type: 'overlay' | 'fuse-overlayfs';
+
+  constructor(root: string, type: 'overlay' | 'fuse-overlayfs' = 'overlay') {
+    super(root);
+    this.type = type;
+  }
 
   protected async populate(id: string, chain: Meta[], kind: SnapshotKind): Promise<void> {
     await mkdir(this.fsDir(id), { mode: 0o755 });
@@ -432,9 +446,13 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     if (meta.kind === 'view') {
       if (lowers.length === 0) return [{ type: 'bind', source: this.fsDir(meta.id), options: ['rbind', 'ro'] }];
       if (lowers.length === 1) return [{ type: 'bind', source: lowers[0], options: ['rbind', 'ro'] }];
-      return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
+      return [{ type: this.type, source: this.type, options: [`lowerdir=${lowers.join(':')}`] }];
     }
     if (lowers.length === 0) return [{ type: 'bind', source: this.fsDir(meta.id), options: ['rbind', 'rw'] }];
+    // fuse-overlayfs keeps no index or redirects (the kernel's fixed options do not apply).
+    if (this.type === 'fuse-overlayfs') {
+      return [{ type: 'fuse-overlayfs', source: 'fuse-overlayfs', options: [`lowerdir=${lowers.join(':')}`, `upperdir=${this.fsDir(meta.id)}`, `workdir=${path.join(this.dataDir, meta.id, 'work')}`] }];
+    }
     return [
       {
         type: 'overlay',
@@ -517,21 +535,60 @@ async function overlayWorks(root: string): Promise<boolean> {
   return true;
 }
 
-/** Which snapshotter `createSnapshotter(root)` opens: `overlay` or `native`. */
-export async function snapshotterType(root: string): Promise<'overlay' | 'native'> {
+/**
+ * Whether fuse-overlayfs can mount an overlay under `dir` (the program is installed and
+ * /dev/fuse opens). Never throws.
+ */
+export async function probeFuseOverlay(dir: string): Promise<boolean> {
+  const base = path.join(dir, `.probe-fuse-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
+    const r = await execCapture('fuse-overlayfs', ['-o', `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
+    if (r.code !== 0) return false;
+    await unmountAll(`${base}/m`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await unmountAll(base).catch(() => undefined);
+    await rm(base, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+const TYPES: readonly SnapshotterType[] = ['overlay', 'fuse-overlayfs', 'native'];
+
+/** MYBUILD_SNAPSHOTTER, when set: the snapshotter to use. Throws UsageError for another value. */
+function forcedType(env: NodeJS.ProcessEnv = process.env): SnapshotterType | undefined {
+  const v = env.MYBUILD_SNAPSHOTTER;
+  if (v === undefined || v === '' || v === 'auto') return undefined;
+  if (!(TYPES as readonly string[]).includes(v)) throw new UsageError(`MYBUILD_SNAPSHOTTER=${v}: expected one of auto, ${TYPES.join(', ')}`);
+  return v as SnapshotterType;
+}
+
+/** The first snapshotter that works under `root`: overlay, fuse-overlayfs, native (see the module comment). */
+async function autoType(root: string): Promise<SnapshotterType> {
+  if (await overlayWorks(root)) return 'overlay';
+  if (await probeFuseOverlay(root)) return 'fuse-overlayfs';
+  return 'native';
+}
+
+/** Which snapshotter `createSnapshotter(root)` opens: `overlay`, `fuse-overlayfs` or `native`. */
+export async function snapshotterType(root: string): Promise<SnapshotterType> {
   await storeDir(root);
-  return (await overlayWorks(root)) ? 'overlay' : 'native';
+  return forcedType() ?? (await autoType(root));
 }
 
 /**
- * Opens the snapshotter under `root` (created if missing): `<root>/overlay` or `<root>/native`.
- * `type: 'auto'` (default) uses overlayfs when it works there ({@link overlayWorks}). Does not clean up; call `cleanup()` at start-up.
+ * Opens the snapshotter under `root` (created if missing): `<root>/overlay`,
+ * `<root>/fuse-overlayfs` or `<root>/native`. `type: 'auto'` (default) takes MYBUILD_SNAPSHOTTER,
+ * else the first that works ({@link autoType}). Does not clean up; call `cleanup()` at start-up.
  */
-export async function createSnapshotter(root: string, opts: { type?: 'auto' | 'overlay' | 'native' } = {}): Promise<Snapshotter> {
+export async function createSnapshotter(root: string, opts: { type?: 'auto' | SnapshotterType } = {}): Promise<Snapshotter> {
   await storeDir(root);
   let type = opts.type ?? 'auto';
-  if (type === 'auto') type = (await overlayWorks(root)) ? 'overlay' : 'native';
-  return type === 'overlay' ? new OverlaySnapshotter(path.join(root, 'overlay')) : new NativeSnapshotter(path.join(root, 'native'));
+  if (type === 'auto') type = forcedType() ?? (await autoType(root));
+  if (type === 'native') return new NativeSnapshotter(path.join(root, 'native'));
+  return new OverlaySnapshotter(path.join(root, type), type);
 }
 
 /** ChainID per the OCI image spec (config.md): chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln)). */

@@ -288,7 +288,7 @@ export class ImageStore {
     for (const r of await this.listRefs()) {
       try {
         const image = await this.resolveDescriptor(r.descriptor, platform, r.name);
-        images.push({ name: r.name, image, size: await uncompressedImageSize(this.content, image.manifest.layers) });
+        images.push({ name: r.name, image, size: await uncompressedImageSize(this.content, image.manifest.layers), ...(image.platforms ? { platforms: await this.platformSizes(image.platforms) } : {}) });
       } catch (err) {
         broken.push({ name: r.name, error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -296,12 +296,32 @@ export class ImageStore {
     for (const d of await this.listDangling()) {
       try {
         const image = await this.resolveDescriptor(d, platform);
-        dangling.push({ image, size: await uncompressedImageSize(this.content, image.manifest.layers) });
+        dangling.push({ image, size: await uncompressedImageSize(this.content, image.manifest.layers), ...(image.platforms ? { platforms: await this.platformSizes(image.platforms) } : {}) });
       } catch (err) {
         broken.push({ name: d.digest, error: err instanceof Error ? err : new Error(String(err)) });
       }
     }
     return { images, broken, dangling };
+  }
+
+  /** Each entry of a multi-platform image with its sizes (0 for an entry whose manifest is not stored). */
+  private async platformSizes(platforms: NonNullable<ResolvedImage['platforms']>): Promise<PlatformSummary[]> {
+    const out: PlatformSummary[] = [];
+    for (const { descriptor, available } of platforms) {
+      let size = 0;
+      let contentSize = 0;
+      if (available) {
+        try {
+          const m = JSON.parse((await this.content.readBytes(descriptor.digest)).toString('utf8')) as Manifest;
+          size = await uncompressedImageSize(this.content, m.layers ?? []);
+          contentSize = descriptor.size + (m.config?.size ?? 0) + (m.layers ?? []).reduce((n, l) => n + l.size, 0);
+        } catch {
+          // not an image manifest (an attestation or a nested index): no sizes
+        }
+      }
+      out.push({ descriptor, available, size, contentSize });
+    }
+    return out;
   }
 
   /**
@@ -377,6 +397,21 @@ export interface DanglingImage {
   image: ResolvedImage;
   /** Sum of the uncompressed layer sizes of the platform manifest, as `docker images` shows (layer-size.ts). */
   size: number;
+  /** A multi-platform image's entries, in the index's order (`images --tree`). */
+  platforms?: PlatformSummary[];
+}
+
+/** The stored bytes of an image's manifest, config and layers (docker's CONTENT SIZE). */
+export function imageContentSize(image: ResolvedImage): number {
+  return image.manifestDescriptor.size + image.manifest.config.size + image.manifest.layers.reduce((n, l) => n + l.size, 0);
+}
+
+/** An entry of a multi-platform image: `size` its unpacked layers, `contentSize` its blobs (manifest, config, layers) as stored. */
+export interface PlatformSummary {
+  descriptor: Descriptor;
+  available: boolean;
+  size: number;
+  contentSize: number;
 }
 
 function isDangling(m: Descriptor): boolean {
@@ -389,6 +424,8 @@ export interface ImageSummary {
   image: ResolvedImage;
   /** Sum of the uncompressed layer sizes of the platform manifest, as `docker images` shows (layer-size.ts). */
   size: number;
+  /** A multi-platform image's entries, in the index's order (`images --tree`). */
+  platforms?: PlatformSummary[];
 }
 
 /** The normalised form of `input` as a reference, or undefined when it is not a valid reference. */

@@ -22,6 +22,7 @@ import { ImageStore } from '../../src/store/image-store.js';
 import { multiArchSkipReason } from '../helpers/base-image.js';
 import { buildSkipReason, cleanupTemp, loadMultiArchBase, storeProblems, tempDir, writeContext } from '../helpers/build.js';
 import { runCli } from '../helpers/cli.js';
+import { startTestDaemon } from '../daemon/helpers.js';
 
 const host = hostPlatform().architecture;
 const other = host === 'amd64' ? 'arm64' : 'amd64';
@@ -155,6 +156,82 @@ describe('multi-platform builds in the store', { skip }, () => {
     const bad = await cli('build', '-q', await writeContext({ Dockerfile: 'FROM --platform=linux/s390x busybox\nCOPY Dockerfile /d\n' }));
     assert.equal(bad.code, 3, bad.err);
     assert.match(bad.err, /Dockerfile:1:1: base image busybox has no image for the requested platform linux\/s390x/);
+  });
+
+  it('builds the platforms side by side (one per core), the steps numbered and the index ordered as --platform lists them; a platform-independent step runs once', { skip: emulationSkipReason || (os.availableParallelism() < 2 ? 'one core: the platforms build one after the other' : false) }, async () => {
+    type Ev = { type: string; step?: number; hit?: boolean; info?: { stage: string; instruction: string }; steps?: { step: number; stage: string }[] };
+    const buildJson = async (parallelism: string | undefined, mark: string) => {
+      const dir = await writeContext({ Dockerfile: `FROM --platform=$BUILDPLATFORM busybox AS tools\nRUN echo ${mark} > /t\nFROM busybox\nCOPY --from=tools /t /t\nRUN sleep 1; uname -m > /arch\n` });
+      const saved = process.env.MYBUILD_PLATFORM_PARALLELISM;
+      if (parallelism === undefined) delete process.env.MYBUILD_PLATFORM_PARALLELISM;
+      else process.env.MYBUILD_PLATFORM_PARALLELISM = parallelism;
+      try {
+        // The foreign platform first: the index and the numbers follow this order, not the host-first start.
+        const r = await cli('build', '--progress', 'json', '--platform', `linux/${other},linux/${host}`, '-t', `side:${mark}`, dir);
+        assert.equal(r.code, 0, r.err);
+        return r.out.trim().split('\n').map((l) => JSON.parse(l) as Ev);
+      } finally {
+        if (saved === undefined) delete process.env.MYBUILD_PLATFORM_PARALLELISM;
+        else process.env.MYBUILD_PLATFORM_PARALLELISM = saved;
+      }
+    };
+    const sleeps = (ev: Ev[]) => {
+      const starts = ev.filter((e) => e.type === 'step-start' && e.info!.instruction.startsWith('RUN sleep'));
+      return starts.map((s) => ({ stage: s.info!.stage, step: s.step!, start: ev.indexOf(s), end: ev.findIndex((e) => e.type === 'step-end' && e.step === s.step) }));
+    };
+    const ev = await buildJson(undefined, 'side');
+    const runs = sleeps(ev);
+    assert.deepEqual(runs.map((r) => r.stage).sort(), [`linux/${host} stage-1`, `linux/${other} stage-1`].sort());
+    // Side by side: each platform's RUN started before the other's ended.
+    assert.ok(runs[1].start < runs[0].end && runs[0].start < runs[1].end, JSON.stringify(runs));
+    // Numbered in the start order (the host's leads), whichever platform ends first.
+    const starts = ev.filter((e) => e.type === 'build-start').flatMap((e) => e.steps!);
+    assert.deepEqual(starts.map((s) => s.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(starts.map((s) => s.stage.split(' ')[0]), [...Array(5).fill(`linux/${host}`), ...Array(5).fill(`linux/${other}`)]);
+    // The tools stage (the build platform's) ran once: one platform built it, the other hit it.
+    const toolSteps = ev.filter((e) => e.type === 'step-start' && e.info!.instruction === 'RUN echo side > /t').map((e) => e.step);
+    assert.deepEqual(ev.filter((e) => e.type === 'step-cache' && toolSteps.includes(e.step)).map((e) => e.hit).sort(), [false, true]);
+    const store = await ImageStore.open(root);
+    const ref = (await store.listRefs()).find((x) => x.name === 'docker.io/library/side:side')!;
+    const index = JSON.parse((await store.content.readBytes(ref.descriptor.digest)).toString()) as Index;
+    assert.deepEqual(index.manifests.map((m) => m.platform!.architecture), [other, host]);
+
+    // MYBUILD_PLATFORM_PARALLELISM=1: one after the other, the same numbers; the host's steps are shown as they run.
+    const seqEv = await buildJson('1', 'seq');
+    const seq = sleeps(seqEv);
+    assert.ok(seq[0].end < seq[1].start, JSON.stringify(seq));
+    assert.deepEqual(seqEv.filter((e) => e.type === 'build-start').flatMap((e) => e.steps!).map((s) => s.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('images shows an index as one image; --tree lists its platforms under it, daemonless and through -H', async () => {
+    const dir = await writeContext({ Dockerfile: 'FROM busybox\nCOPY Dockerfile /tree\n' });
+    const b = await cli('build', '-q', '--platform', 'linux/amd64,linux/arm64', '-t', 'tree:1', dir);
+    assert.equal(b.code, 0, b.err);
+    const store = await ImageStore.open(root);
+    const ref = (await store.listRefs()).find((x) => x.name === 'docker.io/library/tree:1')!;
+    const index = JSON.parse((await store.content.readBytes(ref.descriptor.digest)).toString()) as Index;
+    const short = (d: string) => d.slice('sha256:'.length, 'sha256:'.length + 12);
+    const d = await startTestDaemon({ root });
+    try {
+      for (const via of [[], ['-H', d.host]]) {
+        const plain = await runCli([...via, '--root', root, 'images', 'tree']);
+        assert.equal(plain.code, 0, plain.err);
+        assert.equal(plain.out.trim().split('\n').length, 2, `one row:\n${plain.out}`);
+        const tree = await runCli([...via, '--root', root, 'images', '--tree', 'tree']);
+        assert.equal(tree.code, 0, tree.err);
+        const lines = tree.out.trimEnd().split('\n');
+        assert.match(lines[0], /^IMAGE +ID +DISK USAGE +CONTENT SIZE$/);
+        assert.match(lines[1], new RegExp(`^tree:1 +${short(ref.descriptor.digest)} +\\S+ +\\S+$`), tree.out);
+        assert.match(lines[2], new RegExp(`^├─ linux/amd64 +${short(index.manifests[0].digest)} +\\d`), tree.out);
+        assert.match(lines[3], new RegExp(`^└─ linux/arm64 +${short(index.manifests[1].digest)} +\\d`), tree.out);
+        assert.equal(lines.length, 4, tree.out);
+        const refused = await runCli([...via, '--root', root, 'images', '--tree', '-q']);
+        assert.equal(refused.code, 2, refused.err);
+        assert.match(refused.err, /--quiet cannot be combined with --tree/);
+      }
+    } finally {
+      await d.stop();
+    }
   });
 
   it('--iidfile and --metadata-file give the index; a failing platform fails the build, names nothing and leaves the store consistent', async () => {

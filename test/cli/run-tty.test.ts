@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { runCli } from '../helpers/cli.js';
 import { buildSkipReason, cleanupTemp, cliSkipReason, makeStoreRoot, runCliProcess } from '../helpers/build.js';
 import { cliPath } from '../helpers/paths.js';
+import { startTestDaemon } from '../daemon/helpers.js';
 
 const exec = promisify(execFile);
 const tmuxSkip = ['/usr/bin/tmux', '/bin/tmux', '/usr/local/bin/tmux'].some((p) => existsSync(p)) ? false : 'tmux is not installed';
@@ -48,8 +49,8 @@ describe('run -it in a terminal (tmux)', { skip: buildSkipReason() || tmuxSkip |
   });
 
   /** Runs `mybuild ARGS` in a fresh tmux window of `cols`×`rows`; resolves with the screen once it printed `END`. */
-  async function inTmux(args: string[], size: { cols: number; rows: number }, during?: () => Promise<void>): Promise<string> {
-    const cmd = [process.execPath, cliPath, '--root', root, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  async function inTmux(args: string[], size: { cols: number; rows: number }, during?: () => Promise<void>, global = ['--root', root]): Promise<string> {
+    const cmd = [process.execPath, cliPath, ...global, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     if (sock) await tmux('kill-server').catch(() => undefined);
     sock = `/tmp/mybuild-run-tty-${process.pid}-${++n}.sock`;
     await tmux('new-session', '-d', '-x', String(size.cols), '-y', String(size.rows), `${cmd}; echo "rc=$? END"; sleep 30`);
@@ -74,6 +75,19 @@ describe('run -it in a terminal (tmux)', { skip: buildSkipReason() || tmuxSkip |
     });
     const lines = screen.split('\n').map((l) => l.trim()).filter(Boolean);
     assert.deepEqual(lines.slice(0, 4), ['30 100', 'READY', '40 120', 'rc=0 END'], screen);
+  });
+
+  it('-t through -H: the client sends the size once started and on SIGWINCH (POST /containers/{id}/resize), the container sees it', async () => {
+    const d = await startTestDaemon({ root });
+    try {
+      const screen = await inTmux(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'stty size; echo READY; sleep 2; stty size'], { cols: 100, rows: 30 }, async () => {
+        await tmux('resize-window', '-x', '120', '-y', '40');
+      }, ['-H', d.host]);
+      const lines = screen.split('\n').map((l) => l.trim()).filter(Boolean);
+      assert.deepEqual(lines.slice(0, 4), ['30 100', 'READY', '40 120', 'rc=0 END'], screen);
+    } finally {
+      await d.stop();
+    }
   });
 
   it('-it runs with a terminal on both sides', async () => {

@@ -73,6 +73,67 @@ describe('tty progress in a pseudo-terminal (tmux)', { skip }, () => {
     return { screen: screen.slice(0, m.index).trimEnd(), raw, code: Number(m[1]) };
   }
 
+  /**
+   * Runs `mybuild build ARGS` on `dir` in a `cols`×`rows` tmux pane and returns every distinct
+   * screen seen while it ran (captured every 100 ms), the final screen and the exit code.
+   */
+  async function liveInTmux(name: string, dir: string, args: string[], cols: number, rows: number): Promise<{ screens: string[]; screen: string; code: number }> {
+    const cmd = [...cliCommand(), '--root', root, 'build', ...args, dir].map(shq).join(' ');
+    const tmux = (...a: string[]) => tmuxOn(name, ...a);
+    await tmux('new-session', '-d', '-s', name, '-x', String(cols), '-y', String(rows), `cd ${shq(dir)} && env TERM=xterm-256color NO_COLOR=1 ${cmd}; echo "EXIT=$?"; sleep 60`);
+    const screens: string[] = [];
+    const deadline = Date.now() + 60_000;
+    let screen = '';
+    while (Date.now() < deadline) {
+      screen = (await tmux('capture-pane', '-p', '-t', name)).stdout;
+      if (/^EXIT=\d+/m.test(screen)) break;
+      if (screens[screens.length - 1] !== screen) screens.push(screen);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await tmux('kill-server').catch(() => undefined);
+    const m = /^EXIT=(\d+)/m.exec(screen);
+    assert.ok(m, `the build did not finish within 60s; screen:\n${screen}`);
+    return { screens, screen, code: Number(m[1]) };
+  }
+
+  it('live: a COPY --from waits (shown waiting, not running) until its stage is built, and its time counts from its start', async () => {
+    const dir = await makeContext({ Dockerfile: 'FROM busybox AS slow\nRUN sleep 2.5 && echo x > /x\n\nFROM busybox\nCOPY --from=slow /x /x\n' });
+    try {
+      const { screens, screen, code } = await liveInTmux('waiting', dir, ['--progress=tty', '--no-cache'], 100, 30);
+      assert.equal(code, 0, screen);
+      const copyLine = (sc: string) => sc.split('\n').find((l) => l.includes('COPY --from=slow')) ?? '';
+      const duringSleep = screens.filter((sc) => /#2 running .*RUN sleep 2\.5/.test(sc));
+      assert.ok(duringSleep.length > 0, `a screen while the RUN ran:\n${screens.join('\n----\n')}`);
+      for (const sc of duringSleep) assert.match(copyLine(sc), /#4 waiting +\[stage-1 2\/2\] COPY --from=slow \/x \/x\s*$/, sc);
+      // Final: the COPY took well under the 2.5 s it waited.
+      const t = /(\d+\.\d)s$/.exec(copyLine(screen));
+      assert.ok(t && Number(t[1]) < 2, copyLine(screen));
+    } finally {
+      await removeAll(dir);
+    }
+  });
+
+  it('live: in a short terminal the header line stays on screen (older steps fold into "… N more steps above")', async () => {
+    const stages = Array.from({ length: 8 }, (_, i) => `FROM busybox AS s${i}\nRUN sleep 2 && echo ${i} > /f${i}\n`).join('\n');
+    const dir = await makeContext({ Dockerfile: `${stages}\nFROM busybox\n${Array.from({ length: 8 }, (_, i) => `COPY --from=s${i} /f${i} /f${i}`).join('\n')}\n` });
+    try {
+      const rows = 8;
+      const { screens, screen, code } = await liveInTmux('short', dir, ['--progress=tty', '--no-cache'], 100, rows);
+      assert.equal(code, 0, screen);
+      // Every live screen that shows steps starts with the header.
+      const live = screens.filter((sc) => /#\d+ (running|waiting|DONE)/.test(sc) && !/EXIT=/.test(sc));
+      assert.ok(live.length > 0, 'live screens were captured');
+      for (const sc of live) {
+        const lines = sc.split('\n');
+        assert.match(lines[0], /^\[\+\] Building \d+\.\ds \(\d+\/25\)$/, `the header stays on screen:\n${sc}`);
+        assert.ok(lines.filter((l) => l.trim() !== '').length <= rows, sc);
+      }
+      assert.ok(live.some((sc) => / … (\d+ finished steps?, )?\d+ more steps? above/.test(sc)), `a fold line:\n${live.join('\n----\n')}`);
+    } finally {
+      await removeAll(dir);
+    }
+  });
+
   it('final screen: every step with its state and time, warnings none, summary with image ID and size', async () => {
     const { screen, code } = await inTmux('first', ['--progress=tty', '-t', 'multi:1'], { NO_COLOR: '1' });
     assert.equal(code, 0, screen);

@@ -64,6 +64,8 @@ describe('rootless: a fresh user with a subordinate range builds and runs', { sk
       ['FROM busybox', 'RUN echo hi > /hi && id -u > /root-uid', 'COPY --chown=65534:65534 f /f', 'USER nobody', 'RUN id -u > /tmp/uid && touch /tmp/made'].join('\n') + '\n',
     );
     writeFileSync(path.join(work, 'Net.Dockerfile'), 'FROM busybox\nRUN cat /etc/resolv.conf && ls /sys/class/net\n');
+    // A RUN that waits until the host side (the outer test) has listed runc's state files.
+    writeFileSync(path.join(work, 'State.Dockerfile'), 'FROM busybox\nRUN sleep 2\n');
     spawnSync('chown', ['-R', `${uid}:${gid}`, work]);
     chownSync(work, uid, gid);
     tunOpen = asUser(['sh', '-c', 'test -r /dev/net/tun && test -w /dev/net/tun']).status === 0;
@@ -143,11 +145,47 @@ describe('rootless: a fresh user with a subordinate range builds and runs', { sk
     }
   });
 
+  it('runc keeps its state under $XDG_RUNTIME_DIR/mybuild/runc, not in the store; MYBUILD_SNAPSHOTTER=native forces the copying snapshotter', async () => {
+    const runtimeDir = path.join(home, 'run-state');
+    mkdirSync(runtimeDir, { mode: 0o700 });
+    chownSync(runtimeDir, uid, gid);
+    const env = { PATH: process.env.PATH, HOME: home, USER: name, LOGNAME: name, XDG_RUNTIME_DIR: runtimeDir };
+    const as = (args: string[], extra: Record<string, string> = {}) =>
+      spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', process.execPath, cli, ...args], { encoding: 'utf8', cwd: work, env: { ...env, ...extra } });
+    // While the RUN runs, its container's state is in the runtime dir.
+    const b = spawn('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', process.execPath, cli, 'build', '--progress', 'plain', '--no-cache', '--network', 'none', '-f', 'State.Dockerfile', '.'], { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    b.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => b.once('exit', r));
+    const stateFiles = (): string[] => {
+      const base = path.join(runtimeDir, 'mybuild', 'runc');
+      const out: string[] = [];
+      for (const h of existsSync(base) ? readdirSync(base) : []) for (const c of readdirSync(path.join(base, h))) if (existsSync(path.join(base, h, c, 'state.json'))) out.push(path.join(base, h, c, 'state.json'));
+      return out;
+    };
+    const storeState = path.join(home, '.local/share/mybuild/runtime/runc');
+    let seen: string[] = [];
+    let inStore: string[] = [];
+    for (let i = 0; i < 200 && seen.length === 0; i++) {
+      seen = stateFiles();
+      inStore = existsSync(storeState) ? readdirSync(storeState) : [];
+      if (seen.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await exited, 0, stderr);
+    assert.match(seen.join('\n'), new RegExp(`^${runtimeDir.replace(/[/.]/g, '\\$&')}/mybuild/runc/[0-9a-f]{16}/[^/]+/state\\.json$`), `runc state files seen while the RUN ran: ${JSON.stringify(seen)}`);
+    assert.deepEqual(inStore, [], 'no runc state in the store while the RUN ran');
+    // The copying snapshotter, forced: info says it and a RUN works on it.
+    const info = as(['info'], { MYBUILD_SNAPSHOTTER: 'native' });
+    assert.match(info.stdout, /^ Storage Driver: +native$/m, info.stdout);
+    const n = as(['build', '-q', '--no-cache', '--network', 'none', '.'], { MYBUILD_SNAPSHOTTER: 'native' });
+    assert.equal(n.status, 0, n.stderr);
+  });
+
   it('mybuild info says rootless, with the range mapped, the snapshotter and the network', () => {
     const r = mybuild('info');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^ Rootless: +true \(65537 ids mapped\)$/m);
-    assert.match(r.stdout, /^ Storage Driver: +(overlay|native)$/m);
+    assert.match(r.stdout, /^ Storage Driver: +(overlay|fuse-overlayfs|native)$/m);
     assert.match(r.stdout, /^ Default Network: +/m);
   });
 

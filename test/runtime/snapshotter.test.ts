@@ -1,4 +1,4 @@
-import { NativeSnapshotter, OverlaySnapshotter, probeOverlay, createSnapshotter } from '../../src/runtime/snapshotter.js';
+import { NativeSnapshotter, OverlaySnapshotter, probeFuseOverlay, probeOverlay, createSnapshotter, snapshotterType } from '../../src/runtime/snapshotter.js';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { mountOne, unmountAll } from '../../src/runtime/mount.js';
@@ -12,6 +12,44 @@ const overlaySkip = notRoot || ((await probeOverlay(os.tmpdir())) ? false : 'ove
 
 describeSnapshotter('overlay', async (root) => new OverlaySnapshotter(path.join(root, 'overlay')), overlaySkip);
 describeSnapshotter('native', async (root) => new NativeSnapshotter(path.join(root, 'native')));
+const fuseSkip = notRoot || ((await probeFuseOverlay(os.tmpdir())) ? false : 'fuse-overlayfs cannot mount here (apt-get install fuse-overlayfs; /dev/fuse)');
+describeSnapshotter('fuse-overlayfs', async (root) => new OverlaySnapshotter(path.join(root, 'fuse-overlayfs'), 'fuse-overlayfs'), fuseSkip);
+
+it('MYBUILD_SNAPSHOTTER forces the snapshotter (overlay, fuse-overlayfs, native); another value is refused naming the choices', { skip: fuseSkip }, async () => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'mybuild-sn-env-'));
+  const saved = process.env.MYBUILD_SNAPSHOTTER;
+  try {
+    for (const t of ['fuse-overlayfs', 'native', 'overlay'] as const) {
+      process.env.MYBUILD_SNAPSHOTTER = t;
+      assert.equal((await createSnapshotter(root)).type, t);
+      assert.equal(await snapshotterType(root), t);
+    }
+    // fuse-overlayfs really mounts the snapshot: a FUSE mount, not the kernel's overlay.
+    process.env.MYBUILD_SNAPSHOTTER = 'fuse-overlayfs';
+    const sn = await createSnapshotter(root);
+    const base = await sn.prepare('base');
+    assert.equal(base[0].type, 'bind');
+    await sn.commit('base-c', 'base');
+    const mounts = await sn.prepare('top', 'base-c');
+    assert.equal(mounts[0].type, 'fuse-overlayfs');
+    const target = path.join(root, 'mnt');
+    await mkdir(target);
+    await mountOne(mounts[0], target);
+    try {
+      const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === target);
+      assert.match(line ?? '', / - fuse\.fuse-overlayfs /, line);
+    } finally {
+      await unmountAll(target);
+    }
+    process.env.MYBUILD_SNAPSHOTTER = 'zfs';
+    await assert.rejects(createSnapshotter(root), /MYBUILD_SNAPSHOTTER=zfs: expected one of auto, overlay, fuse-overlayfs, native/);
+  } finally {
+    if (saved === undefined) delete process.env.MYBUILD_SNAPSHOTTER;
+    else process.env.MYBUILD_SNAPSHOTTER = saved;
+    await unmountAll(root);
+    await rm(root, { recursive: true, force: true });
+  }
+});
 
 it('chainId follows the OCI image spec', () => {
   const a = 'sha256:' + 'a'.repeat(64);

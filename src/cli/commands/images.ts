@@ -2,7 +2,8 @@
  * `mybuild images [-q] [--digests] [--no-trunc] [--format table|json] [REPOSITORY[:TAG]]`: lists
  * the tagged images like `docker images`: REPOSITORY TAG [DIGEST] IMAGE ID CREATED SIZE, newest
  * first. IMAGE ID is the config digest (12 digits unless --no-trunc); SIZE sums the layers.
- * `--format json` prints one JSON object per line with Docker's keys.
+ * `--format json` prints one JSON object per line with Docker's keys. `--tree [-a]` lists a
+ * multi-platform image with its platforms under it (./image-tree.ts).
  */
 import type { parseArgs, ParseArgsConfig } from 'node:util';
 import { parseCommandArgs as parseFlags } from '../args.js';
@@ -15,6 +16,7 @@ import { asStruct } from '../format/funcs.js';
 import { parseFilterFlags } from '../../api/filters.js';
 import type { CliContext, CommandMain } from '../context.js';
 import { HELP_FLAG, printHelp, type CommandHelp, type Flags } from '../help.js';
+import { imageTree } from './image-tree.js';
 
 export const FLAGS = {
   digests: { type: 'boolean', description: 'Show digests' },
@@ -22,6 +24,8 @@ export const FLAGS = {
   format: { type: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template" },
   'no-trunc': { type: 'boolean', description: "Don't truncate output" },
   quiet: { type: 'boolean', short: 'q', description: 'Only show image IDs' },
+  tree: { type: 'boolean', description: 'List multi-platform images as a tree (their platforms under them)' },
+  all: { type: 'boolean', short: 'a', description: 'Show all images (mybuild keeps no intermediate images to hide); with --tree, also the platforms whose content is not stored' },
   help: HELP_FLAG,
 } as const satisfies Flags;
 
@@ -82,6 +86,12 @@ export const main: CommandMain = async (args: string[], ctx: CliContext) => {
     .filter((s) => matches(positionals[0], s))
     .sort((a, b) => (Date.parse(b.created ?? '') || 0) - (Date.parse(a.created ?? '') || 0) || ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
   const trunc = !values['no-trunc'];
+  if (values.tree) {
+    // As docker's --tree, which has no template, quiet or digest form.
+    for (const f of ['format', 'quiet', 'digests'] as const) if (values[f]) throw new UsageError(`--${f} cannot be combined with --tree`, { hint: USAGE });
+    ctx.stdout.write(imageTree(rows, { all: values.all === true, trunc }));
+    return 0;
+  }
   const spec = { ...IMAGE_FORMAT, table: values.digests ? IMAGE_TABLE_DIGESTS : IMAGE_FORMAT.table };
   ctx.stdout.write(formatList(values.format, rows.map((r) => imageContext(r, { trunc, now, digests: values.digests || (values.format ?? '').includes('{{.Digest}}') })), spec, { quiet: values.quiet }));
   return 0;

@@ -221,7 +221,11 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
     });
   }
   await ensureImage(engine, parsed.image, parsed.platform, ctx);
-  const id = await engine.containers.create({ ...parsed.create, image: parsed.image, ...(parsed.platform !== undefined ? { platform: parsed.platform } : {}) });
+  // -t: the terminal's size at create (HostConfig.ConsoleSize through -H, as docker's CLI).
+  const terminal = parsed.create.tty ? terminalOf(ctx.stdout) : undefined;
+  const size = terminal?.size();
+  const settings = size ? { settings: { ...parsed.create.settings, consoleSize: [size.rows, size.cols] as [number, number] } } : {};
+  const id = await engine.containers.create({ ...parsed.create, ...settings, image: parsed.image, ...(parsed.platform !== undefined ? { platform: parsed.platform } : {}) });
   if (parsed.detach) {
     await engine.containers.start(id);
     ctx.stdout.write(`${id}\n`);
@@ -245,7 +249,7 @@ async function runContainer(args: string[], ctx: CliContext): Promise<number> {
       stdin: ctx.stdin,
       stdout: ctx.stdout as NodeJS.WritableStream & Writable,
       stderr: ctx.stderr as NodeJS.WritableStream & Writable,
-      ...(parsed.create.tty ? { terminal: terminalOf(ctx.stdout) } : {}),
+      ...(terminal ? { terminal } : {}),
     });
   } catch (err) {
     const e = toBuildError(err);

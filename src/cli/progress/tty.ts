@@ -12,8 +12,10 @@
  *
  * One line per step (state, label truncated to the terminal width, elapsed time), the last few
  * output lines of running steps, active transfers with bytes and rate. Redraws at most every
- * 100 ms and at once on 'resize' (SIGWINCH). When the frame is taller than the terminal,
- * finished steps are folded into one line first. `finish` replaces the live frame with the
+ * 100 ms and at once on 'resize' (SIGWINCH). The live frame never is taller than the terminal
+ * less one line, so its header stays on screen (BuildKit's): finished steps are folded into one
+ * line first, then the oldest others (`… 3 more steps above`). A step shown `waiting` has not
+ * started (it waits for another stage: the builder starts a COPY --from once its stage is built). `finish` replaces the live frame with the
  * final one (every step, in the scrollback), the warnings, the cache explanation (--explain)
  * and the summary. Colours unless NO_COLOR is set.
  */
@@ -70,22 +72,35 @@ export function renderFrame(t: BuildTracker, now: number, width: number, rows: n
   const transfers = final ? [] : [...t.transfers.values()].filter((x) => x.total === undefined || x.current < x.total).map((x) => pal.dim(truncate(`${indent}${transferLine(x, now)}`, w)));
 
   let body = blocks.flatMap((b) => b.lines);
-  // Fold finished steps (oldest first) when the live frame does not fit the terminal.
-  if (!final && 1 + body.length + transfers.length > rows) {
-    let hidden = 0;
+  let shownTransfers = transfers;
+  // The live frame keeps to rows - 1 lines (the cursor's line below it), so the header stays on
+  // screen as BuildKit's does: log-update would cut a taller frame from the top. Finished steps
+  // are folded first (oldest first), then the oldest of the others, then transfers.
+  const room = Math.max(1, rows - 1);
+  if (!final && 1 + body.length + transfers.length > room) {
+    let folded = 0;
+    let more = 0;
     const keep = [...blocks];
-    const total = () => 2 + keep.reduce((n, b) => n + b.lines.length, 0) + transfers.length;
-    for (let i = 0; i < keep.length && total() > rows; ) {
+    const total = () => 1 + (folded || more ? 1 : 0) + keep.reduce((n, b) => n + b.lines.length, 0) + shownTransfers.length;
+    for (let i = 0; i < keep.length && total() > room; ) {
       if (keep[i].step.state === 'done' || keep[i].step.state === 'cached') {
         keep.splice(i, 1);
-        hidden++;
+        folded++;
       } else {
         i++;
       }
     }
-    body = [...(hidden ? [pal.dim(` … ${hidden} finished step${hidden === 1 ? '' : 's'}`)] : []), ...keep.flatMap((b) => b.lines)];
+    while (keep.length > 1 && total() > room) {
+      keep.shift();
+      more++;
+    }
+    if (total() > room) shownTransfers = shownTransfers.slice(0, Math.max(0, shownTransfers.length - (total() - room)));
+    const note = [folded ? `${folded} finished step${folded === 1 ? '' : 's'}` : '', more ? `${more} more step${more === 1 ? '' : 's'} above` : ''].filter(Boolean).join(', ');
+    body = [...(note ? [pal.dim(` … ${note}`)] : []), ...keep.flatMap((b) => b.lines)];
+    // One step's block taller than the room (tiny terminal): its first lines.
+    body = body.slice(0, Math.max(0, room - 1 - shownTransfers.length));
   }
-  return [pal.bold(header), ...body, ...transfers];
+  return [pal.bold(header), ...body, ...shownTransfers];
 }
 
 /** The tty Progress on `stream` (a terminal: `isTTY`, `columns`, `rows`, 'resize' events). */

@@ -1,7 +1,7 @@
 /**
  * Container endpoints over ContainerManager (src/containers): create, start, wait, attach
  * (hijacked connection; Docker's 8-byte multiplexing header per frame when the container has
- * no TTY), logs, stop, kill, list, inspect, delete.
+ * no TTY), resize (a TTY container's terminal size), logs, stop, kill, list, inspect, delete.
  *
  * The daemon runs containers as its own children: `start` launches `manager.start` in the
  * background and answers once the container runs (or failed to start). Output fans out to the
@@ -15,6 +15,7 @@ import type { Container, ContainerManager } from '../../containers/manager.js';
 import { createOptions } from '../create-request.js';
 import type { EndpointRequest } from '../../containers/networks/service.js';
 import { EventLog } from '../events.js';
+import { ClientTerminal } from '../terminal-size.js';
 import { isFrozen, setFrozen } from '../../containers/cgroups.js';
 import { normalizeSignal } from '../../containers/manager.js';
 import { healthEnabled, HealthMonitor, type HealthState } from '../../containers/health.js';
@@ -48,6 +49,8 @@ export class ContainerRuntime {
   private readonly runs = new Map<string, Run>();
   private readonly nextExit = new Map<string, ((code: number) => void)[]>();
   private readonly stdins = new Map<string, PassThrough>();
+  /** TTY containers' terminal sizes, as their clients set them (resize). */
+  private readonly terminals = new Map<string, ClientTerminal>();
 
   constructor(
     private readonly open: () => Promise<ContainerManager>,
@@ -142,6 +145,20 @@ export class ContainerRuntime {
     });
   }
 
+  /** Container `id`'s terminal, first sized by its HostConfig.ConsoleSize ([height, width], what docker's CLI sends at create). */
+  private terminalOf(id: string, consoleSize?: [number, number]): ClientTerminal {
+    let t = this.terminals.get(id);
+    if (!t) this.terminals.set(id, (t = new ClientTerminal()));
+    if (!t.size() && consoleSize && consoleSize[0] > 0 && consoleSize[1] > 0) t.set({ rows: consoleSize[0], cols: consoleSize[1] });
+    return t;
+  }
+
+  /** A client's terminal size for running container `id` (a container without a TTY has none to size). */
+  resize(id: string, size: { rows: number; cols: number }): void {
+    if (!this.runs.has(id)) throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${id} is not running`), 409);
+    this.terminalOf(id).set(size);
+  }
+
   /** Registers a waiter for the end of the container's next (or current) run. */
   waitNextExit(id: string): Promise<number> {
     const run = this.runs.get(id);
@@ -160,7 +177,8 @@ export class ContainerRuntime {
     this.manuallyStopped.delete(c.id);
     const stdin = c.config.openStdin ? (this.stdins.get(c.id) ?? new PassThrough()) : undefined;
     if (stdin) this.stdins.set(c.id, stdin);
-    const started = mgr.start(c.id, { stdout: this.sink(c.id, c.config.tty, 'stdout'), stderr: this.sink(c.id, c.config.tty, 'stderr'), stdin });
+    const terminal = c.config.tty ? this.terminalOf(c.id, c.config.settings?.consoleSize) : undefined;
+    const started = mgr.start(c.id, { stdout: this.sink(c.id, c.config.tty, 'stdout'), stderr: this.sink(c.id, c.config.tty, 'stderr'), stdin, ...(terminal ? { terminal } : {}) });
     const exit = started.then(
       (e) => e.exitCode,
       // Could not start: the recorded code, else Docker's 127 (command not found) or 125, as daemonless `run`.
@@ -183,6 +201,7 @@ export class ContainerRuntime {
       this.events.container('die', c, { exitCode: String(code) });
       void this.maybeRestart(mgr, c.id, code);
       this.stdins.delete(c.id);
+      this.terminals.delete(c.id);
       for (const w of this.nextExit.get(c.id) ?? []) w(code);
       this.nextExit.delete(c.id);
       for (const a of this.attachments.get(c.id) ?? []) a.socket.end();
@@ -258,6 +277,23 @@ async function start({ res, state, params }: RouteRequest): Promise<void> {
   }
   await state.containers.start(c);
   res.writeHead(204);
+  res.end();
+}
+
+/** `POST /containers/{id}/resize?h=ROWS&w=COLS`: the client's terminal size for a TTY container (docker's CLI sends it after start and on SIGWINCH). */
+async function resize({ res, state, params, query }: RouteRequest): Promise<void> {
+  const mgr = await state.containers.manager();
+  const c = await mgr.inspect(params[0]);
+  const dim = (k: 'h' | 'w') => {
+    const v = Number(query.get(k) ?? '');
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new BuildError('INVALID_ARGUMENT', `resize: ${k}=${query.get(k) ?? ''} is not a terminal dimension`);
+    return v;
+  };
+  const rows = dim('h');
+  const cols = dim('w');
+  if (c.config.tty && rows > 0 && cols > 0) state.containers.resize(c.id, { rows, cols });
+  else if (c.state.status !== 'running') throw withStatus(new BuildError('INVALID_ARGUMENT', `Container ${c.id} is not running`), 409);
+  res.writeHead(200, { 'Content-Length': 0 });
   res.end();
 }
 
@@ -471,6 +507,7 @@ export const containerRoutes: Route[] = [
   { method: 'POST', pattern: /^\/containers\/create$/, handle: create },
   { method: 'POST', pattern: new RegExp(`^/containers/${ID}/start$`), handle: start },
   { method: 'POST', pattern: new RegExp(`^/containers/${ID}/wait$`), handle: wait },
+  { method: 'POST', pattern: new RegExp(`^/containers/${ID}/resize$`), handle: resize },
   { method: 'POST', pattern: new RegExp(`^/containers/${ID}/attach$`), handle: attachPlain, upgrade: attachUpgrade },
   { method: 'GET', pattern: new RegExp(`^/containers/${ID}/logs$`), handle: logs },
   { method: 'POST', pattern: new RegExp(`^/containers/${ID}/stop$`), handle: stop },

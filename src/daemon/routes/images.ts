@@ -15,6 +15,9 @@ import type { Reference } from '../../oci/reference.js';
 import { parseReference, withTag } from '../../image/reference.js';
 import { splitName } from '../../store/display.js';
 import { LayerVariants } from '../../store/layer-variants.js';
+import { imageContentSize, type PlatformSummary, type ResolvedImage } from '../../store/image-store.js';
+import type { Descriptor } from '../../oci/types.js';
+import type { ApiImageManifest } from '../../api/types.js';
 import { credentialsFromHeader } from '../../api/auth.js';
 import { boolParam, errorMessage, JsonLines, sendJson } from '../http.js';
 import type { Route, RouteRequest } from '../server.js';
@@ -68,9 +71,37 @@ async function listImages({ res, state, query }: RouteRequest): Promise<void> {
       VirtualSize: s.size,
       Labels: s.image.config.config?.Labels ?? {},
       Containers: -1,
+      // ?manifests=1 (API 1.47): the image's descriptor and its entries as dockerd's
+      // ImageManifestSummary (a single-platform image is its one entry).
+      ...(boolParam(query, 'manifests') ? { Descriptor: descriptorOf(s.image.descriptor), Manifests: s.platforms ? s.platforms.map(manifestSummary) : [singleSummary(s.image, s.size)] } : {}),
     }))
     .sort((a, b) => b.Created - a.Created);
   sendJson(res, 200, out);
+}
+
+function descriptorOf(d: Descriptor): { mediaType: string; digest: string; size: number } {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}
+
+/** A single-platform image as its own ImageManifestSummary. */
+function singleSummary(image: ResolvedImage, unpacked: number): ApiImageManifest {
+  const c = image.config;
+  const platform = { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) };
+  const content = imageContentSize(image);
+  return { ID: image.manifestDescriptor.digest, Descriptor: { ...descriptorOf(image.manifestDescriptor), platform }, Available: true, Size: { Total: content, Content: content }, Kind: 'image', ImageData: { Platform: platform, Containers: [], Size: { Unpacked: unpacked } } };
+}
+
+/** An index entry as Docker API 1.47's ImageManifestSummary. */
+function manifestSummary(p: PlatformSummary): ApiImageManifest {
+  const d = p.descriptor;
+  return {
+    ID: d.digest,
+    Descriptor: { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform } : {}) },
+    Available: p.available,
+    Size: { Total: p.contentSize, Content: p.contentSize },
+    Kind: d.platform ? 'image' : 'unknown',
+    ...(d.platform ? { ImageData: { Platform: d.platform, Containers: [], Size: { Unpacked: p.size } } } : {}),
+  };
 }
 
 async function inspectImage({ res, state, params }: RouteRequest): Promise<void> {
