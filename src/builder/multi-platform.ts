@@ -35,6 +35,9 @@ import { remoteCacheFor, type RemoteCache } from '../cache/remote/remote-cache.j
 import type { BuildEvent, EventSink } from './events.js';
 import type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { OutputSpec } from './output-spec.js';
+import { writeAttestationManifest, writeAttestedIndex } from '../image/attestation.js';
+import { checkProvenanceOutputs, provenanceFor, type AttestTarget } from './provenance-outputs.js';
+import { invocationId, provenanceStatement } from './provenance.js';
 
 export type PlatformBuild = (req: BuildRequest, run: BuildRunOptions) => Promise<BuildResult>;
 
@@ -154,6 +157,9 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
   const started = Date.now();
   const tags = req.tags.map((t) => parseReference(t));
   checkMultiPlatformRequest(req, platforms);
+  checkProvenanceOutputs(req);
+  // One invocation id for every platform's provenance, as BuildKit's (one job).
+  if (req.provenance) req = { ...req, invocationId: req.invocationId ?? invocationId(req, req.dockerfileText ?? req.dockerfilePath ?? '') };
   const sink: EventSink = run.onEvent ?? (() => {});
   const store = await ImageStore.open(req.root);
   // One lease for every platform's blobs and the index, until the index is named.
@@ -185,7 +191,17 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     });
     const info = await lease.content.writeBytes(bytes);
     const index: Descriptor = { mediaType, digest: info.digest, size: info.size };
-    const pushed = await publishIndex(req, store, index, tags, sink);
+    // With a provenance: the index with one attestation manifest per platform (./provenance-outputs.ts).
+    const indexFor = async (target: AttestTarget, names: readonly string[], output?: OutputSpec): Promise<Descriptor> => {
+      if (!provenanceFor(req, target, output)) return index;
+      const images = children.map(({ platform, result }) => ({ mediaType: result.manifestDescriptor.mediaType, digest: result.manifestDescriptor.digest, size: result.manifestDescriptor.size, platform }));
+      const atts: Descriptor[] = [];
+      for (const { platform, result } of children) {
+        if (result.provenance) atts.push(await writeAttestationManifest(lease.content, result.manifestDescriptor, [provenanceStatement(result.provenance, result.manifestDescriptor, platform, names)]));
+      }
+      return writeAttestedIndex(lease.content, images, atts);
+    };
+    const pushed = await publishIndex(req, store, indexFor, tags, sink);
     if (remote) {
       const keys = children.map((c) => c.result.fsKey).filter((k): k is string => k !== undefined);
       for (const x of await remote.export(keys, req.compression)) sink({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
@@ -195,7 +211,8 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     for (const out of req.outputs) {
       if (out.type !== 'oci') continue;
       const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
-      await exportOciLayout(store.content, own.length ? own.map((name) => ({ name, descriptor: index })) : [{ name: 'latest', descriptor: index }], out.dest, { tar: out.tar });
+      const desc = await indexFor('oci', own, out);
+      await exportOciLayout(store.content, own.length ? own.map((name) => ({ name, descriptor: desc })) : [{ name: 'latest', descriptor: desc }], out.dest, { tar: out.tar });
     }
     let size = 0;
     for (const c of children) size += (JSON.parse((await store.content.readBytes(c.result.manifestDescriptor.digest)).toString('utf8')) as Manifest).layers.reduce((n, l) => n + l.size, 0);
@@ -221,9 +238,9 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
 }
 
 /** Names and pushes the index as -t, --push and the image outputs say; returns the pushed digests by name. */
-async function publishIndex(req: BuildRequest, store: ImageStore, index: Descriptor, tags: Reference[], sink: EventSink): Promise<Record<string, string>> {
+async function publishIndex(req: BuildRequest, store: ImageStore, indexFor: (target: AttestTarget, names: readonly string[], output?: OutputSpec) => Promise<Descriptor>, tags: Reference[], sink: EventSink): Promise<Record<string, string>> {
   const pushed: Record<string, string> = {};
-  const pushOne = async (ref: Reference, insecure?: boolean) => {
+  const pushOne = async (ref: Reference, index: Descriptor, insecure?: boolean) => {
     const c = req.registryAuth?.[ref.domain];
     const r = await push(ref, store.content, index, {
       clientOptions: { ...(c ? { credentials: c } : {}), ...(insecure ? { insecureRegistries: [ref.domain] } : {}) },
@@ -233,20 +250,27 @@ async function publishIndex(req: BuildRequest, store: ImageStore, index: Descrip
   };
   const outs = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
   if (!outs.length) {
-    for (const t of tags) await store.setRef(t.toString(), index);
-    if (!tags.length && req.outputs.length === 0) await store.addDangling(index);
-    if (req.push) for (const t of tags) await pushOne(t);
+    const names = tags.map(String);
+    const stored = await indexFor('store', names);
+    for (const t of tags) await store.setRef(t.toString(), stored);
+    if (!tags.length && req.outputs.length === 0) await store.addDangling(stored);
+    if (req.push) {
+      const index = await indexFor('push', names);
+      for (const t of tags) await pushOne(t, index);
+    }
     return pushed;
   }
   for (const out of outs) {
     const seen = new Set<string>();
     const names = [...(out.names ?? []).map((n) => parseReference(n)), ...tags].filter((r) => !seen.has(r.toString()) && seen.add(r.toString()));
     if (out.store !== false) {
-      for (const n of names) await store.setRef(n.toString(), index);
-      if (!names.length) await store.addDangling(index);
+      const stored = await indexFor('store', names.map(String), out);
+      for (const n of names) await store.setRef(n.toString(), stored);
+      if (!names.length) await store.addDangling(stored);
     }
     if (out.push || req.push) {
-      for (const n of names) await pushOne(out.pushByDigest ? parseReference(`${n.domain}/${n.path}@${index.digest}`) : n, out.insecure);
+      const index = await indexFor('push', names.map(String), out);
+      for (const n of names) await pushOne(out.pushByDigest ? parseReference(`${n.domain}/${n.path}@${index.digest}`) : n, index, out.insecure);
     }
   }
   return pushed;

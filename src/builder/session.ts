@@ -18,6 +18,8 @@ import type { StepHistory } from '../cache/history.js';
 import type { SourceLocation } from '../errors.js';
 import type { Range } from '../parser/ast.js';
 import type { Worker } from './worker.js';
+import { ProvenanceCapture } from './provenance.js';
+import type { ProvenanceAttacher } from './provenance-outputs.js';
 
 export interface BuildRequest extends BuildOptions {
   /** Store root. */
@@ -76,6 +78,10 @@ export class BuildSession implements StepSession {
   readonly lease?: Lease;
   readonly remoteCache?: RemoteCache;
   readonly targetStage: number;
+  /** What the build resolved and ran, for its provenance (./provenance.ts). */
+  readonly capture = new ProvenanceCapture();
+  /** Attaches the provenance to the image outputs (./provenance-outputs.ts), once the image is written. */
+  attestations?: ProvenanceAttacher;
   /** Steps whose cache was hit / missed, for the summary and metadata. */
   readonly stepResults: { step: number; cached: boolean; durationMs: number; key?: string }[] = [];
 
@@ -146,6 +152,8 @@ export interface BuildResult {
   fsKey?: string;
   /** What --metadata-file writes. */
   metadata: Record<string, unknown>;
+  /** The build's provenance predicate (unless disabled): a multi-platform build attaches one per platform. */
+  provenance?: { predicateType: string; predicate: unknown };
 }
 
 /** How a caller runs `build` (./build.ts): events, cancellation, and a multi-platform build's shared lease and cache. */

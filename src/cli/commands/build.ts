@@ -78,6 +78,7 @@ export interface ParsedBuildArgs {
 async function useRemoteContext(o: BuildOptions, arg: string, file: string | undefined, ctx: { env: NodeJS.ProcessEnv; stdin: NodeJS.ReadableStream }): Promise<() => Promise<void>> {
   const fetched = await fetchContext(arg, { tmpParent: ctx.env.TMPDIR || os.tmpdir(), stdin: ctx.stdin, secret: (id) => secretBytes(o.secrets, id, ctx.env) });
   o.contextDir = fetched.dir;
+  if (arg !== '-') o.contextSource = { url: arg, ...(fetched.commit ? { commit: fetched.commit } : {}) }; // the provenance's configSource
   if (fetched.dockerfileText !== undefined) {
     if (file !== undefined) {
       await fetched.cleanup();
@@ -158,7 +159,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.cacheFrom = (v['cache-from'] ?? []).map((x) => parseCacheFrom(x, ctx.cwd));
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
-  applyBuildxFlags(o, v);
+  applyBuildxFlags(o, v, ctx.env);
   o.sourceDateEpoch = parseSourceDateEpoch(o.buildArgs.SOURCE_DATE_EPOCH ?? ctx.env.SOURCE_DATE_EPOCH);
 
   let progress = (v.progress ?? 'auto') as ParsedBuildArgs['progress'];
