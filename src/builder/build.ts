@@ -52,6 +52,8 @@ import { removeLeftoverSecrets } from '../runtime/secrets.js';
 import { buildMultiPlatform, multiPlatforms } from './multi-platform.js';
 import { runStepName, shownInstruction } from './step-name.js';
 import { resolveSourceDateEpoch } from './source-date-epoch.js';
+import { attacherFor, checkProvenanceOutputs } from './provenance-outputs.js';
+import { stageBase } from './provenance.js';
 
 import type { BuildResult, BuildRunOptions } from './session.js';
 import { storeLayout } from '../store/layout.js';
@@ -89,6 +91,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
   };
   // Tags, outputs and the platform are checked before any work (rewrite-timestamp once SOURCE_DATE_EPOCH is known).
   const tags = req.tags.map((t) => parseReference(t));
+  checkProvenanceOutputs(req);
   const platform: Platform = req.platform ? parsePlatform(req.platform) : hostPlatform();
   const file = req.dockerfileName ?? 'Dockerfile';
   // Resolved inside the context (a symlink out is refused), a regular text file only (../context/build-files.ts).
@@ -136,6 +139,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
     const stage = await runStages(session, plan, platform, abort);
     const written = await writeImage(session.content, await imageConfig(session, stage, remote), stage.layers.map((l) => l.descriptor), { format: req.format, ...(req.annotations ? { annotations: req.annotations } : {}) });
     const imageId = written.configDescriptor.digest;
+    session.attestations = attacherFor(session, { targetStage: plan.target, config: written.config, dockerfileText: text, startedMs: started });
     // A shared remote cache (multi-platform) is exported by its owner, once for every platform.
     const pushed = await publish(session, stage, written.manifestDescriptor, tags, run.remoteCache ? undefined : remote);
     await writeBuildRecord(req.root, store.content.paths.ingest, {
@@ -167,6 +171,7 @@ async function buildOnce(req: BuildRequest, run: BuildRunOptions, remote: Remote
         'mybuild.durationMs': Date.now() - started,
         ...(remote ? { 'mybuild.remoteCache': { imports: remote.importStats(), exports: remote.exportStats } } : {}),
       },
+      ...(session.attestations ? { provenance: session.attestations.statementPredicate } : {}),
     };
   } finally {
     run.signal?.removeEventListener('abort', onAbort);
@@ -328,6 +333,7 @@ async function resolveImageOnce(session: BuildSession, ref: string, platform: Pl
   // cannot take them away mid-build.
   const pinned = async (img: ResolvedImage): Promise<ResolvedImage> => {
     await session.pin(img.manifestDescriptor.digest, img.configDigest, ...img.manifest.layers.map((l) => l.digest));
+    session.capture.image(parsed.toString(), platform, img.descriptor.digest); // a provenance material
     return img;
   };
   // An explicit --platform (or FROM --platform) the base image does not have is an error (src/builder/platform-check.ts).
@@ -458,6 +464,7 @@ function stageRunner(
       throw err;
     }
     session.emit({ type: 'step-end', step: fromInfo.step, cached: true, durationMs: Date.now() - t0 });
+    session.capture.stage(index, stageBase(session, replaced ? { kind: 'image', ref: planned.name! } : planned.base, platform, planned.fromNode.range));
     if (replaced) return stage;
 
     // `--from` of COPY / RUN --mount, as the plan resolved it (ONBUILD triggers were not
@@ -471,8 +478,9 @@ function stageRunner(
       }
       return { kind: 'image', ref: name };
     };
-    const from = async (name: string, source: FromSource | undefined, range: Range): Promise<SourceFs> => {
+    const from = async (name: string, source: FromSource | undefined, range: Range, stagesRead?: number[]): Promise<SourceFs> => {
       const resolved = source ?? fromName(name, range);
+      if (resolved.kind === 'stage') stagesRead?.push(resolved.index);
       if (resolved.kind === 'stage' && source === undefined && dependsOn(plan, resolved.index, index)) {
         throw new PlanError(`circular dependency detected on stage: ${plan.stages[resolved.index]!.name ?? resolved.index}`, { source: session.source(range), hint: 'an ONBUILD trigger cannot copy from the stage that runs it, or from one built on it' });
       }
@@ -514,10 +522,12 @@ function stageRunner(
       const info = cmd.kind === 'RUN' && !numbered.instruction.startsWith('ONBUILD ') ? { ...numbered, instruction: runStepName(session.lex, cmd, stage.env.vars, (c) => stage.env.expand(c).cmd) } : numbered;
       session.emit({ type: 'step-start', step: info.step, info });
       try {
-        const layerStep = await dispatch({ stage, info, from: (name, source) => from(name, source, cmd.node.range), worker: session.worker, options: session.req, session }, cmd);
+        const stagesRead: number[] = [];
+        const layerStep = await dispatch({ stage, info, from: (name, source) => from(name, source, cmd.node.range, stagesRead), worker: session.worker, options: session.req, session }, cmd);
         let cached = false;
         if (layerStep) {
           cached = await runLayerStep(session, stage, { step: info.step, identity: `${session.file}:${planned.name ?? index}:${info.index}:${cmd.kind}`, ...layerStep });
+          session.capture.step(index, { key: stage.fsKey, range: cmd.node.range, fromStages: stagesRead, layers: stage.layers.map((l) => l.descriptor), createdBy: layerStep.createdBy, ...(layerStep.provenance ? { provenance: layerStep.provenance } : {}) });
         }
         const durationMs = Date.now() - s0;
         session.stepResults.push({ step: info.step, cached: !!layerStep && cached, durationMs });

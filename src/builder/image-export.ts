@@ -25,10 +25,12 @@ import { writeImage } from '../image/manifest.js';
 import { compressedLayer, LayerVariants } from '../store/layer-variants.js';
 import type { Reference } from '../oci/reference.js';
 import { parseReference } from '../image/reference.js';
-import { MediaTypes, type Descriptor, type ImageConfig, type Manifest } from '../oci/types.js';
+import { MediaTypes, type Descriptor, type Digest, type ImageConfig, type Manifest } from '../oci/types.js';
+import { splitName } from '../store/display.js';
 import type { ImageEncoding, OutputSpec } from './output-spec.js';
 import type { BuildSession } from './session.js';
 import type { LayerRef, StageState } from './state.js';
+import type { AttestTarget } from './provenance-outputs.js';
 
 type ImageOutput = Extract<OutputSpec, { type: 'image' }>;
 
@@ -145,6 +147,19 @@ export function checkOutputs(req: { outputs: readonly OutputSpec[]; sourceDateEp
   }
 }
 
+/** `manifest` with the build's provenance attached for `target` (./provenance-outputs.ts), else itself. */
+export function attest(session: BuildSession, manifest: Descriptor, target: AttestTarget, names: readonly string[], output?: OutputSpec): Promise<Descriptor> {
+  return session.attestations ? session.attestations.attach(manifest, target, names, output) : Promise.resolve(manifest);
+}
+
+/**
+ * Records a push of the attested index as a push of the stored image `stored` (RepoDigests show
+ * what the registry serves for the name, as docker's containerd store shows the index).
+ */
+async function recordPushOf(session: BuildSession, stored: Descriptor, ref: Reference, digest: string): Promise<void> {
+  await new LayerVariants(session.store.root).recordPush(stored.digest, splitName(ref.toString()).repository, digest as Digest);
+}
+
 /** Distinct references, in order. */
 function unique(refs: Reference[]): Reference[] {
   const seen = new Set<string>();
@@ -162,12 +177,16 @@ export async function publishImage(session: BuildSession, manifest: Descriptor, 
   if (!outs.length) {
     // No image output: the -t names (and --push), and an untagged image kept unless other
     // exporters were asked for (`--output type=local`: no image, as BuildKit).
-    for (const t of tags) await store.setRef(t.toString(), manifest);
-    if (!tags.length && req.outputs.length === 0) await store.addDangling(manifest);
+    const names = tags.map((t) => t.toString());
+    const stored = await attest(session, manifest, 'store', names);
+    for (const t of tags) await store.setRef(t.toString(), stored);
+    if (!tags.length && req.outputs.length === 0) await store.addDangling(stored);
     if (req.push) {
       if (!tags.length) throw new UsageError('--push needs at least one -t name to push to');
+      const pushedDesc = await attest(session, manifest, 'push', names);
       for (const t of tags) {
-        const r = await pushImage(t, manifest, {});
+        const r = await pushImage(t, pushedDesc, {});
+        if (pushedDesc !== stored) await recordPushOf(session, stored, t, r.digest);
         pushed[r.ref] = r.digest;
       }
     }
@@ -177,14 +196,17 @@ export async function publishImage(session: BuildSession, manifest: Descriptor, 
     const desc = await encodeImage(session, manifest, stage, out);
     const names = unique([...(out.names ?? []).map((n) => parseReference(n)), ...tags]);
     if (out.store !== false) {
-      for (const n of names) await store.setRef(n.toString(), desc);
-      if (!names.length) await store.addDangling(desc);
+      const stored = await attest(session, desc, 'store', names.map(String), out);
+      for (const n of names) await store.setRef(n.toString(), stored);
+      if (!names.length) await store.addDangling(stored);
     }
     if (out.push || req.push) {
       if (!names.length) throw new UsageError('--output type=image,push=true needs a name to push to', { hint: 'add name=REGISTRY/REPO[:TAG] to --output, or -t' });
+      const pushedDesc = await attest(session, desc, 'push', names.map(String), out);
       for (const n of names) {
-        const r = await pushImage(n, desc, { insecure: out.insecure, compression: out.compression, level: out.compressionLevel, byDigest: out.pushByDigest });
+        const r = await pushImage(n, pushedDesc, { insecure: out.insecure, compression: out.compression, level: out.compressionLevel, byDigest: out.pushByDigest });
         pushed[r.ref] = r.digest;
+        if (out.store !== false && pushedDesc.digest !== desc.digest) await recordPushOf(session, desc, n, r.digest);
       }
     }
   }

@@ -47,6 +47,9 @@ import type { BuildRequest, BuildResult, BuildRunOptions } from './session.js';
 import type { OutputSpec } from './output-spec.js';
 import { writeTar } from './outputs.js';
 import { SiblingBuilds } from './sibling-builds.js';
+import { writeAttestationManifest, writeAttestedIndex } from '../image/attestation.js';
+import { checkProvenanceOutputs, provenanceFor, type AttestTarget } from './provenance-outputs.js';
+import { invocationId, provenanceStatement } from './provenance.js';
 
 export type PlatformBuild = (req: BuildRequest, run: BuildRunOptions) => Promise<BuildResult>;
 
@@ -210,6 +213,9 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
   const started = Date.now();
   const tags = req.tags.map((t) => parseReference(t));
   checkMultiPlatformRequest(req, platforms);
+  checkProvenanceOutputs(req);
+  // One invocation id for every platform's provenance, as BuildKit's (one job).
+  if (req.provenance) req = { ...req, invocationId: req.invocationId ?? invocationId(req, req.dockerfileText ?? req.dockerfilePath ?? '') };
   const sink: EventSink = run.onEvent ?? (() => {});
   const store = await ImageStore.open(req.root);
   // One lease for every platform's blobs and the index, until the index is named.
@@ -277,7 +283,17 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     });
     const info = await lease.content.writeBytes(bytes);
     const index: Descriptor = { mediaType, digest: info.digest, size: info.size };
-    const pushed = await publishIndex(req, store, index, tags, sink);
+    // With a provenance: the index with one attestation manifest per platform (./provenance-outputs.ts).
+    const indexFor = async (target: AttestTarget, names: readonly string[], output?: OutputSpec): Promise<Descriptor> => {
+      if (!provenanceFor(req, target, output)) return index;
+      const images = children.map(({ platform, result }) => ({ mediaType: result.manifestDescriptor.mediaType, digest: result.manifestDescriptor.digest, size: result.manifestDescriptor.size, platform }));
+      const atts: Descriptor[] = [];
+      for (const { platform, result } of children) {
+        if (result.provenance) atts.push(await writeAttestationManifest(lease.content, result.manifestDescriptor, [provenanceStatement(result.provenance, result.manifestDescriptor, platform, names)]));
+      }
+      return writeAttestedIndex(lease.content, images, atts);
+    };
+    const pushed = await publishIndex(req, store, indexFor, tags, sink);
     if (remote) {
       const keys = children.map((c) => c.result.fsKey).filter((k): k is string => k !== undefined);
       for (const x of await remote.export(keys, req.compression)) sink({ type: 'transfer', id: `cache-export ${x.name}`, action: 'exported', current: x.bytesSent });
@@ -289,7 +305,7 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
       if (out.type !== 'oci') continue;
       const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
       // As a push sends it (and a single-platform layout holds it: ./outputs.ts): compressed layers.
-      const desc = await distributable(new LayerVariants(store.root), lease.content, index, { compression: req.compression });
+      const desc = await distributable(new LayerVariants(store.root), lease.content, await indexFor('oci', own, out), { compression: req.compression });
       await exportOciLayout(store.content, own.length ? own.map((name) => ({ name, descriptor: desc })) : [{ name: 'latest', descriptor: desc }], out.dest, { tar: out.tar });
     }
     let size = 0;
@@ -317,11 +333,11 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
 }
 
 /** Names and pushes the index as -t, --push and the image outputs say; returns the pushed digests by name. */
-async function publishIndex(req: BuildRequest, store: ImageStore, index: Descriptor, tags: Reference[], sink: EventSink): Promise<Record<string, string>> {
+async function publishIndex(req: BuildRequest, store: ImageStore, indexFor: (target: AttestTarget, names: readonly string[], output?: OutputSpec) => Promise<Descriptor>, tags: Reference[], sink: EventSink): Promise<Record<string, string>> {
   const pushed: Record<string, string> = {};
   // Pushed as a single-platform image is (./build.ts publish): the uncompressed build layers as
   // their --compression variants, which an inline cache label names.
-  const pushOne = async (ref: Reference, insecure?: boolean, byDigest = false) => {
+  const pushOne = async (ref: Reference, index: Descriptor, insecure?: boolean, byDigest = false) => {
     const c = req.registryAuth?.[ref.domain];
     const r = await pushDistributable(store, ref, index, { compression: req.compression }, byDigest, (target, d) =>
       push(target, store.content, d, {
@@ -332,20 +348,27 @@ async function publishIndex(req: BuildRequest, store: ImageStore, index: Descrip
   };
   const outs = req.outputs.filter((o): o is ImageOutput => o.type === 'image');
   if (!outs.length) {
-    for (const t of tags) await store.setRef(t.toString(), index);
-    if (!tags.length && req.outputs.length === 0) await store.addDangling(index);
-    if (req.push) for (const t of tags) await pushOne(t);
+    const names = tags.map(String);
+    const stored = await indexFor('store', names);
+    for (const t of tags) await store.setRef(t.toString(), stored);
+    if (!tags.length && req.outputs.length === 0) await store.addDangling(stored);
+    if (req.push) {
+      const index = await indexFor('push', names);
+      for (const t of tags) await pushOne(t, index);
+    }
     return pushed;
   }
   for (const out of outs) {
     const seen = new Set<string>();
     const names = [...(out.names ?? []).map((n) => parseReference(n)), ...tags].filter((r) => !seen.has(r.toString()) && seen.add(r.toString()));
     if (out.store !== false) {
-      for (const n of names) await store.setRef(n.toString(), index);
-      if (!names.length) await store.addDangling(index);
+      const stored = await indexFor('store', names.map(String), out);
+      for (const n of names) await store.setRef(n.toString(), stored);
+      if (!names.length) await store.addDangling(stored);
     }
     if (out.push || req.push) {
-      for (const n of names) await pushOne(n, out.insecure, out.pushByDigest === true);
+      const index = await indexFor('push', names.map(String), out);
+      for (const n of names) await pushOne(n, index, out.insecure, out.pushByDigest === true);
     }
   }
   return pushed;

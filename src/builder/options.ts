@@ -9,6 +9,7 @@ import type { Credentials } from '../registry/auth.js';
 import type { ContainerResources } from '../runtime/spec.js';
 import { parseCsv, type OutputSpec } from './output-spec.js';
 import type { SshSpec } from './ssh-agents.js';
+import type { ProvenanceSpec } from './provenance-spec.js';
 
 export interface SecretSpec {
   id: string;
@@ -76,6 +77,16 @@ export interface BuildOptions {
    * it from the client's `X-Registry-Config`.
    */
   registryAuth?: Record<string, Credentials>;
+  /**
+   * `--provenance` / `--attest type=provenance` (src/builder/provenance-spec.ts): the SLSA
+   * provenance to attach (`implicit`: buildx's default, which the CLI asks for: mode=min on
+   * pushes only); undefined or null: none, as BuildKit without an `attest:provenance` option.
+   */
+  provenance?: ProvenanceSpec | null;
+  /** A remote build context (git URL or tarball URL) and the commit it was checked out at: the provenance's configSource. */
+  contextSource?: { url: string; commit?: string };
+  /** The provenance invocation id shared by the platforms of one multi-platform build (src/builder/multi-platform.ts). */
+  invocationId?: string;
 }
 
 export function defaultBuildOptions(contextDir: string): BuildOptions {

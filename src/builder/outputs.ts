@@ -13,7 +13,7 @@ import { parseReference } from '../image/reference.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BuildRequest, BuildSession } from './session.js';
 import type { StageState } from './state.js';
-import { encodeImage } from './image-export.js';
+import { attest, encodeImage } from './image-export.js';
 import { distributable, LayerVariants } from '../store/layer-variants.js';
 
 /**
@@ -30,8 +30,8 @@ export async function exportOutputs(session: BuildSession, req: BuildRequest, ma
         // Build layers are stored uncompressed: the archive gets their compressed variants.
         const variants = new LayerVariants(session.store.root);
         const choice = { compression: out.compression ?? req.compression, ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}) };
-        const desc = await distributable(variants, session.content, await encodeImage(session, manifest, stage, out), choice);
         const own = out.names?.map((n) => parseReference(n).toString()) ?? names;
+        const desc = await distributable(variants, session.content, await attest(session, await encodeImage(session, manifest, stage, out), 'oci', own, out), choice);
         await exportOciLayout(session.store.content, own.length ? own.map((name) => ({ name, descriptor: desc })) : [{ name: 'latest', descriptor: desc }], out.dest, { tar: out.tar });
         break;
       }

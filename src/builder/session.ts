@@ -20,6 +20,8 @@ import type { Range } from '../oci/range.js';
 import type { Worker } from './worker.js';
 import { storeLayout } from '../store/layout.js';
 import { SshAgents } from './ssh-agents.js';
+import { ProvenanceCapture } from './provenance.js';
+import type { ProvenanceAttacher } from './provenance-outputs.js';
 
 export interface BuildRequest extends BuildOptions {
   /** Store root. */
@@ -84,6 +86,10 @@ export class BuildSession implements StepSession {
   readonly remoteCache?: RemoteCache;
   readonly siblings?: Siblings;
   readonly targetStage: number;
+  /** What the build resolved and ran, for its provenance (./provenance.ts). */
+  readonly capture = new ProvenanceCapture();
+  /** Attaches the provenance to the image outputs (./provenance-outputs.ts), once the image is written. */
+  attestations?: ProvenanceAttacher;
   /** Steps whose cache was hit / missed, for the summary and metadata. */
   readonly stepResults: { step: number; cached: boolean; durationMs: number; key?: string }[] = [];
 
@@ -161,6 +167,8 @@ export interface BuildResult {
   fsKey?: string;
   /** What --metadata-file writes. */
   metadata: Record<string, unknown>;
+  /** The build's provenance predicate (unless disabled): a multi-platform build attaches one per platform. */
+  provenance?: { predicateType: string; predicate: unknown };
 }
 
 /** How a caller runs `build` (./build.ts): events, cancellation, and a multi-platform build's shared lease and cache. */

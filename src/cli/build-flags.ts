@@ -1,14 +1,15 @@
 /**
  * The buildx flags of `mybuild build` beyond docker build's classic set (issue 17), parsed into
  * BuildOptions or refused naming the flag: `--add-host`, `--ulimit`, `--shm-size`,
- * `--no-cache-filter`, `--annotation`, `--load`, and the refused `--provenance`/`--attest`/`--sbom`
- * (mybuild attaches no attestations; `=false` is accepted, since nothing is attached),
- * and `--cgroup-parent`. Formats as buildx and docker's go-units parse them. (`--ssh` is parsed
+ * `--no-cache-filter`, `--annotation`, `--load`, `--provenance`/`--attest` (SLSA provenance:
+ * src/builder/provenance-spec.ts; `--sbom`/`type=sbom` refused unless disabled), and the refused
+ * `--cgroup-parent`. Formats as buildx and docker's go-units parse them. (`--ssh` is parsed
  * with the environment: src/builder/ssh-agents.ts parseSshSpec.)
  */
 import { isIP } from 'node:net';
 import { UsageError } from '../errors.js';
 import type { BuildOptions } from '../builder/options.js';
+import { parseAttestFlags } from '../builder/provenance-spec.js';
 
 /** The flags this module handles, in parseArgs' table form. */
 export const BUILDX_FLAGS = {
@@ -18,9 +19,9 @@ export const BUILDX_FLAGS = {
   'no-cache-filter': { type: 'string', multiple: true, arg: 'stringArray', description: 'Do not cache specified stages' },
   annotation: { type: 'string', multiple: true, arg: 'stringArray', description: 'Add annotation to the image (manifest: prefix or none)' },
   load: { type: 'boolean', description: 'Shorthand for "--output=type=docker" (the image is in the store already)' },
-  provenance: { type: 'string', description: 'Provenance attestation (not supported yet: only false)' },
-  attest: { type: 'string', multiple: true, arg: 'stringArray', description: 'Attestation parameters (not supported yet: only type=…,disabled / false)' },
-  sbom: { type: 'string', description: 'SBOM attestation (not supported yet: only false)' },
+  provenance: { type: 'string', description: 'Shorthand for "--attest=type=provenance" (true, false, mode=min|max, version=v1|v0.2)' },
+  attest: { type: 'string', multiple: true, arg: 'stringArray', description: 'Attestation parameters (format: "type=provenance,mode=max"; sbom only disabled)' },
+  sbom: { type: 'string', description: 'SBOM attestation (not supported: only false)' },
   'cgroup-parent': { type: 'string', description: 'Parent cgroup for RUN steps (not supported: refused)' },
   ssh: { type: 'string', multiple: true, arg: 'stringArray', description: 'SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")' },
 } as const;
@@ -87,13 +88,10 @@ function refuse(flag: string, why: string, hint?: string): never {
   throw new UsageError(`${flag} is not supported by mybuild: ${why}`, hint ? { hint } : {});
 }
 
-const FALSE = /^(false|0|no|off)$/i;
-
 /** Applies the parsed values of BUILDX_FLAGS to `o` (after the outputs are known, for --load). */
-export function applyBuildxFlags(o: BuildOptions, v: Values): void {
-  if (v.provenance !== undefined && !FALSE.test(v.provenance)) refuse('--provenance', 'mybuild attaches no provenance attestation yet', '--provenance=false is accepted (nothing is attached)');
-  if (v.sbom !== undefined && !FALSE.test(v.sbom)) refuse('--sbom', 'mybuild attaches no SBOM attestation', '--sbom=false is accepted');
-  if (v.attest?.length) refuse('--attest', 'mybuild attaches no attestations yet');
+export function applyBuildxFlags(o: BuildOptions, v: Values, env: NodeJS.ProcessEnv = {}): void {
+  // buildx's default provenance (mode=min, pushes only) unless a flag or BUILDX_NO_DEFAULT_ATTESTATIONS says otherwise.
+  o.provenance = parseAttestFlags({ ...(v.provenance !== undefined ? { provenance: v.provenance } : {}), ...(v.sbom !== undefined ? { sbom: v.sbom } : {}), ...(v.attest ? { attest: v.attest } : {}) }, env);
   if (v['cgroup-parent'] !== undefined) refuse('--cgroup-parent', 'RUN steps run in the cgroup runc gives them; mybuild does not place them under another parent');
   if (v['add-host']?.length) o.extraHosts = v['add-host'].map(parseAddHost);
   if (v.ulimit?.length) {

@@ -383,6 +383,8 @@ export function refuseUnsentBuildOptions(o: BuildOptions): void {
   if (o.ssh?.length) refused.push('--ssh');
   if (o.noCacheFilter?.length) refused.push('--no-cache-filter');
   if (Object.keys(o.annotations ?? {}).length) refused.push('--annotation');
+  // An explicit provenance (buildx's implicit default only applies to pushes, refused above).
+  if (o.provenance && !o.provenance.implicit) refused.push('--provenance/--attest');
   if (refused.length) throw new UsageError(`${refused.join(', ')} ${refused.length > 1 ? 'are' : 'is'} not supported with -H (the daemon's build API has no parameter for ${refused.length > 1 ? 'them' : 'it'})`, { hint: 'build daemonless (without -H)' });
 }
 

@@ -6,6 +6,7 @@
 import { BuildError, isNotFound } from '../errors.js';
 import { verifyDiffIds } from '../image/diff-ids.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../image/manifest.js';
+import { isAttestationEntry } from '../image/attestation.js';
 import type { Descriptor, Digest, ImageConfig, Index, Manifest } from '../oci/types.js';
 import type { Problem } from './gc.js';
 import type { ContentStore } from '../oci/content-store.js';
@@ -24,7 +25,8 @@ export async function checkDiffIds(content: ContentStore, ref: string, desc: Des
     if (isIndexType(desc.mediaType)) {
       const index = parseJsonBlob<Index>(await content.readBytes(desc.digest), `index ${desc.digest}`);
       const out: Problem[] = [];
-      for (const c of index.manifests ?? []) if (await content.info(c.digest)) out.push(...(await checkDiffIds(content, ref, c, verified)));
+      // Attestation manifests hold in-toto statements, not layers (their tree is checked in gc.ts).
+      for (const c of index.manifests ?? []) if (!isAttestationEntry(c) && (await content.info(c.digest))) out.push(...(await checkDiffIds(content, ref, c, verified)));
       return out;
     }
     if (!isManifestType(desc.mediaType)) return [];

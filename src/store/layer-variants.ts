@@ -19,6 +19,7 @@ import path from 'node:path';
 import { InternalError } from '../errors.js';
 import { DEFAULT_GZIP_LEVEL, layerCompression, layerMediaType, type Compression } from '../image/compression.js';
 import { openLayer } from '../image/layer-reader.js';
+import { isAttestationEntry, REFERENCE_DIGEST_ANNOTATION, retargetAttestation } from '../image/attestation.js';
 import { writeTarLayer } from '../image/layer-writer.js';
 import { isIndexType, isManifestType, parseJsonBlob, serializeIndex, serializeManifest } from '../image/manifest.js';
 import type { Reference } from '../oci/reference.js';
@@ -194,16 +195,25 @@ export async function distributable(variants: LayerVariants, content: ContentSto
     const idx = parseJsonBlob<Index>(bytes, `index ${desc.digest}`);
     let changed = false;
     const manifests: Descriptor[] = [];
+    const moved = new Map<Digest, Descriptor>();
     for (const child of idx.manifests) {
-      if (!(await content.info(child.digest)) || !(isManifestType(child.mediaType) || isIndexType(child.mediaType))) {
+      if (isAttestationEntry(child) || !(await content.info(child.digest)) || !(isManifestType(child.mediaType) || isIndexType(child.mediaType))) {
         manifests.push(child);
         continue;
       }
       const out = await distributable(variants, content, child, c);
-      if (out.digest !== child.digest) changed = true;
+      if (out.digest !== child.digest) {
+        changed = true;
+        moved.set(child.digest, out);
+      }
       manifests.push({ ...child, digest: out.digest, size: out.size });
     }
     if (!changed) return desc;
+    // An attestation names the manifest it describes: it follows it to its new digest (src/image/attestation.ts).
+    for (const [i, child] of manifests.entries()) {
+      const target = isAttestationEntry(child) ? moved.get(child.annotations![REFERENCE_DIGEST_ANNOTATION] as Digest) : undefined;
+      if (target && (await content.info(child.digest))) manifests[i] = await retargetAttestation(content, child, child.annotations![REFERENCE_DIGEST_ANNOTATION] as Digest, target);
+    }
     const info = await content.writeBytes(serializeIndex({ ...idx, manifests }));
     return { ...desc, digest: info.digest, size: info.size };
   }

@@ -73,6 +73,7 @@ export async function gitStep(ctx: StepContext<AddCommand>, src: string, words: 
   if (cmd.chmod !== undefined) parts.push(`chmod=${cmd.chmod}`);
   if (cmd.exclude.length) parts.push(`exclude=${JSON.stringify(cmd.exclude)}`);
   return {
+    provenance: { git: [{ url: `${ref.remote}${resolved.fullRef ? `#${resolved.fullRef}` : ''}`, commit: resolved.commit }] },
     parts,
     createdBy: `ADD ${words.map(redactRemote).join(' ')} # buildkit`,
     produce: async () => {

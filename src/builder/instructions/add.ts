@@ -204,6 +204,7 @@ async function urlStep(ctx: StepContext<AddCommand>, urls: string[], words: stri
   if (cmd.checksum !== undefined) parts.push(`checksum=${cmd.checksum}`);
   if (cmd.unpack === true) parts.push('unpack=true', ...(cmd.chown !== undefined ? ['unpack-owner=chown'] : []));
   const step: LayerStep = {
+    provenance: { http: files.map((f) => ({ url: f.url, digest: f.digest })) },
     parts,
     createdBy: `ADD ${words.join(' ')} # buildkit`,
     produce: async () => {

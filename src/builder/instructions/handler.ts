@@ -13,6 +13,7 @@ import type { Worker } from '../worker.js';
 import type { LayerRef, StageState } from '../state.js';
 import type { StepInfo } from '../events.js';
 import type { ImageConfig } from '../../oci/types.js';
+import type { StepProvenance } from '../provenance.js';
 
 /** A filesystem other than the stage's own: an earlier stage or an image (COPY --from, RUN --mount from). */
 export interface SourceFs {
@@ -52,6 +53,8 @@ export interface LayerStep {
   produce(): Promise<LayerResult | null>;
   /** The step always makes a layer (RUN): a cached record without one is not reused. */
   alwaysLayer?: boolean;
+  /** What the build's provenance records of the step (its op, sources read, secrets, network). */
+  provenance?: StepProvenance;
 }
 
 export interface Handler<C extends Command> {

@@ -124,6 +124,13 @@ export const runHandler: Handler<RunCommand> = {
     // BuildKit's runCommandString: `RUN |2 A=1 B=2 /bin/sh -c cmd # buildkit`.
     const createdBy = `RUN ${[...stage.env.historyArgs, ...args].join(' ')} # buildkit`;
     const step: LayerStep = { parts, createdBy, alwaysLayer: true, produce: () => produce(ctx, cmd, { args, env, proxyEnv: stage.env.proxyEnv, user, userSet: Boolean(stage.config.config?.User), wd, network, hostname, mounts }) };
+    // BuildKit's ExecOp as its provenance shows it (pb.NetMode: host 1, none 2).
+    const meta = { args, env: [...env].map(([k, v]) => `${k}=${v}`), cwd: wd, ...(stage.config.config?.User ? { user } : {}) };
+    step.provenance = {
+      op: { exec: { meta, ...(network === 'host' ? { network: 1 } : network === 'none' ? { network: 2 } : {}) } },
+      secrets: mounts.filter((m) => m.type === 'secret').map((m) => ({ id: m.source || m.id || path.posix.basename(m.target ?? ''), optional: !m.required })),
+      network: network !== 'none',
+    };
     return step;
   },
 };

@@ -76,6 +76,7 @@ async function useRemoteContext(o: BuildOptions, arg: string, file: string | und
   const fetched = await fetchContext(arg, { tmpParent: ctx.env.TMPDIR || os.tmpdir(), stdin: ctx.stdin, secret: (id) => secretBytes(o.secrets, id, ctx.env) });
   o.contextDir = fetched.dir;
   if (fetched.time !== undefined) o.contextEpoch = fetched.time;
+  if (arg !== '-') o.contextSource = { url: arg, ...(fetched.commit ? { commit: fetched.commit } : {}) }; // the provenance's configSource
   if (fetched.dockerfileText !== undefined) {
     if (file !== undefined) {
       await fetched.cleanup();
@@ -156,7 +157,7 @@ export async function parseBuildArgs(args: string[], ctx: { cwd: string; env: No
   o.cacheFrom = (v['cache-from'] ?? []).map((x) => parseCacheFrom(x, ctx.cwd));
   o.cacheTo = (v['cache-to'] ?? []).map((x) => parseCacheTo(x, ctx.cwd));
   if (v['build-context']?.length) o.buildContexts = parseBuildContexts(v['build-context'], ctx.cwd);
-  applyBuildxFlags(o, v);
+  applyBuildxFlags(o, v, ctx.env);
   applyResourceFlags(o, v);
   if (v.ssh?.length) o.ssh = v.ssh.map((s) => parseSshSpec(s, ctx.env, ctx.cwd));
   // A SOURCE_DATE_EPOCH build arg (a number, context, a stage) is resolved by the builder.

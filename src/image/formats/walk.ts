@@ -5,6 +5,7 @@ import { BuildError, NotFoundError, DigestMismatchError } from '../../errors.js'
 import type { ContentStore } from '../../oci/content-store.js';
 import { formatPlatform, hostPlatform, pickManifest } from '../../oci/platform.js';
 import { isIndexType, isManifestType, parseJsonBlob } from '../manifest.js';
+import { isAttestationEntry } from '../attestation.js';
 import type { Descriptor, Digest, Index, Manifest, Platform } from '../../oci/types.js';
 
 /** Reads a manifest or index blob and tells which one it is (by its mediaType field, else by shape). */
@@ -51,7 +52,8 @@ export async function reachableBlobs(store: ContentStore, root: Descriptor): Pro
 export async function resolveImageManifest(store: ContentStore, desc: Descriptor, platform: Platform = hostPlatform()): Promise<{ descriptor: Descriptor; manifest: Manifest }> {
   const m = await readManifestOrIndex(store, desc);
   if (m.kind === 'manifest') return { descriptor: desc, manifest: m.manifest };
-  const images = m.index.manifests.filter((c) => isManifestType(c.mediaType));
+  // Attestation manifests (platform unknown/unknown, ../attestation.ts) are no image to run.
+  const images = m.index.manifests.filter((c) => isManifestType(c.mediaType) && !isAttestationEntry(c));
   const match = pickManifest(images, platform) ?? (images.length === 1 ? images[0] : undefined);
   if (!match) {
     const have = images.map((c) => (c.platform ? formatPlatform(c.platform) : c.digest)).join(', ');
