@@ -1,7 +1,8 @@
 /**
  * RUN --mount=type=cache options as BuildKit applies them: uid, gid and mode of the cache
  * directory (they were ignored: 0:0 0755), sharing=locked (concurrent steps take turns: they
- * interleaved) and sharing=private (each concurrent user gets its own directory).
+ * interleaved) and sharing=private (each concurrent user gets its own directory); a --no-cache
+ * build renews a cache mount that has uid/gid/mode.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,16 @@ describe('builder: RUN --mount=type=cache options', { skip }, () => {
     assert.equal(last[1], last[0]!.replace('start', 'end'));
     assert.match(last[2]!, /^start-(a|b)$/);
     assert.equal(last[3], last[2]!.replace('start', 'end'));
+  });
+
+  it('--no-cache: a mount with uid/gid/mode gets a new directory (both RUNs of that build share it), one without keeps its own (BuildKit keys the first by its mkdir op)', async () => {
+    const df = (opts: string) => `FROM busybox\nARG X\nRUN --mount=type=cache,target=/c${opts} touch /c/$X-1\nRUN --mount=type=cache,target=/c${opts} touch /c/$X-2 && ls /c | tr "\\n" " " > /ls\n`;
+    const withMode = df(',id=gen,mode=0770');
+    assert.equal(await fileOf(withMode, 'ls', { X: 'a' }), 'a-1 a-2 ');
+    assert.equal(await fileOf(withMode, 'ls', { X: 'b' }), 'b-1 b-2 ', 'a --no-cache build starts from an empty cache');
+    const plain = df(',id=plain');
+    assert.equal(await fileOf(plain, 'ls', { X: 'a' }), 'a-1 a-2 ');
+    assert.equal(await fileOf(plain, 'ls', { X: 'b' }), 'a-1 a-2 b-1 b-2 ', 'shared across --no-cache builds');
   });
 
   it('sharing=private: a concurrent user gets a directory of its own', async () => {

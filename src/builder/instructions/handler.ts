@@ -24,7 +24,7 @@ export interface SourceFs {
 }
 
 /** The build options steps read: the store root (temporaries, cache mounts), network, entitlements, secrets, layer compression, SOURCE_DATE_EPOCH, RUN's --add-host/--ulimit/--shm-size/--memory/--cpu-*, the build args (BUILDKIT_SANDBOX_HOSTNAME). */
-export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch' | 'extraHosts' | 'ulimits' | 'shmSize' | 'runResources'> & Partial<Pick<BuildRequest, 'buildArgs'>>;
+export type StepOptions = Pick<BuildRequest, 'root' | 'network' | 'allow' | 'secrets' | 'compression' | 'sourceDateEpoch' | 'extraHosts' | 'ulimits' | 'shmSize' | 'runResources' | 'noCache' | 'noCacheFilter'> & Partial<Pick<BuildRequest, 'buildArgs'>>;
 
 /** What a handler is given (BuildKit's dispatchState + dispatchOpt, narrowed). */
 export interface StepContext<C extends Command> {

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lstatSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { secretBytes } from '../options.js';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -346,6 +346,36 @@ function sshTarget(mounts: readonly MountSpec[], m: MountSpec): string {
   return m.target ?? `/run/buildkit/ssh_agent.${mounts.filter((x) => x.type === 'ssh').indexOf(m)}`;
 }
 
+/** The generation a build uses of each cache mount it renewed (see cacheGeneration), by build. */
+const renewed = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The directory of the current generation of the cache mount at `base`. A mount with `uid`,
+ * `gid` or `mode` is, in BuildKit, keyed by the directory op that makes it (llb Mkdir) as well
+ * as its id: a `--no-cache` (or `--no-cache-filter`ed) step runs that op again and so gets a new,
+ * empty cache, which later builds then use (the newest result wins). Here: `<base>.gen` holds the
+ * current generation; such a step moves it on, once per build. Other mounts have one directory.
+ */
+async function cacheGeneration(ctx: StepContext<RunCommand>, m: MountSpec, base: string): Promise<string> {
+  if (m.uid === undefined && m.gid === undefined && m.mode === undefined) return base;
+  const dirOf = (n: number) => (n === 0 ? base : `${base}.g${n}`);
+  const genFile = `${base}.gen`;
+  const current = async () => Number((await readFile(genFile, 'utf8').catch(() => '0')).trim()) || 0;
+  const { options, stage, session } = ctx;
+  const noCache = options.noCache || (options.noCacheFilter?.includes(stage.name.toLowerCase()) ?? false);
+  if (!noCache) return dirOf(await current());
+  let mine = renewed.get(session);
+  if (!mine) renewed.set(session, (mine = new Map()));
+  const done = mine.get(base);
+  if (done) return done;
+  mkdirSync(path.dirname(base), { recursive: true, mode: 0o700 });
+  const next = (await current()) + 1;
+  await writeFile(`${genFile}.tmp-${process.pid}`, String(next));
+  await rename(`${genFile}.tmp-${process.pid}`, genFile);
+  mine.set(base, dirOf(next));
+  return dirOf(next);
+}
+
 /**
  * The host directory of a cache mount, made on first use with the mount's `uid`, `gid` and
  * `mode` (0:0 and 0755 by default, as BuildKit). `sharing`: `shared` (default) lets every step
@@ -354,7 +384,7 @@ function sshTarget(mounts: readonly MountSpec[], m: MountSpec): string {
  * (`<dir>`, `<dir>-1`, …) no other step holds, making a new one when all are busy.
  */
 async function cacheDir(ctx: StepContext<RunCommand>, m: MountSpec, cleanups: (() => Promise<void>)[]): Promise<string> {
-  const base = path.join(storeLayout(ctx.options.root).cacheMounts, createHash('sha256').update(m.id ?? m.target!).digest('hex').slice(0, 32));
+  const base = await cacheGeneration(ctx, m, path.join(storeLayout(ctx.options.root).cacheMounts, createHash('sha256').update(m.id ?? m.target!).digest('hex').slice(0, 32)));
   const make = (dir: string): string => {
     mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
     try {
