@@ -290,6 +290,8 @@ class RemoteContainers implements ContainerService {
       Tty: o.tty === true,
       OpenStdin: o.openStdin === true,
       AttachStdin: o.openStdin === true,
+      // As the docker CLI: an attached stdin is closed in the container when the client's ends.
+      StdinOnce: o.openStdin === true,
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {

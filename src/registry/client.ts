@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { DigestMismatchError, isRegistryError, RegistryError } from '../errors.js';
+import { DigestMismatchError, hasCode, isRegistryError, RegistryError } from '../errors.js';
 import { MediaTypes, type Digest } from '../oci/types.js';
 import { basicAuth, loadCredentials, parseWwwAuthenticate, TokenCache, type Challenge, type Credentials } from './auth.js';
 import { isBodyInterrupted, readBody, Transport, type HttpResponse, type RequestBody, type TransportOptions } from './transport.js';
@@ -250,7 +250,7 @@ export class RegistryClient {
         return await this.getManifestOnce(repo, reference, accept, context);
       } catch (err) {
         // A body that broke off or came mangled: fetch it again (a GET), a few times.
-        if (attempt >= MANIFEST_TRIES || !(isBodyInterrupted(err) || err instanceof DigestMismatchError)) {
+        if (attempt >= MANIFEST_TRIES || !(isBodyInterrupted(err) || hasCode(err, 'DIGEST_MISMATCH'))) {
           throw isBodyInterrupted(err) && !isRegistryError(err) ? new RegistryError(`${context}: the manifest download broke off (${(err as Error).message})`, { cause: err, hint: 'the connection broke; try again' }) : err;
         }
       }

@@ -22,7 +22,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
-import { BuildError, DigestMismatchError, isRegistryError, NotFoundError, RegistryError } from '../errors.js';
+import { BuildError, DigestMismatchError, hasCode, isRegistryError, NotFoundError, RegistryError } from '../errors.js';
 import type { Reference } from '../oci/reference.js';
 import { parseReference } from '../image/reference.js';
 import { MediaTypes, type Descriptor, type Digest } from '../oci/types.js';
@@ -136,7 +136,7 @@ async function pushBlob(ctx: Ctx, desc: Descriptor, kind: TransferProgress['kind
  * local blob is verified, so the bytes were altered on the way).
  */
 function isRetryableUpload(err: unknown): boolean {
-  if (isNetworkError(err) || err instanceof DigestMismatchError) return true;
+  if (isNetworkError(err) || hasCode(err, 'DIGEST_MISMATCH')) return true;
   return isRegistryError(err) && /\((5\d\d|429|404|416)\)$/.test(err.message);
 }
 
@@ -348,7 +348,7 @@ async function putManifest(ctx: Ctx, reference: string, bytes: Buffer, mediaType
     try {
       return await ctx.client.putManifest(ctx.ref.path, reference, bytes, mediaType, ctx.prefix);
     } catch (err) {
-      if (attempt >= UPLOAD_TRIES || !isRetryableUpload(err) || err instanceof DigestMismatchError) throw err;
+      if (attempt >= UPLOAD_TRIES || !isRetryableUpload(err) || hasCode(err, 'DIGEST_MISMATCH')) throw err;
       await sleep(UPLOAD_RETRY_MS * 2 ** (attempt - 1));
     }
   }

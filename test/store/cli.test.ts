@@ -130,7 +130,8 @@ describe('mybuild tag / rmi / inspect', () => {
     assert.equal(obj.Os, 'linux');
     assert.equal(obj.Size, 1_500_000);
     assert.deepEqual(obj.RootFS, { Type: 'layers', Layers: app.layers.map((l) => l.digest) });
-    assert.deepEqual(obj.Config, { Env: ['PATH=/usr/bin:/bin'], Cmd: ['sh'] });
+    // dockerd's image inspect writes every Config field, null or empty where unset.
+    assert.deepEqual(obj.Config, { Env: ['PATH=/usr/bin:/bin'], Cmd: ['sh'], Entrypoint: null, Labels: null, OnBuild: null, User: '', Volumes: null, WorkingDir: '' });
     assert.equal(obj.ManifestDigest, app.descriptor.digest);
 
     const bad = await cli(root, 'tag', 'nope:1', 'x:1');

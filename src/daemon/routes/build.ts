@@ -9,7 +9,6 @@
  * ID, and `errorDetail` on failure. A client that disconnects cancels the build.
  */
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { BuildEvent } from '../../builder/events.js';
 import { defaultBuildOptions } from '../../builder/options.js';
 import { BuildError, UsageError } from '../../errors.js';
@@ -109,7 +108,22 @@ async function handleBuild({ req, res, query, state }: RouteRequest): Promise<vo
     // The context may be compressed (gzip, bzip2, xz, zstd), as dockerd accepts it: detected by its magic bytes.
     const { head, stream: body } = await peek(req, 512);
     const kind = detectCompression(head);
-    const fed = (kind === 'none' ? pipeline(body, limited) : pipeline(body, createDecompressor(kind), limited)).catch((e: unknown) => e);
+    // Piped, not pipeline()d: a refused context (413) must not destroy the request's socket
+    // before the answer is written; the rest of the body is drained instead.
+    const fed = new Promise<unknown>((resolve) => {
+      const src = kind === 'none' ? body : body.pipe(createDecompressor(kind));
+      src.on('error', (e: unknown) => {
+        limited.destroy(e as Error);
+        resolve(e);
+      });
+      limited.on('error', (e: unknown) => {
+        body.unpipe();
+        req.resume();
+        resolve(e);
+      });
+      limited.on('finish', () => resolve(undefined));
+      src.pipe(limited);
+    });
     // A unix socket client shares the daemon's clock; a TCP one may not (see context-dirs.ts).
     await lent.sync(limited, req.socket.remoteAddress === undefined ? 0 : undefined);
     const feedErr = await fed;

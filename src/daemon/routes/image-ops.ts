@@ -7,7 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { BuildError, UsageError } from '../../errors.js';
+import { BuildError, NotFoundError, UsageError } from '../../errors.js';
 import { commitContainer } from '../../containers/commit.js';
 import { importRootfs } from '../../image/formats/import.js';
 import { parseReference, withTag } from '../../image/reference.js';
@@ -101,7 +101,7 @@ async function distribution({ req, res, state, params }: RouteRequest): Promise<
   } catch (err) {
     // dockerd answers 401/404 from the registry as such; anything else as a 500.
     const msg = (err as Error).message;
-    if (/\(404\)|manifest unknown|not found/i.test(msg)) throw withStatus(new BuildError('NOT_FOUND', msg), 404);
+    if (/\(404\)|manifest unknown|not found/i.test(msg)) throw withStatus(new NotFoundError(msg), 404);
     if (/\(401\)|unauthorized|authentication/i.test(msg)) throw withStatus(new BuildError('INVALID_ARGUMENT', msg), 401);
     throw err;
   } finally {

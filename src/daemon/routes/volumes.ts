@@ -5,7 +5,7 @@
  * container uses: from API 1.42 on only anonymous ones unless `all=true`, as dockerd). The store
  * is src/containers/volumes.ts; which containers use a volume is read from their records.
  */
-import { BuildError, NotFoundError } from '../../errors.js';
+import { BuildError, hasCode } from '../../errors.js';
 import type { VolumeRecord } from '../../containers/volumes.js';
 import { ANONYMOUS_LABEL, volumeInUse } from '../../containers/volumes.js';
 import { labelMatches } from '../../api/filters.js';
@@ -80,7 +80,7 @@ async function remove({ res, state, params, query }: RouteRequest): Promise<void
   try {
     await vs.get(params[0]);
   } catch (err) {
-    if (err instanceof NotFoundError && boolParam(query, 'force')) {
+    if (hasCode(err, 'NOT_FOUND') && boolParam(query, 'force')) {
       res.writeHead(204);
       res.end();
       return;
