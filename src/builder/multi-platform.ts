@@ -241,7 +241,11 @@ export async function buildMultiPlatform(req: BuildRequest, run: { onEvent?: Eve
     const onAbort = () => abort.abort(run.signal?.reason);
     if (run.signal?.aborted) onAbort();
     else run.signal?.addEventListener('abort', onAbort, { once: true });
-    const limit = pLimit(platformConcurrency(platforms.length));
+    // platform-split=false writes every platform's files into one directory: one platform at a
+    // time there, so that a later platform's file replaces an earlier one's (as BuildKit merges)
+    // instead of two copies colliding.
+    const merged = req.outputs.some((o) => (o.type === 'local' || o.type === 'tar') && o.platformSplit === false);
+    const limit = pLimit(merged ? 1 : platformConcurrency(platforms.length));
     let failure: { error: unknown } | undefined;
     const flushes: Promise<void>[] = [];
     const buildPlatform = async (platform: Platform, i: number) => {
