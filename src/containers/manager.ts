@@ -37,7 +37,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { lstat, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { AlreadyExistsError, BuildError, hasCode, isAlreadyExists, isNotFound, NotFoundError } from '../errors.js';
@@ -56,7 +55,7 @@ import { ImageStore, type ResolvedImage } from '../store/image-store.js';
 import { emulatorName, hostCanRun } from '../builder/platform-check.js';
 import { formatPlatform, hostPlatform, platformMatches } from '../oci/platform.js';
 import { parsePlatform } from '../registry/platform.js';
-import { writeFileAtomic } from '../store/fs-util.js';
+import { processStartTimeSync, writeFileAtomic } from '../store/fs-util.js';
 import { logFiles, LogWriter, readLogRecords, type LogStream } from './log.js';
 import { newContainerId, randomName, shortContainerId, validateName } from './names.js';
 import { storeDir } from '../store/store-dirs.js';
@@ -1057,18 +1056,9 @@ interface Owner {
   start: string;
 }
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks): tells a reused pid apart. */
-function procStart(pid: number): string | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 function ownerAlive(o: Owner): boolean {
-  const now = procStart(o.pid);
+  const now = processStartTimeSync(o.pid);
   return now !== undefined && now === o.start;
 }
 
@@ -1080,7 +1070,7 @@ async function readOwner(file: string): Promise<Owner | undefined> {
 
 /** Creates the owner file exclusively; a dead owner's file is taken over. */
 async function claimOwner(file: string, name: string): Promise<void> {
-  const me = `${process.pid} ${procStart(process.pid) ?? '0'}`;
+  const me = `${process.pid} ${processStartTimeSync(process.pid) ?? '0'}`;
   for (let i = 0; i < 2; i++) {
     try {
       await writeFile(file, me, { flag: 'wx' });

@@ -498,10 +498,19 @@ export class NativeSnapshotter extends BaseSnapshotter {
  * Whether an overlay mount works under `dir` (mounts and unmounts a tiny one). Never throws.
  */
 export async function probeOverlay(dir: string): Promise<boolean> {
-  const base = path.join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return probeMount(dir, 'probe', (base) => ['mount', ['-t', 'overlay', 'overlay', '-o', [overlayLayers(base), ...overlayFixedOptions()].join(','), `${base}/m`]]);
+}
+
+function overlayLayers(base: string): string {
+  return `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`;
+}
+
+/** Mounts a two-layer overlay on scratch directories under `dir` with `command`, and unmounts it. Never throws. */
+async function probeMount(dir: string, prefix: string, command: (base: string) => [string, string[]]): Promise<boolean> {
+  const base = path.join(dir, `.${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
-    const r = await execCapture('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, ...overlayFixedOptions()].join(','), `${base}/m`]);
+    const r = await execCapture(...command(base));
     if (r.code !== 0) return false;
     await unmountAll(`${base}/m`);
     return true;
@@ -540,19 +549,7 @@ async function overlayWorks(root: string): Promise<boolean> {
  * /dev/fuse opens). Never throws.
  */
 export async function probeFuseOverlay(dir: string): Promise<boolean> {
-  const base = path.join(dir, `.probe-fuse-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(path.join(base, d), { recursive: true });
-    const r = await execCapture('fuse-overlayfs', ['-o', `lowerdir=${base}/l1:${base}/l2,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
-    if (r.code !== 0) return false;
-    await unmountAll(`${base}/m`);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await unmountAll(base).catch(() => undefined);
-    await rm(base, { recursive: true, force: true }).catch(() => undefined);
-  }
+  return probeMount(dir, 'probe-fuse', (base) => ['fuse-overlayfs', ['-o', overlayLayers(base), `${base}/m`]]);
 }
 
 const TYPES: readonly SnapshotterType[] = ['overlay', 'fuse-overlayfs', 'native'];

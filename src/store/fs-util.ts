@@ -64,6 +64,16 @@ export async function processStartTime(pid: number): Promise<string> {
   return (await procStatFields(pid))?.[19] ?? '';
 }
 
+/** {@link processStartTime}, read synchronously; undefined when unknown. */
+export function processStartTimeSync(pid: number): string | undefined {
+  try {
+    const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether process `pid` has exited and waits to be reaped (a zombie: kill(pid, 0) still succeeds
  * on it; a killed build whose parent died too stays one until init reaps it).

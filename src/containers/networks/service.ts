@@ -16,7 +16,6 @@
  * can be connected to others. `mybuild run` (daemonless) keeps its per-container user-mode
  * network (src/runtime/usernet.ts).
  */
-import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AlreadyExistsError, BuildError, NotFoundError } from '../../errors.js';
@@ -25,6 +24,7 @@ import type { DnsRecords } from '../../runtime/dns-agent.js';
 import type { NetworkAttachment } from '../../runtime/spec.js';
 import type { PublishedPort } from '../../runtime/usernet.js';
 import { storeDir } from '../../store/store-dirs.js';
+import { processStartTimeSync } from '../../store/fs-util.js';
 import type { Container, ContainerConfigRecord } from '../manager.js';
 import { contains, firstHost, formatCidr, formatIp, macOf, nextFree, overlaps, parseCidr, parseIp, pickPool, type Cidr } from './ipam.js';
 import { newId, NetworkRecords, PREDEFINED, type EndpointRecord, type IpamPool, type NetworkRecord } from './records.js';
@@ -77,15 +77,6 @@ function forbidden(msg: string): ForbiddenError {
   return new ForbiddenError(msg);
 }
 
-/** Field 22 of /proc/<pid>/stat (start time), to tell a reused PID apart. */
-function procStart(pid: number): string | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 export class NetworkService {
   readonly records: NetworkRecords;
@@ -118,7 +109,7 @@ export class NetworkService {
       const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
       for (const l of lines) {
         const [pid, start] = l.split(' ');
-        if (procStart(Number(pid)) === start) {
+        if (processStartTimeSync(Number(pid)) === start) {
           try {
             process.kill(Number(pid), 'SIGKILL');
             n++;
@@ -425,7 +416,7 @@ export class NetworkService {
       p.then(
         async (ns) => {
           await storeDir(this.runDir);
-          await writeFile(path.join(this.runDir, n.Id), ns.pids.map((pid) => `${pid} ${procStart(pid) ?? ''}\n`).join(''));
+          await writeFile(path.join(this.runDir, n.Id), ns.pids.map((pid) => `${pid} ${processStartTimeSync(pid) ?? ''}\n`).join(''));
         },
         () => this.live.delete(n.Id),
       );
